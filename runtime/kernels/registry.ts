@@ -1,0 +1,93 @@
+/**
+ * The kernel registry: TF op name → kernel. Kernel families (math.ts, nn.ts,
+ * array.ts, control.ts, string.ts, image.ts, parsing.ts, state.ts...) each call
+ * `registerKernel` at import; kernels/index.ts imports every family.
+ *
+ * Contract of a kernel:
+ *  - synchronous; receives input tensors (ref inputs already read, unless the
+ *    op lists them in `refInputs`) and typed attrs; returns its outputs in
+ *    OpDef order, list args flattened;
+ *  - never disposes or mutates its inputs (the executor owns them); it may
+ *    return an input unchanged (Identity);
+ *  - throws StatusError (usually INVALID_ARGUMENT) with TensorFlow's wording
+ *    for bad input; the executor adds the node name.
+ * Numeric work goes through tfjs ops (WASM) for float32/int32/bool; float64,
+ * int64 beyond int32, strings, resources and variants are handled on the host.
+ */
+import type { DType } from '../dtypes.js';
+import type { NameAttrList, NodeDef } from '../graph/types.js';
+import type { Tensor } from '../tensor.js';
+import type { Attrs } from './attrs.js';
+
+/** Where variables and other per-model state live (one per loaded model). */
+export interface ResourceManager {
+  /** Finds or creates the variable with this key (container/shared_name, or the node name for VariableV2). */
+  variable(key: string, dtype: DType, shape: readonly number[]): Variable;
+  lookup(key: string): Variable | undefined;
+  all(): Variable[];
+}
+
+/** A variable's state. `value` is undefined until restored or assigned. */
+export interface Variable {
+  readonly key: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  value: Tensor | undefined;
+  /** Replaces the value (keeps the new tensor alive, disposes the old one). */
+  assign(t: Tensor): void;
+  /** The value, or FAILED_PRECONDITION naming the variable when uninitialised. */
+  read(): Tensor;
+}
+
+/** Calls into the function library (PartitionedCall, While, If, map_fn bodies). */
+export interface FunctionCaller {
+  call(fn: NameAttrList, inputs: Tensor[]): Tensor[];
+}
+
+export interface KernelContext {
+  readonly node: NodeDef;
+  readonly attrs: Attrs;
+  readonly inputs: Tensor[];
+  readonly resources: ResourceManager;
+  readonly functions: FunctionCaller;
+}
+
+export type Kernel = (ctx: KernelContext) => Tensor[];
+
+/** An output argument of the op, in OpDef order; `count` for list arguments (number_attr / type_list_attr). */
+export interface OutputArg {
+  name: string;
+  count?: (attrs: Attrs) => number;
+}
+
+export interface KernelDef {
+  /** Op name(s) this kernel implements. */
+  op: string | string[];
+  kernel: Kernel;
+  /**
+   * Output args by name, needed to resolve "node:arg:i" references inside
+   * function bodies. Omit for ops whose outputs form one argument (most ops).
+   */
+  outputs?: OutputArg[];
+  /** Input indices that receive a ref variable itself instead of its value (Assign, AssignAdd...). */
+  refInputs?: number[];
+  /** Stateful ops are never constant-folded and always run (variables, random, I/O). */
+  stateful?: boolean;
+}
+
+const kernels = new Map<string, KernelDef>();
+
+export function registerKernel(def: KernelDef): void {
+  for (const op of Array.isArray(def.op) ? def.op : [def.op]) {
+    if (kernels.has(op)) throw new Error(`kernel for ${op} registered twice`);
+    kernels.set(op, def);
+  }
+}
+
+export function kernelFor(op: string): KernelDef | undefined {
+  return kernels.get(op);
+}
+
+export function supportedOps(): string[] {
+  return [...kernels.keys()].sort();
+}
