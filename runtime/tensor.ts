@@ -187,7 +187,12 @@ export class Tensor {
   /** The tfjs tensor holding this value, uploading (and range-checking) host data once. */
   toTf(): tf.Tensor {
     this.assertLive();
-    if (this.tfValue) return this.tfValue;
+    if (this.tfValue) {
+      if (!this.tfValue.isDisposed) return this.tfValue;
+      // Its backend copy was freed with a finished run's scope; upload again from the host copy.
+      if (!this.hostValue) throw internal(`${this} lost its backend storage`);
+      this.tfValue = undefined;
+    }
     const storage = TF_STORAGE[this.dtype];
     if (!storage) throw internal(`a ${dtypeShortName(this.dtype)} tensor cannot be passed to a numeric tfjs kernel`);
     const host = this.hostValue!;
@@ -219,6 +224,7 @@ export class Tensor {
     this.assertLive();
     if (this.hostValue) return this.hostValue;
     const t = this.tfValue!;
+    if (t.isDisposed) throw internal(`${this} lost its backend storage`);
     const raw = t.dataSync() as Float32Array | Int32Array | Uint8Array;
     let host: HostData;
     switch (this.dtype) {
@@ -270,6 +276,17 @@ export class Tensor {
     }
     if (this.tfValue && !this.hostValue) return new Tensor(this.dtype, shape, undefined, tf.reshape(this.tfValue, [...shape]));
     return new Tensor(this.dtype, shape, this.hostValue ?? this.values());
+  }
+
+  /**
+   * A new tensor sharing this one's storage (tfjs reference-counts the data),
+   * so disposing one leaves the other intact. Used to hand out persistent
+   * values (variables, constants) as run outputs the caller may dispose.
+   */
+  clone(): Tensor {
+    this.assertLive();
+    const tfv = this.tfValue && !this.tfValue.isDisposed ? tf.clone(this.tfValue) : undefined;
+    return new Tensor(this.dtype, this.shape, this.hostValue, tfv);
   }
 
   /** Marks the tensor as living beyond the current run (constants, variable values). */

@@ -25,6 +25,14 @@ export interface ResourceManager {
   variable(key: string, dtype: DType, shape: readonly number[]): Variable;
   lookup(key: string): Variable | undefined;
   all(): Variable[];
+  /** The checkpoint opened for this prefix (RestoreV2 reads variables through it). */
+  checkpoint(prefix: string): CheckpointReader;
+}
+
+/** Read access to a TensorBundle checkpoint (runtime/checkpoint/bundle_reader.ts). */
+export interface CheckpointReader {
+  has(key: string): boolean;
+  read(key: string): Tensor;
 }
 
 /** A variable's state. `value` is undefined until restored or assigned. */
@@ -73,6 +81,8 @@ export interface KernelDef {
   refInputs?: number[];
   /** Stateful ops are never constant-folded and always run (variables, random, I/O). */
   stateful?: boolean;
+  /** The op outputs a TF1 reference variable (VariableV2): consumers get its value unless they list the input in `refInputs`. */
+  refOutput?: boolean;
 }
 
 const kernels = new Map<string, KernelDef>();

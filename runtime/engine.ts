@@ -1,0 +1,56 @@
+/**
+ * The engine contract: load a SavedModel directory, run its signatures.
+ * The built-in engine is the pure TypeScript runtime (runtime/loader.ts); an
+ * optional native engine could implement the same interface later.
+ *
+ *   const model = await engine.load(dir, ['serve']);
+ *   const out = model.run('serving_default', { x: Tensor.from('float32', [3, 1], [1, 2, 5]) });
+ *   // out.y is a Tensor; the caller disposes outputs it no longer needs
+ *   model.dispose();
+ */
+import type { DType } from './dtypes.js';
+import type { SignatureDef, TensorShape } from './graph/types.js';
+import type { Tensor } from './tensor.js';
+
+export interface TensorSpec {
+  /** Graph tensor name ("x:0"). */
+  name: string;
+  dtype: DType;
+  shape: TensorShape;
+}
+
+export interface SignatureInfo {
+  name: string;
+  methodName: string;
+  inputs: Record<string, TensorSpec>;
+  outputs: Record<string, TensorSpec>;
+}
+
+export interface LoadedModel {
+  /** Directory the model was loaded from. */
+  readonly dir: string;
+  readonly tags: readonly string[];
+  /** Signatures by name (the init-op signature `__saved_model_init_op` is not included). */
+  readonly signatures: Readonly<Record<string, SignatureInfo>>;
+  /** The raw SignatureDefs, for metadata endpoints that print them as TF Serving does. */
+  readonly signatureDefs: Readonly<Record<string, SignatureDef>>;
+  /**
+   * Runs a signature. `feeds` maps signature input keys to tensors; every
+   * input must be fed. Returns every output of the signature (or only
+   * `outputKeys` when given). Throws StatusError (INVALID_ARGUMENT for bad
+   * input, NOT_FOUND for an unknown signature).
+   */
+  run(signature: string, feeds: Record<string, Tensor>, outputKeys?: readonly string[]): Record<string, Tensor>;
+  /** Frees every tensor the model holds. The model must not be used afterwards. */
+  dispose(): void;
+}
+
+export interface LoadOptions {
+  /** Tag set of the MetaGraph to load (default ['serve']). */
+  tags?: readonly string[];
+}
+
+export interface Engine {
+  readonly name: string;
+  load(dir: string, options?: LoadOptions): Promise<LoadedModel>;
+}

@@ -1,0 +1,357 @@
+/**
+ * Compiles a graph (or a function body) into a Plan, once, at load time:
+ *  - resolves input references: "node", "node:1" in graphs; "arg",
+ *    "node:out_arg:0" in function bodies;
+ *  - prunes to the nodes the fetches and targets need (a fed tensor cuts its
+ *    producer off, like a TF session);
+ *  - orders the nodes topologically (a cycle, i.e. TF1 while-loop control
+ *    flow, is refused);
+ *  - looks up kernels, library functions called as ops, and attr defaults
+ *    from the MetaGraph's stripped op list; collects every unsupported op;
+ *  - folds stateless nodes whose inputs are all constant.
+ */
+import { StatusError, invalidArgument } from '../errors.js';
+import { Attrs } from '../kernels/attrs.js';
+import { kernelFor, type KernelDef } from '../kernels/registry.js';
+import type { Tensor } from '../tensor.js';
+import { Plan, withNode, type RunEnv, type Step } from './plan.js';
+import type { AttrValue, NodeDef, OpDef } from './types.js';
+
+/** What the compiler needs from the function library it compiles against. */
+export interface CompileContext {
+  /** OpDefs by name: the MetaGraph's stripped op list plus library function signatures. */
+  opDef(op: string): OpDef | undefined;
+  /** True when `name` is a function in the library (callable as an op). */
+  isFunction(name: string): boolean;
+  /** Compiles (once) a function referenced from an attr, to surface its problems at load time. */
+  requireFunction(name: string): void;
+  /** Records an op the runtime lacks, with the node using it. */
+  unsupported(op: string, nodeName: string): void;
+  /** The environment used to evaluate folded constants. */
+  readonly foldEnv: RunEnv;
+}
+
+export interface GraphBody {
+  mode: 'graph' | 'function';
+  nodes: readonly NodeDef[];
+  /** Graph mode: tensor names ("x:0" or "x"). Function mode: input arg names. */
+  feeds: readonly string[];
+  /** Tensor references to return, in order (graph: "y:0"; function: ret values). */
+  fetches: readonly string[];
+  /** Nodes to run for their effects (restore op, init op, control_ret). */
+  targets: readonly string[];
+  /** For messages: what is being compiled ("signature 'serving_default'", "function foo"). */
+  label: string;
+}
+
+const CALL_FUNCTION: KernelDef = {
+  op: '<function call>',
+  stateful: true,
+  kernel: (ctx) => ctx.functions.call({ name: ctx.node.op, attr: ctx.node.attr }, ctx.inputs),
+};
+
+const PLACEHOLDER: KernelDef = {
+  op: 'Placeholder',
+  stateful: true,
+  kernel: (ctx) => {
+    const dtype = ctx.attrs.has('dtype') ? ctx.attrs.type('dtype') : undefined;
+    throw invalidArgument(
+      `You must feed a value for placeholder tensor '${ctx.node.name}'${dtype ? ` with dtype ${dtype === 'float32' ? 'float' : dtype}` : ''}`,
+    );
+  },
+};
+
+/** Ops never folded even though stateless: their work depends on functions or feeds. */
+const NEVER_FOLD = new Set(['Placeholder', 'PlaceholderWithDefault', 'While', 'StatelessWhile', 'If', 'StatelessIf', 'Case', 'StatelessCase', 'PartitionedCall']);
+
+interface Ref {
+  /** Set when the reference is a feed. */
+  feed?: number;
+  node?: string;
+  index: number;
+}
+
+export function compileBody(body: GraphBody, cctx: CompileContext): Plan {
+  const byName = new Map<string, NodeDef>();
+  for (const n of body.nodes) byName.set(n.name, n);
+
+  const feedIndex = new Map<string, number>();
+  body.feeds.forEach((f, i) => feedIndex.set(body.mode === 'graph' ? normalizeTensorName(f) : f, i));
+
+  const resolve = (ref: string): Ref => {
+    if (body.mode === 'graph') {
+      const name = normalizeTensorName(ref);
+      const fi = feedIndex.get(name);
+      if (fi !== undefined) return { feed: fi, index: 0 };
+      const colon = name.lastIndexOf(':');
+      return { node: name.slice(0, colon), index: Number(name.slice(colon + 1)) };
+    }
+    const parts = ref.split(':');
+    if (parts.length === 1) {
+      const fi = feedIndex.get(ref);
+      if (fi !== undefined) return { feed: fi, index: 0 };
+      return { node: ref, index: 0 };
+    }
+    if (parts.length === 2) {
+      const fi = feedIndex.get(parts[0]);
+      if (fi !== undefined && parts[1] === '0') return { feed: fi, index: 0 };
+      return { node: parts[0], index: Number(parts[1]) };
+    }
+    const node = byName.get(parts[0]);
+    if (!node) throw invalidArgument(`${body.label}: input '${ref}' names an unknown node`);
+    return { node: parts[0], index: outputIndex(node, parts[1], Number(parts[2]), cctx, body.label) };
+  };
+
+  // 1. Prune + order: iterative DFS post-order from fetches and targets.
+  const order: NodeDef[] = [];
+  const state = new Map<string, 1 | 2>(); // 1 visiting, 2 done
+  const roots: string[] = [];
+  for (const f of body.fetches) {
+    const r = resolve(f);
+    if (r.node !== undefined) roots.push(r.node);
+  }
+  for (const t of body.targets) roots.push(t.startsWith('^') ? t.slice(1) : t.split(':')[0]);
+  const deps = (n: NodeDef): string[] => {
+    const out: string[] = [];
+    for (const inp of n.input) {
+      if (inp.startsWith('^')) out.push(inp.slice(1));
+      else {
+        const r = resolve(inp);
+        if (r.node !== undefined) out.push(r.node);
+      }
+    }
+    return out;
+  };
+  for (const root of roots) {
+    if (state.get(root) === 2) continue;
+    const stack: Array<[string, string[] | undefined]> = [[root, undefined]];
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const node = byName.get(top[0]);
+      if (!node) throw invalidArgument(`${body.label}: node '${top[0]}' is referenced but not in the graph`);
+      if (top[1] === undefined) {
+        if (state.get(node.name) === 2) {
+          stack.pop();
+          continue;
+        }
+        state.set(node.name, 1);
+        top[1] = deps(node);
+      }
+      const next = top[1].pop();
+      if (next === undefined) {
+        state.set(node.name, 2);
+        order.push(node);
+        stack.pop();
+      } else {
+        const s = state.get(next);
+        if (s === 1) {
+          throw invalidArgument(
+            `${body.label}: the graph has a cycle through node '${next}' (TF1 while_loop control flow: Enter/Merge/Switch/NextIteration/Exit is not supported; export with TF2 control flow)`,
+          );
+        }
+        if (s !== 2) stack.push([next, undefined]);
+      }
+    }
+  }
+
+  // 2. Slots: feeds first, then each consumed node output.
+  let numSlots = body.feeds.length;
+  const outSlot = new Map<string, number>();
+  const slotFor = (r: Ref): number => {
+    if (r.feed !== undefined) return r.feed;
+    const key = `${r.node}:${r.index}`;
+    let s = outSlot.get(key);
+    if (s === undefined) {
+      s = numSlots++;
+      outSlot.set(key, s);
+    }
+    return s;
+  };
+
+  // 3. Steps.
+  interface Pending {
+    node: NodeDef;
+    def: KernelDef;
+    attrs: Attrs;
+    inputs: number[];
+    deref: number[];
+    controls: string[];
+  }
+  const pending: Pending[] = [];
+  const defOf = new Map<string, KernelDef>();
+  for (const node of order) {
+    const def = kernelDefFor(node, cctx);
+    if (!def) {
+      cctx.unsupported(node.op, node.name);
+      continue;
+    }
+    defOf.set(node.name, def);
+    const attrs = new Attrs(withDefaults(node, cctx.opDef(node.op)), node.name, node.op);
+    for (const v of Object.values(node.attr)) {
+      if (v.kind === 'func') cctx.requireFunction(v.func.name);
+      if (v.kind === 'list') for (const f of v.list.func) cctx.requireFunction(f.name);
+    }
+    const inputs: number[] = [];
+    const deref: number[] = [];
+    const controls: string[] = [];
+    for (const inp of node.input) {
+      if (inp.startsWith('^')) {
+        controls.push(inp.slice(1));
+        continue;
+      }
+      const r = resolve(inp);
+      const idx = inputs.length;
+      inputs.push(slotFor(r));
+      const producer = r.node !== undefined ? defOf.get(r.node) : undefined;
+      deref.push(producer?.refOutput && !(def.refInputs ?? []).includes(idx) ? 1 : 0);
+    }
+    pending.push({ node, def, attrs, inputs, deref, controls });
+  }
+
+  const fetchRefs = body.fetches.map(resolve);
+  const fetchSlots = Int32Array.from(fetchRefs.map(slotFor));
+  const fetchDeref = Uint8Array.from(fetchRefs.map((r) => (r.node !== undefined && defOf.get(r.node)?.refOutput ? 1 : 0)));
+
+  // 4. Fold constants: stateless steps whose inputs are all constants.
+  const constants = new Map<number, Tensor>();
+  const folded = new Set<string>();
+  const steps: Step[] = [];
+  for (const p of pending) {
+    const outputs = outputSlots(p.node.name, outSlot);
+    const step: Step = {
+      node: p.node,
+      attrs: p.attrs,
+      def: p.def,
+      inputs: Int32Array.from(p.inputs),
+      deref: Uint8Array.from(p.deref),
+      outputs,
+    };
+    const foldable =
+      !p.def.stateful &&
+      !p.def.refOutput &&
+      p.def !== CALL_FUNCTION &&
+      !NEVER_FOLD.has(p.node.op) &&
+      p.deref.every((d) => d === 0) &&
+      p.inputs.every((s) => constants.has(s)) &&
+      p.controls.every((c) => folded.has(c));
+    if (foldable) {
+      try {
+        const outs = p.def.kernel({
+          node: p.node,
+          attrs: p.attrs,
+          inputs: p.inputs.map((s) => constants.get(s)!),
+          resources: cctx.foldEnv.resources,
+          functions: cctx.foldEnv.functions,
+        });
+        for (let i = 0; i < outputs.length; i++) {
+          if (outputs[i] >= 0 && outs[i]) constants.set(outputs[i], outs[i].keep());
+        }
+        folded.add(p.node.name);
+        continue;
+      } catch (e) {
+        // A node that fails on its constant inputs fails the same way when run; keep it as a
+        // step so the error surfaces only if that branch ever executes, as in TensorFlow.
+        if (!(e instanceof StatusError)) throw withNode(e, p.node);
+      }
+    }
+    steps.push(step);
+  }
+
+  // Keep only constants something still reads; put numeric ones on the backend now.
+  const used = new Set<number>();
+  for (const s of steps) for (const i of s.inputs) used.add(i);
+  for (const f of fetchSlots) used.add(f);
+  const kept: Array<readonly [number, Tensor]> = [];
+  for (const [slot, t] of constants) {
+    if (!used.has(slot)) continue;
+    if (!t.isOnBackend && (t.dtype === 'float32' || t.dtype === 'int32' || t.dtype === 'bool')) t.toTf();
+    kept.push([slot, t]);
+  }
+
+  return new Plan(steps, numSlots, kept, Int32Array.from(body.feeds.map((_, i) => i)), fetchSlots, fetchDeref);
+}
+
+function kernelDefFor(node: NodeDef, cctx: CompileContext): KernelDef | undefined {
+  if (node.op === 'Placeholder') return PLACEHOLDER;
+  const k = kernelFor(node.op);
+  if (k) return k;
+  if (cctx.isFunction(node.op)) {
+    cctx.requireFunction(node.op);
+    return CALL_FUNCTION;
+  }
+  return undefined;
+}
+
+function outputSlots(name: string, outSlot: Map<string, number>): Int32Array {
+  let max = -1;
+  const found: Array<[number, number]> = [];
+  for (let i = 0; ; i++) {
+    const s = outSlot.get(`${name}:${i}`);
+    if (s !== undefined) {
+      found.push([i, s]);
+      max = i;
+    }
+    // Output lists are short; stop after a generous gap past the last consumed index.
+    if (i > max + 64) break;
+  }
+  const out = new Int32Array(max + 1).fill(-1);
+  for (const [i, s] of found) out[i] = s;
+  return out;
+}
+
+/** "x" → "x:0"; "x:1" stays. */
+export function normalizeTensorName(name: string): string {
+  return /:\d+$/.test(name) ? name : `${name}:0`;
+}
+
+/** Node attrs with the op definition's defaults for those stripped from the NodeDef. */
+function withDefaults(node: NodeDef, opDef: OpDef | undefined): Record<string, AttrValue> {
+  if (!opDef) return node.attr;
+  let merged: Record<string, AttrValue> | undefined;
+  for (const a of opDef.attr) {
+    if (a.defaultValue && node.attr[a.name] === undefined) {
+      merged ??= { ...node.attr };
+      merged[a.name] = a.defaultValue;
+    }
+  }
+  return merged ?? node.attr;
+}
+
+/**
+ * Flattened output index of "node:arg:i" (function bodies name outputs by
+ * their OpDef argument). Uses the kernel's declared output args, else the
+ * OpDef (stripped op list or library function signature).
+ */
+function outputIndex(node: NodeDef, arg: string, i: number, cctx: CompileContext, label: string): number {
+  const opDef = cctx.opDef(node.op);
+  const def = kernelFor(node.op);
+  const attrs = new Attrs(withDefaults(node, opDef), node.name, node.op);
+  if (def?.outputs) {
+    let base = 0;
+    for (const o of def.outputs) {
+      if (o.name === arg) return base + i;
+      base += o.count ? o.count(attrs) : 1;
+    }
+    throw invalidArgument(`${label}: op ${node.op} has no output named '${arg}' (referenced from node ${node.name})`);
+  }
+  if (opDef && opDef.outputArg.length > 1) {
+    let base = 0;
+    for (const o of opDef.outputArg) {
+      if (o.name === arg) return base + i;
+      if (o.numberAttr) base += attrs.int(o.numberAttr);
+      else if (o.typeListAttr) base += attrs.types(o.typeListAttr).length;
+      else base += 1;
+    }
+    throw invalidArgument(`${label}: op ${node.op} has no output named '${arg}' (referenced from node ${node.name})`);
+  }
+  // A single output argument (possibly a list): the index is the position in it.
+  if (!def && !opDef && !cctx.isFunction(node.op)) {
+    // Unsupported op: recorded when its node is compiled; the index does not matter then.
+    return i;
+  }
+  if (opDef && opDef.outputArg.length === 1 && opDef.outputArg[0].name !== arg) {
+    throw invalidArgument(`${label}: op ${node.op} has no output named '${arg}' (referenced from node ${node.name})`);
+  }
+  return i;
+}
+

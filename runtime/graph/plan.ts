@@ -1,0 +1,99 @@
+/**
+ * An execution plan: a signature (or function body, or restore/init op)
+ * compiled once into a flat list of steps over numbered value slots, pruned
+ * to what the fetched outputs and targets need, with constants folded.
+ * `run` executes the steps in order; it is synchronous and allocation-light.
+ */
+import { StatusError, internal } from '../errors.js';
+import type { Attrs } from '../kernels/attrs.js';
+import type { FunctionCaller, KernelDef, ResourceManager, Variable } from '../kernels/registry.js';
+import type { Tensor } from '../tensor.js';
+import type { NodeDef } from './types.js';
+
+export interface Step {
+  readonly node: NodeDef;
+  readonly attrs: Attrs;
+  readonly def: KernelDef;
+  /** Slot of each data input. */
+  readonly inputs: Int32Array;
+  /** 1 where the input is a TF1 reference variable whose value must be read. */
+  readonly deref: Uint8Array;
+  /** Slot per output index; -1 where nothing consumes that output. */
+  readonly outputs: Int32Array;
+}
+
+export interface RunEnv {
+  readonly resources: ResourceManager;
+  readonly functions: FunctionCaller;
+}
+
+/** Appends the failing node the way TensorFlow does ("...\n\t [[{{node add}}]]"), once. */
+export function withNode(e: unknown, node: NodeDef): StatusError {
+  if (e instanceof StatusError) {
+    if (e.message.includes('[[{{node ')) return e;
+    return new StatusError(e.code, `${e.message}\n\t [[{{node ${node.name}}}]]`);
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  return new StatusError('INTERNAL', `${msg}\n\t [[{{node ${node.name}}}]]`);
+}
+
+export class Plan {
+  constructor(
+    readonly steps: readonly Step[],
+    readonly numSlots: number,
+    /** Folded constants and their slots; persistent for the plan's life. */
+    readonly constants: ReadonlyArray<readonly [number, Tensor]>,
+    readonly feedSlots: Int32Array,
+    readonly fetchSlots: Int32Array,
+    readonly fetchDeref: Uint8Array,
+  ) {}
+
+  run(feeds: readonly Tensor[], env: RunEnv): Tensor[] {
+    if (feeds.length !== this.feedSlots.length) {
+      throw internal(`plan expects ${this.feedSlots.length} feeds, got ${feeds.length}`);
+    }
+    const slots: (Tensor | undefined)[] = new Array(this.numSlots);
+    for (const [slot, t] of this.constants) slots[slot] = t;
+    for (let i = 0; i < feeds.length; i++) slots[this.feedSlots[i]] = feeds[i];
+
+    for (const step of this.steps) {
+      const n = step.inputs.length;
+      const inputs: Tensor[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const t = slots[step.inputs[i]];
+        if (t === undefined) throw internal(`input ${i} of node ${step.node.name} was never produced`);
+        inputs[i] = step.deref[i] ? readRef(t) : t;
+      }
+      let outs: Tensor[];
+      try {
+        outs = step.def.kernel({ node: step.node, attrs: step.attrs, inputs, resources: env.resources, functions: env.functions });
+      } catch (e) {
+        throw withNode(e, step.node);
+      }
+      const o = step.outputs;
+      for (let i = 0; i < o.length; i++) {
+        if (o[i] < 0) continue;
+        const t = outs[i];
+        if (t === undefined) throw internal(`node ${step.node.name} (${step.node.op}) produced ${outs.length} outputs; output ${i} is needed`);
+        slots[o[i]] = t;
+      }
+    }
+
+    const out: Tensor[] = new Array(this.fetchSlots.length);
+    for (let i = 0; i < out.length; i++) {
+      const t = slots[this.fetchSlots[i]];
+      if (t === undefined) throw internal(`fetch ${i} was never produced`);
+      out[i] = this.fetchDeref[i] ? readRef(t) : t;
+    }
+    return out;
+  }
+
+  dispose(): void {
+    for (const [, t] of this.constants) t.dispose();
+  }
+}
+
+/** A VariableV2 output carries the variable itself; reading it gives its current value. */
+export function readRef(t: Tensor): Tensor {
+  return ((t.values() as unknown[])[0] as Variable).read();
+}
