@@ -50,17 +50,6 @@ const CALL_FUNCTION: KernelDef = {
   kernel: (ctx) => ctx.functions.call({ name: ctx.node.op, attr: ctx.node.attr }, ctx.inputs),
 };
 
-const PLACEHOLDER: KernelDef = {
-  op: 'Placeholder',
-  stateful: true,
-  kernel: (ctx) => {
-    const dtype = ctx.attrs.has('dtype') ? ctx.attrs.type('dtype') : undefined;
-    throw invalidArgument(
-      `You must feed a value for placeholder tensor '${ctx.node.name}'${dtype ? ` with dtype ${dtype === 'float32' ? 'float' : dtype}` : ''}`,
-    );
-  },
-};
-
 /** Ops never folded even though stateless: their work depends on functions or feeds. */
 const NEVER_FOLD = new Set(['Placeholder', 'PlaceholderWithDefault', 'While', 'StatelessWhile', 'If', 'StatelessIf', 'Case', 'StatelessCase', 'PartitionedCall']);
 
@@ -272,7 +261,6 @@ export function compileBody(body: GraphBody, cctx: CompileContext): Plan {
 }
 
 function kernelDefFor(node: NodeDef, cctx: CompileContext): KernelDef | undefined {
-  if (node.op === 'Placeholder') return PLACEHOLDER;
   const k = kernelFor(node.op);
   if (k) return k;
   if (cctx.isFunction(node.op)) {

@@ -102,6 +102,12 @@ export interface TensorInfo {
   shape: TensorShape;
   /** Set when the tensor is a SparseTensor in COO encoding. */
   cooSparse?: { valuesTensorName: string; indicesTensorName: string; denseShapeTensorName: string };
+  /**
+   * TF's DT_* name when the proto's dtype has no DType (DT_INVALID, as on the
+   * `__saved_model_init_op` signature's NoOp output and on composite tensors;
+   * quantized types). `dtype` is then 'variant' and means nothing.
+   */
+  unsupportedDtype?: string;
 }
 
 export interface SignatureDef {

@@ -4,6 +4,7 @@
  * library functions compiled once at load (the compiler requires every
  * function named in an attr); here they are only called.
  */
+import { dtypeShortName } from '../dtypes.js';
 import { invalidArgument } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { registerKernel } from './registry.js';
@@ -67,5 +68,15 @@ registerKernel({
     // Out-of-range indices run the last branch (the default), as TF does.
     const b = index >= 0 && index < branches.length ? branches[index] : branches[branches.length - 1];
     return ctx.functions.call(b, args);
+  },
+});
+
+/** A graph input. Reached only when nothing fed it: TF's error for a missing feed. */
+registerKernel({
+  op: 'Placeholder',
+  stateful: true,
+  kernel: (ctx) => {
+    const dtype = ctx.attrs.has('dtype') ? ` with dtype ${dtypeShortName(ctx.attrs.type('dtype'))}` : '';
+    throw invalidArgument(`You must feed a value for placeholder tensor '${ctx.node.name}'${dtype}`);
   },
 });

@@ -36,6 +36,8 @@ function runKernel(op: string, ctx: KernelContext, inputs: Tensor[]): Tensor {
   return def.kernel({ ...ctx, inputs })[0];
 }
 
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
 function checkAssignShape(v: Variable, value: Tensor, validate: boolean): void {
   if (!validate || v.shape.length === 0 && v.value === undefined) return;
   const expected = v.value ? v.value.shape : v.shape;
@@ -83,7 +85,9 @@ for (const [op, math] of [
     refOutput: true,
     kernel: (ctx) => {
       const v = variableOf(ctx.inputs[0], op);
-      v.assign(runKernel(math, ctx, [v.read(), ctx.inputs[1]]));
+      const current = v.read();
+      if (!sameShape(current.shape, ctx.inputs[1].shape)) throw invalidArgument('Parameters and update must be the same size');
+      v.assign(runKernel(math, ctx, [current, ctx.inputs[1]]));
       return [ctx.inputs[0]];
     },
   });
@@ -143,7 +147,14 @@ for (const [op, math] of [
     stateful: true,
     kernel: (ctx) => {
       const v = variableOf(ctx.inputs[0], op);
-      v.assign(runKernel(math, ctx, [v.read(), ctx.inputs[1]]));
+      const current = v.read();
+      const update = ctx.inputs[1];
+      if (!sameShape(current.shape, update.shape)) {
+        throw invalidArgument(
+          `Cannot update variable with shape ${shapeString(current.shape)} using a Tensor with shape ${shapeString(update.shape)}, shapes must be equal.`,
+        );
+      }
+      v.assign(runKernel(math, ctx, [current, update]));
       return [];
     },
   });

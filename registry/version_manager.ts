@@ -1,0 +1,251 @@
+/**
+ * The Manager (TF Serving's AspiredVersionsManager): the Source tells it which
+ * versions of each model should be served; it loads, warms up, swaps and
+ * unloads them one action at a time per model, following the
+ * availability-preserving policy, and hands out ref-counted handles.
+ *
+ *  - A version is loaded and warmed up before it takes traffic.
+ *  - A version that fails to load ends in END with its error and is not
+ *    retried until the Source reports different files for it; the versions
+ *    already serving are left alone.
+ *  - A version that is no longer aspired stops taking new requests at once,
+ *    and is disposed after the requests already holding it finish.
+ *
+ * Every transition is published on the ServableStateMonitor.
+ */
+import type { Engine, LoadedModel } from '../runtime/engine.js';
+import { notFound, toStatusError } from '../runtime/errors.js';
+import { nextAction, type VersionPhase } from './availability_policy.js';
+import { highestAvailableVersion, type DefaultVersionChooser } from './default_version.js';
+import { consoleLogger, type Logger } from './log.js';
+import { LoadedVersion, type ServableHandle } from './servable_handle.js';
+import { ServableStateMonitor } from './servable_state.js';
+
+/** One version the Source wants served. */
+export interface AspiredVersion {
+  version: number;
+  /** The version folder. */
+  dir: string;
+  /** Changes whenever the folder's files change (see registry/version_dir.ts). */
+  fingerprint: string;
+}
+
+export type VersionRequest = { kind: 'latest' } | { kind: 'specific'; version: number };
+
+export interface WarmupContext {
+  name: string;
+  version: number;
+  dir: string;
+}
+
+/** Replays warm-up requests against a freshly loaded model; throwing fails the load. */
+export type WarmupFn = (model: LoadedModel, context: WarmupContext) => Promise<void>;
+
+export interface VersionManagerOptions {
+  engine: Engine;
+  monitor?: ServableStateMonitor;
+  /** MetaGraph tags to load (default ["serve"]). */
+  tags?: readonly string[];
+  warmup?: WarmupFn;
+  defaultVersion?: DefaultVersionChooser;
+  log?: Logger;
+}
+
+interface VersionEntry {
+  version: number;
+  dir: string;
+  fingerprint: string;
+  aspired: boolean;
+  phase: VersionPhase;
+  loaded?: LoadedVersion;
+}
+
+interface ManagedModel {
+  entries: Map<number, VersionEntry>;
+  /** Versions taking traffic, and their numbers (ascending) for the default-version choice. */
+  serving: Map<number, LoadedVersion>;
+  available: number[];
+  /** The running action loop, if any. */
+  busy?: Promise<void>;
+  /** Set when the aspired set changed while the loop was running. */
+  dirty: boolean;
+}
+
+export function describeRequest(name: string, request: VersionRequest): string {
+  return request.kind === 'latest' ? `Latest(${name})` : `Specific(${name}, ${request.version})`;
+}
+
+export class VersionManager {
+  readonly monitor: ServableStateMonitor;
+  private readonly models = new Map<string, ManagedModel>();
+  private readonly unloads = new Set<Promise<void>>();
+  private readonly engine: Engine;
+  private readonly tags: readonly string[];
+  private readonly warmup: WarmupFn | undefined;
+  private readonly log: Logger;
+  private chooseDefault: DefaultVersionChooser;
+  private stopped = false;
+
+  constructor(options: VersionManagerOptions) {
+    this.engine = options.engine;
+    this.monitor = options.monitor ?? new ServableStateMonitor();
+    this.tags = options.tags ?? ['serve'];
+    this.warmup = options.warmup;
+    this.chooseDefault = options.defaultVersion ?? highestAvailableVersion;
+    this.log = options.log ?? consoleLogger;
+  }
+
+  /** Replaces the rule that picks the version for requests naming none. */
+  setDefaultVersionChooser(choose: DefaultVersionChooser): void {
+    this.chooseDefault = choose;
+  }
+
+  /**
+   * The Source's call: `versions` is the complete set that should be served
+   * for `name` now (empty: unload everything of that model).
+   */
+  setAspiredVersions(name: string, versions: readonly AspiredVersion[]): void {
+    if (this.stopped) return;
+    let model = this.models.get(name);
+    if (!model) {
+      if (versions.length === 0) return;
+      model = { entries: new Map(), serving: new Map(), available: [], dirty: false };
+      this.models.set(name, model);
+    }
+    const wanted = new Map(versions.map((v) => [v.version, v]));
+    for (const [version, entry] of model.entries) {
+      if (wanted.has(version)) continue;
+      entry.aspired = false;
+      if (entry.phase === 'new') {
+        model.entries.delete(version);
+        this.monitor.publish(name, version, 'END');
+      } else if (entry.phase === 'error') {
+        model.entries.delete(version);
+      }
+    }
+    for (const v of versions) {
+      const entry = model.entries.get(v.version);
+      if (!entry) {
+        model.entries.set(v.version, { ...v, aspired: true, phase: 'new' });
+        this.monitor.publish(name, v.version, 'START');
+        continue;
+      }
+      entry.aspired = true;
+      if (entry.phase === 'error' && entry.fingerprint !== v.fingerprint) {
+        this.log.info(`Files of version ${v.version} of model ${name} changed since its failed load; retrying.`);
+        Object.assign(entry, v, { phase: 'new' });
+        this.monitor.publish(name, v.version, 'START');
+      } else if (entry.phase === 'new') {
+        Object.assign(entry, v);
+      }
+    }
+    this.schedule(name, model);
+  }
+
+  /**
+   * A handle on the version that should answer `request`; the caller must
+   * release it. Throws NOT_FOUND with TF Serving's text when none is serving.
+   */
+  getHandle(name: string, request: VersionRequest): ServableHandle {
+    const model = this.models.get(name);
+    if (model) {
+      const version = request.kind === 'latest' ? this.chooseDefault(name, model.available) : request.version;
+      const loaded = version === undefined ? undefined : model.serving.get(version);
+      if (loaded) return loaded.acquire();
+    }
+    throw notFound(`Servable not found for request: ${describeRequest(name, request)}`);
+  }
+
+  /** Versions of `name` taking traffic now, ascending. */
+  availableVersions(name: string): readonly number[] {
+    return this.models.get(name)?.available ?? [];
+  }
+
+  /** Resolves when no model has a load or unload pending. */
+  async settled(): Promise<void> {
+    for (;;) {
+      const pending = [...this.models.values()].map((m) => m.busy).filter((p) => p !== undefined);
+      pending.push(...this.unloads);
+      if (pending.length === 0) return;
+      await Promise.all(pending);
+    }
+  }
+
+  /** Stops taking changes, finishes pending work, then unloads every version after its requests finish. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.settled();
+    for (const [name, model] of this.models) {
+      for (const entry of model.entries.values()) if (entry.phase === 'ready') this.beginUnload(name, model, entry);
+    }
+    await this.settled();
+  }
+
+  private schedule(name: string, model: ManagedModel): void {
+    if (model.busy) {
+      model.dirty = true;
+      return;
+    }
+    model.busy = this.runActions(name, model)
+      .catch((e) => this.log.error(`Managing versions of model ${name} failed: ${toStatusError(e).message}`))
+      .finally(() => {
+        model.busy = undefined;
+        if (model.entries.size === 0 && model.serving.size === 0) this.models.delete(name);
+      });
+  }
+
+  private async runActions(name: string, model: ManagedModel): Promise<void> {
+    do {
+      model.dirty = false;
+      for (;;) {
+        const next = nextAction([...model.entries.values()]);
+        if (!next) break;
+        const entry = model.entries.get(next.version)!;
+        if (next.action === 'load') await this.load(name, model, entry);
+        else this.beginUnload(name, model, entry);
+      }
+    } while (model.dirty);
+  }
+
+  private async load(name: string, model: ManagedModel, entry: VersionEntry): Promise<void> {
+    entry.phase = 'loading';
+    this.monitor.publish(name, entry.version, 'LOADING');
+    this.log.info(`Loading version ${entry.version} of model ${name} from ${entry.dir}`);
+    let loaded: LoadedModel | undefined;
+    try {
+      loaded = await this.engine.load(entry.dir, { tags: this.tags });
+      if (this.warmup) await this.warmup(loaded, { name, version: entry.version, dir: entry.dir });
+    } catch (e) {
+      loaded?.dispose();
+      const status = toStatusError(e);
+      entry.phase = 'error';
+      this.log.error(`Loading version ${entry.version} of model ${name} failed: ${status.code}: ${status.message}`);
+      this.monitor.publish(name, entry.version, 'END', { code: status.code, message: status.message });
+      if (!entry.aspired) model.entries.delete(entry.version);
+      return;
+    }
+    entry.loaded = new LoadedVersion(name, entry.version, loaded);
+    entry.phase = 'ready';
+    model.serving.set(entry.version, entry.loaded);
+    model.available = [...model.serving.keys()].sort((a, b) => a - b);
+    this.monitor.publish(name, entry.version, 'AVAILABLE');
+    this.log.info(`Version ${entry.version} of model ${name} is available`);
+  }
+
+  /** Takes the version out of traffic now; disposes it once its in-flight requests finish. */
+  private beginUnload(name: string, model: ManagedModel, entry: VersionEntry): void {
+    const loaded = entry.loaded!;
+    entry.phase = 'unloading';
+    model.serving.delete(entry.version);
+    model.available = [...model.serving.keys()].sort((a, b) => a - b);
+    this.monitor.publish(name, entry.version, 'UNLOADING');
+    const done = loaded.retire().then(() => {
+      loaded.model.dispose();
+      if (model.entries.get(entry.version) === entry) model.entries.delete(entry.version);
+      this.unloads.delete(done);
+      this.monitor.publish(name, entry.version, 'END');
+      this.log.info(`Unloaded version ${entry.version} of model ${name}`);
+    });
+    this.unloads.add(done);
+  }
+}

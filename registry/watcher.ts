@@ -1,0 +1,161 @@
+/**
+ * The Source (TF Serving's FileSystemStoragePathSource): polls each model's
+ * base path and tells the manager which versions should be served.
+ *
+ *  - Only complete version folders count: `saved_model.pb` parses and every
+ *    file the checkpoint index names is present and long enough
+ *    (registry/version_readiness.ts). An incomplete folder is skipped and
+ *    checked again on the next poll, so a copy in progress is never loaded
+ *    half-way and never fails for good.
+ *  - The version policy picks among the complete folders, so while version 3
+ *    is still being copied, version 2 stays aspired.
+ *  - A base path that does not exist (yet) is not an error: nothing is
+ *    emitted for it, and the model is served as soon as a version appears.
+ *  - Readiness is re-checked only when a folder's fingerprint changes.
+ *
+ * Poll interval 0 polls once; a negative interval never polls on its own.
+ */
+import type { ModelConfig } from './model_config.js';
+import { consoleLogger, type Logger } from './log.js';
+import { fingerprintDir, listVersionDirs } from './version_dir.js';
+import type { AspiredVersion } from './version_manager.js';
+import { aspiredVersions, versionsWanted } from './version_policy.js';
+import { checkVersionReady } from './version_readiness.js';
+
+/** Returns undefined when the folder is complete, else why it is not. */
+export type ReadinessCheck = (dir: string) => Promise<string | undefined>;
+
+export type AspiredVersionsCallback = (model: string, versions: AspiredVersion[]) => void;
+
+export interface WatcherOptions {
+  onAspiredVersions: AspiredVersionsCallback;
+  /** Seconds between polls (fractions allowed). */
+  pollIntervalSeconds: number;
+  checkReady?: ReadinessCheck;
+  log?: Logger;
+}
+
+interface Readiness {
+  fingerprint: string;
+  /** Undefined when complete. */
+  reason: string | undefined;
+}
+
+export class VersionWatcher {
+  private models: ModelConfig[] = [];
+  /** Per model, per version folder: the last readiness check and the fingerprint it saw. */
+  private readonly readiness = new Map<string, Map<string, Readiness>>();
+  /** Per model, the last thing logged about its base path (to log changes once). */
+  private readonly pathNotes = new Map<string, string>();
+  private timer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+  private stopped = false;
+  private readonly checkReady: ReadinessCheck;
+  private readonly log: Logger;
+
+  constructor(private readonly options: WatcherOptions) {
+    this.checkReady = options.checkReady ?? checkVersionReady;
+    this.log = options.log ?? consoleLogger;
+  }
+
+  /** Replaces the watched models; a model left out gets an empty aspired set (unload). */
+  setModels(models: readonly ModelConfig[]): void {
+    const kept = new Set(models.map((m) => m.name));
+    for (const old of this.models) {
+      if (!kept.has(old.name)) {
+        this.pathNotes.delete(old.name);
+        this.readiness.delete(old.name);
+        this.options.onAspiredVersions(old.name, []);
+      }
+    }
+    this.models = [...models];
+  }
+
+  /** Polls now (waiting for a poll already running first). */
+  async pollOnce(): Promise<void> {
+    while (this.polling) await this.polling;
+    this.polling = this.poll().finally(() => {
+      this.polling = undefined;
+    });
+    await this.polling;
+  }
+
+  /** Starts periodic polling after an immediate first poll. */
+  async start(): Promise<void> {
+    await this.pollOnce();
+    const interval = this.options.pollIntervalSeconds;
+    if (interval > 0) this.scheduleNext(interval * 1000);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    while (this.polling) await this.polling;
+  }
+
+  private scheduleNext(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.pollOnce()
+        .catch((e) => this.log.error(`Polling model base paths failed: ${(e as Error).message}`))
+        .finally(() => this.scheduleNext(ms));
+    }, ms);
+  }
+
+  private async poll(): Promise<void> {
+    for (const model of this.models) {
+      if (this.stopped) return;
+      try {
+        const versions = await this.pollModel(model);
+        if (versions && !this.stopped && this.models.includes(model)) this.options.onAspiredVersions(model.name, versions);
+      } catch (e) {
+        this.note(model, `Could not read base path ${model.basePath} of model ${model.name}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** The versions to serve, or undefined to leave the aspired set as it is (base path missing). */
+  private async pollModel(model: ModelConfig): Promise<AspiredVersion[] | undefined> {
+    const dirs = await listVersionDirs(model.basePath);
+    if (!dirs) {
+      this.note(model, `Base path ${model.basePath} of model ${model.name} does not exist yet; waiting for it.`);
+      return undefined;
+    }
+    // Check folders from the highest version down, only as many as the policy can use.
+    const policy = model.versionPolicy;
+    const candidates = policy.kind === 'specific' ? dirs.filter((d) => policy.versions.includes(d.version)) : dirs;
+    const wanted = versionsWanted(policy);
+    const known = this.readiness.get(model.name);
+    const checked = new Map<string, Readiness>();
+    const ready: AspiredVersion[] = [];
+    for (const { version, dir } of candidates) {
+      if (ready.length >= wanted) break;
+      const fingerprint = await fingerprintDir(dir).catch(() => undefined);
+      if (fingerprint === undefined) continue;
+      let result = known?.get(dir);
+      if (!result || result.fingerprint !== fingerprint) {
+        result = { fingerprint, reason: await this.checkReady(dir) };
+        if (result.reason !== undefined) {
+          this.log.info(`Version ${version} of model ${model.name} is not complete yet (${result.reason}); will check again on the next poll.`);
+        }
+      }
+      checked.set(dir, result);
+      if (result.reason === undefined) ready.push({ version, dir, fingerprint });
+    }
+    this.readiness.set(model.name, checked);
+    if (dirs.length === 0) {
+      this.note(model, `No versions of model ${model.name} found under base path ${model.basePath} yet (version folders are named by a number, e.g. ${model.basePath}/1).`);
+    } else {
+      this.note(model, '');
+    }
+    const chosen = new Set(aspiredVersions(model.versionPolicy, ready.map((r) => r.version)));
+    return ready.filter((r) => chosen.has(r.version));
+  }
+
+  /** Logs a note about a model's base path when it differs from the last one. */
+  private note(model: ModelConfig, message: string): void {
+    if (this.pathNotes.get(model.name) === message) return;
+    this.pathNotes.set(model.name, message);
+    if (message) this.log.warn(message);
+  }
+}

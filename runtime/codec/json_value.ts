@@ -1,0 +1,123 @@
+/**
+ * The JSON documents the codec reads, in the two forms the parser produces:
+ *
+ * - fast form: what JSON.parse returns (plain objects, JS numbers). Cheap,
+ *   but a number does not say whether it was written "3" or "3.0", and large
+ *   integers lose digits. Code reading it throws NEED_EXACT whenever that
+ *   matters or anything fails, and the request is read again in exact form.
+ * - exact form: from parseJsonExact (json_parse.ts). Objects are Maps (key
+ *   order kept), numbers are JsonNumber (integer or double, as rapidjson
+ *   classifies them, with exact integer values).
+ *
+ * Also here: rapidjson's type names ("Number", "Object", ...) and
+ * JsonValueToString, the way TF Serving echoes a value in its error texts.
+ */
+import { formatDecimal, formatShortestDouble } from './number_format.js';
+import { PrettyJsonWriter } from './json_writer.js';
+
+/** A number as rapidjson holds it: an integer token (exact `int`) or a double. */
+export class JsonNumber {
+  constructor(
+    /** The value as a double (rapidjson's GetDouble()). */
+    readonly value: number,
+    /** Set for integer tokens that fit int64/uint64 ("3", "-7"); undefined for doubles ("3.0", "1e5", NaN). */
+    readonly int: bigint | undefined,
+  ) {}
+}
+
+export type JsonObjectMap = Map<string, JsonValue>;
+export interface JsonPlainObject {
+  [key: string]: JsonValue;
+}
+export type JsonValue = null | boolean | string | number | JsonNumber | JsonValue[] | JsonObjectMap | JsonPlainObject;
+
+/** Thrown by fast-form readers when only the exact form can decide (or word an error). */
+export const NEED_EXACT: unique symbol = Symbol('need exact JSON form');
+
+export function isJsonObject(v: JsonValue | undefined): v is JsonObjectMap | JsonPlainObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof JsonNumber);
+}
+
+export function isJsonNumber(v: JsonValue | undefined): v is number | JsonNumber {
+  return typeof v === 'number' || v instanceof JsonNumber;
+}
+
+export function objectGet(o: JsonObjectMap | JsonPlainObject, key: string): JsonValue | undefined {
+  if (o instanceof Map) return o.get(key);
+  return Object.hasOwn(o, key) ? o[key] : undefined;
+}
+
+export function objectSize(o: JsonObjectMap | JsonPlainObject): number {
+  return o instanceof Map ? o.size : Object.keys(o).length;
+}
+
+export function objectEntries(o: JsonObjectMap | JsonPlainObject): [string, JsonValue][] {
+  return o instanceof Map ? [...o] : Object.entries(o);
+}
+
+/** TF Serving's IsValBase64Object: an object whose only member is "b64" holding a string. */
+export function isBase64Object(v: JsonValue | undefined): v is JsonObjectMap | JsonPlainObject {
+  if (!isJsonObject(v)) return false;
+  return objectSize(v) === 1 && typeof objectGet(v, 'b64') === 'string';
+}
+
+/** rapidjson's type name as TF Serving prints it ("Null", "False", "True", "Object", "Array", "String", "Number"). */
+export function jsonTypeName(v: JsonValue): string {
+  if (v === null) return 'Null';
+  if (v === false) return 'False';
+  if (v === true) return 'True';
+  if (typeof v === 'string') return 'String';
+  if (isJsonNumber(v)) return 'Number';
+  if (Array.isArray(v)) return 'Array';
+  return 'Object';
+}
+
+function numberParts(v: number | JsonNumber): { value: number; int: bigint | undefined } {
+  if (v instanceof JsonNumber) return v;
+  return { value: v, int: Number.isSafeInteger(v) ? BigInt(v) : undefined };
+}
+
+/** rapidjson's Value::Accept into a writer; false when it stops at a NaN/infinity it refuses to write. */
+function accept(w: PrettyJsonWriter, v: JsonValue): boolean {
+  if (v === null) w.raw('null');
+  else if (v === true) w.raw('true');
+  else if (v === false) w.raw('false');
+  else if (typeof v === 'string') w.string(v);
+  else if (isJsonNumber(v)) {
+    const { value, int } = numberParts(v);
+    if (int !== undefined) w.raw(int.toString());
+    else return w.rawOrRefuse(formatShortestDouble(value));
+  } else if (Array.isArray(v)) {
+    w.startArray();
+    for (const item of v) if (!accept(w, item)) return false;
+    w.endArray();
+  } else {
+    w.startObject();
+    for (const [k, item] of objectEntries(v)) {
+      w.key(k);
+      if (!accept(w, item)) return false;
+    }
+    w.endObject();
+  }
+  return true;
+}
+
+const FLOAT_LIMIT = 3.4028234e38;
+
+/**
+ * TF Serving's JsonValueToString: a double within float range prints as the
+ * float it rounds to, other doubles with double precision, everything else
+ * through rapidjson's pretty writer (objects and arrays span lines).
+ */
+export function jsonValueToString(v: JsonValue): string {
+  if (isJsonNumber(v)) {
+    const { value, int } = numberParts(v);
+    if (int === undefined) {
+      const isFloat = value >= -FLOAT_LIMIT && value <= FLOAT_LIMIT;
+      return isFloat ? formatDecimal(Math.fround(value), 'float') : formatDecimal(value, 'double');
+    }
+  }
+  const w = new PrettyJsonWriter();
+  accept(w, v);
+  return w.toString();
+}

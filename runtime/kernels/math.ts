@@ -1,0 +1,841 @@
+/**
+ * Math kernels (tensorflow/core/ops/math_ops.cc): elementwise binary and
+ * unary ops, AddN, ClipByValue, Cumsum/Cumprod, MatMul and BatchMatMul.
+ *
+ * Dispatch by dtype:
+ *  - float32 (and float16/bfloat16, held as float32), int32 and bool run on
+ *    tfjs (WASM) and never leave the backend, except where a tfjs kernel
+ *    differs from TF's semantics (integer division/modulo/power, float
+ *    FloorMod/TruncateMod), which run on the host;
+ *  - float64, the other integer widths, int64/uint64 (exact, as bigint) and
+ *    strings run on the host (host_math.ts), wrapping integers like TF does.
+ * TF's broadcasting rules and error texts apply to every dtype. A dtype an op
+ * has no kernel for is INVALID_ARGUMENT naming the op and dtype.
+ *
+ * Also exports `runTf` (the tfjs dispatch every numeric family uses) and
+ * `checkSameDtype`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { type DType, dtypeShortName, isInteger } from '../dtypes.js';
+import { invalidArgument } from '../errors.js';
+import { type Shape, Tensor, allocHost, shapeString, sizeOf } from '../tensor.js';
+import { castTensor } from './cast.js';
+import {
+  type BigArray,
+  type NumArray,
+  type Writable,
+  aroundAxis,
+  axisValues,
+  bigDiv,
+  bigFloorDiv,
+  bigFloorMod,
+  bigPow,
+  bigTruncMod,
+  binaryLoop,
+  broadcastIndex,
+  broadcastShapes,
+  erf,
+  erfc,
+  floatFloorMod,
+  intDiv,
+  intFloorDiv,
+  intFloorMod,
+  intPow,
+  intTruncMod,
+  isBigDtype,
+  nanMax,
+  nanMin,
+  roundHalfEven,
+  sameShape,
+  unaryLoop,
+  unsupportedDtype,
+} from './host_math.js';
+import { type KernelContext, registerKernel } from './registry.js';
+
+// ---------------------------------------------------------------------------
+// Dtype sets
+
+export const FLOAT_TYPES: readonly DType[] = ['float16', 'bfloat16', 'float32', 'float64'];
+export const INT_TYPES: readonly DType[] = ['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64'];
+export const NUMERIC_TYPES: readonly DType[] = [...FLOAT_TYPES, ...INT_TYPES];
+const BOOL_ONLY: readonly DType[] = ['bool'];
+
+/** How a dtype is held on tfjs, when its math runs there. */
+export function tfKind(d: DType): 'float' | 'int' | 'bool' | undefined {
+  if (d === 'float32' || d === 'float16' || d === 'bfloat16') return 'float';
+  if (d === 'int32') return 'int';
+  if (d === 'bool') return 'bool';
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------
+// Shared helpers
+
+/**
+ * Runs `fn` on the inputs' tfjs tensors inside tf.tidy and wraps the result
+ * tagged `outDtype`. Uploads happen before the tidy scope, so an input's
+ * cached backend copy survives; the result never aliases an input.
+ */
+export function runTf(outDtype: DType, inputs: readonly Tensor[], fn: (...xs: tf.Tensor[]) => tf.Tensor): Tensor {
+  const xs = inputs.map((t) => t.toTf());
+  let r = tf.tidy(() => fn(...xs));
+  if (xs.includes(r)) r = tf.clone(r);
+  return Tensor.fromTf(r, outDtype);
+}
+
+/** TF's error when an op's inputs that share the type attr have different dtypes. */
+export function checkSameDtype(op: string, inputs: readonly Tensor[], first = 0): void {
+  const want = inputs[first].dtype;
+  for (let i = first + 1; i < inputs.length; i++) {
+    if (inputs[i].dtype !== want) {
+      throw invalidArgument(
+        `cannot compute ${op} as input #${i}(zero-based) was expected to be a ${dtypeShortName(want)} tensor but is a ${dtypeShortName(inputs[i].dtype)} tensor`,
+      );
+    }
+  }
+}
+
+function checkType(op: string, dtype: DType, allowed: readonly DType[]): void {
+  if (!allowed.includes(dtype)) throw unsupportedDtype(op, dtype);
+}
+
+type Scalarish = number | bigint | boolean | Uint8Array;
+
+// ---------------------------------------------------------------------------
+// Elementwise binary ops
+
+type TfBinary = (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
+interface BinaryDef {
+  op: string | string[];
+  types: readonly DType[];
+  /** Output is bool (comparisons). */
+  bool?: boolean;
+  /** tfjs implementations by storage kind; a kind without one runs on the host. */
+  tfFloat?: TfBinary;
+  tfInt?: TfBinary;
+  tfBool?: TfBinary;
+  /** Host implementations: floats, integers up to 32 bits (and bool), int64/uint64, strings. */
+  float?: (x: number, y: number) => number | boolean;
+  int?: (x: number, y: number) => number | boolean;
+  big?: (x: bigint, y: bigint) => bigint | boolean;
+  str?: (x: Uint8Array, y: Uint8Array) => Uint8Array | boolean;
+  /** Equal/NotEqual: honour the incompatible_shape_error attr. */
+  shapeErrorAttr?: boolean;
+}
+
+function tfFor<F>(kind: 'float' | 'int' | 'bool' | undefined, f?: F, i?: F, b?: F): F | undefined {
+  return kind === 'float' ? f : kind === 'int' ? i : kind === 'bool' ? b : undefined;
+}
+
+function hostBinary(op: string, def: BinaryDef, a: Tensor, b: Tensor, outShape: Shape, outDtype: DType): Tensor {
+  const dtype = a.dtype;
+  const fn =
+    dtype === 'string'
+      ? def.str
+      : isBigDtype(dtype)
+        ? def.big
+        : isInteger(dtype) || dtype === 'bool'
+          ? (def.int ?? def.float)
+          : def.float;
+  if (!fn) throw unsupportedDtype(op, dtype);
+  const f = fn as (x: Scalarish, y: Scalarish) => Scalarish;
+  const out = allocHost(outDtype, sizeOf(outShape)) as Writable<Scalarish>;
+  const av = a.values() as ArrayLike<Scalarish>;
+  const bv = b.values() as ArrayLike<Scalarish>;
+  if (def.bool) binaryLoop(av, a.shape, bv, b.shape, outShape, out, (x, y) => (f(x, y) ? 1 : 0));
+  else binaryLoop(av, a.shape, bv, b.shape, outShape, out, f);
+  return Tensor.fromHost(outDtype, outShape, out as unknown as NumArray);
+}
+
+/** Applies a binary op definition to two tensors (shared by kernels of other families). */
+export function applyBinary(op: string, def: BinaryDef, a: Tensor, b: Tensor, shapeError = true): Tensor {
+  checkSameDtype(op, [a, b]);
+  checkType(op, a.dtype, def.types);
+  const outShape = broadcastShapes(a.shape, b.shape);
+  if (!outShape) {
+    if (def.shapeErrorAttr && !shapeError) return Tensor.scalar('bool', op === 'NotEqual');
+    throw invalidArgument(`Incompatible shapes: ${shapeString(a.shape)} vs. ${shapeString(b.shape)}`);
+  }
+  const outDtype: DType = def.bool ? 'bool' : a.dtype;
+  const tfFn = tfFor(tfKind(a.dtype), def.tfFloat, def.tfInt, def.tfBool);
+  if (tfFn) return runTf(outDtype, [a, b], tfFn);
+  return hostBinary(op, def, a, b, outShape, outDtype);
+}
+
+function registerBinary(def: BinaryDef): void {
+  const names = Array.isArray(def.op) ? def.op : [def.op];
+  for (const op of names) {
+    registerKernel({
+      op,
+      kernel: (ctx: KernelContext) => {
+        const shapeError = def.shapeErrorAttr ? ctx.attrs.bool('incompatible_shape_error', true) : true;
+        return [applyBinary(op, def, ctx.inputs[0], ctx.inputs[1], shapeError)];
+      },
+    });
+  }
+}
+
+const concatBytes = (x: Uint8Array, y: Uint8Array): Uint8Array => {
+  const out = new Uint8Array(x.length + y.length);
+  out.set(x);
+  out.set(y, x.length);
+  return out;
+};
+const bytesEqual = (x: Uint8Array, y: Uint8Array): boolean => {
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+};
+
+/** Maximum/Minimum on tfjs, made to return NaN when either side is NaN (as TF does). */
+const tfMaxNaN: TfBinary = (a, b) => tf.where(tf.isNaN(b), b, tf.where(tf.isNaN(a), a, tf.maximum(a, b)));
+const tfMinNaN: TfBinary = (a, b) => tf.where(tf.isNaN(b), b, tf.where(tf.isNaN(a), a, tf.minimum(a, b)));
+const zeroWhereZero =
+  (test: 'a' | 'b', fn: TfBinary): TfBinary =>
+  (a, b) =>
+    tf.where(tf.equal(test === 'a' ? a : b, 0), tf.zerosLike(fn(a, b)), fn(a, b));
+
+export const BINARY = {
+  add: {
+    op: ['Add', 'AddV2'],
+    types: [...NUMERIC_TYPES, 'string'],
+    tfFloat: tf.add,
+    tfInt: tf.add,
+    float: (x, y) => x + y,
+    big: (x, y) => x + y,
+    str: concatBytes,
+  },
+  sub: { op: 'Sub', types: NUMERIC_TYPES, tfFloat: tf.sub, tfInt: tf.sub, float: (x, y) => x - y, big: (x, y) => x - y },
+  mul: {
+    op: 'Mul',
+    types: NUMERIC_TYPES,
+    tfFloat: tf.mul,
+    tfInt: tf.mul,
+    float: (x, y) => x * y,
+    int: Math.imul,
+    big: (x, y) => x * y,
+  },
+  realDiv: { op: 'RealDiv', types: FLOAT_TYPES, tfFloat: tf.div, float: (x, y) => x / y },
+  div: { op: 'Div', types: NUMERIC_TYPES, tfFloat: tf.div, float: (x, y) => x / y, int: intDiv, big: bigDiv },
+  truncateDiv: { op: 'TruncateDiv', types: INT_TYPES, int: intDiv, big: bigDiv },
+  divNoNan: {
+    op: 'DivNoNan',
+    types: FLOAT_TYPES,
+    tfFloat: zeroWhereZero('b', tf.div),
+    float: (x, y) => (y === 0 ? 0 : x / y),
+  },
+  mulNoNan: {
+    op: 'MulNoNan',
+    types: FLOAT_TYPES,
+    tfFloat: zeroWhereZero('b', tf.mul),
+    float: (x, y) => (y === 0 ? 0 : x * y),
+  },
+  floorDiv: {
+    op: 'FloorDiv',
+    types: NUMERIC_TYPES,
+    tfFloat: tf.floorDiv,
+    float: (x, y) => Math.floor(x / y),
+    int: intFloorDiv,
+    big: bigFloorDiv,
+  },
+  floorMod: { op: 'FloorMod', types: NUMERIC_TYPES, float: floatFloorMod, int: intFloorMod, big: bigFloorMod },
+  truncateMod: { op: ['Mod', 'TruncateMod'], types: NUMERIC_TYPES, float: (x, y) => x % y, int: intTruncMod, big: bigTruncMod },
+  maximum: {
+    op: 'Maximum',
+    types: NUMERIC_TYPES,
+    tfFloat: tfMaxNaN,
+    tfInt: tf.maximum,
+    float: nanMax,
+    int: (x, y) => (x > y ? x : y),
+    big: (x, y) => (x > y ? x : y),
+  },
+  minimum: {
+    op: 'Minimum',
+    types: NUMERIC_TYPES,
+    tfFloat: tfMinNaN,
+    tfInt: tf.minimum,
+    float: nanMin,
+    int: (x, y) => (x < y ? x : y),
+    big: (x, y) => (x < y ? x : y),
+  },
+  pow: { op: 'Pow', types: NUMERIC_TYPES, tfFloat: tf.pow, float: Math.pow, int: intPow, big: bigPow },
+  squaredDifference: {
+    op: 'SquaredDifference',
+    types: NUMERIC_TYPES,
+    tfFloat: tf.squaredDifference,
+    tfInt: tf.squaredDifference,
+    float: (x, y) => (x - y) * (x - y),
+    int: (x, y) => Math.imul(x - y, x - y),
+    big: (x, y) => (x - y) * (x - y),
+  },
+  atan2: { op: 'Atan2', types: FLOAT_TYPES, tfFloat: tf.atan2, float: Math.atan2 },
+  xlogy: {
+    op: 'Xlogy',
+    types: FLOAT_TYPES,
+    tfFloat: zeroWhereZero('a', (a, b) => tf.mul(a, tf.log(b))),
+    float: (x, y) => (x === 0 ? 0 : x * Math.log(y)),
+  },
+  xlog1py: {
+    op: 'Xlog1py',
+    types: FLOAT_TYPES,
+    tfFloat: zeroWhereZero('a', (a, b) => tf.mul(a, tf.log1p(b))),
+    float: (x, y) => (x === 0 ? 0 : x * Math.log1p(y)),
+  },
+  xdivy: {
+    op: 'Xdivy',
+    types: FLOAT_TYPES,
+    tfFloat: zeroWhereZero('a', tf.div),
+    float: (x, y) => (x === 0 ? 0 : x / y),
+  },
+  equal: {
+    op: 'Equal',
+    types: [...NUMERIC_TYPES, 'bool', 'string'],
+    bool: true,
+    shapeErrorAttr: true,
+    tfFloat: tf.equal,
+    tfInt: tf.equal,
+    tfBool: tf.equal,
+    float: (x, y) => x === y,
+    big: (x, y) => x === y,
+    str: bytesEqual,
+  },
+  notEqual: {
+    op: 'NotEqual',
+    types: [...NUMERIC_TYPES, 'bool', 'string'],
+    bool: true,
+    shapeErrorAttr: true,
+    tfFloat: tf.notEqual,
+    tfInt: tf.notEqual,
+    tfBool: tf.notEqual,
+    float: (x, y) => x !== y,
+    big: (x, y) => x !== y,
+    str: (x, y) => !bytesEqual(x, y),
+  },
+  less: { op: 'Less', types: NUMERIC_TYPES, bool: true, tfFloat: tf.less, tfInt: tf.less, float: (x, y) => x < y, big: (x, y) => x < y },
+  lessEqual: {
+    op: 'LessEqual',
+    types: NUMERIC_TYPES,
+    bool: true,
+    tfFloat: tf.lessEqual,
+    tfInt: tf.lessEqual,
+    float: (x, y) => x <= y,
+    big: (x, y) => x <= y,
+  },
+  greater: {
+    op: 'Greater',
+    types: NUMERIC_TYPES,
+    bool: true,
+    tfFloat: tf.greater,
+    tfInt: tf.greater,
+    float: (x, y) => x > y,
+    big: (x, y) => x > y,
+  },
+  greaterEqual: {
+    op: 'GreaterEqual',
+    types: NUMERIC_TYPES,
+    bool: true,
+    tfFloat: tf.greaterEqual,
+    tfInt: tf.greaterEqual,
+    float: (x, y) => x >= y,
+    big: (x, y) => x >= y,
+  },
+  logicalAnd: { op: 'LogicalAnd', types: BOOL_ONLY, bool: true, tfBool: tf.logicalAnd, int: (x, y) => x !== 0 && y !== 0 },
+  logicalOr: { op: 'LogicalOr', types: BOOL_ONLY, bool: true, tfBool: tf.logicalOr, int: (x, y) => x !== 0 || y !== 0 },
+  bitwiseAnd: { op: 'BitwiseAnd', types: INT_TYPES, int: (x, y) => x & y, big: (x, y) => x & y },
+  bitwiseOr: { op: 'BitwiseOr', types: INT_TYPES, int: (x, y) => x | y, big: (x, y) => x | y },
+  bitwiseXor: { op: 'BitwiseXor', types: INT_TYPES, int: (x, y) => x ^ y, big: (x, y) => x ^ y },
+} satisfies Record<string, BinaryDef>;
+
+for (const def of Object.values(BINARY)) registerBinary(def as BinaryDef);
+
+// ---------------------------------------------------------------------------
+// Elementwise unary ops
+
+type TfUnary = (x: tf.Tensor) => tf.Tensor;
+
+interface UnaryDef {
+  op: string | string[];
+  types: readonly DType[];
+  bool?: boolean;
+  tfFloat?: TfUnary;
+  tfInt?: TfUnary;
+  tfBool?: TfUnary;
+  float?: (x: number) => number | boolean;
+  int?: (x: number) => number | boolean;
+  big?: (x: bigint) => bigint | boolean;
+}
+
+/** Applies a unary op definition (exported for kernels of other families). */
+export function applyUnary(op: string, def: UnaryDef, x: Tensor): Tensor {
+  const dtype = x.dtype;
+  checkType(op, dtype, def.types);
+  const outDtype: DType = def.bool ? 'bool' : dtype;
+  const tfFn = tfFor(tfKind(dtype), def.tfFloat, def.tfInt, def.tfBool);
+  if (tfFn) return runTf(outDtype, [x], tfFn);
+  const fn = isBigDtype(dtype) ? def.big : isInteger(dtype) || dtype === 'bool' ? (def.int ?? def.float) : def.float;
+  if (!fn) throw unsupportedDtype(op, dtype);
+  const f = fn as (v: Scalarish) => Scalarish;
+  const out = allocHost(outDtype, x.size) as Writable<Scalarish>;
+  const xv = x.values() as ArrayLike<Scalarish>;
+  if (def.bool) unaryLoop(xv, out, (v) => (f(v) ? 1 : 0));
+  else unaryLoop(xv, out, f);
+  return Tensor.fromHost(outDtype, x.shape, out as unknown as NumArray);
+}
+
+function registerUnary(def: UnaryDef): void {
+  const names = Array.isArray(def.op) ? def.op : [def.op];
+  for (const op of names) registerKernel({ op, kernel: (ctx) => [applyUnary(op, def, ctx.inputs[0])] });
+}
+
+const SELU_SCALE = 1.0507009873554804934193349852946;
+const SELU_ALPHA = 1.6732632423543772848170429916717;
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+/** TF's softplus: thresholds keep exp() from overflowing and log1p accurate. */
+const softplus = (x: number) => {
+  const threshold = Math.log(Number.EPSILON) + 2;
+  if (x > -threshold) return x;
+  if (x < threshold) return Math.exp(x);
+  return Math.log1p(Math.exp(x));
+};
+/** log1p on float32 with full relative precision near 0 (tfjs computes log(1 + x)). */
+const tfLog1p: TfUnary = (x) => {
+  const u = tf.add(x, 1);
+  const accurate = tf.div(tf.mul(tf.log(u), x), tf.sub(u, 1));
+  return tf.where(tf.equal(u, 1), x, tf.where(tf.isInf(u), u, accurate));
+};
+const signed = (x: number) => (x !== x ? x : x > 0 ? 1 : x < 0 ? -1 : 0);
+
+export const UNARY = {
+  neg: { op: 'Neg', types: NUMERIC_TYPES, tfFloat: tf.neg, tfInt: tf.neg, float: (x) => -x, big: (x) => -x },
+  abs: {
+    op: 'Abs',
+    types: NUMERIC_TYPES,
+    tfFloat: tf.abs,
+    tfInt: tf.abs,
+    float: Math.abs,
+    big: (x) => (x < 0n ? -x : x),
+  },
+  square: {
+    op: 'Square',
+    types: NUMERIC_TYPES,
+    tfFloat: tf.square,
+    tfInt: tf.square,
+    float: (x) => x * x,
+    int: (x) => Math.imul(x, x),
+    big: (x) => x * x,
+  },
+  sign: {
+    op: 'Sign',
+    types: NUMERIC_TYPES,
+    tfFloat: (x) => tf.where(tf.isNaN(x), x, tf.sign(x)),
+    tfInt: tf.sign,
+    float: signed,
+    big: (x) => (x > 0n ? 1n : x < 0n ? -1n : 0n),
+  },
+  reciprocal: {
+    op: ['Reciprocal', 'Inv'],
+    types: NUMERIC_TYPES,
+    tfFloat: tf.reciprocal,
+    float: (x) => 1 / x,
+    int: (x) => intDiv(1, x),
+    big: (x) => bigDiv(1n, x),
+  },
+  sqrt: { op: 'Sqrt', types: FLOAT_TYPES, tfFloat: tf.sqrt, float: Math.sqrt },
+  rsqrt: { op: 'Rsqrt', types: FLOAT_TYPES, tfFloat: tf.rsqrt, float: (x) => 1 / Math.sqrt(x) },
+  exp: { op: 'Exp', types: FLOAT_TYPES, tfFloat: tf.exp, float: Math.exp },
+  expm1: { op: 'Expm1', types: FLOAT_TYPES, tfFloat: tf.expm1, float: Math.expm1 },
+  log: { op: 'Log', types: FLOAT_TYPES, tfFloat: tf.log, float: Math.log },
+  log1p: { op: 'Log1p', types: FLOAT_TYPES, tfFloat: tfLog1p, float: Math.log1p },
+  sin: { op: 'Sin', types: FLOAT_TYPES, tfFloat: tf.sin, float: Math.sin },
+  cos: { op: 'Cos', types: FLOAT_TYPES, tfFloat: tf.cos, float: Math.cos },
+  tan: { op: 'Tan', types: FLOAT_TYPES, tfFloat: tf.tan, float: Math.tan },
+  asin: { op: 'Asin', types: FLOAT_TYPES, tfFloat: tf.asin, float: Math.asin },
+  acos: { op: 'Acos', types: FLOAT_TYPES, tfFloat: tf.acos, float: Math.acos },
+  atan: { op: 'Atan', types: FLOAT_TYPES, tfFloat: tf.atan, float: Math.atan },
+  sinh: { op: 'Sinh', types: FLOAT_TYPES, tfFloat: tf.sinh, float: Math.sinh },
+  cosh: { op: 'Cosh', types: FLOAT_TYPES, tfFloat: tf.cosh, float: Math.cosh },
+  asinh: { op: 'Asinh', types: FLOAT_TYPES, tfFloat: tf.asinh, float: Math.asinh },
+  acosh: { op: 'Acosh', types: FLOAT_TYPES, tfFloat: tf.acosh, float: Math.acosh },
+  atanh: { op: 'Atanh', types: FLOAT_TYPES, tfFloat: tf.atanh, float: Math.atanh },
+  tanh: { op: 'Tanh', types: FLOAT_TYPES, tfFloat: tf.tanh, float: Math.tanh },
+  sigmoid: { op: 'Sigmoid', types: FLOAT_TYPES, tfFloat: tf.sigmoid, float: sigmoid },
+  erf: { op: 'Erf', types: FLOAT_TYPES, tfFloat: tf.erf, float: erf },
+  erfc: { op: 'Erfc', types: FLOAT_TYPES, tfFloat: (x) => tf.sub(1, tf.erf(x)), float: erfc },
+  relu: {
+    op: 'Relu',
+    types: NUMERIC_TYPES,
+    tfFloat: tf.relu,
+    tfInt: tf.relu,
+    float: (x) => (x < 0 ? 0 : x),
+    big: (x) => (x < 0n ? 0n : x),
+  },
+  relu6: {
+    op: 'Relu6',
+    types: NUMERIC_TYPES,
+    // relu, then minimum with NaN on the left: keeps NaN as TF's Relu6 does.
+    tfFloat: (x) => tf.minimum(tf.relu(x), 6),
+    tfInt: tf.relu6,
+    float: (x) => (x < 0 ? 0 : x > 6 ? 6 : x),
+    big: (x) => (x < 0n ? 0n : x > 6n ? 6n : x),
+  },
+  elu: { op: 'Elu', types: FLOAT_TYPES, tfFloat: tf.elu, float: (x) => (x < 0 ? Math.expm1(x) : x) },
+  selu: {
+    op: 'Selu',
+    types: FLOAT_TYPES,
+    tfFloat: tf.selu,
+    float: (x) => (x < 0 ? SELU_SCALE * SELU_ALPHA * Math.expm1(x) : SELU_SCALE * x),
+  },
+  softplus: { op: 'Softplus', types: FLOAT_TYPES, tfFloat: tf.softplus, float: softplus },
+  softsign: {
+    op: 'Softsign',
+    types: FLOAT_TYPES,
+    tfFloat: (x) => tf.div(x, tf.add(tf.abs(x), 1)),
+    float: (x) => x / (1 + Math.abs(x)),
+  },
+  floor: { op: 'Floor', types: FLOAT_TYPES, tfFloat: tf.floor, float: Math.floor },
+  ceil: { op: 'Ceil', types: FLOAT_TYPES, tfFloat: tf.ceil, float: Math.ceil },
+  round: {
+    op: 'Round',
+    types: NUMERIC_TYPES,
+    tfFloat: tf.round,
+    tfInt: tf.clone,
+    float: roundHalfEven,
+    int: (x) => x,
+    big: (x) => x,
+  },
+  rint: { op: 'Rint', types: FLOAT_TYPES, tfFloat: tf.round, float: roundHalfEven },
+  isNan: { op: 'IsNan', types: FLOAT_TYPES, bool: true, tfFloat: tf.isNaN, float: (x) => x !== x },
+  isInf: {
+    op: 'IsInf',
+    types: FLOAT_TYPES,
+    bool: true,
+    tfFloat: tf.isInf,
+    float: (x) => x === Infinity || x === -Infinity,
+  },
+  isFinite: { op: 'IsFinite', types: FLOAT_TYPES, bool: true, tfFloat: tf.isFinite, float: Number.isFinite },
+  logicalNot: { op: 'LogicalNot', types: BOOL_ONLY, bool: true, tfBool: tf.logicalNot, int: (x) => x === 0 },
+  invert: { op: 'Invert', types: INT_TYPES, int: (x) => ~x, big: (x) => ~x },
+} satisfies Record<string, UnaryDef>;
+
+for (const def of Object.values(UNARY)) registerUnary(def as UnaryDef);
+
+// LeakyRelu carries its slope in an attr.
+registerKernel({
+  op: 'LeakyRelu',
+  kernel: (ctx) => {
+    const alpha = ctx.attrs.float('alpha', 0.2);
+    const def: UnaryDef = {
+      op: 'LeakyRelu',
+      types: FLOAT_TYPES,
+      tfFloat: (x) => tf.leakyRelu(x, alpha),
+      float: (x) => (x < 0 ? alpha * x : x),
+    };
+    return [applyUnary('LeakyRelu', def, ctx.inputs[0])];
+  },
+});
+
+// ---------------------------------------------------------------------------
+// AddN, ClipByValue
+
+registerKernel({
+  op: 'AddN',
+  kernel: (ctx) => {
+    const xs = ctx.inputs;
+    checkSameDtype('AddN', xs);
+    const dtype = xs[0].dtype;
+    checkType('AddN', dtype, NUMERIC_TYPES);
+    for (let i = 1; i < xs.length; i++) {
+      if (!sameShape(xs[0].shape, xs[i].shape)) {
+        throw invalidArgument(
+          `Inputs to operation ${ctx.node.name} of type AddN must have the same size and shape.  Input 0: ${shapeString(xs[0].shape)} != input ${i}: ${shapeString(xs[i].shape)}`,
+        );
+      }
+    }
+    if (xs.length === 1) return [xs[0]];
+    const kind = tfKind(dtype);
+    if (kind === 'float' || kind === 'int') return [runTf(dtype, xs, (...ts) => tf.addN(ts))];
+    let acc = applyBinary('AddN', BINARY.add as BinaryDef, xs[0], xs[1]);
+    for (let i = 2; i < xs.length; i++) {
+      const next = applyBinary('AddN', BINARY.add as BinaryDef, acc, xs[i]);
+      acc.dispose();
+      acc = next;
+    }
+    return [acc];
+  },
+});
+
+registerKernel({
+  op: 'ClipByValue',
+  kernel: (ctx) => {
+    const [t, lo, hi] = ctx.inputs;
+    checkSameDtype('ClipByValue', ctx.inputs);
+    checkType('ClipByValue', t.dtype, NUMERIC_TYPES);
+    const fits = (s: Shape) => sameShape(s, t.shape) || s.length === 0;
+    if (!fits(lo.shape) || !fits(hi.shape)) {
+      throw invalidArgument(
+        'clip_value_min and clip_value_max must be either of the same shape as input, or a scalar. ' +
+          `input shape: ${shapeString(t.shape)}clip_value_min shape: ${shapeString(lo.shape)}clip_value_max shape: ${shapeString(hi.shape)}`,
+      );
+    }
+    const kind = tfKind(t.dtype);
+    // min(t, hi) then max(., lo), with t on the left so a NaN in t stays NaN (TF's cwiseMin/cwiseMax).
+    if (kind === 'float' || kind === 'int') {
+      return [runTf(t.dtype, [t, lo, hi], (x, l, h) => tf.maximum(tf.minimum(x, h), l))];
+    }
+    const lower = applyBinary('ClipByValue', { op: 'ClipByValue', types: NUMERIC_TYPES, float: clipMin, big: bigMin }, t, hi);
+    try {
+      return [applyBinary('ClipByValue', { op: 'ClipByValue', types: NUMERIC_TYPES, float: clipMax, big: bigMax }, lower, lo)];
+    } finally {
+      lower.dispose();
+    }
+  },
+});
+const clipMin = (x: number, y: number) => (y < x ? y : x);
+const clipMax = (x: number, y: number) => (x < y ? y : x);
+const bigMin = (x: bigint, y: bigint) => (y < x ? y : x);
+const bigMax = (x: bigint, y: bigint) => (x < y ? y : x);
+
+// ---------------------------------------------------------------------------
+// Cumsum, Cumprod
+
+function scanAxis(op: string, axisT: Tensor, rank: number): number {
+  if (axisT.rank !== 0) throw invalidArgument(`ScanOp: axis must be a scalar, not ${shapeString(axisT.shape)}`);
+  const axis = axisValues(axisT, op)[0];
+  if (axis < -rank || axis >= rank) {
+    throw invalidArgument(`ScanOp: Expected scan axis in the range [${-rank}, ${rank}), but got ${axis}`);
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+function hostScan<T extends number | bigint>(
+  src: ArrayLike<T>,
+  out: Writable<T>,
+  shape: Shape,
+  axis: number,
+  exclusive: boolean,
+  reverse: boolean,
+  identity: T,
+  step: (acc: T, v: T) => T,
+): void {
+  const [outer, dim, inner] = aroundAxis(shape, axis);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      let acc = identity;
+      for (let k = 0; k < dim; k++) {
+        const kk = reverse ? dim - 1 - k : k;
+        const at = (o * dim + kk) * inner + i;
+        if (exclusive) {
+          out[at] = acc;
+          acc = step(acc, src[at]);
+        } else {
+          acc = step(acc, src[at]);
+          out[at] = acc;
+        }
+      }
+    }
+  }
+}
+
+function registerScan(op: 'Cumsum' | 'Cumprod'): void {
+  registerKernel({
+    op,
+    kernel: (ctx) => {
+      const [x, axisT] = ctx.inputs;
+      checkType(op, x.dtype, NUMERIC_TYPES);
+      if (x.rank === 0) throw invalidArgument(`ScanOp: Expected scan axis in the range [0, 0), but got 0`);
+      const axis = scanAxis(op, axisT, x.rank);
+      const exclusive = ctx.attrs.bool('exclusive', false);
+      const reverse = ctx.attrs.bool('reverse', false);
+      const kind = tfKind(x.dtype);
+      if ((kind === 'float' || kind === 'int') && x.size > 0) {
+        const fn = op === 'Cumsum' ? tf.cumsum : tf.cumprod;
+        return [runTf(x.dtype, [x], (t) => fn(t, axis, exclusive, reverse))];
+      }
+      const out = allocHost(x.dtype, x.size);
+      if (isBigDtype(x.dtype)) {
+        const step = op === 'Cumsum' ? (a: bigint, v: bigint) => a + v : (a: bigint, v: bigint) => a * v;
+        hostScan(x.values() as BigArray, out as BigArray, x.shape, axis, exclusive, reverse, op === 'Cumsum' ? 0n : 1n, step);
+      } else {
+        const int = isInteger(x.dtype);
+        const step =
+          op === 'Cumsum'
+            ? int
+              ? (a: number, v: number) => (a + v) | 0
+              : (a: number, v: number) => a + v
+            : int
+              ? Math.imul
+              : (a: number, v: number) => a * v;
+        hostScan(x.values() as NumArray, out as NumArray, x.shape, axis, exclusive, reverse, op === 'Cumsum' ? 0 : 1, step);
+      }
+      return [Tensor.fromHost(x.dtype, x.shape, out)];
+    },
+  });
+}
+registerScan('Cumsum');
+registerScan('Cumprod');
+
+// ---------------------------------------------------------------------------
+// MatMul, BatchMatMul, BatchMatMulV2, BatchMatMulV3
+
+/** Batched matrix product on the host with broadcast batch dims (float64 and integer dtypes). */
+function hostMatMul(a: Tensor, b: Tensor, ta: boolean, tb: boolean, batchShape: number[], m: number, k: number, n: number): Tensor {
+  const dtype = a.dtype;
+  const aBatch = a.shape.slice(0, -2);
+  const bBatch = b.shape.slice(0, -2);
+  const batches = sizeOf(batchShape);
+  const ai = broadcastIndex(aBatch, batchShape);
+  const bi = broadcastIndex(bBatch, batchShape);
+  const outShape = [...batchShape, m, n];
+  const out = allocHost(dtype, sizeOf(outShape));
+  const aRows = a.shape[a.rank - 2];
+  const aCols = a.shape[a.rank - 1];
+  const bRows = b.shape[b.rank - 2];
+  const bCols = b.shape[b.rank - 1];
+  // Element (i, p) of op(A) and (p, j) of op(B) within one batch matrix.
+  const aAt = (base: number, i: number, p: number) => base + (ta ? p * aCols + i : i * aCols + p);
+  const bAt = (base: number, p: number, j: number) => base + (tb ? j * bCols + p : p * bCols + j);
+  const big = isBigDtype(dtype);
+  const int = isInteger(dtype);
+  const av = a.values() as ArrayLike<number | bigint>;
+  const bv = b.values() as ArrayLike<number | bigint>;
+  for (let batch = 0; batch < batches; batch++) {
+    const aBase = (ai ? ai[batch] : batch) * aRows * aCols;
+    const bBase = (bi ? bi[batch] : batch) * bRows * bCols;
+    const oBase = batch * m * n;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        if (big) {
+          let acc = 0n;
+          for (let p = 0; p < k; p++) acc += (av[aAt(aBase, i, p)] as bigint) * (bv[bAt(bBase, p, j)] as bigint);
+          (out as BigArray)[oBase + i * n + j] = acc;
+        } else if (int) {
+          let acc = 0;
+          for (let p = 0; p < k; p++) acc = (acc + Math.imul(av[aAt(aBase, i, p)] as number, bv[bAt(bBase, p, j)] as number)) | 0;
+          (out as NumArray)[oBase + i * n + j] = acc;
+        } else {
+          let acc = 0;
+          for (let p = 0; p < k; p++) acc += (av[aAt(aBase, i, p)] as number) * (bv[bAt(bBase, p, j)] as number);
+          (out as NumArray)[oBase + i * n + j] = acc;
+        }
+      }
+    }
+  }
+  return Tensor.fromHost(dtype, outShape, out);
+}
+
+/**
+ * The shared body of MatMul and the BatchMatMul family: validates shapes with
+ * TF's error texts, then multiplies on tfjs (float32/half) or the host.
+ */
+export function batchMatMul(op: string, a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor {
+  checkSameDtype(op, [a, b]);
+  checkType(op, a.dtype, NUMERIC_TYPES);
+  const aBatch = a.shape.slice(0, -2);
+  const bBatch = b.shape.slice(0, -2);
+  const batchShape = broadcastShapes(aBatch, bBatch);
+  if (!batchShape) {
+    throw invalidArgument(
+      `In[0] and In[1] must have compatible batch dimensions: ${shapeString(a.shape)} vs. ${shapeString(b.shape)}`,
+    );
+  }
+  let d0 = a.shape[a.rank - 2];
+  let d1 = a.shape[a.rank - 1];
+  let d2 = b.shape[b.rank - 2];
+  let d3 = b.shape[b.rank - 1];
+  if (ta) [d0, d1] = [d1, d0];
+  if (tb) [d2, d3] = [d3, d2];
+  if (d1 !== d2) {
+    throw invalidArgument(`Matrix size-incompatible: In[0]: ${shapeString(a.shape)}, In[1]: ${shapeString(b.shape)}`);
+  }
+  if (tfKind(a.dtype) === 'float' && a.size > 0 && b.size > 0) {
+    return runTf(a.dtype, [a, b], (x, y) => tfBatchMatMul(x, y, ta, tb, batchShape, d0, d3));
+  }
+  return hostMatMul(a, b, ta, tb, batchShape, d0, d1, d3);
+}
+
+/**
+ * tfjs batch matmul with TF's batch broadcasting made explicit: tfjs's WASM
+ * kernel mis-broadcasts batch dims of different ranks, so operands are
+ * brought to rank 3 with equal batch counts first. A rank-2 (or batch-1)
+ * right operand folds the left batch into rows instead of being copied.
+ */
+function tfBatchMatMul(x: tf.Tensor, y: tf.Tensor, ta: boolean, tb: boolean, batchShape: number[], m: number, n: number): tf.Tensor {
+  if (x.rank === 2 && y.rank === 2) return tf.matMul(x, y, ta, tb);
+  const batches = sizeOf(batchShape);
+  const xm = x.shape.slice(-2);
+  const ym = y.shape.slice(-2);
+  const yBatches = sizeOf(y.shape.slice(0, -2));
+  if (yBatches === 1 && !ta) {
+    const rows = tf.reshape(tf.broadcastTo(x, [...batchShape, ...xm]), [batches * xm[0], xm[1]]);
+    return tf.reshape(tf.matMul(rows, tf.reshape(y, ym), false, tb), [...batchShape, m, n]);
+  }
+  const to3d = (t: tf.Tensor, mat: number[]) => {
+    const batch = t.shape.slice(0, -2);
+    const full = sameShape(batch, batchShape) ? t : tf.broadcastTo(t, [...batchShape, ...mat]);
+    return tf.reshape(full, [batches, mat[0], mat[1]]) as tf.Tensor3D;
+  };
+  return tf.reshape(tf.matMul(to3d(x, xm), to3d(y, ym), ta, tb), [...batchShape, m, n]);
+}
+
+registerKernel({
+  op: 'MatMul',
+  kernel: (ctx) => {
+    const [a, b] = ctx.inputs;
+    if (a.rank !== b.rank) {
+      throw invalidArgument(`In[0] and In[1] has different ndims: ${shapeString(a.shape)} vs. ${shapeString(b.shape)}`);
+    }
+    if (a.rank !== 2) throw invalidArgument(`In[0] and In[1] ndims must be == 2: ${a.rank}`);
+    return [batchMatMul('MatMul', a, b, ctx.attrs.bool('transpose_a', false), ctx.attrs.bool('transpose_b', false))];
+  },
+});
+
+registerKernel({
+  op: 'BatchMatMul',
+  kernel: (ctx) => {
+    const [a, b] = ctx.inputs;
+    if (a.rank !== b.rank) {
+      throw invalidArgument(`In[0] and In[1] has different ndims: ${shapeString(a.shape)} vs. ${shapeString(b.shape)}`);
+    }
+    if (a.rank < 2) throw invalidArgument(`In[0] and In[1] ndims must be >= 2: ${a.rank}`);
+    for (let i = 0; i < a.rank - 2; i++) {
+      if (a.shape[i] !== b.shape[i]) {
+        throw invalidArgument(
+          `In[0].dim(${i}) and In[1].dim(${i}) must be the same: ${shapeString(a.shape)} vs ${shapeString(b.shape)}`,
+        );
+      }
+    }
+    return [batchMatMul('BatchMatMul', a, b, ctx.attrs.bool('adj_x', false), ctx.attrs.bool('adj_y', false))];
+  },
+});
+
+function checkBatchMatMulV2Ranks(a: Tensor, b: Tensor): void {
+  if (a.rank < 2) throw invalidArgument(`In[0] ndims must be >= 2: ${a.rank}`);
+  if (b.rank < 2) throw invalidArgument(`In[1] ndims must be >= 2: ${b.rank}`);
+}
+
+registerKernel({
+  op: 'BatchMatMulV2',
+  kernel: (ctx) => {
+    const [a, b] = ctx.inputs;
+    checkBatchMatMulV2Ranks(a, b);
+    return [batchMatMul('BatchMatMulV2', a, b, ctx.attrs.bool('adj_x', false), ctx.attrs.bool('adj_y', false))];
+  },
+});
+
+registerKernel({
+  op: 'BatchMatMulV3',
+  kernel: (ctx) => {
+    const [a, b] = ctx.inputs;
+    checkBatchMatMulV2Ranks(a, b);
+    const tout = ctx.attrs.type('Tout');
+    const ca = castTensor(a, tout);
+    const cb = castTensor(b, tout);
+    try {
+      return [batchMatMul('BatchMatMulV3', ca, cb, ctx.attrs.bool('adj_x', false), ctx.attrs.bool('adj_y', false))];
+    } finally {
+      if (ca !== a) ca.dispose();
+      if (cb !== b) cb.dispose();
+    }
+  },
+});

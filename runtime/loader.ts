@@ -1,0 +1,202 @@
+/**
+ * The built-in engine: loads a SavedModel the way TensorFlow's loader does
+ * (tensorflow/cc/saved_model/loader.cc) and serves its signatures.
+ *
+ *  1. read saved_model.pb, pick the MetaGraph for the tag set;
+ *  2. compile, once, the restore op, the init op and every signature into
+ *     plans; every op any of them needs but the runtime lacks fails the load
+ *     with the list of ops and nodes (ops only other parts of the graph use,
+ *     like the checkpoint-saving function, do not matter);
+ *  3. run the SaverDef's restore op, feeding the checkpoint prefix to its
+ *     filename tensor (TF1 RestoreV2 + Assign and TF2 restore functions alike);
+ *  4. run the init op, feeding asset file paths to the asset placeholders.
+ * Variables live in the model's ResourceManager; signature runs that assign
+ * them change the state later runs see.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from './backend.js';
+import { BundleReader } from './checkpoint/bundle_reader.js';
+import { dtypeShortName } from './dtypes.js';
+import type { Engine, LoadedModel, LoadOptions, SignatureInfo, TensorSpec } from './engine.js';
+import { invalidArgument, notFound } from './errors.js';
+import { FunctionLibrary } from './graph/functions.js';
+import type { Plan, RunEnv } from './graph/plan.js';
+import type { MetaGraph, SignatureDef, TensorInfo } from './graph/types.js';
+import './kernels/index.js';
+import { assetFiles, initOpName, readSavedModel, selectMetaGraph } from './savedmodel/reader.js';
+import { Tensor } from './tensor.js';
+import { ModelResources } from './variables.js';
+
+export const INIT_OP_SIGNATURE_KEY = '__saved_model_init_op';
+
+/** Runs `fn` in a tfjs scope: backend tensors it creates are freed, except those of the returned tensors. */
+export function runScoped(fn: () => Tensor[]): Tensor[] {
+  const engine = tf.engine();
+  engine.startScope();
+  let result: Tensor[] = [];
+  try {
+    result = fn();
+    return result;
+  } finally {
+    const keep: tf.Tensor[] = [];
+    for (const t of result) if (t.isOnBackend && !t.isDisposed) keep.push(t.toTf());
+    engine.endScope(keep);
+  }
+}
+
+function specOf(info: TensorInfo): TensorSpec {
+  return { name: info.name, dtype: info.dtype, shape: info.shape };
+}
+
+function signatureInfo(name: string, def: SignatureDef): SignatureInfo {
+  const map = (m: Record<string, TensorInfo>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, specOf(v)]));
+  return { name, methodName: def.methodName, inputs: map(def.inputs), outputs: map(def.outputs) };
+}
+
+class TsLoadedModel implements LoadedModel {
+  readonly signatures: Record<string, SignatureInfo>;
+  readonly signatureDefs: Record<string, SignatureDef>;
+  private readonly plans = new Map<string, Plan>();
+  private readonly env: RunEnv;
+  private disposed = false;
+
+  constructor(
+    readonly dir: string,
+    readonly tags: readonly string[],
+    private readonly meta: MetaGraph,
+    private readonly library: FunctionLibrary,
+    private readonly resources: ModelResources,
+  ) {
+    this.env = { resources, functions: library };
+    this.signatureDefs = Object.fromEntries(Object.entries(meta.signatureDef).filter(([k]) => k !== INIT_OP_SIGNATURE_KEY));
+    this.signatures = Object.fromEntries(Object.entries(this.signatureDefs).map(([k, v]) => [k, signatureInfo(k, v)]));
+  }
+
+  /** Compiles (and caches) the plan computing `outputKeys` of a signature. */
+  plan(signature: string, outputKeys: readonly string[]): Plan {
+    const key = `${signature}\u0000${outputKeys.join('\u0000')}`;
+    let plan = this.plans.get(key);
+    if (plan) return plan;
+    const def = this.signatureDefs[signature];
+    const inputKeys = Object.keys(def.inputs);
+    plan = this.library.compile({
+      mode: 'graph',
+      nodes: this.meta.graphDef.node,
+      feeds: inputKeys.map((k) => def.inputs[k].name),
+      fetches: outputKeys.map((k) => {
+        const info = def.outputs[k];
+        if (!info) throw invalidArgument(`output tensor alias not found in signature: ${k}`);
+        return info.name;
+      }),
+      targets: [],
+      label: `signature '${signature}'`,
+    });
+    this.library.assertSupported(`Signature '${signature}'`);
+    this.plans.set(key, plan);
+    return plan;
+  }
+
+  run(signature: string, feeds: Record<string, Tensor>, outputKeys?: readonly string[]): Record<string, Tensor> {
+    if (this.disposed) throw invalidArgument(`model ${this.dir} has been unloaded`);
+    const def = this.signatureDefs[signature];
+    if (!def) throw notFound(`Serving signature name: "${signature}" not found in signature def`);
+    const inputKeys = Object.keys(def.inputs);
+    checkFeeds(inputKeys, feeds);
+    const keys = outputKeys ?? Object.keys(def.outputs);
+    const plan = this.plan(signature, keys);
+    const inputs = inputKeys.map((k, i) => {
+      const t = feeds[k];
+      const want = def.inputs[k].dtype;
+      if (t.dtype !== want) {
+        throw invalidArgument(`Expects arg[${i}] to be ${dtypeShortName(want)} but ${dtypeShortName(t.dtype)} is provided`);
+      }
+      return t;
+    });
+    const outs = runScoped(() => {
+      const raw = plan.run(inputs, this.env);
+      // Persistent values (variables, constants) and fed tensors go out as clones the caller may dispose.
+      return raw.map((t) => (t.isPersistent || inputs.includes(t) ? t.clone() : t));
+    });
+    this.resources.releaseReplaced();
+    return Object.fromEntries(keys.map((k, i) => [k, outs[i]]));
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.library.dispose();
+    for (const p of this.plans.values()) p.dispose();
+    this.resources.dispose();
+  }
+}
+
+/** TF Serving's check that a request feeds exactly the signature's inputs. */
+function checkFeeds(expected: string[], feeds: Record<string, Tensor>): void {
+  const sent = Object.keys(feeds);
+  const missing = expected.filter((k) => !(k in feeds));
+  const extra = sent.filter((k) => !expected.includes(k));
+  if (missing.length === 0 && extra.length === 0) return;
+  throw invalidArgument(
+    `input size does not match signature: ${sent.length}!=${expected.length} len({${sent.sort().join(',')}}) != len({${[...expected].sort().join(',')}}). Sent extra: {${extra.sort().join(',')}}. Missing but required: {${missing.sort().join(',')}}.`,
+  );
+}
+
+async function load(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
+  await initBackend();
+  const tags = options.tags ?? ['serve'];
+  const file = await readSavedModel(dir);
+  const meta = selectMetaGraph(file, tags);
+  const resources = new ModelResources();
+  const library = new FunctionLibrary(meta.graphDef.library.function, meta.metaInfoDef.strippedOpList, resources);
+  const env: RunEnv = { resources, functions: library };
+  const nodes = meta.graphDef.node;
+  const assets = [...assetFiles(meta, dir)];
+
+  // Compile everything first, so one load error lists every unsupported op.
+  const prefix = path.join(dir, 'variables', 'variables');
+  const saver = meta.saverDef;
+  const hasVariables = saver !== undefined && saver.restoreOpName !== '' && fs.existsSync(`${prefix}.index`);
+  const restore = hasVariables
+    ? library.compile({
+        mode: 'graph',
+        nodes,
+        feeds: [saver.filenameTensorName],
+        fetches: [],
+        targets: [saver.restoreOpName],
+        label: 'restore op',
+      })
+    : undefined;
+  const initName = initOpName(meta);
+  const init = initName
+    ? library.compile({ mode: 'graph', nodes, feeds: assets.map(([t]) => t), fetches: [], targets: [initName], label: 'init op' })
+    : undefined;
+  const model = new TsLoadedModel(dir, tags, meta, library, resources);
+  for (const [name, def] of Object.entries(model.signatureDefs)) {
+    try {
+      model.plan(name, Object.keys(def.outputs));
+    } catch (e) {
+      // Keep collecting unsupported ops across signatures; other errors fail the load now.
+      if (library.unsupportedOps().size === 0) throw e;
+    }
+  }
+  library.assertSupported(`SavedModel ${dir}`);
+
+  try {
+    if (restore) {
+      resources.addCheckpoint(prefix, await BundleReader.open(prefix));
+      runScoped(() => restore.run([Tensor.scalar('string', prefix)], env));
+    }
+    if (init) {
+      runScoped(() => init.run(assets.map(([, file]) => Tensor.scalar('string', file)), env));
+    }
+    resources.releaseReplaced();
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
+}
+
+export const tsEngine: Engine = { name: 'modelhost', load };

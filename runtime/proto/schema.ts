@@ -1,0 +1,77 @@
+/**
+ * The protobuf schema of TensorFlow and TensorFlow Serving, as protobufjs
+ * types. Every `.proto` under runtime/proto/ (our own transcription of the
+ * public TF / TF Serving protos: same packages, field names and numbers) is
+ * loaded once, lazily, on the first lookup.
+ *
+ *   protoType('tensorflow.SavedModel').decode(bytes)
+ *   protoType('tensorflow.Example').encode(msg).finish()
+ *
+ * The .proto files are found from the project root (the directory whose
+ * package.json is named "modelhost"), so this works both from sources and
+ * when compiled into dist/, where no .proto files are copied.
+ * Decoded int64 fields are `Long` objects (or numbers); see convert.ts.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+import { internal } from '../errors.js';
+
+let root: protobuf.Root | undefined;
+
+/** The folder holding the project's .proto files (runtime/proto under the project root). */
+export function protoDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg)) {
+      try {
+        const name = (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: unknown }).name;
+        if (name === 'modelhost') return path.join(dir, 'runtime', 'proto');
+      } catch {
+        // Not a readable package.json; keep walking up.
+      }
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) throw internal('cannot locate the modelhost project root (package.json named "modelhost") to load .proto files');
+    dir = parent;
+  }
+}
+
+function listProtos(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...listProtos(full));
+    else if (entry.name.endsWith('.proto')) out.push(full);
+  }
+  return out.sort();
+}
+
+/** The protobufjs Root with every message and enum of the schema, loaded once. */
+export function protoRoot(): protobuf.Root {
+  if (root) return root;
+  const dir = protoDir();
+  const r = new protobuf.Root();
+  // Imports are written relative to runtime/proto ("tensor.proto", "serving/model.proto").
+  r.resolvePath = (_origin: string, target: string) => (path.isAbsolute(target) ? target : path.join(dir, target));
+  r.loadSync(listProtos(dir), { keepCase: false });
+  r.resolveAll();
+  root = r;
+  return r;
+}
+
+/** A message type by its full name, e.g. 'tensorflow.MetaGraphDef' or 'tensorflow.serving.PredictionLog'. */
+export function protoType(fullName: string): protobuf.Type {
+  const found = protoRoot().lookup(fullName);
+  if (!(found instanceof protobuf.Type)) throw internal(`unknown protobuf message type ${fullName}`);
+  return found;
+}
+
+/** An enum by its full name, e.g. 'tensorflow.DataType'. */
+export function protoEnum(fullName: string): protobuf.Enum {
+  const found = protoRoot().lookup(fullName);
+  if (!(found instanceof protobuf.Enum)) throw internal(`unknown protobuf enum ${fullName}`);
+  return found;
+}

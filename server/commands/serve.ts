@@ -1,0 +1,117 @@
+/**
+ * `modelhost serve`: TensorFlow Serving's model server flags, same names and
+ * defaults (`--rest_api_port=8501`, `--model_name`, `--model_base_path`,
+ * `--model_config_file`, ...), plus `--models_dir` (default ./models) for the
+ * no-flags case: every sub-folder is a model named after it.
+ *
+ * SIGTERM or SIGINT stops gracefully (stop accepting, finish in-flight
+ * requests, unload) and exits 0; a second signal exits at once.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { consoleLogger } from '../../registry/log.js';
+import type { ModelListSource } from '../model_list.js';
+import { startServer, type ServeOptions } from '../serve.js';
+
+interface ServeFlags {
+  port?: number;
+  rest_api_port: number;
+  rest_api_host: string;
+  model_name?: string;
+  model_base_path?: string;
+  model_config_file?: string;
+  model_config_file_poll_wait_seconds: number;
+  file_system_poll_wait_seconds: number;
+  monitoring_config_file?: string;
+  saved_model_tags: string;
+  enable_model_warmup: boolean;
+  models_dir: string;
+}
+
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number >= 0.');
+  return n;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0-65535).');
+  return n;
+}
+
+function bool(value: string | undefined): boolean {
+  if (value === undefined || value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new InvalidArgumentError('expected true or false.');
+}
+
+/** Which models to serve, from the flags (exported for tests). */
+export function modelListFromFlags(flags: Pick<ServeFlags, 'model_name' | 'model_base_path' | 'model_config_file' | 'model_config_file_poll_wait_seconds' | 'file_system_poll_wait_seconds' | 'models_dir'>): ModelListSource {
+  if (flags.model_config_file !== undefined) {
+    if (flags.model_base_path !== undefined) {
+      throw new InvalidArgumentError('--model_config_file and --model_base_path are exclusive: list the model in the config file.');
+    }
+    return { kind: 'config_file', file: flags.model_config_file, pollSeconds: flags.model_config_file_poll_wait_seconds };
+  }
+  if (flags.model_base_path !== undefined) {
+    return { kind: 'single', name: flags.model_name ?? 'default', basePath: flags.model_base_path };
+  }
+  if (flags.model_name !== undefined) {
+    throw new InvalidArgumentError('--model_name needs --model_base_path (the folder holding its numbered versions).');
+  }
+  return { kind: 'models_dir', dir: flags.models_dir, pollSeconds: flags.file_system_poll_wait_seconds };
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  const log = consoleLogger;
+  if (flags.port !== undefined) log.warn(`--port=${flags.port} ignored: modelhost serves the REST API only (no gRPC).`);
+  const options: ServeOptions = {
+    models: modelListFromFlags(flags),
+    restApiPort: flags.rest_api_port,
+    restApiHost: flags.rest_api_host,
+    fileSystemPollWaitSeconds: flags.file_system_poll_wait_seconds,
+    monitoringConfigFile: flags.monitoring_config_file,
+    tags: flags.saved_model_tags.split(',').map((t) => t.trim()).filter((t) => t !== ''),
+    enableModelWarmup: flags.enable_model_warmup,
+    log,
+  };
+  const server = await startServer(options);
+
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn(`${signal} again: exiting without waiting.`);
+      process.exit(1);
+    }
+    stopping = true;
+    log.info(`${signal} received: finishing in-flight requests, then exiting.`);
+    server.stop().then(
+      () => process.exit(0),
+      (e: Error) => {
+        log.error(`Shutdown failed: ${e.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+export function addServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('Serve SavedModels over the TensorFlow Serving REST API, hot-swapping versions as they appear.')
+    .addOption(new Option('--port <port>', 'gRPC port of TensorFlow Serving; accepted and ignored (no gRPC)').argParser(port))
+    .option('--rest_api_port <port>', 'port of the REST API (0: pick a free one)', port, 8501)
+    .option('--rest_api_host <host>', 'address the REST API listens on', '0.0.0.0')
+    .option('--model_name <name>', 'name of the model served from --model_base_path (default "default")')
+    .option('--model_base_path <path>', 'folder holding the numbered version folders of one model')
+    .option('--model_config_file <file>', 'ModelServerConfig in protobuf text format (model_config_list), for several models')
+    .option('--model_config_file_poll_wait_seconds <s>', 'seconds between re-reads of --model_config_file (0: read once)', nonNegativeNumber, 0)
+    .option('--file_system_poll_wait_seconds <s>', 'seconds between polls of the base paths for new versions (fractions allowed)', nonNegativeNumber, 1)
+    .option('--monitoring_config_file <file>', 'MonitoringConfig in protobuf text format; prometheus_config enables metrics')
+    .option('--saved_model_tags <tags>', 'comma-separated tags of the MetaGraph to load', 'serve')
+    .option('--enable_model_warmup [bool]', 'replay assets.extra/tf_serving_warmup_requests before a version takes traffic', bool, true)
+    .option('--models_dir <dir>', 'with no --model_base_path or --model_config_file: serve every sub-folder as a model', 'models')
+    .action((flags: ServeFlags) => serve(flags));
+}

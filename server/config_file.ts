@@ -1,0 +1,111 @@
+/**
+ * TF Serving's config files, in protobuf text format:
+ *  - `--model_config_file`: a ModelServerConfig with a `model_config_list`
+ *    (name, base_path, model_platform, model_version_policy, version_labels);
+ *  - `--monitoring_config_file`: a MonitoringConfig (`prometheus_config`).
+ * A file that does not parse is an INVALID_ARGUMENT naming the file, with TF
+ * Serving's wording ("Invalid protobuf file: '...'", "Error parsing
+ * text-format tensorflow.serving.ModelServerConfig: <line:col>: ...").
+ *
+ * Relative base paths are resolved against the config file's folder.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { modelConfig, validateModelConfigs, type ModelConfig, type VersionPolicy } from '../registry/model_config.js';
+import { invalidArgument, StatusError } from '../runtime/errors.js';
+import { int64ToNumber, type Int64Like } from '../runtime/proto/long.js';
+import { protoType } from '../runtime/proto/schema.js';
+import { parseTextProto } from '../runtime/proto/textformat.js';
+
+/** TF Serving's PrometheusExporter::kPrometheusPath. */
+export const DEFAULT_PROMETHEUS_PATH = '/monitoring/prometheus/metrics';
+
+interface VersionPolicyMsg {
+  latest?: { numVersions?: number } | null;
+  latestOnce?: object | null;
+  all?: object | null;
+  specific?: { versions?: Int64Like[] } | null;
+}
+
+interface ModelConfigMsg {
+  name?: string;
+  basePath?: string;
+  modelPlatform?: string;
+  modelVersionPolicy?: VersionPolicyMsg | null;
+  versionLabels?: Record<string, Int64Like>;
+}
+
+interface ModelServerConfigMsg {
+  modelConfigList?: { config?: ModelConfigMsg[] } | null;
+  customModelConfig?: object | null;
+}
+
+interface MonitoringConfigMsg {
+  prometheusConfig?: { enable?: boolean; path?: string } | null;
+}
+
+/** Parses text-format `text` as `typeName`, failing with TF Serving's texts. */
+function parseConfigText(text: string, typeName: string, file: string): unknown {
+  try {
+    return parseTextProto(text, protoType(typeName), file);
+  } catch (e) {
+    const detail = e instanceof StatusError ? e.message : String(e);
+    throw invalidArgument(`Invalid protobuf file: '${file}'. Error parsing text-format ${typeName}: ${detail}`);
+  }
+}
+
+async function readConfigFile(file: string): Promise<string> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (e) {
+    throw invalidArgument(`Could not read config file '${file}': ${(e as Error).message}`);
+  }
+}
+
+function versionPolicyFrom(msg: VersionPolicyMsg | null | undefined, model: string): VersionPolicy {
+  if (!msg) return { kind: 'latest', numVersions: 1 };
+  if (msg.all) return { kind: 'all' };
+  if (msg.specific) {
+    const versions = (msg.specific.versions ?? []).map((v) => int64ToNumber(v, `version of model ${model}`));
+    if (versions.length === 0) throw invalidArgument(`Model ${model}: a 'specific' version policy needs at least one version.`);
+    return { kind: 'specific', versions };
+  }
+  if (msg.latest) return { kind: 'latest', numVersions: msg.latest.numVersions ?? 1 };
+  return { kind: 'latest', numVersions: 1 };
+}
+
+/** The models a ModelServerConfig text lists; `file` names it in errors and anchors relative paths. */
+export function parseModelServerConfig(text: string, file: string): ModelConfig[] {
+  const msg = parseConfigText(text, 'tensorflow.serving.ModelServerConfig', file) as ModelServerConfigMsg;
+  if (msg.customModelConfig) throw invalidArgument(`'${file}': custom_model_config is not supported; use model_config_list.`);
+  const dir = path.dirname(path.resolve(file));
+  const models = (msg.modelConfigList?.config ?? []).map((c) => {
+    const name = c.name ?? '';
+    const labels = Object.fromEntries(
+      Object.entries(c.versionLabels ?? {}).map(([label, v]) => [label, int64ToNumber(v, `version label ${label}`)]),
+    );
+    return modelConfig(name, c.basePath ? path.resolve(dir, c.basePath) : '', {
+      platform: c.modelPlatform || 'tensorflow',
+      versionPolicy: versionPolicyFrom(c.modelVersionPolicy, name),
+      versionLabels: labels,
+    });
+  });
+  try {
+    validateModelConfigs(models);
+  } catch (e) {
+    throw invalidArgument(`'${file}': ${(e as Error).message}`);
+  }
+  return models;
+}
+
+export async function readModelServerConfig(file: string): Promise<ModelConfig[]> {
+  return parseModelServerConfig(await readConfigFile(file), file);
+}
+
+/** The Prometheus path a MonitoringConfig enables, or undefined when it enables none. */
+export async function readMonitoringConfig(file: string): Promise<string | undefined> {
+  const msg = parseConfigText(await readConfigFile(file), 'tensorflow.serving.MonitoringConfig', file) as MonitoringConfigMsg;
+  const prometheus = msg.prometheusConfig;
+  if (!prometheus?.enable) return undefined;
+  return prometheus.path || DEFAULT_PROMETHEUS_PATH;
+}

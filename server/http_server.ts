@@ -1,0 +1,87 @@
+/**
+ * The HTTP server `modelhost serve` listens with: `/v1/...` goes to the lean
+ * TF Serving REST handler, the Prometheus path (when configured) to the
+ * metrics, anything else to `fallback` (the management API and console plug in
+ * there) or a JSON 404.
+ *
+ * `close()` is the graceful stop: stop accepting connections, let requests in
+ * flight finish (idle keep-alive connections are closed at once), and after
+ * `timeoutMs` cut whatever is left.
+ */
+import http from 'node:http';
+import type { ServingCore } from '../registry/serving_core.js';
+import type { ServerMetrics } from './metrics.js';
+import { RestHandler } from './rest/handler.js';
+import { isRestPath } from './rest/route.js';
+
+export type FallbackHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+export interface HttpServerOptions {
+  core: ServingCore;
+  metrics?: ServerMetrics;
+  /** Path serving the Prometheus metrics (e.g. /monitoring/prometheus/metrics); unset: not served. */
+  metricsPath?: string;
+  fallback?: FallbackHandler;
+}
+
+export interface ModelhostHttpServer {
+  readonly server: http.Server;
+  readonly rest: RestHandler;
+  /** Stops accepting, waits for in-flight requests (at most `timeoutMs`), then closes. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+function notFoundHandler(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const body = JSON.stringify({ error: `No handler for ${req.method} ${req.url}. The TensorFlow Serving REST API is under /v1/.` });
+  res.writeHead(404, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+export function createHttpServer(options: HttpServerOptions): ModelhostHttpServer {
+  const rest = new RestHandler(options.core, options.metrics);
+  const fallback = options.fallback ?? notFoundHandler;
+  const { metrics, metricsPath } = options;
+
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (metrics && metricsPath !== undefined && path === metricsPath) {
+      metrics.render().then(
+        (text) => {
+          res.writeHead(200, { 'Content-Type': metrics.contentType });
+          res.end(text);
+        },
+        (e: Error) => {
+          res.writeHead(500, { 'Content-Type': 'text/plain' });
+          res.end(`Could not collect metrics: ${e.message}`);
+        },
+      );
+    } else if (isRestPath(path)) {
+      rest.handle(req, res, path);
+    } else {
+      fallback(req, res);
+    }
+  });
+  // Many clients keep connections open between requests; Node's default 5 s is short for that.
+  server.keepAliveTimeout = 65_000;
+
+  let closing: Promise<void> | undefined;
+  const close = (timeoutMs = 30_000): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      if (!server.listening) return resolve();
+      const cutoff = setTimeout(() => server.closeAllConnections(), timeoutMs);
+      // Keep-alive connections that finish a request while we wait become idle: close them too.
+      const sweep = setInterval(() => server.closeIdleConnections(), 100);
+      server.close(() => {
+        clearTimeout(cutoff);
+        clearInterval(sweep);
+        resolve();
+      });
+      server.closeIdleConnections();
+    });
+    return closing;
+  };
+
+  return { server, rest, close };
+}

@@ -1,0 +1,34 @@
+/**
+ * Shared by classify and regress: finding the signature a request names and
+ * feeding it serialized tf.Example protos as TF Serving does
+ * (servables/tensorflow/util.cc, classifier.cc, regressor.cc).
+ */
+import type { LoadedModel, SignatureInfo } from '../../runtime/engine.js';
+import { failedPrecondition, invalidArgument } from '../../runtime/errors.js';
+import { Tensor } from '../../runtime/tensor.js';
+import { DEFAULT_SIGNATURE } from './predict.js';
+
+/** The signature `signatureName` (default serving_default), which must have `methodName`. */
+export function signatureWithMethod(model: LoadedModel, signatureName: string, methodName: string, what: string): SignatureInfo {
+  const name = signatureName || DEFAULT_SIGNATURE;
+  const signature = model.signatures[name];
+  if (!signature) throw invalidArgument(`No signature was found with the name: ${name}`);
+  if (signature.methodName !== methodName) {
+    throw invalidArgument(`Expected ${what} signature method_name to be ${methodName}. Was: ${signature.methodName}`);
+  }
+  return signature;
+}
+
+/** Checks the signature has the single input "inputs" that takes serialized tf.Examples. */
+export function checkExampleInput(signature: SignatureInfo, what: string): void {
+  if (Object.keys(signature.inputs).length !== 1) throw invalidArgument('Expected one input Tensor.');
+  if (!('inputs' in signature.inputs)) {
+    throw failedPrecondition(`No ${what} inputs found in SignatureDef: ${JSON.stringify(signature)}`);
+  }
+}
+
+/** The feed of "inputs": one serialized tf.Example per element. */
+export function exampleFeeds(serialized: readonly Uint8Array[]): Record<string, Tensor> {
+  if (serialized.length === 0) throw invalidArgument('Input is empty.');
+  return { inputs: Tensor.from('string', [serialized.length], serialized) };
+}

@@ -1,0 +1,98 @@
+/**
+ * Prometheus metrics, served at the path named by `--monitoring_config_file`
+ * (TF Serving's `prometheus_config { enable: true, path: ... }`):
+ *
+ *   modelhost_requests_total{model,version,api,status}          counter
+ *   modelhost_request_duration_seconds{model,version,api,status} histogram
+ *   modelhost_model_load_attempts_total{model,version,status}    counter
+ *   modelhost_model_load_duration_seconds{model,status}          histogram (load + warm-up)
+ *   modelhost_model_versions{model,state}                        gauge (versions per state now)
+ * plus the Node.js process metrics of prom-client.
+ *
+ * `status` is a TensorFlow status code name (OK, NOT_FOUND, ...). Requests for
+ * models the server does not know are counted under model="" so that unknown
+ * names cannot grow the label set without bound.
+ */
+import client from 'prom-client';
+import type { ServableState, ServableStateMonitor } from '../registry/servable_state.js';
+
+export type RestApi = 'predict' | 'classify' | 'regress' | 'status' | 'metadata' | 'unknown';
+
+export class ServerMetrics {
+  readonly registry = new client.Registry();
+  private readonly requests: client.Counter<'model' | 'version' | 'api' | 'status'>;
+  private readonly latency: client.Histogram<'model' | 'version' | 'api' | 'status'>;
+  private readonly loads: client.Counter<'model' | 'version' | 'status'>;
+  private readonly loadLatency: client.Histogram<'model' | 'status'>;
+  private readonly loadStarted = new Map<string, number>();
+
+  constructor(monitor: ServableStateMonitor) {
+    const registers = [this.registry];
+    this.requests = new client.Counter({
+      name: 'modelhost_requests_total',
+      help: 'REST API requests, by model, version, API and TensorFlow status code.',
+      labelNames: ['model', 'version', 'api', 'status'],
+      registers,
+    });
+    this.latency = new client.Histogram({
+      name: 'modelhost_request_duration_seconds',
+      help: 'REST API request latency from the first byte read to the last byte written.',
+      labelNames: ['model', 'version', 'api', 'status'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.loads = new client.Counter({
+      name: 'modelhost_model_load_attempts_total',
+      help: 'Model version loads (including warm-up), by outcome; status != "OK" counts failures.',
+      labelNames: ['model', 'version', 'status'],
+      registers,
+    });
+    this.loadLatency = new client.Histogram({
+      name: 'modelhost_model_load_duration_seconds',
+      help: 'Time to load and warm up a model version.',
+      labelNames: ['model', 'status'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers,
+    });
+    new client.Gauge({
+      name: 'modelhost_model_versions',
+      help: 'Model versions currently in each state (START, LOADING, AVAILABLE, UNLOADING, END).',
+      labelNames: ['model', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of monitor.all()) this.inc({ model: s.name, state: s.state });
+      },
+    });
+    client.collectDefaultMetrics({ register: this.registry });
+    monitor.subscribe((s) => this.onState(s));
+  }
+
+  observeRequest(model: string, version: string, api: RestApi, status: string, seconds: number): void {
+    const labels = { model, version, api, status };
+    this.requests.inc(labels);
+    this.latency.observe(labels, seconds);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  private onState(s: ServableState): void {
+    const key = `${s.name}\u0000${s.version}`;
+    if (s.state === 'LOADING') {
+      this.loadStarted.set(key, performance.now());
+      return;
+    }
+    const started = this.loadStarted.get(key);
+    if (started === undefined || (s.state !== 'AVAILABLE' && s.state !== 'END')) return;
+    this.loadStarted.delete(key);
+    const status = s.status.code;
+    this.loads.inc({ model: s.name, version: String(s.version), status });
+    this.loadLatency.observe({ model: s.name, status }, (performance.now() - started) / 1000);
+  }
+}

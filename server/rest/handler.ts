@@ -1,0 +1,93 @@
+/**
+ * The TF Serving REST API (`/v1/...`) on plain node:http: read the body,
+ * route, run, write JSON. No framework on this path: it is the inference hot
+ * path (see ../shared/DESIGN.md). Every failure is a StatusError turned into
+ * `{"error": "..."}` with the HTTP status from server/http_status.ts.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServingCore } from '../../registry/serving_core.js';
+import { formatErrorResponse } from '../../runtime/codec/index.js';
+import { toStatusError, type StatusCode } from '../../runtime/errors.js';
+import { httpStatusOf } from '../http_status.js';
+import type { RestApi, ServerMetrics } from '../metrics.js';
+import { classifyJson, predictJson, regressJson } from './inference.js';
+import { modelMetadataJson } from './metadata_json.js';
+import { parseRestRoute, type RestRoute } from './route.js';
+import { modelStatusJson } from './status_json.js';
+
+export interface RestOutcome {
+  code: StatusCode;
+  body: string;
+  api: RestApi;
+  /** Model name, when the request named a model. */
+  model: string;
+  /** Version that answered, when one did. */
+  version?: number;
+}
+
+export class RestHandler {
+  constructor(
+    private readonly core: ServingCore,
+    private readonly metrics?: ServerMetrics,
+  ) {}
+
+  /** Handles one request whose path (without query) is `path`. */
+  handle(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const started = performance.now();
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      const outcome = this.process(req.method ?? '', path, body.toString('utf8'));
+      res.writeHead(httpStatusOf(outcome.code), {
+        'Content-Type': 'application/json',
+        'Content-Length': Buffer.byteLength(outcome.body),
+      });
+      res.end(outcome.body);
+      if (this.metrics) {
+        // Unknown model names are counted under "" so they cannot grow the label set.
+        const model = this.core.hasModel(outcome.model) ? outcome.model : '';
+        const version = outcome.version === undefined ? '' : String(outcome.version);
+        this.metrics.observeRequest(model, version, outcome.api, outcome.code, (performance.now() - started) / 1000);
+      }
+    });
+  }
+
+  /** Routes and answers one request; never throws. */
+  process(method: string, path: string, body: string): RestOutcome {
+    let route: RestRoute | undefined;
+    const outcome: RestOutcome = { code: 'OK', body: '', api: 'unknown', model: '' };
+    try {
+      route = parseRestRoute(method, path);
+      outcome.api = route.kind;
+      outcome.model = route.spec.name;
+      switch (route.kind) {
+        case 'status':
+          outcome.body = modelStatusJson(this.core.monitor, route.spec.name, route.spec.version);
+          break;
+        case 'metadata': {
+          const handle = this.core.getHandle(route.spec);
+          try {
+            outcome.version = handle.version;
+            outcome.body = modelMetadataJson(handle.name, handle.version, handle.model.signatureDefs);
+          } finally {
+            handle.release();
+          }
+          break;
+        }
+        case 'predict':
+        case 'classify':
+        case 'regress': {
+          const run = route.kind === 'predict' ? predictJson : route.kind === 'classify' ? classifyJson : regressJson;
+          outcome.body = run(this.core, route.spec, body, outcome);
+          break;
+        }
+      }
+    } catch (e) {
+      const err = toStatusError(e);
+      outcome.code = err.code;
+      outcome.body = formatErrorResponse(err.message);
+    }
+    return outcome;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Starts a complete model server in this process: reads the config files
+ * (failing fast on a bad one), loads the first versions of every model,
+ * listens, then keeps watching base paths and the model list. `stop()` is the
+ * graceful shutdown: stop accepting, finish in-flight requests, unload.
+ *
+ *   const server = await startServer({ models: { kind: 'single', name: 'm', basePath: '/models/m' }, restApiPort: 0 });
+ *   // ... server.url is http://127.0.0.1:<port>
+ *   await server.stop();
+ */
+import type { AddressInfo } from 'node:net';
+import { isDeepStrictEqual } from 'node:util';
+import { consoleLogger, type Logger } from '../registry/log.js';
+import type { ModelConfig } from '../registry/model_config.js';
+import { ServingCore } from '../registry/serving_core.js';
+import type { Engine } from '../runtime/engine.js';
+import { toStatusError } from '../runtime/errors.js';
+import { tsEngine } from '../runtime/loader.js';
+import { readMonitoringConfig } from './config_file.js';
+import { createHttpServer, type FallbackHandler, type ModelhostHttpServer } from './http_server.js';
+import { ServerMetrics } from './metrics.js';
+import { modelListPollSeconds, readModelList, type ModelListSource } from './model_list.js';
+import { runWarmup } from './warmup.js';
+
+export interface ServeOptions {
+  models: ModelListSource;
+  /** Default 8501; 0 picks a free port. */
+  restApiPort?: number;
+  /** Default 0.0.0.0. */
+  restApiHost?: string;
+  /** Seconds between base-path polls (default 1; fractions allowed). */
+  fileSystemPollWaitSeconds?: number;
+  monitoringConfigFile?: string;
+  /** MetaGraph tags to load (default ["serve"]). */
+  tags?: readonly string[];
+  /** Replay assets.extra/tf_serving_warmup_requests before a version takes traffic (default true). */
+  enableModelWarmup?: boolean;
+  engine?: Engine;
+  fallback?: FallbackHandler;
+  log?: Logger;
+}
+
+export interface RunningServer {
+  readonly core: ServingCore;
+  readonly http: ModelhostHttpServer;
+  readonly port: number;
+  /** http://<host>:<port>, with 127.0.0.1 for a wildcard host. */
+  readonly url: string;
+  /** Graceful stop: stop accepting, finish in-flight requests (at most `timeoutMs`), unload every model. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const log = options.log ?? consoleLogger;
+  const metricsPath = options.monitoringConfigFile ? await readMonitoringConfig(options.monitoringConfigFile) : undefined;
+  let models = await readModelList(options.models);
+
+  const core = new ServingCore({
+    engine: options.engine ?? tsEngine,
+    fileSystemPollWaitSeconds: options.fileSystemPollWaitSeconds ?? 1,
+    tags: options.tags,
+    warmup: options.enableModelWarmup === false ? undefined : runWarmup,
+    log,
+  });
+  const metrics = new ServerMetrics(core.monitor);
+  await core.start(models);
+
+  const http = createHttpServer({ core, metrics, metricsPath, fallback: options.fallback });
+  const host = options.restApiHost ?? '0.0.0.0';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.server.once('error', reject);
+      http.server.listen(options.restApiPort ?? 8501, host, () => {
+        http.server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    await core.stop();
+    throw e;
+  }
+  const port = (http.server.address() as AddressInfo).port;
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+  log.info(`Exporting HTTP/REST API at ${host}:${port}${metricsPath ? `; Prometheus metrics at ${metricsPath}` : ''}`);
+
+  // Re-read the model list (config file or models directory) and apply changes.
+  let reloading: Promise<void> | undefined;
+  const pollSeconds = modelListPollSeconds(options.models);
+  const reload = async () => {
+    let next: ModelConfig[];
+    try {
+      next = await readModelList(options.models);
+    } catch (e) {
+      log.error(`Keeping the current models; the model list could not be read: ${toStatusError(e).message}`);
+      return;
+    }
+    if (isDeepStrictEqual(next, models)) return;
+    models = next;
+    await core.reloadConfig(next).catch((e) => log.error(`Applying the new model list failed: ${toStatusError(e).message}`));
+  };
+  const timer =
+    pollSeconds > 0
+      ? setInterval(() => {
+          reloading ??= reload().finally(() => (reloading = undefined));
+        }, pollSeconds * 1000)
+      : undefined;
+
+  let stopping: Promise<void> | undefined;
+  const stop = (timeoutMs?: number) =>
+    (stopping ??= (async () => {
+      clearInterval(timer);
+      await reloading;
+      await http.close(timeoutMs);
+      await core.stop();
+      log.info('Server stopped.');
+    })());
+
+  return { core, http, port, url, stop };
+}

@@ -1,0 +1,129 @@
+/**
+ * Model warm-up, TF Serving's format (servables/tensorflow/saved_model_warmup.cc):
+ * `<version>/assets.extra/tf_serving_warmup_requests` is a TFRecord file of
+ * serialized tensorflow.serving.PredictionLog protos. Each predict, classify,
+ * regress or multi-inference request in it is run once against the freshly
+ * loaded model before the version takes traffic; any failure fails the load.
+ * At most 1000 records. No file: nothing to do.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { WarmupContext } from '../registry/version_manager.js';
+import type { LoadedModel } from '../runtime/engine.js';
+import { invalidArgument, StatusError, unimplemented } from '../runtime/errors.js';
+import type { TensorProtoMsg } from '../runtime/proto/messages.js';
+import { protoType } from '../runtime/proto/schema.js';
+import { tensorFromProto } from '../runtime/proto/tensor_proto.js';
+import type { Tensor } from '../runtime/tensor.js';
+import { runClassify } from './inference/classify.js';
+import { CLASSIFY_METHOD, REGRESS_METHOD, runPredict } from './inference/predict.js';
+import { runRegress } from './inference/regress.js';
+import { readTfRecords } from './tfrecord.js';
+
+export const WARMUP_FILE = path.join('assets.extra', 'tf_serving_warmup_requests');
+export const MAX_WARMUP_RECORDS = 1000;
+
+interface ModelSpecMsg {
+  signatureName?: string;
+}
+interface InputMsg {
+  exampleList?: { examples?: object[] } | null;
+  exampleListWithContext?: { examples?: object[]; context?: object | null } | null;
+}
+interface ExampleRequestMsg {
+  modelSpec?: ModelSpecMsg | null;
+  input?: InputMsg | null;
+}
+interface PredictRequestMsg {
+  modelSpec?: ModelSpecMsg | null;
+  inputs?: Record<string, TensorProtoMsg>;
+  outputFilter?: string[];
+}
+interface PredictionLogMsg {
+  classifyLog?: { request?: ExampleRequestMsg | null } | null;
+  regressLog?: { request?: ExampleRequestMsg | null } | null;
+  predictLog?: { request?: PredictRequestMsg | null } | null;
+  predictStreamedLog?: { request?: PredictRequestMsg[] } | null;
+  multiInferenceLog?: { request?: { tasks?: { modelSpec?: ModelSpecMsg | null; methodName?: string }[]; input?: InputMsg | null } | null } | null;
+  sessionRunLog?: object | null;
+}
+
+/** The serialized tf.Examples of an Input; with a context, the context is merged into each (as TF Serving does). */
+export function serializedExamples(input: InputMsg | null | undefined): Uint8Array[] {
+  const exampleType = protoType('tensorflow.Example');
+  const encode = (m: object) => exampleType.encode(exampleType.fromObject(m)).finish();
+  if (input?.exampleList) return (input.exampleList.examples ?? []).map(encode);
+  const withContext = input?.exampleListWithContext;
+  if (!withContext) return [];
+  const context = withContext.context ? encode(withContext.context) : new Uint8Array(0);
+  return (withContext.examples ?? []).map((e) => Buffer.concat([context, encode(e)]));
+}
+
+function predict(model: LoadedModel, request: PredictRequestMsg): void {
+  const inputs: Record<string, Tensor> = {};
+  try {
+    for (const [alias, proto] of Object.entries(request.inputs ?? {})) inputs[alias] = tensorFromProto(proto);
+    const outputs = runPredict(model, request.modelSpec?.signatureName ?? '', inputs, request.outputFilter ?? []);
+    for (const t of Object.values(outputs)) t.dispose();
+  } finally {
+    for (const t of Object.values(inputs)) t.dispose();
+  }
+}
+
+function runRecord(model: LoadedModel, log: PredictionLogMsg): void {
+  if (log.predictLog) {
+    predict(model, log.predictLog.request ?? {});
+  } else if (log.predictStreamedLog) {
+    for (const request of log.predictStreamedLog.request ?? []) predict(model, request);
+  } else if (log.classifyLog) {
+    const r = log.classifyLog.request ?? {};
+    runClassify(model, r.modelSpec?.signatureName ?? '', serializedExamples(r.input));
+  } else if (log.regressLog) {
+    const r = log.regressLog.request ?? {};
+    runRegress(model, r.modelSpec?.signatureName ?? '', serializedExamples(r.input));
+  } else if (log.multiInferenceLog) {
+    const r = log.multiInferenceLog.request ?? {};
+    const examples = serializedExamples(r.input);
+    for (const task of r.tasks ?? []) {
+      const signature = task.modelSpec?.signatureName ?? '';
+      if (task.methodName === CLASSIFY_METHOD) runClassify(model, signature, examples);
+      else if (task.methodName === REGRESS_METHOD) runRegress(model, signature, examples);
+      else throw unimplemented(`Unsupported signature method_name: ${task.methodName}`);
+    }
+  } else if (log.sessionRunLog) {
+    throw unimplemented('Unsupported log_type for warmup: session_run_log');
+  }
+}
+
+/** Replays the version's warm-up file, if it has one; throws (failing the load) on the first error. */
+export async function runWarmup(model: LoadedModel, context: WarmupContext): Promise<void> {
+  const file = path.join(context.dir, WARMUP_FILE);
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  const logType = protoType('tensorflow.serving.PredictionLog');
+  let count = 0;
+  try {
+    for (const record of readTfRecords(bytes, file)) {
+      if (++count > MAX_WARMUP_RECORDS) {
+        throw invalidArgument(`Number of warmup records exceeds the maximum (${MAX_WARMUP_RECORDS}) at ${file}`);
+      }
+      let log: PredictionLogMsg;
+      try {
+        log = logType.decode(record) as PredictionLogMsg;
+      } catch (e) {
+        throw invalidArgument(`Failed to parse warmup record ${count} from ${file}: ${(e as Error).message}`);
+      }
+      runRecord(model, log);
+    }
+  } catch (e) {
+    if (e instanceof StatusError && e.code === 'DATA_LOSS') {
+      throw new StatusError('DATA_LOSS', `${e.message}. Please verify your warmup data is in TFRecord format.`);
+    }
+    throw e;
+  }
+}

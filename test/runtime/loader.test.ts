@@ -1,0 +1,140 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { LoadedModel } from '../../runtime/engine.js';
+import { kernelFor } from '../../runtime/kernels/registry.js';
+import { tsEngine } from '../../runtime/loader.js';
+import { protoType } from '../../runtime/proto/schema.js';
+import { Tensor } from '../../runtime/tensor.js';
+
+const FIXTURES = path.resolve(import.meta.dirname, '../../../shared/fixtures/tf-serving');
+const fixture = (p: string) => path.join(FIXTURES, p);
+
+const loaded: LoadedModel[] = [];
+async function load(dir: string): Promise<LoadedModel> {
+  const m = await tsEngine.load(dir);
+  loaded.push(m);
+  return m;
+}
+afterAll(() => loaded.forEach((m) => m.dispose()));
+
+const column = (values: number[]) => Tensor.from('float32', [values.length, 1], values);
+const floats = (t: Tensor) => Array.from(t.values() as Float32Array);
+
+describe('loading TensorFlow SavedModels', () => {
+  const halfPlusTwoFamily = [
+    'saved_model_half_plus_two_cpu/00000123',
+    'saved_model_half_plus_two_2_versions/00000123',
+    'saved_model_half_plus_two_2_versions/00000124',
+    'saved_model_half_plus_two_mkl/00000123',
+    'saved_model_half_plus_two_cpu_with_saved_model_config/00000123',
+  ];
+  for (const dir of halfPlusTwoFamily) {
+    it(`${dir}: predict computes 0.5x + 2`, async () => {
+      const m = await load(fixture(dir));
+      const out = m.run('serving_default', { x: column([1, 2, 5]) });
+      expect(out.y.shape).toEqual([3, 1]);
+      expect(floats(out.y)).toEqual([2.5, 3, 4.5]);
+    });
+  }
+
+  it('half_plus_two accepts a feed whose shape differs from the placeholder, as a TF session does', async () => {
+    const m = await load(fixture('saved_model_half_plus_two_cpu/00000123'));
+    const out = m.run('serving_default', { x: Tensor.from('float32', [3], [2, 3, 4]) });
+    expect(out.y.shape).toEqual([3]);
+    expect(floats(out.y)).toEqual([3, 3.5, 4]);
+  });
+
+  it('half_plus_three restores its own variables: 0.5x + 3', async () => {
+    const m = await load(fixture('saved_model_half_plus_three/00000123'));
+    const sig = Object.keys(m.signatures).find((k) => Object.values(m.signatures[k].inputs)[0]?.dtype === 'float32')!;
+    const key = Object.keys(m.signatures[sig].inputs)[0];
+    const out = Object.values(m.run(sig, { [key]: column([1, 2, 5]) }))[0];
+    expect(floats(out)).toEqual([3.5, 4, 5.5]);
+  });
+
+  it('the TF2 export gives the same numbers for every signature taking float tensors', async () => {
+    const m = await load(fixture('saved_model_half_plus_two_tf2_cpu/00000123'));
+    const floatSigs = Object.entries(m.signatures).filter(([, s]) => Object.values(s.inputs).every((i) => i.dtype === 'float32'));
+    expect(floatSigs.length).toBeGreaterThan(0);
+    for (const [name, sig] of floatSigs) {
+      const feeds = Object.fromEntries(Object.keys(sig.inputs).map((k) => [k, column([1, 2, 5])]));
+      const out = m.run(name, feeds);
+      for (const t of Object.values(out)) expect(floats(t), name).toEqual([2.5, 3, 4.5]);
+    }
+  });
+
+  it('matrix_half_plus_two works on [-1, -1] inputs', async () => {
+    const m = await load(fixture('matrix_half_plus_two/1'));
+    const x = Tensor.from('float32', [2, 3], [1, 2, 3, 4, 5, 6]);
+    const out = m.run('serving_default', { x });
+    expect(out.y.shape).toEqual([2, 3]);
+    expect(floats(out.y)).toEqual([2.5, 3, 3.5, 4, 4.5, 5]);
+  });
+
+  it('saved_model_counter keeps its count across calls within one loaded model', async () => {
+    const m = await load(fixture('saved_model_counter/00000123'));
+    const value = (sig: string, feeds: Record<string, Tensor> = {}) => Object.values(m.run(sig, feeds))[0].numbers()[0];
+    expect(value('get_counter')).toBe(0);
+    expect(value('incr_counter')).toBe(1);
+    expect(value('incr_counter')).toBe(2);
+    expect(value('get_counter')).toBe(2);
+    expect(value('incr_counter_by', { delta: Tensor.scalar('float32', 3) })).toBe(5);
+    expect(value('reset_counter')).toBe(0);
+    expect(value('get_counter')).toBe(0);
+  });
+
+  it('two loads of one model keep separate state', async () => {
+    const a = await load(fixture('saved_model_counter/00000123'));
+    const b = await load(fixture('saved_model_counter/00000123'));
+    a.run('incr_counter', {});
+    expect(Object.values(b.run('get_counter', {}))[0].numbers()).toEqual([0]);
+  });
+
+  it('refuses a legacy SessionBundle: it is not a SavedModel', async () => {
+    await expect(tsEngine.load(fixture('bad_half_plus_two/00000123'))).rejects.toThrowError(
+      /Could not find SavedModel .pb or .pbtxt at supplied export directory path/,
+    );
+  });
+
+  it('refuses an unknown tag set, listing the available ones', async () => {
+    await expect(tsEngine.load(fixture('matrix_half_plus_two/1'), { tags: ['gpu'] })).rejects.toThrowError(/serve/);
+  });
+
+  it('ignores unsupported ops that only the checkpoint-saving path uses', async () => {
+    expect(kernelFor('SaveV2')).toBeUndefined();
+    expect(kernelFor('MergeV2Checkpoints')).toBeUndefined();
+    await expect(load(fixture('saved_model_half_plus_two_cpu/00000123'))).resolves.toBeDefined();
+  });
+
+  it('fails the load, naming op and node, when a signature needs an op the runtime lacks', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelhost-unsupported-'));
+    const SavedModel = protoType('tensorflow.SavedModel');
+    const msg = SavedModel.decode(fs.readFileSync(fixture('matrix_half_plus_two/1/saved_model.pb'))) as unknown as {
+      metaGraphs: { graphDef: { node: { name: string; op: string }[] } }[];
+    };
+    const mul = msg.metaGraphs[0].graphDef.node.find((n) => n.op === 'Mul')!;
+    mul.op = 'FancyMul';
+    fs.writeFileSync(path.join(dir, 'saved_model.pb'), SavedModel.encode(msg).finish());
+    await expect(tsEngine.load(dir)).rejects.toThrowError(new RegExp(`FancyMul \\(used by ${mul.name}\\)`));
+  });
+
+  it('reports an unknown signature as TF Serving does', async () => {
+    const m = await load(fixture('matrix_half_plus_two/1'));
+    expect(() => m.run('nope', {})).toThrowError('Serving signature name: "nope" not found in signature def');
+  });
+
+  it('reports missing inputs with TF Serving wording', async () => {
+    const m = await load(fixture('matrix_half_plus_two/1'));
+    expect(() => m.run('serving_default', {})).toThrowError(/input size does not match signature.*Missing but required: \{x\}/);
+  });
+
+  it('outputs can be disposed without disturbing the model', async () => {
+    const m = await load(fixture('saved_model_counter/00000123'));
+    m.run('incr_counter', {}).output.dispose();
+    const out = m.run('get_counter', {});
+    out.output.dispose();
+    expect(m.run('get_counter', {}).output.numbers()).toEqual([1]);
+  });
+});
