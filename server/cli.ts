@@ -4,9 +4,12 @@
  * program; add a new one to COMMANDS.
  */
 import { Command } from 'commander';
+import { addInspectCommand } from './commands/inspect.js';
+import { addOpsCommand } from './commands/ops.js';
+import { addRunCommand } from './commands/run.js';
 import { addServeCommand } from './commands/serve.js';
 
-const COMMANDS: ((program: Command) => void)[] = [addServeCommand];
+const COMMANDS: ((program: Command) => void)[] = [addServeCommand, addInspectCommand, addOpsCommand, addRunCommand];
 
 export async function main(argv: readonly string[]): Promise<void> {
   const program = new Command('modelhost')

@@ -5,7 +5,7 @@
  *  - one data shard `prefix.data-00000-of-00001` holding the tensors in the
  *    order given, back to back (no alignment padding), in the layout
  *    bundle_reader.ts describes;
- *  - `prefix.index`: an uncompressed SSTable (table_builder.ts) with the
+ *  - `prefix.index`: an SSTable (table_builder.ts) with the
  *    BundleHeaderProto under the empty key (num_shards 1, LITTLE endian,
  *    version producer 1), then each key's BundleEntryProto in byte order,
  *    with the masked crc32c of the bytes written for it.
@@ -120,9 +120,18 @@ export function encodeBundle(tensors: Map<string, Tensor> | readonly (readonly [
   return { index: table.finish(), data };
 }
 
-/** Writes `prefix.index` and `prefix.data-00000-of-00001`, creating the directory if needed. */
-export async function writeBundle(prefix: string, tensors: Map<string, Tensor> | readonly (readonly [string, Tensor])[]): Promise<void> {
-  const { index, data } = encodeBundle(tensors);
+/**
+ * Writes `prefix.index` and `prefix.data-00000-of-00001`, creating the
+ * directory if needed. `options` defaults to TensorFlow's (snappy-compressed
+ * index blocks, as TF 1.13+ writes them; pass compression 'none' for readers
+ * older than TF 1.1).
+ */
+export async function writeBundle(
+  prefix: string,
+  tensors: Map<string, Tensor> | readonly (readonly [string, Tensor])[],
+  options: TableOptions = {},
+): Promise<void> {
+  const { index, data } = encodeBundle(tensors, options);
   await fs.promises.mkdir(path.dirname(path.resolve(prefix)), { recursive: true });
   const suffix = `.tempstate${process.pid}${Math.floor(Math.random() * 1e12)}`;
   const dataPath = dataFilename(prefix, 0, 1);

@@ -1,21 +1,25 @@
 /**
  * Writes the SSTable format table.ts reads, block for block the way
- * TensorFlow's TableBuilder does with the options BundleWriter uses: no
- * compression, 256 KiB blocks (table::Options' block_size default), a
- * restart point every 16 keys in data blocks and every key in the index
- * block, shortest-separator index keys, an empty metaindex block, and the
- * 48-byte footer. Keys must be added in strictly increasing byte order.
+ * TensorFlow's TableBuilder does with its default options (which BundleWriter
+ * uses): 256 KiB blocks, a restart point every 16 keys in data blocks and
+ * every key in the index block, shortest-separator index keys, an empty
+ * metaindex block, the 48-byte footer, and snappy compression of a block
+ * only when it saves at least 1/8 of its size. Keys must be added in
+ * strictly increasing byte order.
  */
 import { internal } from '../errors.js';
 import { putFixed32, putVarint } from './coding.js';
 import { crc32cExtend, maskCrc } from './crc32c.js';
-import { NO_COMPRESSION, TABLE_MAGIC_HI, TABLE_MAGIC_LO } from './table.js';
+import { snappyCompress } from './snappy.js';
+import { NO_COMPRESSION, SNAPPY_COMPRESSION, TABLE_MAGIC_HI, TABLE_MAGIC_LO } from './table.js';
 
 export interface TableOptions {
   /** Approximate uncompressed bytes per data block (TF default 262144). */
   blockSize?: number;
   /** Keys between restart points in data blocks (TF default 16). */
   restartInterval?: number;
+  /** Block compression (TF default 'snappy'; TensorFlow before 1.1 can only read 'none'). */
+  compression?: 'none' | 'snappy';
 }
 
 const MAX_HANDLE_LENGTH = 20;
@@ -111,6 +115,7 @@ export class TableBuilder {
   private readonly chunks: Uint8Array[] = [];
   private offset = 0;
   private readonly blockSize: number;
+  private readonly compress: boolean;
   private readonly data: BlockBuilder;
   private readonly index = new BlockBuilder(1);
   private lastKey: Uint8Array | undefined;
@@ -119,6 +124,7 @@ export class TableBuilder {
 
   constructor(options: TableOptions = {}) {
     this.blockSize = options.blockSize ?? 262144;
+    this.compress = (options.compression ?? 'snappy') === 'snappy';
     this.data = new BlockBuilder(options.restartInterval ?? 16);
   }
 
@@ -142,11 +148,19 @@ export class TableBuilder {
     this.pendingHandle = this.writeBlock(this.data.finish());
   }
 
-  private writeBlock(contents: Uint8Array): Uint8Array {
+  private writeBlock(raw: Uint8Array): Uint8Array {
+    let contents = raw;
+    let type = NO_COMPRESSION;
+    if (this.compress) {
+      const compressed = snappyCompress(raw);
+      if (compressed.length < raw.length - Math.floor(raw.length / 8)) {
+        contents = compressed;
+        type = SNAPPY_COMPRESSION;
+      }
+    }
     const handle = encodeHandle(this.offset, contents.length);
-    const type = Uint8Array.of(NO_COMPRESSION);
-    const crc = maskCrc(crc32cExtend(crc32cExtend(0, contents), type));
-    const trailer: number[] = [NO_COMPRESSION];
+    const crc = maskCrc(crc32cExtend(crc32cExtend(0, contents), Uint8Array.of(type)));
+    const trailer: number[] = [type];
     putFixed32(trailer, crc);
     this.chunks.push(contents, Uint8Array.from(trailer));
     this.offset += contents.length + trailer.length;

@@ -8,10 +8,12 @@
  * parseJsonExact builds the exact form (json_value.ts): Maps, JsonNumber with
  * integer/double kind and exact int64/uint64 values. It follows rapidjson's
  * grammar and quirks: NaN, Inf, Infinity (optionally negative) are numbers, a
- * NUL character ends the document, lone surrogate escapes are refused,
- * integers beyond uint64/int64 become doubles, exponents past 308 are
- * "Number too big". Doubles are correctly rounded (rapidjson's fast mode can
- * be one bit off for inputs of more than ~15 significant digits).
+ * NUL character ends the document, a \u high surrogate escape must be
+ * followed by a low one, integers beyond uint64/int64 become doubles,
+ * exponents past 308 and integer digits past DBL_MAX are "Number too big",
+ * other doubles past DBL_MAX are infinities (all as rapidjson 1.1.0, the
+ * version TF Serving pins). Doubles are correctly rounded (rapidjson's fast
+ * mode can be one bit off for inputs of more than ~15 significant digits).
  *
  * parseJsonFast is JSON.parse, used only when it cannot disagree with
  * rapidjson on whether the body parses; it returns undefined otherwise.
@@ -23,6 +25,7 @@ import { JsonNumber, type JsonObjectMap, type JsonValue } from './json_value.js'
 const UINT64_MAX = (1n << 64n) - 1n;
 const INT64_MIN = -(1n << 63n);
 const SAFE = 2 ** 53 - 1;
+const DBL_MAX_TENTH = 1.7976931348623157e307;
 
 /** Bodies JSON.parse may read differently from rapidjson: surrogate escapes, 3+ digit exponents, 309+ digit runs. */
 const NOT_FOR_FAST_PARSE = /\\u[dD][89a-fA-F]|[eE][+-]?\d{3}|\d{309}/;
@@ -254,8 +257,8 @@ class Parser {
         } else if (e === 0x75) {
           this.i++;
           let cp = this.hex4(escapeOffset);
-          if (cp >= 0xd800 && cp <= 0xdfff) {
-            if (cp > 0xdbff) this.fail('The surrogate pair in string is invalid.', escapeOffset);
+          // A high surrogate must be followed by a low one; a lone low surrogate passes (rapidjson 1.1.0).
+          if (cp >= 0xd800 && cp <= 0xdbff) {
             if (!this.consume(0x5c) || !this.consume(0x75)) this.fail('The surrogate pair in string is invalid.', escapeOffset);
             const low = this.hex4(escapeOffset);
             if (low < 0xdc00 || low > 0xdfff) this.fail('The surrogate pair in string is invalid.', escapeOffset);
@@ -270,7 +273,7 @@ class Parser {
       }
       if (c < 0x20) {
         if (c === 0) this.fail('Missing a closing quotation mark in string.', this.i);
-        this.fail('Invalid encoding in string.', this.i);
+        this.fail('Invalid escape character in string.', this.i);
       }
       this.i++;
     }
@@ -338,17 +341,20 @@ class Parser {
     if (fracDigits === undefined && expText === undefined) {
       if (special !== undefined) return new JsonNumber(special, undefined);
       const big = BigInt((minus ? '-' : '') + intDigits);
-      if (big <= UINT64_MAX && big >= INT64_MIN) return new JsonNumber(Number(big), minus && big === 0n ? 0n : big);
-      // Beyond (u)int64: rapidjson keeps it as a double.
-      const d = Number(big);
-      if (!Number.isFinite(d)) this.fail('Number too big to be stored in double.', startOffset);
-      return new JsonNumber(d, undefined);
+      if (big <= UINT64_MAX && big >= INT64_MIN) return new JsonNumber(Number(big), big);
+      // Beyond (u)int64 rapidjson keeps a double, refusing values past DBL_MAX.
+      if (Number(BigInt(intDigits.slice(0, -1))) >= DBL_MAX_TENTH) {
+        this.fail('Number too big to be stored in double.', startOffset);
+      }
+      return new JsonNumber(Number(big), undefined);
+    }
+    if (intDigits.length > 20 && Number(BigInt(intDigits.slice(0, -1))) >= DBL_MAX_TENTH) {
+      this.fail('Number too big to be stored in double.', startOffset);
     }
     // After NaN/Inf, rapidjson computes the value from the fraction/exponent digits alone.
+    // Doubles past DBL_MAX become infinities (rapidjson 1.1.0 does not refuse them).
     const text = `${minus ? '-' : ''}${intDigits || '0'}.${fracDigits ?? '0'}e${expText ?? '0'}`;
-    const d = Number(text);
-    if (!Number.isFinite(d)) this.fail('Number too big to be stored in double.', startOffset);
-    return new JsonNumber(d, undefined);
+    return new JsonNumber(Number(text), undefined);
   }
 }
 

@@ -6,7 +6,8 @@
  *
  *   const img = tf.reshape(tf.convertImageDtype(tf.decodeImage(tf.decodeBase64(b64)), 'float32'), [28, 28]);
  *
- * Control flow (whileLoop, mapFn) is in builder_control.ts. Static shapes
+ * Control flow (functions, whileLoop, mapFn) is added by Tf in
+ * builder_control.ts. Static shapes
  * are inferred where TF's shape functions would know them.
  */
 import type { DType } from '../dtypes.js';
@@ -48,7 +49,7 @@ function knownSize(d: Dims): number | undefined {
   return d.reduce((p, x) => p * x, 1);
 }
 
-export class Tf extends Scope {
+export class TfOps extends Scope {
   // ---------- constants and identities ----------
 
   /**

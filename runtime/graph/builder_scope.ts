@@ -228,7 +228,8 @@ export class Scope {
     return candidate;
   }
 
-  private static key(x: Output): string {
+  /** Identifies an output across scopes (for de-duplicating captures). */
+  static key(x: Output): string {
     return `${x.scope.id}|${x.ref}`;
   }
 

@@ -8,8 +8,17 @@ import type { DType } from '../../../runtime/dtypes.js';
 import type { AttrValue, TensorShape } from '../../../runtime/graph/types.js';
 import '../../../runtime/kernels/array.js';
 import { Attrs } from '../../../runtime/kernels/attrs.js';
-import { kernelFor, type KernelContext } from '../../../runtime/kernels/registry.js';
+import { kernelFor, type FunctionCaller, type KernelContext, type ResourceManager } from '../../../runtime/kernels/registry.js';
 import { decodeString, Tensor } from '../../../runtime/tensor.js';
+
+/** Array kernels use neither variables nor functions: any access fails the test. */
+function unavailable<T extends object>(what: string): T {
+  return new Proxy({} as T, {
+    get: () => () => {
+      throw new Error(`array kernels must not use ${what}`);
+    },
+  });
+}
 
 export function run(op: string, inputs: Tensor[], attrs: Record<string, AttrValue> = {}, name = `${op}_node`): Tensor[] {
   const def = kernelFor(op);
@@ -18,18 +27,8 @@ export function run(op: string, inputs: Tensor[], attrs: Record<string, AttrValu
     node: { name, op, input: inputs.map((_, i) => `input_${i}`), device: '', attr: attrs },
     attrs: new Attrs(attrs, name, op),
     inputs,
-    resources: {
-      variable: () => {
-        throw new Error('no variables in array kernel tests');
-      },
-      lookup: () => undefined,
-      all: () => [],
-    },
-    functions: {
-      call: () => {
-        throw new Error('no functions in array kernel tests');
-      },
-    },
+    resources: unavailable<ResourceManager>('resources'),
+    functions: unavailable<FunctionCaller>('functions'),
   };
   return def.kernel(ctx);
 }
