@@ -9,6 +9,10 @@
  *    half-way and never fails for good.
  *  - The version policy picks among the complete folders, so while version 3
  *    is still being copied, version 2 stays aspired.
+ *  - A folder that stays incomplete and unchanged for STALE_POLLS polls is
+ *    not being copied any more (a legacy export, a corrupt or abandoned
+ *    copy): it is offered anyway, so its load fails and the error shows in
+ *    the model's status; if its files change later it is retried.
  *  - A base path that does not exist (yet) is not an error: nothing is
  *    emitted for it, and the model is served as soon as a version appears.
  *  - Readiness is re-checked only when a folder's fingerprint changes.
@@ -35,10 +39,15 @@ export interface WatcherOptions {
   log?: Logger;
 }
 
+/** Polls an incomplete folder must stay unchanged before it is offered anyway. */
+export const STALE_POLLS = 3;
+
 interface Readiness {
   fingerprint: string;
   /** Undefined when complete. */
   reason: string | undefined;
+  /** Consecutive polls that saw the same fingerprint. */
+  unchangedPolls: number;
 }
 
 export class VersionWatcher {
@@ -132,15 +141,22 @@ export class VersionWatcher {
       if (ready.length >= wanted) break;
       const fingerprint = await fingerprintDir(dir).catch(() => undefined);
       if (fingerprint === undefined) continue;
-      let result = known?.get(dir);
-      if (!result || result.fingerprint !== fingerprint) {
-        result = { fingerprint, reason: await this.checkReady(dir) };
+      const previous = known?.get(dir);
+      let result: Readiness;
+      if (previous && previous.fingerprint === fingerprint) {
+        result = { ...previous, unchangedPolls: previous.unchangedPolls + 1 };
+      } else {
+        result = { fingerprint, reason: await this.checkReady(dir), unchangedPolls: 0 };
         if (result.reason !== undefined) {
           this.log.info(`Version ${version} of model ${model.name} is not complete yet (${result.reason}); will check again on the next poll.`);
         }
       }
       checked.set(dir, result);
-      if (result.reason === undefined) ready.push({ version, dir, fingerprint });
+      const stale = result.reason !== undefined && result.unchangedPolls >= STALE_POLLS;
+      if (stale && result.unchangedPolls === STALE_POLLS) {
+        this.log.warn(`Version ${version} of model ${model.name} stayed incomplete and unchanged for ${STALE_POLLS} polls; loading it so its error is reported.`);
+      }
+      if (result.reason === undefined || stale) ready.push({ version, dir, fingerprint });
     }
     this.readiness.set(model.name, checked);
     if (dirs.length === 0) {

@@ -123,7 +123,7 @@ export function encodeBundle(tensors: Map<string, Tensor> | readonly (readonly [
 /**
  * Writes `prefix.index` and `prefix.data-00000-of-00001`, creating the
  * directory if needed. `options` defaults to TensorFlow's (snappy-compressed
- * index blocks, as TF 1.13+ writes them; pass compression 'none' for readers
+ * index blocks, as TF 1.14+ writes them; pass compression 'none' for readers
  * older than TF 1.1).
  */
 export async function writeBundle(

@@ -67,50 +67,6 @@ const SIMPLE_ESCAPES: Record<number, string> = {
   0x74: '\t',
 };
 
-/**
- * rapidjson's expFrac for a number with these digits: minus the count of
- * fraction digits it folds into the significand (at most 17 significant
- * digits), which bounds the exponents it accepts (308 - expFrac).
- */
-function rapidjsonExpFrac(minus: boolean, intDigits: string, fracDigits: string): number {
-  // Integer part: digits after the first count as significant until the value overflows (u)int64.
-  let significant = 0;
-  let i64 = 0n;
-  let overflow = false;
-  if (intDigits !== '0' && intDigits.length > 0) {
-    const limit = minus ? 1n << 63n : UINT64_MAX;
-    i64 = BigInt(intDigits.charCodeAt(0) - 48);
-    for (let k = 1; k < intDigits.length; k++) {
-      const next = i64 * 10n + BigInt(intDigits.charCodeAt(k) - 48);
-      if (next > limit) {
-        overflow = true;
-        break;
-      }
-      i64 = next;
-      significant++;
-    }
-  }
-  if (overflow) return 0; // already 17+ significant digits: fraction digits are all dropped
-  let expFrac = 0;
-  let k = 0;
-  let value = Number(i64 > BigInt(SAFE) ? BigInt(SAFE) + 1n : i64);
-  for (; k < fracDigits.length; k++) {
-    if (value > SAFE) break;
-    value = value * 10 + (fracDigits.charCodeAt(k) - 48);
-    expFrac--;
-    if (value !== 0) significant++;
-  }
-  let nonZero = value !== 0;
-  for (; k < fracDigits.length; k++) {
-    if (significant >= 17) break;
-    const d = fracDigits.charCodeAt(k) - 48;
-    expFrac--;
-    if (d !== 0) nonZero = true;
-    if (nonZero) significant++;
-  }
-  return expFrac;
-}
-
 class Parser {
   private i = 0;
   private readonly n: number;
@@ -279,83 +235,167 @@ class Parser {
     }
   }
 
-  private digits(): string {
-    const from = this.i;
-    while (isDigit(this.peek())) this.i++;
-    return this.s.slice(from, this.i);
-  }
-
-  private number(): JsonNumber {
+  /**
+   * rapidjson 1.1.0's ParseNumber (normal precision), step for step, so
+   * values and errors are bit-exact: integer tokens up to uint64/int64 keep
+   * exact values; doubles come from a significand of at most 17 digits
+   * scaled by a power of ten.
+   */
+  private number(): JsonValue {
     const startOffset = this.i;
     const minus = this.consume(0x2d);
-    let intDigits = '';
-    let special: number | undefined; // NaN or ±Infinity
-    const c = this.peek();
-    if (c === 0x30) {
+    let i32 = 0; // the uint32 phase
+    let i64: bigint | number = 0; // the uint64 phase (bigint once it may pass 2^53)
+    let use64bit = false;
+    let useDouble = false;
+    let useNanOrInf = false;
+    let significandDigit = 0;
+    let d = 0;
+
+    const c0 = this.peek();
+    if (c0 === 0x30) {
       this.i++;
-      intDigits = '0';
-    } else if (c >= 0x31 && c <= 0x39) {
-      intDigits = this.digits();
-    } else if (c === 0x49 || c === 0x4e) {
-      if (this.consume(0x4e)) {
-        if (this.consume(0x61) && this.consume(0x4e)) special = NaN;
-      } else if (this.consume(0x49)) {
-        if (this.consume(0x6e) && this.consume(0x66)) {
-          special = minus ? -Infinity : Infinity;
-          if (this.peek() === 0x69) {
-            const rest = 'inity';
-            for (let k = 0; k < rest.length; k++) {
-              if (!this.consume(rest.charCodeAt(k))) this.fail('Invalid value.', this.i);
-            }
-          }
+    } else if (c0 >= 0x31 && c0 <= 0x39) {
+      i32 = c0 - 48;
+      this.i++;
+      const limit = minus ? 214748364 : 429496729;
+      const lastDigit = minus ? 0x38 : 0x35;
+      for (let c = this.peek(); isDigit(c); c = this.peek()) {
+        if (i32 >= limit && (i32 !== limit || c > lastDigit)) {
+          i64 = BigInt(i32);
+          use64bit = true;
+          break;
         }
+        i32 = i32 * 10 + (c - 48);
+        this.i++;
+        significandDigit++;
       }
-      if (special === undefined) this.fail('Invalid value.', this.i);
+    } else if (c0 === 0x49 || c0 === 0x4e) {
+      useNanOrInf = true;
+      if (this.consume(0x4e) && this.consume(0x61) && this.consume(0x4e)) {
+        d = NaN;
+      } else if (this.consume(0x49) && this.consume(0x6e) && this.consume(0x66)) {
+        d = minus ? -Infinity : Infinity;
+        if (this.peek() === 0x69) {
+          for (const c of [0x69, 0x6e, 0x69, 0x74, 0x79]) if (!this.consume(c)) this.fail('Invalid value.', this.i);
+        }
+      } else {
+        this.fail('Invalid value.', this.i);
+      }
     } else {
       this.fail('Invalid value.', this.i);
     }
 
-    let fracDigits: string | undefined;
+    if (use64bit) {
+      const limit = minus ? 922337203685477580n : 1844674407370955161n;
+      const lastDigit = minus ? 0x38 : 0x35;
+      let big = i64 as bigint;
+      for (let c = this.peek(); isDigit(c); c = this.peek()) {
+        if (big >= limit && (big !== limit || c > lastDigit)) {
+          d = Number(big);
+          useDouble = true;
+          break;
+        }
+        big = big * 10n + BigInt(c - 48);
+        this.i++;
+        significandDigit++;
+      }
+      i64 = big;
+    }
+
+    if (useDouble) {
+      // An integer too big for (u)int64 continues as a double.
+      for (let c = this.peek(); isDigit(c); c = this.peek()) {
+        if (d >= DBL_MAX_TENTH) this.fail('Number too big to be stored in double.', startOffset);
+        d = d * 10 + (c - 48);
+        this.i++;
+      }
+    }
+
+    let expFrac = 0;
     if (this.consume(0x2e)) {
       if (!isDigit(this.peek())) this.fail('Miss fraction part in number.', this.i);
-      fracDigits = this.digits();
+      if (!useDouble) {
+        let sig: bigint | number = use64bit ? i64 : i32;
+        for (let c = this.peek(); isDigit(c); c = this.peek()) {
+          if (sig > SAFE) break;
+          const next: number = (sig as number) * 10 + (c - 48);
+          // Past 2^53 the product is only exact as a bigint (then the loop stops).
+          sig = next <= SAFE ? next : BigInt(sig) * 10n + BigInt(c - 48);
+          this.i++;
+          expFrac--;
+          if (sig !== 0) significandDigit++;
+        }
+        d = Number(sig);
+        useDouble = true;
+      }
+      for (let c = this.peek(); isDigit(c); c = this.peek()) {
+        this.i++;
+        if (significandDigit < 17) {
+          d = d * 10 + (c - 48);
+          expFrac--;
+          if (d > 0) significandDigit++;
+        }
+      }
     }
-    let expText: string | undefined;
+
+    let exp = 0;
     if (this.consume(0x65) || this.consume(0x45)) {
+      if (!useDouble) {
+        d = use64bit ? Number(i64) : i32;
+        useDouble = true;
+      }
       let expMinus = false;
       if (this.consume(0x2b)) expMinus = false;
       else if (this.consume(0x2d)) expMinus = true;
       if (!isDigit(this.peek())) this.fail('Miss exponent in number.', this.i);
-      const expDigits = this.digits();
-      if (!expMinus) {
-        const maxExp = 308 - rapidjsonExpFrac(minus, intDigits, fracDigits ?? '');
-        let exp = 0;
-        for (let k = 0; k < expDigits.length; k++) {
-          exp = exp * 10 + (expDigits.charCodeAt(k) - 48);
+      exp = this.peek() - 48;
+      this.i++;
+      if (expMinus) {
+        for (let c = this.peek(); isDigit(c); c = this.peek()) {
+          exp = exp * 10 + (c - 48);
+          this.i++;
+          if (exp >= 214748364) while (isDigit(this.peek())) this.i++;
+        }
+        exp = -exp;
+      } else {
+        const maxExp = 308 - expFrac;
+        for (let c = this.peek(); isDigit(c); c = this.peek()) {
+          exp = exp * 10 + (c - 48);
+          this.i++;
           if (exp > maxExp) this.fail('Number too big to be stored in double.', startOffset);
         }
       }
-      expText = (expMinus ? '-' : '') + expDigits;
     }
 
-    if (fracDigits === undefined && expText === undefined) {
-      if (special !== undefined) return new JsonNumber(special, undefined);
-      const big = BigInt((minus ? '-' : '') + intDigits);
-      if (big <= UINT64_MAX && big >= INT64_MIN) return new JsonNumber(Number(big), big);
-      // Beyond (u)int64 rapidjson keeps a double, refusing values past DBL_MAX.
-      if (Number(BigInt(intDigits.slice(0, -1))) >= DBL_MAX_TENTH) {
-        this.fail('Number too big to be stored in double.', startOffset);
-      }
-      return new JsonNumber(Number(big), undefined);
+    if (useDouble) {
+      const value = scaleByPowerOfTen(d, exp + expFrac);
+      return doubleValue(minus ? -value : value);
     }
-    if (intDigits.length > 20 && Number(BigInt(intDigits.slice(0, -1))) >= DBL_MAX_TENTH) {
-      this.fail('Number too big to be stored in double.', startOffset);
+    if (useNanOrInf) return d;
+    if (use64bit) {
+      const big = minus ? -(i64 as bigint) : (i64 as bigint);
+      const n = Number(big);
+      return Number.isSafeInteger(n) ? n : new JsonNumber(n, big);
     }
-    // After NaN/Inf, rapidjson computes the value from the fraction/exponent digits alone.
-    // Doubles past DBL_MAX become infinities (rapidjson 1.1.0 does not refuse them).
-    const text = `${minus ? '-' : ''}${intDigits || '0'}.${fracDigits ?? '0'}e${expText ?? '0'}`;
-    return new JsonNumber(Number(text), undefined);
+    return minus ? 0 - i32 : i32;
   }
+}
+
+/** Exact powers of ten as C++ double literals (rapidjson's Pow10 table). */
+const POW10: number[] = [];
+for (let n = 0; n <= 308; n++) POW10.push(Number(`1e${n}`));
+
+/** rapidjson's StrtodNormalPrecision(d, p). */
+function scaleByPowerOfTen(d: number, p: number): number {
+  const fastPath = (s: number, e: number): number => (e < -308 ? 0 : e >= 0 ? s * POW10[e] : s / POW10[-e]);
+  if (p < -308) return fastPath(fastPath(d, -308), p + 308);
+  return fastPath(d, p);
+}
+
+/** A double token: plain when its value is not integral (unambiguous), wrapped when it could pass for an integer. */
+function doubleValue(v: number): JsonValue {
+  return Number.isInteger(v) ? new JsonNumber(v, undefined) : v;
 }
 
 /** Parses a request body like TF Serving's ParseJson (before its "is an object" check). */

@@ -12,6 +12,7 @@
  *   array_select     Where, Select, SelectV2
  *   array_sort       TopKV2, TopK, Unique*, InvertPermutation
  *   array_matrix     MatrixBandPart, MatrixDiag*, MatrixDiagPart*, MatrixSetDiag*, Diag, DiagPart
+ *   array_space      SpaceToBatchND, BatchToSpaceND, DepthToSpace, SpaceToDepth, ReverseSequence, Roll
  */
 import './array_basic.js';
 import './array_concat.js';
@@ -23,3 +24,4 @@ import './array_transform.js';
 import './array_select.js';
 import './array_sort.js';
 import './array_matrix.js';
+import './array_space.js';

@@ -22,14 +22,15 @@ function product(dims: readonly number[]): number {
 }
 
 /**
- * Concatenates same-rank tensors along `axis` (already validated).
- * Every input must have the same dtype; the output has `outShape`.
+ * Joins tensors along `axis` (already validated; same dtype). With
+ * `stack`, the inputs gain a new axis there (Pack); otherwise they are
+ * concatenated along an existing one. The output has `outShape`.
  */
-export function concatAlong(values: Tensor[], axis: number, outShape: Shape): Tensor {
+export function concatAlong(values: Tensor[], axis: number, outShape: Shape, stack = false): Tensor {
   const dtype = values[0].dtype;
   if (values.length === 1) return values[0].reshape(outShape);
   if (preferTf(...values)) {
-    return onTf(dtype, values, (...xs) => tf.concat(xs, axis));
+    return onTf(dtype, values, (...xs) => (stack ? tf.stack(xs, axis) : tf.concat(xs, axis)));
   }
   const before = product(outShape.slice(0, axis));
   const w = elementWidth(dtype);
@@ -86,11 +87,7 @@ function concatKernel(values: Tensor[], axisT: Tensor, v2: boolean): Tensor {
   }
   if (dims === 0) {
     // Legacy: concatenating scalars along 0 makes a vector.
-    return concatAlong(
-      values.map((v) => v.reshape([1])),
-      0,
-      [outConcat],
-    );
+    return concatAlong(values, 0, [outConcat], true);
   }
   const outShape = [...first.shape];
   outShape[axis] = outConcat;
@@ -168,17 +165,9 @@ registerKernel({
         );
       }
     }
-    const one = [...first.shape];
-    one.splice(axis, 0, 1);
     const outShape = [...first.shape];
     outShape.splice(axis, 0, values.length);
-    return [
-      concatAlong(
-        values.map((v) => v.reshape(one)),
-        axis,
-        outShape,
-      ),
-    ];
+    return [concatAlong(values, axis, outShape, true)];
   },
 });
 
@@ -222,6 +211,8 @@ registerKernel({
       throw invalidArgument(`Input shape axis ${axis} must equal ${num}, got shape ${dbg(x.shape)}`);
     }
     const outShape = x.shape.filter((_, i) => i !== axis);
+    if (preferTf(x) && x.size > 0) return onTfMany(x.dtype, [x], (xt) => tf.unstack(xt, axis));
+    // Host pieces: reshaping host storage is free.
     return splitAlong(x, axis, new Array<number>(num).fill(1)).map((p) => p.reshape(outShape));
   },
 });

@@ -9,9 +9,9 @@
  * Every kernel is an index map (with a fill value), so all dtypes work.
  */
 import { invalidArgument } from '../errors.js';
-import type { Tensor } from '../tensor.js';
-import { concatAlong } from './array_concat.js';
-import { dbg, readInts, sameShape, takeFlat } from './array_util.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { allocHost, Tensor } from '../tensor.js';
+import { copyElements, dbg, elementWidth, onTf, preferTf, readInts, sameShape, takeFlat, takeHost } from './array_util.js';
 import { registerKernel, type KernelContext } from './registry.js';
 
 function product(dims: readonly number[]): number {
@@ -211,8 +211,16 @@ function matrixSetDiag(ctx: KernelContext, defaultAlign: string): Tensor {
   // Read from [x.flat, diagonal.flat]: band elements come from the diagonal part.
   const map = matrixToDiagMap(product(batchShape), rows, cols, maxLen, a);
   for (let i = 0; i < map.length; i++) map[i] = map[i] < 0 ? i : x.size + map[i];
-  const combined = concatAlong([x.reshape([x.size]), diagonal.reshape([diagonal.size])], 0, [x.size + diagonal.size]);
-  return takeFlat(combined, x.shape, map);
+  if (preferTf(x, diagonal)) {
+    return onTf(x.dtype, [x, diagonal], (m, d) =>
+      tf.reshape(tf.gather(tf.concat([tf.reshape(m, [-1]), tf.reshape(d, [-1])]), tf.tensor1d(map, 'int32')), [...x.shape]),
+    );
+  }
+  const w = elementWidth(x.dtype);
+  const combined = allocHost(x.dtype, x.size + diagonal.size);
+  copyElements(x.values(), 0, combined, 0, x.size, w);
+  copyElements(diagonal.values(), 0, combined, x.size, diagonal.size, w);
+  return Tensor.fromHost(x.dtype, x.shape, takeHost(x.dtype, combined, map));
 }
 
 registerKernel({ op: ['MatrixSetDiag', 'BatchMatrixSetDiag'], kernel: (ctx) => [matrixSetDiag(ctx, 'LEFT_LEFT')] });

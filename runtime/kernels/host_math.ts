@@ -368,6 +368,34 @@ export function reductionIndex(shape: Shape, axes: readonly number[]): { outInde
   return { outIndex, outSize, count: outSize === 0 ? 0 : size / outSize };
 }
 
+/** For each element of the transposed shape (row-major), the flat index of the input element it takes. */
+export function transposeIndex(shape: Shape, perm: readonly number[]): Int32Array {
+  const rank = shape.length;
+  const inStrides = stridesOf(shape);
+  const outShape = perm.map((p) => shape[p]);
+  const strides = perm.map((p) => inStrides[p]);
+  const size = sizeOf(shape);
+  const idx = new Int32Array(size);
+  const counter = new Array<number>(rank).fill(0);
+  let cur = 0;
+  for (let o = 0; o < size; o++) {
+    idx[o] = cur;
+    for (let d = rank - 1; d >= 0; d--) {
+      counter[d]++;
+      cur += strides[d];
+      if (counter[d] < outShape[d]) break;
+      cur -= strides[d] * counter[d];
+      counter[d] = 0;
+    }
+  }
+  return idx;
+}
+
+/** out[i] = src[index[i]]. */
+export function gather<T>(src: ArrayLike<T>, index: Int32Array, out: Writable<T>): void {
+  for (let i = 0; i < index.length; i++) out[i] = src[index[i]];
+}
+
 /** Splits `shape` around `axis` into [outer, dim, inner] element counts. */
 export function aroundAxis(shape: Shape, axis: number): [number, number, number] {
   let outer = 1;

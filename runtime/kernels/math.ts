@@ -1,6 +1,7 @@
 /**
  * Math kernels (tensorflow/core/ops/math_ops.cc): elementwise binary and
- * unary ops, AddN, ClipByValue, Cumsum/Cumprod, MatMul and BatchMatMul.
+ * unary ops, AddN, ClipByValue, Cumsum/Cumprod, MatMul, BatchMatMul and
+ * Einsum (one or two operands).
  *
  * Dispatch by dtype:
  *  - float32 (and float16/bfloat16, held as float32), int32 and bool run on
@@ -37,6 +38,7 @@ import {
   erf,
   erfc,
   floatFloorMod,
+  gather,
   intDiv,
   intFloorDiv,
   intFloorMod,
@@ -45,8 +47,10 @@ import {
   isBigDtype,
   nanMax,
   nanMin,
+  reductionIndex,
   roundHalfEven,
   sameShape,
+  transposeIndex,
   unaryLoop,
   unsupportedDtype,
 } from './host_math.js';
@@ -837,5 +841,188 @@ registerKernel({
       if (ca !== a) ca.dispose();
       if (cb !== b) cb.dispose();
     }
+  },
+});
+
+// ---------------------------------------------------------------------------
+// Host tensor helpers (transpose, broadcast, sum), shared with nn.ts
+
+/** Transposes a host tensor of any dtype. */
+export function transposeHost(t: Tensor, perm: readonly number[]): Tensor {
+  const out = allocHost(t.dtype, t.size) as Writable<unknown>;
+  gather(t.values() as ArrayLike<unknown>, transposeIndex(t.shape, perm), out);
+  return Tensor.fromHost(t.dtype, perm.map((p) => t.shape[p]), out as unknown as NumArray);
+}
+
+function broadcastToHost(t: Tensor, shape: number[]): Tensor {
+  const idx = broadcastIndex(t.shape, shape);
+  if (!idx) return t;
+  const out = allocHost(t.dtype, idx.length) as Writable<unknown>;
+  gather(t.values() as ArrayLike<unknown>, idx, out);
+  return Tensor.fromHost(t.dtype, shape, out as unknown as NumArray);
+}
+
+/** Sums a host numeric tensor over `axes` (sorted), dropping them; integer sums wrap like TF's. */
+function sumHost(t: Tensor, axes: number[]): Tensor {
+  const { outIndex, outSize } = reductionIndex(t.shape, axes);
+  const shape = t.shape.filter((_, d) => !axes.includes(d));
+  const out = allocHost(t.dtype, outSize);
+  if (isBigDtype(t.dtype)) {
+    const src = t.values() as BigArray;
+    const o = out as BigArray;
+    for (let i = 0; i < src.length; i++) o[outIndex[i]] = o[outIndex[i]] + src[i];
+  } else {
+    const src = t.values() as NumArray;
+    const acc = new Float64Array(outSize);
+    const int = isInteger(t.dtype);
+    for (let i = 0; i < src.length; i++) acc[outIndex[i]] = int ? (acc[outIndex[i]] + src[i]) | 0 : acc[outIndex[i]] + src[i];
+    (out as NumArray).set(acc);
+  }
+  return Tensor.fromHost(t.dtype, shape, out);
+}
+
+// ---------------------------------------------------------------------------
+// Einsum (one or two operands; labels repeated within an operand are not supported)
+
+/** The few array operations an einsum needs, on tfjs or on the host. */
+interface EinsumArrays<X> {
+  shape(x: X): readonly number[];
+  transpose(x: X, perm: number[]): X;
+  reshape(x: X, shape: number[]): X;
+  sum(x: X, axes: number[]): X;
+  broadcastTo(x: X, shape: number[]): X;
+  /** [B, m, k] x [B, k, n] -> [B, m, n] */
+  matmul(a: X, b: X): X;
+}
+
+const tfArrays: EinsumArrays<tf.Tensor> = {
+  shape: (x) => x.shape,
+  transpose: (x, perm) => tf.transpose(x, perm),
+  reshape: (x, shape) => tf.reshape(x, shape),
+  sum: (x, axes) => tf.sum(x, axes),
+  broadcastTo: (x, shape) => tf.broadcastTo(x, shape),
+  matmul: (a, b) => tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D),
+};
+
+/** Host arrays; every intermediate is a fresh host tensor (no tfjs memory to free). */
+const hostArrays: EinsumArrays<Tensor> = {
+  shape: (x) => x.shape,
+  transpose: (x, perm) => transposeHost(x, perm),
+  reshape: (x, shape) => Tensor.fromHost(x.dtype, shape, x.values()),
+  sum: (x, axes) => (axes.length ? sumHost(x, [...axes].sort((p, q) => p - q)) : x),
+  broadcastTo: (x, shape) => broadcastToHost(x, shape),
+  matmul: (a, b) => hostMatMul(a, b, false, false, [a.shape[0]], a.shape[1], a.shape[2], b.shape[2]),
+};
+
+interface EinsumPlan {
+  /** Labels of each operand, one per dimension (ellipsis expanded). */
+  inputs: string[][];
+  output: string[];
+  /** Size of every label after broadcasting. */
+  sizes: Map<string, number>;
+}
+
+function parseEinsum(equation: string, shapes: readonly Shape[]): EinsumPlan {
+  const eq = equation.replace(/\s/g, '');
+  const [lhs, rhs] = eq.includes('->') ? eq.split('->') : [eq, undefined];
+  const subs = lhs.split(',');
+  if (subs.length !== shapes.length) {
+    throw invalidArgument(`Expecting ${shapes.length} input subscripts in equation '${equation}', got ${subs.length}`);
+  }
+  if (subs.length < 1 || subs.length > 2) throw invalidArgument(`Expecting 1 or 2 input subscripts in equation '${equation}'`);
+  const ellipsisRank = Math.max(0, ...subs.map((sub, i) => (sub.includes('...') ? shapes[i].length - (sub.length - 3) : 0)));
+  const ell = (n: number) => Array.from({ length: n }, (_, k) => `.${ellipsisRank - n + k}`);
+  const expand = (sub: string, rank: number): string[] => {
+    if (!sub.includes('...')) return [...sub];
+    const [pre, post] = sub.split('...');
+    return [...pre, ...ell(rank - pre.length - post.length), ...post];
+  };
+  const inputs = subs.map((sub, i) => {
+    const labels = expand(sub, shapes[i].length);
+    if (labels.length !== shapes[i].length || labels.some((l) => l !== '.' && !/^[A-Za-z]$|^\.\d+$/.test(l))) {
+      throw invalidArgument(`Expected input ${i} to have rank ${labels.length} but got: ${shapes[i].length}`);
+    }
+    if (new Set(labels).size !== labels.length) {
+      throw invalidArgument(`Einsum: a label repeated within one operand ('${sub}') is not supported`);
+    }
+    return labels;
+  });
+  let output: string[];
+  if (rhs !== undefined) {
+    output = rhs.includes('...') ? expand(rhs, rhs.length - 3 + ellipsisRank) : [...rhs];
+  } else {
+    const counts = new Map<string, number>();
+    for (const l of inputs.flat()) if (!l.startsWith('.')) counts.set(l, (counts.get(l) ?? 0) + 1);
+    output = [...ell(ellipsisRank), ...[...counts].filter(([, c]) => c === 1).map(([l]) => l).sort()];
+  }
+  const sizes = new Map<string, number>();
+  inputs.forEach((labels, i) =>
+    labels.forEach((l, d) => {
+      const size = shapes[i][d];
+      const prev = sizes.get(l);
+      if (prev === undefined || prev === 1) sizes.set(l, size);
+      else if (size !== prev && size !== 1) {
+        throw invalidArgument(
+          `Expected dimension ${prev} at axis ${d} of the input shaped ${shapeString(shapes[i])} but got dimension ${size}`,
+        );
+      }
+    }),
+  );
+  for (const l of output) {
+    if (!sizes.has(l)) throw invalidArgument(`Output subscript '${l}' does not appear in the input subscripts of '${equation}'`);
+  }
+  return { inputs, output, sizes };
+}
+
+/** Evaluates a parsed einsum with the given array operations. */
+function evalEinsum<X>(ops: EinsumArrays<X>, plan: EinsumPlan, operands: X[]): X {
+  const { output, sizes } = plan;
+  const inOutput = (l: string) => output.includes(l);
+  // 1. Sum out labels that appear in one operand only and not in the output.
+  const labels: string[][] = [];
+  const xs = operands.map((x, i) => {
+    const mine = plan.inputs[i];
+    const others = plan.inputs.filter((_, j) => j !== i).flat();
+    const drop = mine.map((l, d) => (!inOutput(l) && !others.includes(l) ? d : -1)).filter((d) => d >= 0);
+    labels.push(mine.filter((_, d) => !drop.includes(d)));
+    return drop.length ? ops.sum(x, drop) : x;
+  });
+  const arrange = (x: X, from: string[], to: string[]): X => {
+    const perm = to.map((l) => from.indexOf(l));
+    return perm.every((p, i) => p === i) ? x : ops.transpose(x, perm);
+  };
+  const full = (ls: string[]) => ls.map((l) => sizes.get(l)!);
+  const prod = (ls: string[]) => ls.reduce((n, l) => n * sizes.get(l)!, 1);
+  if (xs.length === 1) return arrange(xs[0], labels[0], output);
+  // 2. Classify the labels of the two operands and contract with one batched matmul.
+  const [la, lb] = labels;
+  const batch = la.filter((l) => lb.includes(l) && inOutput(l));
+  const contract = la.filter((l) => lb.includes(l) && !inOutput(l));
+  const freeA = la.filter((l) => !lb.includes(l));
+  const freeB = lb.filter((l) => !la.includes(l));
+  const prepare = (x: X, from: string[], order: string[], shape3: number[]) => {
+    const t = arrange(x, from, order);
+    const target = full(order);
+    const bt = ops.shape(t).every((d, i) => d === target[i]) ? t : ops.broadcastTo(t, target);
+    return ops.reshape(bt, shape3);
+  };
+  const a3 = prepare(xs[0], la, [...batch, ...freeA, ...contract], [prod(batch), prod(freeA), prod(contract)]);
+  const b3 = prepare(xs[1], lb, [...batch, ...contract, ...freeB], [prod(batch), prod(contract), prod(freeB)]);
+  const product = ops.reshape(ops.matmul(a3, b3), full([...batch, ...freeA, ...freeB]));
+  return arrange(product, [...batch, ...freeA, ...freeB], output);
+}
+
+registerKernel({
+  op: 'Einsum',
+  kernel: (ctx) => {
+    const xs = ctx.inputs;
+    checkSameDtype('Einsum', xs);
+    const dtype = xs[0].dtype;
+    checkType('Einsum', dtype, NUMERIC_TYPES);
+    const plan = parseEinsum(ctx.attrs.string('equation'), xs.map((x) => x.shape));
+    if (tfKind(dtype) === 'float' && xs.every((x) => x.size > 0)) {
+      return [runTf(dtype, xs, (...ts) => evalEinsum(tfArrays, plan, ts))];
+    }
+    return [evalEinsum(hostArrays, plan, [...xs])];
   },
 });

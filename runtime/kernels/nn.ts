@@ -27,6 +27,7 @@ import {
   checkSameDtype,
   runTf,
   tfKind,
+  transposeHost,
 } from './math.js';
 import { registerKernel } from './registry.js';
 
@@ -320,35 +321,11 @@ function hostConv(
   return out;
 }
 
-/** NHWC <-> NCHW on host data. */
-function hostTranspose(t: Tensor, perm: number[]): Tensor {
-  const src = t.values() as NumArray;
-  const shape = perm.map((p) => t.shape[p]);
-  const out = allocHost(t.dtype, t.size) as NumArray;
-  const inStrides = [0, 0, 0, 0];
-  let s = 1;
-  for (let i = 3; i >= 0; i--) {
-    inStrides[i] = s;
-    s *= t.shape[i];
-  }
-  let o = 0;
-  for (let a = 0; a < shape[0]; a++)
-    for (let b = 0; b < shape[1]; b++)
-      for (let c = 0; c < shape[2]; c++)
-        for (let d = 0; d < shape[3]; d++) {
-          const idx = [a, b, c, d];
-          let at = 0;
-          for (let k = 0; k < 4; k++) at += idx[k] * inStrides[perm[k]];
-          out[o++] = src[at];
-        }
-  return Tensor.fromHost(t.dtype, shape, out);
-}
-
 /** Runs a host NHWC computation on an input in `format`. */
 function hostInNhwc(x: Tensor, format: Format, fn: (nhwc: Tensor) => Tensor): Tensor {
   if (format === 'NHWC') return fn(x);
-  const y = fn(hostTranspose(x, [0, 2, 3, 1]));
-  return hostTranspose(y, [0, 3, 1, 2]);
+  const y = fn(transposeHost(x, [0, 2, 3, 1]));
+  return transposeHost(y, [0, 3, 1, 2]);
 }
 
 export function conv2D(op: string, attrs: Attrs, input: Tensor, filter: Tensor): Tensor {
@@ -672,8 +649,8 @@ function hostNormalize(x: Tensor, mean: ArrayLike<number>, variance: ArrayLike<n
 
 function hostInNhwcTraining(x: Tensor, format: Format, fn: (nhwc: Tensor) => BatchNormResult): BatchNormResult {
   if (format === 'NHWC') return fn(x);
-  const r = fn(hostTranspose(x, [0, 2, 3, 1]));
-  const y = hostTranspose(r.y, [0, 3, 1, 2]);
+  const r = fn(transposeHost(x, [0, 2, 3, 1]));
+  const y = transposeHost(r.y, [0, 3, 1, 2]);
   r.y.dispose();
   return { ...r, y };
 }

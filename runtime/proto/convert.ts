@@ -281,7 +281,7 @@ export function graphDefToProto(g: GraphDef): GraphDefMsg {
 
 // ---------- MetaGraphDef parts ----------
 
-export function tensorInfoFromProto(p: TensorInfoMsg, _where = 'TensorInfo'): TensorInfo {
+export function tensorInfoFromProto(p: TensorInfoMsg): TensorInfo {
   const dtypeEnum = p.dtype ?? 0;
   const dtype = dtypeFromEnum(dtypeEnum);
   const info: TensorInfo = {
@@ -316,11 +316,10 @@ export function tensorInfoToProto(t: TensorInfo): TensorInfoMsg {
   return out;
 }
 
-export function signatureDefFromProto(p: SignatureDefMsg, key = ''): SignatureDef {
-  const where = `signature '${key}'`;
+export function signatureDefFromProto(p: SignatureDefMsg): SignatureDef {
   return {
-    inputs: mapValues(p.inputs, (v, k) => tensorInfoFromProto(v, `${where}, input '${k}'`)),
-    outputs: mapValues(p.outputs, (v, k) => tensorInfoFromProto(v, `${where}, output '${k}'`)),
+    inputs: mapValues(p.inputs, tensorInfoFromProto),
+    outputs: mapValues(p.outputs, tensorInfoFromProto),
     methodName: p.methodName ?? '',
   };
 }
@@ -370,7 +369,7 @@ export function collectionDefToProto(c: CollectionDef): CollectionDefMsg {
 }
 
 export function assetFileDefFromProto(p: AssetFileDefMsg): AssetFileDef {
-  return { tensorInfo: tensorInfoFromProto(p.tensorInfo ?? {}, `asset '${p.filename ?? ''}'`), filename: p.filename ?? '' };
+  return { tensorInfo: tensorInfoFromProto(p.tensorInfo ?? {}), filename: p.filename ?? '' };
 }
 
 export function assetFileDefToProto(a: AssetFileDef): AssetFileDefMsg {
@@ -404,7 +403,7 @@ export function metaGraphFromProto(p: MetaGraphDefMsg): MetaGraph {
     metaInfoDef: metaInfoDefFromProto(p.metaInfoDef ?? {}),
     graphDef: graphDefFromProto(p.graphDef ?? {}),
     collectionDef: mapValues(p.collectionDef, collectionDefFromProto),
-    signatureDef: mapValues(p.signatureDef, signatureDefFromProto),
+    signatureDef: mapValues(p.signatureDef, (s) => signatureDefFromProto(s)),
     assetFileDef: (p.assetFileDef ?? []).map(assetFileDefFromProto),
   };
   if (p.saverDef) meta.saverDef = saverDefFromProto(p.saverDef);

@@ -72,12 +72,12 @@ describe('snappy', () => {
       new Uint8Array(14).fill(3),
       enc.encode('abcabcabcabcabcabcabcabcabcabcabcabc'.repeat(50)),
       new Uint8Array(70000).map(rnd),
-      new Uint8Array(200000).map((_, i) => (i % 251) ^ (i >> 12)),
+      new Uint8Array(140000).map((_, i) => (i % 251) ^ (i >> 12)),
       new Uint8Array(3000).fill(0),
     ];
     for (const input of inputs) {
       const c = snappyCompress(input);
-      expect(snappyUncompress(c)).toEqual(input);
+      expect(Buffer.from(snappyUncompress(c)).equals(Buffer.from(input))).toBe(true);
     }
     expect(snappyCompress(new Uint8Array(3000)).length).toBeLessThan(200);
   });

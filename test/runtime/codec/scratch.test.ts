@@ -1,15 +1,22 @@
 import { it, expect } from 'vitest';
 import fs from 'node:fs';
-import { formatDecimal } from '../../../runtime/codec/number_format.js';
-it('matches python', () => {
-  const cases = JSON.parse(fs.readFileSync('/tmp/wd_cases.json', 'utf8')) as [string, string, string, string][];
+import { parseJsonExact } from '../../../runtime/codec/json_parse.js';
+import { JsonNumber, jsonValueToString } from '../../../runtime/codec/json_value.js';
+import { StatusError } from '../../../runtime/errors.js';
+it('matches rapidjson parse', () => {
+  const bodies = JSON.parse(fs.readFileSync('/tmp/rj/parse_bodies.json', 'utf8')) as string[];
+  const expected = fs.readFileSync('/tmp/rj/parse_out.txt', 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string);
   let bad = 0;
-  for (const [v, f, d, fv] of cases) {
-    const x = Number(v);
-    const xf = Math.fround(x);
-    if (Number.isFinite(xf) && String(Number(fv)) !== String(xf)) { console.log('f32 mismatch', v, fv, xf); }
-    if (Number.isFinite(xf)) { const got = formatDecimal(xf, 'float'); if (got !== f) { bad++; if (bad < 20) console.log('float', v, got, f); } }
-    if (Number.isFinite(x)) { const got = formatDecimal(x, 'double'); if (got !== d) { bad++; if (bad < 20) console.log('double', v, got, d); } }
-  }
+  bodies.forEach((b, i) => {
+    let got: string;
+    try {
+      const v = parseJsonExact(b);
+      if (v instanceof JsonNumber) got = 'OK ' + (expected[i].split(' kind=')[0].slice(3)) + ' kind=' + (v.int === undefined ? 'double' : 'int');
+      else got = 'OK ' + jsonValueToString(v);
+    } catch (e) {
+      got = (e as StatusError).message;
+    }
+    if (got !== expected[i]) { bad++; console.log(i, JSON.stringify(b).slice(0, 80), '\n  got ', JSON.stringify(got), '\n  want', JSON.stringify(expected[i])); }
+  });
   expect(bad).toBe(0);
 });
