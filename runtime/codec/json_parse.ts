@@ -22,8 +22,6 @@
 import { invalidArgument } from '../errors.js';
 import { JsonNumber, type JsonObjectMap, type JsonValue } from './json_value.js';
 
-const UINT64_MAX = (1n << 64n) - 1n;
-const INT64_MIN = -(1n << 63n);
 const SAFE = 2 ** 53 - 1;
 const DBL_MAX_TENTH = 1.7976931348623157e307;
 
@@ -316,12 +314,10 @@ class Parser {
     if (this.consume(0x2e)) {
       if (!isDigit(this.peek())) this.fail('Miss fraction part in number.', this.i);
       if (!useDouble) {
-        let sig: bigint | number = use64bit ? i64 : i32;
+        let sig: bigint | number = use64bit ? (i64 <= SAFE ? Number(i64) : i64) : i32;
         for (let c = this.peek(); isDigit(c); c = this.peek()) {
           if (sig > SAFE) break;
-          const next: number = (sig as number) * 10 + (c - 48);
-          // Past 2^53 the product is only exact as a bigint (then the loop stops).
-          sig = next <= SAFE ? next : BigInt(sig) * 10n + BigInt(c - 48);
+          sig = timesTenPlus(sig as number, c - 48);
           this.i++;
           expFrac--;
           if (sig !== 0) significandDigit++;
@@ -380,6 +376,16 @@ class Parser {
     }
     return minus ? 0 - i32 : i32;
   }
+}
+
+/**
+ * double(s * 10 + digit) rounded once, as C++ converts the exact uint64 (s < 2^53):
+ * s = h * 2^26 + l, and h * 10 * 2^26 and l * 10 + digit are both exact.
+ */
+function timesTenPlus(s: number, digit: number): number {
+  const h = Math.floor(s / 67108864);
+  const l = s - h * 67108864;
+  return h * 671088640 + (l * 10 + digit);
 }
 
 /** Exact powers of ten as C++ double literals (rapidjson's Pow10 table). */

@@ -174,6 +174,12 @@ export function compileBody(body: GraphBody, cctx: CompileContext): Plan {
       cctx.unsupported(node.op, node.name);
       continue;
     }
+    const invalid = Object.entries(node.attr).find(([, v]) => v.kind === 'invalid');
+    if (invalid) {
+      const [name, v] = invalid as [string, Extract<AttrValue, { kind: 'invalid' }>];
+      cctx.unsupported(`${node.op} (attr '${name}': ${v.reason})`, node.name);
+      continue;
+    }
     defOf.set(node.name, def);
     const attrs = new Attrs(withDefaults(node, cctx.opDef(node.op)), node.name, node.op);
     for (const v of Object.values(node.attr)) {

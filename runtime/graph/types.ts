@@ -43,7 +43,13 @@ export type AttrValue =
   | { kind: 'list'; list: AttrList }
   | { kind: 'func'; func: NameAttrList }
   | { kind: 'placeholder'; placeholder: string }
-  | { kind: 'none' };
+  | { kind: 'none' }
+  /**
+   * A value the runtime cannot represent (e.g. a quantized dtype). It fails
+   * only when a kernel reads it, so nodes no signature reaches still load, as
+   * in TensorFlow. `raw` keeps the decoded message for a lossless rewrite.
+   */
+  | { kind: 'invalid'; reason: string; raw: unknown };
 
 export interface NodeDef {
   name: string;

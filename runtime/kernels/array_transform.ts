@@ -170,6 +170,9 @@ function readPaddings(x: Tensor, padT: Tensor, sep: string): Array<[number, numb
 
 function pad(x: Tensor, padT: Tensor, constant: Tensor | undefined): Tensor {
   const pads = readPaddings(x, padT, ' ');
+  if (constant && constant.rank !== 0) {
+    throw invalidArgument(`constant_values must be a scalar. Found: ${dbg(constant.shape)}`);
+  }
   for (const [b, a] of pads) {
     if (b < 0 || a < 0) throw invalidArgument(`Paddings must be non-negative: ${b} ${a}`);
   }
@@ -198,11 +201,7 @@ registerKernel({ op: 'Pad', kernel: (ctx) => [pad(ctx.inputs[0], ctx.inputs[1], 
 
 registerKernel({
   op: 'PadV2',
-  kernel: (ctx) => {
-    const [x, padT, constant] = ctx.inputs;
-    if (constant.rank !== 0) throw invalidArgument(`constant_values must be a scalar. Got: ${dbg(constant.shape)}`);
-    return [pad(x, padT, constant)];
-  },
+  kernel: (ctx) => [pad(ctx.inputs[0], ctx.inputs[1], ctx.inputs[2])],
 });
 
 registerKernel({

@@ -76,11 +76,6 @@ export function readInts(t: Tensor, what: string): number[] {
   return t.numbers();
 }
 
-/** Reads the single element of an integer tensor (scalar or [1]). */
-export function readInt(t: Tensor, what: string): number {
-  return readInts(t, what)[0];
-}
-
 /** TF's TensorShapeUtils::MakeShape from an int tensor: a vector of non-negative dims. */
 export function makeShape(t: Tensor): number[] {
   if (t.rank > 1) throw invalidArgument(`shape must be a vector of {int32,int64}, got shape ${dbg(t.shape)}`);
@@ -289,11 +284,6 @@ export function sameShape(a: Shape, b: Shape): boolean {
   return true;
 }
 
-/** A host scalar's element in storage form (bigint for int64, bytes for strings...). */
-export function scalarElement(t: Tensor): unknown {
-  return (t.values() as Elements)[0];
-}
-
 /** Builds a host tensor of `dtype` filled with the first element(s) of `value`'s storage. */
 export function fillHost(dtype: DType, shape: Shape, value: HostData): Tensor {
   const n = sizeOf(shape);
@@ -325,10 +315,4 @@ export function formatNumber(v: number | bigint, d: DType): string {
     }
   }
   return String(v);
-}
-
-/** Canonical axis in [0, rank) or undefined when out of [-rank, rank). */
-export function canonicalAxis(axis: number, rank: number): number | undefined {
-  const a = axis < 0 ? axis + rank : axis;
-  return a >= 0 && a < rank ? a : undefined;
 }

@@ -4,7 +4,7 @@
  * the node, caught at load time because kernels read attrs when compiled.
  */
 import type { DType } from '../dtypes.js';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, unimplemented } from '../errors.js';
 import type { AttrValue, NameAttrList, TensorShape } from '../graph/types.js';
 import { decodeString, type Tensor } from '../tensor.js';
 
@@ -23,6 +23,7 @@ export class Attrs {
   private get<K extends AttrValue['kind']>(name: string, kind: K): Extract<AttrValue, { kind: K }> | undefined {
     const v = this.values[name];
     if (v === undefined || v.kind === 'none') return undefined;
+    if (v.kind === 'invalid') throw unimplemented(`Node '${this.nodeName}' (${this.op}): attr '${name}': ${v.reason}`);
     if (v.kind === 'list' && kind !== 'list') {
       // An empty list is how TF encodes some unset attrs; treat as absent.
       return undefined;
@@ -69,6 +70,7 @@ export class Attrs {
   private list(name: string) {
     const v = this.values[name];
     if (v === undefined || v.kind === 'none') return undefined;
+    if (v.kind === 'invalid') throw unimplemented(`Node '${this.nodeName}' (${this.op}): attr '${name}': ${v.reason}`);
     if (v.kind !== 'list') throw invalidArgument(`Node '${this.nodeName}' (${this.op}): attr '${name}' is not a list`);
     return v.list;
   }

@@ -197,8 +197,10 @@ const tfMaxNaN: TfBinary = (a, b) => tf.where(tf.isNaN(b), b, tf.where(tf.isNaN(
 const tfMinNaN: TfBinary = (a, b) => tf.where(tf.isNaN(b), b, tf.where(tf.isNaN(a), a, tf.minimum(a, b)));
 const zeroWhereZero =
   (test: 'a' | 'b', fn: TfBinary): TfBinary =>
-  (a, b) =>
-    tf.where(tf.equal(test === 'a' ? a : b, 0), tf.zerosLike(fn(a, b)), fn(a, b));
+  (a, b) => {
+    const r = fn(a, b);
+    return tf.where(tf.equal(test === 'a' ? a : b, 0), tf.zerosLike(r), r);
+  };
 
 export const BINARY = {
   add: {
@@ -408,15 +410,17 @@ const tfLog1p: TfUnary = (x) => {
   const accurate = tf.div(tf.mul(tf.log(u), x), tf.sub(u, 1));
   return tf.where(tf.equal(u, 1), x, tf.where(tf.isInf(u), u, accurate));
 };
+/** Integer negation in int32 arithmetic (tfjs's WASM Neg/Abs go through float32 and lose bits above 2^24). */
+const tfIntNeg: TfUnary = (x) => tf.sub(tf.scalar(0, 'int32'), x);
 const signed = (x: number) => (x !== x ? x : x > 0 ? 1 : x < 0 ? -1 : 0);
 
 export const UNARY = {
-  neg: { op: 'Neg', types: NUMERIC_TYPES, tfFloat: tf.neg, tfInt: tf.neg, float: (x) => -x, big: (x) => -x },
+  neg: { op: 'Neg', types: NUMERIC_TYPES, tfFloat: tf.neg, tfInt: tfIntNeg, float: (x) => -x, big: (x) => -x },
   abs: {
     op: 'Abs',
     types: NUMERIC_TYPES,
     tfFloat: tf.abs,
-    tfInt: tf.abs,
+    tfInt: (x) => tf.maximum(x, tfIntNeg(x)),
     float: Math.abs,
     big: (x) => (x < 0n ? -x : x),
   },

@@ -523,11 +523,12 @@ function pool(op: string, kind: 'max' | 'avg', attrs: Attrs, input: Tensor, ksiz
   const kc = format === 'NHWC' ? ksize[3] : ksize[1];
   if (kc !== 1) throw invalidArgument(`${op}: pooling across the depth dimension is not supported`);
   const [kH, kW] = spatial(ksize, format, 'ksize', op);
+  const padding = attrs.string('padding');
+  if (kind === 'avg' && padding !== 'SAME' && padding !== 'VALID') throw invalidArgument(`Invalid padding for ${op}: ${padding}`);
   const w = windowOf(op, attrs, format, nhwc, kH, kW, strides, [1, 1, 1, 1]);
   const outShape = fromNhwc([nhwc[0], w.outH, w.outW, nhwc[3]], format);
   if (sizeOf(outShape) === 0) return Tensor.fromHost(dtype, outShape, allocHost(dtype, 0));
   if (isTfFloat(dtype)) {
-    const padding = attrs.string('padding');
     const pad = padding === 'SAME' ? 'same' : padding === 'VALID' ? 'valid' : explicitPad(w);
     return runTf(dtype, [input], (x) =>
       inNhwc(x, format, (xx) =>

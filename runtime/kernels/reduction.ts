@@ -35,7 +35,7 @@ import {
 import { FLOAT_TYPES, NUMERIC_TYPES, runTf, tfKind } from './math.js';
 import { registerKernel } from './registry.js';
 
-type ReduceOp = 'Sum' | 'Mean' | 'Max' | 'Min' | 'Prod' | 'All' | 'Any' | 'EuclideanNorm';
+export type ReduceOp = 'Sum' | 'Mean' | 'Max' | 'Min' | 'Prod' | 'All' | 'Any' | 'EuclideanNorm';
 
 const TYPES: Record<ReduceOp, readonly DType[]> = {
   Sum: NUMERIC_TYPES,

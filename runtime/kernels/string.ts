@@ -9,7 +9,8 @@
  * Kernels: StringJoin, ReduceJoin, RegexFullMatch, StaticRegexFullMatch,
  * RegexReplace, StaticRegexReplace, StringToNumber, AsString, StringLength,
  * Substr, StringLower, StringUpper, StringStrip, StringSplit, StringSplitV2,
- * ShardedFilename, ShardedFilespec.
+ * StringToHashBucketFast (farmhash Fingerprint64), StringToHashBucketStrong
+ * (SipHash-2-4), ShardedFilename, ShardedFilespec.
  */
 import { RE2JS } from 're2js';
 import type { DType } from '../dtypes.js';
@@ -19,6 +20,7 @@ import { allocHost, decodeString, encodeString, shapeString, sizeOf, Tensor, typ
 import type { Attrs } from './attrs.js';
 import { formatBytes, formatFloat, formatInt, type FormatSpec } from './printf.js';
 import { registerKernel } from './registry.js';
+import { fingerprint64, sipHash24 } from './string_hash.js';
 
 const str = (t: Tensor) => t.values() as Uint8Array[];
 
@@ -693,6 +695,29 @@ registerKernel({
     const maxsplit = ctx.attrs.int('maxsplit', -1);
     const sep = str(sepT)[0];
     return sparseFromRows(str(input).map((s) => splitV2(s, sep, maxsplit)));
+  },
+});
+
+// ---------------------------------------------------------------- hash buckets
+
+function hashBuckets(input: Tensor, buckets: number, hash: (s: Uint8Array) => bigint): Tensor {
+  const n = BigInt(buckets);
+  const out = BigInt64Array.from(str(input), (s) => hash(s) % n);
+  return Tensor.fromHost('int64', input.shape, out);
+}
+
+registerKernel({
+  op: 'StringToHashBucketFast',
+  kernel: (ctx) => [hashBuckets(ctx.inputs[0], ctx.attrs.int('num_buckets'), fingerprint64)],
+});
+
+registerKernel({
+  op: 'StringToHashBucketStrong',
+  kernel: (ctx) => {
+    const key = ctx.attrs.ints('key');
+    if (key.length !== 2) throw invalidArgument('Key must have 2 elements');
+    const k: [bigint, bigint] = [BigInt.asUintN(64, BigInt(key[0])), BigInt.asUintN(64, BigInt(key[1]))];
+    return [hashBuckets(ctx.inputs[0], ctx.attrs.int('num_buckets'), (s) => sipHash24(k, s))];
   },
 });
 

@@ -12,6 +12,7 @@
  * composite_tensor encoding itself (ragged tensors...) is not carried over.
  */
 import { dtypeFromEnum, dtypeTfName } from '../dtypes.js';
+import { StatusError } from '../errors.js';
 import type {
   ArgDef,
   AssetFileDef,
@@ -89,6 +90,15 @@ function compact<T extends object>(obj: T): T {
 // ---------- AttrValue ----------
 
 export function attrFromProto(p: AttrValueMsg, where = 'attr'): AttrValue {
+  try {
+    return attrFromProtoStrict(p, where);
+  } catch (e) {
+    if (e instanceof StatusError) return { kind: 'invalid', reason: e.message, raw: p };
+    throw e;
+  }
+}
+
+function attrFromProtoStrict(p: AttrValueMsg, where: string): AttrValue {
   if (has(p, 'list')) return { kind: 'list', list: attrListFromProto(p.list!, where) };
   if (has(p, 's')) return { kind: 's', s: new Uint8Array(p.s!) };
   if (has(p, 'i')) return { kind: 'i', i: int64ToNumber(p.i, `${where}: int attr`) };
@@ -125,6 +135,8 @@ export function attrMapFromProto(p: Record<string, AttrValueMsg> | undefined, wh
 
 export function attrToProto(a: AttrValue): AttrValueMsg {
   switch (a.kind) {
+    case 'invalid':
+      return a.raw as AttrValueMsg;
     case 's':
       return { s: a.s };
     case 'i':
@@ -191,7 +203,8 @@ function argDefFromProto(p: ArgDefMsg, where: string): ArgDef {
     isRef: p.isRef ?? false,
   };
   if (p.description) arg.description = p.description;
-  if (p.type) arg.type = dtypeFromProto(p.type, `${where}, arg '${arg.name}'`);
+  // An arg of a dtype the runtime lacks keeps `type` unset; only a kernel using it would care.
+  if (p.type && dtypeFromEnum(p.type) !== undefined) arg.type = dtypeFromProto(p.type, `${where}, arg '${arg.name}'`);
   return arg;
 }
 

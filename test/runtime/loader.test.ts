@@ -138,3 +138,32 @@ describe('loading TensorFlow SavedModels', () => {
     expect(m.run('get_counter', {}).output.numbers()).toEqual([1]);
   });
 });
+
+describe('values the runtime cannot represent', () => {
+  type Msg = { metaGraphs: { graphDef: { node: Record<string, unknown>[] } }[] };
+  function withExtraNode(extra: Record<string, unknown>, rewire?: (nodes: Record<string, unknown>[]) => void): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelhost-qint-'));
+    const SavedModel = protoType('tensorflow.SavedModel');
+    const msg = SavedModel.decode(fs.readFileSync(fixture('matrix_half_plus_two/1/saved_model.pb'))) as unknown as Msg;
+    const nodes = msg.metaGraphs[0].graphDef.node;
+    nodes.push(extra);
+    rewire?.(nodes);
+    fs.writeFileSync(path.join(dir, 'saved_model.pb'), SavedModel.encode(msg as never).finish());
+    return dir;
+  }
+  // DT_QINT8 (11) has no runtime dtype.
+  const quantized = { name: 'q', op: 'Placeholder', attr: { dtype: { type: 11 } } };
+
+  it('loads when only nodes outside every signature use them, as TensorFlow does', async () => {
+    const m = await load(withExtraNode(quantized));
+    expect(floats(m.run('serving_default', { x: Tensor.from('float32', [1, 1], [2]) }).y)).toEqual([3]);
+  });
+
+  it('fails the load naming the node when a signature reaches one', async () => {
+    const dir = withExtraNode(quantized, (nodes) => {
+      const y = nodes.find((n) => n.op === 'Add') as { input: string[] };
+      y.input.push('^q');
+    });
+    await expect(tsEngine.load(dir)).rejects.toThrowError(/Placeholder \(attr 'dtype'.*DT_QINT8.*\) \(used by q\)/);
+  });
+});
