@@ -35,7 +35,6 @@ type Store = (data: HostData, index: number, v: JsonValue) => void;
 
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
-const TWO_POW_64 = 18446744073709551616;
 const UINT64_MAX = (1n << 64n) - 1n;
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
@@ -69,7 +68,8 @@ export class JsonTensorReader {
   constructor(
     /** True for the exact JSON form; false for JSON.parse output. */
     readonly exact: boolean,
-    private readonly body: string,
+    /** The request text (the fast form consults it for double tokens). */
+    private readonly body = '',
   ) {}
 
   /** Throws the error on the exact form; NEED_EXACT on the fast form. */
@@ -169,9 +169,8 @@ export class JsonTensorReader {
    */
   private integerOf(v: JsonValue): bigint | undefined {
     if (v instanceof JsonNumber) return v.int;
-    if (typeof v !== 'number') return undefined;
-    if (!Number.isInteger(v)) return undefined;
-    if (!Number.isSafeInteger(v) || !this.noDoubleTokens()) throw NEED_EXACT;
+    if (typeof v !== 'number' || !Number.isInteger(v)) return undefined;
+    if (!this.exact && !this.noDoubleTokens()) throw NEED_EXACT;
     return BigInt(v);
   }
 
@@ -181,8 +180,8 @@ export class JsonTensorReader {
       case 'float64':
         return (data, i, v) => {
           if (typeof v === 'number') {
-            // JSON.parse cannot tell "-0" (an integer, stored as +0) from "-0.0".
-            if ((v === 0 && 1 / v < 0) || !(Math.abs(v) < TWO_POW_64)) throw NEED_EXACT;
+            // JSON.parse cannot tell "-0" (an integer, read as +0) from "-0.0".
+            if (v === 0 && 1 / v < 0) throw NEED_EXACT;
             (data as Float32Array)[i] = v;
           } else if (v instanceof JsonNumber) {
             (data as Float32Array)[i] = v.value;
@@ -195,7 +194,8 @@ export class JsonTensorReader {
       case 'int8':
       case 'uint8':
         return (data, i, v) => {
-          if (typeof v === 'number' && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX && this.noDoubleTokens()) {
+          if (typeof v === 'number' && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX) {
+            if (!this.exact && !this.noDoubleTokens()) throw NEED_EXACT;
             (data as Int32Array)[i] = v;
             return;
           }

@@ -23,11 +23,12 @@ import { encodeString } from '../tensor.js';
 import { JsonTensorReader } from './dense_tensor.js';
 import { parseJsonExact } from './json_parse.js';
 import {
-  JsonNumber,
   isBase64Object,
+  isJsonNumber,
   isJsonObject,
   jsonTypeName,
   jsonValueToString,
+  numberParts,
   objectEntries,
   objectGet,
   type JsonValue,
@@ -68,14 +69,15 @@ function addValueToFeature(reader: JsonTensorReader, v: JsonValue, name: string,
   } else if (typeof v === 'string') {
     want('bytes');
     feature.values.push(encodeString(v));
-  } else if (v instanceof JsonNumber) {
-    if (v.int === undefined) {
+  } else if (isJsonNumber(v)) {
+    const { value, int } = numberParts(v);
+    if (int === undefined) {
       want('float');
-      feature.values.push(v.value);
+      feature.values.push(value);
     } else {
       want('int64');
-      if (v.int > INT64_MAX) throw invalidArgument(`Feature: ${name} has uint64_t element. Only int64_t is supported.`);
-      feature.values.push(v.int);
+      if (int > INT64_MAX) throw invalidArgument(`Feature: ${name} has uint64_t element. Only int64_t is supported.`);
+      feature.values.push(int);
     }
   } else if (isJsonObject(v)) {
     if (!isBase64Object(v)) unexpectedType();
@@ -123,13 +125,13 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /** Parses a classify or regress request body; throws TF Serving's INVALID_ARGUMENT errors. */
-export function parseExamplesRequest(body: string): ParsedExamplesRequest {
+export function parseExamplesRequest(body: string | Uint8Array): ParsedExamplesRequest {
   const doc = parseJsonExact(body);
   if (!isJsonObject(doc)) throw invalidArgument(`JSON Value: ${jsonValueToString(doc)} Is not object`);
   const formatError = (message: string): never => {
     throw invalidArgument(`JSON Value: ${jsonValueToString(doc)} ${message}`);
   };
-  const reader = new JsonTensorReader(true, body);
+  const reader = new JsonTensorReader(true);
 
   let signatureName: string | undefined;
   const sig = objectGet(doc, 'signature_name');

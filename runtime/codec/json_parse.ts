@@ -1,22 +1,22 @@
 /**
- * Reading request bodies as TF Serving does (rapidjson, with NaN/Infinity
- * literals allowed), with its error texts:
+ * Reading request bodies as TF Serving does (rapidjson 1.1.0, the version it
+ * pins, with NaN/Infinity literals allowed), with its error texts:
  *   "JSON Parse error: The document is empty"            (empty body)
  *   "JSON Parse error: Invalid value. at offset: 0"       (offsets in bytes)
  *   "JSON Parse error: Missing a comma or ']' after an array element. at offset: 7" ...
  *
- * parseJsonExact builds the exact form (json_value.ts): Maps, JsonNumber with
- * integer/double kind and exact int64/uint64 values. It follows rapidjson's
- * grammar and quirks: NaN, Inf, Infinity (optionally negative) are numbers, a
- * NUL character ends the document, a \u high surrogate escape must be
- * followed by a low one, integers beyond uint64/int64 become doubles,
- * exponents past 308 and integer digits past DBL_MAX are "Number too big",
- * other doubles past DBL_MAX are infinities (all as rapidjson 1.1.0, the
- * version TF Serving pins). Doubles are correctly rounded (rapidjson's fast
- * mode can be one bit off for inputs of more than ~15 significant digits).
+ * parseJsonExact builds the exact form (json_value.ts) following rapidjson
+ * step for step: NaN, Inf, Infinity (optionally negative) are numbers, a NUL
+ * byte ends the document, a leading byte order mark is skipped, a \u high surrogate escape must be followed by a
+ * low one, integers beyond uint64/int64 become doubles, exponents past 308
+ * and integer digits past DBL_MAX are "Number too big", and doubles get
+ * exactly the value rapidjson's normal-precision parsing gives (which for
+ * long inputs can differ from correct rounding in the last bits).
  *
- * parseJsonFast is JSON.parse, used only when it cannot disagree with
- * rapidjson on whether the body parses; it returns undefined otherwise.
+ * parseJsonFast is JSON.parse, used only for bodies where it cannot disagree
+ * with rapidjson: no number has a run of 8+ digits or a 2-digit exponent
+ * (so every double is correctly rounded by both), no surrogate escapes. It
+ * returns undefined otherwise, and for anything JSON.parse refuses.
  * Duplicate keys: the last value wins, in both forms.
  */
 import { invalidArgument } from '../errors.js';
@@ -25,8 +25,8 @@ import { JsonNumber, type JsonObjectMap, type JsonValue } from './json_value.js'
 const SAFE = 2 ** 53 - 1;
 const DBL_MAX_TENTH = 1.7976931348623157e307;
 
-/** Bodies JSON.parse may read differently from rapidjson: surrogate escapes, 3+ digit exponents, 309+ digit runs. */
-const NOT_FOR_FAST_PARSE = /\\u[dD][89a-fA-F]|[eE][+-]?\d{3}|\d{309}/;
+/** Bodies JSON.parse may read differently from rapidjson (see the module comment). */
+const NOT_FOR_FAST_PARSE = /\\u[dD][89a-fA-F]|\d{8}|[eE][+-]?\d\d/;
 
 /** JSON.parse when it is sure to agree with rapidjson; undefined when the exact parser must decide. */
 export function parseJsonFast(body: string): JsonValue | undefined {
@@ -68,12 +68,18 @@ const SIMPLE_ESCAPES: Record<number, string> = {
 class Parser {
   private i = 0;
   private readonly n: number;
+  private readonly text: Buffer;
 
-  constructor(private readonly s: string) {
+  constructor(private readonly s: Uint8Array) {
     this.n = s.length;
+    this.text = Buffer.from(s.buffer, s.byteOffset, s.byteLength);
   }
 
   document(): JsonValue {
+    // rapidjson's UTF-8 memory stream skips a byte order mark (byte by byte, as it checks them).
+    if (this.peek() === 0xef) this.i++;
+    if (this.peek() === 0xbb) this.i++;
+    if (this.peek() === 0xbf) this.i++;
     this.skipWhitespace();
     if (this.peek() === 0) this.fail('The document is empty.', this.i);
     const v = this.value();
@@ -84,7 +90,7 @@ class Parser {
 
   /** The character code at the cursor; 0 at the end (rapidjson's stream reads '\0' there, and stops at a NUL). */
   private peek(): number {
-    return this.i < this.n ? this.s.charCodeAt(this.i) : 0;
+    return this.i < this.n ? this.s[this.i] : 0;
   }
 
   private consume(c: number): boolean {
@@ -96,8 +102,7 @@ class Parser {
   }
 
   private fail(what: string, pos: number): never {
-    const offset = Buffer.byteLength(this.s.slice(0, pos), 'utf8');
-    throw invalidArgument(`JSON Parse error: ${what} at offset: ${offset}`);
+    throw invalidArgument(`JSON Parse error: ${what} at offset: ${pos}`);
   }
 
   private skipWhitespace(): void {
@@ -195,12 +200,12 @@ class Parser {
     for (;;) {
       const c = this.peek();
       if (c === 0x22) {
-        out += this.s.slice(start, this.i);
+        out += this.text.toString('utf8', start, this.i);
         this.i++;
         return out;
       }
       if (c === 0x5c) {
-        out += this.s.slice(start, this.i);
+        out += this.text.toString('utf8', start, this.i);
         const escapeOffset = this.i;
         this.i++;
         const e = this.peek();
@@ -240,6 +245,71 @@ class Parser {
    * scaled by a power of ten.
    */
   private number(): JsonValue {
+    // The common shapes (int part below 2^31, no NaN/Infinity) without bigints; others go the general way.
+    const s = this.s;
+    const n = this.n;
+    const start = this.i;
+    let i = start;
+    let c = i < n ? s[i] : 0;
+    const minus = c === 0x2d;
+    if (minus) c = ++i < n ? s[i] : 0;
+    let int = 0;
+    let significandDigit = 0;
+    if (c === 0x30) {
+      c = ++i < n ? s[i] : 0;
+    } else if (c >= 0x31 && c <= 0x39) {
+      int = c - 48;
+      c = ++i < n ? s[i] : 0;
+      while (c >= 0x30 && c <= 0x39) {
+        if (int >= 214748364) return this.numberGeneral();
+        int = int * 10 + (c - 48);
+        significandDigit++;
+        c = ++i < n ? s[i] : 0;
+      }
+    } else {
+      return this.numberGeneral();
+    }
+    let d = 0;
+    let useDouble = false;
+    let expFrac = 0;
+    if (c === 0x2e) {
+      c = ++i < n ? s[i] : 0;
+      if (!(c >= 0x30 && c <= 0x39)) {
+        this.i = i;
+        this.fail('Miss fraction part in number.', i);
+      }
+      let sig = int;
+      while (c >= 0x30 && c <= 0x39 && sig <= SAFE) {
+        sig = sig <= 900719925474098 ? sig * 10 + (c - 48) : timesTenPlus(sig, c - 48);
+        expFrac--;
+        if (sig !== 0) significandDigit++;
+        c = ++i < n ? s[i] : 0;
+      }
+      d = sig;
+      while (c >= 0x30 && c <= 0x39) {
+        if (significandDigit < 17) {
+          d = d * 10 + (c - 48);
+          expFrac--;
+          if (d > 0) significandDigit++;
+        }
+        c = ++i < n ? s[i] : 0;
+      }
+      useDouble = true;
+    }
+    if (c === 0x65 || c === 0x45) {
+      this.i = start;
+      return this.numberGeneral();
+    }
+    this.i = i;
+    if (useDouble) {
+      const value = scaleByPowerOfTen(d, expFrac);
+      return doubleValue(minus ? -value : value);
+    }
+    return minus ? 0 - int : int;
+  }
+
+  /** The general case of number(): any int size, NaN/Infinity, exponents. */
+  private numberGeneral(): JsonValue {
     const startOffset = this.i;
     const minus = this.consume(0x2d);
     let i32 = 0; // the uint32 phase
@@ -394,9 +464,12 @@ for (let n = 0; n <= 308; n++) POW10.push(Number(`1e${n}`));
 
 /** rapidjson's StrtodNormalPrecision(d, p). */
 function scaleByPowerOfTen(d: number, p: number): number {
-  const fastPath = (s: number, e: number): number => (e < -308 ? 0 : e >= 0 ? s * POW10[e] : s / POW10[-e]);
   if (p < -308) return fastPath(fastPath(d, -308), p + 308);
   return fastPath(d, p);
+}
+
+function fastPath(s: number, e: number): number {
+  return e < -308 ? 0 : e >= 0 ? s * POW10[e] : s / POW10[-e];
 }
 
 /** A double token: plain when its value is not integral (unambiguous), wrapped when it could pass for an integer. */
@@ -404,11 +477,16 @@ function doubleValue(v: number): JsonValue {
   return Number.isInteger(v) ? new JsonNumber(v, undefined) : v;
 }
 
-/** Parses a request body like TF Serving's ParseJson (before its "is an object" check). */
-export function parseJsonExact(body: string): JsonValue {
+/**
+ * Parses a request body like TF Serving's ParseJson (before its "is an
+ * object" check). Give the raw bytes when you have them (offsets in errors
+ * are byte offsets; a string is read as its UTF-8 encoding).
+ */
+export function parseJsonExact(body: string | Uint8Array): JsonValue {
   if (body.length === 0) throw invalidArgument('JSON Parse error: The document is empty');
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   try {
-    return new Parser(body).document();
+    return new Parser(bytes).document();
   } catch (e) {
     if (e instanceof RangeError) throw invalidArgument('JSON Parse error: the document is nested too deeply');
     throw e;

@@ -2,12 +2,14 @@
  * The JSON documents the codec reads, in the two forms the parser produces:
  *
  * - fast form: what JSON.parse returns (plain objects, JS numbers). Cheap,
- *   but a number does not say whether it was written "3" or "3.0", and large
- *   integers lose digits. Code reading it throws NEED_EXACT whenever that
- *   matters or anything fails, and the request is read again in exact form.
+ *   but a number does not say whether it was written "3" or "3.0". Code
+ *   reading it throws NEED_EXACT whenever that matters, or anything fails,
+ *   and the request is read again in exact form.
  * - exact form: from parseJsonExact (json_parse.ts). Objects are Maps (key
- *   order kept), numbers are JsonNumber (integer or double, as rapidjson
- *   classifies them, with exact integer values).
+ *   order kept). A plain JS number is an integer token when integral (exact,
+ *   within 2^53) and a double token otherwise (NaN and infinities included);
+ *   JsonNumber holds the rest: doubles with integral values ("3.0", "-0.0",
+ *   "1e5") and integers beyond 2^53 (exact bigint).
  *
  * Also here: rapidjson's type names ("Number", "Object", ...) and
  * JsonValueToString, the way TF Serving echoes a value in its error texts.
@@ -15,12 +17,12 @@
 import { formatDecimal, formatShortestDouble } from './number_format.js';
 import { PrettyJsonWriter } from './json_writer.js';
 
-/** A number as rapidjson holds it: an integer token (exact `int`) or a double. */
+/** An exact-form number a plain JS number cannot stand for (see the module comment). */
 export class JsonNumber {
   constructor(
     /** The value as a double (rapidjson's GetDouble()). */
     readonly value: number,
-    /** Set for integer tokens that fit int64/uint64 ("3", "-7"); undefined for doubles ("3.0", "1e5", NaN). */
+    /** The exact value of an integer token beyond 2^53; undefined for a double token. */
     readonly int: bigint | undefined,
   ) {}
 }
@@ -72,9 +74,10 @@ export function jsonTypeName(v: JsonValue): string {
   return 'Object';
 }
 
-function numberParts(v: number | JsonNumber): { value: number; int: bigint | undefined } {
+/** An exact-form number as value + exact integer (undefined for double tokens). */
+export function numberParts(v: number | JsonNumber): { value: number; int: bigint | undefined } {
   if (v instanceof JsonNumber) return v;
-  return { value: v, int: Number.isSafeInteger(v) ? BigInt(v) : undefined };
+  return { value: v, int: Number.isInteger(v) ? BigInt(v) : undefined };
 }
 
 /** rapidjson's Value::Accept into a writer; false when it stops at a NaN/infinity it refuses to write. */

@@ -7,13 +7,15 @@
  * to results with neither '.' nor 'e' ("3" → "3.0", "9e+06" stays);
  * non-finite values print as NaN, Infinity, -Infinity.
  *
- * formatShortestDouble(d) is rapidjson's Writer::Double (shortest digits,
- * "1.0", "0.001", "1e30", "1.5e-7"), used when TF Serving echoes request
- * values inside arrays and objects in its error texts.
+ * formatShortestDouble(d) is rapidjson's Writer::Double (Grisu2 digits laid
+ * out as "1.0", "0.001", "1e30", "1.5e-7"), used when TF Serving echoes
+ * request values inside arrays and objects in its error texts.
  *
  * formatG(x, p) is C's printf("%.{p}g") for finite x, rounding exact ties to
  * even as glibc does (JS's toExponential rounds them up, so ties are fixed).
  */
+
+import { grisu2Digits } from './grisu.js';
 
 /** Largest k with 5^k < 10^(p+1): a value with more than k fractional bits cannot be a tie at p digits. */
 function maxTieBits(p: number): number {
@@ -124,12 +126,9 @@ export function formatShortestDouble(d: number): string | undefined {
   if (!Number.isFinite(d)) return undefined;
   if (d === 0) return Object.is(d, -0) ? '-0.0' : '0.0';
   const neg = d < 0;
-  const s = (neg ? -d : d).toExponential();
-  const ePos = s.indexOf('e');
-  const digits = s[0] + s.slice(2, ePos);
+  const { digits, K: k } = grisu2Digits(neg ? -d : d);
   const length = digits.length;
-  const kk = Number(s.slice(ePos + 1)) + 1;
-  const k = kk - length;
+  const kk = length + k; // 10^(kk-1) <= |d| < 10^kk
   let out: string;
   if (k >= 0 && kk <= 21) out = `${digits}${'0'.repeat(k)}.0`;
   else if (kk > 0 && kk <= 21) out = `${digits.slice(0, kk)}.${digits.slice(kk)}`;

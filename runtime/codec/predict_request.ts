@@ -81,11 +81,14 @@ function readSignatureName(doc: JsonValue): string | undefined {
 export class PredictRequestDocument {
   /** The request's "signature_name" (may be ""), undefined when absent (the default signature). */
   readonly signatureName: string | undefined;
+  private readonly text: string;
   private fastDoc: JsonValue | undefined;
   private exactDoc: JsonValue | undefined;
 
-  constructor(private readonly body: string) {
-    const fast = parseJsonFast(body);
+  /** `body` as received: raw bytes, or text. */
+  constructor(private readonly body: string | Uint8Array) {
+    this.text = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+    const fast = parseJsonFast(this.text);
     if (fast !== undefined && isJsonObject(fast)) {
       const name = objectGet(fast, 'signature_name');
       if (name === undefined || typeof name === 'string') {
@@ -108,18 +111,18 @@ export class PredictRequestDocument {
     }
     if (this.fastDoc !== undefined) {
       try {
-        return new PredictDecoder(new JsonTensorReader(false, this.body), this.fastDoc, inputs).decode();
+        return new PredictDecoder(new JsonTensorReader(false, this.text), this.fastDoc, inputs).decode();
       } catch (e) {
         if (e !== NEED_EXACT && !(e instanceof StatusError)) throw e;
       }
     }
     this.exactDoc ??= parseJsonExact(this.body);
-    return new PredictDecoder(new JsonTensorReader(true, this.body), this.exactDoc, inputs).decode();
+    return new PredictDecoder(new JsonTensorReader(true, this.text), this.exactDoc, inputs).decode();
   }
 }
 
 /** Parses the body and reads "signature_name"; throws TF Serving's errors for bad JSON. */
-export function readPredictRequest(body: string): PredictRequestDocument {
+export function readPredictRequest(body: string | Uint8Array): PredictRequestDocument {
   return new PredictRequestDocument(body);
 }
 
@@ -129,7 +132,7 @@ export function readPredictRequest(body: string): PredictRequestDocument {
  * throw (unknown signature) and its error is passed on.
  */
 export function parsePredictRequest(
-  body: string,
+  body: string | Uint8Array,
   inputSpecs: (signatureName: string | undefined) => Readonly<Record<string, InputSpec>>,
 ): ParsedPredictRequest {
   const doc = readPredictRequest(body);

@@ -33,7 +33,7 @@ export interface JpegOptions {
   crop?: [number, number, number, number];
 }
 
-interface JpegComponent {
+export interface JpegComponent {
   id: number;
   h: number;
   v: number;

@@ -75,14 +75,25 @@ export function tfKind(d: DType): 'float' | 'int' | 'bool' | undefined {
 // ---------------------------------------------------------------------------
 // Shared helpers
 
+/** Every op function tfjs exports: each runs in its own engine scope, so a bare call leaks nothing. */
+const TF_OPS = new Set<unknown>(Object.values(tf).filter((v) => typeof v === 'function'));
+
 /**
  * Runs `fn` on the inputs' tfjs tensors inside tf.tidy and wraps the result
  * tagged `outDtype`. Uploads happen before the tidy scope, so an input's
- * cached backend copy survives; the result never aliases an input.
+ * cached backend copy survives; the result never aliases an input. Pass
+ * `scoped = false` when `fn` is a single tfjs op call (no intermediates):
+ * it skips the tidy scope, which matters for batch-1 latency. A bare tfjs
+ * op function is detected and never scoped.
  */
-export function runTf(outDtype: DType, inputs: readonly Tensor[], fn: (...xs: tf.Tensor[]) => tf.Tensor): Tensor {
+export function runTf(
+  outDtype: DType,
+  inputs: readonly Tensor[],
+  fn: (...xs: tf.Tensor[]) => tf.Tensor,
+  scoped = !TF_OPS.has(fn),
+): Tensor {
   const xs = inputs.map((t) => t.toTf());
-  let r = tf.tidy(() => fn(...xs));
+  let r = scoped ? tf.tidy(() => fn(...xs)) : fn(...xs);
   if (xs.includes(r)) r = tf.clone(r);
   return Tensor.fromTf(r, outDtype);
 }
@@ -110,7 +121,7 @@ type Scalarish = number | bigint | boolean | Uint8Array;
 
 type TfBinary = (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
-interface BinaryDef {
+export interface BinaryDef {
   op: string | string[];
   types: readonly DType[];
   /** Output is bool (comparisons). */
@@ -360,7 +371,7 @@ for (const def of Object.values(BINARY)) registerBinary(def as BinaryDef);
 
 type TfUnary = (x: tf.Tensor) => tf.Tensor;
 
-interface UnaryDef {
+export interface UnaryDef {
   op: string | string[];
   types: readonly DType[];
   bool?: boolean;
@@ -757,6 +768,7 @@ export function batchMatMul(op: string, a: Tensor, b: Tensor, ta: boolean, tb: b
     throw invalidArgument(`Matrix size-incompatible: In[0]: ${shapeString(a.shape)}, In[1]: ${shapeString(b.shape)}`);
   }
   if (tfKind(a.dtype) === 'float' && a.size > 0 && b.size > 0) {
+    if (a.rank === 2 && b.rank === 2) return runTf(a.dtype, [a, b], (x, y) => tf.matMul(x, y, ta, tb), false);
     return runTf(a.dtype, [a, b], (x, y) => tfBatchMatMul(x, y, ta, tb, batchShape, d0, d3));
   }
   return hostMatMul(a, b, ta, tb, batchShape, d0, d1, d3);
@@ -769,7 +781,6 @@ export function batchMatMul(op: string, a: Tensor, b: Tensor, ta: boolean, tb: b
  * right operand folds the left batch into rows instead of being copied.
  */
 function tfBatchMatMul(x: tf.Tensor, y: tf.Tensor, ta: boolean, tb: boolean, batchShape: number[], m: number, n: number): tf.Tensor {
-  if (x.rank === 2 && y.rank === 2) return tf.matMul(x, y, ta, tb);
   const batches = sizeOf(batchShape);
   const xm = x.shape.slice(-2);
   const ym = y.shape.slice(-2);
@@ -934,6 +945,9 @@ function parseEinsum(equation: string, shapes: readonly Shape[]): EinsumPlan {
     throw invalidArgument(`Expecting ${shapes.length} input subscripts in equation '${equation}', got ${subs.length}`);
   }
   if (subs.length < 1 || subs.length > 2) throw invalidArgument(`Expecting 1 or 2 input subscripts in equation '${equation}'`);
+  if ([...subs, rhs ?? ''].some((sub) => sub.split('...').length > 2)) {
+    throw invalidArgument(`Found more than one ellipsis in a subscript of equation '${equation}'`);
+  }
   const ellipsisRank = Math.max(0, ...subs.map((sub, i) => (sub.includes('...') ? shapes[i].length - (sub.length - 3) : 0)));
   const ell = (n: number) => Array.from({ length: n }, (_, k) => `.${ellipsisRank - n + k}`);
   const expand = (sub: string, rank: number): string[] => {

@@ -57,7 +57,8 @@ function biasAdd(op: string, value: Tensor, bias: Tensor, format: string): Tenso
   const biasShape = nchw ? [bias.shape[0], ...new Array<number>(value.rank - 2).fill(1)] : [bias.shape[0]];
   const kind = tfKind(value.dtype);
   if (kind === 'float' || kind === 'int') {
-    return runTf(value.dtype, [value, bias], (x, b) => tf.add(x, nchw ? tf.reshape(b, biasShape) : b));
+    if (!nchw) return runTf(value.dtype, [value, bias], tf.add);
+    return runTf(value.dtype, [value, bias], (x, b) => tf.add(x, tf.reshape(b, biasShape)));
   }
   const b = Tensor.fromHost(bias.dtype, biasShape, bias.values());
   return applyBinary(op, BINARY.add, value, b);
@@ -101,7 +102,7 @@ function registerSoftmax(op: 'Softmax' | 'LogSoftmax'): void {
       if (!FLOAT_TYPES.includes(x.dtype)) throw unsupportedDtype(op, x.dtype);
       if (x.rank < 1) throw invalidArgument(`logits must have >= 1 dimension, got ${shapeString(x.shape)}`);
       if (isTfFloat(x.dtype) && x.size > 0) {
-        return [runTf(x.dtype, [x], (t) => (op === 'Softmax' ? tf.softmax(t) : tf.logSoftmax(t)))];
+        return [runTf(x.dtype, [x], (t) => (op === 'Softmax' ? tf.softmax(t) : tf.logSoftmax(t)), false)];
       }
       return [hostSoftmax(x, op === 'LogSoftmax')];
     },

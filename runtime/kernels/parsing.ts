@@ -30,10 +30,10 @@ import type { Attrs } from './attrs.js';
 import { decodeExample, type FeatureValues } from './parsing_example.js';
 import { registerKernel } from './registry.js';
 
-type FeatureDType = 'float32' | 'int64' | 'string';
+export type FeatureDType = 'float32' | 'int64' | 'string';
 type Value = number | bigint | Uint8Array;
 
-interface DenseConfig {
+export interface DenseConfig {
   key: string;
   dtype: FeatureDType;
   /** The dense shape as declared (first dim -1 when variable length). */
@@ -44,12 +44,12 @@ interface DenseConfig {
   defaultValue: Tensor;
 }
 
-interface ListConfig {
+export interface ListConfig {
   key: string;
   dtype: FeatureDType;
 }
 
-interface ParseConfig {
+export interface ParseConfig {
   dense: DenseConfig[];
   sparse: ListConfig[];
   ragged: (ListConfig & { splitType: 'int32' | 'int64' })[];
@@ -105,7 +105,7 @@ function denseConfigs(keys: string[], types: DType[], shapes: TensorShape[], def
 /** Per-example values of a list-like feature (sparse, ragged or variable-length dense). */
 type Rows = Value[][];
 
-interface ParseResult {
+export interface ParseResult {
   dense: Tensor[];
   sparse: Tensor[][];
   ragged: Tensor[][];

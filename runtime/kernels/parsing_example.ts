@@ -9,9 +9,8 @@
  * encodeExample builds serialized Examples (for tests, clients and the
  * classify/regress paths that receive features as JSON).
  */
-import { int64ToBigInt, type Int64Like } from '../proto/long.js';
+import { bigIntToInt64, int64ToBigInt, type Int64Like } from '../proto/long.js';
 import { protoType } from '../proto/schema.js';
-import { bigIntToInt64 } from '../proto/long.js';
 
 export type FeatureValues =
   | { kind: 'float32'; values: number[] }

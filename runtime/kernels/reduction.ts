@@ -9,8 +9,9 @@
  *
  * float32/half and int32 (bool for All/Any) reduce on tfjs; everything else,
  * and every reduction of an empty tensor (tfjs returns garbage there), runs on
- * the host: integer sums and products wrap like TF's, Mean of integers is the
- * wrapped sum divided with truncation, Max/Min propagate NaN, the reduction of
+ * the host: integer sums and products wrap like TF's, Mean of integers up to
+ * 32 bits divides the exact (64-bit) sum with truncation, Mean of int64 the
+ * wrapped sum, Max/Min propagate NaN, the reduction of
  * nothing is the identity (0, 1, -inf/+inf or the integer type's limits, NaN
  * for Mean of floats). ArgMax/ArgMin return the first index of the extreme
  * value, tagged with `output_type` (default int64).
@@ -74,8 +75,11 @@ function hostReduceNum(op: ReduceOp, x: Tensor, axes: number[], outShape: number
   let step: (a: number, v: number) => number;
   switch (op) {
     case 'Sum':
-    case 'Mean':
       step = int ? (a, v) => (a + v) | 0 : (a, v) => a + v;
+      break;
+    case 'Mean':
+      // TF sums integers up to 32 bits in 64 bits (no wrap) and divides before casting back.
+      step = (a, v) => a + v;
       break;
     case 'EuclideanNorm':
       step = int ? (a, v) => (a + Math.imul(v, v)) | 0 : (a, v) => a + v * v;
@@ -101,11 +105,10 @@ function hostReduceNum(op: ReduceOp, x: Tensor, axes: number[], outShape: number
       break;
   }
   for (let i = 0; i < src.length; i++) acc[outIndex[i]] = step(acc[outIndex[i]], src[i]);
+  if (op === 'Mean') for (let i = 0; i < outSize; i++) acc[i] = int ? Math.trunc(acc[i] / count) : acc[i] / count;
   const out = allocHost(x.dtype, outSize) as NumArray;
   out.set(acc); // integer stores wrap to the dtype's width, as TF's accumulation in T does
-  if (op === 'Mean') {
-    for (let i = 0; i < outSize; i++) out[i] = int ? Math.trunc(out[i] / count) : out[i] / count;
-  } else if (op === 'EuclideanNorm') {
+  if (op === 'EuclideanNorm') {
     for (let i = 0; i < outSize; i++) out[i] = int ? Math.trunc(Math.sqrt(out[i])) : Math.sqrt(out[i]);
   }
   return Tensor.fromHost(x.dtype, outShape, out);

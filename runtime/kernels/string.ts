@@ -307,7 +307,7 @@ registerKernel({
 const FLOAT_RE = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|nan|0x[0-9a-f]+)$/i;
 
 /** safe_strtod: double-conversion with leading/trailing spaces, hex integers, "inf"/"nan". */
-export function parseFloatTF(s: string): number | undefined {
+function parseFloatTF(s: string): number | undefined {
   if (s.length >= 32) return undefined;
   const t = s.replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g, '');
   if (!FLOAT_RE.test(t)) return undefined;

@@ -35,6 +35,8 @@ export class RestHandler {
   handle(req: IncomingMessage, res: ServerResponse, path: string): void {
     const started = performance.now();
     const chunks: Buffer[] = [];
+    // A client that goes away mid-body: nothing to answer, and nothing to crash on.
+    req.on('error', () => {});
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);

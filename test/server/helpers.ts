@@ -20,7 +20,15 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
   }
 }
 
-/** Copies a fixture version folder (recursively) to `dest`. */
+/** Makes a copied tree writable (the fixtures are read-only, and copies keep their modes). */
+export function makeWritable(p: string): void {
+  const st = fs.statSync(p);
+  fs.chmodSync(p, st.isDirectory() ? 0o755 : 0o644);
+  if (st.isDirectory()) for (const child of fs.readdirSync(p)) makeWritable(path.join(p, child));
+}
+
+/** Copies a fixture version folder (recursively) to `dest`, writable. */
 export function copyVersion(fixtureVersionDir: string, dest: string): void {
   fs.cpSync(path.join(FIXTURES, fixtureVersionDir), dest, { recursive: true });
+  makeWritable(dest);
 }

@@ -11,7 +11,7 @@ it('matches rapidjson parse', () => {
     let got: string;
     try {
       const v = parseJsonExact(b);
-      if (v instanceof JsonNumber) got = 'OK ' + (expected[i].split(' kind=')[0].slice(3)) + ' kind=' + (v.int === undefined ? 'double' : 'int');
+      if (typeof v === 'number' || v instanceof JsonNumber) got = 'OK ' + (expected[i].split(' kind=')[0].slice(3)) + ' kind=' + ((typeof v === 'number' ? Number.isInteger(v) : v.int !== undefined) ? 'int' : 'double');
       else got = 'OK ' + jsonValueToString(v);
     } catch (e) {
       got = (e as StatusError).message;

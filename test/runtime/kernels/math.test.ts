@@ -260,6 +260,8 @@ describe('elementwise unary ops', () => {
 
   it('computes integer Neg/Abs/Square/Reciprocal with TF semantics', () => {
     expect(vals(run1('Neg', [T('int64', [1], [2n ** 40n])]))).toEqual([-(2n ** 40n)]);
+    expect(vals(run1('Neg', [T('int32', [2], [16777217, -2147483648])]))).toEqual([-16777217, -2147483648]);
+    expect(vals(run1('Abs', [T('int32', [3], [-16777217, 5, -2147483648])]))).toEqual([16777217, 5, -2147483648]);
     expect(vals(run1('Square', [T('int32', [2], [65536, -3])]))).toEqual([0, 9]);
     expect(vals(run1('Abs', [T('int8', [2], [-128, -5])]))).toEqual([-128, 5]);
     expect(vals(run1('Reciprocal', [T('int32', [3], [1, -1, 2])]))).toEqual([1, -1, 0]);

@@ -166,18 +166,25 @@ describe('Conv2D', () => {
     }
   });
 
-  it('computes the same values on the host for float64 as on tfjs for float32', () => {
+  it('computes the same values on the host for float64 as on tfjs for float32 (Conv2D and depthwise, strided and dilated)', () => {
     const xs = range(2 * 5 * 4 * 3).map((i) => Math.sin(i));
     const ws = range(3 * 2 * 3 * 2).map((i) => Math.cos(i));
-    for (const [padding, stride] of [
-      ['SAME', 1],
-      ['SAME', 2],
-      ['VALID', 2],
+    for (const [padding, stride, dilation] of [
+      ['SAME', 1, 1],
+      ['SAME', 2, 1],
+      ['VALID', 2, 1],
+      ['SAME', 2, 2],
+      ['SAME', 1, 2],
     ] as const) {
-      const a = vals(run('Conv2D', [T('float32', [2, 5, 4, 3], xs), T('float32', [3, 2, 3, 2], ws)], conv(padding, stride)));
-      const d = vals(run('Conv2D', [T('float64', [2, 5, 4, 3], xs), T('float64', [3, 2, 3, 2], ws)], conv(padding, stride)));
-      expect(a.length).toBe(d.length);
-      a.forEach((v, i) => expect(v).toBeCloseTo(d[i], 4));
+      const attrs = conv(padding, stride, dilation);
+      const a = run('Conv2D', [T('float32', [2, 5, 4, 3], xs), T('float32', [3, 2, 3, 2], ws)], attrs);
+      const d = run('Conv2D', [T('float64', [2, 5, 4, 3], xs), T('float64', [3, 2, 3, 2], ws)], attrs);
+      expect(a.shape).toEqual(d.shape);
+      vals(a).forEach((v, i) => expect(v).toBeCloseTo(vals(d)[i], 4));
+      const dw32 = run('DepthwiseConv2dNative', [T('float32', [2, 5, 4, 3], xs), T('float32', [3, 2, 3, 2], ws)], attrs);
+      const dw64 = run('DepthwiseConv2dNative', [T('float64', [2, 5, 4, 3], xs), T('float64', [3, 2, 3, 2], ws)], attrs);
+      expect(dw32.shape).toEqual(dw64.shape);
+      vals(dw32).forEach((v, i) => expect(v).toBeCloseTo(vals(dw64)[i], 4));
     }
   });
 

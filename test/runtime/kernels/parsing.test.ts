@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DType } from '../../../runtime/dtypes.js';
 import { StatusError } from '../../../runtime/errors.js';
@@ -6,6 +7,7 @@ import { Attrs } from '../../../runtime/kernels/attrs.js';
 import '../../../runtime/kernels/parsing.js';
 import { decodeExample, encodeExample, type ExampleFeature } from '../../../runtime/kernels/parsing_example.js';
 import { kernelFor, type FunctionCaller, type ResourceManager } from '../../../runtime/kernels/registry.js';
+import { tsEngine } from '../../../runtime/loader.js';
 import { Tensor } from '../../../runtime/tensor.js';
 
 function run(op: string, inputs: Tensor[], attr: Record<string, AttrValue> = {}): Tensor[] {
@@ -302,4 +304,27 @@ describe('DecodeRaw / ParseTensor / SerializeTensor', () => {
       'Type mismatch between parsed tensor (float) and dtype (int32)',
     );
   });
+});
+
+describe('TF Serving models over tf.Example', () => {
+  const FIXTURES = path.resolve(import.meta.dirname, '../../../../shared/fixtures/tf-serving');
+
+  for (const dir of ['saved_model_half_plus_two_cpu/00000123', 'saved_model_half_plus_two_tf2_cpu/00000123']) {
+    it(`${dir.split('/')[0]} regresses 0.5*x+2 from serialized Examples`, async () => {
+      const model = await tsEngine.load(path.join(FIXTURES, dir));
+      try {
+        const examples = batch([ex({ x: { floatList: [80] } }), ex({ x: { floatList: [1] }, x2: { floatList: [9] } })]);
+        const out = model.run('regress_x_to_y', { inputs: examples });
+        expect(Array.from(out.outputs.values() as Float32Array)).toEqual([42, 2.5]);
+        // TF Serving's classify example: {"x": 20.0} scores 12.
+        const scores = model.run('classify_x_to_y', { inputs: batch([ex({ x: { floatList: [20] } })]) });
+        expect(Array.from(scores.scores.values() as Float32Array)).toEqual([12]);
+        const err = errorOf(() => model.run('regress_x_to_y', { inputs: batch([ex({ y: { floatList: [1] } })]) }));
+        expect(err.code).toBe('INVALID_ARGUMENT');
+        expect(err.message).toContain('Feature: x (data type: float) is required but could not be found.');
+      } finally {
+        model.dispose();
+      }
+    });
+  }
 });

@@ -71,6 +71,8 @@ describe('Sum, Mean, Max, Min, Prod', () => {
   it('computes Mean of integers by truncating division, like TF', () => {
     expect(vals(run('Mean', [T('int32', [2], [1, 2]), axis(0)]))).toEqual([1]);
     expect(vals(run('Mean', [T('int32', [2], [-1, -2]), axis(0)]))).toEqual([-1]);
+    expect(vals(run('Mean', [T('int32', [2], [2147483647, 1]), axis(0)]))).toEqual([1073741824]); // summed in 64 bits
+    expect(vals(run('Mean', [T('uint8', [2], [255, 255]), axis(0)]))).toEqual([255]);
     expect(vals(run('Mean', [T('int64', [2], [2n ** 40n, 1n]), axis(0)]))).toEqual([(2n ** 40n + 1n) / 2n]);
     expect(vals(run('Mean', [m, axis(1)]))).toEqual([2, 5]);
   });

@@ -285,3 +285,30 @@ describe('ShardedFilename', () => {
     expect(spec.strings()).toEqual(['model-?????-of-00002']);
   });
 });
+
+describe('hash buckets', () => {
+  it('fingerprint64 matches farmhash Fingerprint64 (as published for BigQuery FARM_FINGERPRINT)', async () => {
+    const { fingerprint64 } = await import('../../../runtime/kernels/string_hash.js');
+    const fp = (text: string) => BigInt.asIntN(64, fingerprint64(new TextEncoder().encode(text)));
+    expect(fp('alphabet')).toBe(-2427165924636348523n);
+    expect(fp('1footrue')).toBe(-1541654101129638711n);
+    expect(fp('2applefalse')).toBe(2794438866806483259n);
+    expect(fp('3true')).toBe(-4880158226897771312n);
+    expect(fp('Amazon Redshift')).toBe(8085098817162212970n);
+  });
+
+  it('sipHash24 matches the SipHash-2-4 reference vector', async () => {
+    const { sipHash24 } = await import('../../../runtime/kernels/string_hash.js');
+    const msg = Uint8Array.from({ length: 15 }, (_, k) => k);
+    expect(sipHash24([0x0706050403020100n, 0x0f0e0d0c0b0a0908n], msg)).toBe(0xa129ca6149be45e5n);
+  });
+
+  it('StringToHashBucketFast / Strong give the buckets of TF\'s documented examples', () => {
+    const [fast] = run('StringToHashBucketFast', [strs([3], ['Hello', 'TensorFlow', '2.x'])], { num_buckets: i(3) });
+    expect(fast.dtype).toBe('int64');
+    expect(Array.from(fast.values() as BigInt64Array)).toEqual([0n, 2n, 2n]);
+    const key: AttrValue = { kind: 'list', list: { s: [], i: [1, 2], f: [], b: [], type: [], shape: [], tensor: [], func: [] } };
+    const [strong] = run('StringToHashBucketStrong', [strs([2], ['Hello', 'TF'])], { num_buckets: i(3), key });
+    expect(Array.from(strong.values() as BigInt64Array)).toEqual([2n, 0n]);
+  });
+});
