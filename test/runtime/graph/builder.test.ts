@@ -218,7 +218,7 @@ describe('ModelBuilder', () => {
     expect(model.run('serving_default', { x: f32([0, 3], []) }).output_0.shape).toEqual([0]);
   });
 
-  it('nests map_fn loops, naming functions after their scope (map_while_map_while_body_N, map_1_while_body_N)', () => {
+  it('nests map_fn loops, naming functions after their scope (map_while_map_while_body_N, map_1_while_body_N)', async () => {
     const m = new ModelBuilder();
     const fn = m.function('f', [{ name: 'x', dtype: 'float32', shape: [-1, 2, 2] }], (tf, x) => {
       const a = tf.mapFn(x, (tf, mat) => tf.mapFn(mat, (tf, row) => tf.reduceMax(row), { dtype: 'float32', shape: [] }), { dtype: 'float32', shape: [2] });
@@ -227,6 +227,7 @@ describe('ModelBuilder', () => {
     m.signature('s', fn);
     const meta = m.build().metaGraph;
     validate(meta);
+    expect(meta.saverDef).toBeUndefined();
     const names = meta.graphDef.library.function.map((f) => f.signature.name);
     const kinds = names.map((n) => n.replace(/_\d+$/, '')).sort();
     expect(kinds).toEqual([
@@ -238,5 +239,11 @@ describe('ModelBuilder', () => {
       'map_while_map_while_body',
       'map_while_map_while_cond',
     ]);
+    const dir = path.join(tmp, 'nested');
+    await writeSavedModel(dir, { metaGraph: meta });
+    const model = await tsEngine.load(dir);
+    loaded.push(model);
+    const out = model.run('s', { x: f32([2, 2, 2], [1, 5, 3, 2, -1, -4, -3, -2]) });
+    expect(Array.from(out.output_0.values() as Float32Array)).toEqual([5, -1]);
   });
 });

@@ -112,6 +112,20 @@ describe('writeSavedModel', () => {
     expect(empty.max.shape).toEqual([0]);
   });
 
+  it('writes asset files under assets/ and no checkpoint for a model without variables', async () => {
+    const m = new ModelBuilder();
+    m.signature('s', m.function('f', [{ name: 'x', dtype: 'float32', shape: [] }], (tf, x) => tf.add(x, 1)));
+    const dir = path.join(tmp, 'assets');
+    await writeSavedModel(dir, { metaGraph: m.build().metaGraph, assets: { 'vocab.txt': new TextEncoder().encode('a\nb\n') } });
+    expect(fs.readFileSync(path.join(dir, 'assets', 'vocab.txt'), 'utf8')).toBe('a\nb\n');
+    expect(fs.readdirSync(path.join(dir, 'variables'))).toEqual([]);
+    const model = await tsEngine.load(dir);
+    loaded.push(model);
+    expect(model.run('s', { x: Tensor.scalar('float32', 1.5) }).output_0.values()).toEqual(new Float32Array([2.5]));
+    await expect(writeSavedModel(path.join(tmp, 'bad-asset'), { metaGraph: selectMetaGraph(await readSavedModel(dir), ['serve']), assets: { '../x': new Uint8Array(1) } })).rejects.toThrow(/plain file name/);
+    expect(fs.existsSync(path.join(tmp, 'bad-asset'))).toBe(false);
+  });
+
   it('refuses to overwrite an existing directory unless asked', async () => {
     const dir = path.join(tmp, 'exists');
     await writeSavedModel(dir, denseModel(1).model);
