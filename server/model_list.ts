@@ -5,7 +5,7 @@
  *    when that is > 0; a file that stops parsing keeps the last good list);
  *  - otherwise every sub-folder of `--models_dir` (default ./models), each a
  *    model named after its folder (re-listed every file-system poll, so a new
- *    model folder is picked up like a new version).
+ *    model folder, or the folder itself, is picked up like a new version).
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -18,12 +18,13 @@ export type ModelListSource =
   | { kind: 'config_file'; file: string; pollSeconds: number }
   | { kind: 'models_dir'; dir: string; pollSeconds: number };
 
-/** Every non-hidden sub-folder of `dir` as a model of that name. */
+/** Every non-hidden sub-folder of `dir` as a model of that name (none while `dir` does not exist). */
 export async function modelsDirConfigs(dir: string): Promise<ModelConfig[]> {
   let entries: import('node:fs').Dirent[];
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw invalidArgument(
       `Cannot read models directory ${dir}: ${(e as Error).message}. ` +
         'Create it with one sub-folder per model, or pass --model_base_path or --model_config_file.',

@@ -54,6 +54,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const log = options.log ?? consoleLogger;
   const metricsPath = options.monitoringConfigFile ? await readMonitoringConfig(options.monitoringConfigFile) : undefined;
   let models = await readModelList(options.models);
+  if (models.length === 0) {
+    const where = options.models.kind === 'models_dir' ? ` (${options.models.dir} has no model folders yet)` : '';
+    log.warn(`No models to serve yet${where}.`);
+  }
 
   const core = new ServingCore({
     engine: options.engine ?? tsEngine,

@@ -104,7 +104,7 @@ function featureMessage(f: FeatureBuilder): Record<string, unknown> {
 /** MakeExampleFromJsonObject, serialized. */
 function exampleBytes(reader: JsonTensorReader, v: JsonValue): Uint8Array {
   if (!isJsonObject(v)) throw invalidArgument(`Example must be JSON object but got JSON ${jsonTypeName(v)}`);
-  const feature: Record<string, Record<string, unknown>> = {};
+  const feature = Object.create(null) as Record<string, Record<string, unknown>>; // a feature may be named "__proto__"
   for (const [name, content] of objectEntries(v)) {
     const builder: FeatureBuilder = { kind: undefined, values: [] };
     if (Array.isArray(content)) {

@@ -109,14 +109,55 @@ function sixDigits(x: number, float: boolean): string | undefined {
   return x < 0 ? `-${g}` : g;
 }
 
+const POW10: number[] = [];
+for (let k = 0; k <= 22; k++) POW10.push(Number(`1e${k}`));
+
+/**
+ * The common float32 case without string conversions: when six digits
+ * clearly cannot reproduce |x|, its nine correctly rounded digits by
+ * arithmetic. Undefined whenever that is not certain (six digits might do,
+ * the scaling is inexact, or the ninth digit is near a tie); the caller then
+ * takes the general path. Scaled values carry at most ~1e-7 absolute error.
+ */
+function nineDigitsIfSixFail(a: number): string | undefined {
+  const e = Math.floor(Math.log10(a));
+  const k = 5 - e;
+  if (k < -22 || k > 19) return undefined;
+  const m6 = k >= 0 ? a * POW10[k] : a / POW10[-k];
+  if (m6 < 1e5 || m6 >= 999999.5) return undefined;
+  // Six digits read back only within half a float ulp: |round - m6| <= m6 * 2^-24 < 0.06.
+  if (Math.abs(Math.round(m6) - m6) <= 0.0625) return undefined;
+  const k9 = k + 3;
+  const m9 = k9 >= 0 ? a * POW10[k9] : a / POW10[-k9];
+  if (m9 < 1e8 || m9 >= 999999999.5) return undefined;
+  const frac = m9 - Math.floor(m9);
+  if (Math.abs(frac - 0.5) < 1e-6) return undefined;
+  return layoutG(String(Math.round(m9)), e, 9);
+}
+
 /** WriteDecimal: how TF Serving prints a float (precision 'float') or double value. */
 export function formatDecimal(x: number, precision: 'float' | 'double'): string {
   if (x !== x) return 'NaN';
   if (x === Infinity) return 'Infinity';
   if (x === -Infinity) return '-Infinity';
-  let s: string;
-  if (x === 0) s = Object.is(x, -0) ? '-0' : '0';
-  else s = sixDigits(x, precision === 'float') ?? formatG(x, precision === 'float' ? 9 : 17);
+  let s: string | undefined;
+  if (x === 0) {
+    s = Object.is(x, -0) ? '-0' : '0';
+  } else if (precision === 'float') {
+    const nine = nineDigitsIfSixFail(x < 0 ? -x : x);
+    s = nine === undefined ? sixDigits(x, true) ?? formatG(x, 9) : x < 0 ? `-${nine}` : nine;
+  } else {
+    s = sixDigits(x, false) ?? formatG(x, 17);
+  }
+  if (s.indexOf('.') < 0 && s.indexOf('e') < 0) s += '.0';
+  return s;
+}
+
+/** formatDecimal without the float32 arithmetic shortcut (the reference it must agree with). */
+export function formatDecimalReference(x: number, precision: 'float' | 'double'): string {
+  if (x !== x) return 'NaN';
+  if (!Number.isFinite(x)) return x > 0 ? 'Infinity' : '-Infinity';
+  let s = x === 0 ? (Object.is(x, -0) ? '-0' : '0') : sixDigits(x, precision === 'float') ?? formatG(x, precision === 'float' ? 9 : 17);
   if (s.indexOf('.') < 0 && s.indexOf('e') < 0) s += '.0';
   return s;
 }

@@ -227,11 +227,9 @@ class PredictDecoder {
       }
     }
 
-    const out: Record<string, Tensor> = {};
-    for (const [name, state] of states) {
-      out[name] = Tensor.fromHost(state.dtype, [instances.length, ...state.shape], state.data);
-    }
-    return out;
+    return Object.fromEntries(
+      [...states].map(([name, state]) => [name, Tensor.fromHost(state.dtype, [instances.length, ...state.shape], state.data)]),
+    );
   }
 
   /** Runs `f`; a StatusError from it becomes INVALID_ARGUMENT with the wrapping text. */
@@ -276,7 +274,8 @@ class PredictDecoder {
   }
 
   private fromInputs(value: JsonValue): Record<string, Tensor> {
-    const out: Record<string, Tensor> = {};
+    // Object.fromEntries: an input may be named "__proto__".
+    const out: [string, Tensor][] = [];
     if (!isJsonObject(value) || isBase64Object(value)) {
       if (this.names.length > 1) {
         this.reader.fail(() =>
@@ -286,17 +285,17 @@ class PredictDecoder {
         );
       }
       const name = this.names[0];
-      out[name] = this.readWhole(value, this.specs[name].dtype);
-      return out;
+      out.push([name, this.readWhole(value, this.specs[name].dtype)]);
+      return Object.fromEntries(out);
     }
     for (const name of this.names) {
       const item = objectGet(value, name);
       if (item === undefined) {
         this.reader.fail(() => invalidArgument(`Missing named input: ${name} in 'inputs' object.`));
       }
-      out[name] = this.readWhole(item, this.specs[name].dtype);
+      out.push([name, this.readWhole(item, this.specs[name].dtype)]);
     }
-    return out;
+    return Object.fromEntries(out);
   }
 
   private readWhole(value: JsonValue, dtype: DType): Tensor {

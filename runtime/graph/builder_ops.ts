@@ -7,13 +7,13 @@
  *   const img = tf.reshape(tf.convertImageDtype(tf.decodeImage(tf.decodeBase64(b64)), 'float32'), [28, 28]);
  *
  * Control flow (functions, whileLoop, mapFn) is added by Tf in
- * builder_control.ts. Static shapes
- * are inferred where TF's shape functions would know them.
+ * builder_control.ts. Static shapes are inferred where TF's shape functions
+ * would know them.
  */
 import type { DType } from '../dtypes.js';
 import { internal } from '../errors.js';
 import { Tensor } from '../tensor.js';
-import { type Dims, type OpOptions, Output, Scope } from './builder_scope.js';
+import { type Dims, Output, Scope } from './builder_scope.js';
 
 /** A resource variable of the model (TF2 VarHandleOp in the graph). */
 export interface VariableRef {
@@ -261,5 +261,3 @@ export class TfOps extends Scope {
     return fn(this.uniqueName(name));
   }
 }
-
-export type { OpOptions };

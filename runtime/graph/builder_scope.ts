@@ -16,7 +16,7 @@
  * as an extra input argument (as tf.function captures), and whoever calls
  * the function passes the outer value.
  */
-import type { DType } from '../dtypes.js';
+import { type DType, dtypeToEnum } from '../dtypes.js';
 import { internal } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { builderOp, tensorShape } from './builder_opdefs.js';
@@ -109,7 +109,7 @@ export function attrValue(type: string, v: AttrInput, where: string): AttrValue 
   };
   switch (type) {
     case 'type':
-      return typeof v === 'string' ? { kind: 'type', type: v as DType } : bad();
+      return typeof v === 'string' && dtypeToEnum(v as DType) !== undefined ? { kind: 'type', type: v as DType } : bad();
     case 'int':
       return typeof v === 'number' && Number.isInteger(v) ? { kind: 'i', i: v } : bad();
     case 'float':
@@ -129,7 +129,10 @@ export function attrValue(type: string, v: AttrInput, where: string): AttrValue 
       const list = emptyList();
       if (!Array.isArray(v)) return bad();
       const items = v as readonly unknown[];
-      if (type === 'list(type)') list.type = items as DType[];
+      if (type === 'list(type)') {
+        if (!items.every((d) => dtypeToEnum(d as DType) !== undefined)) return bad();
+        list.type = items as DType[];
+      }
       else if (type === 'list(int)') list.i = items as number[];
       else if (type === 'list(float)') list.f = items as number[];
       else if (type === 'list(string)') list.s = (items as string[]).map((s) => enc.encode(s));

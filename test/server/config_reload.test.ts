@@ -75,9 +75,8 @@ describe('config reload', () => {
     expect(await isAvailable('m')).toBe(true);
   });
 
-  it('serves a model folder added to the models directory', async () => {
+  it('starts without a models directory and serves model folders as they are added', async () => {
     const dir = path.join(tmp, 'models');
-    copyVersion('matrix_half_plus_two/1', path.join(dir, 'first/1'));
     server = await startServer({
       models: { kind: 'models_dir', dir, pollSeconds: 0.1 },
       restApiPort: 0,
@@ -85,8 +84,11 @@ describe('config reload', () => {
       fileSystemPollWaitSeconds: 0.1,
       log,
     });
-    expect(await isAvailable('first')).toBe(true);
+    expect(logLines).toContain(`No models to serve yet (${dir} has no model folders yet).`);
+    copyVersion('matrix_half_plus_two/1', path.join(dir, 'first/1'));
+    await waitFor('the first model', () => isAvailable('first'));
     copyVersion('matrix_half_plus_two/1', path.join(dir, 'second/5'));
-    await waitFor('the new model', () => isAvailable('second'));
+    await waitFor('the second model', () => isAvailable('second'));
+    expect(await isAvailable('first')).toBe(true);
   });
 });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../registry/log.js';
+import { protoType } from '../../runtime/proto/schema.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
 import { FIXTURES, waitFor } from './helpers.js';
 const TEST_MODEL = 'saved_model_half_plus_two_2_versions';
@@ -133,6 +134,14 @@ describe('predict', () => {
     expect(res.body).toEqual({ outputs: [3.5, 4.0] });
   });
 
+  it('feeds {"b64": ...} values to a string input (a serialized tf.Example through predict)', async () => {
+    const example = protoType('tensorflow.Example').encode({ features: { feature: { x: { floatList: { value: [2.0] } } } } }).finish();
+    const b64 = Buffer.from(example).toString('base64');
+    const res = await post('/v1/models/default:predict', { signature_name: 'classify_x_to_y', instances: [{ b64 }] });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ predictions: [[3.0]] });
+  });
+
   it('serves the default model as tensorflow_model_server_test.py calls it', async () => {
     let res = await post('/v1/models/default:predict', { instances: [2.0, 3.0, 4.0] });
     expect(res.body).toEqual({ predictions: [3.0, 3.5, 4.0] });
@@ -148,7 +157,8 @@ describe('regress and classify', () => {
       expect(res.status, p).toBe(200);
       expect(res.body, p).toEqual({ results: [42] });
     }
-    const res = await post('/v1/models/default:regress', { signature_name: 'regress_x_to_y', examples: [{ x: 2.0 }] });
+    // Python's json.dumps writes 2.0 as "2.0"; an integer would be an int64 feature.
+    const res = await post('/v1/models/default:regress', '{"signature_name": "regress_x_to_y", "examples": [{"x": 2.0}]}');
     expect(res.body).toEqual({ results: [3.0] });
   });
 
@@ -158,7 +168,7 @@ describe('regress and classify', () => {
     expect(res.body).toEqual({ results: [[['', 12]]] });
     res = await post(`/v1/models/${TEST_MODEL}/labels/Version_Label:classify`, '{"signature_name": "classify_x_to_y", "examples": [ { "x": 10.0 } ] }');
     expect(res.body).toEqual({ results: [[['', 7]]] });
-    res = await post('/v1/models/default:classify', { signature_name: 'classify_x_to_y', examples: [{ x: 2.0 }] });
+    res = await post('/v1/models/default:classify', '{"signature_name": "classify_x_to_y", "examples": [{"x": 2.0}]}');
     expect(res.body).toEqual({ results: [[['', 3.0]]] });
   });
 

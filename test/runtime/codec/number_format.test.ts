@@ -2,7 +2,7 @@
 // TF Serving prints (WriteDecimal, and rapidjson 1.1.0's Writer::Double).
 // Expected strings come from json_tensor_test.cc, C's printf and rapidjson itself.
 import { describe, expect, it } from 'vitest';
-import { formatDecimal, formatG, formatShortestDouble } from '../../../runtime/codec/number_format.js';
+import { formatDecimal, formatDecimalReference, formatG, formatShortestDouble } from '../../../runtime/codec/number_format.js';
 
 const f32 = Math.fround;
 
@@ -34,6 +34,8 @@ describe('formatDecimal (TF Serving WriteDecimal)', () => {
     expect(formatDecimal(f32(1e-45), 'float')).toBe('1.4013e-45');
     expect(formatDecimal(f32(3.4028234663852886e38), 'float')).toBe('3.40282347e+38');
     expect(formatDecimal(f32(1e10), 'float')).toBe('1e+10');
+    expect(formatDecimal(f32(123456792), 'float')).toBe('123456792.0');
+    expect(formatDecimal(f32(-0.123456789), 'float')).toBe('-0.123456791');
   });
 
   it('falls back to 17 digits for doubles', () => {
@@ -55,6 +57,26 @@ describe('formatDecimal (TF Serving WriteDecimal)', () => {
     expect(formatG(0.375, 2)).toBe('0.38');
     expect(formatG(2.5, 1)).toBe('2');
     expect(formatG(1234565, 6)).toBe('1.23456e+06');
+  });
+
+  it('prints float32 values by its arithmetic shortcut exactly as by the printf reference', () => {
+    // Random bit patterns (all magnitudes) and random decimals, deterministic.
+    const bits = new Uint32Array(1);
+    const asFloat = new Float32Array(bits.buffer);
+    let seed = 12345;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const mismatches: string[] = [];
+    for (let i = 0; i < 200_000; i++) {
+      bits[0] = next() ^ (next() << 16);
+      const candidates = [asFloat[0], f32((next() / 2 ** 32) * 10 ** ((next() % 24) - 12)), f32(i / 1000), f32(i / 7)];
+      for (const v of candidates) {
+        if (!Number.isFinite(v)) continue;
+        const got = formatDecimal(v, 'float');
+        const want = formatDecimalReference(v, 'float');
+        if (got !== want) mismatches.push(`${v}: ${got} vs ${want}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
   });
 
   it('lays out %g like C (exponent form below 1e-4 and from 10^precision)', () => {

@@ -126,6 +126,27 @@ describe('writeSavedModel', () => {
     expect(fs.existsSync(path.join(tmp, 'bad-asset'))).toBe(false);
   });
 
+  it('restores every variable bit for bit: NaN, -0, infinities, subnormals, int64 and strings', async () => {
+    const floats = new Float32Array([NaN, -0, 0, Infinity, -Infinity, 1e-45, -3.4028234663852886e38, 0.1]);
+    const ints = new BigInt64Array([-(2n ** 63n), 2n ** 63n - 1n, 0n]);
+    const m = new ModelBuilder();
+    const vf = m.variable('floats', Tensor.fromHost('float32', [2, 4], floats));
+    const vi = m.variable('ints', Tensor.fromHost('int64', [3], ints));
+    const vs = m.variable('words', Tensor.from('string', [2], ['ünïcode', '']));
+    const fn = m.function('weights', [], (tf) => [tf.readVariable(vf), tf.readVariable(vi), tf.readVariable(vs)]);
+    m.signature('weights', fn, { outputs: ['floats', 'ints', 'words'] });
+    const dir = path.join(tmp, 'bits');
+    await writeSavedModel(dir, m.build());
+    const model = await tsEngine.load(dir);
+    loaded.push(model);
+    const out = model.run('weights', {});
+    const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    expect(out.floats.shape).toEqual([2, 4]);
+    expect(bytes(out.floats.values() as Float32Array).equals(bytes(floats))).toBe(true);
+    expect(bytes(out.ints.values() as BigInt64Array).equals(bytes(ints))).toBe(true);
+    expect(out.words.strings()).toEqual(['ünïcode', '']);
+  });
+
   it('refuses to overwrite an existing directory unless asked', async () => {
     const dir = path.join(tmp, 'exists');
     await writeSavedModel(dir, denseModel(1).model);
