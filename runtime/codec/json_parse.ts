@@ -6,12 +6,9 @@
  *   "JSON Parse error: Missing a comma or ']' after an array element. at offset: 7" ...
  *
  * parseJsonExact builds the exact form (json_value.ts) following rapidjson
- * step for step: NaN, Inf, Infinity (optionally negative) are numbers, a NUL
- * byte ends the document, a leading byte order mark is skipped, a \u high surrogate escape must be followed by a
- * low one, integers beyond uint64/int64 become doubles, exponents past 308
- * and integer digits past DBL_MAX are "Number too big", and doubles get
- * exactly the value rapidjson's normal-precision parsing gives (which for
- * long inputs can differ from correct rounding in the last bits).
+ * step for step: a leading byte order mark is skipped, a NUL byte ends the
+ * document, a \u high surrogate escape must be followed by a low one, and
+ * numbers are read as json_number.ts describes.
  *
  * parseJsonFast is JSON.parse, used only for bodies where it cannot disagree
  * with rapidjson: no number has a run of 8+ digits or a 2-digit exponent
