@@ -95,13 +95,21 @@ export class JsonTensorReader {
     return data;
   }
 
-  private fillLevel(v: JsonValue, level: number, shape: readonly number[], dtype: DType, store: Store, data: HostData): void {
+  private fillLevel(
+    v: JsonValue,
+    level: number,
+    shape: readonly number[],
+    dtype: DType,
+    store: Store,
+    data: HostData,
+  ): void {
     const rank = shape.length;
     if (!Array.isArray(v)) {
       if (level !== rank) {
         this.fail(() =>
           invalidArgument(
-            `JSON Value: ${jsonValueToString(v)} found at incorrect level: ${level + 1} in the JSON DOM. Expected at level: ${rank}`,
+            `JSON Value: ${jsonValueToString(v)} found at incorrect level: ${level + 1} in the JSON DOM.` +
+              ` Expected at level: ${rank}`,
           ),
         );
       }

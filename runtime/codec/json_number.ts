@@ -43,12 +43,7 @@ function consume(cur: ByteCursor, c: number): boolean {
   return false;
 }
 
-/**
- * rapidjson 1.1.0's ParseNumber (normal precision), step for step, so
- * values and errors are bit-exact: integer tokens up to uint64/int64 keep
- * exact values; doubles come from a significand of at most 17 digits
- * scaled by a power of ten.
- */
+/** Reads the number at the cursor and moves past it. */
 export function readNumber(cur: ByteCursor): JsonValue {
   // The common shapes (int part below 2^31, no NaN/Infinity) without bigints; others go the general way.
   const s = cur.bytes;

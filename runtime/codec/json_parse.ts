@@ -212,7 +212,9 @@ class Parser implements ByteCursor {
           let cp = this.hex4(escapeOffset);
           // A high surrogate must be followed by a low one; a lone low surrogate passes (rapidjson 1.1.0).
           if (cp >= 0xd800 && cp <= 0xdbff) {
-            if (!this.consume(0x5c) || !this.consume(0x75)) this.fail('The surrogate pair in string is invalid.', escapeOffset);
+            if (!this.consume(0x5c) || !this.consume(0x75)) {
+              this.fail('The surrogate pair in string is invalid.', escapeOffset);
+            }
             const low = this.hex4(escapeOffset);
             if (low < 0xdc00 || low > 0xdfff) this.fail('The surrogate pair in string is invalid.', escapeOffset);
             cp = ((cp - 0xd800) << 10) + (low - 0xdc00) + 0x10000;

@@ -157,7 +157,8 @@ export function formatDecimal(x: number, precision: 'float' | 'double'): string 
 export function formatDecimalReference(x: number, precision: 'float' | 'double'): string {
   if (x !== x) return 'NaN';
   if (!Number.isFinite(x)) return x > 0 ? 'Infinity' : '-Infinity';
-  let s = x === 0 ? (Object.is(x, -0) ? '-0' : '0') : sixDigits(x, precision === 'float') ?? formatG(x, precision === 'float' ? 9 : 17);
+  const float = precision === 'float';
+  let s = x === 0 ? (Object.is(x, -0) ? '-0' : '0') : sixDigits(x, float) ?? formatG(x, float ? 9 : 17);
   if (s.indexOf('.') < 0 && s.indexOf('e') < 0) s += '.0';
   return s;
 }

@@ -60,7 +60,7 @@ function statusText(e: StatusError): string {
   return `${e.code}: ${e.message}`;
 }
 
-function documentOrError(doc: JsonValue): Exclude<JsonValue, null> {
+function requireObject(doc: JsonValue): JsonValue {
   if (!isJsonObject(doc)) throw invalidArgument(`JSON Value: ${jsonValueToString(doc)} Is not object`);
   return doc;
 }
@@ -87,7 +87,8 @@ export class PredictRequestDocument {
 
   /** `body` as received: raw bytes, or text. */
   constructor(private readonly body: string | Uint8Array) {
-    this.text = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+    this.text =
+      typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
     const fast = parseJsonFast(this.text);
     if (fast !== undefined && isJsonObject(fast)) {
       const name = objectGet(fast, 'signature_name');
@@ -98,7 +99,7 @@ export class PredictRequestDocument {
       }
     }
     // Errors (and bodies JSON.parse cannot be trusted with) go through the exact parser.
-    const doc = documentOrError(parseJsonExact(body));
+    const doc = requireObject(parseJsonExact(body));
     this.exactDoc = doc;
     this.signatureName = readSignatureName(doc);
   }
@@ -165,7 +166,7 @@ class PredictDecoder {
   }
 
   decode(): DecodedPredictInputs {
-    const doc = this.doc as Exclude<JsonValue, null>;
+    const doc = this.doc;
     if (!isJsonObject(doc)) return this.formatError('Is not object');
     const instances = objectGet(doc, 'instances');
     const inputs = objectGet(doc, 'inputs');
@@ -185,7 +186,8 @@ class PredictDecoder {
     if (!isJsonObject(instances[0]) && this.names.length > 1) {
       this.reader.fail(() =>
         invalidArgument(
-          'instances is a plain list, but expecting list of objects as multiple input tensors required as per tensorinfo_map',
+          'instances is a plain list, but expecting list of objects as multiple input tensors required as per ' +
+            'tensorinfo_map',
         ),
       );
     }
@@ -211,7 +213,8 @@ class PredictDecoder {
         if (keys.size !== sortedNames.length || sortedNames.some((n) => !keys.has(n))) {
           this.reader.fail(() =>
             invalidArgument(
-              `Failed to process element: ${item} of 'instances' list. JSON object: ${jsonValueToString(elem)} keys must be equal to: ${sortedNames.join(',')}`,
+              `Failed to process element: ${item} of 'instances' list. JSON object: ${jsonValueToString(elem)}` +
+                ` keys must be equal to: ${sortedNames.join(',')}`,
             ),
           );
         }
@@ -228,7 +231,7 @@ class PredictDecoder {
     }
 
     return Object.fromEntries(
-      [...states].map(([name, state]) => [name, Tensor.fromHost(state.dtype, [instances.length, ...state.shape], state.data)]),
+      [...states].map(([name, s]) => [name, Tensor.fromHost(s.dtype, [instances.length, ...s.shape], s.data)]),
     );
   }
 

@@ -9,6 +9,7 @@ import './nn.js';
 import './parsing.js';
 import './random.js';
 import './reduction.js';
+import './save.js';
 import './state.js';
 import './string.js';
 import './tensor_list.js';

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { copyWithRenamedOps } from '../../helpers/patched_model.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const FIXTURES = path.resolve(ROOT, '../shared/fixtures/tf-serving');
@@ -63,19 +64,31 @@ describe('modelhost ops and inspect', () => {
     expect(ops).toContain('MatMul');
     expect(ops).toContain('StatefulPartitionedCall');
     expect(ops).toContain('TensorListGetItem');
-    expect(ops).not.toContain('SaveV2');
+    expect(ops).toContain('SaveV2');
+    expect(ops).not.toContain('FancySaveV2');
     expect([...ops].sort()).toEqual(ops);
   });
 
   it('shows signatures, variables and the op inventory with unsupported ops flagged', async () => {
-    const r = await modelhost('inspect', path.join(FIXTURES, 'saved_model_half_plus_two_cpu/00000123'));
+    const dir = copyWithRenamedOps(path.join(FIXTURES, 'saved_model_half_plus_two_cpu/00000123'), { SaveV2: 'FancySaveV2' });
+    const r = await modelhost('inspect', dir);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("signature_def['serving_default']:");
     expect(r.stdout).toMatch(/inputs\['x'\] tensor_info:\s+dtype: DT_FLOAT\s+shape: \(-1, 1\)\s+name: x:0/);
     expect(r.stdout).toContain('Method name is: tensorflow/serving/predict');
     // a, a2, b, c, c2: five float32 scalars.
     expect(r.stdout).toMatch(/Variables: 5 tensors, 20 bytes/);
-    expect(r.stdout).toMatch(/SaveV2 x1 {3}<- not supported by the runtime/);
+    expect(r.stdout).toMatch(/FancySaveV2 x1 {3}<- not supported by the runtime/);
+    expect(r.stdout).not.toMatch(/ SaveV2 x1 {3}<- not supported/);
     expect(r.stdout).toContain('Load check: OK');
+  });
+
+  it('reports no unsupported op for the shipped f_mnist models', async () => {
+    for (const v of ['1', '2']) {
+      const r = await modelhost('inspect', path.join(ROOT, 'models/f_mnist', v));
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toContain('not supported');
+      expect(r.stdout).toContain('Load check: OK');
+    }
   });
 });
