@@ -6,6 +6,8 @@
  *  - otherwise every sub-folder of `--models_dir` (default ./models), each a
  *    model named after its folder (re-listed every file-system poll, so a new
  *    model folder, or the folder itself, is picked up like a new version).
+ *    These models have no TF Serving config, so every version stays
+ *    addressable at /versions/N (policy `all`); the newest serves by default.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -34,7 +36,7 @@ export async function modelsDirConfigs(dir: string): Promise<ModelConfig[]> {
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => e.name)
     .sort()
-    .map((name) => modelConfig(name, path.resolve(dir, name)));
+    .map((name) => modelConfig(name, path.resolve(dir, name), { versionPolicy: { kind: 'all' } }));
 }
 
 export async function readModelList(source: ModelListSource): Promise<ModelConfig[]> {
