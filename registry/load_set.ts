@@ -13,7 +13,8 @@
  *    target (the pinned version, else the newest candidate), the version
  *    active now (until the target takes over) and the one active before it
  *    (so a rollback is instant); then the versions loaded on demand, most
- *    recently used first, up to `maxLoaded` in all. The rest are evicted.
+ *    recently used first, up to `maxLoaded` in all (the most recently used
+ *    one always fits). The rest are evicted.
  */
 import type { VersionPolicy } from './model_config.js';
 import { aspiredVersions } from './version_policy.js';
@@ -57,7 +58,9 @@ export function computeLoadSet(input: LoadSetInput): LoadSet {
   for (let i = input.recent.length - 1; i >= 0; i--) {
     const v = input.recent[i];
     if (keep.has(v)) continue;
-    if (allowedSet.has(v) && keep.size < input.maxLoaded) keep.add(v);
+    // The most recently used version always fits, so a request for it can be served even when maxLoaded is tiny.
+    const mostRecent = i === input.recent.length - 1;
+    if (allowedSet.has(v) && (keep.size < input.maxLoaded || mostRecent)) keep.add(v);
     else evicted.push(v);
   }
   return { target, load: [...keep].sort((a, b) => b - a), evicted };

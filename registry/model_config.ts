@@ -19,6 +19,12 @@ export interface ModelConfig {
   /** Only "tensorflow" is served. */
   platform: string;
   versionPolicy: VersionPolicy;
+  /**
+   * True when the policy was named explicitly (a config file's
+   * model_version_policy). The registry treats a model without one
+   * differently: every valid version stays addressable (registry/load_set.ts).
+   */
+  versionPolicyExplicit?: boolean;
   /** Label → version number ("stable" → 2). */
   versionLabels: Record<string, number>;
 }

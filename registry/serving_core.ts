@@ -16,7 +16,7 @@ import { consoleLogger, type Logger } from './log.js';
 import { validateModelConfigs, type ModelConfig } from './model_config.js';
 import type { ServableHandle } from './servable_handle.js';
 import { ServableStateMonitor } from './servable_state.js';
-import { VersionManager, type WarmupFn } from './version_manager.js';
+import { VersionManager, type AspiredVersion, type WarmupFn } from './version_manager.js';
 import { VersionWatcher, type ReadinessCheck } from './watcher.js';
 
 /** Which servable a request asks for: a name, plus at most one of version and label. */
@@ -24,6 +24,27 @@ export interface ModelSpec {
   name: string;
   version?: number;
   label?: string;
+}
+
+/**
+ * What the registry (registry/registry.ts) plugs into the core. Without a
+ * router the core behaves as TF Serving: the version policy alone decides what
+ * is loaded, the highest available version answers, labels come from the
+ * config. With one, the watcher reports every complete version to the router,
+ * and the router decides what the manager loads, which version is the
+ * default, what labels point at, and loads versions on demand.
+ */
+export interface ServingRouter {
+  /** The models to serve given the configured ones (the registry adds uploaded models). */
+  configure(models: readonly ModelConfig[]): ModelConfig[];
+  /** Every complete version folder of `name` now on disk (called on every poll). */
+  versionsFound(name: string, versions: readonly AspiredVersion[]): void;
+  chooseDefault: DefaultVersionChooser;
+  resolveLabel(name: string, label: string): number | undefined;
+  /** Called for every handle handed out to a request (least-recently-used bookkeeping). */
+  used(name: string, version: number): void;
+  /** Loads a version that is not loaded now; resolves true once it is available, false when it cannot be. */
+  loadOnDemand(name: string, version: number): Promise<boolean>;
 }
 
 export interface ServingCoreOptions {
@@ -42,6 +63,9 @@ export class ServingCore {
   readonly manager: VersionManager;
   private readonly watcher: VersionWatcher;
   private configs = new Map<string, ModelConfig>();
+  /** The model list as last given to start/reloadConfig (before the router adds its own). */
+  private configured: readonly ModelConfig[] = [];
+  private router: ServingRouter | undefined;
   private readonly log: Logger;
 
   constructor(options: ServingCoreOptions) {
@@ -56,10 +80,17 @@ export class ServingCore {
     });
     this.watcher = new VersionWatcher({
       pollIntervalSeconds: options.fileSystemPollWaitSeconds,
-      onAspiredVersions: (name, versions) => this.manager.setAspiredVersions(name, versions),
+      onAspiredVersions: (name, versions) =>
+        this.router ? this.router.versionsFound(name, versions) : this.manager.setAspiredVersions(name, versions),
       checkReady: options.checkReady,
       log: this.log,
     });
+  }
+
+  /** Hands version decisions to `router` (call before start). */
+  attachRouter(router: ServingRouter): void {
+    this.router = router;
+    this.manager.setDefaultVersionChooser((name, available) => router.chooseDefault(name, available));
   }
 
   /** Applies the first config, waits for the first load of every version found, then keeps polling. */
@@ -80,6 +111,12 @@ export class ServingCore {
     await this.manager.settled();
   }
 
+  /** Re-applies the current model list (the router added or changed a model), then polls. */
+  async refreshModels(): Promise<void> {
+    this.applyConfig(this.configured);
+    await this.watcher.pollOnce();
+  }
+
   /** Polls the base paths now (tests, and the registry after an upload). */
   async pollNow(): Promise<void> {
     await this.watcher.pollOnce();
@@ -95,13 +132,34 @@ export class ServingCore {
 
   /** A handle for the version `spec` names; throws TF Serving's errors otherwise. The caller releases it. */
   getHandle(spec: ModelSpec): ServableHandle {
+    let handle: ServableHandle;
     if (spec.label !== undefined) {
-      const version = this.configs.get(spec.name)?.versionLabels[spec.label];
+      const version = this.labelVersion(spec.name, spec.label);
       if (version === undefined) throw invalidArgument(`Unrecognized servable version label: ${spec.label}`);
-      return this.manager.getHandle(spec.name, { kind: 'specific', version });
+      handle = this.manager.getHandle(spec.name, { kind: 'specific', version });
+    } else if (spec.version !== undefined) {
+      handle = this.manager.getHandle(spec.name, { kind: 'specific', version: spec.version });
+    } else {
+      handle = this.manager.getHandle(spec.name, { kind: 'latest' });
     }
-    if (spec.version !== undefined) return this.manager.getHandle(spec.name, { kind: 'specific', version: spec.version });
-    return this.manager.getHandle(spec.name, { kind: 'latest' });
+    this.router?.used(spec.name, handle.version);
+    return handle;
+  }
+
+  /**
+   * For a spec naming a version (or label) that is valid but not loaded now:
+   * loads it (with a router; see ServingRouter.loadOnDemand). Resolves true
+   * when `getHandle(spec)` may now succeed.
+   */
+  async loadOnDemand(spec: ModelSpec): Promise<boolean> {
+    if (!this.router) return false;
+    const version = spec.label !== undefined ? this.labelVersion(spec.name, spec.label) : spec.version;
+    if (version === undefined) return false;
+    return this.router.loadOnDemand(spec.name, version);
+  }
+
+  private labelVersion(name: string, label: string): number | undefined {
+    return this.router ? this.router.resolveLabel(name, label) : this.configs.get(name)?.versionLabels[label];
   }
 
   /** Stops polling, then unloads every version once its in-flight requests finish. */
@@ -110,10 +168,20 @@ export class ServingCore {
     await this.manager.stop();
   }
 
-  private applyConfig(models: readonly ModelConfig[]): void {
-    validateModelConfigs(models);
+  private applyConfig(configured: readonly ModelConfig[]): void {
+    validateModelConfigs(configured);
+    const models = this.router ? this.router.configure(configured) : configured;
+    const changed = !sameModels(models, [...this.configs.values()]);
+    this.configured = configured;
     this.configs = new Map(models.map((m) => [m.name, m]));
-    this.watcher.setModels(models);
-    this.log.info(`Serving ${models.length} model(s): ${models.map((m) => `${m.name} (${m.basePath})`).join(', ') || 'none'}`);
+    // With a router, the watcher reports every complete version and the router chooses.
+    this.watcher.setModels(this.router ? models.map((m) => ({ ...m, versionPolicy: { kind: 'all' } })) : models);
+    if (changed) {
+      this.log.info(`Serving ${models.length} model(s): ${models.map((m) => `${m.name} (${m.basePath})`).join(', ') || 'none'}`);
+    }
   }
+}
+
+function sameModels(a: readonly ModelConfig[], b: readonly ModelConfig[]): boolean {
+  return a.length === b.length && a.every((m, i) => m.name === b[i].name && m.basePath === b[i].basePath);
 }

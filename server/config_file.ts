@@ -87,6 +87,7 @@ export function parseModelServerConfig(text: string, file: string): ModelConfig[
     return modelConfig(name, c.basePath ? path.resolve(dir, c.basePath) : '', {
       platform: c.modelPlatform || 'tensorflow',
       versionPolicy: versionPolicyFrom(c.modelVersionPolicy, name),
+      ...(c.modelVersionPolicy ? { versionPolicyExplicit: true } : {}),
       versionLabels: labels,
     });
   });

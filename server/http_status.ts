@@ -28,3 +28,17 @@ const HTTP_STATUS: Record<StatusCode, number> = {
 export function httpStatusOf(code: StatusCode): number {
   return HTTP_STATUS[code];
 }
+
+/**
+ * The management API (`/api/v1`) maps two codes differently; TF Serving's
+ * `/v1` mapping above is unchanged:
+ *  - FAILED_PRECONDITION → 409 Conflict: the registry's state forbids the
+ *    change (pin a failed or retired version, roll back with no previous one);
+ *  - RESOURCE_EXHAUSTED → 413 Content Too Large: an upload over --max_upload_bytes.
+ * UNAUTHENTICATED (401), PERMISSION_DENIED (403) and ALREADY_EXISTS (409) are as above.
+ */
+export function managementHttpStatusOf(code: StatusCode): number {
+  if (code === 'FAILED_PRECONDITION') return 409;
+  if (code === 'RESOURCE_EXHAUSTED') return 413;
+  return HTTP_STATUS[code];
+}

@@ -12,12 +12,16 @@ import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { consoleLogger, type Logger } from '../registry/log.js';
 import type { ModelConfig } from '../registry/model_config.js';
+import { Registry } from '../registry/registry.js';
 import { ServingCore } from '../registry/serving_core.js';
+import { Store } from '../registry/store.js';
+import { UploadIntake } from '../registry/upload.js';
 import type { Engine } from '../runtime/engine.js';
 import { toStatusError } from '../runtime/errors.js';
 import { tsEngine } from '../runtime/loader.js';
 import { readMonitoringConfig } from './config_file.js';
 import { createHttpServer, type FallbackHandler, type ModelhostHttpServer } from './http_server.js';
+import { managementApp } from './management/router.js';
 import { ServerMetrics } from './metrics.js';
 import { modelListPollSeconds, readModelList, type ModelListSource } from './model_list.js';
 import { runWarmup } from './warmup.js';
@@ -36,12 +40,30 @@ export interface ServeOptions {
   /** Replay assets.extra/tf_serving_warmup_requests before a version takes traffic (default true). */
   enableModelWarmup?: boolean;
   engine?: Engine;
+  /** Handles every path that is not /v1/... (default: the management API when the registry is on, else a JSON 404). */
   fallback?: FallbackHandler;
+  /** Turns on the registry (SQLite truth, pins, labels, uploads, /api/v1); off: plain TF Serving behaviour. */
+  registry?: RegistryServeOptions;
   log?: Logger;
+}
+
+export interface RegistryServeOptions {
+  /** The SQLite file (created with its folder when missing), or ':memory:'. */
+  path: string;
+  /** A model created by an upload gets the base path {modelsDir}/{name}. */
+  modelsDir: string;
+  /** Default 4. */
+  maxLoadedVersions?: number;
+  /** Default 1 GiB. */
+  maxUploadBytes?: number;
+  /** Bearer token for mutating /api/v1 calls; unset: mutations only from loopback. */
+  adminToken?: string;
 }
 
 export interface RunningServer {
   readonly core: ServingCore;
+  /** Set when the registry is on. */
+  readonly registry?: Registry;
   readonly http: ModelhostHttpServer;
   readonly port: number;
   /** http://<host>:<port>, with 127.0.0.1 for a wildcard host. */
@@ -59,17 +81,37 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     log.warn(`No models to serve yet${where}.`);
   }
 
+  const engine = options.engine ?? tsEngine;
   const core = new ServingCore({
-    engine: options.engine ?? tsEngine,
+    engine,
     fileSystemPollWaitSeconds: options.fileSystemPollWaitSeconds ?? 1,
     tags: options.tags,
     warmup: options.enableModelWarmup === false ? undefined : runWarmup,
     log,
   });
   const metrics = new ServerMetrics(core.monitor);
-  await core.start(models);
 
-  const http = createHttpServer({ core, metrics, metricsPath, fallback: options.fallback });
+  let store: Store | undefined;
+  let registry: Registry | undefined;
+  let fallback = options.fallback;
+  if (options.registry) {
+    const r = options.registry;
+    store = Store.open(r.path);
+    registry = new Registry({ store, core, modelsDir: r.modelsDir, maxLoadedVersions: r.maxLoadedVersions, log });
+    const intake = new UploadIntake({ registry, engine, maxUploadBytes: r.maxUploadBytes, tags: options.tags, log });
+    fallback ??= managementApp({ registry, intake, adminToken: r.adminToken });
+    log.info(`Registry at ${r.path}; management API at /api/v1 (${r.adminToken ? 'admin token required for changes' : 'changes accepted from loopback only: no admin token set'})`);
+  }
+  try {
+    await core.start(models);
+  } catch (e) {
+    await registry?.stop();
+    await core.stop();
+    store?.close();
+    throw e;
+  }
+
+  const http = createHttpServer({ core, metrics, metricsPath, fallback });
   const host = options.restApiHost ?? '0.0.0.0';
   try {
     await new Promise<void>((resolve, reject) => {
@@ -80,7 +122,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       });
     });
   } catch (e) {
+    await registry?.stop();
     await core.stop();
+    store?.close();
     throw e;
   }
   const port = (http.server.address() as AddressInfo).port;
@@ -116,9 +160,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       clearInterval(timer);
       await reloading;
       await http.close(timeoutMs);
+      await registry?.stop();
       await core.stop();
+      store?.close();
       log.info('Server stopped.');
     })());
 
-  return { core, http, port, url, stop };
+  return { core, registry, http, port, url, stop };
 }

@@ -2,13 +2,16 @@
  * `modelhost serve`: TensorFlow Serving's model server flags, same names and
  * defaults (`--rest_api_port=8501`, `--model_name`, `--model_base_path`,
  * `--model_config_file`, ...), plus `--models_dir` (default ./models) for the
- * no-flags case: every sub-folder is a model named after it.
+ * no-flags case: every sub-folder is a model named after it, and the registry
+ * flags (`--registry_path`, `--max_loaded_versions`, `--max_upload_bytes`,
+ * `--admin_token`; see docs/registry.md).
  *
  * SIGTERM or SIGINT stops gracefully (stop accepting, finish in-flight
  * requests, unload) and exits 0; a second signal exits at once.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { consoleLogger } from '../../registry/log.js';
+import { ADMIN_TOKEN_ENV } from '../management/auth.js';
 import type { ModelListSource } from '../model_list.js';
 import { startServer, type ServeOptions } from '../serve.js';
 
@@ -25,11 +28,21 @@ interface ServeFlags {
   saved_model_tags: string;
   enable_model_warmup: boolean;
   models_dir: string;
+  registry_path: string;
+  max_loaded_versions: number;
+  max_upload_bytes: number;
+  admin_token?: string;
 }
 
 function nonNegativeNumber(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number >= 0.');
+  return n;
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number >= 1.');
   return n;
 }
 
@@ -73,6 +86,13 @@ async function serve(flags: ServeFlags): Promise<void> {
     monitoringConfigFile: flags.monitoring_config_file,
     tags: flags.saved_model_tags.split(',').map((t) => t.trim()).filter((t) => t !== ''),
     enableModelWarmup: flags.enable_model_warmup,
+    registry: {
+      path: flags.registry_path,
+      modelsDir: flags.models_dir,
+      maxLoadedVersions: flags.max_loaded_versions,
+      maxUploadBytes: flags.max_upload_bytes,
+      adminToken: flags.admin_token || process.env[ADMIN_TOKEN_ENV] || undefined,
+    },
     log,
   };
   const server = await startServer(options);
@@ -112,6 +132,10 @@ export function addServeCommand(program: Command): void {
     .option('--monitoring_config_file <file>', 'MonitoringConfig in protobuf text format; prometheus_config enables metrics')
     .option('--saved_model_tags <tags>', 'comma-separated tags of the MetaGraph to load', 'serve')
     .option('--enable_model_warmup [bool]', 'replay assets.extra/tf_serving_warmup_requests before a version takes traffic', bool, true)
-    .option('--models_dir <dir>', 'with no --model_base_path or --model_config_file: serve every sub-folder as a model', 'models')
+    .option('--models_dir <dir>', 'with no --model_base_path or --model_config_file: serve every sub-folder as a model; also where uploads of new models go', 'models')
+    .option('--registry_path <file>', "the registry's SQLite file (':memory:' keeps nothing)", 'data/registry.db')
+    .option('--max_loaded_versions <n>', 'versions of a model kept loaded at most (least recently used evicted; default policy only)', positiveInteger, 4)
+    .option('--max_upload_bytes <n>', 'largest upload, and largest SavedModel an archive may expand to', positiveInteger, 1024 * 1024 * 1024)
+    .option('--admin_token <token>', `bearer token that changes through /api/v1 need (default: $${ADMIN_TOKEN_ENV}; none: loopback only)`)
     .action((flags: ServeFlags) => serve(flags));
 }

@@ -5,7 +5,7 @@
  * `{"error": "..."}` with the HTTP status from server/http_status.ts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ServingCore } from '../../registry/serving_core.js';
+import type { ModelSpec, ServingCore } from '../../registry/serving_core.js';
 import { formatErrorResponse } from '../../runtime/codec/index.js';
 import { toStatusError, type StatusCode } from '../../runtime/errors.js';
 import { httpStatusOf } from '../http_status.js';
@@ -23,6 +23,8 @@ export interface RestOutcome {
   model: string;
   /** Version that answered, when one did. */
   version?: number;
+  /** What the request asked for, once its path parsed. */
+  spec?: ModelSpec;
 }
 
 export class RestHandler {
@@ -39,20 +41,34 @@ export class RestHandler {
     req.on('error', () => {});
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      const outcome = this.process(req.method ?? '', path, body.toString('utf8'));
-      res.writeHead(httpStatusOf(outcome.code), {
-        'Content-Type': 'application/json',
-        'Content-Length': Buffer.byteLength(outcome.body),
-      });
-      res.end(outcome.body);
-      if (this.metrics) {
-        // Unknown model names are counted under "" so they cannot grow the label set.
-        const model = this.core.hasModel(outcome.model) ? outcome.model : '';
-        const version = outcome.version === undefined ? '' : String(outcome.version);
-        this.metrics.observeRequest(model, version, outcome.api, outcome.code, (performance.now() - started) / 1000);
+      const body = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8');
+      const method = req.method ?? '';
+      const outcome = this.process(method, path, body);
+      const spec = outcome.spec;
+      // A version (or label) that is valid but not loaded now is loaded on demand (with a registry), then retried.
+      if (outcome.code === 'NOT_FOUND' && spec && (spec.version !== undefined || spec.label !== undefined) && outcome.api !== 'status') {
+        this.core.loadOnDemand(spec).then(
+          (loaded) => this.respond(res, loaded ? this.process(method, path, body) : outcome, started),
+          () => this.respond(res, outcome, started),
+        );
+        return;
       }
+      this.respond(res, outcome, started);
     });
+  }
+
+  private respond(res: ServerResponse, outcome: RestOutcome, started: number): void {
+    res.writeHead(httpStatusOf(outcome.code), {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(outcome.body),
+    });
+    res.end(outcome.body);
+    if (this.metrics) {
+      // Unknown model names are counted under "" so they cannot grow the label set.
+      const model = this.core.hasModel(outcome.model) ? outcome.model : '';
+      const version = outcome.version === undefined ? '' : String(outcome.version);
+      this.metrics.observeRequest(model, version, outcome.api, outcome.code, (performance.now() - started) / 1000);
+    }
   }
 
   /** Routes and answers one request; never throws. */
@@ -63,6 +79,7 @@ export class RestHandler {
       route = parseRestRoute(method, path);
       outcome.api = route.kind;
       outcome.model = route.spec.name;
+      outcome.spec = route.spec;
       switch (route.kind) {
         case 'status':
           outcome.body = modelStatusJson(this.core.monitor, route.spec.name, route.spec.version);

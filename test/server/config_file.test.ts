@@ -49,6 +49,7 @@ describe('model server config file', () => {
       basePath: '/etc/modelhost/models/a',
       platform: 'tensorflow',
       versionPolicy: { kind: 'specific', versions: [1, 3] },
+      versionPolicyExplicit: true,
       versionLabels: { stable: 1, canary: 3 },
     });
     expect(models[1].versionPolicy).toEqual({ kind: 'all' });

@@ -1,0 +1,816 @@
+/**
+ * The registry: the one module through which the watcher, the management
+ * API, the CLI (over that API) and the console change what is served, so
+ * they never disagree. It plugs into the serving core as its router
+ * (ServingRouter) and keeps its truth in the SQLite store.
+ *
+ *  - The watcher reports every complete version folder; the registry records
+ *    new ones (`discovered`), and every load, failure and unload the manager
+ *    goes through (`loading`, `available`, `failed`, `unloaded`).
+ *  - Default version: the pinned one if any, else the newest available one
+ *    that is not retired. The version that answers is recorded as `active`,
+ *    and the one before it as `previous` (what a rollback goes back to).
+ *  - What stays loaded is registry/load_set.ts: with no explicit version
+ *    policy, every valid version is addressable at /versions/N, loaded on
+ *    demand, at most `maxLoadedVersions` kept (least recently used evicted),
+ *    the active and previous ones always kept.
+ *  - pin / unpin / rollback / label / retire refuse (FAILED_PRECONDITION, 409
+ *    over HTTP) with the reason when the version cannot serve. A switch loads
+ *    the new version before it takes traffic, so no request fails.
+ *  - Pins, labels, retirements, active/previous and history live in the
+ *    store, so they survive restarts. Config-file version_labels become
+ *    registry labels.
+ *
+ *   const registry = new Registry({ store, core, modelsDir: 'models' });
+ *   await core.start(models);            // the core now asks the registry
+ *   await registry.pin('m', 1, 'api@127.0.0.1');
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { failedPrecondition, internal, notFound, StatusError, toStatusError, unavailable } from '../runtime/errors.js';
+import type { SignatureInfo, TensorSpec } from '../runtime/engine.js';
+import { dtypeTfName } from '../runtime/dtypes.js';
+import { allowedVersions, computeLoadSet } from './load_set.js';
+import { consoleLogger, type Logger } from './log.js';
+import { modelConfig, type ModelConfig } from './model_config.js';
+import { checkLabelName, checkModelName } from './model_name.js';
+import type { ManagerState, ServableState } from './servable_state.js';
+import type { ServingCore, ServingRouter } from './serving_core.js';
+import type {
+  EventKind,
+  EventRow,
+  LabelRow,
+  ModelOrigin,
+  SignatureRow,
+  Store,
+  TensorDescription,
+  VersionRow,
+  VersionSource,
+  VersionState,
+} from './store.js';
+import { listVersionDirs } from './version_dir.js';
+import { digestFolder, type FolderDigest } from './version_files.js';
+import type { AspiredVersion } from './version_manager.js';
+import { describePolicy } from './version_policy.js';
+
+/** Actors the registry records for changes it makes itself. */
+export const WATCHER_ACTOR = 'watcher';
+export const SERVER_ACTOR = 'server';
+export const CONFIG_ACTOR = 'config';
+
+export const DEFAULT_MAX_LOADED_VERSIONS = 4;
+
+export interface RegistryOptions {
+  store: Store;
+  core: ServingCore;
+  /** Where a model the server does not know yet gets its base path ({modelsDir}/{name}). */
+  modelsDir: string;
+  /** Default 4. */
+  maxLoadedVersions?: number;
+  log?: Logger;
+}
+
+export interface VersionInfo {
+  model: string;
+  version: number;
+  path: string;
+  state: VersionState;
+  error: string | null;
+  source: VersionSource;
+  createdAt: string;
+  loadedAt: string | null;
+  sizeBytes: number | null;
+  sha256: string | null;
+  retired: boolean;
+  retiredAt: string | null;
+  /** In memory and taking requests now. */
+  loaded: boolean;
+  /** Labels pointing at this version. */
+  labels: string[];
+  signatures: SignatureRow[];
+}
+
+export interface ModelInfo {
+  name: string;
+  basePath: string;
+  origin: ModelOrigin;
+  /** "latest 2", "all", "specific [1, 3]"; null when the config names no policy. */
+  versionPolicy: string | null;
+  activeVersion: number | null;
+  previousVersion: number | null;
+  pinnedVersion: number | null;
+  labels: Record<string, number>;
+  versions: VersionInfo[];
+}
+
+/** What upload intake (registry/upload.ts) hands over once a version folder is validated. */
+export interface UploadedVersion {
+  model: string;
+  /** The validated SavedModel folder, on the same file system as the model's base path. */
+  dir: string;
+  /** Requested number; default: one more than the highest ever seen. */
+  version?: number;
+  /** False: keep the version serving now (by pinning it) instead of switching to the new one. */
+  activate: boolean;
+  actor: string;
+  digest: FolderDigest;
+  fingerprint: string;
+  signatures: SignatureRow[];
+}
+
+interface ModelState {
+  name: string;
+  config: ModelConfig;
+  /** Complete version folders on disk, from the watcher's last report. */
+  found: Map<number, AspiredVersion>;
+  /** Versions used by requests, least recently used first. */
+  recent: Map<number, true>;
+  lastUsed: number | undefined;
+  pinned: number | undefined;
+  active: number | undefined;
+  previous: number | undefined;
+  retired: Set<number>;
+  /** Version → fingerprint of the files that failed to load (retried when they change). */
+  failed: Map<number, string>;
+  labels: Map<string, number>;
+  /** Last manager state seen per version. */
+  states: Map<number, ManagerState>;
+  /** Last computed: the versions to keep loaded, and the one meant to be the default. */
+  loadSet: number[];
+  target: number | undefined;
+  syncing: boolean;
+  syncAgain: boolean;
+}
+
+export function describeTensor(spec: TensorSpec): TensorDescription {
+  return { dtype: dtypeTfName(spec.dtype), shape: spec.shape.unknownRank ? null : [...spec.shape.dims] };
+}
+
+export function signatureRows(signatures: Readonly<Record<string, SignatureInfo>>): SignatureRow[] {
+  const describe = (m: Record<string, TensorSpec>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, describeTensor(v)]));
+  return Object.values(signatures)
+    .map((s) => ({ name: s.name, method: s.methodName, inputs: describe(s.inputs), outputs: describe(s.outputs) }))
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+export class Registry implements ServingRouter {
+  readonly store: Store;
+  readonly core: ServingCore;
+  readonly modelsDir: string;
+  readonly maxLoadedVersions: number;
+  private readonly log: Logger;
+  private models = new Map<string, ModelState>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly locks = new Map<string, Promise<void>>();
+  private readonly digests = new Set<Promise<void>>();
+  private stopping = false;
+
+  constructor(options: RegistryOptions) {
+    this.store = options.store;
+    this.core = options.core;
+    this.modelsDir = path.resolve(options.modelsDir);
+    this.maxLoadedVersions = Math.max(1, options.maxLoadedVersions ?? DEFAULT_MAX_LOADED_VERSIONS);
+    this.log = options.log ?? consoleLogger;
+    this.core.attachRouter(this);
+    this.core.monitor.subscribe((s) => this.onState(s));
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  listModels(): ModelInfo[] {
+    return [...this.models.keys()].sort().map((name) => this.getModel(name));
+  }
+
+  getModel(name: string): ModelInfo {
+    const m = this.requireModel(name);
+    const row = this.store.getModel(name);
+    const explicit = m.config.versionPolicyExplicit === true;
+    return {
+      name,
+      basePath: m.config.basePath,
+      origin: row?.origin ?? 'config',
+      versionPolicy: explicit ? describePolicy(m.config.versionPolicy) : null,
+      activeVersion: m.active ?? null,
+      previousVersion: m.previous ?? null,
+      pinnedVersion: m.pinned ?? null,
+      labels: Object.fromEntries([...m.labels].sort(([a], [b]) => (a < b ? -1 : 1))),
+      versions: this.store.listVersions(name).map((r) => this.versionInfo(m, r)),
+    };
+  }
+
+  listVersions(name: string): VersionInfo[] {
+    const m = this.requireModel(name);
+    return this.store.listVersions(name).map((r) => this.versionInfo(m, r));
+  }
+
+  getVersion(name: string, version: number): VersionInfo {
+    const m = this.requireModel(name);
+    return this.versionInfo(m, this.requireVersionRow(m, version));
+  }
+
+  /** A model's history, newest first (`before`: an event id, for paging). */
+  events(name: string, options: { limit?: number; before?: number } = {}): EventRow[] {
+    if (!this.models.has(name) && !this.store.getModel(name)) throw this.unknownModel(name);
+    return this.store.listEvents(name, options);
+  }
+
+  hasModel(name: string): boolean {
+    return this.models.has(name);
+  }
+
+  /** The base path a model has, or would get when created by an upload. */
+  basePathFor(name: string): { basePath: string; exists: boolean } {
+    const m = this.models.get(name);
+    if (m) return { basePath: m.config.basePath, exists: true };
+    checkModelName(name);
+    return { basePath: path.join(this.modelsDir, name), exists: false };
+  }
+
+  // -------------------------------------------------------------- mutations
+
+  /** Serves `version` for requests naming no version, until unpinned. */
+  pin(name: string, version: number, actor: string): Promise<ModelInfo> {
+    return this.withLock(name, async () => {
+      const m = this.requireModel(name);
+      this.requireVersionRow(m, version);
+      if (m.pinned === version) return this.getModel(name);
+      await this.ensureLoaded(name, version, 'pinned');
+      this.setPin(m, version, actor, 'pinned', `pinned version ${version}${m.active !== undefined ? ` (was serving ${m.active})` : ''}`);
+      return this.getModel(name);
+    });
+  }
+
+  /** Follows the newest available version again. */
+  unpin(name: string, actor: string): Promise<ModelInfo> {
+    return this.withLock(name, async () => {
+      const m = this.requireModel(name);
+      if (m.pinned === undefined) return this.getModel(name);
+      const next = this.loadSetFor(m, { pinned: undefined }).target;
+      if (next !== undefined) await this.ensureLoaded(name, next, 'served').catch((e) => this.log.warn(toStatusError(e).message));
+      const was = m.pinned;
+      this.store.transaction(() => {
+        this.store.deletePin(name);
+        this.event(m, was, 'unpinned', actor, `unpinned version ${was}${next !== undefined ? `; following the newest version (${next})` : ''}`);
+      });
+      m.pinned = undefined;
+      this.sync(m);
+      this.updateActive(m);
+      return this.getModel(name);
+    });
+  }
+
+  /** Switches to the version active before the current one, and pins it. */
+  rollback(name: string, actor: string): Promise<ModelInfo> {
+    return this.withLock(name, async () => {
+      const m = this.requireModel(name);
+      const to = m.previous;
+      if (to === undefined || to === m.active) {
+        const only = m.active === undefined ? 'no version has served yet' : `only version ${m.active} has served`;
+        throw failedPrecondition(`Model ${name} has no previous version to roll back to: ${only}.`);
+      }
+      await this.ensureLoaded(name, to, 'rolled back to');
+      const from = m.active;
+      this.setPin(m, to, actor, 'rolled_back', `rolled back from version ${from} to version ${to} (now pinned)`);
+      return this.getModel(name);
+    });
+  }
+
+  /** Points `label` at `version` (requests to /labels/{label} go there). */
+  setLabel(name: string, label: string, version: number, actor: string): Promise<ModelInfo> {
+    return this.withLock(name, async () => {
+      checkLabelName(label);
+      const m = this.requireModel(name);
+      const row = this.requireVersionRow(m, version);
+      this.checkServable(m, version, 'labelled');
+      // A version never loaded yet is validated by loading it; a known-good one is not loaded just for a label.
+      if (row.state !== 'AVAILABLE') await this.ensureLoaded(name, version, 'labelled');
+      if (m.labels.get(label) === version) return this.getModel(name);
+      const was = m.labels.get(label);
+      this.store.transaction(() => {
+        this.store.setLabel(name, label, version, 'api');
+        this.event(m, version, 'labelled', actor, `label ${label} → version ${version}${was !== undefined ? ` (was ${was})` : ''}`);
+      });
+      m.labels.set(label, version);
+      return this.getModel(name);
+    });
+  }
+
+  deleteLabel(name: string, label: string, actor: string): Promise<ModelInfo> {
+    return this.withLock(name, async () => {
+      const m = this.requireModel(name);
+      const version = m.labels.get(label);
+      if (version === undefined) throw notFound(`Model ${name} has no label ${label}.`);
+      this.store.transaction(() => {
+        this.store.deleteLabel(name, label);
+        this.event(m, version, 'unlabelled', actor, `removed label ${label} (was version ${version})`);
+      });
+      m.labels.delete(label);
+      return this.getModel(name);
+    });
+  }
+
+  /**
+   * Stops serving `version` for good (it stays in the history). Refused while
+   * it is pinned. Labels pointing at it are removed. With `purge`, its folder
+   * is deleted too.
+   */
+  retire(name: string, version: number, options: { purge?: boolean }, actor: string): Promise<VersionInfo> {
+    return this.withLock(name, async () => {
+      const m = this.requireModel(name);
+      const row = this.requireVersionRow(m, version);
+      if (m.pinned === version) {
+        throw failedPrecondition(`Version ${version} of model ${name} is pinned; unpin it (or pin another version) before retiring it.`);
+      }
+      if (!m.retired.has(version)) {
+        // Load whatever takes over before this version stops taking requests.
+        const next = this.loadSetFor(m, { retire: version }).target;
+        if (next !== undefined && next !== version) {
+          await this.ensureLoaded(name, next, 'served').catch((e) => this.log.warn(toStatusError(e).message));
+        }
+        this.store.transaction(() => {
+          for (const [label, v] of m.labels) {
+            if (v !== version) continue;
+            this.store.deleteLabel(name, label);
+            this.event(m, version, 'unlabelled', actor, `removed label ${label}: version ${version} was retired`);
+          }
+          this.store.updateVersion(name, version, { retired: true, retiredAt: new Date().toISOString() });
+          this.event(m, version, 'retired', actor, `retired version ${version}; its files are kept`);
+        });
+        for (const [label, v] of [...m.labels]) if (v === version) m.labels.delete(label);
+        m.retired.add(version);
+        m.recent.delete(version);
+        this.sync(m);
+        this.updateActive(m);
+      }
+      if (options.purge) await this.purge(m, row, actor);
+      return this.getVersion(name, version);
+    });
+  }
+
+  /**
+   * Records a validated upload and moves its folder into place as
+   * {base_path}/{N}: the row is written first and removed again if the move
+   * fails, so a refused upload leaves neither a folder nor a row. Resolves
+   * once the version has loaded (or failed to).
+   */
+  commitUpload(upload: UploadedVersion): Promise<VersionInfo> {
+    const { model: name } = upload;
+    return this.withLock(name, async () => {
+      if (this.stopping) throw unavailable('The server is shutting down.');
+      const { basePath, exists } = this.basePathFor(name);
+      const onDisk = (await listVersionDirs(basePath)) ?? [];
+      const highest = Math.max(this.store.maxVersion(name), ...onDisk.map((d) => d.version), 0);
+      const version = upload.version ?? highest + 1;
+      if (this.store.getVersion(name, version) || onDisk.some((d) => d.version === version)) {
+        throw new StatusError(
+          'ALREADY_EXISTS',
+          `Model ${name} already has a version ${version}; version numbers are never reused. Leave "version" out to get the next one (${highest + 1}).`,
+        );
+      }
+      const target = path.join(basePath, String(version));
+      const newModel = !this.store.getModel(name);
+      this.store.transaction(() => {
+        this.store.upsertModel({ name, basePath, origin: exists ? 'config' : 'uploaded' });
+        this.store.insertVersion({
+          model: name,
+          version,
+          path: target,
+          source: 'uploaded',
+          sha256: upload.digest.sha256,
+          sizeBytes: upload.digest.sizeBytes,
+          fingerprint: upload.fingerprint,
+        });
+        this.store.setSignatures(name, version, upload.signatures);
+      });
+      try {
+        await fs.mkdir(basePath, { recursive: true });
+        await fs.rename(upload.dir, target);
+      } catch (e) {
+        this.store.transaction(() => {
+          this.store.deleteVersion(name, version);
+          if (newModel) this.store.deleteModelIfUnused(name);
+        });
+        throw internal(`Could not move the upload into ${target}: ${(e as Error).message}`);
+      }
+      const m0 = this.models.get(name);
+      this.store.addEvent({
+        model: name,
+        version,
+        kind: 'uploaded',
+        actor: upload.actor,
+        detail: `uploaded version ${version} (${upload.digest.sizeBytes} bytes, ${upload.digest.fileCount} files, sha256 ${upload.digest.sha256})`,
+      });
+      if (m0) await this.core.pollNow();
+      else await this.core.refreshModels();
+      const m = this.requireModel(name);
+      if (!upload.activate && m.pinned === undefined && m.active !== undefined) {
+        this.setPin(m, m.active, upload.actor, 'pinned', `pinned version ${m.active} to keep it serving: version ${version} was uploaded with activate=false`);
+      }
+      await this.ensureLoaded(name, version, 'served').catch((e) =>
+        this.log.warn(`Uploaded version ${version} of model ${name} did not load: ${toStatusError(e).message}`),
+      );
+      return this.getVersion(name, version);
+    });
+  }
+
+  /** Resolves when no load, unload or file digest is pending. */
+  async settled(): Promise<void> {
+    await this.core.manager.settled();
+    while (this.digests.size > 0) await Promise.all([...this.digests]);
+  }
+
+  /** Stops recording (call before stopping the core, so shutdown unloads are not history). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const name of [...this.waiters.keys()]) this.notify(name);
+    while (this.digests.size > 0) await Promise.all([...this.digests]);
+  }
+
+  // ------------------------------------------------- ServingRouter (the core asks)
+
+  configure(configured: readonly ModelConfig[]): ModelConfig[] {
+    const listed = new Set(configured.map((c) => c.name));
+    const all = [...configured];
+    for (const row of this.store.listModels()) {
+      if (row.origin === 'uploaded' && !listed.has(row.name)) all.push(modelConfig(row.name, row.basePath));
+    }
+    const next = new Map<string, ModelState>();
+    this.store.transaction(() => {
+      for (const config of all) {
+        this.store.upsertModel({ name: config.name, basePath: config.basePath, origin: listed.has(config.name) ? 'config' : 'uploaded' });
+        const m = this.models.get(config.name) ?? this.loadModelState(config);
+        m.config = config;
+        this.applyConfigLabels(m);
+        next.set(config.name, m);
+      }
+    });
+    this.models = next;
+    return all;
+  }
+
+  versionsFound(name: string, versions: readonly AspiredVersion[]): void {
+    const m = this.models.get(name);
+    if (!m) {
+      this.core.manager.setAspiredVersions(name, []);
+      return;
+    }
+    if (this.stopping) return;
+    const found = new Map(versions.map((v) => [v.version, v]));
+    for (const v of versions) {
+      const row = this.store.getVersion(name, v.version);
+      if (!row) {
+        this.store.transaction(() => {
+          this.store.insertVersion({ model: name, version: v.version, path: v.dir, source: 'discovered', fingerprint: v.fingerprint });
+          this.event(m, v.version, 'discovered', WATCHER_ACTOR, `found ${v.dir}`);
+        });
+        this.digest(m, v);
+      } else if (row.state === 'REMOVED') {
+        this.store.transaction(() => {
+          this.store.updateVersion(name, v.version, { state: 'DISCOVERED', error: null, path: v.dir, fingerprint: v.fingerprint });
+          this.event(m, v.version, 'discovered', WATCHER_ACTOR, `found ${v.dir} again`);
+        });
+        this.digest(m, v);
+      } else if (row.fingerprint !== v.fingerprint || row.path !== v.dir) {
+        const retry = row.state === 'FAILED' ? { state: 'DISCOVERED' as const, error: null } : {};
+        this.store.updateVersion(name, v.version, { fingerprint: v.fingerprint, path: v.dir, ...retry });
+        this.digest(m, v);
+      }
+    }
+    for (const [version, old] of m.found) {
+      if (found.has(version)) continue;
+      const row = this.store.getVersion(name, version);
+      if (row && row.state !== 'REMOVED') {
+        this.store.transaction(() => {
+          this.store.updateVersion(name, version, { state: 'REMOVED' });
+          this.event(m, version, 'removed', WATCHER_ACTOR, `${old.dir} is gone or incomplete`);
+        });
+      }
+    }
+    m.found = found;
+    this.sync(m);
+  }
+
+  chooseDefault(name: string, available: readonly number[]): number | undefined {
+    const m = this.models.get(name);
+    if (m?.pinned !== undefined && available.includes(m.pinned)) return m.pinned;
+    for (let i = available.length - 1; i >= 0; i--) if (!m?.retired.has(available[i])) return available[i];
+    return undefined;
+  }
+
+  resolveLabel(name: string, label: string): number | undefined {
+    return this.models.get(name)?.labels.get(label);
+  }
+
+  used(name: string, version: number): void {
+    const m = this.models.get(name);
+    if (!m || m.lastUsed === version) return;
+    m.recent.delete(version);
+    m.recent.set(version, true);
+    m.lastUsed = version;
+  }
+
+  async loadOnDemand(name: string, version: number): Promise<boolean> {
+    try {
+      await this.ensureLoaded(name, version, 'served');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  // --------------------------------------------------------------- internals
+
+  /** Waits until `version` is loaded, asking the manager to load it if needed; throws why it cannot be. */
+  async ensureLoaded(name: string, version: number, verb: string): Promise<void> {
+    for (;;) {
+      if (this.stopping) throw unavailable('The server is shutting down.');
+      const m = this.requireModel(name);
+      if (this.core.manager.availableVersions(name).includes(version)) return;
+      this.checkServable(m, version, verb);
+      if (!m.loadSet.includes(version)) {
+        m.recent.delete(version);
+        m.recent.set(version, true);
+        m.lastUsed = version;
+        this.sync(m);
+        if (!m.loadSet.includes(version)) throw failedPrecondition(`Version ${version} of model ${name} cannot be ${verb}: it cannot be loaded now.`);
+      }
+      await this.nextChange(name);
+    }
+  }
+
+  /** Throws (NOT_FOUND or FAILED_PRECONDITION) when `version` cannot serve, saying why. */
+  private checkServable(m: ModelState, version: number, verb: string): void {
+    const row = this.requireVersionRow(m, version);
+    const cannot = `Version ${version} of model ${m.name} cannot be ${verb}`;
+    if (m.retired.has(version)) throw failedPrecondition(`${cannot}: it is retired.`);
+    const found = m.found.get(version);
+    if (!found) throw failedPrecondition(`${cannot}: its folder ${row.path} is missing or incomplete.`);
+    if (m.failed.get(version) === found.fingerprint) {
+      throw failedPrecondition(`${cannot}: it failed to load: ${row.error ?? 'unknown error'}`);
+    }
+    if (m.config.versionPolicyExplicit && !allowedVersions(this.candidates(m), m.config.versionPolicy).includes(version)) {
+      throw failedPrecondition(`${cannot}: the model's version policy (${describePolicy(m.config.versionPolicy)}) does not serve it.`);
+    }
+  }
+
+  private candidates(m: ModelState, exclude?: number): number[] {
+    const out: number[] = [];
+    for (const [version, v] of m.found) {
+      if (version === exclude || m.retired.has(version) || m.failed.get(version) === v.fingerprint) continue;
+      out.push(version);
+    }
+    return out;
+  }
+
+  private loadSetFor(m: ModelState, change: { pinned?: number; retire?: number } = {}) {
+    return computeLoadSet({
+      candidates: this.candidates(m, change.retire),
+      explicitPolicy: m.config.versionPolicyExplicit ? m.config.versionPolicy : undefined,
+      pinned: 'pinned' in change ? change.pinned : m.pinned,
+      active: m.active,
+      previous: m.previous,
+      recent: [...m.recent.keys()],
+      maxLoaded: this.maxLoadedVersions,
+    });
+  }
+
+  /** Tells the manager what to keep loaded now. */
+  private sync(m: ModelState): void {
+    if (this.stopping || this.models.get(m.name) !== m) return;
+    if (m.syncing) {
+      m.syncAgain = true;
+      return;
+    }
+    m.syncing = true;
+    try {
+      do {
+        m.syncAgain = false;
+        const set = this.loadSetFor(m);
+        for (const v of set.evicted) m.recent.delete(v);
+        if (m.lastUsed !== undefined && !m.recent.has(m.lastUsed)) m.lastUsed = undefined;
+        m.target = set.target;
+        m.loadSet = set.load;
+        this.core.manager.setAspiredVersions(m.name, set.load.map((v) => m.found.get(v)!));
+      } while (m.syncAgain);
+    } finally {
+      m.syncing = false;
+    }
+    this.notify(m.name);
+  }
+
+  private setPin(m: ModelState, version: number, actor: string, kind: EventKind, detail: string): void {
+    this.store.transaction(() => {
+      this.store.setPin(m.name, version, actor);
+      this.event(m, version, kind, actor, detail);
+    });
+    m.pinned = version;
+    this.sync(m);
+    this.updateActive(m);
+  }
+
+  /** Records a change of the version answering requests that name none. */
+  private updateActive(m: ModelState): void {
+    const current = this.chooseDefault(m.name, this.core.manager.availableVersions(m.name));
+    // Only once the intended version serves: not while, say, a pinned version is still loading at startup.
+    if (current === undefined || current === m.active || current !== m.target) return;
+    const was = m.active;
+    if (was !== undefined) m.previous = was;
+    m.active = current;
+    this.store.transaction(() => {
+      this.store.setActiveVersions(m.name, m.active ?? null, m.previous ?? null);
+      const why = m.pinned === current ? 'pinned' : 'newest';
+      this.event(m, current, 'activated', SERVER_ACTOR, `version ${current} (${why}) answers requests naming no version${was !== undefined ? `; was ${was}` : ''}`);
+    });
+    this.sync(m);
+  }
+
+  private onState(s: ServableState): void {
+    if (this.stopping) return;
+    const m = this.models.get(s.name);
+    if (!m) return;
+    const before = m.states.get(s.version);
+    m.states.set(s.version, s.state);
+    const row = this.store.getVersion(s.name, s.version);
+    switch (s.state) {
+      case 'LOADING':
+        if (row && row.state !== 'AVAILABLE') this.store.updateVersion(s.name, s.version, { state: 'LOADING', error: null });
+        this.event(m, s.version, 'loading', SERVER_ACTOR, `loading ${row?.path ?? ''}`.trim());
+        break;
+      case 'AVAILABLE':
+        this.store.transaction(() => {
+          this.store.updateVersion(s.name, s.version, { state: 'AVAILABLE', error: null, loadedAt: new Date(s.time).toISOString() });
+          this.event(m, s.version, 'available', SERVER_ACTOR, 'loaded');
+        });
+        this.recordSignatures(m, s.version);
+        this.updateActive(m);
+        break;
+      case 'UNLOADING':
+        this.updateActive(m);
+        break;
+      case 'END':
+        if (s.status.code !== 'OK') {
+          m.failed.set(s.version, m.found.get(s.version)?.fingerprint ?? '');
+          this.store.transaction(() => {
+            this.store.updateVersion(s.name, s.version, { state: 'FAILED', error: `${s.status.code}: ${s.status.message}` });
+            this.event(m, s.version, 'failed', SERVER_ACTOR, `${s.status.code}: ${s.status.message}`);
+          });
+          this.sync(m);
+        } else if (before === 'UNLOADING') {
+          this.event(m, s.version, 'unloaded', SERVER_ACTOR, 'unloaded');
+          if (m.loadSet.includes(s.version)) this.sync(m);
+        }
+        break;
+      default:
+        break;
+    }
+    this.notify(m.name);
+  }
+
+  private recordSignatures(m: ModelState, version: number): void {
+    if (this.store.getSignatures(m.name, version).length > 0) return;
+    try {
+      const handle = this.core.manager.getHandle(m.name, { kind: 'specific', version });
+      try {
+        this.store.setSignatures(m.name, version, signatureRows(handle.model.signatures));
+      } finally {
+        handle.release();
+      }
+    } catch (e) {
+      this.log.warn(`Could not record the signatures of version ${version} of model ${m.name}: ${toStatusError(e).message}`);
+    }
+  }
+
+  /** Computes size and sha256 of a discovered version's files in the background. */
+  private digest(m: ModelState, v: AspiredVersion): void {
+    const done: Promise<void> = digestFolder(v.dir)
+      .then((d) => {
+        const row = this.store.getVersion(m.name, v.version);
+        if (row && row.fingerprint === v.fingerprint) this.store.updateVersion(m.name, v.version, { sha256: d.sha256, sizeBytes: d.sizeBytes });
+      })
+      .catch((e) => this.log.warn(`Could not hash version ${v.version} of model ${m.name}: ${(e as Error).message}`))
+      .finally(() => this.digests.delete(done));
+    this.digests.add(done);
+  }
+
+  private async purge(m: ModelState, row: VersionRow, actor: string): Promise<void> {
+    const dir = m.found.get(row.version)?.dir ?? row.path;
+    const trash = path.join(path.dirname(dir), `.purged-${row.version}-${randomBytes(4).toString('hex')}`);
+    try {
+      await fs.rename(dir, trash);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw internal(`Could not delete ${dir}: ${(e as Error).message}`);
+    }
+    await fs.rm(trash, { recursive: true, force: true });
+    m.found.delete(row.version);
+    this.store.transaction(() => {
+      this.store.updateVersion(m.name, row.version, { state: 'REMOVED' });
+      this.event(m, row.version, 'purged', actor, `deleted ${dir}`);
+    });
+    this.sync(m);
+  }
+
+  private loadModelState(config: ModelConfig): ModelState {
+    const row = this.store.getModel(config.name);
+    return {
+      name: config.name,
+      config,
+      found: new Map(),
+      recent: new Map(),
+      lastUsed: undefined,
+      pinned: this.store.getPin(config.name)?.version,
+      active: row?.activeVersion ?? undefined,
+      previous: row?.previousVersion ?? undefined,
+      retired: new Set(this.store.listVersions(config.name).filter((r) => r.retired).map((r) => r.version)),
+      failed: new Map(),
+      labels: new Map(this.store.listLabels(config.name).map((l: LabelRow) => [l.label, l.version])),
+      states: new Map(),
+      loadSet: [],
+      target: undefined,
+      syncing: false,
+      syncAgain: false,
+    };
+  }
+
+  /** Config-file version_labels become registry labels, unless the API has set that label since. */
+  private applyConfigLabels(m: ModelState): void {
+    for (const [label, version] of Object.entries(m.config.versionLabels)) {
+      const existing = this.store.getLabel(m.name, label);
+      if (existing && (existing.source === 'api' || existing.version === version)) continue;
+      this.store.setLabel(m.name, label, version, 'config');
+      this.event(m, version, 'labelled', CONFIG_ACTOR, `label ${label} → version ${version} (from the model config)`);
+      m.labels.set(label, version);
+    }
+  }
+
+  private versionInfo(m: ModelState, r: VersionRow): VersionInfo {
+    return {
+      model: r.model,
+      version: r.version,
+      path: r.path,
+      state: r.state,
+      error: r.error,
+      source: r.source,
+      createdAt: r.createdAt,
+      loadedAt: r.loadedAt,
+      sizeBytes: r.sizeBytes,
+      sha256: r.sha256,
+      retired: r.retired,
+      retiredAt: r.retiredAt,
+      loaded: this.core.manager.availableVersions(m.name).includes(r.version),
+      labels: [...m.labels].filter(([, v]) => v === r.version).map(([l]) => l).sort(),
+      signatures: this.store.getSignatures(m.name, r.version),
+    };
+  }
+
+  private event(m: ModelState, version: number | undefined, kind: EventKind, actor: string, detail: string): void {
+    this.store.addEvent({ model: m.name, version: version ?? null, kind, actor, detail });
+  }
+
+  private requireModel(name: string): ModelState {
+    const m = this.models.get(name);
+    if (!m) throw this.unknownModel(name);
+    return m;
+  }
+
+  private unknownModel(name: string): StatusError {
+    return notFound(`Model ${name} is not served by this server. Upload a version to create it.`);
+  }
+
+  private requireVersionRow(m: ModelState, version: number): VersionRow {
+    const row = this.store.getVersion(m.name, version);
+    if (!row) throw notFound(`Model ${m.name} has no version ${version}.`);
+    return row;
+  }
+
+  private nextChange(name: string): Promise<void> {
+    return new Promise((resolve) => {
+      let set = this.waiters.get(name);
+      if (!set) this.waiters.set(name, (set = new Set()));
+      set.add(resolve);
+    });
+  }
+
+  private notify(name: string): void {
+    const set = this.waiters.get(name);
+    if (!set) return;
+    this.waiters.delete(name);
+    for (const resolve of set) resolve();
+  }
+
+  /** Runs mutations of one model one at a time. */
+  private async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.locks.get(name) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const chained = before.then(() => mine);
+    this.locks.set(name, chained);
+    await before;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.locks.get(name) === chained) this.locks.delete(name);
+    }
+  }
+}

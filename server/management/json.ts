@@ -1,0 +1,52 @@
+/**
+ * The management API's JSON bodies (snake_case, as docs/openapi.yaml
+ * describes them), built from what the registry returns.
+ */
+import type { ModelInfo, VersionInfo } from '../../registry/registry.js';
+import type { EventRow, SignatureRow } from '../../registry/store.js';
+
+function signaturesJson(signatures: readonly SignatureRow[]) {
+  return Object.fromEntries(signatures.map((s) => [s.name, { method: s.method, inputs: s.inputs, outputs: s.outputs }]));
+}
+
+export function versionJson(v: VersionInfo) {
+  return {
+    version: v.version,
+    state: v.state,
+    error: v.error,
+    source: v.source,
+    created_at: v.createdAt,
+    loaded_at: v.loadedAt,
+    size_bytes: v.sizeBytes,
+    sha256: v.sha256,
+    retired: v.retired,
+    retired_at: v.retiredAt,
+    loaded: v.loaded,
+    labels: v.labels,
+    path: v.path,
+    signatures: signaturesJson(v.signatures),
+  };
+}
+
+export function modelJson(m: ModelInfo) {
+  return {
+    name: m.name,
+    base_path: m.basePath,
+    origin: m.origin,
+    version_policy: m.versionPolicy,
+    active_version: m.activeVersion,
+    previous_version: m.previousVersion,
+    pinned_version: m.pinnedVersion,
+    labels: m.labels,
+    versions: m.versions.map(versionJson),
+  };
+}
+
+export function eventJson(e: EventRow) {
+  return { id: e.id, time: e.time, model: e.model, version: e.version, kind: e.kind, actor: e.actor, detail: e.detail };
+}
+
+/** A page of events, newest first; `next_before` fetches the next (older) page, null when there is none. */
+export function eventsJson(events: readonly EventRow[], limit: number) {
+  return { events: events.map(eventJson), next_before: events.length === limit && events.length > 0 ? events[events.length - 1].id : null };
+}

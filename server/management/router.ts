@@ -1,0 +1,202 @@
+/**
+ * The management API, mounted at `/api/v1` (express; the inference path
+ * `/v1` stays on the lean node:http handler). Every change goes through the
+ * Registry; this file only parses requests and prints answers. Errors are
+ * `{"error": "...", "code": "<TF status code>"}` with the HTTP status from
+ * server/http_status.ts (managementHttpStatusOf).
+ *
+ *   GET    /models                          {"models": [model]}
+ *   GET    /models/{m}                      model
+ *   GET    /models/{m}/versions             {"versions": [version]}
+ *   GET    /models/{m}/versions/{v}         version
+ *   GET    /models/{m}/events?limit&before  {"events": [...], "next_before"}
+ *   POST   /models/{m}/versions             multipart: archive | files..., version?, activate? → 201 version
+ *   POST   /models/{m}/pin       {"version"} model
+ *   DELETE /models/{m}/pin                   model
+ *   POST   /models/{m}/rollback             model
+ *   PUT    /models/{m}/labels/{l} {"version"} model
+ *   DELETE /models/{m}/labels/{l}           model
+ *   DELETE /models/{m}/versions/{v}[?purge=true]  version (retired)
+ */
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import multer from 'multer';
+import { parseVersionNumber } from '../../registry/model_name.js';
+import type { Registry } from '../../registry/registry.js';
+import type { UploadIntake } from '../../registry/upload.js';
+import { invalidArgument, notFound, resourceExhausted, StatusError, toStatusError, type StatusCode } from '../../runtime/errors.js';
+import { managementHttpStatusOf } from '../http_status.js';
+import { actorOf, checkAdminAccess } from './auth.js';
+import { eventsJson, modelJson, versionJson } from './json.js';
+import { attachSession, sessionStorage } from './upload_storage.js';
+
+export interface ManagementOptions {
+  registry: Registry;
+  intake: UploadIntake;
+  /** Bearer token mutating calls need; unset: mutations only from loopback. */
+  adminToken?: string;
+}
+
+/** Room for multipart headers and boundaries on top of --max_upload_bytes in the Content-Length check. */
+const MULTIPART_SLACK = 1 << 20;
+
+function bool(value: unknown, fallback: boolean, what: string): boolean {
+  if (value === undefined || value === '') return fallback;
+  if (value === true || value === 'true' || value === '1') return true;
+  if (value === false || value === 'false' || value === '0') return false;
+  throw invalidArgument(`${what} must be true or false, got ${JSON.stringify(value)}.`);
+}
+
+function bodyVersion(req: Request): number {
+  const body: unknown = req.body;
+  if (!body || typeof body !== 'object' || !('version' in body)) {
+    throw invalidArgument('Send a JSON body {"version": N} with Content-Type: application/json.');
+  }
+  return parseVersionNumber((body as { version: unknown }).version);
+}
+
+function intQuery(req: Request, name: string): number | undefined {
+  const value = req.query[name];
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' || !/^\d+$/.test(value)) throw invalidArgument(`Query parameter ${name} must be a positive integer.`);
+  return Number(value);
+}
+
+/** Turns anything thrown into the API's error status and body. */
+export function errorBody(err: unknown): { status: number; body: { error: string; code: StatusCode } } {
+  let e: StatusError;
+  // express.json() errors carry `type` and an HTTP `status`.
+  const parserError = err instanceof Error ? (err as Error & { type?: string; status?: number }) : undefined;
+  if (err instanceof StatusError) e = err;
+  else if (err instanceof multer.MulterError) e = invalidArgument(`The multipart upload was refused: ${err.message}${err.field ? ` (${err.field})` : ''}.`);
+  else if (parserError?.type === 'entity.parse.failed') e = invalidArgument(`The JSON body could not be parsed: ${parserError.message}`);
+  else if (parserError?.status === 413) e = resourceExhausted(parserError.message);
+  else if (parserError?.status !== undefined && parserError.status < 500) e = invalidArgument(parserError.message);
+  else e = toStatusError(err);
+  return { status: managementHttpStatusOf(e.code), body: { error: e.message, code: e.code } };
+}
+
+export function managementRouter(options: ManagementOptions): Router {
+  const { registry, intake } = options;
+  const router = Router();
+  const json = express.json({ limit: '64kb' });
+  const parts = multer({
+    storage: sessionStorage,
+    preservePath: true,
+    defParamCharset: 'utf8',
+    limits: { fields: 20, fieldSize: 4096, files: 100_000, parts: 100_020 },
+  }).any();
+
+  router.use((req: Request, _res: Response, next: NextFunction) => {
+    checkAdminAccess(req, options.adminToken);
+    next();
+  });
+
+  router.get('/models', (_req, res) => {
+    res.json({ models: registry.listModels().map(modelJson) });
+  });
+
+  router.get('/models/:model', (req, res) => {
+    res.json(modelJson(registry.getModel(req.params.model)));
+  });
+
+  router.get('/models/:model/versions', (req, res) => {
+    res.json({ versions: registry.listVersions(req.params.model).map(versionJson) });
+  });
+
+  router.get('/models/:model/versions/:version', (req, res) => {
+    res.json(versionJson(registry.getVersion(req.params.model, parseVersionNumber(req.params.version))));
+  });
+
+  router.get('/models/:model/events', (req, res) => {
+    const limit = Math.min(intQuery(req, 'limit') ?? 100, 1000);
+    if (limit < 1) throw invalidArgument('Query parameter limit must be between 1 and 1000.');
+    const events = registry.events(req.params.model, { limit, before: intQuery(req, 'before') });
+    res.json(eventsJson(events, limit));
+  });
+
+  router.post('/models/:model/versions', async (req, res) => {
+    const name = req.params.model;
+    const length = Number(req.headers['content-length']);
+    if (Number.isFinite(length) && length > intake.maxUploadBytes + MULTIPART_SLACK) {
+      throw resourceExhausted(`The upload is ${length} bytes, more than ${intake.maxUploadBytes} (--max_upload_bytes).`);
+    }
+    if (!req.is('multipart/form-data')) {
+      throw invalidArgument(
+        'Send the SavedModel as multipart/form-data: one "archive" part (.tar.gz, .tgz or .zip) or "files" parts whose filenames are paths relative to the SavedModel folder.',
+      );
+    }
+    const session = await intake.begin(name);
+    attachSession(req, session);
+    try {
+      try {
+        await new Promise<void>((resolve, reject) => parts(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+      } catch (e) {
+        if (e instanceof StatusError || e instanceof multer.MulterError) throw e;
+        throw invalidArgument(`The multipart upload could not be read: ${(e as Error).message}`);
+      }
+      const fields = (req.body ?? {}) as Record<string, unknown>;
+      const version = fields.version === undefined || fields.version === '' ? undefined : parseVersionNumber(fields.version);
+      const activate = bool(fields.activate, true, 'activate');
+      const info = await session.finish({ version, activate, actor: actorOf(req) });
+      res.status(201).location(`/api/v1/models/${encodeURIComponent(name)}/versions/${info.version}`).json(versionJson(info));
+    } finally {
+      await session.discard();
+    }
+  });
+
+  router.post('/models/:model/pin', json, async (req, res) => {
+    res.json(modelJson(await registry.pin(req.params.model, bodyVersion(req), actorOf(req))));
+  });
+
+  router.delete('/models/:model/pin', async (req, res) => {
+    res.json(modelJson(await registry.unpin(req.params.model, actorOf(req))));
+  });
+
+  router.post('/models/:model/rollback', async (req, res) => {
+    res.json(modelJson(await registry.rollback(req.params.model, actorOf(req))));
+  });
+
+  router.put('/models/:model/labels/:label', json, async (req, res) => {
+    res.json(modelJson(await registry.setLabel(req.params.model, req.params.label, bodyVersion(req), actorOf(req))));
+  });
+
+  router.delete('/models/:model/labels/:label', async (req, res) => {
+    res.json(modelJson(await registry.deleteLabel(req.params.model, req.params.label, actorOf(req))));
+  });
+
+  router.delete('/models/:model/versions/:version', async (req, res) => {
+    const purge = bool(req.query.purge, false, 'purge');
+    const version = parseVersionNumber(req.params.version);
+    res.json(versionJson(await registry.retire(req.params.model, version, { purge }, actorOf(req))));
+  });
+
+  router.use((req: Request) => {
+    throw notFound(`No management API route for ${req.method} ${req.baseUrl}${req.path}. See docs/registry.md.`);
+  });
+
+  router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const { status, body } = errorBody(err);
+    if (res.headersSent) return;
+    res.status(status).json(body);
+  });
+
+  return router;
+}
+
+/**
+ * The express app serving `/api/v1` (and, later, the console), used as the
+ * HTTP server's fallback for every path that is not `/v1/...`.
+ */
+export function managementApp(options: ManagementOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('json spaces', 1);
+  app.use('/api/v1', managementRouter(options));
+  app.use((req: Request, res: Response) => {
+    res.status(404).json({
+      error: `No handler for ${req.method} ${req.path}. The TensorFlow Serving REST API is under /v1/, the management API under /api/v1/.`,
+      code: 'NOT_FOUND',
+    });
+  });
+  return app;
+}

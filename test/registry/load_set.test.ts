@@ -1,0 +1,48 @@
+// Which versions the registry keeps loaded and which one it wants as default.
+import { describe, expect, it } from 'vitest';
+import { computeLoadSet } from '../../registry/load_set.js';
+
+const base = { recent: [] as number[], maxLoaded: 4 };
+
+describe('load set', () => {
+  it('targets the newest candidate and keeps it, the active and the previous version', () => {
+    const s = computeLoadSet({ ...base, candidates: [1, 2, 3, 4], active: 2, previous: 1 });
+    expect(s.target).toBe(4);
+    expect(s.load).toEqual([4, 2, 1]);
+  });
+
+  it('targets a pinned version', () => {
+    const s = computeLoadSet({ ...base, candidates: [1, 2, 3], pinned: 1, active: 1, previous: 3 });
+    expect(s.target).toBe(1);
+    expect(s.load).toEqual([3, 1]);
+  });
+
+  it('ignores a pin on a version that is no candidate (retired, failed, gone)', () => {
+    expect(computeLoadSet({ ...base, candidates: [2, 3], pinned: 1 }).target).toBe(3);
+  });
+
+  it('fills up to maxLoaded with the most recently used versions and evicts the rest', () => {
+    const s = computeLoadSet({ candidates: [1, 2, 3, 4, 5, 6], active: 6, previous: 5, recent: [1, 2, 3], maxLoaded: 4 });
+    expect(s.load).toEqual([6, 5, 3, 2]);
+    expect(s.evicted).toEqual([1]);
+  });
+
+  it('always keeps the most recently used version, even when maxLoaded is smaller', () => {
+    const s = computeLoadSet({ candidates: [1, 2, 3], active: 3, previous: 2, recent: [1], maxLoaded: 1 });
+    expect(s.load).toEqual([3, 2, 1]);
+    const t = computeLoadSet({ candidates: [1, 2, 3], active: 3, previous: 2, recent: [2, 1], maxLoaded: 1 });
+    expect(t.load).toEqual([3, 2, 1]);
+  });
+
+  it('with an explicit policy loads exactly what the policy allows', () => {
+    const s = computeLoadSet({ ...base, candidates: [1, 2, 3], explicitPolicy: { kind: 'latest', numVersions: 2 }, pinned: 2, recent: [1] });
+    expect(s.target).toBe(2);
+    expect(s.load).toEqual([3, 2]);
+    const t = computeLoadSet({ ...base, candidates: [1, 2, 3], explicitPolicy: { kind: 'latest', numVersions: 1 }, pinned: 1 });
+    expect(t.target).toBe(3);
+  });
+
+  it('has no target without candidates', () => {
+    expect(computeLoadSet({ ...base, candidates: [] })).toEqual({ target: undefined, load: [], evicted: [] });
+  });
+});

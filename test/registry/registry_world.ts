@@ -1,0 +1,107 @@
+// A registry wired to a real serving core, runtime and SQLite file, for the
+// registry tests: start, upload, predict, restart.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { silentLogger } from '../../registry/log.js';
+import type { ModelConfig } from '../../registry/model_config.js';
+import { Registry } from '../../registry/registry.js';
+import type { ModelSpec } from '../../registry/serving_core.js';
+import { ServingCore } from '../../registry/serving_core.js';
+import { Store } from '../../registry/store.js';
+import { UploadIntake } from '../../registry/upload.js';
+import { StatusError } from '../../runtime/errors.js';
+import { tsEngine } from '../../runtime/loader.js';
+import { Tensor } from '../../runtime/tensor.js';
+import { FIXTURES } from '../server/helpers.js';
+
+export const PLUS_TWO = path.join(FIXTURES, 'saved_model_half_plus_two_cpu/00000123'); // y = 0.5x + 2
+export const PLUS_THREE = path.join(FIXTURES, 'saved_model_half_plus_three/00000123'); // y = 0.5x + 3
+
+export interface World {
+  store: Store;
+  core: ServingCore;
+  registry: Registry;
+  intake: UploadIntake;
+  stop(): Promise<void>;
+}
+
+export async function startWorld(options: {
+  dbFile: string;
+  modelsDir: string;
+  configs?: ModelConfig[];
+  maxLoadedVersions?: number;
+  maxUploadBytes?: number;
+}): Promise<World> {
+  const store = Store.open(options.dbFile);
+  const core = new ServingCore({ engine: tsEngine, fileSystemPollWaitSeconds: 0, log: silentLogger });
+  const registry = new Registry({ store, core, modelsDir: options.modelsDir, maxLoadedVersions: options.maxLoadedVersions, log: silentLogger });
+  const intake = new UploadIntake({ registry, engine: tsEngine, maxUploadBytes: options.maxUploadBytes, log: silentLogger });
+  await core.start(options.configs ?? []);
+  await registry.settled();
+  return {
+    store,
+    core,
+    registry,
+    intake,
+    async stop() {
+      await registry.stop();
+      await core.stop();
+      store.close();
+    },
+  };
+}
+
+/** Uploads the files of `dir` as "files" parts with their relative paths. */
+export async function uploadDir(w: World, model: string, dir: string, options: { version?: number; activate?: boolean } = {}) {
+  const session = await w.intake.begin(model);
+  try {
+    const walk = async (rel: string): Promise<void> => {
+      for (const name of fs.readdirSync(path.join(dir, rel)).sort()) {
+        const child = rel ? `${rel}/${name}` : name;
+        if (fs.statSync(path.join(dir, child)).isDirectory()) await walk(child);
+        else await session.addFile(child, fs.createReadStream(path.join(dir, child)));
+      }
+    };
+    await walk('');
+    return await session.finish({ version: options.version, activate: options.activate ?? true, actor: 'test' });
+  } finally {
+    await session.discard();
+  }
+}
+
+export async function uploadArchive(w: World, model: string, bytes: Buffer, options: { version?: number } = {}) {
+  const session = await w.intake.begin(model);
+  try {
+    await session.addArchive(Readable.from([bytes]));
+    return await session.finish({ version: options.version, activate: true, actor: 'test' });
+  } finally {
+    await session.discard();
+  }
+}
+
+/** Runs serving_default with x = 1 on what `spec` resolves to (loading on demand as the REST handler does). */
+export async function predict(w: World, spec: ModelSpec): Promise<{ version: number; y: number }> {
+  let handle;
+  try {
+    handle = w.core.getHandle(spec);
+  } catch (e) {
+    if (!(e instanceof StatusError && e.code === 'NOT_FOUND' && (await w.core.loadOnDemand(spec)))) throw e;
+    handle = w.core.getHandle(spec);
+  }
+  try {
+    const { y } = handle.model.run('serving_default', { x: Tensor.from('float32', [1], [1]) });
+    return { version: handle.version, y: y.numbers()[0] };
+  } finally {
+    handle.release();
+  }
+}
+
+export async function errorOf(p: Promise<unknown>): Promise<StatusError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as StatusError;
+  }
+  throw new Error('did not fail');
+}
