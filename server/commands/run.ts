@@ -9,8 +9,7 @@ import type { Command } from 'commander';
 import { formatPredictResponse, parsePredictRequest } from '../../runtime/codec/index.js';
 import { invalidArgument } from '../../runtime/errors.js';
 import { tsEngine } from '../../runtime/loader.js';
-
-export const DEFAULT_SIGNATURE = 'serving_default';
+import { DEFAULT_SIGNATURE } from '../inference/predict.js';
 
 export async function runPredict(dir: string, body: string, options: { signature?: string; tags?: string[] } = {}): Promise<string> {
   const model = await tsEngine.load(dir, { tags: options.tags });
