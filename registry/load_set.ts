@@ -12,9 +12,10 @@
  *  - With no explicit policy every candidate may serve. Kept loaded: the
  *    target (the pinned version, else the newest candidate), the version
  *    active now (until the target takes over) and the one active before it
- *    (so a rollback is instant); then the versions loaded on demand, most
+ *    (so a rollback is instant); then the versions requests used, most
  *    recently used first, up to `maxLoaded` in all (the most recently used
- *    one always fits). The rest are evicted.
+ *    one always fits; the others are evicted); then, while there is room,
+ *    the newest remaining versions. Anything else is loaded on demand.
  */
 import type { VersionPolicy } from './model_config.js';
 import { aspiredVersions } from './version_policy.js';
@@ -62,6 +63,11 @@ export function computeLoadSet(input: LoadSetInput): LoadSet {
     const mostRecent = i === input.recent.length - 1;
     if (allowedSet.has(v) && (keep.size < input.maxLoaded || mostRecent)) keep.add(v);
     else evicted.push(v);
+  }
+  // Room left: the newest versions, so they answer at once when first asked for.
+  for (const v of allowed) {
+    if (keep.size >= input.maxLoaded) break;
+    keep.add(v);
   }
   return { target, load: [...keep].sort((a, b) => b - a), evicted };
 }

@@ -11,9 +11,10 @@
  *    that is not retired. The version that answers is recorded as `active`,
  *    and the one before it as `previous` (what a rollback goes back to).
  *  - What stays loaded is registry/load_set.ts: with no explicit version
- *    policy, every valid version is addressable at /versions/N, loaded on
- *    demand, at most `maxLoadedVersions` kept (least recently used evicted),
- *    the active and previous ones always kept.
+ *    policy, every valid version is addressable at /versions/N: at most
+ *    `maxLoadedVersions` are kept loaded (the active and previous ones
+ *    always, then the most recently used, then the newest), the others are
+ *    loaded on demand and evicted least recently used first.
  *  - pin / unpin / rollback / label / retire refuse (FAILED_PRECONDITION, 409
  *    over HTTP) with the reason when the version cannot serve. A switch loads
  *    the new version before it takes traffic, so no request fails.
@@ -124,6 +125,10 @@ interface ModelState {
   config: ModelConfig;
   /** Complete version folders on disk, from the watcher's last report. */
   found: Map<number, AspiredVersion>;
+  /** Whether the watcher has reported on this model since it was configured. */
+  reported: boolean;
+  /** Versions whose folders the registry is deleting now. */
+  purging: Set<number>;
   /** Versions used by requests, least recently used first. */
   recent: Map<number, true>;
   lastUsed: number | undefined;
@@ -369,9 +374,11 @@ export class Registry implements ServingRouter {
         );
       }
       const target = path.join(basePath, String(version));
-      const newModel = !this.store.getModel(name);
+      const previousRow = this.store.getModel(name);
       this.store.transaction(() => {
         this.store.upsertModel({ name, basePath, origin: exists ? 'config' : 'uploaded' });
+        // A model the server does not serve now (new, or dropped from the config) is served as an uploaded one from now on.
+        if (!exists) this.store.setModelOrigin(name, 'uploaded');
         this.store.insertVersion({
           model: name,
           version,
@@ -389,11 +396,19 @@ export class Registry implements ServingRouter {
       } catch (e) {
         this.store.transaction(() => {
           this.store.deleteVersion(name, version);
-          if (newModel) this.store.deleteModelIfUnused(name);
+          if (!previousRow) this.store.deleteModelIfUnused(name);
+          else {
+            this.store.upsertModel(previousRow);
+            this.store.setModelOrigin(name, previousRow.origin);
+          }
         });
         throw internal(`Could not move the upload into ${target}: ${(e as Error).message}`);
       }
       const m0 = this.models.get(name);
+      // Before the watcher can offer the new version: keep what serves now, if asked to.
+      if (!upload.activate && m0 && m0.pinned === undefined && m0.active !== undefined) {
+        this.setPin(m0, m0.active, upload.actor, 'pinned', `pinned version ${m0.active} to keep it serving: version ${version} was uploaded with activate=false`);
+      }
       this.store.addEvent({
         model: name,
         version,
@@ -403,10 +418,8 @@ export class Registry implements ServingRouter {
       });
       if (m0) await this.core.pollNow();
       else await this.core.refreshModels();
-      const m = this.requireModel(name);
-      if (!upload.activate && m.pinned === undefined && m.active !== undefined) {
-        this.setPin(m, m.active, upload.actor, 'pinned', `pinned version ${m.active} to keep it serving: version ${version} was uploaded with activate=false`);
-      }
+      // A poll that overlapped a model-list reload may have been dropped: poll until the watcher has seen the version.
+      for (let i = 0; i < 5 && !this.models.get(name)?.found.has(version); i++) await this.core.pollNow();
       await this.ensureLoaded(name, version, 'served').catch((e) =>
         this.log.warn(`Uploaded version ${version} of model ${name} did not load: ${toStatusError(e).message}`),
       );
@@ -456,8 +469,22 @@ export class Registry implements ServingRouter {
       return;
     }
     if (this.stopping) return;
-    const found = new Map(versions.map((v) => [v.version, v]));
-    for (const v of versions) {
+    // A version being purged is the registry's own doing: a report listed before its folder went is not news.
+    const found = new Map(versions.filter((v) => !m.purging.has(v.version)).map((v) => [v.version, v]));
+    try {
+      this.recordFound(m, found);
+    } catch (e) {
+      this.log.error(`Registry could not record the versions of model ${name}: ${(e as Error).message}`);
+    }
+    m.found = found;
+    m.reported = true;
+    this.sync(m);
+  }
+
+  /** Records new, changed, returned and vanished version folders. */
+  private recordFound(m: ModelState, found: ReadonlyMap<number, AspiredVersion>): void {
+    const name = m.name;
+    for (const v of found.values()) {
       const row = this.store.getVersion(name, v.version);
       if (!row) {
         this.store.transaction(() => {
@@ -477,18 +504,18 @@ export class Registry implements ServingRouter {
         this.digest(m, v);
       }
     }
-    for (const [version, old] of m.found) {
-      if (found.has(version)) continue;
+    // Versions that were there and are not now; on the first report, every recorded one (it may have gone while the server was down).
+    const before = m.reported ? [...m.found.keys()] : this.store.listVersions(name).map((r) => r.version);
+    for (const version of before) {
+      if (found.has(version) || m.purging.has(version)) continue;
       const row = this.store.getVersion(name, version);
       if (row && row.state !== 'REMOVED') {
         this.store.transaction(() => {
           this.store.updateVersion(name, version, { state: 'REMOVED' });
-          this.event(m, version, 'removed', WATCHER_ACTOR, `${old.dir} is gone or incomplete`);
+          this.event(m, version, 'removed', WATCHER_ACTOR, `${m.found.get(version)?.dir ?? row.path} is gone or incomplete`);
         });
       }
     }
-    m.found = found;
-    this.sync(m);
   }
 
   chooseDefault(name: string, available: readonly number[]): number | undefined {
@@ -625,7 +652,16 @@ export class Registry implements ServingRouter {
     this.sync(m);
   }
 
+  /** Records a manager transition; a failing write is logged, never thrown into the manager. */
   private onState(s: ServableState): void {
+    try {
+      this.recordState(s);
+    } catch (e) {
+      this.log.error(`Registry could not record ${s.state} of version ${s.version} of model ${s.name}: ${(e as Error).message}`);
+    }
+  }
+
+  private recordState(s: ServableState): void {
     if (this.stopping) return;
     const m = this.models.get(s.name);
     if (!m) return;
@@ -696,18 +732,25 @@ export class Registry implements ServingRouter {
   private async purge(m: ModelState, row: VersionRow, actor: string): Promise<void> {
     const dir = m.found.get(row.version)?.dir ?? row.path;
     const trash = path.join(path.dirname(dir), `.purged-${row.version}-${randomBytes(4).toString('hex')}`);
+    m.purging.add(row.version);
     try {
-      await fs.rename(dir, trash);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw internal(`Could not delete ${dir}: ${(e as Error).message}`);
+      try {
+        await fs.rename(dir, trash);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw internal(`Could not delete ${dir}: ${(e as Error).message}`);
+      }
+      await fs.rm(trash, { recursive: true, force: true });
+      m.found.delete(row.version);
+      this.store.transaction(() => {
+        this.store.updateVersion(m.name, row.version, { state: 'REMOVED' });
+        this.event(m, row.version, 'purged', actor, `deleted ${dir}`);
+      });
+      this.sync(m);
+      // Let a poll that listed the folder before it went finish unheard; the next one sees it gone.
+      await this.core.pollNow();
+    } finally {
+      m.purging.delete(row.version);
     }
-    await fs.rm(trash, { recursive: true, force: true });
-    m.found.delete(row.version);
-    this.store.transaction(() => {
-      this.store.updateVersion(m.name, row.version, { state: 'REMOVED' });
-      this.event(m, row.version, 'purged', actor, `deleted ${dir}`);
-    });
-    this.sync(m);
   }
 
   private loadModelState(config: ModelConfig): ModelState {
@@ -716,6 +759,8 @@ export class Registry implements ServingRouter {
       name: config.name,
       config,
       found: new Map(),
+      reported: false,
+      purging: new Set(),
       recent: new Map(),
       lastUsed: undefined,
       pinned: this.store.getPin(config.name)?.version,

@@ -236,6 +236,10 @@ export class Store {
     return this.getModel(m.name)!;
   }
 
+  setModelOrigin(name: string, origin: ModelOrigin): void {
+    this.db.prepare('UPDATE models SET origin = ? WHERE name = ?').run(origin, name);
+  }
+
   /** Removes a model that has no versions, labels, pin or events (a refused first upload). */
   deleteModelIfUnused(name: string): boolean {
     const used = this.db

@@ -4,12 +4,30 @@
  * program; add a new one to COMMANDS.
  */
 import { Command } from 'commander';
+import { addEventsCommand } from './commands/events.js';
 import { addInspectCommand } from './commands/inspect.js';
+import { addLabelCommand } from './commands/label.js';
+import { addModelsCommands } from './commands/models.js';
 import { addOpsCommand } from './commands/ops.js';
+import { addPinCommands } from './commands/pin.js';
+import { addRetireCommand } from './commands/retire.js';
 import { addRunCommand } from './commands/run.js';
 import { addServeCommand } from './commands/serve.js';
+import { addUploadCommand } from './commands/upload.js';
 
-const COMMANDS: ((program: Command) => void)[] = [addServeCommand, addInspectCommand, addOpsCommand, addRunCommand];
+const COMMANDS: ((program: Command) => void)[] = [
+  addServeCommand,
+  addInspectCommand,
+  addOpsCommand,
+  addRunCommand,
+  // Registry commands: clients of a running server's /api/v1.
+  addModelsCommands,
+  addUploadCommand,
+  addPinCommands,
+  addLabelCommand,
+  addRetireCommand,
+  addEventsCommand,
+];
 
 export async function main(argv: readonly string[]): Promise<void> {
   const program = new Command('modelhost')

@@ -49,7 +49,7 @@ function bool(value: unknown, fallback: boolean, what: string): boolean {
 function bodyVersion(req: Request): number {
   const body: unknown = req.body;
   if (!body || typeof body !== 'object' || !('version' in body)) {
-    throw invalidArgument('Send a JSON body {"version": N} with Content-Type: application/json.');
+    throw invalidArgument('Send a JSON body {"version": N}.');
   }
   return parseVersionNumber((body as { version: unknown }).version);
 }
@@ -78,7 +78,8 @@ export function errorBody(err: unknown): { status: number; body: { error: string
 export function managementRouter(options: ManagementOptions): Router {
   const { registry, intake } = options;
   const router = Router();
-  const json = express.json({ limit: '64kb' });
+  // Bodies of pin and label calls are JSON whatever Content-Type says (curl -d sends form-urlencoded).
+  const json = express.json({ limit: '64kb', type: () => true });
   const parts = multer({
     storage: sessionStorage,
     preservePath: true,

@@ -6,13 +6,13 @@ const base = { recent: [] as number[], maxLoaded: 4 };
 
 describe('load set', () => {
   it('targets the newest candidate and keeps it, the active and the previous version', () => {
-    const s = computeLoadSet({ ...base, candidates: [1, 2, 3, 4], active: 2, previous: 1 });
-    expect(s.target).toBe(4);
-    expect(s.load).toEqual([4, 2, 1]);
+    const s = computeLoadSet({ ...base, candidates: [1, 2, 3, 4, 5], active: 2, previous: 1, maxLoaded: 3 });
+    expect(s.target).toBe(5);
+    expect(s.load).toEqual([5, 2, 1]);
   });
 
   it('targets a pinned version', () => {
-    const s = computeLoadSet({ ...base, candidates: [1, 2, 3], pinned: 1, active: 1, previous: 3 });
+    const s = computeLoadSet({ ...base, candidates: [1, 2, 3], pinned: 1, active: 1, previous: 3, maxLoaded: 2 });
     expect(s.target).toBe(1);
     expect(s.load).toEqual([3, 1]);
   });
@@ -25,6 +25,12 @@ describe('load set', () => {
     const s = computeLoadSet({ candidates: [1, 2, 3, 4, 5, 6], active: 6, previous: 5, recent: [1, 2, 3], maxLoaded: 4 });
     expect(s.load).toEqual([6, 5, 3, 2]);
     expect(s.evicted).toEqual([1]);
+  });
+
+  it('fills the room left with the newest versions', () => {
+    const s = computeLoadSet({ candidates: [1, 2, 3, 4, 5, 6], active: 6, previous: 2, recent: [1], maxLoaded: 5 });
+    expect(s.load).toEqual([6, 5, 4, 2, 1]);
+    expect(computeLoadSet({ ...base, candidates: [1, 2] }).load).toEqual([2, 1]);
   });
 
   it('always keeps the most recently used version, even when maxLoaded is smaller', () => {

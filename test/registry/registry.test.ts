@@ -175,7 +175,8 @@ describe('registry', () => {
     const base = path.join(tmp, 'disk');
     copyVersion('saved_model_half_plus_two_cpu/00000123', path.join(base, '1'));
     copyVersion('saved_model_half_plus_three/00000123', path.join(base, '2'));
-    const w = await start({ configs: [modelConfig('disk', base)] });
+    // One version loaded at a time, so version 1 is found but not loaded.
+    const w = await start({ configs: [modelConfig('disk', base)], maxLoadedVersions: 1 });
     const v1 = w.registry.getVersion('disk', 1);
     expect(v1).toMatchObject({ source: 'discovered', state: 'DISCOVERED', loaded: false });
     expect(v1.sha256).toBe((await uploadDir(w, 'other', PLUS_TWO)).sha256);
@@ -237,7 +238,7 @@ describe('registry', () => {
     for (let v = 1; v <= 6; v++) copyVersion(v % 2 ? 'saved_model_half_plus_two_cpu/00000123' : 'saved_model_half_plus_three/00000123', path.join(base, String(v)));
     const w = await start({ configs: [modelConfig('many', base)], maxLoadedVersions: 3 });
     const loaded = () => [...w.core.manager.availableVersions('many')];
-    expect(loaded()).toEqual([6]);
+    expect(loaded()).toEqual([4, 5, 6]); // the newest fill the room
     expect(await predict(w, { name: 'many', version: 1 })).toEqual({ version: 1, y: 2.5 });
     expect(await predict(w, { name: 'many', version: 2 })).toEqual({ version: 2, y: 3.5 });
     await w.registry.settled();
@@ -263,6 +264,26 @@ describe('registry', () => {
     worlds.splice(worlds.indexOf(w), 1);
     const again = await start({ configs });
     expect(again.registry.getModel('cfg').labels).toEqual({ canary: 2, stable: 2 });
+  });
+
+  it('serves an upload to a model dropped from the config from --models_dir, also after a restart', async () => {
+    const base = path.join(tmp, 'old');
+    copyVersion('saved_model_half_plus_two_cpu/00000123', path.join(base, '1'));
+    const w = await start({ configs: [modelConfig('old', base)] });
+    expect(await predict(w, { name: 'old' })).toEqual({ version: 1, y: 2.5 });
+    await w.stop();
+    worlds.splice(worlds.indexOf(w), 1);
+    const dropped = await start({ configs: [] });
+    expect(dropped.registry.hasModel('old')).toBe(false);
+    expect((await uploadDir(dropped, 'old', PLUS_THREE)).version).toBe(2);
+    expect(await predict(dropped, { name: 'old' })).toEqual({ version: 2, y: 3.5 });
+    expect(fs.existsSync(path.join(modelsDir, 'old/2/saved_model.pb'))).toBe(true);
+    await dropped.stop();
+    worlds.splice(worlds.indexOf(dropped), 1);
+    const again = await start({ configs: [] });
+    expect(again.registry.getModel('old')).toMatchObject({ basePath: path.join(modelsDir, 'old'), origin: 'uploaded', activeVersion: 2 });
+    // Version 1 lives in the old base path, which this model no longer reads.
+    expect(again.registry.getVersion('old', 1).state).toBe('REMOVED');
   });
 
   it('serves only what an explicit version policy allows, and says so when asked for more', async () => {

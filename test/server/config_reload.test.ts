@@ -51,7 +51,9 @@ describe('config reload', () => {
     write(`config { name: "counter" base_path: "counter" model_platform: "tensorflow" }
            config { name: "matrix" base_path: "matrix" model_platform: "tensorflow"
                     model_version_policy { all {} } version_labels { key: "stable" value: 1 } }`);
-    await waitFor('counter and matrix to load', async () => (await isAvailable('counter')) && (await isAvailable('matrix')));
+    // Policy all: both versions of matrix load (2 first, then 1, which the label names).
+    await waitFor('counter and both versions of matrix to load', async () =>
+      (await isAvailable('counter')) && (await status('matrix')).filter((s) => s.state === 'AVAILABLE').length === 2);
     await waitFor('half_plus_two to unload', async () => (await status('half_plus_two')).every((s) => s.state === 'END'));
     const byLabel = await request(server.http.server).get('/v1/models/matrix/labels/stable/metadata');
     expect(byLabel.body.model_spec.version).toBe('1');

@@ -1,0 +1,69 @@
+/**
+ * `modelhost upload M DIR|ARCHIVE [--version N] [--no-activate]`: sends a
+ * SavedModel folder (as "files" parts with relative paths) or an archive
+ * (.tar.gz, .tgz, .zip: one "archive" part) to POST /api/v1/models/{m}/versions,
+ * streaming from disk with a progress bar on a terminal.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { listFiles } from '../../registry/version_files.js';
+import type { VersionJson } from './api_client.js';
+import { multipartBody, type FormPart } from './multipart.js';
+import { clientCommand, clientFor, formatBytes, printJson, versionArg, type ClientFlags } from './output.js';
+
+interface UploadFlags extends ClientFlags {
+  version?: number;
+  activate: boolean;
+}
+
+/** The form parts for a folder or an archive file. */
+export async function uploadParts(source: string, flags: { version?: number; activate: boolean }): Promise<FormPart[]> {
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.stat(source);
+  } catch {
+    throw new Error(`${source} does not exist: give a SavedModel folder or a .tar.gz, .tgz or .zip archive.`);
+  }
+  const parts: FormPart[] = [];
+  if (flags.version !== undefined) parts.push({ name: 'version', value: String(flags.version) });
+  parts.push({ name: 'activate', value: String(flags.activate) });
+  if (st.isDirectory()) {
+    const files = await listFiles(source);
+    if (files.length === 0) throw new Error(`${source} is empty.`);
+    for (const f of files) parts.push({ name: 'files', filename: f.rel, file: path.join(source, ...f.rel.split('/')), size: f.size });
+  } else {
+    parts.push({ name: 'archive', filename: path.basename(source), file: source, size: st.size });
+  }
+  return parts;
+}
+
+export function addUploadCommand(program: Command): void {
+  clientCommand(program, 'upload', 'Upload a SavedModel folder or archive as a new version of a model (created if new).')
+    .argument('<model>', 'model name ([A-Za-z0-9_.-], up to 128 characters)')
+    .argument('<source>', 'SavedModel folder, or a .tar.gz/.tgz/.zip holding one (at its root or in one top-level folder)')
+    .option('--version <n>', 'version number to create (default: the next one)', versionArg)
+    .option('--no-activate', 'keep the version serving now (it gets pinned) instead of switching to the new one')
+    .action(async (model: string, source: string, flags: UploadFlags) => {
+      const body = multipartBody(await uploadParts(source, flags));
+      const showBar = process.stderr.isTTY && !flags.json;
+      const bar = new cliProgress.SingleBar(
+        { format: `Uploading ${model} |{bar}| {percentage}% {sent} / {size}`, stream: process.stderr, hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      );
+      if (showBar) bar.start(body.fileBytes, 0, { sent: formatBytes(0), size: formatBytes(body.fileBytes) });
+      let version: VersionJson;
+      try {
+        version = await clientFor(flags).upload<VersionJson>(`/models/${encodeURIComponent(model)}/versions`, body, (sent) => {
+          if (showBar) bar.update(sent, { sent: formatBytes(sent) });
+        });
+      } finally {
+        if (showBar) bar.stop();
+      }
+      if (flags.json) return printJson(version);
+      const sha = version.sha256 ? `, sha256 ${version.sha256.slice(0, 12)}` : '';
+      process.stdout.write(`Uploaded ${model} version ${version.version}: ${version.state}${version.loaded ? ', loaded' : ''} (${formatBytes(version.size_bytes)}${sha})\n`);
+      if (version.error) process.stdout.write(`Load error: ${version.error}\n`);
+    });
+}
