@@ -113,6 +113,12 @@ export function dtypeFromTfName(name: string): DType | undefined {
   return undefined;
 }
 
+/** The DType for TF's short name ("float", "half", "int64"). */
+export function dtypeFromShortName(name: string): DType | undefined {
+  for (const [k, v] of Object.entries(DTYPE_TO_SHORT_NAME)) if (v === name) return k as DType;
+  return undefined;
+}
+
 export const isFloating = (d: DType) => d === 'float16' || d === 'bfloat16' || d === 'float32' || d === 'float64';
 export const isInteger = (d: DType) =>
   d === 'int8' || d === 'int16' || d === 'int32' || d === 'int64' || d === 'uint8' || d === 'uint16' || d === 'uint32' || d === 'uint64';

@@ -7,7 +7,7 @@
  * Allowed-type sets are kept only to check the builder's own use of an op;
  * the plain OpDef (runtime/graph/types.ts) has no field for them.
  */
-import type { DType } from '../dtypes.js';
+import { dtypeFromShortName, dtypeFromTfName, type DType } from '../dtypes.js';
 import { internal } from '../errors.js';
 import type { ArgDef, AttrValue, OpAttrDef, OpDef, TensorShape } from './types.js';
 
@@ -141,30 +141,8 @@ const SPECS: Record<string, OpSpec> = {
   },
 };
 
-/** TF's dtype names in op specs ("float", "half") → our DType. */
-const SPEC_DTYPES: Record<string, DType> = {
-  half: 'float16',
-  bfloat16: 'bfloat16',
-  float: 'float32',
-  double: 'float64',
-  int8: 'int8',
-  int16: 'int16',
-  int32: 'int32',
-  int64: 'int64',
-  uint8: 'uint8',
-  uint16: 'uint16',
-  uint32: 'uint32',
-  uint64: 'uint64',
-  bool: 'bool',
-  string: 'string',
-  complex64: 'complex64',
-  complex128: 'complex128',
-  resource: 'resource',
-  variant: 'variant',
-};
-
 function specDtype(name: string): DType | undefined {
-  return SPEC_DTYPES[name.startsWith('DT_') ? name.slice(3).toLowerCase() : name];
+  return name.startsWith('DT_') ? dtypeFromTfName(name) : dtypeFromShortName(name);
 }
 
 /** An op the builder knows: its plain OpDef plus the allowed dtypes of type attrs with a concrete set. */

@@ -114,19 +114,7 @@ export function broadcastIndex(inShape: Shape, outShape: Shape): Int32Array | un
     strides[i + offset] = inShape[i] === 1 ? 0 : s;
     s *= inShape[i];
   }
-  const counter = new Array<number>(rank).fill(0);
-  let cur = 0;
-  for (let o = 0; o < size; o++) {
-    idx[o] = cur;
-    for (let d = rank - 1; d >= 0; d--) {
-      counter[d]++;
-      cur += strides[d];
-      if (counter[d] < outShape[d]) break;
-      cur -= strides[d] * counter[d];
-      counter[d] = 0;
-    }
-  }
-  return idx;
+  return stridedIndex(outShape, strides, idx);
 }
 
 /** out[i] = fn(a[ia(i)], b[ib(i)]) over the broadcast of `aShape` and `bShape` onto `outShape`. */
@@ -370,15 +358,16 @@ export function reductionIndex(shape: Shape, axes: readonly number[]): { outInde
 
 /** For each element of the transposed shape (row-major), the flat index of the input element it takes. */
 export function transposeIndex(shape: Shape, perm: readonly number[]): Int32Array {
-  const rank = shape.length;
   const inStrides = stridesOf(shape);
-  const outShape = perm.map((p) => shape[p]);
-  const strides = perm.map((p) => inStrides[p]);
-  const size = sizeOf(shape);
-  const idx = new Int32Array(size);
+  return stridedIndex(perm.map((p) => shape[p]), perm.map((p) => inStrides[p]), new Int32Array(sizeOf(shape)));
+}
+
+/** Fills `idx` with the source offset of each element of `outShape`, walking the source by `strides`. */
+function stridedIndex(outShape: Shape, strides: readonly number[], idx: Int32Array): Int32Array {
+  const rank = outShape.length;
   const counter = new Array<number>(rank).fill(0);
   let cur = 0;
-  for (let o = 0; o < size; o++) {
+  for (let o = 0; o < idx.length; o++) {
     idx[o] = cur;
     for (let d = rank - 1; d >= 0; d--) {
       counter[d]++;

@@ -3,13 +3,13 @@
 // of them may fail. Versions alternate between half_plus_two (x → 0.5x + 2)
 // and half_plus_three (x → 0.5x + 3), so an answer tells which one served it.
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../registry/log.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
 import { copyVersion, FIXTURES, makeWritable, waitFor } from './helpers.js';
+import { Traffic } from './traffic.js';
 
 const POLL_SECONDS = 0.2;
 const PLUS_TWO = 'saved_model_half_plus_two_2_versions/00000123'; // predicts 2.5 for x = 1
@@ -20,59 +20,6 @@ let base: string;
 let server: RunningServer;
 const logLines: string[] = [];
 const log: Logger = { info: (m) => logLines.push(m), warn: (m) => logLines.push(m), error: (m) => logLines.push(m) };
-
-/** Requests sent in a loop by a few concurrent clients until stopped. */
-class Traffic {
-  readonly answers = new Map<number, number>();
-  readonly failures: string[] = [];
-  sent = 0;
-  private running = true;
-  private readonly agent = new http.Agent({ keepAlive: true });
-  private readonly loops: Promise<void>[];
-
-  constructor(private readonly url: string, clients: number) {
-    this.loops = Array.from({ length: clients }, () => this.loop());
-  }
-
-  /** The answer the latest request got. */
-  last = 0;
-
-  private send(): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-      const req = http.request(`${this.url}/v1/models/hp:predict`, { method: 'POST', agent: this.agent }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
-      req.on('error', reject);
-      req.end('{"instances": [1.0]}');
-    });
-  }
-
-  private async loop(): Promise<void> {
-    while (this.running) {
-      this.sent++;
-      try {
-        const { status, body } = await this.send();
-        const answer = status === 200 ? (JSON.parse(body) as { predictions: number[] }).predictions[0] : undefined;
-        if (answer !== 2.5 && answer !== 3.5) this.failures.push(`${status} ${body}`);
-        else {
-          this.answers.set(answer, (this.answers.get(answer) ?? 0) + 1);
-          this.last = answer;
-        }
-      } catch (e) {
-        this.failures.push(String(e));
-      }
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await Promise.all(this.loops);
-    this.agent.destroy();
-  }
-}
 
 let traffic: Traffic;
 
@@ -103,7 +50,7 @@ beforeAll(async () => {
   server.core.monitor.subscribe((s) => {
     if (s.state === 'START' && !started.has(s.version)) started.set(s.version, s.time);
   });
-  traffic = new Traffic(server.url, 3);
+  traffic = new Traffic(`${server.url}/v1/models/hp:predict`, [2.5, 3.5], 3);
   await waitForAnswers(2.5);
 });
 

@@ -6,6 +6,8 @@ export class Traffic {
   readonly answers = new Map<number, number>();
   readonly failures: string[] = [];
   sent = 0;
+  /** The answer the latest successful request got. */
+  last = 0;
   private running = true;
   private readonly agent = new http.Agent({ keepAlive: true });
   private readonly loops: Promise<void>[];
@@ -39,7 +41,10 @@ export class Traffic {
         const { status, body } = await this.send();
         const answer = status === 200 ? (JSON.parse(body) as { predictions: number[] }).predictions[0] : undefined;
         if (answer === undefined || !this.expected.includes(answer)) this.failures.push(`${status} ${body}`);
-        else this.answers.set(answer, (this.answers.get(answer) ?? 0) + 1);
+        else {
+          this.answers.set(answer, (this.answers.get(answer) ?? 0) + 1);
+          this.last = answer;
+        }
       } catch (e) {
         this.failures.push(String(e));
       }
