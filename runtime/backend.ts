@@ -2,10 +2,18 @@
  * Selects the tfjs backend the numeric kernels run on: WASM (SIMD, ~35x the
  * pure-JS CPU backend on these machines), or 'cpu' when MODELHOST_BACKEND=cpu.
  * Call `initBackend()` once before loading models; it is idempotent.
+ *
+ * It also guards the backend's allocator, the one place every tfjs tensor
+ * gets its memory: a shape beyond the runtime limits (limits.ts), a WASM
+ * allocation of 4 GiB or more (wasm32 cannot address it; the size would
+ * wrap), or a WASM malloc that fails (heap at its maximum; tfjs would use
+ * address 0 and corrupt memory) throws RESOURCE_EXHAUSTED instead.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import type { DType } from './dtypes.js';
+import { checkTensorSize, oomError } from './limits.js';
 
 let ready: Promise<string> | undefined;
 
@@ -16,7 +24,56 @@ export function initBackend(name = process.env.MODELHOST_BACKEND ?? 'wasm'): Pro
     const ok = await tf.setBackend(name);
     if (!ok) throw new Error(`tfjs backend '${name}' failed to initialise`);
     await tf.ready();
+    guardAllocations(tf.backend());
     return tf.getBackend();
   })();
   return ready;
+}
+
+const WASM_ADDRESS_SPACE = 2 ** 32;
+type TfDType = 'float32' | 'int32' | 'bool' | 'string' | 'complex64';
+
+/** tfjs storage dtypes are TF dtypes of the same name (for the OOM message). */
+const tfDType = (d: TfDType): DType => d;
+
+interface WasmBackendInternals {
+  wasm: { _malloc(bytes: number): number };
+  move(dataId: object, values: unknown, shape: number[], dtype: TfDType, refCount: number): void;
+}
+interface CpuBackendInternals {
+  write(values: unknown, shape: number[], dtype: TfDType): object;
+}
+
+/** Wraps the backend's allocation entry point with the checks described above. */
+function guardAllocations(backend: tf.KernelBackend): void {
+  if (tf.getBackend() === 'wasm') {
+    const b = backend as unknown as WasmBackendInternals;
+    const move = b.move.bind(b);
+    const malloc = b.wasm._malloc.bind(b.wasm);
+    // The tensor being allocated, for the message when malloc fails (move calls malloc before it records anything).
+    let current: { shape: number[]; dtype: DType } | undefined;
+    b.wasm._malloc = (bytes: number) => {
+      const at = malloc(bytes);
+      if (at === 0 && bytes > 0) throw current ? oomError(current.shape, current.dtype) : oomError([bytes], 'uint8');
+      return at;
+    };
+    b.move = (dataId, values, shape, dtype, refCount) => {
+      const d = tfDType(dtype);
+      const n = checkTensorSize(shape, d);
+      if (dtype !== 'string' && n * tf.util.bytesPerElement(dtype) >= WASM_ADDRESS_SPACE) throw oomError(shape, d);
+      current = { shape, dtype: d };
+      try {
+        move(dataId, values, shape, dtype, refCount);
+      } finally {
+        current = undefined;
+      }
+    };
+  } else {
+    const b = backend as unknown as CpuBackendInternals;
+    const write = b.write.bind(b);
+    b.write = (values, shape, dtype) => {
+      checkTensorSize(shape, tfDType(dtype));
+      return write(values, shape, dtype);
+    };
+  }
 }

@@ -20,6 +20,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DType, dtypeShortName } from './dtypes.js';
 import { invalidArgument, internal } from './errors.js';
+import { checkTensorSize, runtimeLimits } from './limits.js';
 
 export type HostData =
   | Float32Array
@@ -96,8 +97,18 @@ export function hostArray<T>(Ctor: TypedCtor<T>, n: number): T {
   return out;
 }
 
-/** Allocates zeroed host storage for `size` elements of `dtype`. */
+/** One shared empty byte string: string elements are replaced, never written into. */
+const EMPTY_BYTES = new Uint8Array(0);
+
+/**
+ * Allocates zeroed host storage for `size` elements of `dtype`. A size that is
+ * not a whole number >= 0, or beyond the runtime limits (limits.ts), is
+ * refused before anything is allocated (INVALID_ARGUMENT / RESOURCE_EXHAUSTED).
+ */
 export function allocHost(dtype: DType, size: number): HostData {
+  if (!(Number.isInteger(size) && size >= 0 && size <= runtimeLimits().maxTensorElements) || (size > 4096 && !hasTfStorage(dtype))) {
+    checkTensorSize([size], dtype);
+  }
   switch (dtype) {
     case 'float32':
     case 'float16':
@@ -128,7 +139,7 @@ export function allocHost(dtype: DType, size: number): HostData {
       return hostArray(Float64Array, size * 2);
     case 'string': {
       const out: Uint8Array[] = new Array(size);
-      for (let i = 0; i < size; i++) out[i] = new Uint8Array(0);
+      for (let i = 0; i < size; i++) out[i] = EMPTY_BYTES;
       return out;
     }
     case 'resource':

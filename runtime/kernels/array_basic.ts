@@ -139,8 +139,19 @@ export function reshapeTarget(x: Tensor, sizes: Tensor): number[] {
   let product = 1;
   let unknown = -1;
   let sizesHaveZero = false;
+  // The element count of `shape` so far (zeros included), for TF's overflow check.
+  let elements = 1;
   for (let d = 0; d < req.length; d++) {
     const s = req[d];
+    if (s > 0) {
+      elements *= s;
+      if (elements >= 2 ** 63 || s > Number.MAX_SAFE_INTEGER) {
+        const text = sizes.dtype === 'int64' ? Array.from(sizes.values() as BigInt64Array).join(', ') : req.join(', ');
+        throw invalidArgument(`Shape [${text}] has too many elements`);
+      }
+    } else if (s === 0) {
+      elements = 0;
+    }
     if (s === -1) {
       if (unknown !== -1) throw invalidArgument(`Only one input size may be -1, not both ${unknown} and ${d}`);
       unknown = d;

@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { dtypeShortName } from '../dtypes.js';
 import { invalidArgument } from '../errors.js';
+import { checkTensorSize } from '../limits.js';
 import { allocHost, sizeOf, Tensor, type Shape } from '../tensor.js';
 import { intVector } from './array_basic.js';
 import { copyElements, dbg, elementWidth, onTf, onTfMany, preferTf, readInts } from './array_util.js';
@@ -91,6 +92,7 @@ function concatKernel(values: Tensor[], axisT: Tensor, v2: boolean): Tensor {
   }
   const outShape = [...first.shape];
   outShape[axis] = outConcat;
+  checkTensorSize(outShape, first.dtype);
   return concatAlong(values, axis, outShape);
 }
 

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DType } from '../dtypes.js';
 import { isInteger } from '../dtypes.js';
 import { invalidArgument, unimplemented } from '../errors.js';
+import { checkTensorSize } from '../limits.js';
 import { allocHost, sizeOf, Tensor, type HostData } from '../tensor.js';
 import {
   dbg,
@@ -37,7 +38,7 @@ registerKernel({
     const [dimsT, value] = ctx.inputs;
     if (dimsT.rank !== 1) throw invalidArgument(`dims must be a vector, got shape ${dbg(dimsT.shape)}`);
     if (value.rank !== 0) throw invalidArgument(`value must be a scalar, got shape ${dbg(value.shape)}`);
-    const shape = makeShape(dimsT);
+    const shape = makeShape(dimsT, value.dtype);
     const n = sizeOf(shape);
     if (n === 0) return [emptyTensor(value.dtype, shape)];
     if (bigNumeric(value.dtype, n)) {
@@ -105,6 +106,7 @@ registerKernel({
       checkRange(start, limit, delta, dtype);
       const abs = (v: bigint) => (v < 0n ? -v : v);
       const size = Number((abs(limit - start) + abs(delta) - 1n) / abs(delta));
+      checkTensorSize([size], dtype);
       const out = new BigInt64Array(size);
       let v = start;
       for (let i = 0; i < size; i++, v += delta) out[i] = v;
@@ -120,6 +122,8 @@ registerKernel({
     } else {
       size = Math.ceil(Math.abs(roundTo(dtype, roundTo(dtype, limit - start) / delta)));
     }
+    if (!(size < 2 ** 63)) throw invalidArgument('Requires ((limit - start) / delta) <= 9223372036854775807');
+    checkTensorSize([size], dtype);
     const out = allocHost(dtype, size) as Float64Array;
     let v = start;
     for (let i = 0; i < size; i++) {
@@ -133,10 +137,11 @@ registerKernel({
 function checkRange(start: number | bigint, limit: number | bigint, delta: number | bigint, d: DType): void {
   const f = (v: number | bigint) => formatNumber(v, d);
   if (delta == 0) throw invalidArgument(`Requires delta != 0: ${f(delta)}`);
-  if (delta > 0 && start > limit) {
+  // Negated comparisons, as TF's: a NaN bound fails them.
+  if (delta > 0 && !(start <= limit)) {
     throw invalidArgument(`Requires start <= limit when delta > 0: ${f(start)}/${f(limit)}`);
   }
-  if (delta < 0 && start < limit) {
+  if (!(delta > 0) && !(start >= limit)) {
     throw invalidArgument(`Requires start >= limit when delta < 0: ${f(start)}/${f(limit)}`);
   }
 }
@@ -153,6 +158,7 @@ registerKernel({
     const stop = stopT.numbers()[0];
     const num = readInts(numT, 'num')[0];
     if (num <= 0) throw invalidArgument(`Requires num > 0: ${num}`);
+    checkTensorSize([num], dtype);
     const out = allocHost(dtype, num) as Float64Array;
     if (num === 1) {
       out[0] = start;
@@ -185,7 +191,7 @@ registerKernel({
     const outShape = [...indices.shape];
     outShape.splice(axis, 0, depth);
     const dtype = onT.dtype;
-    const n = sizeOf(outShape);
+    const n = checkTensorSize(outShape, dtype);
     if (n === 0) return [emptyTensor(dtype, outShape)];
     if (preferTf(indices, onT, offT)) {
       // equal(indices expanded at axis, range(depth) along axis) picks on/off.

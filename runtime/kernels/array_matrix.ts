@@ -10,6 +10,7 @@
  */
 import { invalidArgument } from '../errors.js';
 import * as tf from '@tensorflow/tfjs-core';
+import { checkTensorSize } from '../limits.js';
 import { allocHost, Tensor } from '../tensor.js';
 import { copyElements, dbg, elementWidth, onTf, preferTf, readInts, sameShape, takeFlat, takeHost } from './array_util.js';
 import { registerKernel, type KernelContext } from './registry.js';
@@ -152,6 +153,7 @@ function matrixDiag(ctx: KernelContext, defaultAlign: string): Tensor {
   }
   const batchShape = diagonal.shape.slice(0, numDiags === 1 ? rank - 1 : rank - 2);
   const outShape = [...batchShape, numRows, numCols];
+  checkTensorSize(outShape, diagonal.dtype);
   const map = matrixToDiagMap(product(batchShape), numRows, numCols, maxLen, a);
   return takeFlat(diagonal, outShape, map, padding);
 }

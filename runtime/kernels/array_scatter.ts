@@ -143,7 +143,7 @@ registerKernel({
   kernel: (ctx) => {
     const [indices, updates, shapeT] = ctx.inputs;
     commonChecks(indices, updates);
-    const shape = makeShape(shapeT);
+    const shape = makeShape(shapeT, updates.dtype);
     if (!validEmpty(shapeT.size, indices.size, updates.size)) {
       throw invalidArgument('Indices and updates specified for empty output shape');
     }

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { invalidArgument } from '../errors.js';
+import { checkTensorSize } from '../limits.js';
 import { Tensor, type Shape } from '../tensor.js';
 import { intVector } from './array_basic.js';
 import {
@@ -50,6 +51,7 @@ registerKernel({
       if (mult[i] < 0) throw invalidArgument(`Expected multiples[${i}] >= 0, but got ${mult[i]}`);
       return d * mult[i];
     });
+    checkTensorSize(outShape, x.dtype);
     if (sameShape(outShape, x.shape)) return [x];
     if (sizeOfShape(outShape) === 0) return [emptyTensor(x.dtype, outShape)];
     if (preferTf(x)) return [onTf(x.dtype, [x], (xt) => tf.tile(xt, mult))];
@@ -178,6 +180,7 @@ function pad(x: Tensor, padT: Tensor, constant: Tensor | undefined): Tensor {
   }
   if (x.rank === 0) return x;
   const outShape = x.shape.map((d, i) => pads[i][0] + d + pads[i][1]);
+  checkTensorSize(outShape, x.dtype);
   if (pads.every(([b, a]) => b === 0 && a === 0)) return x;
   if (sizeOfShape(outShape) === 0) return emptyTensor(x.dtype, outShape);
   if (x.size > 0 && preferTf(...(constant ? [x, constant] : [x]))) {
@@ -223,6 +226,7 @@ registerKernel({
       }
     });
     const outShape = x.shape.map((d, i) => pads[i][0] + d + pads[i][1]);
+    checkTensorSize(outShape, x.dtype);
     if (sizeOfShape(outShape) === x.size) return [x.reshape(outShape)];
     if (preferTf(x)) {
       return [onTf(x.dtype, [x], (xt) => tf.mirrorPad(xt, pads, mode === 'REFLECT' ? 'reflect' : 'symmetric'))];
@@ -257,6 +261,7 @@ export function broadcastTo(x: Tensor, shape: number[]): Tensor {
   if (!sameShape(b, shape)) {
     throw invalidArgument(`Unable to broadcast tensor of shape ${dbg(x.shape)} to tensor of shape ${dbg(shape)}`);
   }
+  checkTensorSize(shape, x.dtype);
   if (sizeOfShape(shape) === 0) return emptyTensor(x.dtype, shape);
   if (preferTf(x)) return onTf(x.dtype, [x], (xt) => tf.broadcastTo(xt, shape));
   return takeFlat(x, shape, composeMap(shape, broadcastOffsets(x.shape, shape)));
@@ -264,7 +269,7 @@ export function broadcastTo(x: Tensor, shape: number[]): Tensor {
 
 registerKernel({
   op: 'BroadcastTo',
-  kernel: (ctx) => [broadcastTo(ctx.inputs[0], makeShape(ctx.inputs[1]))],
+  kernel: (ctx) => [broadcastTo(ctx.inputs[0], makeShape(ctx.inputs[1], ctx.inputs[0].dtype))],
 });
 
 registerKernel({

@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DType } from '../dtypes.js';
 import { dtypeShortName, isInteger } from '../dtypes.js';
 import { invalidArgument } from '../errors.js';
+import { checkStringBytes, checkTensorSize, makeCheckedShape } from '../limits.js';
 import { allocHost, hasTfStorage, shapeString, sizeOf, Tensor, type HostData, type Shape } from '../tensor.js';
 
 /** Host tensors smaller than this stay on the host even when tfjs could hold them. */
@@ -76,12 +77,15 @@ export function readInts(t: Tensor, what: string): number[] {
   return t.numbers();
 }
 
-/** TF's TensorShapeUtils::MakeShape from an int tensor: a vector of non-negative dims. */
-export function makeShape(t: Tensor): number[] {
+/**
+ * TF's TensorShapeUtils::MakeShape from an int tensor: a vector of
+ * non-negative dims whose product fits int64, for a tensor of `dtype` that
+ * the runtime limits allow (limits.ts: INVALID_ARGUMENT / RESOURCE_EXHAUSTED).
+ */
+export function makeShape(t: Tensor, dtype: DType): number[] {
   if (t.rank > 1) throw invalidArgument(`shape must be a vector of {int32,int64}, got shape ${dbg(t.shape)}`);
-  const dims = readInts(t, 'shape');
-  for (const d of dims) if (d < 0) throw invalidArgument(`Dimension ${d} must be >= 0`);
-  return dims;
+  if (t.dtype === 'int64') return makeCheckedShape(t.values() as BigInt64Array, dtype);
+  return makeCheckedShape(readInts(t, 'shape'), dtype);
 }
 
 /** Whether a kernel over these tensors should run on the tfjs backend (see module comment). */
@@ -157,6 +161,7 @@ export function copyElements(
  */
 export function takeHost(dtype: DType, src: HostData, map: ArrayLike<number>, fill?: HostData): HostData {
   const n = map.length;
+  if (dtype === 'string') checkStringBytes([n], takenBytes(src as Uint8Array[], map, fill as Uint8Array[] | undefined));
   const out = allocHost(dtype, n);
   const w = elementWidth(dtype);
   const s = src as Elements;
@@ -175,6 +180,16 @@ export function takeHost(dtype: DType, src: HostData, map: ArrayLike<number>, fi
     }
   }
   return out;
+}
+
+/** Bytes of the strings a host gather would copy (repeats count every time, as TF copies them). */
+function takenBytes(src: Uint8Array[], map: ArrayLike<number>, fill: Uint8Array[] | undefined): number {
+  let bytes = 0;
+  for (let i = 0; i < map.length; i++) {
+    const j = map[i];
+    bytes += j < 0 ? (fill ? fill[0].length : 0) : src[j].length;
+  }
+  return bytes;
 }
 
 /**
@@ -214,7 +229,7 @@ export function takeFlat(t: Tensor, outShape: Shape, map: Int32Array, fill?: Ten
  * and broadcast are all expressible this way.
  */
 export function composeMap(outShape: Shape, dimOffsets: ArrayLike<number>[]): Int32Array {
-  const n = sizeOf(outShape);
+  const n = checkTensorSize(outShape, 'int32');
   const map = new Int32Array(n);
   const r = outShape.length;
   if (n === 0) return map;
@@ -286,7 +301,8 @@ export function sameShape(a: Shape, b: Shape): boolean {
 
 /** Builds a host tensor of `dtype` filled with the first element(s) of `value`'s storage. */
 export function fillHost(dtype: DType, shape: Shape, value: HostData): Tensor {
-  const n = sizeOf(shape);
+  const n = checkTensorSize(shape, dtype);
+  if (dtype === 'string') checkStringBytes(shape, n * (value as Uint8Array[])[0].length);
   const out = allocHost(dtype, n);
   const v = value as Elements;
   const d = out as unknown[];

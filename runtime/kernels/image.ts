@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { dtypeShortName, type DType } from '../dtypes.js';
 import { internal, invalidArgument } from '../errors.js';
+import { checkTensorSize } from '../limits.js';
 import { hasTfStorage, shapeString, Tensor } from '../tensor.js';
 import { decodeBmp } from './image_bmp.js';
 import { sniffImageFormat, type DecodedImage } from './image_codecs.js';
@@ -182,7 +183,7 @@ function floatView(t: Tensor): { x: tf.Tensor; owned: boolean } {
   return { x: tf.tensor(Float32Array.from(t.numbers()), [...t.shape], 'float32'), owned: true };
 }
 
-function resizeArgs(ctx: KernelContext): { images: Tensor; size: [number, number]; align: boolean; half: boolean } {
+function resizeArgs(ctx: KernelContext, outDtype: DType): { images: Tensor; size: [number, number]; align: boolean; half: boolean } {
   const [images, sizeT] = ctx.inputs;
   if (images.rank !== 4) throw invalidArgument(`input must be 4-dimensional${shapeString(images.shape)}`);
   if (sizeT.rank !== 1) throw invalidArgument(`shape_t must be 1-dimensional${shapeString(sizeT.shape)}`);
@@ -193,13 +194,14 @@ function resizeArgs(ctx: KernelContext): { images: Tensor; size: [number, number
   const half = ctx.attrs.bool('half_pixel_centers', false);
   if (align && half) throw invalidArgument('If half_pixel_centers is True, align_corners must be False.');
   if (images.shape[1] <= 0 || images.shape[2] <= 0) throw invalidArgument('input image must be of non-zero size');
+  checkTensorSize([images.shape[0], h, w, images.shape[3]], outDtype);
   return { images, size: [h, w], align, half };
 }
 
 registerKernel({
   op: 'ResizeBilinear',
   kernel: (ctx) => {
-    const { images, size, align, half } = resizeArgs(ctx);
+    const { images, size, align, half } = resizeArgs(ctx, 'float32');
     const { x, owned } = floatView(images);
     const y = tf.image.resizeBilinear(x as tf.Tensor4D, size, align, half);
     if (owned) x.dispose();
@@ -210,7 +212,7 @@ registerKernel({
 registerKernel({
   op: 'ResizeNearestNeighbor',
   kernel: (ctx) => {
-    const { images, size, align, half } = resizeArgs(ctx);
+    const { images, size, align, half } = resizeArgs(ctx, ctx.inputs[0].dtype);
     if (!hasTfStorage(images.dtype) || images.dtype === 'int64' || images.dtype === 'bool') {
       // Host-only dtypes (float64, int64 beyond int32...) go through float32 and back.
       const { x, owned } = floatView(images);

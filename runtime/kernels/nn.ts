@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DType } from '../dtypes.js';
 import { invalidArgument } from '../errors.js';
+import { checkTensorSize } from '../limits.js';
 import { type Shape, Tensor, allocHost, shapeString, sizeOf } from '../tensor.js';
 import type { Attrs } from './attrs.js';
 import { type NumArray, unsupportedDtype } from './host_math.js';
@@ -439,6 +440,7 @@ registerKernel({
       }
     }
     const outShape = fromNhwc(inNhwcShape, format);
+    checkTensorSize(outShape, dtype);
     if (sizeOf(outShape) === 0 || dy.size === 0 || filter.size === 0) {
       return [Tensor.fromHost(dtype, outShape, allocHost(dtype, sizeOf(outShape)))];
     }

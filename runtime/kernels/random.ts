@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { DType } from '../dtypes.js';
 import { invalidArgument } from '../errors.js';
 import { allocHost, Tensor } from '../tensor.js';
+import { makeShape } from './array_util.js';
 import type { KernelContext } from './registry.js';
 import { registerKernel } from './registry.js';
 
@@ -97,11 +98,10 @@ function generatorFor(ctx: KernelContext): Philox {
   return g;
 }
 
-function outputShape(t: Tensor): number[] {
-  const dims = t.numbers();
+/** The output shape from a shape tensor, checked (TF's MakeShape, then the runtime limits for `dtype`). */
+function outputShape(t: Tensor, dtype: DType): number[] {
   if (t.rank !== 1) throw invalidArgument(`shape must be a vector of {int32,int64}, got shape [${t.shape.join(',')}]`);
-  for (const d of dims) if (d < 0) throw invalidArgument(`Dimension ${d} must be >= 0`);
-  return dims;
+  return makeShape(t, dtype);
 }
 
 /** Fills `size` samples, four per Philox block, after reserving 256 blocks per element (TF's PhiloxRandomOp). */
@@ -128,7 +128,7 @@ registerKernel({
   op: 'RandomUniform',
   stateful: true,
   kernel: (ctx) => {
-    const shape = outputShape(ctx.inputs[0]);
+    const shape = outputShape(ctx.inputs[0], ctx.attrs.type('dtype'));
     const size = shape.reduce((a, b) => a * b, 1);
     const v = samples(ctx, size, (b, emit) => b.forEach((x) => emit(uint32ToFloat(x))));
     return [floatTensor(ctx.attrs.type('dtype'), shape, v)];
@@ -139,7 +139,7 @@ registerKernel({
   op: 'RandomStandardNormal',
   stateful: true,
   kernel: (ctx) => {
-    const shape = outputShape(ctx.inputs[0]);
+    const shape = outputShape(ctx.inputs[0], ctx.attrs.type('dtype'));
     const size = shape.reduce((a, b) => a * b, 1);
     const v = samples(ctx, size, (b, emit) => {
       for (let i = 0; i < 4; i += 2) {
@@ -160,7 +160,7 @@ registerKernel({
   stateful: true,
   kernel: (ctx) => {
     const [shapeT, minT, maxT] = ctx.inputs;
-    const shape = outputShape(shapeT);
+    const shape = outputShape(shapeT, ctx.attrs.type('Tout'));
     const lo = minT.numbers()[0];
     const hi = maxT.numbers()[0];
     if (!(lo < hi)) throw invalidArgument(`Need minval < maxval, got ${lo} >= ${hi}`);

@@ -16,6 +16,7 @@ import { RE2JS } from 're2js';
 import type { DType } from '../dtypes.js';
 import { dtypeShortName } from '../dtypes.js';
 import { invalidArgument, outOfRange, unimplemented } from '../errors.js';
+import { checkStringBytes } from '../limits.js';
 import { allocHost, decodeString, encodeString, shapeString, sizeOf, Tensor, type Shape } from '../tensor.js';
 import type { Attrs } from './attrs.js';
 import { formatBytes, formatFloat, formatInt, type FormatSpec } from './printf.js';
@@ -70,6 +71,12 @@ registerKernel({
     }
     const size = sizeOf(shape);
     const vals = inputs.map(str);
+    // Scalars repeat into every element: count the bytes before joining.
+    let bytes = size * sep.length * Math.max(inputs.length - 1, 0);
+    inputs.forEach((t, j) => {
+      for (const b of vals[j]) bytes += t.rank === 0 ? b.length * size : b.length;
+    });
+    checkStringBytes(shape, bytes);
     const out: Uint8Array[] = new Array(size);
     for (let i = 0; i < size; i++) {
       out[i] = joinBytes(

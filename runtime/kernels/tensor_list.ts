@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DType } from '../dtypes.js';
 import { dtypeShortName } from '../dtypes.js';
 import { invalidArgument } from '../errors.js';
+import { checkTensorSize } from '../limits.js';
 import { allocHost, hasTfStorage, shapeString, Tensor, type HostData } from '../tensor.js';
 import { registerKernel } from './registry.js';
 
@@ -148,6 +149,7 @@ export function stackTensors(items: readonly Tensor[], dtype: DType, elementShap
     }
   }
   const shape = [items.length, ...elementShape];
+  checkTensorSize(shape, dtype);
   if (items.length > 0 && hasTfStorage(dtype) && items.every((t) => t.isOnBackend)) {
     return Tensor.fromTf(tf.stack(items.map((t) => t.toTf())), dtype);
   }
@@ -190,6 +192,7 @@ registerKernel({
     const [shapeT, numT] = ctx.inputs;
     const n = Number((numT.values() as Int32Array)[0]);
     if (n < 0) throw invalidArgument(`num_elements must be non-negative, got ${n}`);
+    checkTensorSize([n], 'variant');
     return [wrap({ elementDtype: ctx.attrs.type('element_dtype'), elementShape: shapeFrom(shapeT), items: new Array(n).fill(undefined) })];
   },
 });
@@ -241,7 +244,7 @@ registerKernel({
     }
     if (l instanceof ListValue && index >= 0 && index < l.items.length) return [Tensor.scalar('variant', l.withItem(index, item))];
     const items = [...l.items];
-    if (resize && index >= items.length) items.length = index + 1;
+    if (resize && index >= items.length) items.length = checkTensorSize([index + 1], 'variant');
     else checkIndex(index, items.length, 'TensorListSetItem');
     items[index] = item;
     return [wrap({ ...l, items })];
@@ -294,6 +297,7 @@ registerKernel({
     const l = listOf(listT, 'TensorListResize');
     const n = Number((sizeT.values() as Int32Array)[0]);
     if (n < 0) throw invalidArgument(`TensorListSlice expects size to be non-negative. Got: ${n}`);
+    checkTensorSize([n], 'variant');
     const items = l.items.slice(0, n);
     while (items.length < n) items.push(undefined);
     return [wrap({ ...l, items })];
@@ -314,7 +318,9 @@ function materialize(l: TensorList, shapeHint: number[] | undefined, op: string)
     throw invalidArgument(`${op}: element_shape is not fully defined and some elements are unset`);
   }
   const s = shape;
-  return { items: l.items.map((t) => t ?? zeros(l.elementDtype, s)), shape: s };
+  // One zero tensor serves every unset item (tensors are immutable).
+  let zero: Tensor | undefined;
+  return { items: l.items.map((t) => t ?? (zero ??= zeros(l.elementDtype, s))), shape: s };
 }
 
 registerKernel({
@@ -360,6 +366,7 @@ registerKernel({
     let n = numT ? Number((numT.values() as Int32Array)[0]) : -1;
     const maxIndex = indices.reduce((m, i) => Math.max(m, i), -1);
     if (n < maxIndex + 1) n = maxIndex + 1;
+    checkTensorSize([n], 'variant');
     const items: (Tensor | undefined)[] = new Array(n).fill(undefined);
     indices.forEach((i, k) => {
       if (i < 0) throw invalidArgument(`Indices in TensorListScatter must all be non-negative.`);
