@@ -19,6 +19,7 @@ import { UploadIntake } from '../registry/upload.js';
 import type { ServingEngine } from '../runtime/engine.js';
 import { createServingEngine, type ExecutionOptions } from '../runtime/execution/serving_engine.js';
 import { toStatusError } from '../runtime/errors.js';
+import { setRuntimeLimits, type RuntimeLimits } from '../runtime/limits.js';
 import { readMonitoringConfig } from './config_file.js';
 import { createHttpServer, type FallbackHandler, type ModelhostHttpServer } from './http_server.js';
 import { managementApp } from './management/router.js';
@@ -43,6 +44,8 @@ export interface ServeOptions {
   engine?: ServingEngine;
   /** Worker threads and dynamic batching for the default engine. */
   execution?: ExecutionOptions;
+  /** Runtime limits (largest tensor...) for every thread that runs models; default: limits.ts's defaults. */
+  limits?: Partial<RuntimeLimits>;
   /** Handles every path that is not /v1/... (default: the management API when the registry is on, else a JSON 404). */
   fallback?: FallbackHandler;
   /** Turns on the registry (SQLite truth, pins, labels, uploads, /api/v1); off: plain TF Serving behaviour. */
@@ -84,6 +87,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     log.warn(`No models to serve yet${where}.`);
   }
 
+  setRuntimeLimits(options.limits); // before the engine: its workers take this thread's limits
   const ownEngine = options.engine === undefined;
   let metrics: ServerMetrics | undefined;
   const engine =

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ModelDescription, Servable } from '../engine.js';
 import { internal, StatusError } from '../errors.js';
+import { runtimeLimits } from '../limits.js';
 import type { Tensor } from '../tensor.js';
 import { fromWireTensors, toWireTensors } from './tensor_transfer.js';
 import type { LoadedInfo, WorkerReply, WorkerRequest } from './worker_protocol.js';
@@ -137,7 +138,8 @@ export class WorkerPool {
   }
 
   private spawn(slot: number): PoolWorker {
-    const worker = new Worker(this.script, { name: `modelhost-inference-${slot}` });
+    // The worker applies this thread's runtime limits (limits.ts) at start.
+    const worker = new Worker(this.script, { name: `modelhost-inference-${slot}`, workerData: { limits: runtimeLimits() } });
     const w: PoolWorker = { worker, pending: new Map(), ready: new Set(), exited: false };
     worker.on('message', (reply: WorkerReply) => {
       const p = w.pending.get(reply.id);

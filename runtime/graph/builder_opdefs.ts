@@ -32,6 +32,8 @@ const SPECS: Record<string, OpSpec> = {
   Squeeze: { in: ['input: T'], out: ['output: T'], attr: ['T: type', 'squeeze_dims: list(int) >= 0 = []'] },
   ExpandDims: { in: ['input: T', 'dim: Tdim'], out: ['output: T'], attr: ['T: type', 'Tdim: {int32, int64} = DT_INT32'] },
   Pack: { in: ['values: N * T'], out: ['output: T'], attr: ['N: int >= 1', 'T: type', 'axis: int = 0'] },
+  Fill: { in: ['dims: index_type', 'value: T'], out: ['output: T'], attr: ['T: type', 'index_type: {int32, int64} = DT_INT32'] },
+  Tile: { in: ['input: T', 'multiples: Tmultiples'], out: ['output: T'], attr: ['T: type', 'Tmultiples: {int32, int64} = DT_INT32'] },
   StridedSlice: {
     in: ['input: T', 'begin: Index', 'end: Index', 'strides: Index'],
     out: ['output: T'],
@@ -45,6 +47,11 @@ const SPECS: Record<string, OpSpec> = {
   Where: { in: ['input: T'], out: ['index: int64'], attr: ['T: {numbertype, bool} = DT_BOOL'] },
   // math_ops.cc
   Cast: { in: ['x: SrcT'], out: ['y: DstT'], attr: ['SrcT: type', 'DstT: type', 'Truncate: bool = false'] },
+  Range: {
+    in: ['start: Tidx', 'limit: Tidx', 'delta: Tidx'],
+    out: ['output: Tidx'],
+    attr: ['Tidx: {bfloat16, half, float, double, int8, int16, int32, int64, uint16, uint32} = DT_INT32'],
+  },
   AddV2: {
     in: ['x: T', 'y: T'],
     out: ['z: T'],

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { formatPredictResponse, parsePredictRequest } from '../../runtime/codec/index.js';
 import { invalidArgument } from '../../runtime/errors.js';
+import { DEFAULT_MAX_TENSOR_ELEMENTS, setRuntimeLimits } from '../../runtime/limits.js';
 import { tsEngine } from '../../runtime/loader.js';
 import { DEFAULT_SIGNATURE } from '../inference/predict.js';
 
@@ -36,7 +37,9 @@ export function addRunCommand(program: Command): void {
     .requiredOption('--request <json>', 'predict body, e.g. \'{"instances": [[1.0], [2.0]]}\'; @FILE reads it from a file')
     .option('--signature_def <name>', 'signature to run (default: the request\'s signature_name, else serving_default)')
     .option('--tag_set <tags>', 'comma-separated tag set of the MetaGraph', 'serve')
-    .action(async (dir: string, opts: { request: string; signature_def?: string; tag_set: string }) => {
+    .option('--max_tensor_elements <n>', 'most elements one tensor may have (as for serve)', String(DEFAULT_MAX_TENSOR_ELEMENTS))
+    .action(async (dir: string, opts: { request: string; signature_def?: string; tag_set: string; max_tensor_elements: string }) => {
+      setRuntimeLimits({ maxTensorElements: Number(opts.max_tensor_elements) });
       const body = opts.request.startsWith('@') ? fs.readFileSync(opts.request.slice(1), 'utf8') : opts.request;
       const out = await runPredict(dir, body, { signature: opts.signature_def, tags: opts.tag_set.split(',').filter(Boolean) });
       process.stdout.write(`${out}\n`);

@@ -16,6 +16,7 @@ import { consoleLogger } from '../../registry/log.js';
 import { invalidArgument } from '../../runtime/errors.js';
 import { defaultBatchingParameters } from '../../runtime/execution/batching_parameters.js';
 import { defaultThreads } from '../../runtime/execution/worker_pool.js';
+import { DEFAULT_MAX_STRING_TENSOR_BYTES, DEFAULT_MAX_TENSOR_ELEMENTS } from '../../runtime/limits.js';
 import { perModelBatchingParameters, readBatchingParameters } from '../config_file.js';
 import { ADMIN_TOKEN_ENV } from '../management/auth.js';
 import type { ModelListSource } from '../model_list.js';
@@ -43,6 +44,8 @@ interface ServeFlags {
   enable_per_model_batching_params: boolean;
   inference_threads: number;
   inference_model_copies: number;
+  max_tensor_elements: number;
+  max_string_tensor_bytes: number;
 }
 
 function nonNegativeNumber(value: string): number {
@@ -126,6 +129,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       maxUploadBytes: flags.max_upload_bytes,
       adminToken: flags.admin_token || process.env[ADMIN_TOKEN_ENV] || undefined,
     },
+    limits: { maxTensorElements: flags.max_tensor_elements, maxStringTensorBytes: flags.max_string_tensor_bytes },
     log,
   };
   const server = await startServer(options);
@@ -172,6 +176,8 @@ export function addServeCommand(program: Command): void {
     .option('--admin_token <token>', `bearer token that changes through /api/v1 need (default: $${ADMIN_TOKEN_ENV}; none: loopback only)`)
     .option('--inference_threads <n>', 'worker threads running models (0: run them on the HTTP event loop)', nonNegativeInteger, defaultThreads())
     .option('--inference_model_copies <n>', 'worker threads each model is loaded into (0: all of them; fewer saves memory for large models)', nonNegativeInteger, 0)
+    .option('--max_tensor_elements <n>', 'most elements one tensor may have; a model asking for more answers RESOURCE_EXHAUSTED (2^28: 1 GiB of float32)', positiveInteger, DEFAULT_MAX_TENSOR_ELEMENTS)
+    .option('--max_string_tensor_bytes <n>', 'most bytes one string tensor may hold (its strings plus 24 per element)', positiveInteger, DEFAULT_MAX_STRING_TENSOR_BYTES)
     .option('--enable_batching [bool]', 'merge concurrent requests to the same model version and signature into one run', bool, false)
     .option('--enable_per_model_batching_params [bool]', 'with --enable_batching: a version folder\'s batching_params.pbtxt replaces the server-wide batching parameters for it', bool, false)
     .option('--batching_parameters_file <file>', 'BatchingParameters in protobuf text format (max_batch_size, batch_timeout_micros, ...); needs --enable_batching')
