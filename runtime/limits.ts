@@ -63,10 +63,13 @@ export function setRuntimeLimits(next: Partial<RuntimeLimits> | undefined): void
 const DEVICE = '/job:localhost/replica:0/task:0/device:CPU:0';
 const TWO_POW_63 = 2 ** 63;
 
+/** A dimension as TF prints it: whole numbers in full (2^62 as 4611686018427387904, not 4611686018427388000). */
+const dimText = (d: number): string => (Number.isInteger(d) ? BigInt(d).toString() : String(d));
+
 /** TF's allocation failure: RESOURCE_EXHAUSTED "OOM when allocating tensor with shape[2,3] and type float on ... by allocator cpu". */
 export function oomError(shape: readonly number[], dtype: DType): StatusError {
   return resourceExhausted(
-    `OOM when allocating tensor with shape[${shape.join(',')}] and type ${dtypeShortName(dtype)} on ${DEVICE} by allocator cpu`,
+    `OOM when allocating tensor with shape[${shape.map(dimText).join(',')}] and type ${dtypeShortName(dtype)} on ${DEVICE} by allocator cpu`,
   );
 }
 
@@ -84,14 +87,14 @@ export function checkTensorSize(shape: readonly number[], dtype: DType): number 
     if (!Number.isInteger(d)) throw invalidArgument(`Dimension ${d} must be a whole number`);
     if (d < 0) throw invalidArgument(`Dimension ${d} must be >= 0`);
     const next = n * d;
-    if (next >= TWO_POW_63) throw invalidArgument(`Encountered overflow when multiplying ${n} with ${d}, result: -1`);
+    if (next >= TWO_POW_63) throw invalidArgument(`Encountered overflow when multiplying ${dimText(n)} with ${dimText(d)}, result: -1`);
     n = next;
   }
   if (n > limits.maxTensorElements) throw oomError(shape, dtype);
   // Only an empty tensor can get here with such a dimension (the limit is below 2^53).
   for (const d of shape) {
     if (d > Number.MAX_SAFE_INTEGER) {
-      throw invalidArgument(`Dimension ${d} is larger than this runtime supports (2^53 - 1)`);
+      throw invalidArgument(`Dimension ${dimText(d)} is larger than this runtime supports (2^53 - 1)`);
     }
   }
   if (n > 0 && HELD_IN_JS_ARRAYS.has(dtype)) checkStringBytes(shape, 0, dtype);
