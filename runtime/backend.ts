@@ -49,14 +49,24 @@ function guardAllocations(backend: tf.KernelBackend): void {
   if (tf.getBackend() === 'wasm') {
     const b = backend as unknown as WasmBackendInternals;
     const move = b.move.bind(b);
-    const malloc = b.wasm._malloc.bind(b.wasm);
     // The tensor being allocated, for the message when malloc fails (move calls malloc before it records anything).
     let current: { shape: number[]; dtype: DType } | undefined;
-    b.wasm._malloc = (bytes: number) => {
-      const at = malloc(bytes);
+    // Emscripten's export is a stub that replaces Module._malloc with the real function on first call:
+    // keep our guard in front of whatever gets assigned.
+    let malloc = b.wasm._malloc;
+    const guarded = (bytes: number): number => {
+      const at = malloc.call(b.wasm, bytes);
       if (at === 0 && bytes > 0) throw current ? oomError(current.shape, current.dtype) : oomError([bytes], 'uint8');
       return at;
     };
+    Object.defineProperty(b.wasm, '_malloc', {
+      configurable: true,
+      enumerable: true,
+      get: () => guarded,
+      set: (f: (bytes: number) => number) => {
+        malloc = f;
+      },
+    });
     b.move = (dataId, values, shape, dtype, refCount) => {
       const d = tfDType(dtype);
       const n = checkTensorSize(shape, d);
