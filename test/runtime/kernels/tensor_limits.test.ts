@@ -100,6 +100,21 @@ describe('the central allocation points', () => {
     // The backend still works afterwards.
     expect(Array.from(tf.fill([2], 3).dataSync())).toEqual([3, 3]);
   });
+
+  it('a WASM malloc that fails (heap at its ~4 GiB maximum) is RESOURCE_EXHAUSTED, not a tensor at address 0', () => {
+    expect(tf.getBackend()).toBe('wasm');
+    type Malloc = (bytes: number) => number;
+    const wasm = (tf.backend() as unknown as { wasm: { _malloc: Malloc; asm: { malloc: Malloc } } }).wasm;
+    const numTensors = tf.memory().numTensors;
+    wasm._malloc = () => 0; // what Emscripten's malloc answers when the heap cannot grow
+    try {
+      expect(statusOf(() => tf.fill([4, 2], 1))).toEqual(exhausted(oom('[4,2]', 'float')));
+    } finally {
+      wasm._malloc = wasm.asm.malloc;
+    }
+    expect(tf.memory().numTensors).toBe(numTensors);
+    expect(Array.from(tf.fill([2], 3).dataSync())).toEqual([3, 3]);
+  });
 });
 
 describe('kernels sized by runtime values', () => {
