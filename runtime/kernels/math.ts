@@ -19,6 +19,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type DType, dtypeShortName, isInteger } from '../dtypes.js';
 import { invalidArgument } from '../errors.js';
+import { checkTensorSize } from '../limits.js';
 import { type Shape, Tensor, allocHost, shapeString, sizeOf } from '../tensor.js';
 import { castTensor } from './cast.js';
 import {
@@ -218,6 +219,7 @@ export function applyBinary(op: string, def: BinaryDef, a: Tensor, b: Tensor, sh
     throw invalidArgument(`Incompatible shapes: ${shapeString(a.shape)} vs. ${shapeString(b.shape)}`);
   }
   const outDtype: DType = def.bool ? 'bool' : a.dtype;
+  checkTensorSize(outShape, outDtype); // a broadcast can ask for far more than its operands hold
   const tfFn = tfFor(tfKind(a.dtype), def.tfFloat, def.tfInt, def.tfBool);
   if (tfFn && !(def.hostExact && a.isOnHost && b.isOnHost && sizeOf(outShape) <= HOST_SMALL)) return runTf(outDtype, [a, b], tfFn);
   return hostBinary(op, def, a, b, outShape, outDtype);
@@ -821,6 +823,7 @@ export function batchMatMul(op: string, a: Tensor, b: Tensor, ta: boolean, tb: b
   if (d1 !== d2) {
     throw invalidArgument(`Matrix size-incompatible: In[0]: ${shapeString(a.shape)}, In[1]: ${shapeString(b.shape)}`);
   }
+  checkTensorSize([...batchShape, d0, d3], a.dtype);
   if (tfKind(a.dtype) === 'float' && a.size > 0 && b.size > 0) {
     if (a.rank === 2 && b.rank === 2) return runTf(a.dtype, [a, b], (x, y) => tf.matMul(x, y, ta, tb), false);
     return runTf(a.dtype, [a, b], (x, y) => tfBatchMatMul(x, y, ta, tb, batchShape, d0, d3));

@@ -97,6 +97,15 @@ describe('the central allocation points', () => {
     expect(statusOf(() => run1('AddV2', [a, b], { T: attr.type('float32') }))).toEqual(exhausted(oom('[100000,100000]', 'float')));
     a.dispose();
     b.dispose();
+    // The same on the host (int64 stays there), and a MatMul whose output outgrows its operands.
+    const ha = Tensor.fromHost('int64', [100000, 1], new BigInt64Array(100000));
+    const hb = Tensor.fromHost('int64', [1, 100000], new BigInt64Array(100000));
+    expect(statusOf(() => run1('Mul', [ha, hb], { T: attr.type('int64') }))).toEqual(exhausted(oom('[100000,100000]', 'int64')));
+    const col = Tensor.fromTf(tf.zeros([100000, 1]), 'float32');
+    const row = Tensor.fromTf(tf.zeros([1, 100000]), 'float32');
+    expect(statusOf(() => run1('MatMul', [col, row], { T: attr.type('float32') }))).toEqual(exhausted(oom('[100000,100000]', 'float')));
+    col.dispose();
+    row.dispose();
     // The backend still works afterwards.
     expect(Array.from(tf.fill([2], 3).dataSync())).toEqual([3, 3]);
   });
