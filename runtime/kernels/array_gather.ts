@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { invalidArgument } from '../errors.js';
+import { checkTensorSize } from '../limits.js';
 import type { HostData, Tensor } from '../tensor.js';
 import { dbg, emptyTensor, isIndexType, onTf, preferTf, readInts, sliceDebugString, stridesOf, takeFlat } from './array_util.js';
 import { registerKernel } from './registry.js';
@@ -69,6 +70,7 @@ function gather(params: Tensor, indices: Tensor, axisT: Tensor | undefined, batc
     ...params.shape.slice(axis + 1),
   ];
   const n = indices.size;
+  checkTensorSize(outShape, params.dtype); // few indices into a wide params make a large output
   if (n === 0 || inner === 0 || product(outShape) === 0) return emptyTensor(params.dtype, outShape);
 
   const raw = indices.values();
@@ -129,6 +131,7 @@ registerKernel({
     if (nResult > 0 && params.size === 0) {
       throw invalidArgument(`Requested more than 0 entries, but params is empty.  Params shape: ${dbg(params.shape)}`);
     }
+    checkTensorSize(outShape, params.dtype);
     if (product(outShape) === 0) return [emptyTensor(params.dtype, outShape)];
     const idx = readInts(indices, 'indices');
     const raw = indices.values();

@@ -206,6 +206,13 @@ describe('kernels sized by runtime values', () => {
     expect(vals(run1('StringJoin', [str([], ['a']), str([2], ['b', 'c'])], { N: attr.i(2) }))).toEqual(['ab', 'ac']);
   });
 
+  it('GatherV2 and GatherNd: few indices into wide params', () => {
+    const wide = Tensor.fromHost('float32', [1, 100000], new Float32Array(100000));
+    const zeros = i32([100000], new Array(100000).fill(0));
+    expect(statusOf(() => run1('GatherV2', [wide, zeros, i32([], [0])]))).toEqual(exhausted(oom('[100000,100000]', 'float')));
+    expect(statusOf(() => run1('GatherNd', [wide, i32([100000, 1], new Array(100000).fill(0))]))).toEqual(exhausted(oom('[100000,100000]', 'float')));
+  });
+
   it('MatrixDiag, Concat, ScatterNd, random ops and TensorListReserve', () => {
     expect(
       statusOf(() => run1('MatrixDiagV2', [f32([1000, 10], new Array(10000).fill(1)), i32([], [0]), i32([], [100000]), i32([], [-1]), f32([], [0])])),
