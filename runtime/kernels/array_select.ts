@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { invalidArgument } from '../errors.js';
+import { checkTensorSize } from '../limits.js';
 import { allocHost, sizeOf, Tensor, type HostData } from '../tensor.js';
 import {
   broadcastOffsets,
@@ -157,6 +158,7 @@ registerKernel({
         `condition ${dbg(cond.shape)}, then ${dbg(t.shape)}, and else ${dbg(e.shape)} must be broadcastable`,
       );
     }
+    checkTensorSize(shape, t.dtype);
     if (sizeOf(shape) === 0) return [emptyTensor(t.dtype, shape)];
     if (preferTf(t, e) && (cond.isOnBackend || cond.dtype === 'bool')) {
       return [onTf(t.dtype, [cond, t, e], (c, a, b) => tfWhere(c, a, b))];

@@ -7,6 +7,7 @@
  * backend tensors stay on the backend (one gather).
  */
 import { invalidArgument, unimplemented } from '../errors.js';
+import { checkTensorSize } from '../limits.js';
 import { sizeOf, type Tensor, type Shape } from '../tensor.js';
 import { composeMap, dbg, emptyTensor, readInts, stridesOf, takeFlat } from './array_util.js';
 import { registerKernel, type KernelContext } from './registry.js';
@@ -64,6 +65,7 @@ registerKernel({
       outShape.push(padded / block[k]);
     }
     outShape.push(...x.shape.slice(m + 1));
+    checkTensorSize(outShape, x.dtype);
     if (sizeOf(outShape) === 0) return [emptyTensor(x.dtype, outShape)];
     const st = stridesOf(x.shape);
     const map = mapFromIndex(outShape, (idx) => {
@@ -108,6 +110,7 @@ registerKernel({
       outShape.push(size);
     }
     outShape.push(...x.shape.slice(m + 1));
+    checkTensorSize(outShape, x.dtype);
     if (sizeOf(outShape) === 0) return [emptyTensor(x.dtype, outShape)];
     const st = stridesOf(x.shape);
     const map = mapFromIndex(outShape, (idx) => {
@@ -142,6 +145,7 @@ registerKernel({
     if (c % (bs * bs) !== 0) throw invalidArgument(`Input depth dimension ${c} should be divisible by: ${bs * bs}`);
     const oc = c / (bs * bs);
     const outShape = [b, h * bs, w * bs, oc];
+    checkTensorSize(outShape, x.dtype);
     if (sizeOf(outShape) === 0) return [emptyTensor(x.dtype, outShape)];
     const st = stridesOf(x.shape);
     const map = mapFromIndex(outShape, ([n, y, xx, ch]) => {
@@ -165,6 +169,7 @@ registerKernel({
       throw invalidArgument(`Image width ${w} and height ${h} should be divisible by block_size: ${bs}`);
     }
     const outShape = [b, h / bs, w / bs, c * bs * bs];
+    checkTensorSize(outShape, x.dtype);
     if (sizeOf(outShape) === 0) return [emptyTensor(x.dtype, outShape)];
     const st = stridesOf(x.shape);
     const map = mapFromIndex(outShape, ([n, y, xx, ch]) => {

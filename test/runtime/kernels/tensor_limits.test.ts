@@ -213,6 +213,16 @@ describe('kernels sized by runtime values', () => {
     expect(statusOf(() => run1('GatherNd', [wide, i32([100000, 1], new Array(100000).fill(0))]))).toEqual(exhausted(oom('[100000,100000]', 'float')));
   });
 
+  it('SpaceToBatchND paddings and SelectV2 broadcasting', () => {
+    expect(statusOf(() => run1('SpaceToBatchND', [f32([1, 2, 1], [1, 2]), i32([1], [1]), i64([1, 2], [0n, 10n ** 10n])]))).toEqual(
+      exhausted(oom('[1,10000000002,1]', 'float')),
+    );
+    const cond = Tensor.fromHost('bool', [100000, 1], new Uint8Array(100000));
+    expect(statusOf(() => run1('SelectV2', [cond, f32([1, 100000], new Array(100000).fill(1)), f32([], [0])]))).toEqual(
+      exhausted(oom('[100000,100000]', 'float')),
+    );
+  });
+
   it('MatrixDiag, Concat, ScatterNd, random ops and TensorListReserve', () => {
     expect(
       statusOf(() => run1('MatrixDiagV2', [f32([1000, 10], new Array(10000).fill(1)), i32([], [0]), i32([], [100000]), i32([], [-1]), f32([], [0])])),
