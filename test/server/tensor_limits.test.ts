@@ -20,7 +20,7 @@ const servers: RunningServer[] = [];
 
 const CPU = 'on /job:localhost/replica:0/task:0/device:CPU:0 by allocator cpu';
 
-async function serve(limits?: ServeOptions['limits']): Promise<RunningServer> {
+async function serve(limits?: ServeOptions['limits'], threads = 1): Promise<RunningServer> {
   const file = path.join(tmp, `models-${servers.length}.txt`);
   const entries = ['alloc', 'other'].map((name) => `config { name: "${name}" base_path: "${path.join(tmp, name)}" model_platform: "tensorflow" }`);
   fs.writeFileSync(file, `model_config_list { ${entries.join(' ')} }`);
@@ -28,7 +28,7 @@ async function serve(limits?: ServeOptions['limits']): Promise<RunningServer> {
     models: { kind: 'config_file', file, pollSeconds: 0 },
     restApiPort: 0,
     restApiHost: '127.0.0.1',
-    execution: { threads: 1 },
+    execution: { threads },
     limits,
     log: silentLogger,
   });
@@ -98,5 +98,15 @@ describe('request-sized allocations over HTTP', () => {
     expect((await predict(small, 'alloc', { inputs: { dims: [10, 10] } })).status).toBe(200);
     // The first server's workers keep the default limit.
     expect((await predict(server, 'alloc', { inputs: { dims: [20, 20] } })).status).toBe(200);
+  }, 30_000);
+
+  it('applies it on the event loop with --inference_threads=0', async () => {
+    const inline = await serve({ maxTensorElements: 1000 }, 0);
+    const refused = await predict(inline, 'alloc', { signature_name: 'range', inputs: { limit: 1001 } });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toContain(`OOM when allocating tensor with shape[1001] and type int64 ${CPU}`);
+    const fill = await predict(inline, 'alloc', { inputs: { dims: [100000, 100000] } });
+    expect(fill.status).toBe(429);
+    expect((await predict(inline, 'other', { signature_name: 'range', inputs: { limit: 1000 } })).status).toBe(200);
   }, 30_000);
 });
