@@ -39,7 +39,7 @@ export function addRunCommand(program: Command): void {
     .option('--tag_set <tags>', 'comma-separated tag set of the MetaGraph', 'serve')
     .option('--max_tensor_elements <n>', 'most elements one tensor may have (as for serve)', String(DEFAULT_MAX_TENSOR_ELEMENTS))
     .action(async (dir: string, opts: { request: string; signature_def?: string; tag_set: string; max_tensor_elements: string }) => {
-      setRuntimeLimits({ maxTensorElements: Number(opts.max_tensor_elements) });
+      setRuntimeLimits({ maxTensorElements: Number(opts.max_tensor_elements) }); // INVALID_ARGUMENT unless a whole number >= 1
       const body = opts.request.startsWith('@') ? fs.readFileSync(opts.request.slice(1), 'utf8') : opts.request;
       const out = await runPredict(dir, body, { signature: opts.signature_def, tags: opts.tag_set.split(',').filter(Boolean) });
       process.stdout.write(`${out}\n`);

@@ -1,7 +1,10 @@
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { writeAllocModel } from '../../helpers/alloc_model.js';
 import { copyWithRenamedOps } from '../../helpers/patched_model.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -41,6 +44,22 @@ describe('modelhost run', () => {
     );
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ outputs: 5.0 });
+  });
+
+  it('--max_tensor_elements bounds the tensors the model may make', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modelhost-run-limit-'));
+    const dir = path.join(tmp, 'model');
+    try {
+      await writeAllocModel(dir);
+      const r = await modelhost('run', dir, '--max_tensor_elements=100', '--request', '{"inputs": {"dims": [20, 20]}}');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('OOM when allocating tensor with shape[20,20] and type float');
+      const big = await modelhost('run', dir, '--request', '{"inputs": {"dims": [100000, 100000]}}');
+      expect(big.code).not.toBe(0);
+      expect(big.stderr).toContain('OOM when allocating tensor with shape[100000,100000] and type float');
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('fails with the error on stderr and a non-zero status for a bad request', async () => {

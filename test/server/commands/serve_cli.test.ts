@@ -7,6 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { writeAllocModel } from '../../helpers/alloc_model.js';
 import { copyVersion, FIXTURES, waitFor } from '../helpers.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -55,6 +56,19 @@ describe('modelhost serve', () => {
     expect(await s.exit).not.toBe(0);
     expect(s.output()).toContain(`Invalid protobuf file: '${file}'`);
     expect(s.output()).toContain('Error parsing text-format tensorflow.serving.ModelServerConfig');
+  });
+
+  it('--max_tensor_elements bounds the tensors a model may make (429 with TF\'s OOM wording)', async () => {
+    const base = path.join(tmp, 'alloc');
+    await writeAllocModel(path.join(base, '1'));
+    const s = serve(['--model_name=alloc', `--model_base_path=${base}`, '--max_tensor_elements=100', '--inference_threads=1']);
+    const url = `http://127.0.0.1:${await s.port()}`;
+    const refused = await json(`${url}/v1/models/alloc:predict`, { inputs: { dims: [20, 20] } });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toContain('OOM when allocating tensor with shape[20,20] and type float');
+    expect(await json(`${url}/v1/models/alloc:predict`, { inputs: { dims: [1, 2] } })).toEqual({ status: 200, body: { outputs: [[1.5, 1.5]] } });
+    s.proc.kill('SIGTERM');
+    expect(await s.exit).toBe(0);
   });
 
   it('serves both models of good_model_config.txt (paths substituted)', async () => {
