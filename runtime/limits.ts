@@ -3,7 +3,7 @@
  * allocation goes through.
  *
  * A model can compute shapes from request values (Fill, Tile, Range,
- * broadcasts, Pad, resize, StringRepeat...), so a small request can ask for
+ * broadcasts, Pad, resize, StringJoin...), so a small request can ask for
  * 1e10 elements. Kernels call `checkTensorSize` with the output shape before
  * allocating; host storage (`allocHost` in tensor.ts) and the tfjs backend
  * (backend.ts wraps its allocator) check again, so ops that do not call it
@@ -26,7 +26,8 @@ export interface RuntimeLimits {
   /**
    * Most bytes one string tensor may hold: its elements' bytes plus 24 per
    * element (TF's size of an empty tstring; a JS array of byte strings costs
-   * at least that). Bounds StringRepeat, StringJoin, Fill of a string...
+   * at least that). Bounds StringJoin, Fill or Tile of a string...; resource
+   * and variant tensors (TensorLists) count 24 bytes per element too.
    */
   maxStringTensorBytes: number;
 }

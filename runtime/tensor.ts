@@ -106,9 +106,7 @@ const EMPTY_BYTES = new Uint8Array(0);
  * refused before anything is allocated (INVALID_ARGUMENT / RESOURCE_EXHAUSTED).
  */
 export function allocHost(dtype: DType, size: number): HostData {
-  if (!(Number.isInteger(size) && size >= 0 && size <= runtimeLimits().maxTensorElements) || (size > 4096 && !hasTfStorage(dtype))) {
-    checkTensorSize([size], dtype);
-  }
+  if (!(Number.isInteger(size) && size >= 0 && size <= runtimeLimits().maxTensorElements)) checkTensorSize([size], dtype);
   switch (dtype) {
     case 'float32':
     case 'float16':
@@ -138,12 +136,14 @@ export function allocHost(dtype: DType, size: number): HostData {
     case 'complex128':
       return hostArray(Float64Array, size * 2);
     case 'string': {
+      if (size > 4096) checkTensorSize([size], dtype); // JS arrays: also bounded by maxStringTensorBytes
       const out: Uint8Array[] = new Array(size);
       for (let i = 0; i < size; i++) out[i] = EMPTY_BYTES;
       return out;
     }
     case 'resource':
     case 'variant':
+      if (size > 4096) checkTensorSize([size], dtype);
       return new Array(size).fill(undefined);
   }
 }
