@@ -16,7 +16,7 @@ import { RE2JS } from 're2js';
 import type { DType } from '../dtypes.js';
 import { dtypeShortName } from '../dtypes.js';
 import { invalidArgument, outOfRange, unimplemented } from '../errors.js';
-import { checkStringBytes } from '../limits.js';
+import { checkStringBytes, oomError, runtimeLimits, STRING_ELEMENT_BYTES } from '../limits.js';
 import { allocHost, decodeString, encodeString, shapeString, sizeOf, Tensor, type Shape } from '../tensor.js';
 import type { Attrs } from './attrs.js';
 import { formatBytes, formatFloat, formatInt, type FormatSpec } from './printf.js';
@@ -242,8 +242,12 @@ function utf8Step(src: Uint8Array, p: number): number {
   return need;
 }
 
-/** RE2::Replace (global=false) / RE2::GlobalReplace semantics on bytes. */
-function regexReplace(src: Uint8Array, re: RE2JS, rewrite: Uint8Array, global: boolean): Uint8Array {
+/**
+ * RE2::Replace (global=false) / RE2::GlobalReplace semantics on bytes. A
+ * result longer than `maxBytes` throws `tooLong()` as soon as it gets there
+ * (a short input and a long rewrite can make a huge string).
+ */
+function regexReplace(src: Uint8Array, re: RE2JS, rewrite: Uint8Array, global: boolean, maxBytes: number, tooLong: () => Error): Uint8Array {
   const matcher = re.matcher(src);
   const ngroups = matcher.groupCount();
   if (maxSubmatch(rewrite) > ngroups) return src;
@@ -271,6 +275,7 @@ function regexReplace(src: Uint8Array, re: RE2JS, rewrite: Uint8Array, global: b
       continue;
     }
     appendRewrite(out, rewrite, src, groupsOf());
+    if (out.length > maxBytes) throw tooLong();
     p = me;
     lastEnd = me;
     count++;
@@ -283,11 +288,16 @@ function regexReplace(src: Uint8Array, re: RE2JS, rewrite: Uint8Array, global: b
 
 function replaceAll(input: Tensor, re: RE2JS, rewrite: Uint8Array, global: boolean): Tensor {
   const vals = str(input);
-  return Tensor.fromHost(
-    'string',
-    input.shape,
-    vals.map((v) => regexReplace(v, re, rewrite, global)),
-  );
+  // The output's bytes are bounded like any string tensor's (limits.ts).
+  let left = runtimeLimits().maxStringTensorBytes - STRING_ELEMENT_BYTES * input.size;
+  const tooLong = () => oomError(input.shape, 'string');
+  const out = vals.map((v) => {
+    const r = regexReplace(v, re, rewrite, global, left, tooLong);
+    left -= r.length;
+    if (left < 0) throw tooLong();
+    return r;
+  });
+  return Tensor.fromHost('string', input.shape, out);
 }
 
 registerKernel({

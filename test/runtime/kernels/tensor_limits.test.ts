@@ -206,6 +206,17 @@ describe('kernels sized by runtime values', () => {
     expect(vals(run1('StringJoin', [str([], ['a']), str([2], ['b', 'c'])], { N: attr.i(2) }))).toEqual(['ab', 'ac']);
   });
 
+  it('RegexReplace stops when a short input and a long rewrite outgrow the string bytes', () => {
+    setRuntimeLimits({ maxStringTensorBytes: 100_000 });
+    const input = str([1], ['a'.repeat(2000)]);
+    const rewrite = str([], ['b'.repeat(1000)]);
+    expect(statusOf(() => run1('RegexReplace', [input, str([], ['a']), rewrite]))).toEqual(exhausted(oom('[1]', 'string')));
+    expect(statusOf(() => run1('StaticRegexReplace', [input], { pattern: attr.s(''), rewrite: attr.s('x'.repeat(200)) }))).toEqual(
+      exhausted(oom('[1]', 'string')),
+    );
+    expect(vals(run1('RegexReplace', [str([2], ['aXa', 'b']), str([], ['a']), str([], ['cc'])]))).toEqual(['ccXcc', 'b']);
+  });
+
   it('GatherV2 and GatherNd: few indices into wide params', () => {
     const wide = Tensor.fromHost('float32', [1, 100000], new Float32Array(100000));
     const zeros = i32([100000], new Array(100000).fill(0));
