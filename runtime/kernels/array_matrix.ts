@@ -235,6 +235,7 @@ registerKernel({
     const x = ctx.inputs[0];
     if (x.rank < 1) throw invalidArgument(`Input must be at least rank 1, got 0`);
     const n = x.size;
+    checkTensorSize([...x.shape, ...x.shape], x.dtype); // n elements in, n^2 out
     const map = new Int32Array(n * n).fill(-1);
     for (let i = 0; i < n; i++) map[i * n + i] = i;
     return [takeFlat(x, [...x.shape, ...x.shape], map)];

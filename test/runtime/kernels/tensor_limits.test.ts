@@ -238,6 +238,7 @@ describe('kernels sized by runtime values', () => {
     expect(
       statusOf(() => run1('MatrixDiagV2', [f32([1000, 10], new Array(10000).fill(1)), i32([], [0]), i32([], [100000]), i32([], [-1]), f32([], [0])])),
     ).toEqual(exhausted(oom('[1000,100000,10]', 'float')));
+    expect(statusOf(() => run1('Diag', [f32([100000], new Array(100000).fill(1))]))).toEqual(exhausted(oom('[100000,100000]', 'float')));
     setRuntimeLimits({ maxTensorElements: 5 });
     expect(statusOf(() => run1('ConcatV2', [f32([3], [1, 2, 3]), f32([3], [4, 5, 6]), i32([], [0])], { N: attr.i(2) }))).toEqual(
       exhausted(oom('[6]', 'float')),
