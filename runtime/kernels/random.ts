@@ -105,20 +105,24 @@ function outputShape(t: Tensor, dtype: DType): number[] {
 }
 
 /** Fills `size` samples, four per Philox block, after reserving 256 blocks per element (TF's PhiloxRandomOp). */
-function samples(ctx: KernelContext, size: number, perBlock: (block: Uint32Array, emit: (v: number) => void) => void): number[] {
+function samples(ctx: KernelContext, size: number, perBlock: (block: Uint32Array, emit: (v: number) => void) => void): Float64Array {
   const g = generatorFor(ctx);
   const local = g.clone();
   g.skip(size * 256);
-  const out: number[] = [];
+  // A typed array, not a JS array: V8 aborts the process when a JS array outgrows ~2^27 elements.
+  const out = new Float64Array(size);
+  let n = 0;
   const block = new Uint32Array(4);
-  while (out.length < size) {
+  while (n < size) {
     local.next(block);
-    perBlock(block, (v) => out.length < size && out.push(v));
+    perBlock(block, (v) => {
+      if (n < size) out[n++] = v;
+    });
   }
   return out;
 }
 
-function floatTensor(dtype: DType, shape: number[], values: number[]): Tensor {
+function floatTensor(dtype: DType, shape: number[], values: Float64Array): Tensor {
   const data = allocHost(dtype, values.length) as Float32Array;
   data.set(values);
   return Tensor.fromHost(dtype, shape, data);
@@ -168,6 +172,6 @@ registerKernel({
     const size = shape.reduce((a, b) => a * b, 1);
     const v = samples(ctx, size, (b, emit) => b.forEach((x) => emit(lo + (x % range))));
     const dtype = ctx.attrs.type('Tout');
-    return [Tensor.from(dtype, shape, dtype === 'int64' ? v.map((x) => BigInt(x)) : v)];
+    return [Tensor.from(dtype, shape, dtype === 'int64' ? Array.from(v, (x) => BigInt(x)) : v)];
   },
 });

@@ -55,4 +55,14 @@ describe('random kernels', () => {
     expect(Math.abs(mean)).toBeLessThan(0.06);
     expect(Math.abs(variance - 1)).toBeLessThan(0.1);
   });
+
+  it('RandomUniformInt gives int64 values in [minval, maxval)', () => {
+    const attrs = { Tout: attr.type('int64'), seed: attr.i(3), seed2: attr.i(4) };
+    const inputs = [Tensor.from('int32', [1], [500]), Tensor.scalar('int64', 5n), Tensor.scalar('int64', 9n)];
+    const t = run('RandomUniformInt', inputs, attrs)({ node: node('u', 'RandomUniformInt', [], attrs) });
+    expect(t.dtype).toBe('int64');
+    const v = Array.from(t.values() as BigInt64Array);
+    expect(v).toHaveLength(500);
+    expect(new Set(v)).toEqual(new Set([5n, 6n, 7n, 8n]));
+  });
 });
