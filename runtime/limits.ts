@@ -102,6 +102,15 @@ export function checkTensorSize(shape: readonly number[], dtype: DType): number 
   return n;
 }
 
+/**
+ * The longest JS array the runtime builds (string, resource and variant
+ * tensors; Tensor.numbers()). V8 keeps arrays up to 2^25 elements in fast
+ * storage; longer ones become dictionaries (~20x slower to fill) and near
+ * 2^27 elements V8 aborts the whole process ("invalid table size"), so
+ * longer ones are refused with RESOURCE_EXHAUSTED whatever the limits say.
+ */
+export const MAX_JS_ARRAY_ELEMENTS = 2 ** 25;
+
 /** Dtypes whose elements are JS values in a JS array (see tensor.ts). */
 const HELD_IN_JS_ARRAYS: ReadonlySet<DType> = new Set(['string', 'resource', 'variant']);
 /** What one element of a string tensor counts towards maxStringTensorBytes besides its bytes. */
@@ -109,13 +118,13 @@ export const STRING_ELEMENT_BYTES = 24;
 
 /**
  * Checks a string tensor of `shape` whose elements hold `bytes` bytes in all
- * against maxStringTensorBytes (each element also counts STRING_ELEMENT_BYTES);
- * RESOURCE_EXHAUSTED with TF's OOM wording.
+ * against maxStringTensorBytes (each element also counts STRING_ELEMENT_BYTES)
+ * and MAX_JS_ARRAY_ELEMENTS; RESOURCE_EXHAUSTED with TF's OOM wording.
  */
 export function checkStringBytes(shape: readonly number[], bytes: number, dtype: DType = 'string'): void {
   let n = 1;
   for (const d of shape) n *= d;
-  if (bytes + n * STRING_ELEMENT_BYTES > limits.maxStringTensorBytes) throw oomError(shape, dtype);
+  if (n > MAX_JS_ARRAY_ELEMENTS || bytes + n * STRING_ELEMENT_BYTES > limits.maxStringTensorBytes) throw oomError(shape, dtype);
 }
 
 /**

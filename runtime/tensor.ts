@@ -19,8 +19,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DType, dtypeShortName } from './dtypes.js';
-import { invalidArgument, internal } from './errors.js';
-import { checkTensorSize, runtimeLimits } from './limits.js';
+import { invalidArgument, internal, resourceExhausted } from './errors.js';
+import { checkTensorSize, MAX_JS_ARRAY_ELEMENTS, runtimeLimits } from './limits.js';
 
 export type HostData =
   | Float32Array
@@ -311,8 +311,15 @@ export class Tensor {
     return (this.values() as Uint8Array[]).map(decodeString);
   }
 
-  /** Elements as JS numbers (int64 converted exactly when within 2^53). */
+  /**
+   * Elements as JS numbers (int64 converted exactly when within 2^53).
+   * RESOURCE_EXHAUSTED beyond MAX_JS_ARRAY_ELEMENTS (limits.ts): a longer JS
+   * array is slow to build and can abort the process.
+   */
   numbers(): number[] {
+    if (this.size > MAX_JS_ARRAY_ELEMENTS) {
+      throw resourceExhausted(`${this} has ${this.size} elements, more than the ${MAX_JS_ARRAY_ELEMENTS} a kernel can read as JavaScript numbers`);
+    }
     const v = this.values();
     const out: number[] = new Array(this.size);
     for (let i = 0; i < this.size; i++) out[i] = Number((v as ArrayLike<number | bigint>)[i]);

@@ -69,6 +69,16 @@ describe('checkTensorSize', () => {
     expect(statusOf(() => checkTensorSize([50], 'string'))).toEqual(exhausted(oom('[50]', 'string')));
   });
 
+  it('keeps JS arrays short enough for V8 whatever the limits (longer ones abort the process)', () => {
+    setRuntimeLimits({ maxTensorElements: 2 ** 30, maxStringTensorBytes: 2 ** 40 });
+    expect(statusOf(() => checkTensorSize([2 ** 25 + 1], 'string'))).toEqual(exhausted(oom('[33554433]', 'string')));
+    expect(statusOf(() => allocHost('variant', 2 ** 26))).toEqual(exhausted(oom('[67108864]', 'variant')));
+    const big = Tensor.fromHost('int32', [2 ** 25 + 1], new Int32Array(2 ** 25 + 1));
+    expect(statusOf(() => big.numbers())).toEqual(
+      exhausted('Tensor<int32>[33554433] has 33554433 elements, more than the 33554432 a kernel can read as JavaScript numbers'),
+    );
+  });
+
   it('setRuntimeLimits takes whole numbers >= 1 and keeps fields left out', () => {
     setRuntimeLimits({ maxTensorElements: 10 });
     expect(runtimeLimits()).toEqual({ maxTensorElements: 10, maxStringTensorBytes: DEFAULT_MAX_STRING_TENSOR_BYTES });
