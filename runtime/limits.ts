@@ -37,10 +37,12 @@ export const DEFAULT_MAX_TENSOR_ELEMENTS = 2 ** 28;
 /** 1 GiB of string bytes. */
 export const DEFAULT_MAX_STRING_TENSOR_BYTES = 2 ** 30;
 
-let limits: RuntimeLimits = {
+export const DEFAULT_RUNTIME_LIMITS: Readonly<RuntimeLimits> = Object.freeze({
   maxTensorElements: DEFAULT_MAX_TENSOR_ELEMENTS,
   maxStringTensorBytes: DEFAULT_MAX_STRING_TENSOR_BYTES,
-};
+});
+
+let limits: RuntimeLimits = { ...DEFAULT_RUNTIME_LIMITS };
 
 /** The limits in force on this thread. */
 export function runtimeLimits(): Readonly<RuntimeLimits> {

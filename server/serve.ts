@@ -19,7 +19,7 @@ import { UploadIntake } from '../registry/upload.js';
 import type { ServingEngine } from '../runtime/engine.js';
 import { createServingEngine, type ExecutionOptions } from '../runtime/execution/serving_engine.js';
 import { toStatusError } from '../runtime/errors.js';
-import { setRuntimeLimits, type RuntimeLimits } from '../runtime/limits.js';
+import { DEFAULT_RUNTIME_LIMITS, setRuntimeLimits, type RuntimeLimits } from '../runtime/limits.js';
 import { readMonitoringConfig } from './config_file.js';
 import { createHttpServer, type FallbackHandler, type ModelhostHttpServer } from './http_server.js';
 import { managementApp } from './management/router.js';
@@ -87,7 +87,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     log.warn(`No models to serve yet${where}.`);
   }
 
-  setRuntimeLimits(options.limits); // before the engine: its workers take this thread's limits
+  setRuntimeLimits({ ...DEFAULT_RUNTIME_LIMITS, ...options.limits }); // before the engine: its workers take this thread's limits
   const ownEngine = options.engine === undefined;
   let metrics: ServerMetrics | undefined;
   const engine =
