@@ -20,6 +20,7 @@
  */
 import { dtypeShortName, type DType } from '../dtypes.js';
 import { invalidArgument } from '../errors.js';
+import { checkTensorSize, MAX_JS_ARRAY_ELEMENTS, oomError } from '../limits.js';
 import type { TensorShape } from '../graph/types.js';
 import { rawElementSize, decodeTensorBytes } from '../proto/tensor_bytes.js';
 import { tensorFromProto, tensorToProto } from '../proto/tensor_proto.js';
@@ -203,9 +204,13 @@ export function parseExamples(serialized: Uint8Array[], names: string[], config:
     if (!c.variableLength) return makeTensor(c.dtype, [...lead, ...c.shape], fixed[d]);
     const rows = varlen[d];
     const inner = c.shape.slice(1);
-    const maxRows = c.stride === 0 ? 0 : Math.max(0, ...rows.map((r) => r.length / c.stride));
+    // reduce, not Math.max(...rows): a spread of a large batch overflows the stack.
+    const maxRows = c.stride === 0 ? 0 : rows.reduce((m, r) => Math.max(m, r.length / c.stride), 0);
     const pad = (c.defaultValue.values() as ArrayLike<Value>)[0];
     const width = maxRows * c.stride;
+    // One long example pads every other row to its length: check before padding.
+    checkTensorSize([...lead, maxRows, ...inner], c.dtype);
+    if (rows.length * width > MAX_JS_ARRAY_ELEMENTS) throw oomError([...lead, maxRows, ...inner], c.dtype);
     const out: Value[] = new Array(rows.length * width).fill(pad);
     rows.forEach((r, e) => r.forEach((v, k) => (out[e * width + k] = v)));
     return makeTensor(c.dtype, [...lead, maxRows, ...inner], out);
@@ -226,7 +231,7 @@ export function parseExamples(serialized: Uint8Array[], names: string[], config:
         }
       }),
     );
-    const maxCount = Math.max(0, ...rows.map((r) => r.length));
+    const maxCount = rows.reduce((m, r) => Math.max(m, r.length), 0);
     const denseShape = single ? [BigInt(maxCount)] : [BigInt(batch), BigInt(maxCount)];
     return [
       Tensor.fromHost('int64', [values.length, cols], indices),

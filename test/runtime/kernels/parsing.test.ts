@@ -186,6 +186,20 @@ describe('ParseExampleV2', () => {
     expect(values(ids)).toEqual([1n, 2n, 3n, -1n, -1n, -1n, 4n, -1n, -1n]);
   });
 
+  it('refuses the padding one long example would give every row, before padding', () => {
+    const examples = new Array(2000).fill(ex({}));
+    examples[0] = ex({ ids: { int64List: new Array(20000).fill(7) } });
+    const err = errorOf(() => v2(batch(examples), { dense: [['ids', 'int64', [-1], Tensor.scalar('int64', -1n)]] }));
+    expect(err.code).toBe('RESOURCE_EXHAUSTED');
+    expect(err.message).toBe('OOM when allocating tensor with shape[2000,20000] and type int64 on /job:localhost/replica:0/task:0/device:CPU:0 by allocator cpu');
+  });
+
+  it('parses a batch too large to spread into Math.max (150,000 examples)', () => {
+    const examples = new Array(150_000).fill(ex({ ids: { int64List: [1] } }));
+    const [, , shape] = v2(batch(examples), { sparse: [['ids', 'int64']] });
+    expect(values(shape)).toEqual([150_000n, 1n]);
+  });
+
   it('checks variable-length strides', () => {
     const padding = Tensor.scalar('float32', 0);
     const [pairs] = v2(batch([ex({ p: { floatList: [1, 2, 3, 4] } })]), { dense: [['p', 'float32', [-1, 2], padding]] });
