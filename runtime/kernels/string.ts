@@ -16,7 +16,7 @@ import { RE2JS } from 're2js';
 import type { DType } from '../dtypes.js';
 import { dtypeShortName } from '../dtypes.js';
 import { invalidArgument, outOfRange, unimplemented } from '../errors.js';
-import { checkStringBytes, oomError, runtimeLimits, STRING_ELEMENT_BYTES } from '../limits.js';
+import { checkStringBytes, checkTensorSize, oomError, runtimeLimits, STRING_ELEMENT_BYTES } from '../limits.js';
 import { allocHost, decodeString, encodeString, shapeString, sizeOf, Tensor, type Shape } from '../tensor.js';
 import type { Attrs } from './attrs.js';
 import { formatBytes, formatFloat, formatInt, type FormatSpec } from './printf.js';
@@ -556,7 +556,9 @@ registerKernel({
       throw invalidArgument(`Incompatible shapes: ${shapeString(input.shape)} vs. ${shapeString(posT.shape)}`);
     }
     if (outShape.length > 2) throw unimplemented(`Substr broadcast not implemented for ${outShape.length} dimensions`);
-    const size = sizeOf(outShape);
+    const size = checkTensorSize(outShape, 'string');
+    // A broadcast repeats substrings: count their bytes as they are cut.
+    let left = runtimeLimits().maxStringTensorBytes - STRING_ELEMENT_BYTES * size;
     const out: Uint8Array[] = new Array(size);
     for (let i = 0; i < size; i++) {
       const coord = outShape.length === 2 ? [Math.floor(i / outShape[1]), i % outShape[1]] : [i];
@@ -564,6 +566,8 @@ registerKernel({
       const p = broadcastIndex(posT.shape, outShape, coord);
       const where = coord.length === 2 ? `(${coord[0]}, ${coord[1]})` : String(i);
       out[i] = substrOne(s, pos[p], len[p], unit, where);
+      left -= out[i].length;
+      if (left < 0) throw oomError(outShape, 'string');
     }
     return [Tensor.fromHost('string', outShape, out)];
   },

@@ -216,6 +216,15 @@ describe('kernels sized by runtime values', () => {
     expect(vals(run1('StringJoin', [str([], ['a']), str([2], ['b', 'c'])], { N: attr.i(2) }))).toEqual(['ab', 'ac']);
   });
 
+  it('Substr counts the bytes a broadcast repeats', () => {
+    setRuntimeLimits({ maxStringTensorBytes: 100_000 });
+    const input = str([1, 1], ['z'.repeat(1000)]);
+    const pos = i32([1000, 1], new Array(1000).fill(0));
+    const len = i32([1000, 1], new Array(1000).fill(1000));
+    expect(statusOf(() => run1('Substr', [input, pos, len]))).toEqual(exhausted(oom('[1000,1]', 'string')));
+    expect(vals(run1('Substr', [str([1, 1], ['abc']), i32([2, 1], [0, 1]), i32([2, 1], [1, 2])]))).toEqual(['a', 'bc']);
+  });
+
   it('RegexReplace stops when a short input and a long rewrite outgrow the string bytes', () => {
     setRuntimeLimits({ maxStringTensorBytes: 100_000 });
     const input = str([1], ['a'.repeat(2000)]);
