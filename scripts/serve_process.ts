@@ -10,8 +10,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { packageRoot } from '../runtime/package_root.js';
 
-const BIN = path.resolve(import.meta.dirname, '../bin/modelhost.js');
+const BIN = path.join(packageRoot(), 'bin/modelhost.js');
 
 export interface ServeProcess {
   readonly proc: ChildProcess;
@@ -24,8 +25,11 @@ export interface ServeProcess {
 }
 
 /** Starts the built binary (dist/) with `args` after `serve --rest_api_host=127.0.0.1 --rest_api_port=0`, and waits until it listens. */
-export async function startServeProcess(args: readonly string[], options: { cwd: string; timeoutMs?: number }): Promise<ServeProcess> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--rest_api_host=127.0.0.1', '--rest_api_port=0', ...args], { cwd: options.cwd });
+export async function startServeProcess(
+  args: readonly string[],
+  options: { cwd: string; timeoutMs?: number; env?: NodeJS.ProcessEnv },
+): Promise<ServeProcess> {
+  const proc = spawn(process.execPath, [BIN, 'serve', '--rest_api_host=127.0.0.1', '--rest_api_port=0', ...args], { cwd: options.cwd, env: options.env });
   let output = '';
   proc.stdout!.on('data', (d) => (output += d));
   proc.stderr!.on('data', (d) => (output += d));
