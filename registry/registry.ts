@@ -676,8 +676,8 @@ export class Registry implements ServingRouter {
       const left = deadline === undefined ? undefined : deadline - Date.now();
       if (left !== undefined && left <= 0) {
         throw unavailable(
-          `Version ${version} of model ${m.name} could not be loaded within ${this.onDemandMaxWaitMs} ms (--on_demand_max_wait_ms): ` +
-            `its --max_loaded_versions=${this.maxLoadedVersions} slots hold versions with requests in flight. Retry later.`,
+          `Version ${version} of model ${m.name} could not be loaded within ${this.onDemandMaxWaitMs} ms (limit --on_demand_max_wait_ms=${this.onDemandMaxWaitMs}): ` +
+            `the --max_loaded_versions=${this.maxLoadedVersions} slots hold versions with requests in flight, or the load is slow. Retry later.`,
         );
       }
       await this.nextChange(m.name, left);

@@ -285,7 +285,7 @@ describe('registry', () => {
     const refused = await errorOf(w.core.loadOnDemand({ name: 'od', version: 2 }));
     expect([refused.code, refused.message]).toEqual(['UNAVAILABLE', expect.stringMatching(/^Version 2 of model od is not loaded and 1 requests already wait .*--on_demand_max_waiting_requests=1/)]);
     const timedOut = await waiting;
-    expect([timedOut.code, timedOut.message]).toEqual(['UNAVAILABLE', expect.stringMatching(/^Version 2 of model od could not be loaded within 300 ms \(--on_demand_max_wait_ms\)/)]);
+    expect([timedOut.code, timedOut.message]).toEqual(['UNAVAILABLE', expect.stringMatching(/^Version 2 of model od could not be loaded within 300 ms \(limit --on_demand_max_wait_ms=300\)/)]);
     expect(loaded()).toEqual([1, 3]);
     // Once the request on version 1 is done, version 2 gets the slot.
     running.release();
