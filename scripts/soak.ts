@@ -6,8 +6,8 @@
  *  - The server serves a temporary models folder holding one model, `soak`,
  *    whose version 1 is TF Serving's half_plus_two fixture (x = 1 → 2.5).
  *  - `--clients` keep-alive clients call predict with x = 1 continuously:
- *    three in four ask for the default version, the others for a specific
- *    version (a non-retired one, kept for a few requests, so versions are
+ *    three in four (by default) ask for the default version, the others for
+ *    a specific version (a non-retired one, kept for a few requests, so versions are
  *    loaded on demand and evicted). Every uploaded version N answers
  *    1000 + N (y = x + b, b restored from its checkpoint), so each answer
  *    names the version that served it.
@@ -38,6 +38,8 @@ import { residentMemory, startServeProcess, type ServeProcess } from './serve_pr
 export interface SoakOptions {
   changes: number;
   clients: number;
+  /** Every n-th client asks for specific versions, the others for the default one (default 4). */
+  specificEvery?: number;
   seed?: number;
   /** Extra `modelhost serve` flags (default: none, the defaults are the point). */
   serveArgs?: readonly string[];
@@ -195,7 +197,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const client = async (index: number) => {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       const random = prng((options.seed ?? 1) * 1000 + index + 1);
-      const specific = index % 4 === 3;
+      const every = options.specificEvery ?? 4;
+      const specific = index % every === every - 1;
       let asked: number | undefined;
       let left = 0;
       try {
