@@ -9,13 +9,21 @@
  *    among the candidates and every version it picks stays loaded, as in TF
  *    Serving; the target is the pinned version when the policy allows it,
  *    else the newest allowed one.
- *  - With no explicit policy every candidate may serve. Kept loaded: the
- *    target (the pinned version, else the newest candidate), the version
- *    active now (until the target takes over) and the one active before it
- *    (so a rollback is instant); then the versions requests used, most
- *    recently used first, up to `maxLoaded` in all (the most recently used
- *    one always fits; the others are evicted); then, while there is room,
- *    the newest remaining versions. Anything else is loaded on demand.
+ *  - With no explicit policy every candidate may serve. Kept loaded, in
+ *    this order until `maxLoaded` versions are kept:
+ *     1. the target (the pinned version, else the newest candidate), the
+ *        version active now (until the target takes over) and the one active
+ *        before it (so a rollback is instant): always;
+ *     2. `held` versions: those requests are running on or waiting for after
+ *        they got their slot, and those a registry change is about to use:
+ *        always, even beyond `maxLoaded` (a version in use is never evicted;
+ *        the excess goes once they are idle);
+ *     3. `waiting` versions (requests wait for them to load), first come
+ *        first served; at least one of them fits even when steps 1-2 use
+ *        every slot, so on-demand loading never stalls for good;
+ *     4. idle versions requests used, most recently used first;
+ *     5. the newest remaining versions.
+ *    Anything else is loaded on demand.
  */
 import type { VersionPolicy } from './model_config.js';
 import { aspiredVersions } from './version_policy.js';
@@ -27,8 +35,12 @@ export interface LoadSetInput {
   pinned?: number;
   active?: number;
   previous?: number;
-  /** Versions loaded on demand, least recently used first. */
+  /** Versions requests used, least recently used first. */
   recent: readonly number[];
+  /** Versions in use that must stay (or get) loaded whatever the room (step 2). */
+  held?: readonly number[];
+  /** Versions requests wait for that have no slot yet, first come first (step 3). */
+  waiting?: readonly number[];
   maxLoaded: number;
 }
 
@@ -55,13 +67,18 @@ export function computeLoadSet(input: LoadSetInput): LoadSet {
 
   const keep = new Set<number>();
   for (const v of [target, input.active, input.previous]) if (v !== undefined && allowedSet.has(v)) keep.add(v);
+  const fixed = keep.size;
+  for (const v of input.held ?? []) if (allowedSet.has(v)) keep.add(v);
+  for (const v of input.waiting ?? []) {
+    if (!allowedSet.has(v) || keep.has(v)) continue;
+    if (keep.size >= input.maxLoaded && keep.size > fixed) break;
+    keep.add(v);
+  }
   const evicted: number[] = [];
   for (let i = input.recent.length - 1; i >= 0; i--) {
     const v = input.recent[i];
     if (keep.has(v)) continue;
-    // The most recently used version always fits, so a request for it can be served even when maxLoaded is tiny.
-    const mostRecent = i === input.recent.length - 1;
-    if (allowedSet.has(v) && (keep.size < input.maxLoaded || mostRecent)) keep.add(v);
+    if (allowedSet.has(v) && keep.size < input.maxLoaded) keep.add(v);
     else evicted.push(v);
   }
   // Room left: the newest versions, so they answer at once when first asked for.

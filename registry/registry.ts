@@ -15,6 +15,20 @@
  *    `maxLoadedVersions` are kept loaded (the active and previous ones
  *    always, then the most recently used, then the newest), the others are
  *    loaded on demand and evicted least recently used first.
+ *  - On-demand loading (a request names a valid version that is not loaded):
+ *     - the request reserves the version and waits for it; a version with a
+ *       reservation or a request in flight (a handle not yet released) is
+ *       never evicted, so a version loaded on demand stays at least until
+ *       the requests that asked for it have run;
+ *     - versions wait for a slot first come, first served; a slot frees when
+ *       an on-demand version has no request in flight and none waiting (the
+ *       manager tells us through the idle listener), and at least one slot
+ *       is always open to on-demand versions;
+ *     - the wait is bounded: at most `onDemandMaxWaitingRequests` requests
+ *       per model wait at a time, each at most `onDemandMaxWaitMs`; past
+ *       either bound the request fails with UNAVAILABLE (503) naming the
+ *       model, the version and the limit. So with more versions in demand
+ *       than slots, requests are served in turns or refused, never stalled.
  *  - pin / unpin / rollback / label / retire refuse (FAILED_PRECONDITION, 409
  *    over HTTP) with the reason when the version cannot serve. A switch loads
  *    the new version before it takes traffic, so no request fails.
@@ -61,6 +75,8 @@ export const SERVER_ACTOR = 'server';
 export const CONFIG_ACTOR = 'config';
 
 export const DEFAULT_MAX_LOADED_VERSIONS = 4;
+export const DEFAULT_ON_DEMAND_MAX_WAITING_REQUESTS = 100;
+export const DEFAULT_ON_DEMAND_MAX_WAIT_MS = 10_000;
 
 export interface RegistryOptions {
   store: Store;
@@ -69,6 +85,10 @@ export interface RegistryOptions {
   modelsDir: string;
   /** Default 4. */
   maxLoadedVersions?: number;
+  /** Requests per model that may wait for an on-demand load at once (default 100); more get UNAVAILABLE. */
+  onDemandMaxWaitingRequests?: number;
+  /** How long a request waits for an on-demand load (default 10000 ms) before it gets UNAVAILABLE. */
+  onDemandMaxWaitMs?: number;
   log?: Logger;
 }
 
@@ -141,6 +161,15 @@ interface ModelState {
   labels: Map<string, number>;
   /** Last manager state seen per version. */
   states: Map<number, ManagerState>;
+  /** Requests that reserved a version (on-demand), per version, in order of first reservation. */
+  demand: Map<number, number>;
+  /** Registry changes that reserved a version they are about to use (pin, rollback...), per version. */
+  holds: Map<number, number>;
+  /** Requests waiting now for an on-demand load. */
+  waitingRequests: number;
+  /** The last load set had more versions than maxLoadedVersions (versions in use beyond the room). */
+  overCapacity: boolean;
+  syncScheduled: boolean;
   /** Last computed: the versions to keep loaded, and the one meant to be the default. */
   loadSet: number[];
   target: number | undefined;
@@ -164,6 +193,8 @@ export class Registry implements ServingRouter {
   readonly core: ServingCore;
   readonly modelsDir: string;
   readonly maxLoadedVersions: number;
+  readonly onDemandMaxWaitingRequests: number;
+  readonly onDemandMaxWaitMs: number;
   private readonly log: Logger;
   private models = new Map<string, ModelState>();
   private readonly waiters = new Map<string, Set<() => void>>();
@@ -176,6 +207,8 @@ export class Registry implements ServingRouter {
     this.core = options.core;
     this.modelsDir = path.resolve(options.modelsDir);
     this.maxLoadedVersions = Math.max(1, options.maxLoadedVersions ?? DEFAULT_MAX_LOADED_VERSIONS);
+    this.onDemandMaxWaitingRequests = Math.max(1, options.onDemandMaxWaitingRequests ?? DEFAULT_ON_DEMAND_MAX_WAITING_REQUESTS);
+    this.onDemandMaxWaitMs = Math.max(1, options.onDemandMaxWaitMs ?? DEFAULT_ON_DEMAND_MAX_WAIT_MS);
     this.log = options.log ?? consoleLogger;
     this.core.attachRouter(this);
     this.core.monitor.subscribe((s) => this.onState(s));
@@ -561,33 +594,103 @@ export class Registry implements ServingRouter {
     m.lastUsed = version;
   }
 
-  async loadOnDemand(name: string, version: number): Promise<boolean> {
-    try {
-      await this.ensureLoaded(name, version, 'served');
-      return true;
-    } catch {
-      return false;
+  /**
+   * Reserves `version` for one request and waits until it is loaded (see the
+   * module comment); resolves with the function that ends the reservation,
+   * which the caller calls once the request has run. Throws
+   * FAILED_PRECONDITION when the version cannot serve, UNAVAILABLE when a
+   * bound is hit or the server is stopping.
+   */
+  async loadOnDemand(name: string, version: number): Promise<() => void> {
+    if (this.stopping) throw unavailable('The server is shutting down.');
+    const m = this.requireModel(name);
+    this.checkServable(m, version, 'served');
+    if (this.core.manager.availableVersions(name).includes(version)) return this.reserve(m, version, m.demand);
+    if (m.waitingRequests >= this.onDemandMaxWaitingRequests) {
+      throw unavailable(
+        `Version ${version} of model ${name} is not loaded and ${m.waitingRequests} requests already wait for versions of it to load ` +
+          `(limit --on_demand_max_waiting_requests=${this.onDemandMaxWaitingRequests}; --max_loaded_versions=${this.maxLoadedVersions} are kept loaded). Retry later.`,
+      );
     }
+    const release = this.reserve(m, version, m.demand);
+    const deadline = Date.now() + this.onDemandMaxWaitMs;
+    m.waitingRequests++;
+    try {
+      await this.waitLoaded(m, version, 'served', deadline);
+      return release;
+    } catch (e) {
+      release();
+      throw e;
+    } finally {
+      m.waitingRequests--;
+    }
+  }
+
+  idle(name: string, version: number): void {
+    const m = this.models.get(name);
+    // A slot may be free now for a version requests wait for, or a version kept beyond the room may go.
+    if (m && (m.waitingRequests > 0 || m.overCapacity) && !m.holds.has(version) && !m.demand.has(version)) this.scheduleSync(m);
   }
 
   // --------------------------------------------------------------- internals
 
   /** Waits until `version` is loaded, asking the manager to load it if needed; throws why it cannot be. */
   async ensureLoaded(name: string, version: number, verb: string): Promise<void> {
+    if (this.stopping) throw unavailable('The server is shutting down.');
+    const m = this.requireModel(name);
+    this.checkServable(m, version, verb);
+    // The reservation ends after the caller's next synchronous step (setPin...), which protects the version itself.
+    const release = this.reserve(m, version, m.holds);
+    try {
+      await this.waitLoaded(m, version, verb, undefined);
+    } finally {
+      release();
+    }
+  }
+
+  /** Counts one reservation of `version` in `into` and syncs; the returned function (idempotent) ends it. */
+  private reserve(m: ModelState, version: number, into: Map<number, number>): () => void {
+    into.set(version, (into.get(version) ?? 0) + 1);
+    if (!m.loadSet.includes(version)) this.sync(m);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const left = (into.get(version) ?? 1) - 1;
+      if (left > 0) into.set(version, left);
+      else {
+        into.delete(version);
+        // Later, not now: the caller's next step runs first, and many releases cost one sync.
+        if (m.waitingRequests > 0 || m.overCapacity) this.scheduleSync(m);
+      }
+    };
+  }
+
+  /** Waits until `version` is available; throws why it cannot serve, or UNAVAILABLE past `deadline`. */
+  private async waitLoaded(m: ModelState, version: number, verb: string, deadline: number | undefined): Promise<void> {
     for (;;) {
       if (this.stopping) throw unavailable('The server is shutting down.');
-      const m = this.requireModel(name);
-      if (this.core.manager.availableVersions(name).includes(version)) return;
+      if (this.models.get(m.name) !== m) throw this.unknownModel(m.name);
+      if (this.core.manager.availableVersions(m.name).includes(version)) return;
       this.checkServable(m, version, verb);
-      if (!m.loadSet.includes(version)) {
-        m.recent.delete(version);
-        m.recent.set(version, true);
-        m.lastUsed = version;
-        this.sync(m);
-        if (!m.loadSet.includes(version)) throw failedPrecondition(`Version ${version} of model ${name} cannot be ${verb}: it cannot be loaded now.`);
+      const left = deadline === undefined ? undefined : deadline - Date.now();
+      if (left !== undefined && left <= 0) {
+        throw unavailable(
+          `Version ${version} of model ${m.name} could not be loaded within ${this.onDemandMaxWaitMs} ms (limit --on_demand_max_wait_ms=${this.onDemandMaxWaitMs}): ` +
+            `the --max_loaded_versions=${this.maxLoadedVersions} slots hold versions with requests in flight, or the load is slow. Retry later.`,
+        );
       }
-      await this.nextChange(name);
+      await this.nextChange(m.name, left);
     }
+  }
+
+  private scheduleSync(m: ModelState): void {
+    if (m.syncScheduled) return;
+    m.syncScheduled = true;
+    setImmediate(() => {
+      m.syncScheduled = false;
+      this.sync(m);
+    });
   }
 
   /** Throws (NOT_FOUND or FAILED_PRECONDITION) when `version` cannot serve, saying why. */
@@ -615,7 +718,14 @@ export class Registry implements ServingRouter {
   }
 
   private loadSetFor(m: ModelState, change: { pinned?: number; retire?: number } = {}) {
+    // In use: reserved by a registry change, requests in flight, or requests waiting on a version that has its slot.
+    const held = new Set(m.holds.keys());
+    for (const v of this.core.manager.availableVersions(m.name)) if (this.core.manager.inFlight(m.name, v) > 0) held.add(v);
+    const waiting: number[] = [];
+    for (const v of m.demand.keys()) (m.loadSet.includes(v) ? held.add(v) : waiting.push(v));
     return computeLoadSet({
+      held: [...held],
+      waiting,
       candidates: this.candidates(m, change.retire),
       explicitPolicy: m.config.versionPolicyExplicit ? m.config.versionPolicy : undefined,
       pinned: 'pinned' in change ? change.pinned : m.pinned,
@@ -642,6 +752,7 @@ export class Registry implements ServingRouter {
         if (m.lastUsed !== undefined && !m.recent.has(m.lastUsed)) m.lastUsed = undefined;
         m.target = set.target;
         m.loadSet = set.load;
+        m.overCapacity = set.load.length > this.maxLoadedVersions;
         this.core.manager.setAspiredVersions(m.name, set.load.map((v) => m.found.get(v)!));
       } while (m.syncAgain);
     } finally {
@@ -794,6 +905,11 @@ export class Registry implements ServingRouter {
       failed: new Map(),
       labels: new Map(this.store.listLabels(config.name).map((l: LabelRow) => [l.label, l.version])),
       states: new Map(),
+      demand: new Map(),
+      holds: new Map(),
+      waitingRequests: 0,
+      overCapacity: false,
+      syncScheduled: false,
       loadSet: [],
       target: undefined,
       syncing: false,
@@ -852,11 +968,22 @@ export class Registry implements ServingRouter {
     return row;
   }
 
-  private nextChange(name: string): Promise<void> {
+  /** Resolves on the next change of `name`'s versions, or after `timeoutMs`. */
+  private nextChange(name: string, timeoutMs?: number): Promise<void> {
     return new Promise((resolve) => {
       let set = this.waiters.get(name);
       if (!set) this.waiters.set(name, (set = new Set()));
-      set.add(resolve);
+      if (timeoutMs === undefined) {
+        set.add(resolve);
+        return;
+      }
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.get(name)?.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      set.add(done);
     });
   }
 

@@ -27,6 +27,8 @@ export class LoadedVersion {
     readonly name: string,
     readonly version: number,
     readonly model: Servable,
+    /** Called each time the last outstanding handle is released. */
+    private readonly onIdle?: () => void,
   ) {}
 
   get inFlight(): number {
@@ -41,7 +43,9 @@ export class LoadedVersion {
       if (released) return;
       released = true;
       this.refs--;
-      if (this.refs === 0 && this.onDrained) this.onDrained();
+      if (this.refs !== 0) return;
+      if (this.onDrained) this.onDrained();
+      else this.onIdle?.();
     };
     return { name: this.name, version: this.version, model: this.model, release };
   }

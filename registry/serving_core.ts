@@ -43,8 +43,15 @@ export interface ServingRouter {
   resolveLabel(name: string, label: string): number | undefined;
   /** Called for every handle handed out to a request (least-recently-used bookkeeping). */
   used(name: string, version: number): void;
-  /** Loads a version that is not loaded now; resolves true once it is available, false when it cannot be. */
-  loadOnDemand(name: string, version: number): Promise<boolean>;
+  /**
+   * Loads a version that is not loaded now, for one request: resolves once it
+   * is available with a function the caller calls when the request has run
+   * (the version stays loaded until then); throws why it cannot be
+   * (FAILED_PRECONDITION), or UNAVAILABLE when the router's wait bounds trip.
+   */
+  loadOnDemand(name: string, version: number): Promise<() => void>;
+  /** Called when the last request holding a loaded version released it. */
+  idle(name: string, version: number): void;
 }
 
 export interface ServingCoreOptions {
@@ -91,6 +98,7 @@ export class ServingCore {
   attachRouter(router: ServingRouter): void {
     this.router = router;
     this.manager.setDefaultVersionChooser((name, available) => router.chooseDefault(name, available));
+    this.manager.setIdleListener((name, version) => router.idle(name, version));
   }
 
   /** Applies the first config, waits for the first load of every version found, then keeps polling. */
@@ -148,13 +156,15 @@ export class ServingCore {
 
   /**
    * For a spec naming a version (or label) that is valid but not loaded now:
-   * loads it (with a router; see ServingRouter.loadOnDemand). Resolves true
-   * when `getHandle(spec)` may now succeed.
+   * loads it (with a router; see ServingRouter.loadOnDemand). Resolves, once
+   * `getHandle(spec)` may succeed, with the function to call when the
+   * request has run; undefined when there is nothing to load. Throws as
+   * ServingRouter.loadOnDemand does.
    */
-  async loadOnDemand(spec: ModelSpec): Promise<boolean> {
-    if (!this.router) return false;
+  async loadOnDemand(spec: ModelSpec): Promise<(() => void) | undefined> {
+    if (!this.router) return undefined;
     const version = spec.label !== undefined ? this.labelVersion(spec.name, spec.label) : spec.version;
-    if (version === undefined) return false;
+    if (version === undefined) return undefined;
     return this.router.loadOnDemand(spec.name, version);
   }
 

@@ -10,6 +10,10 @@
  *    already serving are left alone.
  *  - A version that is no longer aspired stops taking new requests at once,
  *    and is disposed after the requests already holding it finish.
+ *  - A serving version whose files change (new fingerprint) is loaded again
+ *    from them; the new copy replaces the old one only once it has loaded and
+ *    warmed up (requests in flight finish on the old one). If that load
+ *    fails, the old copy keeps serving and the failure is logged.
  *
  * Every transition is published on the ServableStateMonitor.
  */
@@ -41,6 +45,9 @@ export interface WarmupContext {
 /** Replays warm-up requests against a freshly loaded model; throwing fails the load. */
 export type WarmupFn = (model: Servable, context: WarmupContext) => Promise<void>;
 
+/** Told each time the last request holding a loaded version releases it. */
+export type IdleListener = (name: string, version: number) => void;
+
 export interface VersionManagerOptions {
   engine: ServingEngine;
   monitor?: ServableStateMonitor;
@@ -58,6 +65,10 @@ interface VersionEntry {
   aspired: boolean;
   phase: VersionPhase;
   loaded?: LoadedVersion;
+  /** Files that changed while the version was loading or serving: load them and swap them in. */
+  reload?: AspiredVersion;
+  /** Fingerprint of changed files that failed to load (not retried until they change again). */
+  failedReload?: string;
 }
 
 interface ManagedModel {
@@ -84,6 +95,7 @@ export class VersionManager {
   private readonly warmup: WarmupFn | undefined;
   private readonly log: Logger;
   private chooseDefault: DefaultVersionChooser;
+  private idleListener: IdleListener | undefined;
   private stopped = false;
 
   constructor(options: VersionManagerOptions) {
@@ -98,6 +110,16 @@ export class VersionManager {
   /** Replaces the rule that picks the version for requests naming none. */
   setDefaultVersionChooser(choose: DefaultVersionChooser): void {
     this.chooseDefault = choose;
+  }
+
+  /** Sets who is told when a loaded version has no request in flight any more. */
+  setIdleListener(listener: IdleListener | undefined): void {
+    this.idleListener = listener;
+  }
+
+  /** Requests holding a handle on `version` of `name` now (0 when it is not serving). */
+  inFlight(name: string, version: number): number {
+    return this.models.get(name)?.serving.get(version)?.inFlight ?? 0;
   }
 
   /**
@@ -133,10 +155,13 @@ export class VersionManager {
       entry.aspired = true;
       if (entry.phase === 'error' && entry.fingerprint !== v.fingerprint) {
         this.log.info(`Files of version ${v.version} of model ${name} changed since its failed load; retrying.`);
-        Object.assign(entry, v, { phase: 'new' });
+        Object.assign(entry, v, { phase: 'new', reload: undefined, failedReload: undefined });
         this.monitor.publish(name, v.version, 'START');
       } else if (entry.phase === 'new') {
         Object.assign(entry, v);
+      } else if (entry.phase === 'loading' || entry.phase === 'ready') {
+        const changed = v.fingerprint !== entry.fingerprint && v.fingerprint !== entry.failedReload;
+        entry.reload = changed ? { ...v } : undefined;
       }
     }
     this.schedule(name, model);
@@ -204,6 +229,10 @@ export class VersionManager {
         if (next.action === 'load') await this.load(name, model, entry);
         else this.beginUnload(name, model, entry);
       }
+      for (const entry of [...model.entries.values()]) {
+        if (entry.reload && entry.reload.fingerprint === entry.fingerprint) entry.reload = undefined;
+        if (entry.reload && entry.phase === 'ready' && entry.aspired && !this.stopped) await this.reload(name, model, entry);
+      }
     } while (model.dirty);
   }
 
@@ -224,12 +253,51 @@ export class VersionManager {
       if (!entry.aspired) model.entries.delete(entry.version);
       return;
     }
-    entry.loaded = new LoadedVersion(name, entry.version, loaded);
+    entry.loaded = this.wrap(name, entry.version, loaded);
     entry.phase = 'ready';
     model.serving.set(entry.version, entry.loaded);
     model.available = [...model.serving.keys()].sort((a, b) => a - b);
     this.monitor.publish(name, entry.version, 'AVAILABLE');
     this.log.info(`Version ${entry.version} of model ${name} is available`);
+  }
+
+  private wrap(name: string, version: number, servable: Servable): LoadedVersion {
+    return new LoadedVersion(name, version, servable, () => this.idleListener?.(name, version));
+  }
+
+  /** Loads a serving version's changed files and swaps them in; on failure the old copy keeps serving. */
+  private async reload(name: string, model: ManagedModel, entry: VersionEntry): Promise<void> {
+    const files = entry.reload!;
+    entry.reload = undefined;
+    this.log.info(`Files of version ${entry.version} of model ${name} changed; loading them again from ${files.dir}`);
+    let servable: Servable | undefined;
+    try {
+      servable = await this.engine.load(files.dir, { tags: this.tags, name });
+      if (this.warmup) await this.warmup(servable, { name, version: entry.version, dir: files.dir });
+    } catch (e) {
+      await servable?.dispose().catch(() => {});
+      const status = toStatusError(e);
+      entry.failedReload = files.fingerprint;
+      this.log.error(`Loading the changed files of version ${entry.version} of model ${name} failed (the loaded copy keeps serving): ${status.code}: ${status.message}`);
+      return;
+    }
+    if (entry.phase !== 'ready' || !entry.aspired || model.entries.get(entry.version) !== entry) {
+      await servable.dispose().catch(() => {});
+      return;
+    }
+    const old = entry.loaded!;
+    entry.loaded = this.wrap(name, entry.version, servable);
+    entry.dir = files.dir;
+    entry.fingerprint = files.fingerprint;
+    entry.failedReload = undefined;
+    model.serving.set(entry.version, entry.loaded);
+    const done = old.retire().then(async () => {
+      await old.model.dispose().catch((e: Error) => this.log.warn(`Unloading the old copy of version ${entry.version} of model ${name}: ${e.message}`));
+      this.unloads.delete(done);
+    });
+    this.unloads.add(done);
+    this.monitor.publish(name, entry.version, 'AVAILABLE');
+    this.log.info(`Version ${entry.version} of model ${name} is available, loaded again from its changed files`);
   }
 
   /** Takes the version out of traffic now; disposes it once its in-flight requests finish. */

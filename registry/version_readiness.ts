@@ -2,19 +2,23 @@
  * Is a version folder completely written? A folder being copied must not be
  * loaded half-way, so before the Source offers a version to the manager:
  *  - `saved_model.pb` (or `.pbtxt`) must exist and parse;
- *  - when a MetaGraph has a SaverDef (it restores variables),
- *    `variables/variables.index` must exist and parse, and every data shard
- *    it names must exist and be at least as long as the tensors it places
- *    there;
+ *  - when a MetaGraph restores variables (a SaverDef restore op and variable
+ *    ops in its graph), `variables/variables.index` must exist; when the index
+ *    exists it must parse, and every data shard it names must exist and be at
+ *    least as long as the tensors it places there;
  *  - every asset file the MetaGraphs list must exist.
- * Returns undefined when complete, else a short reason (logged, and checked
- * again when the folder changes).
+ * Returns undefined when complete, else why not (logged, and checked again
+ * when the folder changes), and whether the folder is `partial`: its
+ * saved_model.pb parses but files it needs are missing or short, so a load
+ * could succeed without them and serve a broken model (a copy in progress).
+ * A folder that is not partial has no usable saved_model.pb: no load of it can
+ * succeed.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BundleReader } from '../runtime/checkpoint/bundle_reader.js';
 import { dataFilename } from '../runtime/checkpoint/naming.js';
-import { readSavedModel, ASSETS_DIRECTORY, VARIABLES_DIRECTORY, VARIABLES_FILENAME } from '../runtime/savedmodel/reader.js';
+import { readSavedModel, restoresVariables, ASSETS_DIRECTORY, VARIABLES_DIRECTORY, VARIABLES_FILENAME } from '../runtime/savedmodel/reader.js';
 
 async function fileSize(file: string): Promise<number | undefined> {
   try {
@@ -24,13 +28,23 @@ async function fileSize(file: string): Promise<number | undefined> {
   }
 }
 
-export async function checkVersionReady(dir: string): Promise<string | undefined> {
+export interface NotReady {
+  reason: string;
+  partial: boolean;
+}
+
+export async function checkVersionReady(dir: string): Promise<NotReady | undefined> {
   let metaGraphs;
   try {
     metaGraphs = (await readSavedModel(dir)).proto.metaGraphs ?? [];
   } catch (e) {
-    return (e as Error).message;
+    return { reason: (e as Error).message, partial: false };
   }
+  const reason = await missingFiles(dir, metaGraphs);
+  return reason === undefined ? undefined : { reason, partial: true };
+}
+
+async function missingFiles(dir: string, metaGraphs: NonNullable<Awaited<ReturnType<typeof readSavedModel>>['proto']['metaGraphs']>): Promise<string | undefined> {
 
   for (const meta of metaGraphs) {
     for (const asset of meta.assetFileDef ?? []) {
@@ -40,9 +54,9 @@ export async function checkVersionReady(dir: string): Promise<string | undefined
   }
 
   const prefix = path.join(dir, VARIABLES_DIRECTORY, VARIABLES_FILENAME);
-  const restoresVariables = metaGraphs.some((m) => (m.saverDef?.restoreOpName ?? '') !== '');
+  const needsVariables = metaGraphs.some((m) => restoresVariables(m));
   if ((await fileSize(`${prefix}.index`)) === undefined) {
-    return restoresVariables ? `${VARIABLES_DIRECTORY}/${VARIABLES_FILENAME}.index is missing` : undefined;
+    return needsVariables ? `${VARIABLES_DIRECTORY}/${VARIABLES_FILENAME}.index is missing` : undefined;
   }
   let reader: BundleReader;
   try {

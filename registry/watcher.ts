@@ -2,17 +2,25 @@
  * The Source (TF Serving's FileSystemStoragePathSource): polls each model's
  * base path and tells the manager which versions should be served.
  *
- *  - Only complete version folders count: `saved_model.pb` parses and every
- *    file the checkpoint index names is present and long enough
- *    (registry/version_readiness.ts). An incomplete folder is skipped and
- *    checked again on the next poll, so a copy in progress is never loaded
- *    half-way and never fails for good.
- *  - The version policy picks among the complete folders, so while version 3
+ *  - A version folder is offered only once it is complete and unchanged
+ *    across two polls: `saved_model.pb` parses and every file the checkpoint
+ *    index names is present and long enough (registry/version_readiness.ts),
+ *    and its fingerprint (names, sizes, mtimes) is the same as on the poll
+ *    before. On a model's first poll (server start, model added) complete is
+ *    enough, so startup does not wait a poll interval. A partial folder
+ *    (saved_model.pb parses, variables or assets missing or short) is never
+ *    offered, however long it stays so (a warning is logged after
+ *    STALE_POLLS unchanged polls), so a copy in progress is never loaded
+ *    half-way. A folder with no usable saved_model.pb (a legacy export, a
+ *    corrupt file) that stays unchanged for STALE_POLLS polls is offered, so
+ *    its load fails and the error shows in the model's status; no load of
+ *    it can succeed, so it never serves.
+ *  - A folder offered before whose files then change keeps being offered with
+ *    the files last seen complete and stable until its new files are complete
+ *    and stable too; then it is offered with the new fingerprint, and the
+ *    manager loads it again.
+ *  - The version policy picks among the offered folders, so while version 3
  *    is still being copied, version 2 stays aspired.
- *  - A folder that stays incomplete and unchanged for STALE_POLLS polls is
- *    not being copied any more (a legacy export, a corrupt or abandoned
- *    copy): it is offered anyway, so its load fails and the error shows in
- *    the model's status; if its files change later it is retried.
  *  - A base path that does not exist (yet) is not an error: nothing is
  *    emitted for it, and the model is served as soon as a version appears.
  *  - Readiness is re-checked only when a folder's fingerprint changes.
@@ -23,11 +31,11 @@ import type { ModelConfig } from './model_config.js';
 import { consoleLogger, type Logger } from './log.js';
 import { fingerprintDir, listVersionDirs } from './version_dir.js';
 import type { AspiredVersion } from './version_manager.js';
-import { aspiredVersions, versionsWanted } from './version_policy.js';
-import { checkVersionReady } from './version_readiness.js';
+import { aspiredVersions } from './version_policy.js';
+import { checkVersionReady, type NotReady } from './version_readiness.js';
 
-/** Returns undefined when the folder is complete, else why it is not. */
-export type ReadinessCheck = (dir: string) => Promise<string | undefined>;
+/** Returns undefined when the folder is complete, else why it is not (registry/version_readiness.ts). */
+export type ReadinessCheck = (dir: string) => Promise<NotReady | undefined>;
 
 export type AspiredVersionsCallback = (model: string, versions: AspiredVersion[]) => void;
 
@@ -39,15 +47,17 @@ export interface WatcherOptions {
   log?: Logger;
 }
 
-/** Polls an incomplete folder must stay unchanged before it is offered anyway. */
+/** Polls an incomplete folder stays unchanged before it is offered (no saved_model.pb) or a warning says it is not loaded (partial). */
 export const STALE_POLLS = 3;
 
 interface Readiness {
   fingerprint: string;
   /** Undefined when complete. */
-  reason: string | undefined;
+  notReady: NotReady | undefined;
   /** Consecutive polls that saw the same fingerprint. */
   unchangedPolls: number;
+  /** The fingerprint last offered to the manager (files complete and stable), if ever. */
+  offered: string | undefined;
 }
 
 export class VersionWatcher {
@@ -130,15 +140,13 @@ export class VersionWatcher {
       this.note(model, `Base path ${model.basePath} of model ${model.name} does not exist yet; waiting for it.`);
       return undefined;
     }
-    // Check folders from the highest version down, only as many as the policy can use.
+    // Every folder is checked on every poll (cheap: a stat per file; the full check only when its files change), so each keeps its history.
     const policy = model.versionPolicy;
     const candidates = policy.kind === 'specific' ? dirs.filter((d) => policy.versions.includes(d.version)) : dirs;
-    const wanted = versionsWanted(policy);
     const known = this.readiness.get(model.name);
     const checked = new Map<string, Readiness>();
     const ready: AspiredVersion[] = [];
     for (const { version, dir } of candidates) {
-      if (ready.length >= wanted) break;
       const fingerprint = await fingerprintDir(dir).catch(() => undefined);
       if (fingerprint === undefined) continue;
       const previous = known?.get(dir);
@@ -146,17 +154,23 @@ export class VersionWatcher {
       if (previous && previous.fingerprint === fingerprint) {
         result = { ...previous, unchangedPolls: previous.unchangedPolls + 1 };
       } else {
-        result = { fingerprint, reason: await this.checkReady(dir), unchangedPolls: 0 };
-        if (result.reason !== undefined) {
-          this.log.info(`Version ${version} of model ${model.name} is not complete yet (${result.reason}); will check again on the next poll.`);
+        result = { fingerprint, notReady: await this.checkReady(dir), unchangedPolls: 0, offered: previous?.offered };
+        if (result.notReady !== undefined) {
+          this.log.info(`Version ${version} of model ${model.name} is not complete yet (${result.notReady.reason}); will check again on the next poll.`);
         }
       }
       checked.set(dir, result);
-      const stale = result.reason !== undefined && result.unchangedPolls >= STALE_POLLS;
-      if (stale && result.unchangedPolls === STALE_POLLS) {
-        this.log.warn(`Version ${version} of model ${model.name} stayed incomplete and unchanged for ${STALE_POLLS} polls; loading it so its error is reported.`);
+      const notReady = result.notReady;
+      if (notReady === undefined && (result.unchangedPolls >= 1 || known === undefined)) result.offered = fingerprint;
+      if (notReady !== undefined && result.unchangedPolls >= STALE_POLLS && !notReady.partial) result.offered = fingerprint;
+      if (notReady !== undefined && result.unchangedPolls === STALE_POLLS) {
+        this.log.warn(
+          notReady.partial
+            ? `Version ${version} of model ${model.name} stayed incomplete and unchanged for ${STALE_POLLS} polls (${notReady.reason}); it is loaded once its files are complete.`
+            : `Version ${version} of model ${model.name} stayed unreadable and unchanged for ${STALE_POLLS} polls; loading it so its error is reported.`,
+        );
       }
-      if (result.reason === undefined || stale) ready.push({ version, dir, fingerprint });
+      if (result.offered !== undefined) ready.push({ version, dir, fingerprint: result.offered });
     }
     this.readiness.set(model.name, checked);
     if (dirs.length === 0) {

@@ -9,6 +9,10 @@
  *     like the checkpoint-saving function, do not matter);
  *  3. run the SaverDef's restore op, feeding the checkpoint prefix to its
  *     filename tensor (TF1 RestoreV2 + Assign and TF2 restore functions alike);
+ *     unlike TF, a graph that defines variables but has no
+ *     variables/variables.index fails the load (NOT_FOUND, TF's
+ *     checkpoint-not-found wording) instead of loading without them and
+ *     failing every request (a version folder copied half-way);
  *  4. run the init op, feeding asset file paths to the asset placeholders.
  * Variables live in the model's ResourceManager; signature runs that assign
  * them change the state later runs see.
@@ -25,7 +29,7 @@ import { FunctionLibrary } from './graph/functions.js';
 import type { Plan, RunEnv } from './graph/plan.js';
 import type { MetaGraph, NodeDef, SignatureDef, TensorInfo } from './graph/types.js';
 import './kernels/index.js';
-import { assetFiles, initOpName, readSavedModel, selectMetaGraph } from './savedmodel/reader.js';
+import { assetFiles, initOpName, readSavedModel, restoresVariables, selectMetaGraph } from './savedmodel/reader.js';
 import { Tensor } from './tensor.js';
 import { ModelResources } from './variables.js';
 
@@ -198,7 +202,13 @@ async function load(dir: string, options: LoadOptions = {}): Promise<LoadedModel
   // Compile everything first, so one load error lists every unsupported op.
   const prefix = path.join(dir, 'variables', 'variables');
   const saver = meta.saverDef;
-  const hasVariables = saver !== undefined && saver.restoreOpName !== '' && fs.existsSync(`${prefix}.index`);
+  const indexExists = fs.existsSync(`${prefix}.index`);
+  if (!indexExists && restoresVariables(meta)) {
+    throw notFound(
+      `Unsuccessful TensorSliceReader constructor: Failed to find any matching files for ${prefix} (the SavedModel's graph has variables, but variables/variables.index is missing: are its variables still being copied?)`,
+    );
+  }
+  const hasVariables = saver !== undefined && saver.restoreOpName !== '' && indexExists;
   const restore = hasVariables
     ? library.compile({
         mode: 'graph',

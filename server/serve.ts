@@ -60,6 +60,10 @@ export interface RegistryServeOptions {
   modelsDir: string;
   /** Default 4. */
   maxLoadedVersions?: number;
+  /** Requests per model waiting for an on-demand load at once (default 100; more get 503). */
+  onDemandMaxWaitingRequests?: number;
+  /** Longest wait for an on-demand load (default 10000 ms; then 503). */
+  onDemandMaxWaitMs?: number;
   /** Default 1 GiB. */
   maxUploadBytes?: number;
   /** Bearer token for mutating /api/v1 calls; unset: mutations only from loopback. */
@@ -109,7 +113,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   if (options.registry) {
     const r = options.registry;
     store = Store.open(r.path);
-    registry = new Registry({ store, core, modelsDir: r.modelsDir, maxLoadedVersions: r.maxLoadedVersions, log });
+    registry = new Registry({
+      store,
+      core,
+      modelsDir: r.modelsDir,
+      maxLoadedVersions: r.maxLoadedVersions,
+      onDemandMaxWaitingRequests: r.onDemandMaxWaitingRequests,
+      onDemandMaxWaitMs: r.onDemandMaxWaitMs,
+      log,
+    });
     const intake = new UploadIntake({ registry, engine, maxUploadBytes: r.maxUploadBytes, tags: options.tags, log });
     fallback ??= managementApp({ registry, intake, adminToken: r.adminToken, requestsPerSecond: (m) => metrics.requestRates.perSecond(m) });
     log.info(`Registry at ${r.path}; management API at /api/v1 (${r.adminToken ? 'admin token required for changes' : 'changes accepted from loopback only: no admin token set'})`);

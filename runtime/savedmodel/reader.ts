@@ -189,3 +189,17 @@ export function variablesPrefix(dir: string): string | undefined {
   const prefix = path.join(path.resolve(dir), VARIABLES_DIRECTORY, VARIABLES_FILENAME);
   return fs.existsSync(`${prefix}.index`) ? prefix : undefined;
 }
+
+/** Ops that define a variable in a graph (TF1 reference variables, TF2 resource variables). */
+const VARIABLE_OPS = new Set(['Variable', 'VariableV2', 'VarHandleOp']);
+
+/**
+ * Whether a MetaGraph restores variables from a checkpoint: it has a SaverDef
+ * restore op and its graph defines variables. Such a model cannot serve
+ * without `variables/variables.index` and the data shards it names (TF itself
+ * would skip the restore and fail every request with "Could not find variable").
+ */
+export function restoresVariables(meta: { saverDef?: { restoreOpName?: string } | null; graphDef?: { node?: readonly { op?: string }[] | null } | null }): boolean {
+  if ((meta.saverDef?.restoreOpName ?? '') === '') return false;
+  return (meta.graphDef?.node ?? []).some((n) => VARIABLE_OPS.has(n.op ?? ''));
+}

@@ -37,6 +37,8 @@ interface ServeFlags {
   models_dir: string;
   registry_path: string;
   max_loaded_versions: number;
+  on_demand_max_waiting_requests: number;
+  on_demand_max_wait_ms: number;
   max_upload_bytes: number;
   admin_token?: string;
   enable_batching: boolean;
@@ -126,6 +128,8 @@ async function serve(flags: ServeFlags): Promise<void> {
       path: flags.registry_path,
       modelsDir: flags.models_dir,
       maxLoadedVersions: flags.max_loaded_versions,
+      onDemandMaxWaitingRequests: flags.on_demand_max_waiting_requests,
+      onDemandMaxWaitMs: flags.on_demand_max_wait_ms,
       maxUploadBytes: flags.max_upload_bytes,
       adminToken: flags.admin_token || process.env[ADMIN_TOKEN_ENV] || undefined,
     },
@@ -172,6 +176,8 @@ export function addServeCommand(program: Command): void {
     .option('--models_dir <dir>', 'with no --model_base_path or --model_config_file: serve every sub-folder as a model; also where uploads of new models go', 'models')
     .option('--registry_path <file>', "the registry's SQLite file (':memory:' keeps nothing)", 'data/registry.db')
     .option('--max_loaded_versions <n>', 'versions of a model kept loaded at most (least recently used evicted; default policy only)', positiveInteger, 4)
+    .option('--on_demand_max_waiting_requests <n>', 'requests per model that may wait at once for a version to load on demand (more: 503)', positiveInteger, 100)
+    .option('--on_demand_max_wait_ms <ms>', 'longest a request waits for its version to load on demand (then: 503)', positiveInteger, 10_000)
     .option('--max_upload_bytes <n>', 'largest upload, and largest SavedModel an archive may expand to', positiveInteger, 1024 * 1024 * 1024)
     .option('--admin_token <token>', `bearer token that changes through /api/v1 need (default: $${ADMIN_TOKEN_ENV}; none: loopback only)`)
     .option('--inference_threads <n>', 'worker threads running models (0: run them on the HTTP event loop)', nonNegativeInteger, defaultThreads())

@@ -47,13 +47,30 @@ export class RestHandler {
     });
   }
 
-  /** Processes the request; a version (or label) that is valid but not loaded now is loaded on demand (with a registry), then retried. */
+  /**
+   * Processes the request; a version (or label) that is valid but not loaded
+   * now is loaded on demand (with a registry), then retried while the
+   * registry keeps it loaded for this request (503 when its wait bounds trip).
+   */
   private async answer(method: string, path: string, body: Uint8Array): Promise<RestOutcome> {
     const outcome = await this.process(method, path, body);
     const spec = outcome.spec;
     if (outcome.code === 'NOT_FOUND' && spec && (spec.version !== undefined || spec.label !== undefined) && outcome.api !== 'status') {
-      const loaded = await this.core.loadOnDemand(spec).catch(() => false);
-      if (loaded) return this.process(method, path, body);
+      let release: (() => void) | undefined;
+      try {
+        release = await this.core.loadOnDemand(spec);
+      } catch (e) {
+        // Waited too long or too many waiting: say so (503); a version that cannot serve stays NOT_FOUND.
+        const err = toStatusError(e);
+        if (err.code === 'UNAVAILABLE') return { ...outcome, code: err.code, body: formatErrorResponse(err.message) };
+      }
+      if (release) {
+        try {
+          return await this.process(method, path, body);
+        } finally {
+          release();
+        }
+      }
     }
     return outcome;
   }

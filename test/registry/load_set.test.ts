@@ -33,11 +33,20 @@ describe('load set', () => {
     expect(computeLoadSet({ ...base, candidates: [1, 2] }).load).toEqual([2, 1]);
   });
 
-  it('always keeps the most recently used version, even when maxLoaded is smaller', () => {
-    const s = computeLoadSet({ candidates: [1, 2, 3], active: 3, previous: 2, recent: [1], maxLoaded: 1 });
+  it('gives versions requests wait for a slot first come first served, at least one even when maxLoaded is smaller', () => {
+    const s = computeLoadSet({ candidates: [1, 2, 3], active: 3, previous: 2, recent: [], waiting: [1], maxLoaded: 1 });
     expect(s.load).toEqual([3, 2, 1]);
-    const t = computeLoadSet({ candidates: [1, 2, 3], active: 3, previous: 2, recent: [2, 1], maxLoaded: 1 });
-    expect(t.load).toEqual([3, 2, 1]);
+    const t = computeLoadSet({ candidates: [1, 2, 3, 4], active: 4, recent: [], waiting: [2, 1], maxLoaded: 2 });
+    expect(t.load).toEqual([4, 2]);
+  });
+
+  it('never evicts a held version (requests in flight or waiting), even beyond maxLoaded; idle recent ones go first', () => {
+    const s = computeLoadSet({ candidates: [1, 2, 3, 4, 5], active: 5, recent: [1, 2, 3], held: [1, 2], waiting: [4], maxLoaded: 2 });
+    expect(s.load).toEqual([5, 2, 1]);
+    expect(s.evicted).toEqual([3]);
+    // Once 1 and 2 are idle, the waiting version takes a slot.
+    const t = computeLoadSet({ candidates: [1, 2, 3, 4, 5], active: 5, recent: [1, 2, 3], waiting: [4], maxLoaded: 2 });
+    expect(t.load).toEqual([5, 4]);
   });
 
   it('with an explicit policy loads exactly what the policy allows', () => {

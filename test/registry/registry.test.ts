@@ -187,6 +187,8 @@ describe('registry', () => {
     copyVersion('saved_model_counter/00000123', path.join(base, '3'));
     const shard = path.join(base, '3/variables/variables.data-00000-of-00001');
     fs.writeFileSync(shard, Buffer.alloc(fs.statSync(shard).size, 0xff));
+    // A new folder is taken once complete and unchanged across two polls.
+    await w.core.pollNow();
     await w.core.pollNow();
     await w.registry.settled();
     expect(w.registry.getVersion('disk', 3)).toMatchObject({ state: 'FAILED', error: expect.stringMatching(/^DATA_LOSS/) });
@@ -266,6 +268,30 @@ describe('registry', () => {
     expect(loaded()).toEqual([1, 3, 6]);
     expect(await predict(w, { name: 'many', version: 2 })).toEqual({ version: 2, y: 3.5 });
     expect(await predict(w, { name: 'many' })).toEqual({ version: 6, y: 3.5 });
+  });
+
+  it('never evicts a version with a request in flight; on-demand waits are bounded (UNAVAILABLE naming the limit)', async () => {
+    const base = path.join(tmp, 'od');
+    for (let v = 1; v <= 3; v++) copyVersion(v % 2 ? 'saved_model_half_plus_two_cpu/00000123' : 'saved_model_half_plus_three/00000123', path.join(base, String(v)));
+    const w = await start({ configs: [modelConfig('od', base)], maxLoadedVersions: 1, onDemandMaxWaitingRequests: 1, onDemandMaxWaitMs: 300 });
+    const loaded = () => [...w.core.manager.availableVersions('od')];
+    expect(loaded()).toEqual([3]);
+    // A request on version 1, loaded on demand into the one free slot, is still running.
+    const reservation = (await w.core.loadOnDemand({ name: 'od', version: 1 }))!;
+    const running = w.core.getHandle({ name: 'od', version: 1 });
+    reservation();
+    // Version 2 must wait for the slot; a second waiter is over the bound and refused at once.
+    const waiting = errorOf(w.core.loadOnDemand({ name: 'od', version: 2 }));
+    const refused = await errorOf(w.core.loadOnDemand({ name: 'od', version: 2 }));
+    expect([refused.code, refused.message]).toEqual(['UNAVAILABLE', expect.stringMatching(/^Version 2 of model od is not loaded and 1 requests already wait .*--on_demand_max_waiting_requests=1/)]);
+    const timedOut = await waiting;
+    expect([timedOut.code, timedOut.message]).toEqual(['UNAVAILABLE', expect.stringMatching(/^Version 2 of model od could not be loaded within 300 ms \(limit --on_demand_max_wait_ms=300\)/)]);
+    expect(loaded()).toEqual([1, 3]);
+    // Once the request on version 1 is done, version 2 gets the slot.
+    running.release();
+    expect(await predict(w, { name: 'od', version: 2 })).toEqual({ version: 2, y: 3.5 });
+    await w.registry.settled();
+    expect(loaded()).toEqual([2, 3]);
   });
 
   it('turns config version_labels into registry labels, and keeps a label the API changed', async () => {

@@ -31,11 +31,21 @@ export async function startWorld(options: {
   modelsDir: string;
   configs?: ModelConfig[];
   maxLoadedVersions?: number;
+  onDemandMaxWaitingRequests?: number;
+  onDemandMaxWaitMs?: number;
   maxUploadBytes?: number;
 }): Promise<World> {
   const store = Store.open(options.dbFile);
   const core = new ServingCore({ engine: inlineEngine(), fileSystemPollWaitSeconds: 0, log: silentLogger });
-  const registry = new Registry({ store, core, modelsDir: options.modelsDir, maxLoadedVersions: options.maxLoadedVersions, log: silentLogger });
+  const registry = new Registry({
+    store,
+    core,
+    modelsDir: options.modelsDir,
+    maxLoadedVersions: options.maxLoadedVersions,
+    onDemandMaxWaitingRequests: options.onDemandMaxWaitingRequests,
+    onDemandMaxWaitMs: options.onDemandMaxWaitMs,
+    log: silentLogger,
+  });
   const intake = new UploadIntake({ registry, engine: inlineEngine(), maxUploadBytes: options.maxUploadBytes, log: silentLogger });
   await core.start(options.configs ?? []);
   await registry.settled();
@@ -83,10 +93,13 @@ export async function uploadArchive(w: World, model: string, bytes: Buffer, opti
 /** Runs serving_default with x = 1 on what `spec` resolves to (loading on demand as the REST handler does). */
 export async function predict(w: World, spec: ModelSpec): Promise<{ version: number; y: number }> {
   let handle;
+  let reservation: (() => void) | undefined;
   try {
     handle = w.core.getHandle(spec);
   } catch (e) {
-    if (!(e instanceof StatusError && e.code === 'NOT_FOUND' && (await w.core.loadOnDemand(spec)))) throw e;
+    if (!(e instanceof StatusError && e.code === 'NOT_FOUND')) throw e;
+    reservation = await w.core.loadOnDemand(spec).catch(() => undefined);
+    if (!reservation) throw e;
     handle = w.core.getHandle(spec);
   }
   try {
@@ -94,6 +107,7 @@ export async function predict(w: World, spec: ModelSpec): Promise<{ version: num
     return { version: handle.version, y: y.numbers()[0] };
   } finally {
     handle.release();
+    reservation?.();
   }
 }
 

@@ -28,8 +28,8 @@ afterEach(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-async function start(models: ModelConfig[]): Promise<ServingCore> {
-  core = new ServingCore({ engine: inlineEngine(), fileSystemPollWaitSeconds: 0.1, log: silentLogger });
+async function start(models: ModelConfig[], pollSeconds = 0.1): Promise<ServingCore> {
+  core = new ServingCore({ engine: inlineEngine(), fileSystemPollWaitSeconds: pollSeconds, log: silentLogger });
   await core.start(models);
   return core;
 }
@@ -142,6 +142,21 @@ describe('serving core', () => {
     fs.copyFileSync(path.join(source, 'variables/variables.data-00000-of-00001'), path.join(v2, 'variables/variables.data-00000-of-00001'));
     await c.pollNow();
     await waitFor('version 2 to load once complete', () => c.monitor.getState('c', 2)?.state === 'AVAILABLE');
+  });
+
+  it('loads a new complete folder only once it is unchanged across two polls', async () => {
+    const base = path.join(tmp, 'm');
+    copyVersion(MATRIX, path.join(base, '1'));
+    const c = await start([modelConfig('m', base)], 0); // polls only when asked
+    copyVersion(MATRIX, path.join(base, '2'));
+    await c.pollNow();
+    expect(c.monitor.getState('m', 2)).toBeUndefined(); // complete, but seen once
+    // Still being written to (a file grows): not yet.
+    fs.appendFileSync(path.join(base, '2/assets.extra.txt'), 'x');
+    await c.pollNow();
+    expect(c.monitor.getState('m', 2)).toBeUndefined();
+    await c.pollNow();
+    await waitFor('version 2 once stable', () => c.monitor.getState('m', 2)?.state === 'AVAILABLE');
   });
 
   it('applies version policies and resolves labels', async () => {

@@ -185,3 +185,32 @@ describe('values the runtime cannot represent', () => {
     await expect(tsEngine.load(dir)).rejects.toThrowError(/Placeholder \(attr 'dtype'.*DT_QINT8.*\) \(used by q\)/);
   });
 });
+
+describe('a SavedModel whose variables cannot all be restored', () => {
+  const copies: string[] = [];
+  afterAll(() => copies.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  /** A writable copy of a fixture with `remove` (paths inside it) deleted. */
+  function copyWithout(fixtureDir: string, remove: string[]): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelhost-novars-'));
+    copies.push(dir);
+    fs.cpSync(fixture(fixtureDir), dir, { recursive: true });
+    fs.chmodSync(path.join(dir, 'variables'), 0o755);
+    for (const p of remove) fs.rmSync(path.join(dir, p), { force: true });
+    return dir;
+  }
+
+  for (const model of ['saved_model_half_plus_two_cpu/00000123', 'saved_model_half_plus_two_tf2_cpu/00000123']) {
+    it(`${model}: fails its load (NOT_FOUND) without variables.index, instead of serving without its variables`, async () => {
+      const dir = copyWithout(model, ['variables/variables.index']);
+      await expect(tsEngine.load(dir)).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+        message: expect.stringContaining(`Unsuccessful TensorSliceReader constructor: Failed to find any matching files for ${path.join(dir, 'variables/variables')}`),
+      });
+    });
+
+    it(`${model}: fails its load (NOT_FOUND) without its data shard`, async () => {
+      const dir = copyWithout(model, ['variables/variables.data-00000-of-00001']);
+      await expect(tsEngine.load(dir)).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/variables\.data-00000-of-00001 is missing/) });
+    });
+  }
+});
