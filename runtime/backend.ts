@@ -20,3 +20,19 @@ export function initBackend(name = process.env.MODELHOST_BACKEND ?? 'wasm'): Pro
   })();
   return ready;
 }
+
+/**
+ * False when the backend can no longer compute: a WASM instance that trapped
+ * or aborted (out of memory, say) stays unusable, and the thread holding it
+ * must be replaced.
+ */
+export function backendUsable(): boolean {
+  try {
+    const sum = tf.tidy(() => tf.add(tf.tensor1d([2, 3]), tf.scalar(4)));
+    const values = sum.dataSync();
+    sum.dispose();
+    return values[0] === 6 && values[1] === 7;
+  } catch {
+    return false;
+  }
+}

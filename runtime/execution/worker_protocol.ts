@@ -2,6 +2,14 @@
  * Messages between the worker pool (main thread) and an inference worker.
  * Every request carries an id; the worker answers each with the same id,
  * either `ok` with a result or `error` with a TF status code and message.
+ * An error marked `fatal` means the worker's engine is broken (the WASM
+ * instance trapped or aborted): the worker answers every run it still
+ * receives with `bounced` (its feeds handed back, to run elsewhere) and the
+ * pool replaces it.
+ *
+ * Cancellation does not go through messages (a worker busy in a run reads
+ * none): the pool marks a run id in the worker's shared cancel flags, and the
+ * worker polls them between kernels (see ../cancellation.ts).
  */
 import type { SignatureInfo } from '../engine.js';
 import type { StatusCode } from '../errors.js';
@@ -21,4 +29,22 @@ export interface LoadedInfo {
 
 export type WorkerReply =
   | { kind: 'ok'; id: number; loaded?: LoadedInfo; outputs?: WireTensors }
-  | { kind: 'error'; id: number; code: StatusCode; message: string };
+  | { kind: 'error'; id: number; code: StatusCode; message: string; fatal?: boolean }
+  | { kind: 'bounced'; id: number; feeds: WireTensors };
+
+/** What a worker is started with (Worker's workerData). */
+export interface WorkerStartData {
+  /** Int32Array over CANCEL_SLOTS cells: the pool stores a run id in cell id % CANCEL_SLOTS to cancel it. */
+  cancelFlags: SharedArrayBuffer;
+}
+
+/** Cancel cells per worker: ids of cancelled runs, hashed by id (enough for the runs one worker has queued). */
+export const CANCEL_SLOTS = 4096;
+
+export function markCancelled(flags: Int32Array, id: number): void {
+  Atomics.store(flags, id % CANCEL_SLOTS, id);
+}
+
+export function isCancelled(flags: Int32Array, id: number): boolean {
+  return Atomics.load(flags, id % CANCEL_SLOTS) === (id | 0);
+}
