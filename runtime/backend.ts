@@ -36,3 +36,9 @@ export function backendUsable(): boolean {
     return false;
   }
 }
+
+/** Bytes of memory the WASM backend's instance has grown to (it never shrinks); 0 on another backend. */
+export function wasmMemoryBytes(): number {
+  const backend = tf.engine().backendName === 'wasm' ? (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }) : undefined;
+  return backend?.wasm?.HEAPU8?.buffer.byteLength ?? 0;
+}

@@ -55,6 +55,8 @@ export interface ExecutionOptions {
   onWorkerExit?: (message: string) => void;
   /** Heap cap of each inference worker in MiB (default DEFAULT_WORKER_HEAP_MB). */
   workerHeapMb?: number;
+  /** WASM memory cap of each inference worker in MiB (default DEFAULT_WORKER_WASM_MB; 0: none). */
+  workerWasmMb?: number;
   /**
    * A version's own batching parameters (TF Serving's
    * --enable_per_model_batching_params: batching_params.pbtxt in the version
@@ -72,7 +74,7 @@ export function createServingEngine(options: ExecutionOptions = {}): ServingEngi
   if (threads === 0) {
     base = inlineEngine();
   } else {
-    const pool = new WorkerPool({ threads, copies: options.modelCopies, onWorkerExit: options.onWorkerExit, maxHeapMb: options.workerHeapMb });
+    const pool = new WorkerPool({ threads, copies: options.modelCopies, onWorkerExit: options.onWorkerExit, maxHeapMb: options.workerHeapMb, maxWasmMb: options.workerWasmMb });
     base = {
       name: `modelhost (${threads} worker thread${threads === 1 ? '' : 's'})`,
       load: (dir, loadOptions) => pool.load(dir, loadOptions?.tags ?? ['serve']),

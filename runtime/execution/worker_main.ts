@@ -10,12 +10,17 @@
  * answered with a `fatal` error; from then on every run is bounced back to
  * the pool with its feeds, to run on a healthy worker while this one is
  * replaced.
+ *
+ * WASM memory only grows: a run that takes the instance over the worker's
+ * cap (`wasmCapMb`) is stopped at the next kernel with RESOURCE_EXHAUSTED, and
+ * the worker is recycled (answer `fatal`, or `retire` after a run that
+ * finished over the cap) to give the memory back.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { backendUsable } from '../backend.js';
+import { backendUsable, wasmMemoryBytes } from '../backend.js';
 import { runCancelled, withCancellation } from '../cancellation.js';
 import type { LoadedModel } from '../engine.js';
-import { notFound, StatusError, toStatusError } from '../errors.js';
+import { notFound, resourceExhausted, StatusError, toStatusError } from '../errors.js';
 import { tsEngine } from '../loader.js';
 import type { Tensor } from '../tensor.js';
 import { fromWireTensors, toWireTensors } from './tensor_transfer.js';
@@ -23,7 +28,17 @@ import { isCancelled, type WorkerReply, type WorkerRequest, type WorkerStartData
 
 const port = parentPort;
 if (!port) throw new Error('worker_main.js runs only as a worker thread (see worker_pool.ts)');
-const cancelFlags = new Int32Array((workerData as WorkerStartData).cancelFlags);
+const start = workerData as WorkerStartData;
+const cancelFlags = new Int32Array(start.cancelFlags);
+const wasmCapBytes = start.wasmCapMb * 1024 * 1024;
+
+function overWasmCap(): boolean {
+  return wasmCapBytes > 0 && wasmMemoryBytes() > wasmCapBytes;
+}
+
+const OVER_CAP_MARK = `more than the ${start.wasmCapMb} MiB of WASM memory an inference worker may use (--inference_worker_wasm_mb)`;
+const OVER_CAP_RUN = `The model needed ${OVER_CAP_MARK}; its worker was restarted to give the memory back. Send smaller inputs.`;
+const OVER_CAP_LOAD = `Loading the model took the worker's WASM memory to ${OVER_CAP_MARK}; raise the flag to serve it.`;
 
 const models = new Map<number, LoadedModel>();
 /** Set once a run broke the engine: nothing runs here any more. */
@@ -75,6 +90,10 @@ async function handle(msg: WorkerRequest): Promise<void> {
     switch (msg.kind) {
       case 'load': {
         const m = await tsEngine.load(msg.dir, { tags: msg.tags });
+        if (overWasmCap()) {
+          m.dispose();
+          throw resourceExhausted(OVER_CAP_LOAD);
+        }
         models.set(msg.model, m);
         const loaded = { signatures: m.signatures, signatureDefs: m.signatureDefs, mutatesState: m.mutatesState };
         port!.postMessage({ kind: 'ok', id: msg.id, loaded } satisfies WorkerReply);
@@ -82,7 +101,10 @@ async function handle(msg: WorkerRequest): Promise<void> {
       }
       case 'run': {
         const id = msg.id;
-        const check = () => (isCancelled(cancelFlags, id) ? runCancelled('the request was cancelled (deadline exceeded or client gone)') : undefined);
+        const check = () => {
+          if (isCancelled(cancelFlags, id)) return runCancelled('the request was cancelled (deadline exceeded or client gone)');
+          return overWasmCap() ? resourceExhausted(OVER_CAP_RUN) : undefined;
+        };
         const stop = check();
         if (stop) throw stop;
         const feeds = fromWireTensors(msg.feeds);
@@ -95,7 +117,9 @@ async function handle(msg: WorkerRequest): Promise<void> {
         const transfer: ArrayBuffer[] = [];
         try {
           const wire = toWireTensors(outputs, transfer, false);
-          port!.postMessage({ kind: 'ok', id: msg.id, outputs: wire } satisfies WorkerReply, transfer);
+          const retire = overWasmCap() ? `a run left its WASM memory over ${start.wasmCapMb} MiB` : undefined;
+          if (retire) broken = retire;
+          port!.postMessage({ kind: 'ok', id: msg.id, outputs: wire, retire } satisfies WorkerReply, transfer);
         } finally {
           disposeAll(outputs);
         }
@@ -109,6 +133,12 @@ async function handle(msg: WorkerRequest): Promise<void> {
     }
   } catch (e) {
     const err = toStatusError(e);
+    if (err.code === 'RESOURCE_EXHAUSTED' && err.message.includes(OVER_CAP_MARK)) {
+      // WASM memory never shrinks: only a new worker gives it back.
+      broken = `its WASM memory went over ${start.wasmCapMb} MiB`;
+      port!.postMessage({ kind: 'error', id: msg.id, code: 'RESOURCE_EXHAUSTED', message: err.message.split('\n')[0], fatal: true } satisfies WorkerReply);
+      return;
+    }
     if (breaksEngine(err)) {
       broken = err.message.split('\n')[0];
       port!.postMessage(fatalReply(msg.id, err));

@@ -21,6 +21,9 @@
  *    memory) fails with the worker's error; the worker bounces the runs
  *    queued behind it, which run on another worker (or the replacement),
  *    and is replaced.
+ *  - A run that takes a worker's WASM memory over `maxWasmMb` is stopped at
+ *    the next kernel with RESOURCE_EXHAUSTED and the worker is recycled the
+ *    same way (WASM memory never shrinks).
  *  - A worker over its heap cap (`maxHeapMb`, Worker resourceLimits) dies
  *    with ERR_WORKER_OUT_OF_MEMORY: the run it was on fails with
  *    RESOURCE_EXHAUSTED, the runs queued behind it with UNAVAILABLE.
@@ -53,6 +56,8 @@ export const CANCEL_GRACE_MS = 2000;
 const RETIRE_WAIT_MS = 2000;
 /** Default heap cap of an inference worker (V8 old generation, MiB). */
 export const DEFAULT_WORKER_HEAP_MB = 2048;
+/** Default WASM memory cap of an inference worker (MiB; a WASM instance can address 4096). */
+export const DEFAULT_WORKER_WASM_MB = 3072;
 
 interface PoolWorker {
   worker: Worker;
@@ -105,8 +110,10 @@ export interface WorkerPoolOptions {
   copies?: number;
   /** Told when a worker dies and is replaced. */
   onWorkerExit?: (message: string) => void;
-  /** Heap cap of each worker in MiB (V8 old generation; default DEFAULT_WORKER_HEAP_MB). WASM memory is apart (at most 2 GiB per worker). */
+  /** Heap cap of each worker in MiB (V8 old generation; default DEFAULT_WORKER_HEAP_MB). WASM memory is apart. */
   maxHeapMb?: number;
+  /** WASM memory cap of each worker in MiB (default DEFAULT_WORKER_WASM_MB; 0: none, up to the 4 GiB a WASM instance addresses). */
+  maxWasmMb?: number;
 }
 
 export class WorkerPool {
@@ -186,7 +193,7 @@ export class WorkerPool {
     const cancelFlags = new SharedArrayBuffer(CANCEL_SLOTS * Int32Array.BYTES_PER_ELEMENT);
     const worker = new Worker(this.script, {
       name: `modelhost-inference-${slot}`,
-      workerData: { cancelFlags } satisfies WorkerStartData,
+      workerData: { cancelFlags, wasmCapMb: this.options.maxWasmMb ?? DEFAULT_WORKER_WASM_MB } satisfies WorkerStartData,
       resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMb ?? DEFAULT_WORKER_HEAP_MB },
     });
     let markGone = () => {};
@@ -198,6 +205,7 @@ export class WorkerPool {
       if (!p) return;
       w.pending.delete(reply.id);
       if (reply.kind === 'error' && reply.fatal) this.retire(slot, w, reply.message);
+      if (reply.kind === 'ok' && reply.retire) this.retire(slot, w, reply.retire);
       p.settle(reply);
       if (w.retiring && w.pending.size === 0) void worker.terminate();
     });
@@ -262,7 +270,7 @@ export class WorkerPool {
     else respawn();
   }
 
-  private async loadInto(slot: number, model: number): Promise<LoadedInfo> {
+  private async loadInto(slot: number, model: number, retried = false): Promise<LoadedInfo> {
     // A worker being replaced takes no new model: wait for its replacement (which reloads only what it held).
     while (this.slots[slot].retiring || this.slots[slot].exited) {
       if (this.closed) throw internal('the worker pool is closed');
@@ -270,7 +278,14 @@ export class WorkerPool {
     }
     const entry = this.models.get(model);
     if (!entry) throw internal(`model ${model} was unloaded while loading`);
-    const reply = await this.send(slot, { kind: 'load', model, dir: entry.dir, tags: entry.tags });
+    let reply: WorkerReply & { kind: 'ok' };
+    try {
+      reply = await this.send(slot, { kind: 'load', model, dir: entry.dir, tags: entry.tags });
+    } catch (e) {
+      // The worker was replaced while the load waited behind another run: load into the replacement, once.
+      if (!(e instanceof StatusError && e.code === 'UNAVAILABLE') || this.closed || retried) throw e;
+      return this.loadInto(slot, model, true);
+    }
     entry.slots.add(slot);
     this.slots[slot].ready.add(model);
     this.notifyWaiters();

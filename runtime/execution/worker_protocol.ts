@@ -5,7 +5,8 @@
  * An error marked `fatal` means the worker's engine is broken (the WASM
  * instance trapped or aborted): the worker answers every run it still
  * receives with `bounced` (its feeds handed back, to run elsewhere) and the
- * pool replaces it.
+ * pool replaces it. An `ok` reply with `retire` asks the same (the run
+ * succeeded but left the worker holding too much memory).
  *
  * Cancellation does not go through messages (a worker busy in a run reads
  * none): the pool marks a run id in the worker's shared cancel flags, and the
@@ -28,7 +29,7 @@ export interface LoadedInfo {
 }
 
 export type WorkerReply =
-  | { kind: 'ok'; id: number; loaded?: LoadedInfo; outputs?: WireTensors }
+  | { kind: 'ok'; id: number; loaded?: LoadedInfo; outputs?: WireTensors; retire?: string }
   | { kind: 'error'; id: number; code: StatusCode; message: string; fatal?: boolean }
   | { kind: 'bounced'; id: number; feeds: WireTensors };
 
@@ -36,6 +37,8 @@ export type WorkerReply =
 export interface WorkerStartData {
   /** Int32Array over CANCEL_SLOTS cells: the pool stores a run id in cell id % CANCEL_SLOTS to cancel it. */
   cancelFlags: SharedArrayBuffer;
+  /** WASM memory a worker may grow to, in MiB; a run going over fails RESOURCE_EXHAUSTED and the worker is recycled (0: no cap). */
+  wasmCapMb: number;
 }
 
 /** Cancel cells per worker: ids of cancelled runs, hashed by id (enough for the runs one worker has queued). */

@@ -17,7 +17,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { consoleLogger } from '../../registry/log.js';
 import { invalidArgument } from '../../runtime/errors.js';
 import { defaultBatchingParameters } from '../../runtime/execution/batching_parameters.js';
-import { defaultThreads, DEFAULT_WORKER_HEAP_MB } from '../../runtime/execution/worker_pool.js';
+import { defaultThreads, DEFAULT_WORKER_HEAP_MB, DEFAULT_WORKER_WASM_MB } from '../../runtime/execution/worker_pool.js';
 import { perModelBatchingParameters, readBatchingParameters } from '../config_file.js';
 import { ADMIN_TOKEN_ENV } from '../management/auth.js';
 import type { ModelListSource } from '../model_list.js';
@@ -46,6 +46,7 @@ interface ServeFlags {
   inference_threads: number;
   inference_model_copies: number;
   inference_worker_heap_mb: number;
+  inference_worker_wasm_mb: number;
   rest_api_timeout_in_ms: number;
   model_warmup_timeout_in_ms: number;
   shutdown_timeout_seconds: number;
@@ -125,6 +126,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       threads: flags.inference_threads,
       modelCopies: flags.inference_model_copies,
       workerHeapMb: flags.inference_worker_heap_mb,
+      workerWasmMb: flags.inference_worker_wasm_mb,
       batching,
       batchingFor: batching && flags.enable_per_model_batching_params ? perModelBatchingParameters : undefined,
     },
@@ -187,6 +189,7 @@ export function addServeCommand(program: Command): void {
     .option('--inference_threads <n>', 'worker threads running models (0: run them on the HTTP event loop)', nonNegativeInteger, defaultThreads())
     .option('--inference_model_copies <n>', 'worker threads each model is loaded into (0: all of them; fewer saves memory for large models)', nonNegativeInteger, 0)
     .option('--inference_worker_heap_mb <n>', 'JavaScript heap cap of each inference worker in MiB; a worker over it is replaced', positiveInteger, DEFAULT_WORKER_HEAP_MB)
+    .option('--inference_worker_wasm_mb <n>', 'WASM memory an inference worker may grow to (MiB); a request going over gets 429 and the worker is recycled (0: up to 4096)', nonNegativeInteger, DEFAULT_WORKER_WASM_MB)
     .option('--rest_api_timeout_in_ms <ms>', 'deadline of every /v1 request; past it: 504 and the run is stopped (0: none)', nonNegativeInteger, 30000)
     .option('--model_warmup_timeout_in_ms <ms>', "bound of one version's warm-up; past it the version's load fails (0: none)", nonNegativeInteger, 60000)
     .option('--shutdown_timeout_seconds <s>', 'on SIGTERM/SIGINT: how long in-flight work may finish before it is cut and the server exits', nonNegativeNumber, 30)

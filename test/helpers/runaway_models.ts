@@ -28,7 +28,7 @@ export async function writeCountingModel(dir: string): Promise<void> {
   await writeSavedModel(dir, m.build());
 }
 
-export async function writeMemoryBombModel(dir: string, copies = 3): Promise<void> {
+export async function writeMemoryBombModel(dir: string, copies = 5): Promise<void> {
   const m = new ModelBuilder();
   const fn = m.function('bomb', [{ name: 'x', dtype: 'float32', shape: [-1] }], (tf, x) => {
     const column = tf.reshape(x, [-1, 1], 'column');
