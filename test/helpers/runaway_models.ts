@@ -10,9 +10,15 @@
  *    product is 2^28 float32 (1 GiB, within any per-tensor element limit) and
  *    five of them need more than the 4 GiB a WASM instance can address, so
  *    the WASM engine aborts; with a few elements it answers at once.
+ *  - countingWarmup: a warm-up file (assets.extra/tf_serving_warmup_requests)
+ *    replaying one predict of the counting model.
  */
 import { ModelBuilder } from '../../runtime/graph/builder.js';
+import { tensorToProto } from '../../runtime/proto/tensor_proto.js';
+import { protoType } from '../../runtime/proto/schema.js';
 import { writeSavedModel } from '../../runtime/savedmodel/writer.js';
+import { Tensor } from '../../runtime/tensor.js';
+import { writeTfRecords } from '../../server/tfrecord.js';
 
 export async function writeCountingModel(dir: string): Promise<void> {
   const m = new ModelBuilder();
@@ -41,4 +47,12 @@ export async function writeMemoryBombModel(dir: string, copies = 5): Promise<voi
   });
   m.signature('serving_default', fn, { outputs: ['y'] });
   await writeSavedModel(dir, m.build());
+}
+
+/** A TFRecord of one PredictionLog: a predict of the counting model with `n`. */
+export function countingWarmup(n: number): Uint8Array {
+  const log = protoType('tensorflow.serving.PredictionLog')
+    .encode({ predictLog: { request: { modelSpec: { name: 'count' }, inputs: { n: tensorToProto(Tensor.scalar('int32', n)) } } } })
+    .finish();
+  return writeTfRecords([log]);
 }

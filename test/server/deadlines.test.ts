@@ -12,13 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../registry/log.js';
-import { protoType } from '../../runtime/proto/schema.js';
-import { tensorToProto } from '../../runtime/proto/tensor_proto.js';
-import { Tensor } from '../../runtime/tensor.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
-import { writeTfRecords } from '../../server/tfrecord.js';
 import { WARMUP_FILE } from '../../server/warmup.js';
-import { writeCountingModel } from '../helpers/runaway_models.js';
+import { countingWarmup, writeCountingModel } from '../helpers/runaway_models.js';
 import { copyVersion } from './helpers.js';
 
 const TIMEOUT_MS = 1500;
@@ -26,14 +22,6 @@ const FOREVER = 2 ** 31 - 1;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'deadlines-test-'));
 let server: RunningServer;
 let startedInMs = 0;
-
-/** A warm-up file replaying one predict of the counting model with `n`. */
-export function countingWarmup(n: number): Uint8Array {
-  const log = protoType('tensorflow.serving.PredictionLog')
-    .encode({ predictLog: { request: { modelSpec: { name: 'count' }, inputs: { n: tensorToProto(Tensor.scalar('int32', n)) } } } })
-    .finish();
-  return writeTfRecords([log]);
-}
 
 beforeAll(async () => {
   await writeCountingModel(path.join(tmp, 'count/1'));

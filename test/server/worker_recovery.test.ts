@@ -5,8 +5,8 @@
  * need more memory than a worker may use:
  *  - under --inference_worker_wasm_mb the run is stopped at the next kernel
  *    with 429 RESOURCE_EXHAUSTED and the worker recycled;
- *  - with no cap, they take the WASM instance past the 4 GiB it can address
- *    and its engine aborts; the request gets an error.
+ *  - with no cap, they take the WASM instance past what it can address and
+ *    its engine traps or aborts; the request gets an error.
  * Either way a request queued behind it on the same worker is run again on
  * the replacement, the worker is replaced with its models reloaded, and
  * later requests to both models answer 200.
