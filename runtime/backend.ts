@@ -37,8 +37,14 @@ export function backendUsable(): boolean {
   }
 }
 
-/** Bytes of memory the WASM backend's instance has grown to (it never shrinks); 0 on another backend. */
+let wasmModule: { HEAPU8?: Uint8Array } | undefined;
+
+/** Bytes of memory the WASM backend's instance has grown to (it never shrinks); 0 on another backend. Cheap: called between kernels. */
 export function wasmMemoryBytes(): number {
-  const backend = tf.engine().backendName === 'wasm' ? (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }) : undefined;
-  return backend?.wasm?.HEAPU8?.buffer.byteLength ?? 0;
+  if (wasmModule === undefined) {
+    if (tf.engine().backendName !== 'wasm') return 0;
+    wasmModule = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm;
+  }
+  // HEAPU8 is replaced by a view of the new buffer whenever the memory grows.
+  return wasmModule?.HEAPU8?.buffer.byteLength ?? 0;
 }

@@ -236,6 +236,7 @@ export class WorkerPool {
     let first = true;
     for (const p of w.pending.values()) {
       if (this.closed) p.fail(new StatusError('UNAVAILABLE', why));
+      else if (outOfMemory && p.kind === 'load') p.fail(new StatusError('RESOURCE_EXHAUSTED', why));
       else if (first && p.kind === 'run' && !w.retiring) p.fail(new StatusError(outOfMemory ? 'RESOURCE_EXHAUSTED' : 'INTERNAL', why));
       else p.fail(new StatusError('UNAVAILABLE', `${why} while this request waited for it; retry`));
       if (p.kind === 'run') first = false;
