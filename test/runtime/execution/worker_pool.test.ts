@@ -96,7 +96,13 @@ describe('worker pool', () => {
     const exits: string[] = [];
     const p = pool(1, (m) => exits.push(m));
     const model = await p.load(path.join(FIXTURES, 'saved_model_half_plus_two_cpu/00000123'), ['serve']);
-    const inFlight = model.run('serving_default', { x: Tensor.from('float32', [1], [1]) });
+    // A run that is surely still going when the worker dies: a while loop of 2^31 - 1 iterations.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-count-'));
+    await writeCountingModel(path.join(dir, '1'));
+    const counting = await p.load(path.join(dir, '1'), ['serve']);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const inFlight = counting.run('serving_default', { n: Tensor.scalar('int32', 2 ** 31 - 1) });
+    await new Promise((r) => setTimeout(r, 100));
     await (p as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0].worker.terminate();
     const err = await errorOf(inFlight);
     expect(err.code).toBe('INTERNAL');
