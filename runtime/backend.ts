@@ -27,6 +27,8 @@ export function initBackend(name = process.env.MODELHOST_BACKEND ?? 'wasm'): Pro
  * must be replaced.
  */
 export function backendUsable(): boolean {
+  // Not set up yet: nothing that could be broken.
+  if (!tf.engine().backendName) return true;
   try {
     const sum = tf.tidy(() => tf.add(tf.tensor1d([2, 3]), tf.scalar(4)));
     const values = sum.dataSync();

@@ -231,7 +231,9 @@ export class WorkerPool {
     const cause = w.retiring ?? (outOfMemory
       ? `it ran out of memory (heap cap ${this.options.maxHeapMb ?? DEFAULT_WORKER_HEAP_MB} MiB, --inference_worker_heap_mb)`
       : error ? error.message : `exit code ${code}`);
-    const why = this.closed ? 'the server is shutting down' : `inference worker ${slot} stopped unexpectedly (${cause})`;
+    const why = this.closed
+      ? 'the server is shutting down'
+      : `inference worker ${slot} ${w.retiring ? 'was stopped' : 'stopped unexpectedly'} (${cause})`;
     // The run the worker was on (the oldest it holds) caused the exit; runs queued behind it were never started.
     let first = true;
     for (const p of w.pending.values()) {
@@ -364,7 +366,10 @@ export class WorkerPool {
         // The run stays pending (its worker is busy with it) until the worker notices the flag and answers.
         markCancelled(w.cancel, id);
         grace = setTimeout(() => {
-          if (w.pending.has(id)) this.retire(slot, w, `a cancelled run did not stop within ${CANCEL_GRACE_MS} ms`);
+          if (!w.pending.has(id)) return;
+          // Stuck in one kernel: nothing will come back from this worker.
+          this.retire(slot, w, `a cancelled run did not stop within ${CANCEL_GRACE_MS} ms`);
+          void w.worker.terminate();
         }, CANCEL_GRACE_MS);
         grace.unref();
       };
