@@ -10,6 +10,9 @@
  *    product is 2^28 float32 (1 GiB, within any per-tensor element limit) and
  *    five of them need more than the 4 GiB a WASM instance can address, so
  *    the WASM engine aborts; with a few elements it answers at once.
+ *  - writeLongKernelModel: input `x` (float32 [-1, -1]); output the max of
+ *    x·x: for a 4096 x 4096 x one MatMul of 137 GFLOP, a single kernel no
+ *    cancellation check can interrupt.
  *  - countingWarmup: a warm-up file (assets.extra/tf_serving_warmup_requests)
  *    replaying one predict of the counting model.
  */
@@ -45,6 +48,13 @@ export async function writeMemoryBombModel(dir: string, copies = 5): Promise<voi
     }
     return total;
   });
+  m.signature('serving_default', fn, { outputs: ['y'] });
+  await writeSavedModel(dir, m.build());
+}
+
+export async function writeLongKernelModel(dir: string): Promise<void> {
+  const m = new ModelBuilder();
+  const fn = m.function('long', [{ name: 'x', dtype: 'float32', shape: [-1, -1] }], (tf, x) => tf.reduceMax(tf.matmul(x, x, 'square'), undefined, false, 'max'));
   m.signature('serving_default', fn, { outputs: ['y'] });
   await writeSavedModel(dir, m.build());
 }

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { StatusError } from '../../../runtime/errors.js';
 import { WorkerPool } from '../../../runtime/execution/worker_pool.js';
 import { Tensor } from '../../../runtime/tensor.js';
-import { writeCountingModel } from '../../helpers/runaway_models.js';
+import { writeCountingModel, writeLongKernelModel } from '../../helpers/runaway_models.js';
 import { waitFor } from '../../server/helpers.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../../../shared/fixtures/tf-serving');
@@ -152,4 +152,27 @@ describe('worker pool', () => {
     const y = await waitFor('the replacement to answer', async () => (await model.run('serving_default', { x: Tensor.from('float32', [1], [4]) })).y.numbers());
     expect(y).toEqual([4]);
   });
+
+  it('replaces a worker whose cancelled run is stuck in one kernel past the grace period', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-long-'));
+    try {
+      const exits: string[] = [];
+      const p = pool(1, (m) => exits.push(m));
+      await writeLongKernelModel(path.join(dir, 'long'));
+      const long = await p.load(path.join(dir, 'long'), ['serve']);
+      const half = await p.load(path.join(FIXTURES, 'saved_model_half_plus_two_cpu/00000123'), ['serve']);
+      const client = new AbortController();
+      const stuck = long.run('serving_default', { x: Tensor.fromHost('float32', [4096, 4096], new Float32Array(4096 * 4096).fill(1)) }, undefined, { signal: client.signal });
+      await new Promise((r) => setTimeout(r, 300));
+      const t0 = performance.now();
+      client.abort(new StatusError('CANCELLED', 'client gone'));
+      expect((await errorOf(stuck)).code).toBe('CANCELLED');
+      const y = await waitFor('the replacement to answer', async () => (await half.run('serving_default', { x: Tensor.from('float32', [1], [4]) })).y.numbers(), 20_000);
+      expect(y).toEqual([4]);
+      expect(exits.join('\n')).toMatch(/inference worker 0 is being replaced: a cancelled run did not stop within 2000 ms/);
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(2000);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
