@@ -6,8 +6,8 @@
  *    a counter until it reaches n and returns it. A huge n runs for hours.
  *  - writeMemoryBombModel: input `x` (float32 [-1]); the outer products of x
  *    with `copies` scaled copies of itself, all held until the run ends, each
- *    reduced to its max; output `y` is their sum. With 16384 elements each
- *    product is 2^28 float32 (1 GiB, within any per-tensor element limit) and
+ *    reduced to its max; output `y` is their sum. With 16383 elements each
+ *    product is just under 2^28 float32 (1 GiB, within a 2^28 element limit) and
  *    five of them need more than the 4 GiB a WASM instance can address, so
  *    the WASM engine aborts; with a few elements it answers at once.
  *  - writeLongKernelModel: input `x` (float32 [-1, -1]); output the max of

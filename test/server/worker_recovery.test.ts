@@ -1,7 +1,7 @@
 /**
  * Poisoned inference workers (finding 4 of the hardening issue), over HTTP
  * with a real worker thread. The bomb model's intermediate tensors are each
- * within any per-tensor element limit (2^26 or 2^28 float32) but together
+ * within a per-tensor element limit of 2^28 (2^26 or 16383^2 float32) but together
  * need more memory than a worker may use:
  *  - under --inference_worker_wasm_mb the run is stopped at the next kernel
  *    with 429 RESOURCE_EXHAUSTED and the worker recycled;
@@ -87,8 +87,8 @@ describe('a worker whose memory a request blows up is replaced', () => {
   it('survives a WASM engine that aborts past 4 GiB', async () => {
     const news: string[] = [];
     const s = await serve(0, news);
-    // 16384 elements: each outer product is 2^28 float32 (1 GiB); five do not fit in 4 GiB.
-    const broken = await bombThenRecover(s, 16384);
+    // 16383 elements: each outer product is just under 2^28 float32 (1 GiB); five do not fit in 4 GiB.
+    const broken = await bombThenRecover(s, 16383);
     expect([429, 500]).toContain(broken.status);
     expect(broken.body.error).toMatch(/^The model run broke the inference engine \(.+\); its worker was restarted/);
     expect(news.join('\n')).toMatch(/inference worker 0 is being replaced/);
