@@ -1,8 +1,8 @@
 /**
  * Poisoned inference workers (finding 4 of the hardening issue), over HTTP
  * with a real worker thread. The bomb model's intermediate tensors are each
- * within a per-tensor element limit of 2^28 (2^26 or 16383^2 float32) but together
- * need more memory than a worker may use:
+ * within a per-tensor element limit of 2^28 (2^26 or 16383^2 float32) but
+ * together need more memory than a worker may use:
  *  - under --inference_worker_wasm_mb the run is stopped at the next kernel
  *    with 429 RESOURCE_EXHAUSTED and the worker recycled;
  *  - with no cap, they take the WASM instance past what it can address and
