@@ -87,3 +87,33 @@ function guardAllocations(backend: tf.KernelBackend): void {
     };
   }
 }
+
+/**
+ * False when the backend can no longer compute: a WASM instance that trapped
+ * or aborted (out of memory, say) stays unusable, and the thread holding it
+ * must be replaced.
+ */
+export function backendUsable(): boolean {
+  // Not set up yet: nothing that could be broken.
+  if (!tf.engine().backendName) return true;
+  try {
+    const sum = tf.tidy(() => tf.add(tf.tensor1d([2, 3]), tf.scalar(4)));
+    const values = sum.dataSync();
+    sum.dispose();
+    return values[0] === 6 && values[1] === 7;
+  } catch {
+    return false;
+  }
+}
+
+let wasmModule: { HEAPU8?: Uint8Array } | undefined;
+
+/** Bytes of memory the WASM backend's instance has grown to (it never shrinks); 0 on another backend. Cheap: called between kernels. */
+export function wasmMemoryBytes(): number {
+  if (wasmModule === undefined) {
+    if (tf.engine().backendName !== 'wasm') return 0;
+    wasmModule = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm;
+  }
+  // HEAPU8 is replaced by a view of the new buffer whenever the memory grows.
+  return wasmModule?.HEAPU8?.buffer.byteLength ?? 0;
+}

@@ -70,6 +70,16 @@ export interface ModelDescription {
   readonly signatureDefs: Readonly<Record<string, SignatureDef>>;
 }
 
+/** How one asynchronous run may be stopped. */
+export interface RunOptions {
+  /**
+   * Aborting it (deadline passed, client gone) answers the run at once with
+   * the signal's reason and stops its computation between kernels (in a
+   * worker thread; a run on the calling thread cannot be interrupted).
+   */
+  signal?: AbortSignal;
+}
+
 /**
  * A loaded model as the serving layers hold it: runs are asynchronous,
  * because they may happen in a worker thread or wait to be batched with other
@@ -78,7 +88,7 @@ export interface ModelDescription {
  * `run`. Outputs belong to the caller.
  */
 export interface Servable extends ModelDescription {
-  run(signature: string, feeds: Record<string, Tensor>, outputKeys?: readonly string[]): Promise<Record<string, Tensor>>;
+  run(signature: string, feeds: Record<string, Tensor>, outputKeys?: readonly string[], options?: RunOptions): Promise<Record<string, Tensor>>;
   dispose(): Promise<void>;
 }
 

@@ -23,6 +23,8 @@ export interface HttpServerOptions {
   /** Path serving the Prometheus metrics (e.g. /monitoring/prometheus/metrics); unset: not served. */
   metricsPath?: string;
   fallback?: FallbackHandler;
+  /** Deadline of every /v1 request in ms (--rest_api_timeout_in_ms; default 30000, 0: none). */
+  restApiTimeoutMs?: number;
 }
 
 export interface ModelhostHttpServer {
@@ -39,7 +41,7 @@ function notFoundHandler(req: http.IncomingMessage, res: http.ServerResponse): v
 }
 
 export function createHttpServer(options: HttpServerOptions): ModelhostHttpServer {
-  const rest = new RestHandler(options.core, options.metrics);
+  const rest = new RestHandler(options.core, options.metrics, { timeoutMs: options.restApiTimeoutMs });
   const fallback = options.fallback ?? notFoundHandler;
   const { metrics, metricsPath } = options;
 

@@ -40,6 +40,10 @@ export interface ServeOptions {
   tags?: readonly string[];
   /** Replay assets.extra/tf_serving_warmup_requests before a version takes traffic (default true). */
   enableModelWarmup?: boolean;
+  /** Bound of one version's warm-up in ms (default 60000; 0: none); past it the load fails. */
+  modelWarmupTimeoutMs?: number;
+  /** Deadline of every /v1 request in ms (TF Serving's --rest_api_timeout_in_ms; default 30000, 0: none). */
+  restApiTimeoutMs?: number;
   /** Runs the models; default: createServingEngine(execution). An engine passed here is not closed by stop(). */
   engine?: ServingEngine;
   /** Worker threads and dynamic batching for the default engine. */
@@ -78,7 +82,12 @@ export interface RunningServer {
   readonly port: number;
   /** http://<host>:<port>, with 127.0.0.1 for a wildcard host. */
   readonly url: string;
-  /** Graceful stop: stop accepting, finish in-flight requests (at most `timeoutMs`), unload every model. */
+  /**
+   * Graceful stop, bounded: stop accepting, finish in-flight requests, unload
+   * every model, all within `timeoutMs` (default 30 s). At the bound,
+   * connections still open are cut (their runs cancelled) and loads or
+   * warm-ups still running are abandoned (the engine is closed under them).
+   */
   stop(timeoutMs?: number): Promise<void>;
 }
 
@@ -102,7 +111,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     engine,
     fileSystemPollWaitSeconds: options.fileSystemPollWaitSeconds ?? 1,
     tags: options.tags,
-    warmup: options.enableModelWarmup === false ? undefined : runWarmup,
+    warmup: options.enableModelWarmup === false ? undefined : (model, context) => runWarmup(model, context, { timeoutMs: options.modelWarmupTimeoutMs }),
     log,
   });
   metrics = new ServerMetrics(core.monitor);
@@ -136,7 +145,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     throw e;
   }
 
-  const http = createHttpServer({ core, metrics, metricsPath, fallback });
+  const http = createHttpServer({ core, metrics, metricsPath, fallback, restApiTimeoutMs: options.restApiTimeoutMs });
   const host = options.restApiHost ?? '0.0.0.0';
   try {
     await new Promise<void>((resolve, reject) => {
@@ -181,17 +190,34 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       : undefined;
 
   let stopping: Promise<void> | undefined;
-  const stop = (timeoutMs?: number) =>
+  const stop = (timeoutMs = 30_000) =>
     (stopping ??= (async () => {
+      const deadline = Date.now() + timeoutMs;
+      const left = () => Math.max(0, deadline - Date.now());
       clearInterval(timer);
-      await reloading;
-      await http.close(timeoutMs);
-      await registry?.stop();
-      await core.stop();
+      await within(reloading, left());
+      await http.close(left());
+      await within(registry?.stop(), left());
+      // Loads and warm-ups still running past the bound are not waited for: closing the engine fails them.
+      const coreStopped = core.stop();
+      const clean = await within(coreStopped, left());
       await closeEngine();
+      if (!clean) await within(coreStopped, 1000);
       store?.close();
-      log.info('Server stopped.');
+      log.info(clean ? 'Server stopped.' : `Server stopped; work still running after ${timeoutMs} ms was abandoned.`);
     })());
 
   return { core, registry, http, port, url, stop };
+}
+
+/** Waits for `p` at most `ms`; true when it settled in time (a rejection counts as settled). */
+async function within(p: Promise<unknown> | undefined, ms: number): Promise<boolean> {
+  if (!p) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true, () => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

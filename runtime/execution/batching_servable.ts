@@ -10,8 +10,12 @@
  * (so the model reports its own error). When a batch of several tasks fails,
  * each task is retried alone, so one bad request never fails the others and
  * every answer equals the unbatched one.
+ *
+ * A task whose signal aborts is answered at once; still queued, it is left
+ * out of its batch; a batch is stopped only once every task in it has been
+ * abandoned.
  */
-import type { Servable, SignatureInfo } from '../engine.js';
+import type { RunOptions, Servable, SignatureInfo } from '../engine.js';
 import { failedPrecondition, invalidArgument, toStatusError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { BatchQueue, BatchScheduler, BatchTask } from './batch_scheduler.js';
@@ -37,6 +41,24 @@ interface RunTask extends BatchTask {
   enqueued: number;
   resolve: (outputs: Record<string, Tensor>) => void;
   reject: (e: unknown) => void;
+  signal?: AbortSignal;
+  /** Set once the task was answered by its signal's abort. */
+  abandoned: boolean;
+}
+
+/** A signal that aborts once every task's signal has (undefined when some task has none: never). */
+function allAbandoned(tasks: readonly RunTask[]): AbortSignal | undefined {
+  if (tasks.some((t) => !t.signal)) return undefined;
+  const controller = new AbortController();
+  let left = tasks.length;
+  for (const t of tasks) {
+    const onAbort = () => {
+      if (--left === 0) controller.abort(t.signal!.reason);
+    };
+    if (t.signal!.aborted) onAbort();
+    else t.signal!.addEventListener('abort', onAbort, { once: true });
+  }
+  return controller.signal;
 }
 
 /** Elements along dimension 0 that every input shares (TF Serving's ComputeInputSize). */
@@ -87,13 +109,29 @@ export class BatchingServable implements Servable {
     ({ dir: this.dir, tags: this.tags, signatures: this.signatures, signatureDefs: this.signatureDefs } = inner);
   }
 
-  run(signature: string, feeds: Record<string, Tensor>, outputKeys?: readonly string[]): Promise<Record<string, Tensor>> {
+  run(signature: string, feeds: Record<string, Tensor>, outputKeys?: readonly string[], options?: RunOptions): Promise<Record<string, Tensor>> {
     const info = this.signatures[signature];
     const allOutputs = info && (!outputKeys || sameSet(outputKeys, Object.keys(info.outputs)));
-    if (!info || !allOutputs || !feedsMatch(info, feeds)) return this.inner.run(signature, feeds, outputKeys);
+    if (!info || !allOutputs || !feedsMatch(info, feeds)) return this.inner.run(signature, feeds, outputKeys, options);
+    const signal = options?.signal;
     return new Promise((resolve, reject) => {
+      if (signal?.aborted) throw signal.reason;
       const size = batchSizeOf(feeds);
-      this.queue(signature).schedule({ size, key: innerShapeKey(feeds), feeds, enqueued: performance.now(), resolve, reject });
+      const task: RunTask = { size, key: innerShapeKey(feeds), feeds, enqueued: performance.now(), resolve, reject, signal, abandoned: false };
+      const onAbort = () => {
+        task.abandoned = true;
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      task.resolve = (outputs) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(outputs);
+      };
+      task.reject = (e) => {
+        signal?.removeEventListener('abort', onAbort);
+        reject(e);
+      };
+      this.queue(signature).schedule(task);
     });
   }
 
@@ -113,7 +151,10 @@ export class BatchingServable implements Servable {
     return q;
   }
 
-  private async process(signature: string, tasks: RunTask[]): Promise<void> {
+  private async process(signature: string, queued: RunTask[]): Promise<void> {
+    const tasks = queued.filter((t) => !t.abandoned);
+    for (const t of queued) if (t.abandoned) disposeAll(t.feeds);
+    if (tasks.length === 0) return;
     if (this.onBatch) {
       const now = performance.now();
       const size = tasks.reduce((n, t) => n + t.size, 0);
@@ -123,7 +164,7 @@ export class BatchingServable implements Servable {
     }
     if (tasks.length === 1) {
       const [task] = tasks;
-      await this.inner.run(signature, task.feeds).then(task.resolve, task.reject);
+      await this.inner.run(signature, task.feeds, undefined, { signal: task.signal }).then(task.resolve, task.reject);
       return;
     }
     let outputs: Record<string, Tensor>[];
@@ -131,7 +172,7 @@ export class BatchingServable implements Servable {
       outputs = await this.runBatch(signature, tasks);
     } catch {
       // One task's bad input (or an output that cannot be split) must not fail the others: run each alone.
-      await Promise.all(tasks.map((t) => this.inner.run(signature, t.feeds).then(t.resolve, t.reject)));
+      await Promise.all(tasks.map((t) => (t.abandoned ? undefined : this.inner.run(signature, t.feeds, undefined, { signal: t.signal }).then(t.resolve, t.reject))));
       return;
     }
     tasks.forEach((t, i) => t.resolve(outputs[i]));
@@ -147,7 +188,7 @@ export class BatchingServable implements Servable {
     for (const name of Object.keys(tasks[0].feeds)) {
       merged[name] = concatRows(tasks.map((t) => t.feeds[name]), padded - total);
     }
-    const combined = await this.inner.run(signature, merged);
+    const combined = await this.inner.run(signature, merged, undefined, { signal: allAbandoned(tasks) });
     try {
       const perTask: Record<string, Tensor>[] = tasks.map(() => ({}));
       for (const [name, t] of Object.entries(combined)) {

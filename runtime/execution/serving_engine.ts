@@ -10,7 +10,7 @@
  *   await servable.dispose();
  *   await engine.close();
  */
-import type { Engine, LoadedModel, LoadOptions, Servable, ServingEngine } from '../engine.js';
+import type { Engine, LoadedModel, LoadOptions, RunOptions, Servable, ServingEngine } from '../engine.js';
 import { tsEngine } from '../loader.js';
 import type { Tensor } from '../tensor.js';
 import { BatchScheduler } from './batch_scheduler.js';
@@ -25,8 +25,12 @@ export function inlineServable(model: LoadedModel): Servable {
     tags: model.tags,
     signatures: model.signatures,
     signatureDefs: model.signatureDefs,
-    run: (signature: string, feeds: Record<string, Tensor>, outputKeys?: readonly string[]) =>
-      new Promise<Record<string, Tensor>>((resolve) => resolve(model.run(signature, feeds, outputKeys))),
+    // On the calling thread nothing can abort a run once started; a signal aborted already stops it before.
+    run: (signature: string, feeds: Record<string, Tensor>, outputKeys?: readonly string[], options?: RunOptions) =>
+      new Promise<Record<string, Tensor>>((resolve) => {
+        if (options?.signal?.aborted) throw options.signal.reason;
+        resolve(model.run(signature, feeds, outputKeys));
+      }),
     dispose: async () => model.dispose(),
   };
 }
@@ -49,6 +53,10 @@ export interface ExecutionOptions {
   batching?: BatchingParameters;
   /** Told when an inference worker dies and is replaced. */
   onWorkerExit?: (message: string) => void;
+  /** Heap cap of each inference worker in MiB (default DEFAULT_WORKER_HEAP_MB). */
+  workerHeapMb?: number;
+  /** WASM memory cap of each inference worker in MiB (default DEFAULT_WORKER_WASM_MB; 0: none). */
+  workerWasmMb?: number;
   /**
    * A version's own batching parameters (TF Serving's
    * --enable_per_model_batching_params: batching_params.pbtxt in the version
@@ -66,7 +74,7 @@ export function createServingEngine(options: ExecutionOptions = {}): ServingEngi
   if (threads === 0) {
     base = inlineEngine();
   } else {
-    const pool = new WorkerPool({ threads, copies: options.modelCopies, onWorkerExit: options.onWorkerExit });
+    const pool = new WorkerPool({ threads, copies: options.modelCopies, onWorkerExit: options.onWorkerExit, maxHeapMb: options.workerHeapMb, maxWasmMb: options.workerWasmMb });
     base = {
       name: `modelhost (${threads} worker thread${threads === 1 ? '' : 's'})`,
       load: (dir, loadOptions) => pool.load(dir, loadOptions?.tags ?? ['serve']),

@@ -2,7 +2,17 @@
  * Messages between the worker pool (main thread) and an inference worker.
  * Every request carries an id; the worker answers each with the same id,
  * either `ok` with a result or `error` with a TF status code and message.
+ * An error marked `fatal` means the worker's engine is broken (the WASM
+ * instance trapped or aborted): the worker answers every run it still
+ * receives with `bounced` (its feeds handed back, to run elsewhere) and the
+ * pool replaces it. An `ok` reply with `retire` asks the same (the run
+ * succeeded but left the worker holding too much memory).
+ *
+ * Cancellation does not go through messages (a worker busy in a run reads
+ * none): the pool marks a run id in the worker's shared cancel flags, and the
+ * worker polls them between kernels (see ../cancellation.ts).
  */
+import type { RuntimeLimits } from '../limits.js';
 import type { SignatureInfo } from '../engine.js';
 import type { StatusCode } from '../errors.js';
 import type { SignatureDef } from '../graph/types.js';
@@ -20,5 +30,27 @@ export interface LoadedInfo {
 }
 
 export type WorkerReply =
-  | { kind: 'ok'; id: number; loaded?: LoadedInfo; outputs?: WireTensors }
-  | { kind: 'error'; id: number; code: StatusCode; message: string };
+  | { kind: 'ok'; id: number; loaded?: LoadedInfo; outputs?: WireTensors; retire?: string }
+  | { kind: 'error'; id: number; code: StatusCode; message: string; fatal?: boolean }
+  | { kind: 'bounced'; id: number; feeds: WireTensors };
+
+/** What a worker is started with (Worker's workerData). */
+export interface WorkerStartData {
+  /** Int32Array over CANCEL_SLOTS cells: the pool stores a run id in cell id % CANCEL_SLOTS to cancel it. */
+  cancelFlags: SharedArrayBuffer;
+  /** WASM memory a worker may grow to, in MiB; a run going over fails RESOURCE_EXHAUSTED and the worker is recycled (0: no cap). */
+  wasmCapMb: number;
+  /** The pool thread's runtime limits (limits.ts), applied at start. */
+  limits: RuntimeLimits;
+}
+
+/** Cancel cells per worker: ids of cancelled runs, hashed by id (enough for the runs one worker has queued). */
+export const CANCEL_SLOTS = 4096;
+
+export function markCancelled(flags: Int32Array, id: number): void {
+  Atomics.store(flags, id % CANCEL_SLOTS, id);
+}
+
+export function isCancelled(flags: Int32Array, id: number): boolean {
+  return Atomics.load(flags, id % CANCEL_SLOTS) === (id | 0);
+}

@@ -4,6 +4,7 @@
  * to what the fetched outputs and targets need, with constants folded.
  * `run` executes the steps in order; it is synchronous and allocation-light.
  */
+import { checkCancelled } from '../cancellation.js';
 import { StatusError, internal } from '../errors.js';
 import type { Attrs } from '../kernels/attrs.js';
 import type { FunctionCaller, KernelDef, ResourceManager, Variable } from '../kernels/registry.js';
@@ -59,6 +60,7 @@ export class Plan {
 
     const steps = this.steps;
     for (let s = 0; s < steps.length; s++) {
+      checkCancelled();
       const step = steps[s];
       const slotsIn = step.inputs;
       const n = slotsIn.length;

@@ -4,6 +4,7 @@
  * library functions compiled once at load (the compiler requires every
  * function named in an attr); here they are only called.
  */
+import { checkCancelled } from '../cancellation.js';
 import { dtypeShortName } from '../dtypes.js';
 import { invalidArgument } from '../errors.js';
 import type { Tensor } from '../tensor.js';
@@ -37,6 +38,7 @@ registerKernel({
     let vars = ctx.inputs;
     for (let i = 0; ; i++) {
       if (i >= MAX_ITERATIONS) throw invalidArgument(`While loop ${ctx.node.name} exceeded ${MAX_ITERATIONS} iterations`);
+      checkCancelled();
       const [c] = ctx.functions.call(cond, vars);
       if (!truthy(c)) return vars;
       const next = ctx.functions.call(body, vars);

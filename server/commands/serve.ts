@@ -9,13 +9,15 @@
  * `--batching_parameters_file`).
  *
  * SIGTERM or SIGINT stops gracefully (stop accepting, finish in-flight
- * requests, unload) and exits 0; a second signal exits at once.
+ * requests, unload) within --shutdown_timeout_seconds and exits 0; a second
+ * signal exits at once, and so does a stop that overruns the bound by 5 s
+ * (exit code 1).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { consoleLogger } from '../../registry/log.js';
 import { invalidArgument } from '../../runtime/errors.js';
 import { defaultBatchingParameters } from '../../runtime/execution/batching_parameters.js';
-import { defaultThreads } from '../../runtime/execution/worker_pool.js';
+import { defaultThreads, DEFAULT_WORKER_HEAP_MB, DEFAULT_WORKER_WASM_MB } from '../../runtime/execution/worker_pool.js';
 import { DEFAULT_MAX_STRING_TENSOR_BYTES, DEFAULT_MAX_TENSOR_ELEMENTS } from '../../runtime/limits.js';
 import { perModelBatchingParameters, readBatchingParameters } from '../config_file.js';
 import { ADMIN_TOKEN_ENV } from '../management/auth.js';
@@ -48,6 +50,11 @@ interface ServeFlags {
   inference_model_copies: number;
   max_tensor_elements: number;
   max_string_tensor_bytes: number;
+  inference_worker_heap_mb: number;
+  inference_worker_wasm_mb: number;
+  rest_api_timeout_in_ms: number;
+  model_warmup_timeout_in_ms: number;
+  shutdown_timeout_seconds: number;
 }
 
 function nonNegativeNumber(value: string): number {
@@ -118,9 +125,13 @@ async function serve(flags: ServeFlags): Promise<void> {
     monitoringConfigFile: flags.monitoring_config_file,
     tags: flags.saved_model_tags.split(',').map((t) => t.trim()).filter((t) => t !== ''),
     enableModelWarmup: flags.enable_model_warmup,
+    modelWarmupTimeoutMs: flags.model_warmup_timeout_in_ms,
+    restApiTimeoutMs: flags.rest_api_timeout_in_ms,
     execution: {
       threads: flags.inference_threads,
       modelCopies: flags.inference_model_copies,
+      workerHeapMb: flags.inference_worker_heap_mb,
+      workerWasmMb: flags.inference_worker_wasm_mb,
       batching,
       batchingFor: batching && flags.enable_per_model_batching_params ? perModelBatchingParameters : undefined,
     },
@@ -145,8 +156,13 @@ async function serve(flags: ServeFlags): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    log.info(`${signal} received: finishing in-flight requests, then exiting.`);
-    server.stop().then(
+    const boundMs = flags.shutdown_timeout_seconds * 1000;
+    log.info(`${signal} received: finishing in-flight requests (at most ${flags.shutdown_timeout_seconds} s), then exiting.`);
+    setTimeout(() => {
+      log.error(`Shutdown still not done ${flags.shutdown_timeout_seconds + 5} s after ${signal}: exiting without waiting.`);
+      process.exit(1);
+    }, boundMs + 5000).unref();
+    server.stop(boundMs).then(
       () => process.exit(0),
       (e: Error) => {
         log.error(`Shutdown failed: ${e.message}`);
@@ -184,6 +200,11 @@ export function addServeCommand(program: Command): void {
     .option('--inference_model_copies <n>', 'worker threads each model is loaded into (0: all of them; fewer saves memory for large models)', nonNegativeInteger, 0)
     .option('--max_tensor_elements <n>', 'most elements one tensor may have; a model asking for more answers RESOURCE_EXHAUSTED (2^28: 1 GiB of float32)', positiveInteger, DEFAULT_MAX_TENSOR_ELEMENTS)
     .option('--max_string_tensor_bytes <n>', 'most bytes one string tensor may hold (its strings plus 24 per element)', positiveInteger, DEFAULT_MAX_STRING_TENSOR_BYTES)
+    .option('--inference_worker_heap_mb <n>', 'JavaScript heap cap of each inference worker in MiB; a worker over it is replaced', positiveInteger, DEFAULT_WORKER_HEAP_MB)
+    .option('--inference_worker_wasm_mb <n>', 'WASM memory an inference worker may grow to (MiB); a request going over gets 429 and the worker is recycled (0: up to 4096)', nonNegativeInteger, DEFAULT_WORKER_WASM_MB)
+    .option('--rest_api_timeout_in_ms <ms>', 'deadline of every /v1 request; past it: 504 and the run is stopped (0: none)', nonNegativeInteger, 30000)
+    .option('--model_warmup_timeout_in_ms <ms>', "bound of one version's warm-up; past it the version's load fails (0: none)", nonNegativeInteger, 60000)
+    .option('--shutdown_timeout_seconds <s>', 'on SIGTERM/SIGINT: how long in-flight work may finish before it is cut and the server exits', nonNegativeNumber, 30)
     .option('--enable_batching [bool]', 'merge concurrent requests to the same model version and signature into one run', bool, false)
     .option('--enable_per_model_batching_params [bool]', 'with --enable_batching: a version folder\'s batching_params.pbtxt replaces the server-wide batching parameters for it', bool, false)
     .option('--batching_parameters_file <file>', 'BatchingParameters in protobuf text format (max_batch_size, batch_timeout_micros, ...); needs --enable_batching')

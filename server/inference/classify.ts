@@ -5,13 +5,13 @@
  * codec's result checks.
  */
 import { classificationsFromTensors, type ClassResult } from '../../runtime/codec/index.js';
-import type { Servable } from '../../runtime/engine.js';
+import type { RunOptions, Servable } from '../../runtime/engine.js';
 import { failedPrecondition, invalidArgument } from '../../runtime/errors.js';
 import type { Tensor } from '../../runtime/tensor.js';
 import { checkExampleInput, exampleFeeds, signatureWithMethod } from './examples.js';
 import { CLASSIFY_METHOD } from './predict.js';
 
-export async function runClassify(model: Servable, signatureName: string, serializedExamples: readonly Uint8Array[]): Promise<ClassResult[][]> {
+export async function runClassify(model: Servable, signatureName: string, serializedExamples: readonly Uint8Array[], options?: RunOptions): Promise<ClassResult[][]> {
   const signature = signatureWithMethod(model, signatureName, CLASSIFY_METHOD, 'classification');
   checkExampleInput(signature, 'classification');
   const outputCount = Object.keys(signature.outputs).length;
@@ -27,7 +27,7 @@ export async function runClassify(model: Servable, signatureName: string, serial
   const feeds = exampleFeeds(serializedExamples);
   let out: Record<string, Tensor>;
   try {
-    out = await model.run(signature.name, feeds, wanted);
+    out = await model.run(signature.name, feeds, wanted, options);
   } finally {
     feeds.inputs.dispose();
   }

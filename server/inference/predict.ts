@@ -4,7 +4,7 @@
  * predict, classify or regress signature; every input alias must be in the
  * signature; `outputFilter` picks outputs (default: all).
  */
-import type { Servable } from '../../runtime/engine.js';
+import type { RunOptions, Servable } from '../../runtime/engine.js';
 import { failedPrecondition, internal, invalidArgument } from '../../runtime/errors.js';
 import type { Tensor } from '../../runtime/tensor.js';
 
@@ -20,6 +20,7 @@ export async function runPredict(
   signatureName: string,
   inputs: Record<string, Tensor>,
   outputFilter: readonly string[] = [],
+  options?: RunOptions,
 ): Promise<Record<string, Tensor>> {
   const name = signatureName || DEFAULT_SIGNATURE;
   const signature = model.signatures[name];
@@ -46,5 +47,5 @@ export async function runPredict(
     if (seen.has(alias)) throw invalidArgument(`duplicate output tensor alias: ${alias}`);
     seen.add(alias);
   }
-  return model.run(name, inputs, outputFilter.length > 0 ? outputFilter : undefined);
+  return model.run(name, inputs, outputFilter.length > 0 ? outputFilter : undefined, options);
 }

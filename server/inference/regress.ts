@@ -5,13 +5,13 @@
  * checks (float, [batch] or [batch, 1]).
  */
 import { regressionsFromTensor } from '../../runtime/codec/index.js';
-import type { Servable } from '../../runtime/engine.js';
+import type { RunOptions, Servable } from '../../runtime/engine.js';
 import { failedPrecondition, invalidArgument } from '../../runtime/errors.js';
 import type { Tensor } from '../../runtime/tensor.js';
 import { checkExampleInput, exampleFeeds, signatureWithMethod } from './examples.js';
 import { REGRESS_METHOD } from './predict.js';
 
-export async function runRegress(model: Servable, signatureName: string, serializedExamples: readonly Uint8Array[]): Promise<number[]> {
+export async function runRegress(model: Servable, signatureName: string, serializedExamples: readonly Uint8Array[], options?: RunOptions): Promise<number[]> {
   const signature = signatureWithMethod(model, signatureName, REGRESS_METHOD, 'regression');
   checkExampleInput(signature, 'regression');
   if (Object.keys(signature.outputs).length !== 1) throw invalidArgument('Expected one output Tensor.');
@@ -21,7 +21,7 @@ export async function runRegress(model: Servable, signatureName: string, seriali
   const feeds = exampleFeeds(serializedExamples);
   let outputs: Tensor;
   try {
-    outputs = (await model.run(signature.name, feeds, ['outputs'])).outputs;
+    outputs = (await model.run(signature.name, feeds, ['outputs'], options)).outputs;
   } finally {
     feeds.inputs.dispose();
   }

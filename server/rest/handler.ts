@@ -3,11 +3,17 @@
  * route, run, write JSON. No framework on this path: it is the inference hot
  * path (see ../shared/DESIGN.md). Every failure is a StatusError turned into
  * `{"error": "..."}` with the HTTP status from server/http_status.ts.
+ *
+ * Every request has a deadline (TF Serving's --rest_api_timeout_in_ms,
+ * default 30 s; 0: none): once it passes the client gets 504 with TF's text
+ * "Timed out waiting for notification" at once, and the run is cancelled
+ * (stopped between kernels in its worker). A client that disconnects cancels
+ * its run the same way.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ModelSpec, ServingCore } from '../../registry/serving_core.js';
 import { formatErrorResponse } from '../../runtime/codec/index.js';
-import { toStatusError, type StatusCode } from '../../runtime/errors.js';
+import { StatusError, toStatusError, type StatusCode } from '../../runtime/errors.js';
 import { httpStatusOf } from '../http_status.js';
 import type { RestApi, ServerMetrics } from '../metrics.js';
 import { classifyJson, predictJson, regressJson } from './inference.js';
@@ -27,23 +33,61 @@ export interface RestOutcome {
   spec?: ModelSpec;
 }
 
+/** TensorFlow's text for a session run past its RunOptions timeout (DirectSession::WaitForNotification). */
+export const DEADLINE_MESSAGE = 'Timed out waiting for notification';
+/** TF Serving's default --rest_api_timeout_in_ms. */
+export const DEFAULT_REST_API_TIMEOUT_MS = 30_000;
+
+export interface RestHandlerOptions {
+  /** Deadline of every request in ms (default DEFAULT_REST_API_TIMEOUT_MS; 0: none). */
+  timeoutMs?: number;
+}
+
 export class RestHandler {
+  private readonly timeoutMs: number;
+
   constructor(
     private readonly core: ServingCore,
     private readonly metrics?: ServerMetrics,
-  ) {}
+    options: RestHandlerOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_REST_API_TIMEOUT_MS;
+  }
 
   /** Handles one request whose path (without query) is `path`. */
   handle(req: IncomingMessage, res: ServerResponse, path: string): void {
     const started = performance.now();
+    const method = req.method ?? '';
+    // Aborted when the deadline passes (answered 504 at once) or the client goes away; the run stops either way.
+    const lifetime = new AbortController();
+    let answered = false;
+    const finish = (outcome: RestOutcome) => {
+      if (answered) return;
+      answered = true;
+      clearTimeout(deadline);
+      this.respond(res, outcome, started);
+    };
+    const deadline =
+      this.timeoutMs > 0
+        ? setTimeout(() => {
+            const err = new StatusError('DEADLINE_EXCEEDED', DEADLINE_MESSAGE);
+            lifetime.abort(err);
+            finish(failedOutcome(method, path, err));
+          }, this.timeoutMs)
+        : undefined;
+    res.on('close', () => {
+      clearTimeout(deadline);
+      if (!answered) lifetime.abort(new StatusError('CANCELLED', 'The client closed the connection before the answer was ready'));
+    });
     const chunks: Buffer[] = [];
     // A client that goes away mid-body: nothing to answer, and nothing to crash on.
     req.on('error', () => {});
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      if (lifetime.signal.aborted) return;
       // Raw bytes: the JSON codec decodes them once (and its exact parser reads the bytes themselves).
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      void this.answer(req.method ?? '', path, body).then((outcome) => this.respond(res, outcome, started));
+      void this.answer(method, path, body, lifetime.signal).then(finish);
     });
   }
 
@@ -52,8 +96,8 @@ export class RestHandler {
    * now is loaded on demand (with a registry), then retried while the
    * registry keeps it loaded for this request (503 when its wait bounds trip).
    */
-  private async answer(method: string, path: string, body: Uint8Array): Promise<RestOutcome> {
-    const outcome = await this.process(method, path, body);
+  private async answer(method: string, path: string, body: Uint8Array, signal?: AbortSignal): Promise<RestOutcome> {
+    const outcome = await this.process(method, path, body, signal);
     const spec = outcome.spec;
     if (outcome.code === 'NOT_FOUND' && spec && (spec.version !== undefined || spec.label !== undefined) && outcome.api !== 'status') {
       let release: (() => void) | undefined;
@@ -66,7 +110,7 @@ export class RestHandler {
       }
       if (release) {
         try {
-          return await this.process(method, path, body);
+          if (!signal?.aborted) return await this.process(method, path, body, signal);
         } finally {
           release();
         }
@@ -94,8 +138,8 @@ export class RestHandler {
     res.end(outcome.body);
   }
 
-  /** Routes and answers one request; never rejects. */
-  async process(method: string, path: string, body: string | Uint8Array): Promise<RestOutcome> {
+  /** Routes and answers one request; never rejects. `signal` aborts its run (deadline, client gone). */
+  async process(method: string, path: string, body: string | Uint8Array, signal?: AbortSignal): Promise<RestOutcome> {
     let route: RestRoute | undefined;
     const outcome: RestOutcome = { code: 'OK', body: '', api: 'unknown', model: '' };
     try {
@@ -121,7 +165,7 @@ export class RestHandler {
         case 'classify':
         case 'regress': {
           const run = route.kind === 'predict' ? predictJson : route.kind === 'classify' ? classifyJson : regressJson;
-          outcome.body = await run(this.core, route.spec, body, outcome);
+          outcome.body = await run(this.core, route.spec, body, outcome, { signal });
           break;
         }
       }
@@ -132,4 +176,18 @@ export class RestHandler {
     }
     return outcome;
   }
+}
+
+/** The outcome of a request answered with `err` before it finished (its deadline passed). */
+function failedOutcome(method: string, path: string, err: StatusError): RestOutcome {
+  const outcome: RestOutcome = { code: err.code, body: formatErrorResponse(err.message), api: 'unknown', model: '' };
+  try {
+    const route = parseRestRoute(method, path);
+    outcome.api = route.kind;
+    outcome.model = route.spec.name;
+    outcome.spec = route.spec;
+  } catch {
+    // An unroutable path keeps api "unknown".
+  }
+  return outcome;
 }

@@ -14,6 +14,7 @@ import {
   parseExamplesRequest,
   readPredictRequest,
 } from '../../runtime/codec/index.js';
+import type { RunOptions } from '../../runtime/engine.js';
 import { invalidArgument } from '../../runtime/errors.js';
 import type { Tensor } from '../../runtime/tensor.js';
 import { runClassify } from '../inference/classify.js';
@@ -39,7 +40,7 @@ function disposeAll(tensors: Record<string, Tensor>): void {
   for (const t of Object.values(tensors)) t.dispose();
 }
 
-export function predictJson(core: ServingCore, spec: ModelSpec, body: string | Uint8Array, seen: AnsweringVersion): Promise<string> {
+export function predictJson(core: ServingCore, spec: ModelSpec, body: string | Uint8Array, seen: AnsweringVersion, options?: RunOptions): Promise<string> {
   const request = readPredictRequest(body);
   return withHandle(core, spec, seen, async ({ model }) => {
     const name = request.signatureName || DEFAULT_SIGNATURE;
@@ -48,7 +49,7 @@ export function predictJson(core: ServingCore, spec: ModelSpec, body: string | U
     const { format, inputs } = request.decodeInputs(signature.inputs);
     let outputs: Record<string, Tensor>;
     try {
-      outputs = await runPredict(model, name, inputs);
+      outputs = await runPredict(model, name, inputs, [], options);
     } finally {
       disposeAll(inputs);
     }
@@ -60,16 +61,16 @@ export function predictJson(core: ServingCore, spec: ModelSpec, body: string | U
   });
 }
 
-export function classifyJson(core: ServingCore, spec: ModelSpec, body: string | Uint8Array, seen: AnsweringVersion): Promise<string> {
+export function classifyJson(core: ServingCore, spec: ModelSpec, body: string | Uint8Array, seen: AnsweringVersion, options?: RunOptions): Promise<string> {
   const request = parseExamplesRequest(body);
   return withHandle(core, spec, seen, async ({ model }) =>
-    formatClassificationResult(await runClassify(model, request.signatureName ?? '', request.examples)),
+    formatClassificationResult(await runClassify(model, request.signatureName ?? '', request.examples, options)),
   );
 }
 
-export function regressJson(core: ServingCore, spec: ModelSpec, body: string | Uint8Array, seen: AnsweringVersion): Promise<string> {
+export function regressJson(core: ServingCore, spec: ModelSpec, body: string | Uint8Array, seen: AnsweringVersion, options?: RunOptions): Promise<string> {
   const request = parseExamplesRequest(body);
   return withHandle(core, spec, seen, async ({ model }) =>
-    formatRegressionResult(await runRegress(model, request.signatureName ?? '', request.examples)),
+    formatRegressionResult(await runRegress(model, request.signatureName ?? '', request.examples, options)),
   );
 }

@@ -130,6 +130,19 @@ describe('dynamic batching', () => {
     expect((await Promise.all(queued)).map((o) => o.y.numbers())).toEqual([[3.5, 4], [4.5, 5]]);
   });
 
+  it('answers a queued task whose signal aborts at once and leaves it out of its batch', async () => {
+    const inner = recording(halfPlusTwo);
+    const b = batching(inner, { maxBatchSize: 16, batchTimeoutMicros: 50_000 });
+    const client = new AbortController();
+    const kept = b.run('serving_default', x(1));
+    const dropped = b.run('serving_default', x(2, 3), undefined, { signal: client.signal });
+    client.abort(new StatusError('DEADLINE_EXCEEDED', 'Timed out waiting for notification'));
+    const err = await errorOf(dropped);
+    expect([err.code, err.message]).toEqual(['DEADLINE_EXCEEDED', 'Timed out waiting for notification']);
+    expect((await kept).y.numbers()).toEqual([2.5]);
+    expect(inner.runs).toEqual([1]);
+  });
+
   it('checks dimension 0 as TF Serving does', async () => {
     const b = batching(halfPlusTwo, { maxBatchSize: 8 });
     const scalar = await errorOf(b.run('serving_default', { x: Tensor.from('float32', [], [1]) }));

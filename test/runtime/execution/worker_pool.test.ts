@@ -2,11 +2,15 @@
  * The worker pool runs real models in worker threads (the built
  * dist/runtime/execution/worker_main.js, which `npm test` builds first).
  */
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StatusError } from '../../../runtime/errors.js';
 import { WorkerPool } from '../../../runtime/execution/worker_pool.js';
 import { Tensor } from '../../../runtime/tensor.js';
+import { writeCountingModel, writeLongKernelModel } from '../../helpers/runaway_models.js';
+import { waitFor } from '../../server/helpers.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../../../shared/fixtures/tf-serving');
 const F_MNIST = path.resolve(import.meta.dirname, '../../../models/f_mnist/2');
@@ -15,8 +19,8 @@ afterAll(async () => {
   for (const p of pools) await p.close();
 });
 
-function pool(threads: number, onWorkerExit?: (m: string) => void, copies?: number): WorkerPool {
-  const p = new WorkerPool({ threads, onWorkerExit, copies });
+function pool(threads: number, onWorkerExit?: (m: string) => void, copies?: number, maxHeapMb?: number): WorkerPool {
+  const p = new WorkerPool({ threads, onWorkerExit, copies, maxHeapMb });
   pools.push(p);
   return p;
 }
@@ -92,7 +96,13 @@ describe('worker pool', () => {
     const exits: string[] = [];
     const p = pool(1, (m) => exits.push(m));
     const model = await p.load(path.join(FIXTURES, 'saved_model_half_plus_two_cpu/00000123'), ['serve']);
-    const inFlight = model.run('serving_default', { x: Tensor.from('float32', [1], [1]) });
+    // A run that is surely still going when the worker dies: a while loop of 2^31 - 1 iterations.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-count-'));
+    await writeCountingModel(path.join(dir, '1'));
+    const counting = await p.load(path.join(dir, '1'), ['serve']);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const inFlight = counting.run('serving_default', { n: Tensor.scalar('int32', 2 ** 31 - 1) });
+    await new Promise((r) => setTimeout(r, 100));
     await (p as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0].worker.terminate();
     const err = await errorOf(inFlight);
     expect(err.code).toBe('INTERNAL');
@@ -108,4 +118,61 @@ describe('worker pool', () => {
     }
     expect(answer).toBe(4);
   });
+
+  it('answers an aborted run at once with the reason, and its worker stops it between kernels', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-count-'));
+    try {
+      await writeCountingModel(path.join(dir, '1'));
+      const p = pool(1);
+      const model = await p.load(path.join(dir, '1'), ['serve']);
+      const client = new AbortController();
+      const looping = model.run('serving_default', { n: Tensor.scalar('int32', 2 ** 31 - 1) }, undefined, { signal: client.signal });
+      await new Promise((r) => setTimeout(r, 200));
+      client.abort(new StatusError('DEADLINE_EXCEEDED', 'Timed out waiting for notification'));
+      const err = await errorOf(looping);
+      expect(err.code).toBe('DEADLINE_EXCEEDED');
+      // The worker answers the cancelled run (it stopped looping), and runs the next one.
+      await waitFor('the worker to stop the cancelled run', () => p.pendingPerWorker()[0] === 0, 1500);
+      expect((await model.run('serving_default', { n: Tensor.scalar('int32', 5) })).count.numbers()).toEqual([5]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('replaces a worker over its heap cap; the run that filled it gets RESOURCE_EXHAUSTED', async () => {
+    const exits: string[] = [];
+    const p = pool(1, (m) => exits.push(m), undefined, 16);
+    const model = await p.load(path.join(FIXTURES, 'saved_model_half_plus_two_cpu/00000123'), ['serve']);
+    // Each string element becomes a JS object in the worker: half a million overflow a 16 MiB heap.
+    const huge = Tensor.from('string', [500_000], Array(500_000).fill(''));
+    const err = await errorOf(model.run('regress_x_to_y', { inputs: huge }));
+    expect(err.code).toBe('RESOURCE_EXHAUSTED');
+    expect(err.message).toMatch(/inference worker 0 stopped unexpectedly \(it ran out of memory \(heap cap 16 MiB, --inference_worker_heap_mb\)\)/);
+    expect(exits.join('\n')).toMatch(/starting a new one/);
+    const y = await waitFor('the replacement to answer', async () => (await model.run('serving_default', { x: Tensor.from('float32', [1], [4]) })).y.numbers());
+    expect(y).toEqual([4]);
+  });
+
+  it('replaces a worker whose cancelled run is stuck in one kernel past the grace period', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-long-'));
+    try {
+      const exits: string[] = [];
+      const p = pool(1, (m) => exits.push(m));
+      await writeLongKernelModel(path.join(dir, 'long'));
+      const long = await p.load(path.join(dir, 'long'), ['serve']);
+      const half = await p.load(path.join(FIXTURES, 'saved_model_half_plus_two_cpu/00000123'), ['serve']);
+      const client = new AbortController();
+      const stuck = long.run('serving_default', { x: Tensor.fromHost('float32', [4096, 4096], new Float32Array(4096 * 4096).fill(1)) }, undefined, { signal: client.signal });
+      await new Promise((r) => setTimeout(r, 300));
+      const t0 = performance.now();
+      client.abort(new StatusError('CANCELLED', 'client gone'));
+      expect((await errorOf(stuck)).code).toBe('CANCELLED');
+      const y = await waitFor('the replacement to answer', async () => (await half.run('serving_default', { x: Tensor.from('float32', [1], [4]) })).y.numbers(), 20_000);
+      expect(y).toEqual([4]);
+      expect(exits.join('\n')).toMatch(/inference worker 0 is being replaced: a cancelled run did not stop within 2000 ms/);
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(2000);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
