@@ -13,3 +13,4 @@ import './save.js';
 import './state.js';
 import './string.js';
 import './tensor_list.js';
+import './lookup/lookup_kernels.js';
