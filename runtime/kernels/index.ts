@@ -14,3 +14,6 @@ import './state.js';
 import './string.js';
 import './tensor_list.js';
 import './lookup/lookup_kernels.js';
+import './bincount.js';
+import './ragged/ragged_to_tensor.js';
+import './string_ngrams.js';
