@@ -17,3 +17,5 @@ import './lookup/lookup_kernels.js';
 import './bincount.js';
 import './ragged/ragged_to_tensor.js';
 import './string_ngrams.js';
+import './sparse/sparse_cross.js';
+import './sparse/sparse_to_dense.js';
