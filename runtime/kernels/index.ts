@@ -19,3 +19,4 @@ import './ragged/ragged_to_tensor.js';
 import './string_ngrams.js';
 import './sparse/sparse_cross.js';
 import './sparse/sparse_to_dense.js';
+import './segment.js';
