@@ -20,3 +20,6 @@ import './string_ngrams.js';
 import './sparse/sparse_cross.js';
 import './sparse/sparse_to_dense.js';
 import './segment.js';
+import './sparse/sparse_ops.js';
+import './ragged/ragged_ops.js';
+import './logging.js';
