@@ -25,7 +25,8 @@ import { FunctionLibrary } from './graph/functions.js';
 import type { Plan, RunEnv } from './graph/plan.js';
 import type { MetaGraph, NodeDef, SignatureDef, TensorInfo } from './graph/types.js';
 import './kernels/index.js';
-import { assetFiles, initOpName, readSavedModel, selectMetaGraph } from './savedmodel/reader.js';
+import { restoreCapturedVariables } from './savedmodel/object_graph_restore.js';
+import { assetFiles, initOpName, readSavedModel, savedObjectGraph, selectMetaGraph } from './savedmodel/reader.js';
 import { Tensor } from './tensor.js';
 import { ModelResources } from './variables.js';
 
@@ -227,8 +228,10 @@ async function load(dir: string, options: LoadOptions = {}): Promise<LoadedModel
 
   try {
     if (restore) {
-      resources.addCheckpoint(prefix, await BundleReader.open(prefix));
+      const checkpoint = await BundleReader.open(prefix);
+      resources.addCheckpoint(prefix, checkpoint);
       runScoped(() => restore.run([Tensor.scalar('string', prefix)], env));
+      restoreCapturedVariables(savedObjectGraph(file, tags), nodes, checkpoint, resources);
     }
     if (init) {
       runScoped(() => init.run(assets.map(([, file]) => Tensor.scalar('string', file)), env));

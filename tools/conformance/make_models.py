@@ -94,6 +94,9 @@ def run_case(family, name, build, out_root):
     result = {"runs": []}
     for sig_name, feeds in requests:
         fn = loaded.signatures[sig_name]
+        if list(feeds) == ["*"]:  # the signature's only input, whatever Keras named it
+            (only,) = fn.structured_input_signature[1].keys()
+            feeds = {only: feeds["*"]}
         tensors = {k: v if isinstance(v, tf.Tensor) else tf.constant(v) for k, v in feeds.items()}
         outputs = fn(**tensors)
         result["runs"].append({
