@@ -25,6 +25,7 @@ import { FunctionLibrary } from './graph/functions.js';
 import type { Plan, RunEnv } from './graph/plan.js';
 import type { MetaGraph, NodeDef, SignatureDef, TensorInfo } from './graph/types.js';
 import './kernels/index.js';
+import { withTf1LoopsLifted } from './graph/tf1_while.js';
 import { restoreCapturedVariables } from './savedmodel/object_graph_restore.js';
 import { assetFiles, initOpName, readSavedModel, savedObjectGraph, selectMetaGraph } from './savedmodel/reader.js';
 import { Tensor } from './tensor.js';
@@ -189,7 +190,8 @@ async function load(dir: string, options: LoadOptions = {}): Promise<LoadedModel
   await initBackend();
   const tags = options.tags ?? ['serve'];
   const file = await readSavedModel(dir);
-  const meta = selectMetaGraph(file, tags);
+  // TF1 while loops become functional While ops (graph/tf1_while.ts).
+  const meta = withTf1LoopsLifted(selectMetaGraph(file, tags));
   const resources = new ModelResources(dir);
   const library = new FunctionLibrary(meta.graphDef.library.function, meta.metaInfoDef.strippedOpList, resources);
   const env: RunEnv = { resources, functions: library };
