@@ -23,3 +23,4 @@ import './segment.js';
 import './sparse/sparse_ops.js';
 import './ragged/ragged_ops.js';
 import './logging.js';
+import './tensor_array.js';
