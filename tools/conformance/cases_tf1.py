@@ -81,3 +81,64 @@ def cond_v1(model_dir):
         return {"x": x, "flag": flag}, {"y": y}
     save_v1(model_dir, build)
     return {"serving_default": [{"x": np.array([1, 2], np.float32), "flag": np.array(True)}, {"x": np.array([1, 2], np.float32), "flag": np.array(False)}]}
+
+
+def example(features):
+    ex = tf.train.Example()
+    for k, v in features.items():
+        f = ex.features.feature[k]
+        if isinstance(v[0], bytes):
+            f.bytes_list.value.extend(v)
+        elif isinstance(v[0], float):
+            f.float_list.value.extend(v)
+        else:
+            f.int64_list.value.extend(v)
+    return ex.SerializeToString()
+
+
+@case
+def estimator_style_feature_columns_classifier(model_dir):
+    """What an Estimator's export_saved_model wrote: tf.Example in, classify and predict signatures,
+    feature columns (vocabulary, hashed, bucketized, crossed, embedding, indicator, numeric)."""
+    fc = v1.feature_column
+
+    def build_graph():
+        serialized = v1.placeholder(tf.string, [None], name="input_example_tensor")
+        color = fc.categorical_column_with_vocabulary_list("color", ["red", "green", "blue"], num_oov_buckets=1)
+        city = fc.categorical_column_with_hash_bucket("city", 10)
+        age = fc.numeric_column("age")
+        age_buckets = fc.bucketized_column(age, [18.0, 30.0, 50.0])
+        crossed = fc.crossed_column([color, age_buckets], 7)
+        columns = [
+            age,
+            fc.indicator_column(color),
+            fc.embedding_column(city, 3, combiner="mean", initializer=tf.constant_initializer(0.1 * np.arange(30).reshape(10, 3))),
+            fc.indicator_column(age_buckets),
+            fc.embedding_column(crossed, 2, combiner="sqrtn", initializer=tf.constant_initializer(np.linspace(-1, 1, 14).reshape(7, 2))),
+        ]
+        features = tf.io.parse_example(serialized, fc.make_parse_example_spec(columns))
+        net = fc.input_layer(features, columns)
+        w = v1.get_variable("w", initializer=tf.constant(np.linspace(-0.5, 0.5, net.shape[1] * 3).reshape(-1, 3).astype(np.float32)))
+        logits = tf.matmul(net, w)
+        probs = tf.nn.softmax(logits)
+        classes = tf.tile(tf.constant([["a", "b", "c"]]), [tf.shape(probs)[0], 1])
+        return serialized, probs, classes
+
+    graph = tf.Graph()
+    with graph.as_default():
+        serialized, probs, classes = build_graph()
+        with v1.Session(graph=graph) as sess:
+            sess.run([v1.global_variables_initializer(), v1.tables_initializer()])
+            builder = v1.saved_model.Builder(model_dir)
+            classify = v1.saved_model.classification_signature_def(serialized, classes, probs)
+            predict = v1.saved_model.predict_signature_def({"examples": serialized}, {"probabilities": probs, "classes": classes})
+            builder.add_meta_graph_and_variables(
+                sess, ["serve"], signature_def_map={"serving_default": classify, "classification": classify, "predict": predict},
+                main_op=v1.tables_initializer())
+            builder.save()
+    examples = np.array([
+        example({"color": [b"red"], "city": [b"Paris"], "age": [25.0]}),
+        example({"color": [b"purple"], "city": [b"Oslo", b"Lima"], "age": [61.0]}),
+        example({"color": [b"blue", b"green"], "age": [5.0]}),
+    ])
+    return {"serving_default": [{"inputs": examples}], "predict": [{"examples": examples}]}
