@@ -24,6 +24,12 @@ export interface SignatureInfo {
   methodName: string;
   inputs: Record<string, TensorSpec>;
   outputs: Record<string, TensorSpec>;
+  /**
+   * Set when the signature cannot run here (it reaches ops the runtime
+   * lacks): why, naming the ops. The model still loads when another
+   * signature can run; requests to this one fail with this message.
+   */
+  unavailable?: string;
 }
 
 export interface LoadedModel {

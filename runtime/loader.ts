@@ -24,12 +24,14 @@ import { initBackend } from './backend.js';
 import { BundleReader } from './checkpoint/bundle_reader.js';
 import { dtypeShortName } from './dtypes.js';
 import type { Engine, LoadedModel, LoadOptions, SignatureInfo, TensorSpec } from './engine.js';
-import { invalidArgument, notFound } from './errors.js';
+import { failedPrecondition, invalidArgument, notFound, StatusError } from './errors.js';
 import { FunctionLibrary } from './graph/functions.js';
 import type { Plan, RunEnv } from './graph/plan.js';
 import type { MetaGraph, NodeDef, SignatureDef, TensorInfo } from './graph/types.js';
 import './kernels/index.js';
-import { assetFiles, initOpName, readSavedModel, restoresVariables, selectMetaGraph } from './savedmodel/reader.js';
+import { withTf1LoopsLifted } from './graph/tf1_while.js';
+import { restoreCapturedVariables } from './savedmodel/object_graph_restore.js';
+import { assetFiles, initOpName, readSavedModel, restoresVariables, savedObjectGraph, selectMetaGraph } from './savedmodel/reader.js';
 import { Tensor } from './tensor.js';
 import { ModelResources } from './variables.js';
 
@@ -90,7 +92,9 @@ class TsLoadedModel implements LoadedModel {
     if (plan) return plan;
     const def = this.runnableDef(signature);
     const inputKeys = Object.keys(def.inputs);
-    plan = this.library.compile({
+    const unavailable = this.signatures[signature]?.unavailable;
+    if (unavailable) throw failedPrecondition(unavailable);
+    plan = this.library.compileChecked({
       mode: 'graph',
       nodes: this.meta.graphDef.node,
       feeds: inputKeys.map((k) => def.inputs[k].name),
@@ -101,8 +105,7 @@ class TsLoadedModel implements LoadedModel {
       }),
       targets: [],
       label: `signature '${signature}'`,
-    });
-    this.library.assertSupported(`Signature '${signature}'`);
+    }, `Signature '${signature}'`);
     this.plans.set(key, plan);
     return plan;
   }
@@ -192,8 +195,9 @@ async function load(dir: string, options: LoadOptions = {}): Promise<LoadedModel
   await initBackend();
   const tags = options.tags ?? ['serve'];
   const file = await readSavedModel(dir);
-  const meta = selectMetaGraph(file, tags);
-  const resources = new ModelResources();
+  // TF1 while loops become functional While ops (graph/tf1_while.ts).
+  const meta = withTf1LoopsLifted(selectMetaGraph(file, tags));
+  const resources = new ModelResources(dir);
   const library = new FunctionLibrary(meta.graphDef.library.function, meta.metaInfoDef.strippedOpList, resources);
   const env: RunEnv = { resources, functions: library };
   const nodes = meta.graphDef.node;
@@ -210,35 +214,43 @@ async function load(dir: string, options: LoadOptions = {}): Promise<LoadedModel
   }
   const hasVariables = saver !== undefined && saver.restoreOpName !== '' && indexExists;
   const restore = hasVariables
-    ? library.compile({
+    ? library.compileChecked({
         mode: 'graph',
         nodes,
         feeds: [saver.filenameTensorName],
         fetches: [],
         targets: [saver.restoreOpName],
         label: 'restore op',
-      })
+      }, `SavedModel ${dir} (its restore op)`)
     : undefined;
   const initName = initOpName(meta);
   const init = initName
-    ? library.compile({ mode: 'graph', nodes, feeds: assets.map(([t]) => t), fetches: [], targets: [initName], label: 'init op' })
+    ? library.compileChecked({ mode: 'graph', nodes, feeds: assets.map(([t]) => t), fetches: [], targets: [initName], label: 'init op' }, `SavedModel ${dir} (its init op)`)
     : undefined;
   const model = new TsLoadedModel(dir, tags, meta, library, resources);
-  for (const [name, def] of Object.entries(model.signatureDefs).filter(([k]) => k in model.signatures)) {
+  // A signature that reaches ops the runtime lacks is marked unavailable; the
+  // model loads as long as one signature can run (TF Serving serves the
+  // signature asked for; training or save signatures need not run here).
+  const runnable = Object.entries(model.signatureDefs).filter(([k]) => k in model.signatures);
+  for (const [name, def] of runnable) {
     try {
       model.plan(name, Object.keys(def.outputs));
     } catch (e) {
-      // Keep collecting unsupported ops across signatures; other errors fail the load now.
-      if (library.unsupportedOps().size === 0) throw e;
+      if (!(e instanceof StatusError) || e.code !== 'UNIMPLEMENTED') throw e;
+      model.signatures[name].unavailable = e.message;
     }
   }
-  library.assertSupported(`SavedModel ${dir}`);
+  if (runnable.length > 0 && runnable.every(([name]) => model.signatures[name].unavailable)) {
+    library.assertSupported(`SavedModel ${dir}`);
+  }
   model.mutatesState = model.signaturesMutateState();
 
   try {
     if (restore) {
-      resources.addCheckpoint(prefix, await BundleReader.open(prefix));
+      const checkpoint = await BundleReader.open(prefix);
+      resources.addCheckpoint(prefix, checkpoint);
       runScoped(() => restore.run([Tensor.scalar('string', prefix)], env));
+      restoreCapturedVariables(savedObjectGraph(file, tags), nodes, checkpoint, resources);
     }
     if (init) {
       runScoped(() => init.run(assets.map(([, file]) => Tensor.scalar('string', file)), env));

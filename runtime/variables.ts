@@ -6,6 +6,8 @@
  * run may still hold it (ReadVariableOp returns the value itself, as a
  * snapshot). `releaseReplaced()` frees replaced values once a run is over.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { DType } from './dtypes.js';
 import { dtypeShortName } from './dtypes.js';
 import { failedPrecondition, invalidArgument, notFound } from './errors.js';
@@ -47,7 +49,11 @@ class StoredVariable implements Variable {
 export class ModelResources implements ResourceManager {
   private readonly variables = new Map<string, StoredVariable>();
   private readonly checkpoints = new Map<string, CheckpointReader>();
+  private readonly others = new Map<string, object>();
   private replaced: Tensor[] = [];
+
+  /** `modelDir`: the SavedModel folder, the only place run-time file reads may reach. */
+  constructor(private readonly modelDir: string) {}
 
   variable(key: string, dtype: DType, shape: readonly number[]): Variable {
     let v = this.variables.get(key);
@@ -80,6 +86,27 @@ export class ModelResources implements ResourceManager {
     return r;
   }
 
+  resource<T extends object>(key: string, create: () => T): T {
+    let r = this.others.get(key);
+    if (!r) this.others.set(key, (r = create()));
+    return r as T;
+  }
+
+  readModelFile(file: string): Buffer {
+    let real: string;
+    let root: string;
+    try {
+      root = fs.realpathSync(this.modelDir);
+      real = fs.realpathSync(path.resolve(this.modelDir, file));
+    } catch {
+      throw notFound(`${file}; No such file or directory`);
+    }
+    if (real !== root && !real.startsWith(root + path.sep)) {
+      throw invalidArgument(`${file} is outside the SavedModel folder; a model may only read its own files (assets/).`);
+    }
+    return fs.readFileSync(real);
+  }
+
   /** Frees variable values replaced during the run that just finished. */
   releaseReplaced(): void {
     if (this.replaced.length === 0) return;
@@ -94,5 +121,6 @@ export class ModelResources implements ResourceManager {
     this.releaseReplaced();
     this.variables.clear();
     this.checkpoints.clear();
+    this.others.clear();
   }
 }

@@ -54,6 +54,8 @@ const CALL_FUNCTION: KernelDef = {
 /** Ops never folded even though stateless: their work depends on functions or feeds. */
 const NEVER_FOLD = new Set(['Placeholder', 'PlaceholderWithDefault', 'While', 'StatelessWhile', 'If', 'StatelessIf', 'Case', 'StatelessCase', 'PartitionedCall']);
 
+const SWITCH_OPS = new Set(['Switch', 'RefSwitch']);
+
 interface Ref {
   /** Set when the reference is a feed. */
   feed?: number;
@@ -251,6 +253,19 @@ export function compileBody(body: GraphBody, cctx: CompileContext): Plan {
       }
     }
     steps.push(step);
+  }
+
+  // TF1 conditionals (Switch/Merge) run with dead-branch tracking (plan.ts):
+  // every step stays (a pass-through can be dead), with its control dependencies.
+  const deadness = steps.some((s) => SWITCH_OPS.has(s.node.op));
+  if (deadness) {
+    const stepOf = new Map(steps.map((s, i) => [s.node.name, i]));
+    const controlsOf = new Map(pending.map((p) => [p.node, p.controls]));
+    const withControls = steps.map((step, i) => {
+      const controls = controlsOf.get(step.node)!.map((c) => stepOf.get(c)).filter((c): c is number => c !== undefined && c < i);
+      return { ...step, controlSteps: Int32Array.from(controls) };
+    });
+    return new Plan(withControls, numSlots, [...constants], Int32Array.from(body.feeds.map((_, i) => i)), fetchSlots, fetchDeref, true);
   }
 
   // 5. Pass-through steps read values, not reference variables: their outputs

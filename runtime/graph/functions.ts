@@ -18,6 +18,10 @@ export class FunctionLibrary implements FunctionCaller, CompileContext {
   private readonly plans = new Map<string, Plan>();
   private readonly compiling = new Set<string>();
   private readonly missing = new Map<string, Set<string>>();
+  /** Per compile scope (a function, or one compileChecked body): its own missing ops and the functions it requires. */
+  private readonly scopes = new Map<string, { missing: Map<string, Set<string>>; calls: Set<string> }>();
+  private readonly scopeStack: string[] = [];
+  private nextScope = 0;
   readonly foldEnv: RunEnv;
 
   constructor(
@@ -45,6 +49,64 @@ export class FunctionLibrary implements FunctionCaller, CompileContext {
     let s = this.missing.get(op);
     if (!s) this.missing.set(op, (s = new Set()));
     s.add(nodeName);
+    const scope = this.currentScope();
+    if (scope) {
+      let own = scope.missing.get(op);
+      if (!own) scope.missing.set(op, (own = new Set()));
+      own.add(nodeName);
+    }
+  }
+
+  private currentScope() {
+    const top = this.scopeStack[this.scopeStack.length - 1];
+    return top === undefined ? undefined : this.scopes.get(top);
+  }
+
+  private inScope<T>(key: string, fn: () => T): T {
+    if (!this.scopes.has(key)) this.scopes.set(key, { missing: new Map(), calls: new Set() });
+    this.scopeStack.push(key);
+    try {
+      return fn();
+    } finally {
+      this.scopeStack.pop();
+    }
+  }
+
+  /** Unsupported ops reachable from a scope, through the functions it calls. */
+  private missingFrom(key: string): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    const seen = new Set<string>();
+    const visit = (k: string) => {
+      if (seen.has(k)) return;
+      seen.add(k);
+      const scope = this.scopes.get(k);
+      if (!scope) return;
+      for (const [op, nodes] of scope.missing) {
+        let s = out.get(op);
+        if (!s) out.set(op, (s = new Set()));
+        for (const n of nodes) s.add(n);
+      }
+      for (const c of scope.calls) visit(c);
+    };
+    visit(key);
+    return out;
+  }
+
+  /**
+   * Compiles a body that must be able to run: UNIMPLEMENTED (worded as
+   * assertSupported) when it reaches an op the runtime lacks, directly or in
+   * a function it calls. Unsupported ops elsewhere in the library do not matter.
+   */
+  compileChecked(body: GraphBody, what: string): Plan {
+    const key = `body:${this.nextScope++}`;
+    const plan = this.inScope(key, () => compileBody(body, this));
+    const missing = this.missingFrom(key);
+    this.scopes.delete(key);
+    if (missing.size > 0) {
+      plan.dispose();
+      throw unimplemented(describeMissing(what, missing));
+    }
+    return plan;
   }
 
   /** Unsupported ops found so far: op → node names. */
@@ -55,11 +117,7 @@ export class FunctionLibrary implements FunctionCaller, CompileContext {
   /** Throws UNIMPLEMENTED listing every unsupported op and the nodes using it, if any. */
   assertSupported(what: string): void {
     if (this.missing.size === 0) return;
-    const lines = [...this.missing].map(([op, nodes]) => {
-      const list = [...nodes];
-      return `  ${op} (used by ${list.slice(0, 5).join(', ')}${list.length > 5 ? `, and ${list.length - 5} more` : ''})`;
-    });
-    throw unimplemented(`${what} uses ops the modelhost runtime does not support:\n${lines.join('\n')}`);
+    throw unimplemented(describeMissing(what, this.missing));
   }
 
   /** Compiles a graph body against this library (signature, restore or init plans). */
@@ -68,6 +126,7 @@ export class FunctionLibrary implements FunctionCaller, CompileContext {
   }
 
   requireFunction(name: string): void {
+    this.currentScope()?.calls.add(`fn:${name}`);
     this.plan(name);
   }
 
@@ -87,7 +146,7 @@ export class FunctionLibrary implements FunctionCaller, CompileContext {
           throw unimplemented(`Function ${name}: list-typed input argument '${a.name}' is not supported`);
         }
       }
-      const plan = compileBody(
+      const plan = this.inScope(`fn:${name}`, () => compileBody(
         {
           mode: 'function',
           nodes: def.nodeDef,
@@ -101,7 +160,7 @@ export class FunctionLibrary implements FunctionCaller, CompileContext {
           label: `function ${name}`,
         },
         this,
-      );
+      ));
       this.plans.set(name, plan);
       return plan;
     } finally {
@@ -126,4 +185,12 @@ export class FunctionLibrary implements FunctionCaller, CompileContext {
     for (const p of this.plans.values()) p.dispose();
     this.plans.clear();
   }
+}
+
+function describeMissing(what: string, missing: Map<string, Set<string>>): string {
+  const lines = [...missing].map(([op, nodes]) => {
+    const list = [...nodes];
+    return `  ${op} (used by ${list.slice(0, 5).join(', ')}${list.length > 5 ? `, and ${list.length - 5} more` : ''})`;
+  });
+  return `${what} uses ops the modelhost runtime does not support:\n${lines.join('\n')}`;
 }

@@ -8,7 +8,7 @@ import { checkCancelled } from '../cancellation.js';
 import { StatusError, internal } from '../errors.js';
 import type { Attrs } from '../kernels/attrs.js';
 import type { FunctionCaller, KernelDef, ResourceManager, Variable } from '../kernels/registry.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import type { NodeDef } from './types.js';
 
 export interface Step {
@@ -21,6 +21,8 @@ export interface Step {
   readonly deref: Uint8Array;
   /** Slot per output index; -1 where nothing consumes that output. */
   readonly outputs: Int32Array;
+  /** Plans with TF1 conditionals only: steps this one has control dependencies on. */
+  readonly controlSteps?: Int32Array;
 }
 
 export interface RunEnv {
@@ -47,12 +49,15 @@ export class Plan {
     readonly feedSlots: Int32Array,
     readonly fetchSlots: Int32Array,
     readonly fetchDeref: Uint8Array,
+    /** The plan holds TF1 Switch/Merge conditionals: run it with dead-branch tracking. */
+    readonly deadness = false,
   ) {}
 
   run(feeds: readonly Tensor[], env: RunEnv): Tensor[] {
     if (feeds.length !== this.feedSlots.length) {
       throw internal(`plan expects ${this.feedSlots.length} feeds, got ${feeds.length}`);
     }
+    if (this.deadness) return this.runWithDeadness(feeds, env);
     const slots: (Tensor | undefined)[] = new Array(this.numSlots);
     const constants = this.constants;
     for (let i = 0; i < constants.length; i++) slots[constants[i][0]] = constants[i][1];
@@ -92,6 +97,68 @@ export class Plan {
       out[i] = this.fetchDeref[i] ? readRef(t) : t;
     }
     return out;
+  }
+
+  /**
+   * TF1 conditionals as TensorFlow's executor runs them: Switch forwards its
+   * data to the output its predicate picks and marks the other dead; a step
+   * with a dead input or a dead control dependency is dead too (it does not
+   * run); Merge forwards its first live input (and its index), and is dead
+   * only when all its inputs are.
+   */
+  private runWithDeadness(feeds: readonly Tensor[], env: RunEnv): Tensor[] {
+    const slots: (Tensor | undefined)[] = new Array(this.numSlots);
+    const dead = new Uint8Array(this.numSlots);
+    const deadStep = new Uint8Array(this.steps.length);
+    for (const [slot, t] of this.constants) slots[slot] = t;
+    for (let i = 0; i < feeds.length; i++) slots[this.feedSlots[i]] = feeds[i];
+    const setOutputs = (step: Step, outs: (Tensor | undefined)[]) => {
+      step.outputs.forEach((slot, i) => {
+        if (slot < 0) return;
+        if (outs[i] === undefined) dead[slot] = 1;
+        else slots[slot] = outs[i];
+      });
+    };
+    this.steps.forEach((step, s) => {
+      const op = step.node.op;
+      const isMerge = op === 'Merge' || op === 'RefMerge';
+      const inDead = Array.from(step.inputs, (slot) => dead[slot] === 1);
+      const controlDead = step.controlSteps?.some((c) => deadStep[c] === 1) ?? false;
+      if (controlDead || (isMerge ? inDead.every(Boolean) : inDead.some(Boolean))) {
+        deadStep[s] = 1;
+        setOutputs(step, []);
+        return;
+      }
+      const inputs = Array.from(step.inputs, (slot, i) => {
+        const t = slots[slot];
+        if (t === undefined && !(isMerge && inDead[i])) throw internal(`input ${i} of node ${step.node.name} was never produced`);
+        return t !== undefined && step.deref[i] ? readRef(t) : t;
+      });
+      if (op === 'Switch' || op === 'RefSwitch') {
+        const pred = inputs[1]!;
+        if (pred.size !== 1) throw withNode(new StatusError('INVALID_ARGUMENT', `The second input must be a scalar, but it has shape [${pred.shape}]`), step.node);
+        const taken = Boolean((pred.values() as ArrayLike<number | boolean>)[0]);
+        setOutputs(step, taken ? [undefined, inputs[0]] : [inputs[0], undefined]);
+        return;
+      }
+      if (isMerge) {
+        const i = inDead.indexOf(false);
+        setOutputs(step, [inputs[i], Tensor.scalar('int32', i)]);
+        return;
+      }
+      let outs: Tensor[];
+      try {
+        outs = step.def.kernel({ node: step.node, attrs: step.attrs, inputs: inputs as Tensor[], resources: env.resources, functions: env.functions });
+      } catch (e) {
+        throw withNode(e, step.node);
+      }
+      setOutputs(step, outs);
+    });
+    return Array.from(this.fetchSlots, (slot, i) => {
+      const t = slots[slot];
+      if (t === undefined) throw new StatusError('INVALID_ARGUMENT', `Retval[${i}] does not have value`);
+      return this.fetchDeref[i] ? readRef(t) : t;
+    });
   }
 
   dispose(): void {

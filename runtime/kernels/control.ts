@@ -82,3 +82,16 @@ registerKernel({
     throw invalidArgument(`You must feed a value for placeholder tensor '${ctx.node.name}'${dtype}`);
   },
 });
+
+// TF1 conditionals: Switch and Merge are executed by the plan itself, which
+// tracks dead branches (graph/plan.ts); these kernels only let them compile.
+for (const op of ['Switch', 'RefSwitch', 'Merge', 'RefMerge']) {
+  registerKernel({
+    op,
+    stateful: true,
+    outputs: op.endsWith('Switch') ? [{ name: 'output_false' }, { name: 'output_true' }] : [{ name: 'output' }, { name: 'value_index' }],
+    kernel: (ctx) => {
+      throw invalidArgument(`${ctx.node.op} ran outside a plan that tracks TF1 dead branches`);
+    },
+  });
+}

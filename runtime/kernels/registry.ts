@@ -27,6 +27,17 @@ export interface ResourceManager {
   all(): Variable[];
   /** The checkpoint opened for this prefix (RestoreV2 reads variables through it). */
   checkpoint(prefix: string): CheckpointReader;
+  /**
+   * Other per-model resources (lookup tables...): the one stored under `key`,
+   * made by `create` on first use. It lives as long as the loaded model.
+   */
+  resource<T extends object>(key: string, create: () => T): T;
+  /**
+   * Reads a file the model names at run time (a vocabulary asset). Only files
+   * inside the model's folder can be read (INVALID_ARGUMENT otherwise), so a
+   * model cannot read the server's other files.
+   */
+  readModelFile(file: string): Buffer;
 }
 
 /** Read access to a TensorBundle checkpoint (runtime/checkpoint/bundle_reader.ts). */

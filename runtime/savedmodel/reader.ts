@@ -130,6 +130,13 @@ export function selectMetaGraph(file: SavedModelFile, tags: readonly string[]): 
   );
 }
 
+/** The decoded SavedObjectGraph of the MetaGraphDef tagged with `tags` (TF2 exports), if any. */
+export function savedObjectGraph(file: SavedModelFile, tags: readonly string[]): object | undefined {
+  const metaGraphs = file.proto.metaGraphs ?? [];
+  const i = file.tagSets.findIndex((t) => sameTagSet(t, tags));
+  return (i >= 0 ? metaGraphs[i].objectGraphDef : undefined) ?? undefined;
+}
+
 /** Strips a ":N" output index: a tensor name's op. */
 function opOf(tensorName: string): string {
   const name = tensorName.startsWith('^') ? tensorName.slice(1) : tensorName;

@@ -1,0 +1,71 @@
+"""Keras 3 models exported the ways users export them: tf.saved_model.save on
+the model itself, model.export(), and a tf.Module wrapping a model."""
+import keras
+import numpy as np
+import tensorflow as tf
+
+from registry import case
+
+RNG = np.random.default_rng(7)
+
+
+def mlp():
+    keras.utils.set_random_seed(3)
+    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(5, activation="relu"), keras.layers.Dense(3, activation="softmax")])
+
+
+@case
+def sequential_tf_saved_model_save(model_dir):
+    model = mlp()
+    tf.saved_model.save(model, model_dir)
+    return {"serving_default": [{"*": RNG.normal(size=(2, 4)).astype(np.float32)}]}
+
+
+@case
+def sequential_model_export(model_dir):
+    model = mlp()
+    model.export(model_dir, verbose=False)
+    return {"serve": [{"*": RNG.normal(size=(3, 4)).astype(np.float32)}]}
+
+
+@case
+def functional_cnn_batchnorm_tf_saved_model_save(model_dir):
+    keras.utils.set_random_seed(4)
+    x = keras.Input((8, 8, 3), name="image")
+    y = keras.layers.Conv2D(4, 3, padding="same")(x)
+    y = keras.layers.BatchNormalization()(y)
+    y = keras.layers.ReLU()(y)
+    y = keras.layers.DepthwiseConv2D(3, padding="same")(y)
+    y = keras.layers.GlobalAveragePooling2D()(y)
+    out = keras.layers.Dense(2, name="logits")(y)
+    model = keras.Model(x, out)
+    # Non-trivial moving statistics, as after training.
+    bn = [l for l in model.layers if isinstance(l, keras.layers.BatchNormalization)][0]
+    bn.moving_mean.assign(RNG.normal(size=4).astype(np.float32))
+    bn.moving_variance.assign(RNG.uniform(0.5, 2.0, size=4).astype(np.float32))
+    tf.saved_model.save(model, model_dir)
+    return {"serving_default": [{"*": RNG.normal(size=(2, 8, 8, 3)).astype(np.float32)}]}
+
+
+@case
+def efficientnet_b0_tf_saved_model_save(model_dir):
+    keras.utils.set_random_seed(5)
+    model = keras.applications.EfficientNetB0(weights=None, input_shape=(32, 32, 3), classes=3)
+    tf.saved_model.save(model, model_dir)
+    return {"serving_default": [{"*": RNG.uniform(0, 255, size=(1, 32, 32, 3)).astype(np.float32)}]}
+
+
+@case
+def module_wrapping_model_with_postprocessing(model_dir):
+    model = mlp()
+    labels = tf.constant(["cat", "dog", "bird"])
+    m = tf.Module()
+    m.model = model
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+    def serve(x):
+        p = m.model(x)
+        return {"label": tf.gather(labels, tf.argmax(p, axis=1)), "score": tf.reduce_max(p, axis=1)}
+
+    tf.saved_model.save(m, model_dir, signatures={"serving_default": serve})
+    return {"serving_default": [{"x": RNG.normal(size=(4, 4)).astype(np.float32)}]}
