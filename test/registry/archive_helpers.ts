@@ -34,7 +34,8 @@ function octal(n: number, width: number): string {
   return n.toString(8).padStart(width - 1, '0') + '\0';
 }
 
-function tarHeader(e: RawTarEntry, size: number): Buffer {
+/** One 512-byte ustar header for `e`, declaring `size` bytes of data. */
+export function tarHeader(e: RawTarEntry, size: number): Buffer {
   const h = Buffer.alloc(512);
   h.write(e.name, 0, 100, 'utf8');
   h.write(octal(e.type === '5' ? 0o755 : 0o644, 8), 100, 'latin1');
