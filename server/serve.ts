@@ -59,6 +59,10 @@ export interface RegistryServeOptions {
   maxLoadedVersions?: number;
   /** Default 1 GiB. */
   maxUploadBytes?: number;
+  /** Files and folders an uploaded archive may hold (default 10000). */
+  maxArchiveEntries?: number;
+  /** Bytes an uploaded archive may expand to per archive byte (default 1100). */
+  maxArchiveCompressionRatio?: number;
   /** Bearer token for mutating /api/v1 calls; unset: mutations only from loopback. */
   adminToken?: string;
 }
@@ -106,7 +110,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const r = options.registry;
     store = Store.open(r.path);
     registry = new Registry({ store, core, modelsDir: r.modelsDir, maxLoadedVersions: r.maxLoadedVersions, log });
-    const intake = new UploadIntake({ registry, engine, maxUploadBytes: r.maxUploadBytes, tags: options.tags, log });
+    const intake = new UploadIntake({
+      registry,
+      engine,
+      maxUploadBytes: r.maxUploadBytes,
+      maxArchiveEntries: r.maxArchiveEntries,
+      maxArchiveCompressionRatio: r.maxArchiveCompressionRatio,
+      tags: options.tags,
+      log,
+    });
     fallback ??= managementApp({ registry, intake, adminToken: r.adminToken, requestsPerSecond: (m) => metrics.requestRates.perSecond(m) });
     log.info(`Registry at ${r.path}; management API at /api/v1 (${r.adminToken ? 'admin token required for changes' : 'changes accepted from loopback only: no admin token set'})`);
   }

@@ -12,6 +12,7 @@
  * requests, unload) and exits 0; a second signal exits at once.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_MAX_ARCHIVE_COMPRESSION_RATIO, DEFAULT_MAX_ARCHIVE_ENTRIES } from '../../registry/archive.js';
 import { consoleLogger } from '../../registry/log.js';
 import { invalidArgument } from '../../runtime/errors.js';
 import { defaultBatchingParameters } from '../../runtime/execution/batching_parameters.js';
@@ -37,6 +38,8 @@ interface ServeFlags {
   registry_path: string;
   max_loaded_versions: number;
   max_upload_bytes: number;
+  max_archive_entries: number;
+  max_archive_compression_ratio: number;
   admin_token?: string;
   enable_batching: boolean;
   batching_parameters_file?: string;
@@ -48,6 +51,12 @@ interface ServeFlags {
 function nonNegativeNumber(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number >= 0.');
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number > 0.');
   return n;
 }
 
@@ -124,6 +133,8 @@ async function serve(flags: ServeFlags): Promise<void> {
       modelsDir: flags.models_dir,
       maxLoadedVersions: flags.max_loaded_versions,
       maxUploadBytes: flags.max_upload_bytes,
+      maxArchiveEntries: flags.max_archive_entries,
+      maxArchiveCompressionRatio: flags.max_archive_compression_ratio,
       adminToken: flags.admin_token || process.env[ADMIN_TOKEN_ENV] || undefined,
     },
     log,
@@ -169,6 +180,8 @@ export function addServeCommand(program: Command): void {
     .option('--registry_path <file>', "the registry's SQLite file (':memory:' keeps nothing)", 'data/registry.db')
     .option('--max_loaded_versions <n>', 'versions of a model kept loaded at most (least recently used evicted; default policy only)', positiveInteger, 4)
     .option('--max_upload_bytes <n>', 'largest upload, and largest SavedModel an archive may expand to', positiveInteger, 1024 * 1024 * 1024)
+    .option('--max_archive_entries <n>', 'files and folders an uploaded archive may hold', positiveInteger, DEFAULT_MAX_ARCHIVE_ENTRIES)
+    .option('--max_archive_compression_ratio <r>', 'bytes an uploaded archive may expand to per byte of archive (deflate tops out near 1030)', positiveNumber, DEFAULT_MAX_ARCHIVE_COMPRESSION_RATIO)
     .option('--admin_token <token>', `bearer token that changes through /api/v1 need (default: $${ADMIN_TOKEN_ENV}; none: loopback only)`)
     .option('--inference_threads <n>', 'worker threads running models (0: run them on the HTTP event loop)', nonNegativeInteger, defaultThreads())
     .option('--inference_model_copies <n>', 'worker threads each model is loaded into (0: all of them; fewer saves memory for large models)', nonNegativeInteger, 0)

@@ -8,9 +8,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectArchive, extractArchive, type ArchiveLimits } from '../../registry/archive.js';
 import { StatusError } from '../../runtime/errors.js';
+import { startServer } from '../../server/serve.js';
 import { rawTar, rawZip, tarHeader } from './archive_helpers.js';
 
 const MiB = 1 << 20;
@@ -134,8 +136,8 @@ describe('archive bombs are refused while streaming, in flat memory', () => {
   it('a 4 MB .tar.gz of 128 files of 32 MiB zeros (4 GiB) stops at --max_upload_bytes', async () => {
     const bomb = tarBomb(COUNT);
     expect(bomb.length).toBeLessThan(8 * MiB);
-    const r = await extractMeasured(bomb, 'files.tgz', { maxBytes: 256 * MiB });
-    expectRefused(r, 'RESOURCE_EXHAUSTED', /expands to more than 268435456 bytes \(--max_upload_bytes\)/);
+    const r = await extractMeasured(bomb, 'files.tgz', { maxBytes: 64 * MiB });
+    expectRefused(r, 'RESOURCE_EXHAUSTED', /expands to more than 67108864 bytes \(--max_upload_bytes\)/);
   });
 
   it('a .tar.gz whose one entry declares 4 GiB is refused at its header', async () => {
@@ -145,8 +147,8 @@ describe('archive bombs are refused while streaming, in flat memory', () => {
 
   it('a zip of 128 entries of 32 MiB deflated zeros (4 GiB) stops at --max_upload_bytes', async () => {
     const bomb = zipBomb(Array.from({ length: COUNT }, (_, i) => ({ name: `v/${i}` })));
-    const r = await extractMeasured(bomb, 'files.zip', { maxBytes: 256 * MiB });
-    expectRefused(r, 'RESOURCE_EXHAUSTED', /expands to more than 268435456 bytes/);
+    const r = await extractMeasured(bomb, 'files.zip', { maxBytes: 64 * MiB });
+    expectRefused(r, 'RESOURCE_EXHAUSTED', /expands to more than 67108864 bytes/);
   });
 
   it('a zip whose entries all share one compressed block (an overlapping bomb) trips the compression ratio', async () => {
@@ -162,17 +164,12 @@ describe('archive bombs are refused while streaming, in flat memory', () => {
     expectRefused(r, 'INVALID_ARGUMENT', /"liar".*too many bytes/);
   });
 
-  it('more entries than --max_archive_entries are refused (tar while reading, zip from its directory)', async () => {
+  it('more entries than --max_archive_entries are refused (a zip from its directory, a tar while reading)', async () => {
     const entries = Array.from({ length: 10_001 }, (_, i) => ({ name: `assets/${i}` }));
-    for (const [name, bytes] of [
-      ['many.tgz', rawTar(entries)],
-      ['many.zip', rawZip(entries)],
-    ] as const) {
-      const r = await extractMeasured(bytes, name, { maxBytes: 1024 * MiB });
-      expectRefused(r, 'RESOURCE_EXHAUSTED', /more than 10000 files and folders \(--max_archive_entries\)/);
-    }
-    const small = await extractMeasured(rawTar(entries.slice(0, 20)), 'few.tgz', { maxBytes: MiB, maxEntries: 10 });
-    expectRefused(small, 'RESOURCE_EXHAUSTED', /more than 10 files and folders/);
+    const zip = await extractMeasured(rawZip(entries), 'many.zip', { maxBytes: 1024 * MiB });
+    expectRefused(zip, 'RESOURCE_EXHAUSTED', /more than 10000 files and folders \(--max_archive_entries\)/);
+    const tgz = await extractMeasured(rawTar(entries.slice(0, 101)), 'many.tgz', { maxBytes: MiB, maxEntries: 100 });
+    expectRefused(tgz, 'RESOURCE_EXHAUSTED', /more than 100 files and folders \(--max_archive_entries\)/);
   });
 
   it('a gzip of 4 GiB of zeros alone ends at the first (zero) tar block', async () => {
@@ -180,5 +177,36 @@ describe('archive bombs are refused while streaming, in flat memory', () => {
     expect(r.err).toBeUndefined();
     expect(r.growthMiB).toBeLessThan(200);
     expect(fs.readdirSync(r.dest)).toEqual([]);
+  });
+});
+
+describe('bombs uploaded through the management API', () => {
+  it('answer 413 RESOURCE_EXHAUSTED and leave no upload folder', async () => {
+    const modelsDir = path.join(tmp, 'models');
+    fs.mkdirSync(modelsDir);
+    const server = await startServer({
+      models: { kind: 'models_dir', dir: modelsDir, pollSeconds: 0 },
+      restApiPort: 0,
+      restApiHost: '127.0.0.1',
+      registry: { path: ':memory:', modelsDir, maxUploadBytes: 64 * MiB },
+      log: { info() {}, warn() {}, error() {} },
+    });
+    try {
+      const bombs: [string, Buffer, RegExp][] = [
+        ['bomb.tgz', tarBomb(COUNT), /more than 67108864 bytes \(--max_upload_bytes\)/],
+        ['bomb.zip', zipBomb([{ name: 'v/0' }, ...Array.from({ length: COUNT - 1 }, (_, i) => ({ name: `v/${i + 1}`, shareOffset: 0 }))]), /--max_archive_compression_ratio/],
+      ];
+      for (const [name, bytes, message] of bombs) {
+        const before = process.memoryUsage().rss;
+        const res = await request(server.url).post('/api/v1/models/bomb/versions').attach('archive', bytes, name);
+        expect(res.status, res.text).toBe(413);
+        expect(res.body.code).toBe('RESOURCE_EXHAUSTED');
+        expect(res.body.error).toMatch(message);
+        expect((process.memoryUsage().rss - before) / MiB).toBeLessThan(200);
+        expect(fs.readdirSync(modelsDir)).toEqual([]);
+      }
+    } finally {
+      await server.stop();
+    }
   });
 });
