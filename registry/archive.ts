@@ -200,11 +200,11 @@ class Staging {
   }
 }
 
-/** Writes chunks to `fh`, counting them; closes it either way. */
-async function writeChunks(staging: Staging, fh: fs.promises.FileHandle, chunks: AsyncIterable<Buffer>): Promise<void> {
+/** Writes chunks to `fh`, passing each one's size to `count` first; closes it either way. */
+async function writeChunks(fh: fs.promises.FileHandle, chunks: AsyncIterable<Buffer>, count: (n: number) => void): Promise<void> {
   try {
     for await (const chunk of chunks) {
-      staging.expand(chunk.length);
+      count(chunk.length);
       await fh.write(chunk);
     }
   } finally {
@@ -214,7 +214,7 @@ async function writeChunks(staging: Staging, fh: fs.promises.FileHandle, chunks:
 
 // ---- tar
 
-/** Pulls exact byte counts from a stream; every byte read is counted as expanded. */
+/** Pulls exact byte counts from a stream; every byte taken is counted as expanded (at most one chunk is read ahead). */
 class ByteSource {
   private readonly chunks: Buffer[] = [];
   private buffered = 0;
@@ -230,7 +230,6 @@ class ByteSource {
   private async fill(): Promise<boolean> {
     const next = await this.iterator.next();
     if (next.done) return false;
-    this.staging.expand(next.value.length);
     this.chunks.push(next.value);
     this.buffered += next.value.length;
     return true;
@@ -254,6 +253,7 @@ class ByteSource {
   }
 
   private take(n: number): Buffer {
+    this.staging.expand(n);
     const out: Buffer[] = [];
     let left = n;
     while (left > 0) {
@@ -272,8 +272,9 @@ class ByteSource {
     return out.length === 1 ? out[0] : Buffer.concat(out);
   }
 
+  /** Stops reading (destroys the stream); never throws, so it cannot hide the error that stopped us. */
   async close(): Promise<void> {
-    await this.iterator.return?.();
+    await this.iterator.return?.().catch(() => {});
   }
 }
 
@@ -287,7 +288,7 @@ const padding = (size: number) => (512 - (size % 512)) % 512;
 
 async function extractTar(file: string, staging: Staging, gzip: boolean): Promise<void> {
   const input = fs.createReadStream(file);
-  const stream: Readable = gzip ? pipeline(input, zlib.createGunzip(), () => {}) : input;
+  const stream: Readable = gzip ? pipeline(input, zlib.createGunzip({ chunkSize: 64 * 1024 }), () => {}) : input;
   const source = new ByteSource(stream, staging);
   try {
     await readTarEntries(source, staging);
@@ -347,7 +348,7 @@ async function readTarEntries(source: ByteSource, staging: Staging): Promise<voi
     } else if (FILE_TYPES.has(type)) {
       staging.declare(name, size);
       const fh = await staging.file(name);
-      await writeChunks(staging, fh, source.pieces(size, name));
+      await writeChunks(fh, source.pieces(size, name), () => {}); // ByteSource counted them
       if ((await source.read(padding(size))).length < padding(size)) throw refuse(name, 'the archive ends inside its data (truncated)');
     } else if (type === 'SymbolicLink') {
       throw refuse(name, `symbolic links are not allowed (this one points to ${JSON.stringify(header.linkpath ?? '')}); ${LINK_ADVICE}`);
@@ -443,5 +444,5 @@ async function extractZipEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, staging: 
     await fh.close();
     throw e;
   }
-  await writeChunks(staging, fh, stream);
+  await writeChunks(fh, stream, (n) => staging.expand(n));
 }

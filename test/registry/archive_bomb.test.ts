@@ -172,6 +172,19 @@ describe('archive bombs are refused while streaming, in flat memory', () => {
     expectRefused(tgz, 'RESOURCE_EXHAUSTED', /more than 100 files and folders \(--max_archive_entries\)/);
   });
 
+  it('a real archive at the best ratio deflate reaches (all-zero variables, ~1030:1) passes the default ratio limit', async () => {
+    const variables = 'variables/variables.data-00000-of-00001';
+    const tgz = zlib.gzipSync(rawTar([{ name: variables, data: Buffer.alloc(CHUNK) }], false), { level: 9 });
+    const zip = zipBomb([{ name: variables }]);
+    for (const [name, bytes] of [['zeros.tgz', tgz], ['zeros.zip', zip]] as const) {
+      expect(CHUNK / bytes.length).toBeGreaterThan(1000);
+      const r = await extractMeasured(bytes, name, { maxBytes: CHUNK + 4096 }); // the tar's headers and end blocks count too
+      expect(r.err).toBeUndefined();
+      expect(fs.statSync(path.join(r.dest, variables)).size).toBe(CHUNK);
+      fs.rmSync(r.dest, { recursive: true });
+    }
+  });
+
   it('a gzip of 4 GiB of zeros alone ends at the first (zero) tar block', async () => {
     const r = await extractMeasured(Buffer.concat(Array(COUNT).fill(zerosGz)), 'zeros.tgz', { maxBytes: 1024 * MiB });
     expect(r.err).toBeUndefined();
