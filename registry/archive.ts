@@ -81,7 +81,7 @@ export function safeSegments(entryPath: string): string[] {
   return segments;
 }
 
-const LINK_ADVICE = 'a SavedModel needs none: archive the files themselves (tar --dereference, zip without --symlinks)';
+const LINK_ADVICE = 'a SavedModel needs none: archive the files themselves (tar --dereference --hard-dereference, zip without --symlinks)';
 
 /** Extracts `file` into `dest`, a folder that must not exist yet; on any refusal `dest` is removed. */
 export async function extractArchive(file: string, dest: string, kind: ArchiveKind, limits: ArchiveLimits): Promise<void> {

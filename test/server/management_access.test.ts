@@ -13,7 +13,8 @@ import path from 'node:path';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../registry/log.js';
-import { resolveAdminToken } from '../../server/management/auth.js';
+import type { IncomingMessage } from 'node:http';
+import { clientOf, resolveAdminToken, TrustedProxies } from '../../server/management/auth.js';
 import { startServer, type RunningServer, type RegistryServeOptions } from '../../server/serve.js';
 import { copyVersion, waitFor } from './helpers.js';
 
@@ -97,6 +98,25 @@ describe('a request through a proxy never gets loopback privileges', () => {
   it('refuses to start with a --trusted_proxies entry that is not an address', async () => {
     await expect(start({ trustedProxies: ['10.0.0.0/33'] })).rejects.toThrow(/"10.0.0.0\/33" is not an IP address or CIDR range/);
     await expect(start({ trustedProxies: ['proxy.local'] })).rejects.toThrow(/not an IP address/);
+  });
+});
+
+describe('the client address behind trusted proxies', () => {
+  const req = (remoteAddress: string, xff?: string) =>
+    ({ headers: xff === undefined ? {} : { 'x-forwarded-for': xff }, socket: { remoteAddress } }) as unknown as IncomingMessage;
+  const proxies = new TrustedProxies(['127.0.0.1', '10.0.0.0/8', 'fd00::/8']);
+
+  it('walks X-Forwarded-For from the right past trusted hops, IPv4-mapped and IPv6 included', () => {
+    expect(clientOf(req('::ffff:127.0.0.1', '203.0.113.7'), proxies)).toEqual({ address: '203.0.113.7', proxied: true });
+    expect(clientOf(req('fd00::1', '2001:db8::5, fd00::2'), proxies)).toEqual({ address: '2001:db8::5', proxied: true });
+    // Every hop trusted: the leftmost is the client. A hop that is not an address: unknown.
+    expect(clientOf(req('127.0.0.1', '10.0.0.9, 10.0.0.8'), proxies).address).toBe('10.0.0.9');
+    expect(clientOf(req('127.0.0.1', 'spoofed, 10.0.0.8'), proxies).address).toBe('unknown');
+    // No header from a trusted proxy: the proxy itself, still proxied.
+    expect(clientOf(req('10.1.2.3'), proxies)).toEqual({ address: '10.1.2.3', proxied: true });
+    // From an untrusted sender the header is ignored for the address, but marks the request as proxied.
+    expect(clientOf(req('192.0.2.1', '127.0.0.1'), proxies)).toEqual({ address: '192.0.2.1', proxied: true });
+    expect(clientOf(req('127.0.0.1'), new TrustedProxies())).toEqual({ address: '127.0.0.1', proxied: false });
   });
 });
 
