@@ -39,6 +39,10 @@ export interface UploadIntakeOptions {
   engine: ServingEngine;
   /** Largest upload, and largest SavedModel an archive may expand to (default 1 GiB). */
   maxUploadBytes?: number;
+  /** Files and folders an archive may hold (--max_archive_entries; registry/archive.ts has the default). */
+  maxArchiveEntries?: number;
+  /** Bytes an archive may expand to per byte uploaded (--max_archive_compression_ratio). */
+  maxArchiveCompressionRatio?: number;
   /** MetaGraph tags the validating load uses (default ["serve"]). */
   tags?: readonly string[];
   log?: Logger;
@@ -166,7 +170,11 @@ export class UploadSession {
       if (this.archiveFile !== undefined) {
         const kind = await detectArchive(this.archiveFile);
         if (!kind) throw invalidArgument('The "archive" part is not a .tar.gz, .tgz, .tar or .zip file.');
-        await extractArchive(this.archiveFile, this.payloadDir, kind, this.maxBytes);
+        await extractArchive(this.archiveFile, this.payloadDir, kind, {
+          maxBytes: this.maxBytes,
+          maxEntries: this.options.maxArchiveEntries,
+          maxCompressionRatio: this.options.maxArchiveCompressionRatio,
+        });
         await fs.promises.rm(this.archiveFile);
       } else if (this.files.size === 0) {
         throw invalidArgument('The upload holds no SavedModel: send an "archive" part or "files" parts.');

@@ -22,6 +22,7 @@ import { toStatusError } from '../runtime/errors.js';
 import { DEFAULT_RUNTIME_LIMITS, setRuntimeLimits, type RuntimeLimits } from '../runtime/limits.js';
 import { readMonitoringConfig } from './config_file.js';
 import { createHttpServer, type FallbackHandler, type ModelhostHttpServer } from './http_server.js';
+import { ADMIN_TOKEN_ENV, TrustedProxies } from './management/auth.js';
 import { managementApp } from './management/router.js';
 import { ServerMetrics } from './metrics.js';
 import { modelListPollSeconds, readModelList, type ModelListSource } from './model_list.js';
@@ -70,8 +71,16 @@ export interface RegistryServeOptions {
   onDemandMaxWaitMs?: number;
   /** Default 1 GiB. */
   maxUploadBytes?: number;
-  /** Bearer token for mutating /api/v1 calls; unset: mutations only from loopback. */
+  /** Files and folders an uploaded archive may hold (default 10000). */
+  maxArchiveEntries?: number;
+  /** Bytes an uploaded archive may expand to per archive byte (default 1100). */
+  maxArchiveCompressionRatio?: number;
+  /** Bearer token for mutating /api/v1 calls; unset: mutations only from loopback clients connecting directly. */
   adminToken?: string;
+  /** IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed (default none; invalid entries refuse to start). */
+  trustedProxies?: readonly string[];
+  /** Every change needs the token, loopback included; starting without a token is refused. */
+  requireAdminToken?: boolean;
 }
 
 export interface RunningServer {
@@ -93,6 +102,10 @@ export interface RunningServer {
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const log = options.log ?? consoleLogger;
+  if (options.registry?.requireAdminToken && !options.registry.adminToken) {
+    throw new Error(`--require_admin_token is set but no admin token is: set ${ADMIN_TOKEN_ENV} or --admin_token_file.`);
+  }
+  if (options.registry) new TrustedProxies(options.registry.trustedProxies); // refuses a bad entry before anything starts
   const metricsPath = options.monitoringConfigFile ? await readMonitoringConfig(options.monitoringConfigFile) : undefined;
   let models = await readModelList(options.models);
   if (models.length === 0) {
@@ -131,9 +144,26 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       onDemandMaxWaitMs: r.onDemandMaxWaitMs,
       log,
     });
-    const intake = new UploadIntake({ registry, engine, maxUploadBytes: r.maxUploadBytes, tags: options.tags, log });
-    fallback ??= managementApp({ registry, intake, adminToken: r.adminToken, requestsPerSecond: (m) => metrics.requestRates.perSecond(m) });
-    log.info(`Registry at ${r.path}; management API at /api/v1 (${r.adminToken ? 'admin token required for changes' : 'changes accepted from loopback only: no admin token set'})`);
+    const intake = new UploadIntake({
+      registry,
+      engine,
+      maxUploadBytes: r.maxUploadBytes,
+      maxArchiveEntries: r.maxArchiveEntries,
+      maxArchiveCompressionRatio: r.maxArchiveCompressionRatio,
+      tags: options.tags,
+      log,
+    });
+    fallback ??= managementApp({
+      registry,
+      intake,
+      adminToken: r.adminToken,
+      trustedProxies: r.trustedProxies,
+      requireAdminToken: r.requireAdminToken,
+      requestsPerSecond: (m) => metrics.requestRates.perSecond(m),
+    });
+    const who = r.adminToken ? 'admin token required for changes' : 'changes accepted from loopback clients connecting directly (no proxy): no admin token set';
+    const proxies = r.trustedProxies?.length ? `; trusted proxies ${r.trustedProxies.join(', ')}` : '';
+    log.info(`Registry at ${r.path}; management API at /api/v1 (${who}${proxies})`);
   }
   try {
     await core.start(models);

@@ -4,7 +4,7 @@
  * `--model_config_file`, ...), plus `--models_dir` (default ./models) for the
  * no-flags case: every sub-folder is a model named after it, and the registry
  * flags (`--registry_path`, `--max_loaded_versions`, `--max_upload_bytes`,
- * `--admin_token`; see docs/registry.md) and execution flags
+ * the admin token and access flags; see docs/registry.md) and execution flags
  * (`--inference_threads`; TF Serving's `--enable_batching` and
  * `--batching_parameters_file`).
  *
@@ -14,13 +14,14 @@
  * (exit code 1).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_MAX_ARCHIVE_COMPRESSION_RATIO, DEFAULT_MAX_ARCHIVE_ENTRIES } from '../../registry/archive.js';
 import { consoleLogger } from '../../registry/log.js';
 import { invalidArgument } from '../../runtime/errors.js';
 import { defaultBatchingParameters } from '../../runtime/execution/batching_parameters.js';
 import { defaultThreads, DEFAULT_WORKER_HEAP_MB, DEFAULT_WORKER_WASM_MB } from '../../runtime/execution/worker_pool.js';
 import { DEFAULT_MAX_STRING_TENSOR_BYTES, DEFAULT_MAX_TENSOR_ELEMENTS } from '../../runtime/limits.js';
 import { perModelBatchingParameters, readBatchingParameters } from '../config_file.js';
-import { ADMIN_TOKEN_ENV } from '../management/auth.js';
+import { ADMIN_TOKEN_ENV, resolveAdminToken } from '../management/auth.js';
 import type { ModelListSource } from '../model_list.js';
 import { startServer, type ServeOptions } from '../serve.js';
 
@@ -42,7 +43,12 @@ interface ServeFlags {
   on_demand_max_waiting_requests: number;
   on_demand_max_wait_ms: number;
   max_upload_bytes: number;
+  max_archive_entries: number;
+  max_archive_compression_ratio: number;
   admin_token?: string;
+  admin_token_file?: string;
+  trusted_proxies: string;
+  require_admin_token: boolean;
   enable_batching: boolean;
   batching_parameters_file?: string;
   enable_per_model_batching_params: boolean;
@@ -60,6 +66,12 @@ interface ServeFlags {
 function nonNegativeNumber(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number >= 0.');
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number > 0.');
   return n;
 }
 
@@ -117,6 +129,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       `Batching: max_batch_size ${batching.maxBatchSize}, batch_timeout_micros ${batching.batchTimeoutMicros}, max_enqueued_batches ${batching.maxEnqueuedBatches}, num_batch_threads ${batching.numBatchThreads}${batching.allowedBatchSizes.length ? `, allowed_batch_sizes ${batching.allowedBatchSizes.join(',')}` : ''}`,
     );
   }
+  const adminToken = resolveAdminToken({ flag: flags.admin_token, file: flags.admin_token_file, env: process.env[ADMIN_TOKEN_ENV] }, (m) => log.warn(m));
   const options: ServeOptions = {
     models: modelListFromFlags(flags),
     restApiPort: flags.rest_api_port,
@@ -142,7 +155,11 @@ async function serve(flags: ServeFlags): Promise<void> {
       onDemandMaxWaitingRequests: flags.on_demand_max_waiting_requests,
       onDemandMaxWaitMs: flags.on_demand_max_wait_ms,
       maxUploadBytes: flags.max_upload_bytes,
-      adminToken: flags.admin_token || process.env[ADMIN_TOKEN_ENV] || undefined,
+      maxArchiveEntries: flags.max_archive_entries,
+      maxArchiveCompressionRatio: flags.max_archive_compression_ratio,
+      adminToken,
+      trustedProxies: flags.trusted_proxies.split(',').map((p) => p.trim()).filter((p) => p !== ''),
+      requireAdminToken: flags.require_admin_token,
     },
     limits: { maxTensorElements: flags.max_tensor_elements, maxStringTensorBytes: flags.max_string_tensor_bytes },
     log,
@@ -195,7 +212,12 @@ export function addServeCommand(program: Command): void {
     .option('--on_demand_max_waiting_requests <n>', 'requests per model that may wait at once for a version to load on demand (more: 503)', positiveInteger, 100)
     .option('--on_demand_max_wait_ms <ms>', 'longest a request waits for its version to load on demand (then: 503)', positiveInteger, 10_000)
     .option('--max_upload_bytes <n>', 'largest upload, and largest SavedModel an archive may expand to', positiveInteger, 1024 * 1024 * 1024)
-    .option('--admin_token <token>', `bearer token that changes through /api/v1 need (default: $${ADMIN_TOKEN_ENV}; none: loopback only)`)
+    .option('--max_archive_entries <n>', 'files and folders an uploaded archive may hold', positiveInteger, DEFAULT_MAX_ARCHIVE_ENTRIES)
+    .option('--max_archive_compression_ratio <r>', 'bytes an uploaded archive may expand to per byte of archive (deflate tops out near 1030)', positiveNumber, DEFAULT_MAX_ARCHIVE_COMPRESSION_RATIO)
+    .option('--admin_token_file <file>', `file holding the bearer token that changes through /api/v1 need (else $${ADMIN_TOKEN_ENV}; none: loopback only)`)
+    .option('--admin_token <token>', `the bearer token on the command line, visible in ps: prefer $${ADMIN_TOKEN_ENV} or --admin_token_file`)
+    .option('--require_admin_token [bool]', 'every change needs the token, from loopback too; refuse to start without one', bool, false)
+    .option('--trusted_proxies <list>', 'comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed (default: none)', '')
     .option('--inference_threads <n>', 'worker threads running models (0: run them on the HTTP event loop)', nonNegativeInteger, defaultThreads())
     .option('--inference_model_copies <n>', 'worker threads each model is loaded into (0: all of them; fewer saves memory for large models)', nonNegativeInteger, 0)
     .option('--max_tensor_elements <n>', 'most elements one tensor may have; a model asking for more answers RESOURCE_EXHAUSTED (2^28: 1 GiB of float32)', positiveInteger, DEFAULT_MAX_TENSOR_ELEMENTS)

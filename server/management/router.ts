@@ -27,7 +27,7 @@ import type { ModelInfo, Registry } from '../../registry/registry.js';
 import type { UploadIntake } from '../../registry/upload.js';
 import { invalidArgument, notFound, resourceExhausted, StatusError, toStatusError, type StatusCode } from '../../runtime/errors.js';
 import { managementHttpStatusOf } from '../http_status.js';
-import { accessOf, actorOf, checkAdminAccess } from './auth.js';
+import { accessOf, actorOf, checkAdminAccess, TrustedProxies, type AccessPolicy } from './auth.js';
 import { eventsJson, modelJson as modelJsonOf, versionJson, type RequestsPerSecond } from './json.js';
 import { attachSession, sessionStorage } from './upload_storage.js';
 import { webConsole } from './web_console.js';
@@ -35,8 +35,12 @@ import { webConsole } from './web_console.js';
 export interface ManagementOptions {
   registry: Registry;
   intake: UploadIntake;
-  /** Bearer token mutating calls need; unset: mutations only from loopback. */
+  /** Bearer token mutating calls need; unset: mutations only from loopback clients connecting directly. */
   adminToken?: string;
+  /** --trusted_proxies: IPs and CIDR ranges of reverse proxies whose X-Forwarded-For is believed (default none). */
+  trustedProxies?: readonly string[];
+  /** --require_admin_token: every change needs the token, loopback included (default false). */
+  requireAdminToken?: boolean;
   /** Inference requests per second of a model (ServerMetrics.requestRates); unset: `requests_per_second` is null. */
   requestsPerSecond?: RequestsPerSecond;
   /** The built web console served at `/` (default: dist/web of this package); false: no console. */
@@ -86,6 +90,11 @@ export function managementRouter(options: ManagementOptions): Router {
   const { registry, intake } = options;
   const modelJson = (m: ModelInfo) => modelJsonOf(m, options.requestsPerSecond);
   const router = Router();
+  const access: AccessPolicy = {
+    adminToken: options.adminToken,
+    trustedProxies: new TrustedProxies(options.trustedProxies),
+    requireAdminToken: options.requireAdminToken,
+  };
   // Bodies of pin and label calls are JSON whatever Content-Type says (curl -d sends form-urlencoded).
   const json = express.json({ limit: '64kb', type: () => true });
   const parts = multer({
@@ -96,12 +105,12 @@ export function managementRouter(options: ManagementOptions): Router {
   }).any();
 
   router.use((req: Request, _res: Response, next: NextFunction) => {
-    checkAdminAccess(req, options.adminToken);
+    checkAdminAccess(req, access);
     next();
   });
 
   router.get('/access', (req, res) => {
-    res.set('Cache-Control', 'no-store').json(accessOf(req, options.adminToken));
+    res.set('Cache-Control', 'no-store').json(accessOf(req, access));
   });
 
   router.get('/models', (_req, res) => {
@@ -150,7 +159,7 @@ export function managementRouter(options: ManagementOptions): Router {
       const fields = (req.body ?? {}) as Record<string, unknown>;
       const version = fields.version === undefined || fields.version === '' ? undefined : parseVersionNumber(fields.version);
       const activate = bool(fields.activate, true, 'activate');
-      const info = await session.finish({ version, activate, actor: actorOf(req) });
+      const info = await session.finish({ version, activate, actor: actorOf(req, access) });
       res.status(201).location(`/api/v1/models/${encodeURIComponent(name)}/versions/${info.version}`).json(versionJson(info));
     } finally {
       await session.discard();
@@ -158,34 +167,34 @@ export function managementRouter(options: ManagementOptions): Router {
   });
 
   router.post('/models/:model/pin', json, async (req, res) => {
-    res.json(modelJson(await registry.pin(req.params.model, bodyVersion(req), actorOf(req))));
+    res.json(modelJson(await registry.pin(req.params.model, bodyVersion(req), actorOf(req, access))));
   });
 
   router.delete('/models/:model/pin', async (req, res) => {
-    res.json(modelJson(await registry.unpin(req.params.model, actorOf(req))));
+    res.json(modelJson(await registry.unpin(req.params.model, actorOf(req, access))));
   });
 
   router.post('/models/:model/rollback', async (req, res) => {
-    res.json(modelJson(await registry.rollback(req.params.model, actorOf(req))));
+    res.json(modelJson(await registry.rollback(req.params.model, actorOf(req, access))));
   });
 
   router.put('/models/:model/labels/:label', json, async (req, res) => {
-    res.json(modelJson(await registry.setLabel(req.params.model, req.params.label, bodyVersion(req), actorOf(req))));
+    res.json(modelJson(await registry.setLabel(req.params.model, req.params.label, bodyVersion(req), actorOf(req, access))));
   });
 
   router.delete('/models/:model/labels/:label', async (req, res) => {
-    res.json(modelJson(await registry.deleteLabel(req.params.model, req.params.label, actorOf(req))));
+    res.json(modelJson(await registry.deleteLabel(req.params.model, req.params.label, actorOf(req, access))));
   });
 
   router.delete('/models/:model/versions/:version', async (req, res) => {
     const purge = bool(req.query.purge, false, 'purge');
     const version = parseVersionNumber(req.params.version);
-    res.json(versionJson(await registry.retire(req.params.model, version, { purge }, actorOf(req))));
+    res.json(versionJson(await registry.retire(req.params.model, version, { purge }, actorOf(req, access))));
   });
 
   router.post('/models/:model/versions/:version/restore', async (req, res) => {
     const version = parseVersionNumber(req.params.version);
-    res.json(versionJson(await registry.restore(req.params.model, version, actorOf(req))));
+    res.json(versionJson(await registry.restore(req.params.model, version, actorOf(req, access))));
   });
 
   router.use((req: Request) => {

@@ -21,8 +21,11 @@ export async function tarGzOf(dir: string, file: string, prefix?: string): Promi
 
 export interface RawTarEntry {
   name: string;
-  /** '0' file (default), '2' symbolic link, '1' hard link, '5' directory, '3' character device. */
-  type?: '0' | '1' | '2' | '3' | '5';
+  /**
+   * '0' file (default), '2' symbolic link, '1' hard link, '5' directory, '3'/'4' character/block device,
+   * '6' FIFO; 'x' a pax header and 'L' a GNU long name for the next entry (their text in `data`).
+   */
+  type?: '0' | '1' | '2' | '3' | '4' | '5' | '6' | 'x' | 'L';
   data?: Buffer | string;
   linkname?: string;
 }
@@ -31,7 +34,8 @@ function octal(n: number, width: number): string {
   return n.toString(8).padStart(width - 1, '0') + '\0';
 }
 
-function tarHeader(e: RawTarEntry, size: number): Buffer {
+/** One 512-byte ustar header for `e`, declaring `size` bytes of data. */
+export function tarHeader(e: RawTarEntry, size: number): Buffer {
   const h = Buffer.alloc(512);
   h.write(e.name, 0, 100, 'utf8');
   h.write(octal(e.type === '5' ? 0o755 : 0o644, 8), 100, 'latin1');
@@ -55,7 +59,7 @@ export function rawTar(entries: RawTarEntry[], gzip = true): Buffer {
   const parts: Buffer[] = [];
   for (const e of entries) {
     const data = Buffer.from(e.data ?? '');
-    const size = e.type === undefined || e.type === '0' ? data.length : 0;
+    const size = e.type === undefined || e.type === '0' || e.type === 'x' || e.type === 'L' ? data.length : 0;
     parts.push(tarHeader(e, size));
     if (size > 0) {
       parts.push(data);
@@ -72,6 +76,16 @@ export interface RawZipEntry {
   data?: Buffer | string;
   /** Marks the entry as a symbolic link whose target is `data`. */
   symlink?: boolean;
+  /** The Unix mode to record (file type bits included), overriding the one implied. */
+  mode?: number;
+}
+
+/** A pax extended header record ("<len> key=value\n") for rawTar's 'x' entries. */
+export function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  let len = body.length + 1;
+  while (String(len).length + body.length !== len) len = String(len).length + body.length;
+  return `${len}${body}`;
 }
 
 /** A zip archive (stored, no compression) written entry by entry, exactly as given. */
@@ -102,7 +116,7 @@ export function rawZip(entries: RawZipEntry[]): Buffer {
     central.writeUInt32LE(data.length, 20);
     central.writeUInt32LE(data.length, 24);
     central.writeUInt16LE(name.length, 28);
-    const mode = e.symlink ? 0o120777 : e.name.endsWith('/') ? 0o040755 : 0o100644;
+    const mode = e.mode ?? (e.symlink ? 0o120777 : e.name.endsWith('/') ? 0o040755 : 0o100644);
     central.writeUInt32LE((mode << 16) >>> 0, 38);
     central.writeUInt32LE(offset, 42);
     centrals.push(central, name);

@@ -145,7 +145,7 @@ describe('management API', () => {
       'rolled_back 1', 'activated 1',
       'labelled 3',
     ]);
-    expect(events.find((e) => e.kind === 'pinned')!.actor).toBe('api@127.0.0.1');
+    expect(events.find((e) => e.kind === 'pinned')!.actor).toBe('token@127.0.0.1');
   });
 
   it('pages events with limit and before', async () => {

@@ -17,7 +17,7 @@ const fakeRequest = (method: string, remoteAddress: string, headers: Record<stri
 
 function refusal(req: IncomingMessage, token?: string): StatusError | undefined {
   try {
-    checkAdminAccess(req, token);
+    checkAdminAccess(req, { adminToken: token });
     return undefined;
   } catch (e) {
     return e as StatusError;
@@ -34,7 +34,7 @@ describe('admin access', () => {
     for (const address of ['127.0.0.1', '::1', '::ffff:127.0.0.1', '127.1.2.3']) expect(refusal(fakeRequest('POST', address))).toBeUndefined();
     const e = refusal(fakeRequest('POST', '203.0.113.9'))!;
     expect(e.code).toBe('PERMISSION_DENIED');
-    expect(e.message).toMatch(/--admin_token=<token> \(or set MODELHOST_ADMIN_TOKEN\)/);
+    expect(e.message).toMatch(/MODELHOST_ADMIN_TOKEN=<token> \(or --admin_token_file=<file>\)/);
     expect(refusal(fakeRequest('DELETE', '::ffff:10.0.0.1'))?.code).toBe('PERMISSION_DENIED');
   });
 
@@ -70,8 +70,9 @@ describe('admin access', () => {
   it('recognises loopback addresses and records who acted', () => {
     expect(isLoopbackAddress('10.0.0.1')).toBe(false);
     expect(isLoopbackAddress(undefined)).toBe(false);
-    expect(actorOf(fakeRequest('POST', '::ffff:127.0.0.1', { 'x-modelhost-actor': 'cli:alice' }))).toBe('cli:alice@127.0.0.1');
-    expect(actorOf(fakeRequest('POST', '::1'))).toBe('api@::1');
+    expect(actorOf(fakeRequest('POST', '::ffff:127.0.0.1', { 'x-modelhost-actor': 'cli:alice' }), {})).toBe('loopback@127.0.0.1 (claims "cli:alice")');
+    expect(actorOf(fakeRequest('POST', '::1'), {})).toBe('loopback@::1');
+    expect(actorOf(fakeRequest('POST', '203.0.113.9'), { adminToken: 'secret' })).toBe('token@203.0.113.9');
   });
 });
 

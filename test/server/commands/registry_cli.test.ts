@@ -145,7 +145,7 @@ describe('registry CLI', () => {
       'retired 2', 'purged 2',
       'uploaded 4',
     ]);
-    expect(events.find((e) => e.kind === 'pinned')!.actor).toMatch(/^cli:.*@127\.0\.0\.1$/);
+    expect(events.find((e) => e.kind === 'pinned')!.actor).toMatch(/^token@127\.0\.0\.1 \(claims "cli:.*"\)$/);
     r = await cli(['events', 'hp', '--limit', '2']);
     expect(r.stdout).toMatch(/More: modelhost events hp --before \d+/);
   });
