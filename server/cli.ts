@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import { addEventsCommand } from './commands/events.js';
-import { addInspectCommand } from './commands/inspect.js';
+import { addCheckCommand, addInspectCommand } from './commands/inspect.js';
 import { addLabelCommand } from './commands/label.js';
 import { addModelsCommands } from './commands/models.js';
 import { addOpsCommand } from './commands/ops.js';
@@ -18,6 +18,7 @@ import { addUploadCommand } from './commands/upload.js';
 const COMMANDS: ((program: Command) => void)[] = [
   addServeCommand,
   addInspectCommand,
+  addCheckCommand,
   addOpsCommand,
   addRunCommand,
   // Registry commands: clients of a running server's /api/v1.

@@ -4,6 +4,7 @@
  * tensor name) and method, the variables in the checkpoint (count, bytes),
  * the op inventory with ops the runtime lacks flagged, and a load check.
  */
+import { DEFAULT_SIGNATURE } from '../inference/predict.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -79,14 +80,48 @@ export async function inspect(dir: string, tags: string[]): Promise<string> {
     lines.push(`  ${op} x${n}${flag}`);
   }
   lines.push('');
-  try {
-    const model = await tsEngine.load(dir, { tags });
-    model.dispose();
-    lines.push('Load check: OK (every signature, the restore op and the init op compile; unsupported ops above, if any, are unreachable from them)');
-  } catch (e) {
-    lines.push(`Load check: FAILED\n${toStatusError(e).message}`);
-  }
+  lines.push((await check(dir, tags)).text);
   return lines.join('\n');
+}
+
+/**
+ * Whether the runtime can load the model and run each signature: per
+ * signature, OK or the ops it lacks (with node names). `ok` is false when the
+ * model does not load or its default serving signature cannot run.
+ */
+export async function check(dir: string, tags: string[]): Promise<{ ok: boolean; text: string }> {
+  let model;
+  try {
+    model = await tsEngine.load(dir, { tags });
+  } catch (e) {
+    return { ok: false, text: `Load check: FAILED\n${toStatusError(e).message}` };
+  }
+  try {
+    const sigs = Object.values(model.signatures);
+    const lines = sigs.map((s) => (s.unavailable ? `  ${s.name}: CANNOT RUN\n${s.unavailable.replace(/^/gm, '    ')}` : `  ${s.name}: OK`));
+    const serving = model.signatures[DEFAULT_SIGNATURE] ?? sigs[0];
+    const ok = serving !== undefined && !serving.unavailable;
+    const summary = sigs.some((s) => s.unavailable)
+      ? `Load check: OK, but ${sigs.filter((s) => s.unavailable).length} of ${sigs.length} signatures cannot run (requests to them answer 400 naming the ops)`
+      : 'Load check: OK (every signature, the restore op and the init op compile; unsupported ops above, if any, are unreachable from them)';
+    return { ok, text: [summary, 'Signatures:', ...lines].join('\n') };
+  } finally {
+    model.dispose();
+  }
+}
+
+export function addCheckCommand(program: Command): void {
+  program
+    .command('check')
+    .description('check that the runtime can load a SavedModel and run each of its signatures, listing the ops it lacks per signature')
+    .argument('<dir>', 'SavedModel directory (holding saved_model.pb)')
+    .option('--tag_set <tags>', 'comma-separated tag set of the MetaGraph', 'serve')
+    .action(async (dir: string, opts: { tag_set: string }) => {
+      const result = await check(dir, opts.tag_set.split(',').filter(Boolean));
+      process.stdout.write(`${result.text}\n`);
+      // Exit 1 when the model would not serve its default signature.
+      if (!result.ok) process.exitCode = 1;
+    });
 }
 
 export function addInspectCommand(program: Command): void {

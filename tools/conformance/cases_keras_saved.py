@@ -69,3 +69,43 @@ def module_wrapping_model_with_postprocessing(model_dir):
 
     tf.saved_model.save(m, model_dir, signatures={"serving_default": serve})
     return {"serving_default": [{"x": RNG.normal(size=(4, 4)).astype(np.float32)}]}
+
+
+@case
+def on_device_training_signatures(model_dir):
+    """TF Lite's on-device training pattern: infer, train (gradients), save and restore signatures.
+    Only `infer` is replayed; the others need ops a serving runtime does not have."""
+    keras.utils.set_random_seed(6)
+
+    class Trainable(tf.Module):
+        def __init__(self):
+            self.model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2)])
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x"), tf.TensorSpec([None, 2], tf.float32, name="y")])
+        def train(self, x, y):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(self.model(x) - y))
+            grads = tape.gradient(loss, self.model.trainable_variables)
+            for v, g in zip(self.model.trainable_variables, grads):
+                v.assign_sub(0.1 * g)
+            return {"loss": loss}
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
+        def infer(self, x):
+            return {"output": self.model(x)}
+
+        @tf.function(input_signature=[tf.TensorSpec([], tf.string, name="checkpoint_path")])
+        def save(self, checkpoint_path):
+            names = [f"w{i}" for i in range(len(self.model.weights))]
+            tf.raw_ops.Save(filename=checkpoint_path, tensor_names=names, data=[w.value for w in self.model.weights])
+            return {"checkpoint_path": checkpoint_path}
+
+        @tf.function(input_signature=[tf.TensorSpec([], tf.string, name="checkpoint_path")])
+        def restore(self, checkpoint_path):
+            for i, w in enumerate(self.model.weights):
+                w.assign(tf.reshape(tf.raw_ops.Restore(file_pattern=checkpoint_path, tensor_name=f"w{i}", dt=tf.float32), w.shape))
+            return {"checkpoint_path": checkpoint_path}
+
+    m = Trainable()
+    tf.saved_model.save(m, model_dir, signatures={"train": m.train, "infer": m.infer, "save": m.save, "restore": m.restore})
+    return {"infer": [{"x": RNG.normal(size=(2, 3)).astype(np.float32)}]}
