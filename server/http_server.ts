@@ -12,7 +12,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { ServingCore } from '../registry/serving_core.js';
 import type { ServerMetrics } from './metrics.js';
-import { RestHandler } from './rest/handler.js';
+import { RestHandler, type RestLimits } from './rest/handler.js';
 import { isRestPath } from './rest/route.js';
 
 export type FallbackHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -23,6 +23,8 @@ export interface HttpServerOptions {
   /** Path serving the Prometheus metrics (e.g. /monitoring/prometheus/metrics); unset: not served. */
   metricsPath?: string;
   fallback?: FallbackHandler;
+  /** Request body size and JSON depth limits of /v1 (defaults: DEFAULT_REST_LIMITS). */
+  restLimits?: Partial<RestLimits>;
 }
 
 export interface ModelhostHttpServer {
@@ -39,7 +41,7 @@ function notFoundHandler(req: http.IncomingMessage, res: http.ServerResponse): v
 }
 
 export function createHttpServer(options: HttpServerOptions): ModelhostHttpServer {
-  const rest = new RestHandler(options.core, options.metrics);
+  const rest = new RestHandler(options.core, options.metrics, options.restLimits);
   const fallback = options.fallback ?? notFoundHandler;
   const { metrics, metricsPath } = options;
 

@@ -19,11 +19,13 @@ import { UploadIntake } from '../registry/upload.js';
 import type { ServingEngine } from '../runtime/engine.js';
 import { createServingEngine, type ExecutionOptions } from '../runtime/execution/serving_engine.js';
 import { toStatusError } from '../runtime/errors.js';
+import { setImageLimits, type ImageLimits } from '../runtime/kernels/image_limits.js';
 import { readMonitoringConfig } from './config_file.js';
 import { createHttpServer, type FallbackHandler, type ModelhostHttpServer } from './http_server.js';
 import { managementApp } from './management/router.js';
 import { ServerMetrics } from './metrics.js';
 import { modelListPollSeconds, readModelList, type ModelListSource } from './model_list.js';
+import type { RestLimits } from './rest/handler.js';
 import { runWarmup } from './warmup.js';
 
 export interface ServeOptions {
@@ -47,6 +49,10 @@ export interface ServeOptions {
   fallback?: FallbackHandler;
   /** Turns on the registry (SQLite truth, pins, labels, uploads, /api/v1); off: plain TF Serving behaviour. */
   registry?: RegistryServeOptions;
+  /** /v1 body size and JSON depth limits (defaults: 64 MiB, 64 levels). */
+  restLimits?: Partial<RestLimits>;
+  /** Image decode limits, process-wide (defaults: DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_GIF_FRAMES). */
+  imageLimits?: Partial<ImageLimits>;
   log?: Logger;
 }
 
@@ -84,6 +90,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     log.warn(`No models to serve yet${where}.`);
   }
 
+  setImageLimits(options.imageLimits); // before the engine starts its workers, which copy them
   const ownEngine = options.engine === undefined;
   let metrics: ServerMetrics | undefined;
   const engine =
@@ -120,7 +127,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     throw e;
   }
 
-  const http = createHttpServer({ core, metrics, metricsPath, fallback });
+  const http = createHttpServer({ core, metrics, metricsPath, fallback, restLimits: options.restLimits });
   const host = options.restApiHost ?? '0.0.0.0';
   try {
     await new Promise<void>((resolve, reject) => {

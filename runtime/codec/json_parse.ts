@@ -15,16 +15,56 @@
  * (so every double is correctly rounded by both), no surrogate escapes. It
  * returns undefined otherwise, and for anything JSON.parse refuses.
  * Duplicate keys: the last value wins, in both forms.
+ *
+ * Nesting is bounded (maxDepth, --max_json_depth): a body whose arrays and
+ * objects nest deeper fails with INVALID_ARGUMENT naming the limit, before
+ * any deep recursion, in both forms.
  */
 import { invalidArgument } from '../errors.js';
 import { readNumber, type ByteCursor } from './json_number.js';
-import type { JsonObjectMap, JsonValue } from './json_value.js';
+import { JsonNumber, JsonNumberArray, type JsonObjectMap, type JsonValue } from './json_value.js';
 
 // Bodies JSON.parse may read differently from rapidjson (see the module comment).
 // Three separate patterns: one alternation of them scans ten times slower.
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 const EIGHT_DIGITS = /\d{8}/;
 const TWO_DIGIT_EXPONENT = /[eE][+-]?\d\d/;
+
+/**
+ * Default for --max_json_depth: any tensor rank TF Serving's JSON can carry in
+ * practice (a rank-r input in row format with named inputs and b64 strings
+ * nests r + 4 deep) with room to spare, far below what would strain the stack.
+ */
+export const DEFAULT_MAX_JSON_DEPTH = 64;
+
+/** True when arrays and objects in `bytes` nest deeper than `maxDepth` (brackets inside strings do not count). */
+export function exceedsJsonDepth(bytes: Uint8Array, maxDepth: number): boolean {
+  if (bytes.length <= maxDepth) return false;
+  let depth = 0;
+  const n = bytes.length;
+  for (let i = 0; i < n; i++) {
+    const c = bytes[i];
+    if (c === 0x5b || c === 0x7b) {
+      if (++depth > maxDepth) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    } else if (c === 0x22) {
+      // Skip the string, escapes included.
+      for (i++; i < n; i++) {
+        const d = bytes[i];
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    }
+  }
+  return false;
+}
+
+function depthError(maxDepth: number, pos: number): never {
+  throw invalidArgument(
+    `JSON Parse error: The document nests arrays and objects more than ${maxDepth} levels deep (the limit set by --max_json_depth). at offset: ${pos}`,
+  );
+}
 
 /** JSON.parse when it is sure to agree with rapidjson; undefined when the exact parser must decide. */
 export function parseJsonFast(body: string): JsonValue | undefined {
@@ -61,11 +101,18 @@ const SIMPLE_ESCAPES: Record<number, string> = {
   0x74: '\t',
 };
 
+/** Arrays of at least this many numbers are held as JsonNumberArray. */
+const COMPACT_MIN_LENGTH = 256;
+
 class Parser implements ByteCursor {
   pos = 0;
+  private depth = 0;
   private readonly text: Buffer;
 
-  constructor(readonly bytes: Uint8Array) {
+  constructor(
+    readonly bytes: Uint8Array,
+    private readonly maxDepth: number,
+  ) {
     this.text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -137,10 +184,14 @@ class Parser implements ByteCursor {
   }
 
   private object(): JsonObjectMap {
+    if (++this.depth > this.maxDepth) depthError(this.maxDepth, this.pos);
     this.pos++;
     const out: JsonObjectMap = new Map();
     this.skipWhitespace();
-    if (this.consume(0x7d)) return out;
+    if (this.consume(0x7d)) {
+      this.depth--;
+      return out;
+    }
     for (;;) {
       if (this.peek() !== 0x22) this.fail('Missing a name for object member.', this.pos);
       const key = this.string();
@@ -155,6 +206,7 @@ class Parser implements ByteCursor {
         this.skipWhitespace();
       } else if (c === 0x7d) {
         this.pos++;
+        this.depth--;
         return out;
       } else {
         this.fail("Missing a comma or '}' after an object member.", this.pos);
@@ -162,18 +214,87 @@ class Parser implements ByteCursor {
     }
   }
 
-  private array(): JsonValue[] {
+  /**
+   * Leading numbers go straight into the scratch buffer (no JS value per
+   * number); the array becomes a JsonNumberArray when it holds only such
+   * numbers and is long, a JS array otherwise.
+   */
+  private array(): JsonValue[] | JsonNumberArray {
+    if (++this.depth > this.maxDepth) depthError(this.maxDepth, this.pos);
     this.pos++;
-    const out: JsonValue[] = [];
     this.skipWhitespace();
-    if (this.consume(0x5d)) return out;
+    if (this.consume(0x5d)) {
+      this.depth--;
+      return [];
+    }
+    let out: JsonValue[] | undefined;
+    let count = 0;
+    let integralDoubles = false;
     for (;;) {
-      out.push(this.value());
+      if (out !== undefined) {
+        out.push(this.value());
+      } else {
+        const c = this.peek();
+        // Not null/true/false, a string, an object or an array: a number (or readNumber's error).
+        const v = c !== 0x6e && c !== 0x74 && c !== 0x66 && c !== 0x22 && c !== 0x7b && c !== 0x5b ? readNumber(this) : undefined;
+        if (typeof v === 'number' || (v instanceof JsonNumber && v.int === undefined)) {
+          if (count === this.scratch.length) this.growScratch();
+          if (typeof v === 'number') {
+            this.scratch[count] = v;
+          } else {
+            this.scratch[count] = v.value;
+            this.scratchFlags[count] = 1;
+            integralDoubles = true;
+          }
+          count++;
+        } else {
+          // Anything else: the numbers so far become JS values (before a nested array reuses the scratch).
+          out = this.numbersAsValues(count, integralDoubles);
+          out.push(v ?? this.value());
+        }
+      }
       this.skipWhitespace();
       if (this.consume(0x2c)) this.skipWhitespace();
-      else if (this.consume(0x5d)) return out;
-      else this.fail("Missing a comma or ']' after an array element.", this.pos);
+      else if (this.consume(0x5d)) {
+        this.depth--;
+        return out ?? this.numberArray(count, integralDoubles);
+      } else this.fail("Missing a comma or ']' after an array element.", this.pos);
     }
+  }
+
+  /** Numbers parsed into the scratch buffer (see array()); flags mark integral double tokens. */
+  private scratch = new Float64Array(64);
+  private scratchFlags = new Uint8Array(64);
+
+  private growScratch(): void {
+    const values = new Float64Array(this.scratch.length * 2);
+    values.set(this.scratch);
+    const flags = new Uint8Array(values.length);
+    flags.set(this.scratchFlags);
+    this.scratch = values;
+    this.scratchFlags = flags;
+  }
+
+  /** The first `count` scratch numbers as exact-form values; clears their flags. */
+  private numbersAsValues(count: number, integralDoubles: boolean): JsonValue[] {
+    const out: JsonValue[] = new Array<JsonValue>(count);
+    for (let i = 0; i < count; i++) {
+      out[i] = integralDoubles && this.scratchFlags[i] === 1 ? new JsonNumber(this.scratch[i], undefined) : this.scratch[i];
+    }
+    if (integralDoubles) this.scratchFlags.fill(0, 0, count);
+    return out;
+  }
+
+  /** An array of `count` scratch numbers: compact when long (a typed array costs ~200 bytes of its own). */
+  private numberArray(count: number, integralDoubles: boolean): JsonValue[] | JsonNumberArray {
+    if (count < COMPACT_MIN_LENGTH) return this.numbersAsValues(count, integralDoubles);
+    const values = this.scratch.slice(0, count);
+    let flags: Uint8Array | undefined;
+    if (integralDoubles) {
+      flags = this.scratchFlags.slice(0, count);
+      this.scratchFlags.fill(0, 0, count);
+    }
+    return new JsonNumberArray(values, flags);
   }
 
   private hex4(escapeOffset: number): number {
@@ -248,13 +369,14 @@ class Parser implements ByteCursor {
 /**
  * Parses a request body like TF Serving's ParseJson (before its "is an
  * object" check). Give the raw bytes when you have them (offsets in errors
- * are byte offsets; a string is read as its UTF-8 encoding).
+ * are byte offsets; a string is read as its UTF-8 encoding). Arrays and
+ * objects may nest `maxDepth` deep.
  */
-export function parseJsonExact(body: string | Uint8Array): JsonValue {
+export function parseJsonExact(body: string | Uint8Array, maxDepth = DEFAULT_MAX_JSON_DEPTH): JsonValue {
   if (body.length === 0) throw invalidArgument('JSON Parse error: The document is empty');
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   try {
-    return new Parser(bytes).document();
+    return new Parser(bytes, maxDepth).document();
   } catch (e) {
     if (e instanceof RangeError) throw invalidArgument('JSON Parse error: the document is nested too deeply');
     throw e;

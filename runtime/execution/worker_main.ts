@@ -4,9 +4,10 @@
  * outputs are copied once into fresh buffers and moved back (see
  * tensor_transfer.ts).
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { LoadedModel } from '../engine.js';
 import { notFound, toStatusError } from '../errors.js';
+import { setImageLimits, type ImageLimits } from '../kernels/image_limits.js';
 import { tsEngine } from '../loader.js';
 import type { Tensor } from '../tensor.js';
 import { fromWireTensors, toWireTensors } from './tensor_transfer.js';
@@ -14,6 +15,8 @@ import type { WorkerReply, WorkerRequest } from './worker_protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('worker_main.js runs only as a worker thread (see worker_pool.ts)');
+
+setImageLimits((workerData as { imageLimits?: ImageLimits } | null)?.imageLimits);
 
 const models = new Map<number, LoadedModel>();
 

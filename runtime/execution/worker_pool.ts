@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ModelDescription, Servable } from '../engine.js';
 import { internal, StatusError } from '../errors.js';
+import { imageLimits } from '../kernels/image_limits.js';
 import type { Tensor } from '../tensor.js';
 import { fromWireTensors, toWireTensors } from './tensor_transfer.js';
 import type { LoadedInfo, WorkerReply, WorkerRequest } from './worker_protocol.js';
@@ -137,7 +138,7 @@ export class WorkerPool {
   }
 
   private spawn(slot: number): PoolWorker {
-    const worker = new Worker(this.script, { name: `modelhost-inference-${slot}` });
+    const worker = new Worker(this.script, { name: `modelhost-inference-${slot}`, workerData: { imageLimits: imageLimits() } });
     const w: PoolWorker = { worker, pending: new Map(), ready: new Set(), exited: false };
     worker.on('message', (reply: WorkerReply) => {
       const p = w.pending.get(reply.id);

@@ -20,6 +20,9 @@ import { perModelBatchingParameters, readBatchingParameters } from '../config_fi
 import { ADMIN_TOKEN_ENV } from '../management/auth.js';
 import type { ModelListSource } from '../model_list.js';
 import { startServer, type ServeOptions } from '../serve.js';
+import { DEFAULT_MAX_REQUEST_BYTES } from '../rest/handler.js';
+import { DEFAULT_MAX_JSON_DEPTH } from '../../runtime/codec/index.js';
+import { DEFAULT_MAX_GIF_FRAMES, DEFAULT_MAX_IMAGE_PIXELS } from '../../runtime/kernels/image_limits.js';
 
 interface ServeFlags {
   port?: number;
@@ -43,6 +46,10 @@ interface ServeFlags {
   enable_per_model_batching_params: boolean;
   inference_threads: number;
   inference_model_copies: number;
+  max_request_bytes: number;
+  max_json_depth: number;
+  max_image_pixels: number;
+  max_gif_frames: number;
 }
 
 function nonNegativeNumber(value: string): number {
@@ -126,6 +133,8 @@ async function serve(flags: ServeFlags): Promise<void> {
       maxUploadBytes: flags.max_upload_bytes,
       adminToken: flags.admin_token || process.env[ADMIN_TOKEN_ENV] || undefined,
     },
+    restLimits: { maxRequestBytes: flags.max_request_bytes, maxJsonDepth: flags.max_json_depth },
+    imageLimits: { maxPixels: flags.max_image_pixels, maxGifFrames: flags.max_gif_frames },
     log,
   };
   const server = await startServer(options);
@@ -175,5 +184,9 @@ export function addServeCommand(program: Command): void {
     .option('--enable_batching [bool]', 'merge concurrent requests to the same model version and signature into one run', bool, false)
     .option('--enable_per_model_batching_params [bool]', 'with --enable_batching: a version folder\'s batching_params.pbtxt replaces the server-wide batching parameters for it', bool, false)
     .option('--batching_parameters_file <file>', 'BatchingParameters in protobuf text format (max_batch_size, batch_timeout_micros, ...); needs --enable_batching')
+    .option('--max_request_bytes <n>', 'largest /v1 request body; a larger one answers 413 unread', positiveInteger, DEFAULT_MAX_REQUEST_BYTES)
+    .option('--max_json_depth <n>', 'deepest nesting of arrays and objects in a /v1 JSON body; deeper answers 400', positiveInteger, DEFAULT_MAX_JSON_DEPTH)
+    .option('--max_image_pixels <n>', 'largest image (height x width, x frames for GIF) the decode ops accept; larger answers 400 before decoding', positiveInteger, DEFAULT_MAX_IMAGE_PIXELS)
+    .option('--max_gif_frames <n>', 'most frames a GIF the decode ops accept may have; more answers 400', positiveInteger, DEFAULT_MAX_GIF_FRAMES)
     .action((flags: ServeFlags) => serve(flags));
 }
