@@ -156,8 +156,10 @@ export class JsonTensorReader {
   /** The numbers of a last-level list: copied at once into float storage, else one by one as any list. */
   private fillNumbers(v: JsonNumberArray, dtype: DType, store: Store, data: HostData): void {
     if (dtype === 'float32' || dtype === 'float64') {
-      (data as Float32Array | Float64Array).set(v.values, this.cursor);
-      this.cursor += v.length;
+      for (const chunk of v.chunks) {
+        (data as Float32Array | Float64Array).set(chunk, this.cursor);
+        this.cursor += chunk.length;
+      }
       return;
     }
     for (let i = 0; i < v.length; i++) {

@@ -22,7 +22,7 @@
  */
 import { invalidArgument } from '../errors.js';
 import { readNumber, type ByteCursor } from './json_number.js';
-import { JsonNumber, JsonNumberArray, type JsonObjectMap, type JsonValue } from './json_value.js';
+import { JsonNumber, JsonNumberArray, NUMBER_CHUNK, type JsonObjectMap, type JsonValue } from './json_value.js';
 
 // Bodies JSON.parse may read differently from rapidjson (see the module comment).
 // Three separate patterns: one alternation of them scans ten times slower.
@@ -103,6 +103,70 @@ const SIMPLE_ESCAPES: Record<number, string> = {
 
 /** Arrays of at least this many numbers are held as JsonNumberArray. */
 const COMPACT_MIN_LENGTH = 256;
+
+/**
+ * The numbers of the array being parsed, in NUMBER_CHUNK-sized Float64Arrays:
+ * full chunks are handed to the JsonNumberArray as they are (no growth or
+ * copy), only the last one is copied to its length; that one is reused.
+ */
+class NumberCollector {
+  count = 0;
+  private full: Float64Array[] = [];
+  private fullFlags: (Uint8Array | undefined)[] = [];
+  private cur = new Float64Array(NUMBER_CHUNK);
+  private curFlags = new Uint8Array(NUMBER_CHUNK);
+  private curFlagged = false;
+  private n = 0;
+
+  reset(): void {
+    if (this.curFlagged) this.curFlags.fill(0, 0, this.n);
+    this.curFlagged = false;
+    this.full = [];
+    this.fullFlags = [];
+    this.n = 0;
+    this.count = 0;
+  }
+
+  /** Adds a number; `integralDouble` for a double token with an integral value ("3.0"). */
+  push(v: number, integralDouble: boolean): void {
+    if (this.n === NUMBER_CHUNK) {
+      this.full.push(this.cur);
+      this.fullFlags.push(this.curFlagged ? this.curFlags : undefined);
+      this.cur = new Float64Array(NUMBER_CHUNK);
+      if (this.curFlagged) this.curFlags = new Uint8Array(NUMBER_CHUNK);
+      this.curFlagged = false;
+      this.n = 0;
+    }
+    this.cur[this.n] = v;
+    if (integralDouble) {
+      this.curFlags[this.n] = 1;
+      this.curFlagged = true;
+    }
+    this.n++;
+    this.count++;
+  }
+
+  /** The numbers as exact-form JS values. */
+  toValues(): JsonValue[] {
+    const out = new Array<JsonValue>(this.count);
+    let i = 0;
+    const add = (values: Float64Array, flags: Uint8Array | undefined, n: number) => {
+      for (let k = 0; k < n; k++) out[i++] = flags !== undefined && flags[k] === 1 ? new JsonNumber(values[k], undefined) : values[k];
+    };
+    for (let c = 0; c < this.full.length; c++) add(this.full[c], this.fullFlags[c], NUMBER_CHUNK);
+    add(this.cur, this.curFlagged ? this.curFlags : undefined, this.n);
+    this.reset();
+    return out;
+  }
+
+  toArray(): JsonNumberArray {
+    const chunks = [...this.full, this.cur.slice(0, this.n)];
+    const flags = [...this.fullFlags, this.curFlagged ? this.curFlags.slice(0, this.n) : undefined];
+    const out = new JsonNumberArray(chunks, flags, this.count);
+    this.reset();
+    return out;
+  }
+}
 
 class Parser implements ByteCursor {
   pos = 0;
@@ -215,7 +279,7 @@ class Parser implements ByteCursor {
   }
 
   /**
-   * Leading numbers go straight into the scratch buffer (no JS value per
+   * Leading numbers go straight into the number collector (no JS value per
    * number); the array becomes a JsonNumberArray when it holds only such
    * numbers and is long, a JS array otherwise.
    */
@@ -228,8 +292,8 @@ class Parser implements ByteCursor {
       return [];
     }
     let out: JsonValue[] | undefined;
-    let count = 0;
-    let integralDoubles = false;
+    const numbers = this.numbers;
+    numbers.reset();
     for (;;) {
       if (out !== undefined) {
         out.push(this.value());
@@ -237,19 +301,13 @@ class Parser implements ByteCursor {
         const c = this.peek();
         // Not null/true/false, a string, an object or an array: a number (or readNumber's error).
         const v = c !== 0x6e && c !== 0x74 && c !== 0x66 && c !== 0x22 && c !== 0x7b && c !== 0x5b ? readNumber(this) : undefined;
-        if (typeof v === 'number' || (v instanceof JsonNumber && v.int === undefined)) {
-          if (count === this.scratch.length) this.growScratch();
-          if (typeof v === 'number') {
-            this.scratch[count] = v;
-          } else {
-            this.scratch[count] = v.value;
-            this.scratchFlags[count] = 1;
-            integralDoubles = true;
-          }
-          count++;
+        if (typeof v === 'number') {
+          numbers.push(v, false);
+        } else if (v instanceof JsonNumber && v.int === undefined) {
+          numbers.push(v.value, true);
         } else {
-          // Anything else: the numbers so far become JS values (before a nested array reuses the scratch).
-          out = this.numbersAsValues(count, integralDoubles);
+          // Anything else: the numbers so far become JS values (before a nested array reuses the collector).
+          out = numbers.toValues();
           out.push(v ?? this.value());
         }
       }
@@ -257,45 +315,14 @@ class Parser implements ByteCursor {
       if (this.consume(0x2c)) this.skipWhitespace();
       else if (this.consume(0x5d)) {
         this.depth--;
-        return out ?? this.numberArray(count, integralDoubles);
+        if (out !== undefined) return out;
+        // A typed array costs ~200 bytes of its own: short lists stay JS arrays.
+        return numbers.count < COMPACT_MIN_LENGTH ? numbers.toValues() : numbers.toArray();
       } else this.fail("Missing a comma or ']' after an array element.", this.pos);
     }
   }
 
-  /** Numbers parsed into the scratch buffer (see array()); flags mark integral double tokens. */
-  private scratch = new Float64Array(64);
-  private scratchFlags = new Uint8Array(64);
-
-  private growScratch(): void {
-    const values = new Float64Array(this.scratch.length * 2);
-    values.set(this.scratch);
-    const flags = new Uint8Array(values.length);
-    flags.set(this.scratchFlags);
-    this.scratch = values;
-    this.scratchFlags = flags;
-  }
-
-  /** The first `count` scratch numbers as exact-form values; clears their flags. */
-  private numbersAsValues(count: number, integralDoubles: boolean): JsonValue[] {
-    const out: JsonValue[] = new Array<JsonValue>(count);
-    for (let i = 0; i < count; i++) {
-      out[i] = integralDoubles && this.scratchFlags[i] === 1 ? new JsonNumber(this.scratch[i], undefined) : this.scratch[i];
-    }
-    if (integralDoubles) this.scratchFlags.fill(0, 0, count);
-    return out;
-  }
-
-  /** An array of `count` scratch numbers: compact when long (a typed array costs ~200 bytes of its own). */
-  private numberArray(count: number, integralDoubles: boolean): JsonValue[] | JsonNumberArray {
-    if (count < COMPACT_MIN_LENGTH) return this.numbersAsValues(count, integralDoubles);
-    const values = this.scratch.slice(0, count);
-    let flags: Uint8Array | undefined;
-    if (integralDoubles) {
-      flags = this.scratchFlags.slice(0, count);
-      this.scratchFlags.fill(0, 0, count);
-    }
-    return new JsonNumberArray(values, flags);
-  }
+  private readonly numbers = new NumberCollector();
 
   private hex4(escapeOffset: number): number {
     let cp = 0;

@@ -27,28 +27,32 @@ export class JsonNumber {
   ) {}
 }
 
+/** Elements per chunk of a JsonNumberArray (512 KiB of doubles). */
+export const NUMBER_CHUNK = 65536;
+
 /**
  * An exact-form array of 256 or more numbers, none an integer beyond 2^53:
- * the values as doubles in a Float64Array (8 bytes each, where a JS array of
- * numbers and JsonNumbers takes 8 to 40), so that a large tensor in a request
- * costs about its size. `integralDoubles` marks the double tokens with
- * integral values ("3.0"), JsonNumber elsewhere in the exact form. Read it
- * through isJsonArray / jsonArrayLength / jsonArrayItem like any array.
+ * the values as doubles in Float64Array chunks of NUMBER_CHUNK (the last one
+ * shorter), 8 bytes each where a JS array of numbers and JsonNumbers takes 8
+ * to 40, so that a large tensor in a request costs about its size. `flags`
+ * (per chunk, undefined when none) mark the double tokens with integral
+ * values ("3.0"), JsonNumber elsewhere in the exact form. Read it through
+ * isJsonArray / jsonArrayItem like any array.
  */
 export class JsonNumberArray {
   constructor(
-    readonly values: Float64Array,
-    readonly integralDoubles: Uint8Array | undefined,
+    readonly chunks: readonly Float64Array[],
+    readonly flags: readonly (Uint8Array | undefined)[],
+    readonly length: number,
   ) {}
-
-  get length(): number {
-    return this.values.length;
-  }
 
   /** The element as the exact form holds single numbers (a number, or a JsonNumber for "3.0"). */
   item(i: number): number | JsonNumber {
-    const v = this.values[i];
-    return this.integralDoubles !== undefined && this.integralDoubles[i] === 1 ? new JsonNumber(v, undefined) : v;
+    const c = Math.floor(i / NUMBER_CHUNK);
+    const k = i % NUMBER_CHUNK;
+    const v = this.chunks[c][k];
+    const f = this.flags[c];
+    return f !== undefined && f[k] === 1 ? new JsonNumber(v, undefined) : v;
   }
 }
 
