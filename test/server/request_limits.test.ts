@@ -50,6 +50,8 @@ beforeAll(async () => {
       '--registry_path=:memory:',
       `--model_config_file=${config}`,
       `--max_request_bytes=${LIMIT}`,
+      // Exactly f_mnist's 28 x 28: the flag must reach the inference worker thread.
+      '--max_image_pixels=784',
       '--inference_threads=1',
     ],
     { cwd: tmp },
@@ -187,6 +189,13 @@ describe('--max_image_pixels and --max_gif_frames through f_mnist (DecodePng)', 
       expect(serverRssMiB() - before).toBeLessThan(60);
     });
   }
+
+  it('applies --max_image_pixels inside the inference worker: 29 x 28 is refused, 28 x 28 classified', async () => {
+    const png = craftedPng(29, 28, (await import('node:zlib')).deflateSync(Buffer.alloc(28 * 30)));
+    const { status, error } = await post('f_mnist', JSON.stringify({ instances: [webSafeBase64(png)] }));
+    expect(status).toBe(400);
+    expect(error).toMatch('PNG image too large: 29 by 28 is 812 pixels, more than the 784 allowed (--max_image_pixels)');
+  });
 
   it('still classifies a real 28 x 28 PNG afterwards', async () => {
     const png = craftedPng(28, 28, (await import('node:zlib')).deflateSync(Buffer.alloc(28 * 29)));
