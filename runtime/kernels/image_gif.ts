@@ -147,7 +147,8 @@ function framePixels(frame: GifFrame): ArrayLike<number> {
           height: frame.height,
           lct: { exists: false, future: 0, interlaced: frame.interlaced, size: 0, sort: false },
         },
-        data: { minCodeSize: frame.minCodeSize, blocks: Array.from(frame.lzw) },
+        // gifuct-js only indexes the blocks: the bytes as they are, not a JS array 8x their size.
+        data: { minCodeSize: frame.minCodeSize, blocks: frame.lzw as unknown as number[] },
       },
       gce: {
         byteSize: 4,
