@@ -168,6 +168,8 @@ class NumberCollector {
   }
 }
 
+const SHARED_COLLECTOR = new NumberCollector();
+
 class Parser implements ByteCursor {
   pos = 0;
   private depth = 0;
@@ -322,7 +324,8 @@ class Parser implements ByteCursor {
     }
   }
 
-  private readonly numbers = new NumberCollector();
+  /** Shared by every parse (parsing is synchronous): its 576 KB chunk is allocated once, not per body. */
+  private readonly numbers = SHARED_COLLECTOR;
 
   private hex4(escapeOffset: number): number {
     let cp = 0;
@@ -407,5 +410,7 @@ export function parseJsonExact(body: string | Uint8Array, maxDepth = DEFAULT_MAX
   } catch (e) {
     if (e instanceof RangeError) throw invalidArgument('JSON Parse error: the document is nested too deeply');
     throw e;
+  } finally {
+    SHARED_COLLECTOR.reset(); // drop what a failed parse left in it
   }
 }
