@@ -70,6 +70,13 @@ function nonNegativeInteger(value: string): number {
   return n;
 }
 
+/** --max_json_depth: deeper limits would let a body reach the stack's depth in the recursive parser and writer. */
+function jsonDepth(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError('expected a whole number from 1 to 1000.');
+  return n;
+}
+
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0-65535).');
@@ -185,7 +192,7 @@ export function addServeCommand(program: Command): void {
     .option('--enable_per_model_batching_params [bool]', 'with --enable_batching: a version folder\'s batching_params.pbtxt replaces the server-wide batching parameters for it', bool, false)
     .option('--batching_parameters_file <file>', 'BatchingParameters in protobuf text format (max_batch_size, batch_timeout_micros, ...); needs --enable_batching')
     .option('--max_request_bytes <n>', 'largest /v1 request body; a larger one answers 413 unread', positiveInteger, DEFAULT_MAX_REQUEST_BYTES)
-    .option('--max_json_depth <n>', 'deepest nesting of arrays and objects in a /v1 JSON body; deeper answers 400', positiveInteger, DEFAULT_MAX_JSON_DEPTH)
+    .option('--max_json_depth <n>', 'deepest nesting of arrays and objects in a /v1 JSON body (at most 1000); deeper answers 400', jsonDepth, DEFAULT_MAX_JSON_DEPTH)
     .option('--max_image_pixels <n>', 'largest image (height x width, x frames for GIF) the decode ops accept; larger answers 400 before decoding', positiveInteger, DEFAULT_MAX_IMAGE_PIXELS)
     .option('--max_gif_frames <n>', 'most frames a GIF the decode ops accept may have; more answers 400', positiveInteger, DEFAULT_MAX_GIF_FRAMES)
     .action((flags: ServeFlags) => serve(flags));
