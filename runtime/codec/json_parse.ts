@@ -40,6 +40,13 @@ export const DEFAULT_MAX_JSON_DEPTH = 64;
 /** True when arrays and objects in `bytes` nest deeper than `maxDepth` (brackets inside strings do not count). */
 export function exceedsJsonDepth(bytes: Uint8Array, maxDepth: number): boolean {
   if (bytes.length <= maxDepth) return false;
+  // Most bodies have few brackets: counting them (memchr) is enough to clear them.
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let opens = 0;
+  for (const c of [0x5b, 0x7b]) {
+    for (let i = buf.indexOf(c); i >= 0 && opens <= maxDepth; i = buf.indexOf(c, i + 1)) opens++;
+  }
+  if (opens <= maxDepth) return false;
   let depth = 0;
   const n = bytes.length;
   for (let i = 0; i < n; i++) {
