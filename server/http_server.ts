@@ -12,7 +12,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { ServingCore } from '../registry/serving_core.js';
 import type { ServerMetrics } from './metrics.js';
-import { RestHandler } from './rest/handler.js';
+import { RestHandler, type RestLimits } from './rest/handler.js';
 import { isRestPath } from './rest/route.js';
 
 export type FallbackHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -25,6 +25,8 @@ export interface HttpServerOptions {
   fallback?: FallbackHandler;
   /** Deadline of every /v1 request in ms (--rest_api_timeout_in_ms; default 30000, 0: none). */
   restApiTimeoutMs?: number;
+  /** Request body size and JSON depth limits of /v1 (defaults: DEFAULT_REST_LIMITS). */
+  restLimits?: Partial<RestLimits>;
 }
 
 export interface ModelhostHttpServer {
@@ -41,7 +43,7 @@ function notFoundHandler(req: http.IncomingMessage, res: http.ServerResponse): v
 }
 
 export function createHttpServer(options: HttpServerOptions): ModelhostHttpServer {
-  const rest = new RestHandler(options.core, options.metrics, { timeoutMs: options.restApiTimeoutMs });
+  const rest = new RestHandler(options.core, options.metrics, { ...options.restLimits, timeoutMs: options.restApiTimeoutMs });
   const fallback = options.fallback ?? notFoundHandler;
   const { metrics, metricsPath } = options;
 

@@ -30,6 +30,16 @@ export function httpStatusOf(code: StatusCode): number {
 }
 
 /**
+ * A /v1 request body over --max_request_bytes: 413 Content Too Large, answered
+ * before the body is read. Its status code is RESOURCE_EXHAUSTED, which
+ * `httpStatusOf` keeps at 429 for /v1 as TF Serving does; the REST handler
+ * asks for this status by name for this one case.
+ */
+export function bodyTooLargeHttpStatus(): number {
+  return 413;
+}
+
+/**
  * The management API (`/api/v1`) maps two codes differently; TF Serving's
  * `/v1` mapping above is unchanged:
  *  - FAILED_PRECONDITION → 409 Conflict: the registry's state forbids the

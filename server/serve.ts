@@ -20,12 +20,14 @@ import type { ServingEngine } from '../runtime/engine.js';
 import { createServingEngine, type ExecutionOptions } from '../runtime/execution/serving_engine.js';
 import { toStatusError } from '../runtime/errors.js';
 import { DEFAULT_RUNTIME_LIMITS, setRuntimeLimits, type RuntimeLimits } from '../runtime/limits.js';
+import { setImageLimits, type ImageLimits } from '../runtime/kernels/image_limits.js';
 import { readMonitoringConfig } from './config_file.js';
 import { createHttpServer, type FallbackHandler, type ModelhostHttpServer } from './http_server.js';
 import { ADMIN_TOKEN_ENV, TrustedProxies } from './management/auth.js';
 import { managementApp } from './management/router.js';
 import { ServerMetrics } from './metrics.js';
 import { modelListPollSeconds, readModelList, type ModelListSource } from './model_list.js';
+import type { RestLimits } from './rest/handler.js';
 import { runWarmup } from './warmup.js';
 
 export interface ServeOptions {
@@ -55,6 +57,10 @@ export interface ServeOptions {
   fallback?: FallbackHandler;
   /** Turns on the registry (SQLite truth, pins, labels, uploads, /api/v1); off: plain TF Serving behaviour. */
   registry?: RegistryServeOptions;
+  /** /v1 body size and JSON depth limits (defaults: 64 MiB, 64 levels). */
+  restLimits?: Partial<RestLimits>;
+  /** Image decode limits, process-wide (defaults: DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_GIF_FRAMES). */
+  imageLimits?: Partial<ImageLimits>;
   log?: Logger;
 }
 
@@ -114,6 +120,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
 
   setRuntimeLimits({ ...DEFAULT_RUNTIME_LIMITS, ...options.limits }); // before the engine: its workers take this thread's limits
+  setImageLimits(options.imageLimits); // before the engine starts its workers, which copy them
   const ownEngine = options.engine === undefined;
   let metrics: ServerMetrics | undefined;
   const engine =
@@ -175,7 +182,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     throw e;
   }
 
-  const http = createHttpServer({ core, metrics, metricsPath, fallback, restApiTimeoutMs: options.restApiTimeoutMs });
+  const http = createHttpServer({ core, metrics, metricsPath, fallback, restApiTimeoutMs: options.restApiTimeoutMs, restLimits: options.restLimits });
   const host = options.restApiHost ?? '0.0.0.0';
   try {
     await new Promise<void>((resolve, reject) => {

@@ -22,7 +22,10 @@ import { base64Decode } from './base64.js';
 import { hasNoDoubleTokens } from './json_parse.js';
 import {
   JsonNumber,
+  JsonNumberArray,
   NEED_EXACT,
+  isJsonArray,
+  jsonArrayItem,
   isBase64Object,
   isJsonObject,
   jsonTypeName,
@@ -53,10 +56,10 @@ export function sizeOfShape(shape: readonly number[]): number {
 export function denseShape(v: JsonValue): number[] {
   const shape: number[] = [];
   let cur: JsonValue = v;
-  while (Array.isArray(cur)) {
+  while (isJsonArray(cur)) {
     shape.push(cur.length);
     if (cur.length === 0) break;
-    cur = cur[0];
+    cur = jsonArrayItem(cur, 0);
   }
   return shape;
 }
@@ -104,7 +107,7 @@ export class JsonTensorReader {
     data: HostData,
   ): void {
     const rank = shape.length;
-    if (!Array.isArray(v)) {
+    if (!isJsonArray(v)) {
       if (level !== rank) {
         this.fail(() =>
           invalidArgument(
@@ -132,10 +135,13 @@ export class JsonTensorReader {
         ),
       );
     }
-    if (level === rank - 1) {
+    if (v instanceof JsonNumberArray) {
+      if (level === rank - 1) this.fillNumbers(v, dtype, store, data);
+      else this.fillLevel(v.item(0), level + 1, shape, dtype, store, data); // a number above the last level: its error
+    } else if (level === rank - 1) {
       for (let i = 0; i < v.length; i++) {
         const item = v[i];
-        if (Array.isArray(item) || isJsonObject(item)) {
+        if (isJsonArray(item) || isJsonObject(item)) {
           this.fillLevel(item, level + 1, shape, dtype, store, data);
         } else {
           store(data, this.cursor, item);
@@ -144,6 +150,21 @@ export class JsonTensorReader {
       }
     } else {
       for (let i = 0; i < v.length; i++) this.fillLevel(v[i], level + 1, shape, dtype, store, data);
+    }
+  }
+
+  /** The numbers of a last-level list: copied at once into float storage, else one by one as any list. */
+  private fillNumbers(v: JsonNumberArray, dtype: DType, store: Store, data: HostData): void {
+    if (dtype === 'float32' || dtype === 'float64') {
+      for (const chunk of v.chunks) {
+        (data as Float32Array | Float64Array).set(chunk, this.cursor);
+        this.cursor += chunk.length;
+      }
+      return;
+    }
+    for (let i = 0; i < v.length; i++) {
+      store(data, this.cursor, v.item(i));
+      this.cursor++;
     }
   }
 

@@ -22,8 +22,11 @@ import { protoType } from '../proto/schema.js';
 import { encodeString } from '../tensor.js';
 import { JsonTensorReader } from './dense_tensor.js';
 import { parseJsonExact } from './json_parse.js';
+import type { CodecOptions } from './predict_request.js';
 import {
   isBase64Object,
+  isJsonArray,
+  jsonArrayItem,
   isJsonNumber,
   isJsonObject,
   jsonTypeName,
@@ -62,7 +65,7 @@ function addValueToFeature(reader: JsonTensorReader, v: JsonValue, name: string,
     }
     feature.kind = kind;
   };
-  if (v === null || Array.isArray(v)) unexpectedType();
+  if (v === null || isJsonArray(v)) unexpectedType();
   if (typeof v === 'boolean') {
     want('int64');
     feature.values.push(v ? 1n : 0n);
@@ -107,8 +110,8 @@ function exampleBytes(reader: JsonTensorReader, v: JsonValue): Uint8Array {
   const feature = Object.create(null) as Record<string, Record<string, unknown>>; // a feature may be named "__proto__"
   for (const [name, content] of objectEntries(v)) {
     const builder: FeatureBuilder = { kind: undefined, values: [] };
-    if (Array.isArray(content)) {
-      for (const item of content) addValueToFeature(reader, item, name, builder);
+    if (isJsonArray(content)) {
+      for (let i = 0; i < content.length; i++) addValueToFeature(reader, jsonArrayItem(content, i), name, builder);
     } else {
       addValueToFeature(reader, content, name, builder);
     }
@@ -125,8 +128,8 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /** Parses a classify or regress request body; throws TF Serving's INVALID_ARGUMENT errors. */
-export function parseExamplesRequest(body: string | Uint8Array): ParsedExamplesRequest {
-  const doc = parseJsonExact(body);
+export function parseExamplesRequest(body: string | Uint8Array, options: CodecOptions = {}): ParsedExamplesRequest {
+  const doc = parseJsonExact(body, options.maxJsonDepth);
   if (!isJsonObject(doc)) throw invalidArgument(`JSON Value: ${jsonValueToString(doc)} Is not object`);
   const formatError = (message: string): never => {
     throw invalidArgument(`JSON Value: ${jsonValueToString(doc)} ${message}`);
@@ -149,12 +152,13 @@ export function parseExamplesRequest(body: string | Uint8Array): ParsedExamplesR
 
   const list = objectGet(doc, 'examples');
   if (list === undefined) formatError("When method is classify, key 'examples' is expected and was not found");
-  if (!Array.isArray(list)) return formatError("Expecting 'examples' value to be an list/array");
+  if (!isJsonArray(list)) return formatError("Expecting 'examples' value to be an list/array");
   if (list.length === 0) formatError("'examples' value is an empty array");
 
-  const examples = list.map((item) => {
-    const bytes = exampleBytes(reader, item);
-    return context === undefined ? bytes : concat(context, bytes);
-  });
+  const examples: Uint8Array[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const bytes = exampleBytes(reader, jsonArrayItem(list, i));
+    examples.push(context === undefined ? bytes : concat(context, bytes));
+  }
   return { signatureName, examples, context };
 }

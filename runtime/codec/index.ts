@@ -17,6 +17,7 @@ export {
   parsePredictRequest,
   readPredictRequest,
   PredictRequestDocument,
+  type CodecOptions,
   type DecodedPredictInputs,
   type InputSpec,
   type ParsedPredictRequest,
@@ -35,3 +36,4 @@ export {
   type ClassResult,
 } from './results_response.js';
 export { formatDecimal } from './number_format.js';
+export { DEFAULT_MAX_JSON_DEPTH } from './json_parse.js';

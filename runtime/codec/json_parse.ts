@@ -15,16 +15,63 @@
  * (so every double is correctly rounded by both), no surrogate escapes. It
  * returns undefined otherwise, and for anything JSON.parse refuses.
  * Duplicate keys: the last value wins, in both forms.
+ *
+ * Nesting is bounded (maxDepth, --max_json_depth): a body whose arrays and
+ * objects nest deeper fails with INVALID_ARGUMENT naming the limit, before
+ * any deep recursion, in both forms.
  */
 import { invalidArgument } from '../errors.js';
 import { readNumber, type ByteCursor } from './json_number.js';
-import type { JsonObjectMap, JsonValue } from './json_value.js';
+import { JsonNumber, JsonNumberArray, NUMBER_CHUNK, type JsonObjectMap, type JsonValue } from './json_value.js';
 
 // Bodies JSON.parse may read differently from rapidjson (see the module comment).
 // Three separate patterns: one alternation of them scans ten times slower.
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 const EIGHT_DIGITS = /\d{8}/;
 const TWO_DIGIT_EXPONENT = /[eE][+-]?\d\d/;
+
+/**
+ * Default for --max_json_depth: any tensor rank TF Serving's JSON can carry in
+ * practice (a rank-r input in row format with named inputs and b64 strings
+ * nests r + 4 deep) with room to spare, far below what would strain the stack.
+ */
+export const DEFAULT_MAX_JSON_DEPTH = 64;
+
+/** True when arrays and objects in `bytes` nest deeper than `maxDepth` (brackets inside strings do not count). */
+export function exceedsJsonDepth(bytes: Uint8Array, maxDepth: number): boolean {
+  if (bytes.length <= maxDepth) return false;
+  // Most bodies have few brackets: counting them (memchr) is enough to clear them.
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let opens = 0;
+  for (const c of [0x5b, 0x7b]) {
+    for (let i = buf.indexOf(c); i >= 0 && opens <= maxDepth; i = buf.indexOf(c, i + 1)) opens++;
+  }
+  if (opens <= maxDepth) return false;
+  let depth = 0;
+  const n = bytes.length;
+  for (let i = 0; i < n; i++) {
+    const c = bytes[i];
+    if (c === 0x5b || c === 0x7b) {
+      if (++depth > maxDepth) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    } else if (c === 0x22) {
+      // Skip the string, escapes included.
+      for (i++; i < n; i++) {
+        const d = bytes[i];
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    }
+  }
+  return false;
+}
+
+function depthError(maxDepth: number, pos: number): never {
+  throw invalidArgument(
+    `JSON Parse error: The document nests arrays and objects more than ${maxDepth} levels deep (the limit set by --max_json_depth). at offset: ${pos}`,
+  );
+}
 
 /** JSON.parse when it is sure to agree with rapidjson; undefined when the exact parser must decide. */
 export function parseJsonFast(body: string): JsonValue | undefined {
@@ -61,11 +108,84 @@ const SIMPLE_ESCAPES: Record<number, string> = {
   0x74: '\t',
 };
 
+/** Arrays of at least this many numbers are held as JsonNumberArray. */
+const COMPACT_MIN_LENGTH = 256;
+
+/**
+ * The numbers of the array being parsed, in NUMBER_CHUNK-sized Float64Arrays:
+ * full chunks are handed to the JsonNumberArray as they are (no growth or
+ * copy), only the last one is copied to its length; that one is reused.
+ */
+class NumberCollector {
+  count = 0;
+  private full: Float64Array[] = [];
+  private fullFlags: (Uint8Array | undefined)[] = [];
+  private cur = new Float64Array(NUMBER_CHUNK);
+  private curFlags = new Uint8Array(NUMBER_CHUNK);
+  private curFlagged = false;
+  private n = 0;
+
+  reset(): void {
+    if (this.curFlagged) this.curFlags.fill(0, 0, this.n);
+    this.curFlagged = false;
+    this.full = [];
+    this.fullFlags = [];
+    this.n = 0;
+    this.count = 0;
+  }
+
+  /** Adds a number; `integralDouble` for a double token with an integral value ("3.0"). */
+  push(v: number, integralDouble: boolean): void {
+    if (this.n === NUMBER_CHUNK) {
+      this.full.push(this.cur);
+      this.fullFlags.push(this.curFlagged ? this.curFlags : undefined);
+      this.cur = new Float64Array(NUMBER_CHUNK);
+      if (this.curFlagged) this.curFlags = new Uint8Array(NUMBER_CHUNK);
+      this.curFlagged = false;
+      this.n = 0;
+    }
+    this.cur[this.n] = v;
+    if (integralDouble) {
+      this.curFlags[this.n] = 1;
+      this.curFlagged = true;
+    }
+    this.n++;
+    this.count++;
+  }
+
+  /** The numbers as exact-form JS values. */
+  toValues(): JsonValue[] {
+    const out = new Array<JsonValue>(this.count);
+    let i = 0;
+    const add = (values: Float64Array, flags: Uint8Array | undefined, n: number) => {
+      for (let k = 0; k < n; k++) out[i++] = flags !== undefined && flags[k] === 1 ? new JsonNumber(values[k], undefined) : values[k];
+    };
+    for (let c = 0; c < this.full.length; c++) add(this.full[c], this.fullFlags[c], NUMBER_CHUNK);
+    add(this.cur, this.curFlagged ? this.curFlags : undefined, this.n);
+    this.reset();
+    return out;
+  }
+
+  toArray(): JsonNumberArray {
+    const chunks = [...this.full, this.cur.slice(0, this.n)];
+    const flags = [...this.fullFlags, this.curFlagged ? this.curFlags.slice(0, this.n) : undefined];
+    const out = new JsonNumberArray(chunks, flags, this.count);
+    this.reset();
+    return out;
+  }
+}
+
+const SHARED_COLLECTOR = new NumberCollector();
+
 class Parser implements ByteCursor {
   pos = 0;
+  private depth = 0;
   private readonly text: Buffer;
 
-  constructor(readonly bytes: Uint8Array) {
+  constructor(
+    readonly bytes: Uint8Array,
+    private readonly maxDepth: number,
+  ) {
     this.text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -137,10 +257,14 @@ class Parser implements ByteCursor {
   }
 
   private object(): JsonObjectMap {
+    if (++this.depth > this.maxDepth) depthError(this.maxDepth, this.pos);
     this.pos++;
     const out: JsonObjectMap = new Map();
     this.skipWhitespace();
-    if (this.consume(0x7d)) return out;
+    if (this.consume(0x7d)) {
+      this.depth--;
+      return out;
+    }
     for (;;) {
       if (this.peek() !== 0x22) this.fail('Missing a name for object member.', this.pos);
       const key = this.string();
@@ -155,6 +279,7 @@ class Parser implements ByteCursor {
         this.skipWhitespace();
       } else if (c === 0x7d) {
         this.pos++;
+        this.depth--;
         return out;
       } else {
         this.fail("Missing a comma or '}' after an object member.", this.pos);
@@ -162,19 +287,52 @@ class Parser implements ByteCursor {
     }
   }
 
-  private array(): JsonValue[] {
+  /**
+   * Leading numbers go straight into the number collector (no JS value per
+   * number); the array becomes a JsonNumberArray when it holds only such
+   * numbers and is long, a JS array otherwise.
+   */
+  private array(): JsonValue[] | JsonNumberArray {
+    if (++this.depth > this.maxDepth) depthError(this.maxDepth, this.pos);
     this.pos++;
-    const out: JsonValue[] = [];
     this.skipWhitespace();
-    if (this.consume(0x5d)) return out;
+    if (this.consume(0x5d)) {
+      this.depth--;
+      return [];
+    }
+    let out: JsonValue[] | undefined;
+    const numbers = this.numbers;
+    numbers.reset();
     for (;;) {
-      out.push(this.value());
+      if (out !== undefined) {
+        out.push(this.value());
+      } else {
+        const c = this.peek();
+        // Not null/true/false, a string, an object or an array: a number (or readNumber's error).
+        const v = c !== 0x6e && c !== 0x74 && c !== 0x66 && c !== 0x22 && c !== 0x7b && c !== 0x5b ? readNumber(this) : undefined;
+        if (typeof v === 'number') {
+          numbers.push(v, false);
+        } else if (v instanceof JsonNumber && v.int === undefined) {
+          numbers.push(v.value, true);
+        } else {
+          // Anything else: the numbers so far become JS values (before a nested array reuses the collector).
+          out = numbers.toValues();
+          out.push(v ?? this.value());
+        }
+      }
       this.skipWhitespace();
       if (this.consume(0x2c)) this.skipWhitespace();
-      else if (this.consume(0x5d)) return out;
-      else this.fail("Missing a comma or ']' after an array element.", this.pos);
+      else if (this.consume(0x5d)) {
+        this.depth--;
+        if (out !== undefined) return out;
+        // A typed array costs ~200 bytes of its own: short lists stay JS arrays.
+        return numbers.count < COMPACT_MIN_LENGTH ? numbers.toValues() : numbers.toArray();
+      } else this.fail("Missing a comma or ']' after an array element.", this.pos);
     }
   }
+
+  /** Shared by every parse (parsing is synchronous): its 576 KB chunk is allocated once, not per body. */
+  private readonly numbers = SHARED_COLLECTOR;
 
   private hex4(escapeOffset: number): number {
     let cp = 0;
@@ -248,15 +406,18 @@ class Parser implements ByteCursor {
 /**
  * Parses a request body like TF Serving's ParseJson (before its "is an
  * object" check). Give the raw bytes when you have them (offsets in errors
- * are byte offsets; a string is read as its UTF-8 encoding).
+ * are byte offsets; a string is read as its UTF-8 encoding). Arrays and
+ * objects may nest `maxDepth` deep.
  */
-export function parseJsonExact(body: string | Uint8Array): JsonValue {
+export function parseJsonExact(body: string | Uint8Array, maxDepth = DEFAULT_MAX_JSON_DEPTH): JsonValue {
   if (body.length === 0) throw invalidArgument('JSON Parse error: The document is empty');
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   try {
-    return new Parser(bytes).document();
+    return new Parser(bytes, maxDepth).document();
   } catch (e) {
     if (e instanceof RangeError) throw invalidArgument('JSON Parse error: the document is nested too deeply');
     throw e;
+  } finally {
+    SHARED_COLLECTOR.reset(); // drop what a failed parse left in it
   }
 }

@@ -27,17 +27,63 @@ export class JsonNumber {
   ) {}
 }
 
+/** Elements per chunk of a JsonNumberArray (512 KiB of doubles). */
+export const NUMBER_CHUNK = 65536;
+
+/**
+ * An exact-form array of 256 or more numbers, none an integer beyond 2^53:
+ * the values as doubles in Float64Array chunks of NUMBER_CHUNK (the last one
+ * shorter), 8 bytes each where a JS array of numbers and JsonNumbers takes 8
+ * to 40, so that a large tensor in a request costs about its size. `flags`
+ * (per chunk, undefined when none) mark the double tokens with integral
+ * values ("3.0"), JsonNumber elsewhere in the exact form. Read it through
+ * isJsonArray / jsonArrayItem like any array.
+ */
+export class JsonNumberArray {
+  constructor(
+    readonly chunks: readonly Float64Array[],
+    readonly flags: readonly (Uint8Array | undefined)[],
+    readonly length: number,
+  ) {}
+
+  /** The element as the exact form holds single numbers (a number, or a JsonNumber for "3.0"). */
+  item(i: number): number | JsonNumber {
+    const c = Math.floor(i / NUMBER_CHUNK);
+    const k = i % NUMBER_CHUNK;
+    const v = this.chunks[c][k];
+    const f = this.flags[c];
+    return f !== undefined && f[k] === 1 ? new JsonNumber(v, undefined) : v;
+  }
+}
+
 export type JsonObjectMap = Map<string, JsonValue>;
 export interface JsonPlainObject {
   [key: string]: JsonValue;
 }
-export type JsonValue = null | boolean | string | number | JsonNumber | JsonValue[] | JsonObjectMap | JsonPlainObject;
+export type JsonValue =
+  | null
+  | boolean
+  | string
+  | number
+  | JsonNumber
+  | JsonValue[]
+  | JsonNumberArray
+  | JsonObjectMap
+  | JsonPlainObject;
+
+export function isJsonArray(v: JsonValue | undefined): v is JsonValue[] | JsonNumberArray {
+  return Array.isArray(v) || v instanceof JsonNumberArray;
+}
+
+export function jsonArrayItem(v: JsonValue[] | JsonNumberArray, i: number): JsonValue {
+  return v instanceof JsonNumberArray ? v.item(i) : v[i];
+}
 
 /** Thrown by fast-form readers when only the exact form can decide (or word an error). */
 export const NEED_EXACT: unique symbol = Symbol('need exact JSON form');
 
 export function isJsonObject(v: JsonValue | undefined): v is JsonObjectMap | JsonPlainObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof JsonNumber);
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof JsonNumber) && !(v instanceof JsonNumberArray);
 }
 
 export function isJsonNumber(v: JsonValue | undefined): v is number | JsonNumber {
@@ -70,7 +116,7 @@ export function jsonTypeName(v: JsonValue): string {
   if (v === true) return 'True';
   if (typeof v === 'string') return 'String';
   if (isJsonNumber(v)) return 'Number';
-  if (Array.isArray(v)) return 'Array';
+  if (isJsonArray(v)) return 'Array';
   return 'Object';
 }
 
@@ -90,9 +136,9 @@ function accept(w: PrettyJsonWriter, v: JsonValue): boolean {
     const { value, int } = numberParts(v);
     if (int !== undefined) w.raw(int.toString());
     else return w.rawOrRefuse(formatShortestDouble(value));
-  } else if (Array.isArray(v)) {
+  } else if (isJsonArray(v)) {
     w.startArray();
-    for (const item of v) if (!accept(w, item)) return false;
+    for (let i = 0; i < v.length; i++) if (!accept(w, jsonArrayItem(v, i))) return false;
     w.endArray();
   } else {
     w.startObject();

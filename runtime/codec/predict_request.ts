@@ -23,10 +23,13 @@ import type { DType } from '../dtypes.js';
 import { StatusError, invalidArgument } from '../errors.js';
 import { Tensor, allocHost, type HostData } from '../tensor.js';
 import { JsonTensorReader, denseShape, shapeToString, sizeOfShape } from './dense_tensor.js';
-import { parseJsonExact, parseJsonFast } from './json_parse.js';
+import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth, parseJsonExact, parseJsonFast } from './json_parse.js';
 import {
+  JsonNumberArray,
   NEED_EXACT,
   isBase64Object,
+  isJsonArray,
+  jsonArrayItem,
   isJsonObject,
   jsonValueToString,
   objectEntries,
@@ -42,6 +45,12 @@ export interface InputSpec {
 }
 
 export type PredictFormat = 'row' | 'columnar';
+
+/** Bounds on what a request body may make the codec do. */
+export interface CodecOptions {
+  /** Deepest nesting of arrays and objects (default DEFAULT_MAX_JSON_DEPTH, 64). */
+  maxJsonDepth?: number;
+}
 
 export interface DecodedPredictInputs {
   /** 'row' for "instances" (answer with "predictions"), 'columnar' for "inputs" (answer with "outputs"). */
@@ -77,29 +86,47 @@ function readSignatureName(doc: JsonValue): string | undefined {
   return name;
 }
 
+/**
+ * Bodies up to this size are first read with JSON.parse (fast, but it holds
+ * the body as a string and every number as a JS value: ~5x the body); larger
+ * ones go to the exact parser, whose long number lists are typed arrays.
+ */
+const FAST_PARSE_MAX_BYTES = 1 << 20;
+
 /** A parsed predict body whose inputs are not converted yet (the signature is needed for that). */
 export class PredictRequestDocument {
   /** The request's "signature_name" (may be ""), undefined when absent (the default signature). */
   readonly signatureName: string | undefined;
-  private readonly text: string;
+  /** The body as text, kept only for the fast form. */
+  private readonly text: string = '';
   private fastDoc: JsonValue | undefined;
   private exactDoc: JsonValue | undefined;
+  private readonly maxDepth: number;
 
   /** `body` as received: raw bytes, or text. */
-  constructor(private readonly body: string | Uint8Array) {
-    this.text =
-      typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
-    const fast = parseJsonFast(this.text);
-    if (fast !== undefined && isJsonObject(fast)) {
-      const name = objectGet(fast, 'signature_name');
-      if (name === undefined || typeof name === 'string') {
-        this.fastDoc = fast;
-        this.signatureName = name;
-        return;
+  constructor(
+    private readonly body: string | Uint8Array,
+    options: CodecOptions = {},
+  ) {
+    this.maxDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+    // Small bodies first try JSON.parse; too deep ones go to the exact parser, which refuses them with the limit's error.
+    if (body.length <= FAST_PARSE_MAX_BYTES) {
+      const text =
+        typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+      const tooDeep = exceedsJsonDepth(typeof body === 'string' ? Buffer.from(body, 'utf8') : body, this.maxDepth);
+      const fast = tooDeep ? undefined : parseJsonFast(text);
+      if (fast !== undefined && isJsonObject(fast)) {
+        const name = objectGet(fast, 'signature_name');
+        if (name === undefined || typeof name === 'string') {
+          this.text = text;
+          this.fastDoc = fast;
+          this.signatureName = name;
+          return;
+        }
       }
     }
     // Errors (and bodies JSON.parse cannot be trusted with) go through the exact parser.
-    const doc = requireObject(parseJsonExact(body));
+    const doc = requireObject(parseJsonExact(body, this.maxDepth));
     this.exactDoc = doc;
     this.signatureName = readSignatureName(doc);
   }
@@ -117,14 +144,14 @@ export class PredictRequestDocument {
         if (e !== NEED_EXACT && !(e instanceof StatusError)) throw e;
       }
     }
-    this.exactDoc ??= parseJsonExact(this.body);
-    return new PredictDecoder(new JsonTensorReader(true, this.text), this.exactDoc, inputs).decode();
+    this.exactDoc ??= parseJsonExact(this.body, this.maxDepth);
+    return new PredictDecoder(new JsonTensorReader(true), this.exactDoc, inputs).decode();
   }
 }
 
 /** Parses the body and reads "signature_name"; throws TF Serving's errors for bad JSON. */
-export function readPredictRequest(body: string | Uint8Array): PredictRequestDocument {
-  return new PredictRequestDocument(body);
+export function readPredictRequest(body: string | Uint8Array, options: CodecOptions = {}): PredictRequestDocument {
+  return new PredictRequestDocument(body, options);
 }
 
 /**
@@ -174,7 +201,7 @@ class PredictDecoder {
       if (inputs !== undefined) {
         this.formatError("Not formatted correctly expecting only one of 'inputs' or 'instances' keys to exist ");
       }
-      if (!Array.isArray(instances)) this.formatError("Expecting 'instances' to be an list/array");
+      if (!isJsonArray(instances)) this.formatError("Expecting 'instances' to be an list/array");
       if (instances.length === 0) this.formatError("No values in 'instances' array");
       return { format: 'row', inputs: this.fromInstances(instances) };
     }
@@ -182,8 +209,17 @@ class PredictDecoder {
     return this.reader.fail(() => invalidArgument("Missing 'inputs' or 'instances' key"));
   }
 
-  private fromInstances(instances: JsonValue[]): Record<string, Tensor> {
-    if (!isJsonObject(instances[0]) && this.names.length > 1) {
+  private fromInstances(instances: JsonValue[] | JsonNumberArray): Record<string, Tensor> {
+    if (instances instanceof JsonNumberArray && this.names.length === 1) {
+      // Plain numbers for one input: read at once; on an error the loop below words it per element.
+      const name = this.names[0];
+      try {
+        return Object.fromEntries([[name, this.readWhole(instances, this.specs[name].dtype)]]);
+      } catch (e) {
+        if (!(e instanceof StatusError)) throw e;
+      }
+    }
+    if (!isJsonObject(jsonArrayItem(instances, 0)) && this.names.length > 1) {
       this.reader.fail(() =>
         invalidArgument(
           'instances is a plain list, but expecting list of objects as multiple input tensors required as per ' +
@@ -192,12 +228,12 @@ class PredictDecoder {
       );
     }
     const isElementObject = (v: JsonValue): v is JsonObjectMap | JsonPlainObject => isJsonObject(v) && !isBase64Object(v);
-    const elementsAreObjects = isElementObject(instances[0]);
+    const elementsAreObjects = isElementObject(jsonArrayItem(instances, 0));
     const sortedNames = [...this.names].sort();
     const states = new Map<string, RowState>();
 
     for (let item = 0; item < instances.length; item++) {
-      const elem = instances[item];
+      const elem = jsonArrayItem(instances, item);
       if (elementsAreObjects) {
         if (!isElementObject(elem)) {
           this.reader.fail(() => invalidArgument(`Expecting object but got list at item ${item} of input list`));

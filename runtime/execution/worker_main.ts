@@ -22,6 +22,7 @@ import { runCancelled, withCancellation } from '../cancellation.js';
 import type { LoadedModel } from '../engine.js';
 import { notFound, resourceExhausted, StatusError, toStatusError } from '../errors.js';
 import { setRuntimeLimits } from '../limits.js';
+import { setImageLimits } from '../kernels/image_limits.js';
 import { tsEngine } from '../loader.js';
 import type { Tensor } from '../tensor.js';
 import { fromWireTensors, toWireTensors } from './tensor_transfer.js';
@@ -41,8 +42,9 @@ const OVER_CAP_MARK = `more than the ${start.wasmCapMb} MiB of WASM memory an in
 const OVER_CAP_RUN = `The model needed ${OVER_CAP_MARK}; its worker was restarted to give the memory back. Send smaller inputs.`;
 const OVER_CAP_LOAD = `Loading the model took the worker's WASM memory to ${OVER_CAP_MARK}; raise the flag to serve it.`;
 
-// The pool's thread's runtime limits (worker_pool.ts).
+// The pool's thread's runtime and image decode limits (worker_pool.ts).
 setRuntimeLimits(start.limits);
+setImageLimits(start.imageLimits);
 
 const models = new Map<number, LoadedModel>();
 /** Set once a run broke the engine: nothing runs here any more. */

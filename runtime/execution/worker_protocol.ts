@@ -12,6 +12,7 @@
  * none): the pool marks a run id in the worker's shared cancel flags, and the
  * worker polls them between kernels (see ../cancellation.ts).
  */
+import type { ImageLimits } from '../kernels/image_limits.js';
 import type { RuntimeLimits } from '../limits.js';
 import type { SignatureInfo } from '../engine.js';
 import type { StatusCode } from '../errors.js';
@@ -42,6 +43,8 @@ export interface WorkerStartData {
   wasmCapMb: number;
   /** The pool thread's runtime limits (limits.ts), applied at start. */
   limits: RuntimeLimits;
+  /** The pool thread's image decode limits (kernels/image_limits.ts), applied at start. */
+  imageLimits: ImageLimits;
 }
 
 /** Cancel cells per worker: ids of cancelled runs, hashed by id (enough for the runs one worker has queued). */

@@ -16,7 +16,7 @@ import { Attrs } from '../kernels/attrs.js';
 import { kernelFor, type KernelDef } from '../kernels/registry.js';
 import type { Tensor } from '../tensor.js';
 import { Plan, withNode, type RunEnv, type Step } from './plan.js';
-import type { AttrValue, NodeDef, OpDef } from './types.js';
+import type { ArgDef, AttrValue, NodeDef, OpDef } from './types.js';
 
 /** What the compiler needs from the function library it compiles against. */
 export interface CompileContext {
@@ -198,11 +198,13 @@ export function compileBody(body: GraphBody, cctx: CompileContext): Plan {
         continue;
       }
       const r = resolve(inp);
+      if (r.node !== undefined) checkOutputIndex(node, byName.get(r.node), r.index, cctx.opDef(byName.get(r.node)?.op ?? ''));
       const idx = inputs.length;
       inputs.push(slotFor(r));
       const producer = r.node !== undefined ? defOf.get(r.node) : undefined;
       deref.push(producer?.refOutput && !(def.refInputs ?? []).includes(idx) ? 1 : 0);
     }
+    checkInputCount(node, cctx.opDef(node.op), attrs, inputs.length);
     pending.push({ node, def, attrs, inputs, deref, controls });
   }
 
@@ -328,6 +330,57 @@ function outputSlots(name: string, outSlot: Map<string, number>): Int32Array {
 /** "x" → "x:0"; "x:1" stays. */
 export function normalizeTensorName(name: string): string {
   return /:\d+$/.test(name) ? name : `${name}:0`;
+}
+
+/**
+ * TF's graph import checks: a node has every attr its OpDef declares (after
+ * defaults), and as many data inputs as the OpDef's input args make (a list
+ * arg counts its number_attr or type_list_attr). Skipped when the OpDef is
+ * unknown.
+ */
+function checkInputCount(node: NodeDef, opDef: OpDef | undefined, attrs: Attrs, given: number): void {
+  for (const a of opDef?.attr ?? []) {
+    if (attrs.values[a.name] === undefined) {
+      throw invalidArgument(`NodeDef missing attr '${a.name}' from Op<name=${node.op}>; NodeDef: {{node ${node.name}}}`);
+    }
+  }
+  const expected = opDef ? argCount(opDef.inputArg, attrs.values) : undefined;
+  if (opDef && expected !== undefined && expected !== given) {
+    throw invalidArgument(
+      `NodeDef expected inputs '${opDef.inputArg.map((a) => a.name).join(', ')}' do not match ${given} inputs specified; ` +
+        `Op<name=${node.op}>; NodeDef: {{node ${node.name}}}`,
+    );
+  }
+}
+
+/** Tensors a list of OpDef args stands for with these attrs; undefined when an attr it needs is unknown. */
+function argCount(args: readonly ArgDef[], attrs: Readonly<Record<string, AttrValue>>): number | undefined {
+  let n = 0;
+  for (const arg of args) {
+    if (arg.numberAttr) {
+      const v = attrs[arg.numberAttr];
+      if (v?.kind !== 'i') return undefined;
+      n += v.i;
+    } else if (arg.typeListAttr) {
+      const v = attrs[arg.typeListAttr];
+      if (v?.kind !== 'list') return undefined;
+      n += v.list.type.length;
+    } else {
+      n++;
+    }
+  }
+  return n;
+}
+
+/** TF's graph import check: an input names an output its producer has (when the producer's OpDef is known). */
+function checkOutputIndex(node: NodeDef, producer: NodeDef | undefined, index: number, opDef: OpDef | undefined): void {
+  if (!producer || !opDef) return;
+  const outputs = argCount(opDef.outputArg, withDefaults(producer, opDef));
+  if (outputs !== undefined && index >= outputs) {
+    throw invalidArgument(
+      `Node '${node.name}': Connecting to invalid output ${index} of source node ${producer.name} which has ${outputs} outputs.`,
+    );
+  }
 }
 
 /** Node attrs with the op definition's defaults for those stripped from the NodeDef. */

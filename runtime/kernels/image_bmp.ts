@@ -10,6 +10,7 @@
  */
 import { invalidArgument } from '../errors.js';
 import type { DecodedImage } from './image_codecs.js';
+import { checkImagePixels } from './image_limits.js';
 
 export function decodeBmp(bytes: Uint8Array, channels: number): DecodedImage {
   if (channels === 1) throw invalidArgument(`\`channels\` must be 0, 3 or 4 for BMP, but got ${channels}`);
@@ -35,6 +36,7 @@ export function decodeBmp(bytes: Uint8Array, channels: number): DecodedImage {
   if (width * absHeight >= Math.floor(2147483647 / 8)) {
     throw invalidArgument('Total possible pixel bytes must be less than 2^30');
   }
+  checkImagePixels('BMP', width, absHeight);
   const rowSize = Math.floor((imgChannels * width + 3) / 4) * 4;
   const sizeDiff = bytes.length - headerSize - rowSize * absHeight;
   if (sizeDiff !== 0) {

@@ -14,6 +14,7 @@
 import { decompressFrame } from 'gifuct-js';
 import { invalidArgument } from '../errors.js';
 import type { DecodedImage } from './image_codecs.js';
+import { checkGifFrames, checkImagePixels } from './image_limits.js';
 
 interface GifFrame {
   left: number;
@@ -120,6 +121,8 @@ function parseGif(b: Uint8Array): { frames: GifFrame[]; global: [number, number,
       if (frame.minCodeSize < 1 || frame.minCodeSize > 11) throw new GifReadError('Image is defective, decoding aborted');
       [frame.lzw, o] = readSubBlocks(b, o);
       if (frame.width * frame.height > 0 && frame.lzw.length === 0) throw new GifReadError('Image EOF detected before image complete');
+      checkImagePixels('GIF', frame.width, frame.height);
+      checkGifFrames(frames.length + 1);
       frames.push(frame);
       transparentIndex = -1;
     }
@@ -144,7 +147,8 @@ function framePixels(frame: GifFrame): ArrayLike<number> {
           height: frame.height,
           lct: { exists: false, future: 0, interlaced: frame.interlaced, size: 0, sort: false },
         },
-        data: { minCodeSize: frame.minCodeSize, blocks: Array.from(frame.lzw) },
+        // gifuct-js only indexes the blocks: the bytes as they are, not a JS array 8x their size.
+        data: { minCodeSize: frame.minCodeSize, blocks: frame.lzw as unknown as number[] },
       },
       gce: {
         byteSize: 4,
@@ -172,9 +176,14 @@ export function decodeGif(bytes: Uint8Array, expandAnimations: boolean): Decoded
     throw e;
   }
   const frames = parsed.frames;
-  const width = Math.max(...frames.map((f) => f.width));
-  const height = Math.max(...frames.map((f) => f.height));
+  let width = 0;
+  let height = 0;
+  for (const f of frames) {
+    width = Math.max(width, f.width);
+    height = Math.max(height, f.height);
+  }
   const count = expandAnimations ? frames.length : 1;
+  checkImagePixels('GIF', width, height, count);
   const frameSize = width * height * 3;
   const out = new Uint8Array(count * frameSize);
   for (let k = 0; k < count; k++) {

@@ -21,6 +21,7 @@
 import jpeg from 'jpeg-js';
 import { invalidArgument } from '../errors.js';
 import type { DecodedImage } from './image_codecs.js';
+import { checkImagePixels, imageLimits } from './image_limits.js';
 
 export const JPEG_FAILED = 'jpeg::Uncompress failed. Invalid JPEG data or crop window.';
 
@@ -196,6 +197,9 @@ function shrink(data: Uint8Array, width: number, height: number, channels: numbe
 export function decodeJpeg(bytes: Uint8Array, options: JpegOptions): DecodedImage {
   const info = readJpegInfo(bytes);
   if (!info || info.components.length === 0 || info.width === 0 || info.height === 0) throw invalidArgument(JPEG_FAILED);
+  // The size the frame header declares, checked before anything is decoded.
+  checkImagePixels('JPEG', info.width, info.height);
+  const { maxPixels } = imageLimits();
   const ncomp = info.components.length;
   const outChannels = options.channels === 0 ? Math.min(ncomp, 3) : options.channels;
   let input = bytes;
@@ -211,8 +215,9 @@ export function decodeJpeg(bytes: Uint8Array, options: JpegOptions): DecodedImag
       formatAsRGBA: false,
       // Raw planes for 1 and 3 components; jpeg-js converts CMYK/YCCK itself.
       colorTransform: ncomp === 4 ? undefined : false,
-      maxResolutionInMP: 1000,
-      maxMemoryUsageInMB: 4096,
+      // jpeg-js's own bounds, from the same limit (a second frame header could declare another size).
+      maxResolutionInMP: Math.ceil(maxPixels / 1e6),
+      maxMemoryUsageInMB: Math.max(512, Math.ceil((maxPixels * 16) / 2 ** 20)),
     });
   } catch {
     throw invalidArgument(JPEG_FAILED);

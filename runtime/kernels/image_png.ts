@@ -27,6 +27,7 @@ import zlib from 'node:zlib';
 import { decode as pngDecode, encode as pngEncode } from 'fast-png';
 import { invalidArgument } from '../errors.js';
 import type { DecodedImage } from './image_codecs.js';
+import { checkImagePixels } from './image_limits.js';
 
 const RC = 9797;
 const GC = 19234;
@@ -220,14 +221,48 @@ function decodeSimple(bytes: Uint8Array): SimplePng | undefined {
 }
 
 /**
+ * Refuses a PNG whose image data inflates to more than its header's
+ * dimensions allow (a zlib bomb), before fast-png inflates it all: the IDAT
+ * stream is inflated here with a cap of the largest size those dimensions
+ * need (interlaced rows included).
+ */
+function checkInflatedSize(bytes: Uint8Array): void {
+  const width = u32(bytes, 16);
+  const height = u32(bytes, 20);
+  const samples = ({ 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 } as Record<number, number>)[bytes[25]] ?? 4;
+  const depth = Math.min(Math.max(bytes[24], 1), 16);
+  // Adam7 adds at most one filter byte and one partial byte per row and pass.
+  const cap = height * (Math.ceil((width * samples * depth) / 8) + 1) + 14 * (height + 8) + 1024;
+  const idat: Uint8Array[] = [];
+  for (let o = 8; o + 12 <= bytes.length; ) {
+    const length = u32(bytes, o);
+    const end = o + 8 + length;
+    if (end > bytes.length) break;
+    if (u32(bytes, o + 4) === TYPE_IDAT) idat.push(bytes.subarray(o + 8, end));
+    o = end + 4;
+  }
+  try {
+    zlib.inflateSync(Buffer.concat(idat), { maxOutputLength: cap, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw invalidArgument(`Invalid PNG data, size ${bytes.length}: the image data inflates to more than ${width} by ${height} pixels need`);
+    }
+    // Other zlib errors: fast-png reports them as it does.
+  }
+}
+
+/**
  * Decodes PNG bytes to `channels` (0 = as in file) samples of `bits` (8 or 16),
  * as TF's DecodePng does.
  */
 export function decodePng(bytes: Uint8Array, channels: number, bits: 8 | 16): DecodedImage {
   const header = readHeader(bytes);
   if (!header) throw invalidArgument('Invalid PNG. Failed to initialize decoder.');
+  // The size the header declares, checked before anything is inflated.
+  checkImagePixels('PNG', u32(bytes, 16), u32(bytes, 20));
   let png: ReturnType<typeof pngDecode> | SimplePng | undefined = decodeSimple(bytes);
   if (!png) {
+    checkInflatedSize(bytes);
     try {
       png = pngDecode(bytes, { checkCrc: true });
     } catch {

@@ -162,7 +162,17 @@ export function tensorFromProto(p: TensorProtoMsg): Tensor {
     }
     return Tensor.fromHost(dtype, shape.dims, data);
   }
-  return Tensor.fromHost(dtype, shape.dims, fromTypedFields(p, dtype, n));
+  let data: HostData;
+  try {
+    data = fromTypedFields(p, dtype, n);
+  } catch (e) {
+    // A short value list declaring a huge shape (it is repeated to fill it): refuse what cannot be allocated.
+    if (!(e instanceof RangeError)) throw e;
+    throw invalidArgument(
+      `Invalid TensorProto of type ${dataTypeName(dtypeToEnum(dtype))} and shape ${shapeString(shape.dims)}: ${n} elements cannot be allocated (${e.message})`,
+    );
+  }
+  return Tensor.fromHost(dtype, shape.dims, data);
 }
 
 export interface TensorToProtoOptions {

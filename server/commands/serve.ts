@@ -24,6 +24,9 @@ import { perModelBatchingParameters, readBatchingParameters } from '../config_fi
 import { ADMIN_TOKEN_ENV, resolveAdminToken } from '../management/auth.js';
 import type { ModelListSource } from '../model_list.js';
 import { startServer, type ServeOptions } from '../serve.js';
+import { DEFAULT_MAX_REQUEST_BYTES } from '../rest/handler.js';
+import { DEFAULT_MAX_JSON_DEPTH } from '../../runtime/codec/index.js';
+import { DEFAULT_MAX_GIF_FRAMES, DEFAULT_MAX_IMAGE_PIXELS } from '../../runtime/kernels/image_limits.js';
 
 interface ServeFlags {
   port?: number;
@@ -61,6 +64,10 @@ interface ServeFlags {
   rest_api_timeout_in_ms: number;
   model_warmup_timeout_in_ms: number;
   shutdown_timeout_seconds: number;
+  max_request_bytes: number;
+  max_json_depth: number;
+  max_image_pixels: number;
+  max_gif_frames: number;
 }
 
 function nonNegativeNumber(value: string): number {
@@ -84,6 +91,13 @@ function positiveInteger(value: string): number {
 function nonNegativeInteger(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number >= 0.');
+  return n;
+}
+
+/** --max_json_depth: deeper limits would let a body reach the stack's depth in the recursive parser and writer. */
+function jsonDepth(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError('expected a whole number from 1 to 1000.');
   return n;
 }
 
@@ -162,6 +176,8 @@ async function serve(flags: ServeFlags): Promise<void> {
       requireAdminToken: flags.require_admin_token,
     },
     limits: { maxTensorElements: flags.max_tensor_elements, maxStringTensorBytes: flags.max_string_tensor_bytes },
+    restLimits: { maxRequestBytes: flags.max_request_bytes, maxJsonDepth: flags.max_json_depth },
+    imageLimits: { maxPixels: flags.max_image_pixels, maxGifFrames: flags.max_gif_frames },
     log,
   };
   const server = await startServer(options);
@@ -230,5 +246,9 @@ export function addServeCommand(program: Command): void {
     .option('--enable_batching [bool]', 'merge concurrent requests to the same model version and signature into one run', bool, false)
     .option('--enable_per_model_batching_params [bool]', 'with --enable_batching: a version folder\'s batching_params.pbtxt replaces the server-wide batching parameters for it', bool, false)
     .option('--batching_parameters_file <file>', 'BatchingParameters in protobuf text format (max_batch_size, batch_timeout_micros, ...); needs --enable_batching')
+    .option('--max_request_bytes <n>', 'largest /v1 request body; a larger one answers 413 unread', positiveInteger, DEFAULT_MAX_REQUEST_BYTES)
+    .option('--max_json_depth <n>', 'deepest nesting of arrays and objects in a /v1 JSON body (at most 1000); deeper answers 400', jsonDepth, DEFAULT_MAX_JSON_DEPTH)
+    .option('--max_image_pixels <n>', 'largest image (height x width, x frames for GIF) the decode ops accept; larger answers 400 before decoding', positiveInteger, DEFAULT_MAX_IMAGE_PIXELS)
+    .option('--max_gif_frames <n>', 'most frames a GIF the decode ops accept may have; more answers 400', positiveInteger, DEFAULT_MAX_GIF_FRAMES)
     .action((flags: ServeFlags) => serve(flags));
 }

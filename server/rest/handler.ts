@@ -12,9 +12,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ModelSpec, ServingCore } from '../../registry/serving_core.js';
-import { formatErrorResponse } from '../../runtime/codec/index.js';
+import { DEFAULT_MAX_JSON_DEPTH, formatErrorResponse } from '../../runtime/codec/index.js';
 import { StatusError, toStatusError, type StatusCode } from '../../runtime/errors.js';
-import { httpStatusOf } from '../http_status.js';
+import { bodyTooLargeHttpStatus, httpStatusOf } from '../http_status.js';
 import type { RestApi, ServerMetrics } from '../metrics.js';
 import { classifyJson, predictJson, regressJson } from './inference.js';
 import { modelMetadataJson } from './metadata_json.js';
@@ -38,13 +38,35 @@ export const DEADLINE_MESSAGE = 'Timed out waiting for notification';
 /** TF Serving's default --rest_api_timeout_in_ms. */
 export const DEFAULT_REST_API_TIMEOUT_MS = 30_000;
 
-export interface RestHandlerOptions {
+
+/** What a client controls and the handler bounds (serve flags). */
+export interface RestLimits {
+  /** Largest request body in bytes (--max_request_bytes); a larger one answers 413 without being read. */
+  maxRequestBytes: number;
+  /** Deepest nesting of arrays and objects in a JSON body (--max_json_depth); deeper answers 400. */
+  maxJsonDepth: number;
+}
+
+/**
+ * 64 MiB: room for real batches (32 float32 224x224x3 images written as JSON
+ * numbers are ~50 MB; 1,000 base64 JPEGs of 40 KB ~55 MB) while the parse
+ * stays within ~4x of it in memory.
+ */
+export const DEFAULT_MAX_REQUEST_BYTES = 64 * 1024 * 1024;
+
+/** How long the rest of a refused body is read and dropped before the connection is cut. */
+const DRAIN_MS = 10_000;
+
+export const DEFAULT_REST_LIMITS: RestLimits = { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, maxJsonDepth: DEFAULT_MAX_JSON_DEPTH };
+
+export interface RestHandlerOptions extends Partial<RestLimits> {
   /** Deadline of every request in ms (default DEFAULT_REST_API_TIMEOUT_MS; 0: none). */
   timeoutMs?: number;
 }
 
 export class RestHandler {
   private readonly timeoutMs: number;
+  private readonly limits: RestLimits;
 
   constructor(
     private readonly core: ServingCore,
@@ -52,12 +74,21 @@ export class RestHandler {
     options: RestHandlerOptions = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_REST_API_TIMEOUT_MS;
+    this.limits = {
+      maxRequestBytes: options.maxRequestBytes ?? DEFAULT_REST_LIMITS.maxRequestBytes,
+      maxJsonDepth: options.maxJsonDepth ?? DEFAULT_REST_LIMITS.maxJsonDepth,
+    };
   }
 
   /** Handles one request whose path (without query) is `path`. */
   handle(req: IncomingMessage, res: ServerResponse, path: string): void {
     const started = performance.now();
     const method = req.method ?? '';
+    const limit = this.limits.maxRequestBytes;
+    // A client that goes away mid-body: nothing to answer, and nothing to crash on.
+    req.on('error', () => {});
+    // A declared length over the limit is refused before a byte of the body is read.
+    if (Number(req.headers['content-length'] ?? 0) > limit) return this.refuseBody(req, res, started);
     // Aborted when the deadline passes (answered 504 at once) or the client goes away; the run stops either way.
     const lifetime = new AbortController();
     let answered = false;
@@ -80,15 +111,52 @@ export class RestHandler {
       if (!answered) lifetime.abort(new StatusError('CANCELLED', 'The client closed the connection before the answer was ready'));
     });
     const chunks: Buffer[] = [];
-    // A client that goes away mid-body: nothing to answer, and nothing to crash on.
-    req.on('error', () => {});
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let received = 0;
+    req.on('data', (chunk: Buffer) => {
+      const before = received;
+      received += chunk.length;
+      if (received <= limit) chunks.push(chunk);
+      else if (before <= limit && !answered) {
+        // A body without Content-Length (chunked) that grows past the limit: drop what was read, answer 413 now.
+        chunks.length = 0;
+        answered = true;
+        clearTimeout(deadline);
+        this.refuseBody(req, res, started);
+      }
+    });
     req.on('end', () => {
-      if (lifetime.signal.aborted) return;
+      if (received > limit || lifetime.signal.aborted) return;
       // Raw bytes: the JSON codec decodes them once (and its exact parser reads the bytes themselves).
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      chunks.length = 0;
       void this.answer(method, path, body, lifetime.signal).then(finish);
     });
+  }
+
+  /**
+   * 413 for a body over --max_request_bytes, answered at once. The rest of
+   * the body is read and dropped (memory stays flat) so that a client still
+   * sending it sees the answer instead of a reset; a body still coming after
+   * DRAIN_MS has its connection cut.
+   */
+  private refuseBody(req: IncomingMessage, res: ServerResponse, started: number): void {
+    const message =
+      `The request body is larger than ${this.limits.maxRequestBytes} bytes, the limit set by --max_request_bytes. ` +
+      'Send fewer instances per request, or raise the limit.';
+    const outcome: RestOutcome = { code: 'RESOURCE_EXHAUSTED', body: formatErrorResponse(message), api: 'unknown', model: '' };
+    req.removeAllListeners('data');
+    req.resume();
+    const cut = setTimeout(() => req.socket.destroy(), DRAIN_MS);
+    req.once('end', () => clearTimeout(cut));
+    req.once('close', () => clearTimeout(cut));
+    if (!res.headersSent && !res.destroyed) {
+      res.writeHead(bodyTooLargeHttpStatus(), {
+        'Content-Type': 'application/json',
+        'Content-Length': Buffer.byteLength(outcome.body),
+      });
+      res.end(outcome.body);
+    }
+    this.respond(res, outcome, started, false);
   }
 
   /**
@@ -119,9 +187,9 @@ export class RestHandler {
     return outcome;
   }
 
-  private respond(res: ServerResponse, outcome: RestOutcome, started: number): void {
+  private respond(res: ServerResponse, outcome: RestOutcome, started: number, write = true): void {
     // A client that went away gets no answer, but the request still counts.
-    if (!res.destroyed) this.write(res, outcome);
+    if (write && !res.destroyed) this.write(res, outcome);
     if (this.metrics) {
       // Unknown model names are counted under "" so they cannot grow the label set.
       const model = this.core.hasModel(outcome.model) ? outcome.model : '';
@@ -165,7 +233,7 @@ export class RestHandler {
         case 'classify':
         case 'regress': {
           const run = route.kind === 'predict' ? predictJson : route.kind === 'classify' ? classifyJson : regressJson;
-          outcome.body = await run(this.core, route.spec, body, outcome, { signal });
+          outcome.body = await run(this.core, route.spec, body, outcome, { signal, maxJsonDepth: this.limits.maxJsonDepth });
           break;
         }
       }

@@ -13,6 +13,7 @@ import {
   formatRegressionResult,
   parseExamplesRequest,
   readPredictRequest,
+  type CodecOptions,
 } from '../../runtime/codec/index.js';
 import type { RunOptions } from '../../runtime/engine.js';
 import { invalidArgument } from '../../runtime/errors.js';
@@ -40,8 +41,14 @@ function disposeAll(tensors: Record<string, Tensor>): void {
   for (const t of Object.values(tensors)) t.dispose();
 }
 
-export function predictJson(core: ServingCore, spec: ModelSpec, body: string | Uint8Array, seen: AnsweringVersion, options?: RunOptions): Promise<string> {
-  const request = readPredictRequest(body);
+export function predictJson(
+  core: ServingCore,
+  spec: ModelSpec,
+  body: string | Uint8Array,
+  seen: AnsweringVersion,
+  options: CodecOptions & RunOptions = {},
+): Promise<string> {
+  const request = readPredictRequest(body, options);
   return withHandle(core, spec, seen, async ({ model }) => {
     const name = request.signatureName || DEFAULT_SIGNATURE;
     const signature = model.signatures[name];
@@ -61,15 +68,27 @@ export function predictJson(core: ServingCore, spec: ModelSpec, body: string | U
   });
 }
 
-export function classifyJson(core: ServingCore, spec: ModelSpec, body: string | Uint8Array, seen: AnsweringVersion, options?: RunOptions): Promise<string> {
-  const request = parseExamplesRequest(body);
+export function classifyJson(
+  core: ServingCore,
+  spec: ModelSpec,
+  body: string | Uint8Array,
+  seen: AnsweringVersion,
+  options: CodecOptions & RunOptions = {},
+): Promise<string> {
+  const request = parseExamplesRequest(body, options);
   return withHandle(core, spec, seen, async ({ model }) =>
     formatClassificationResult(await runClassify(model, request.signatureName ?? '', request.examples, options)),
   );
 }
 
-export function regressJson(core: ServingCore, spec: ModelSpec, body: string | Uint8Array, seen: AnsweringVersion, options?: RunOptions): Promise<string> {
-  const request = parseExamplesRequest(body);
+export function regressJson(
+  core: ServingCore,
+  spec: ModelSpec,
+  body: string | Uint8Array,
+  seen: AnsweringVersion,
+  options: CodecOptions & RunOptions = {},
+): Promise<string> {
+  const request = parseExamplesRequest(body, options);
   return withHandle(core, spec, seen, async ({ model }) =>
     formatRegressionResult(await runRegress(model, request.signatureName ?? '', request.examples, options)),
   );
