@@ -102,10 +102,9 @@ export class FunctionLibrary implements FunctionCaller, CompileContext {
     const plan = this.inScope(key, () => compileBody(body, this));
     const missing = this.missingFrom(key);
     this.scopes.delete(key);
-    if (missing.size > 0) {
-      plan.dispose();
-      throw unimplemented(describeMissing(what, missing));
-    }
+    // The refused plan is dropped, not disposed: its folded constants may be
+    // the graph's own Const tensors, shared with other plans.
+    if (missing.size > 0) throw unimplemented(describeMissing(what, missing));
     return plan;
   }
 

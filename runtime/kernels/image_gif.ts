@@ -200,6 +200,8 @@ export function decodeGif(bytes: Uint8Array, expandAnimations: boolean): Decoded
     for (let y = top; y < bottom; y++) {
       for (let x = left; x < right; x++) {
         const index = pixels[(y - f.top) * f.width + (x - f.left)];
+        // LZW data that ends before the frame does leaves pixels undecoded, as giflib reports.
+        if (index === undefined) throw fail('Image is defective, decoding aborted');
         const o = base + (y * width + x) * 3;
         if (index === f.transparentIndex) {
           if (k === 0) out.fill(0, o, o + 3);
