@@ -18,6 +18,7 @@ import { defaultBatchingParameters } from '../../runtime/execution/batching_para
 import { defaultThreads } from '../../runtime/execution/worker_pool.js';
 import { perModelBatchingParameters, readBatchingParameters } from '../config_file.js';
 import { ADMIN_TOKEN_ENV } from '../management/auth.js';
+import { SYNCHRONOUS_MODES, type SynchronousMode } from '../../registry/store.js';
 import type { ModelListSource } from '../model_list.js';
 import { startServer, type ServeOptions } from '../serve.js';
 
@@ -35,6 +36,7 @@ interface ServeFlags {
   enable_model_warmup: boolean;
   models_dir: string;
   registry_path: string;
+  registry_synchronous: SynchronousMode;
   max_loaded_versions: number;
   max_upload_bytes: number;
   admin_token?: string;
@@ -121,6 +123,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     },
     registry: {
       path: flags.registry_path,
+      synchronous: flags.registry_synchronous,
       modelsDir: flags.models_dir,
       maxLoadedVersions: flags.max_loaded_versions,
       maxUploadBytes: flags.max_upload_bytes,
@@ -167,6 +170,11 @@ export function addServeCommand(program: Command): void {
     .option('--enable_model_warmup [bool]', 'replay assets.extra/tf_serving_warmup_requests before a version takes traffic', bool, true)
     .option('--models_dir <dir>', 'with no --model_base_path or --model_config_file: serve every sub-folder as a model; also where uploads of new models go', 'models')
     .option('--registry_path <file>', "the registry's SQLite file (':memory:' keeps nothing)", 'data/registry.db')
+    .addOption(
+      new Option('--registry_synchronous <mode>', "SQLite synchronous mode of the registry: 'full' (every commit survives a power loss) or 'normal' (faster; a power loss may undo the last commits)")
+        .choices(SYNCHRONOUS_MODES)
+        .default('full'),
+    )
     .option('--max_loaded_versions <n>', 'versions of a model kept loaded at most (least recently used evicted; default policy only)', positiveInteger, 4)
     .option('--max_upload_bytes <n>', 'largest upload, and largest SavedModel an archive may expand to', positiveInteger, 1024 * 1024 * 1024)
     .option('--admin_token <token>', `bearer token that changes through /api/v1 need (default: $${ADMIN_TOKEN_ENV}; none: loopback only)`)
