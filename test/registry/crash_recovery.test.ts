@@ -1,0 +1,282 @@
+// Crash consistency of the registry (issue 13, finding 8): an upload or a
+// purge stopped at each of its crash points, as kill -9 stops it (the crash
+// hook never returns, and the server is abandoned without finishing), then a
+// restart on the same folders and registry file. After every restart the
+// registry and the folders agree, no staging folder is left, the version that
+// served before still serves (or the new one, when its move was recorded as
+// done), and no version whose files are on disk is REMOVED.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CrashPoint } from '../../registry/durable.js';
+import { modelConfig } from '../../registry/model_config.js';
+import { recoverRegistry } from '../../registry/recovery.js';
+import { Store } from '../../registry/store.js';
+import { silentLogger } from '../../registry/log.js';
+import { copyVersion } from '../server/helpers.js';
+import { PLUS_THREE, PLUS_TWO, predict, startWorld, uploadDir, type World } from './registry_world.js';
+
+let tmp: string;
+let dbFile: string;
+let modelsDir: string;
+const worlds: World[] = [];
+
+beforeEach(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modelhost-crash-'));
+  dbFile = path.join(tmp, 'data/registry.db');
+  modelsDir = path.join(tmp, 'models');
+});
+afterEach(async () => {
+  for (const w of worlds.splice(0)) await w.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+async function start(options: Partial<Parameters<typeof startWorld>[0]> = {}): Promise<World> {
+  const w = await startWorld({ dbFile, modelsDir, ...options });
+  worlds.push(w);
+  return w;
+}
+
+/** A world whose uploads and purges stop for good at `point`; `reached` resolves when one gets there. */
+async function startCrashing(point: CrashPoint, options: Partial<Parameters<typeof startWorld>[0]> = {}) {
+  let reached!: () => void;
+  const atPoint = new Promise<void>((r) => (reached = r));
+  const w = await start({
+    ...options,
+    crashHook: (p) => {
+      if (p !== point) return;
+      reached();
+      return new Promise<never>(() => {}); // never returns, like a killed process
+    },
+  });
+  return { w, atPoint };
+}
+
+/** Abandons `w` as kill -9 would: nothing of the stopped operation runs any more. */
+async function crash(w: World): Promise<void> {
+  worlds.splice(worlds.indexOf(w), 1);
+  await w.stop();
+}
+
+/** Every staging folder left anywhere under the models folder (and `extra` folders). */
+function stagingFolders(...extra: string[]): string[] {
+  const out: string[] = [];
+  for (const dir of [modelsDir, ...extra]) {
+    if (!fs.existsSync(dir)) continue;
+    for (const name of fs.readdirSync(dir)) {
+      if (name.startsWith('.')) out.push(path.join(dir, name));
+      const sub = path.join(dir, name);
+      if (!name.startsWith('.') && fs.statSync(sub).isDirectory()) {
+        for (const inner of fs.readdirSync(sub)) if (inner.startsWith('.')) out.push(path.join(sub, inner));
+      }
+    }
+  }
+  return out;
+}
+
+/** Registry rows and version folders agree: a row is REMOVED exactly when its folder is missing; every folder has a row. */
+function expectAgreement(w: World): void {
+  for (const model of w.registry.listModels()) {
+    for (const v of model.versions) {
+      expect({ model: model.name, version: v.version, onDisk: fs.existsSync(v.path) }).toEqual({
+        model: model.name,
+        version: v.version,
+        onDisk: v.state !== 'REMOVED',
+      });
+    }
+    const folders = fs.existsSync(model.basePath) ? fs.readdirSync(model.basePath).filter((n) => /^\d+$/.test(n)).map(Number) : [];
+    const live = model.versions.filter((v) => v.state !== 'REMOVED').map((v) => v.version);
+    expect(folders.sort()).toEqual(live.sort());
+  }
+  expect(w.store.listPendingMoves()).toEqual([]);
+  expect(stagingFolders()).toEqual([]);
+}
+
+const kinds = (w: World, model: string) =>
+  w.registry
+    .events(model, { limit: 1000 })
+    .reverse()
+    .map((e) => `${e.kind}${e.version === null ? '' : ` ${e.version}`}`);
+
+describe('crash recovery of uploads', () => {
+  for (const [point, lands] of [
+    ['upload:staged', false],
+    ['upload:recorded', false],
+    ['upload:moved', true],
+    ['upload:committed', true],
+  ] as const) {
+    it(`killed at ${point}: ${lands ? 'the new version is kept and serves' : 'the upload is undone and version 1 still serves'}`, async () => {
+      const first = await start();
+      await uploadDir(first, 'hp', PLUS_TWO);
+      await crash(first);
+
+      const { w, atPoint } = await startCrashing(point);
+      void uploadDir(w, 'hp', PLUS_THREE);
+      await atPoint;
+      await crash(w);
+      if (point === 'upload:staged' || point === 'upload:committed') expect(stagingFolders().length).toBe(1);
+
+      const again = await start();
+      expectAgreement(again);
+      const model = again.registry.getModel('hp');
+      if (lands) {
+        expect(model.versions.map((v) => [v.version, v.state])).toEqual([[2, 'AVAILABLE'], [1, 'AVAILABLE']]);
+        expect(await predict(again, { name: 'hp' })).toEqual({ version: 2, y: 3.5 });
+        expect(kinds(again, 'hp').filter((k) => k.startsWith('uploaded'))).toEqual(['uploaded 1', 'uploaded 2']);
+      } else {
+        expect(model.versions.map((v) => [v.version, v.state])).toEqual([[1, 'AVAILABLE']]);
+        expect(await predict(again, { name: 'hp' })).toEqual({ version: 1, y: 2.5 });
+        expect(kinds(again, 'hp')).not.toContain('removed 2');
+        // The number was never acknowledged: the next upload gets it.
+        expect((await uploadDir(again, 'hp', PLUS_THREE)).version).toBe(2);
+      }
+    });
+  }
+
+  it('killed between recording and moving the first upload of a new model: no ghost model, no REMOVED version, no empty model folder', async () => {
+    const { w, atPoint } = await startCrashing('upload:recorded');
+    void uploadDir(w, 'fresh', PLUS_TWO);
+    await atPoint;
+    await crash(w);
+
+    const again = await start();
+    expectAgreement(again);
+    expect(again.registry.listModels().map((m) => m.name)).toEqual([]);
+    expect(fs.existsSync(path.join(modelsDir, 'fresh'))).toBe(false);
+    // Uploading again works and gets version 1.
+    expect(await uploadDir(again, 'fresh', PLUS_TWO)).toMatchObject({ version: 1, state: 'AVAILABLE' });
+  });
+
+  it('killed after moving the first upload of a new model: the model is served from it, version 1 AVAILABLE', async () => {
+    const { w, atPoint } = await startCrashing('upload:moved');
+    void uploadDir(w, 'fresh', PLUS_TWO);
+    await atPoint;
+    await crash(w);
+
+    const again = await start();
+    expectAgreement(again);
+    expect(again.registry.getModel('fresh')).toMatchObject({ origin: 'uploaded', activeVersion: 1 });
+    expect(again.registry.getVersion('fresh', 1)).toMatchObject({ state: 'AVAILABLE', source: 'uploaded' });
+    expect(await predict(again, { name: 'fresh' })).toEqual({ version: 1, y: 2.5 });
+  });
+
+  it('killed after moving an activate=false upload: the version that served keeps serving, pinned', async () => {
+    const first = await start();
+    await uploadDir(first, 'hp', PLUS_TWO);
+    await crash(first);
+
+    const { w, atPoint } = await startCrashing('upload:moved');
+    void uploadDir(w, 'hp', PLUS_THREE, { activate: false });
+    await atPoint;
+    await crash(w);
+
+    const again = await start();
+    expectAgreement(again);
+    expect(again.registry.getModel('hp')).toMatchObject({ activeVersion: 1, pinnedVersion: 1 });
+    expect(await predict(again, { name: 'hp' })).toEqual({ version: 1, y: 2.5 });
+    expect(await predict(again, { name: 'hp', version: 2 })).toEqual({ version: 2, y: 3.5 });
+  });
+
+  it('killed mid-upload into a configured model: the staging folder in its base path is deleted at the next start', async () => {
+    const base = path.join(tmp, 'configured');
+    copyVersion('saved_model_half_plus_two_cpu/00000123', path.join(base, '1'));
+    const configs = [modelConfig('cfg', base)];
+    const { w, atPoint } = await startCrashing('upload:staged', { configs });
+    void uploadDir(w, 'cfg', PLUS_THREE);
+    await atPoint;
+    await crash(w);
+    expect(stagingFolders(base).length).toBe(1);
+
+    const again = await start({ configs });
+    expect(stagingFolders(base)).toEqual([]);
+    expect(fs.readdirSync(base)).toEqual(['1']);
+    expect(again.registry.listVersions('cfg').map((v) => [v.version, v.state])).toEqual([[1, 'AVAILABLE']]);
+    expect(await predict(again, { name: 'cfg' })).toEqual({ version: 1, y: 2.5 });
+  });
+});
+
+describe('crash recovery of purges', () => {
+  for (const [point, gone] of [
+    ['purge:recorded', false],
+    ['purge:moved', true],
+    ['purge:committed', true],
+  ] as const) {
+    it(`killed at ${point}: ${gone ? 'the purge is finished' : 'the purge is undone: version 1 stays retired with its files'}`, async () => {
+      const first = await start();
+      await uploadDir(first, 'hp', PLUS_TWO);
+      await uploadDir(first, 'hp', PLUS_THREE);
+      await crash(first);
+
+      const { w, atPoint } = await startCrashing(point);
+      void w.registry.retire('hp', 1, { purge: true }, 'test');
+      await atPoint;
+      await crash(w);
+
+      const again = await start();
+      expectAgreement(again);
+      expect(again.registry.getVersion('hp', 1)).toMatchObject({ retired: true, state: gone ? 'REMOVED' : 'AVAILABLE' });
+      expect(fs.existsSync(path.join(modelsDir, 'hp/1'))).toBe(!gone);
+      expect(kinds(again, 'hp').filter((k) => k === 'purged 1' || k === 'removed 1')).toEqual(gone ? ['purged 1'] : []);
+      expect(await predict(again, { name: 'hp' })).toEqual({ version: 2, y: 3.5 });
+    });
+  }
+});
+
+describe('startup recovery', () => {
+  it('deletes staging folders left by older runs (.upload-*, .purged-*), in the models folder and in base paths', async () => {
+    const first = await start();
+    await uploadDir(first, 'hp', PLUS_TWO);
+    await crash(first);
+    const leftovers = [
+      path.join(modelsDir, '.upload-new-0123456789ab/savedmodel'),
+      path.join(modelsDir, 'hp/.upload-ba9876543210/savedmodel/variables'),
+      path.join(modelsDir, 'hp/.purged-7-deadbeef'),
+    ];
+    for (const dir of leftovers) {
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'saved_model.pb'), 'x');
+    }
+    // Someone else's hidden folder is not the registry's to delete.
+    fs.mkdirSync(path.join(modelsDir, 'hp/.keep'));
+
+    const again = await start();
+    expect(stagingFolders()).toEqual([path.join(modelsDir, 'hp/.keep')]);
+    expect(again.registry.listVersions('hp').map((v) => [v.version, v.state])).toEqual([[1, 'AVAILABLE']]);
+  });
+
+  it('recovers a registry file whose pending move names folders that are both gone (undone, nothing left pointing at them)', async () => {
+    const store = Store.open(dbFile);
+    store.transaction(() => {
+      store.upsertModel({ name: 'gone', basePath: path.join(modelsDir, 'gone'), origin: 'uploaded' });
+      store.insertVersion({ model: 'gone', version: 1, path: path.join(modelsDir, 'gone/1'), source: 'uploaded' });
+      store.addPendingMove({
+        kind: 'upload',
+        model: 'gone',
+        version: 1,
+        source: path.join(modelsDir, '.upload-gone-000000000000/savedmodel'),
+        target: path.join(modelsDir, 'gone/1'),
+        detail: { actor: 'test', activate: true, createdBasePath: true, previousOrigin: null, eventDetail: 'uploaded version 1' },
+      });
+    });
+    const report = await recoverRegistry(store, modelsDir, silentLogger);
+    expect(report.undone).toEqual(['gone/1']);
+    expect(store.listModels()).toEqual([]);
+    expect(store.listPendingMoves()).toEqual([]);
+    store.close();
+  });
+});
+
+describe('durability settings', () => {
+  it('commits with synchronous=FULL by default, NORMAL only when asked', () => {
+    const full = Store.open(path.join(tmp, 'full.db'));
+    const normal = Store.open(path.join(tmp, 'normal.db'), { synchronous: 'normal' });
+    try {
+      expect(full.db.pragma('synchronous', { simple: true })).toBe(2);
+      expect(normal.db.pragma('synchronous', { simple: true })).toBe(1);
+    } finally {
+      full.close();
+      normal.close();
+    }
+  });
+});
