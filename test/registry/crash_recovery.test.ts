@@ -53,6 +53,16 @@ async function startCrashing(point: CrashPoint, options: Partial<Parameters<type
   return { w, atPoint };
 }
 
+/** Waits until `op` stops at the crash point; fails at once if it finishes (or fails) without getting there. */
+function stopped(atPoint: Promise<void>, op: Promise<unknown>): Promise<void> {
+  const ended = op.then(
+    () => Promise.reject(new Error('the operation finished without stopping at its crash point')),
+    (e: Error) => Promise.reject(new Error(`the operation failed before its crash point: ${e.message}`)),
+  );
+  ended.catch(() => {});
+  return Promise.race([atPoint, ended]);
+}
+
 /** Abandons `w` as kill -9 would: nothing of the stopped operation runs any more. */
 async function crash(w: World): Promise<void> {
   worlds.splice(worlds.indexOf(w), 1);
@@ -112,8 +122,7 @@ describe('crash recovery of uploads', () => {
       await crash(first);
 
       const { w, atPoint } = await startCrashing(point);
-      void uploadDir(w, 'hp', PLUS_THREE);
-      await atPoint;
+      await stopped(atPoint, uploadDir(w, 'hp', PLUS_THREE));
       await crash(w);
       if (point === 'upload:staged' || point === 'upload:committed') expect(stagingFolders().length).toBe(1);
 
@@ -136,8 +145,7 @@ describe('crash recovery of uploads', () => {
 
   it('killed between recording and moving the first upload of a new model: no ghost model, no REMOVED version, no empty model folder', async () => {
     const { w, atPoint } = await startCrashing('upload:recorded');
-    void uploadDir(w, 'fresh', PLUS_TWO);
-    await atPoint;
+    await stopped(atPoint, uploadDir(w, 'fresh', PLUS_TWO));
     await crash(w);
 
     const again = await start();
@@ -150,8 +158,7 @@ describe('crash recovery of uploads', () => {
 
   it('killed after moving the first upload of a new model: the model is served from it, version 1 AVAILABLE', async () => {
     const { w, atPoint } = await startCrashing('upload:moved');
-    void uploadDir(w, 'fresh', PLUS_TWO);
-    await atPoint;
+    await stopped(atPoint, uploadDir(w, 'fresh', PLUS_TWO));
     await crash(w);
 
     const again = await start();
@@ -167,8 +174,7 @@ describe('crash recovery of uploads', () => {
     await crash(first);
 
     const { w, atPoint } = await startCrashing('upload:moved');
-    void uploadDir(w, 'hp', PLUS_THREE, { activate: false });
-    await atPoint;
+    await stopped(atPoint, uploadDir(w, 'hp', PLUS_THREE, { activate: false }));
     await crash(w);
 
     const again = await start();
@@ -183,8 +189,7 @@ describe('crash recovery of uploads', () => {
     copyVersion('saved_model_half_plus_two_cpu/00000123', path.join(base, '1'));
     const configs = [modelConfig('cfg', base)];
     const { w, atPoint } = await startCrashing('upload:staged', { configs });
-    void uploadDir(w, 'cfg', PLUS_THREE);
-    await atPoint;
+    await stopped(atPoint, uploadDir(w, 'cfg', PLUS_THREE));
     await crash(w);
     expect(stagingFolders(base).length).toBe(1);
 
@@ -209,8 +214,7 @@ describe('crash recovery of purges', () => {
       await crash(first);
 
       const { w, atPoint } = await startCrashing(point);
-      void w.registry.retire('hp', 1, { purge: true }, 'test');
-      await atPoint;
+      await stopped(atPoint, w.registry.retire('hp', 1, { purge: true }, 'test'));
       await crash(w);
 
       const again = await start();
