@@ -14,6 +14,8 @@ import { modelConfig } from '../../registry/model_config.js';
 import { recoverRegistry } from '../../registry/recovery.js';
 import { Store } from '../../registry/store.js';
 import { silentLogger } from '../../registry/log.js';
+import { inlineEngine } from '../../runtime/execution/serving_engine.js';
+import { startServer } from '../../server/serve.js';
 import { copyVersion } from '../server/helpers.js';
 import { PLUS_THREE, PLUS_TWO, predict, startWorld, uploadDir, type World } from './registry_world.js';
 
@@ -156,6 +158,33 @@ describe('crash recovery of uploads', () => {
     expect(await uploadDir(again, 'fresh', PLUS_TWO)).toMatchObject({ version: 1, state: 'AVAILABLE' });
   });
 
+  it('modelhost serve on --models_dir recovers before listing models: a new model folder left empty by the crash is no ghost', async () => {
+    const first = await start();
+    await uploadDir(first, 'hp', PLUS_TWO);
+    await crash(first);
+    const { w, atPoint } = await startCrashing('upload:recorded');
+    await stopped(atPoint, uploadDir(w, 'fresh', PLUS_TWO));
+    await crash(w);
+    fs.mkdirSync(path.join(modelsDir, 'fresh')); // the next step the upload took: create its base path
+
+    const server = await startServer({
+      models: { kind: 'models_dir', dir: modelsDir, pollSeconds: 0 },
+      restApiPort: 0,
+      restApiHost: '127.0.0.1',
+      engine: inlineEngine(),
+      registry: { path: dbFile, modelsDir },
+      log: silentLogger,
+    });
+    try {
+      expect(server.registry!.listModels().map((m) => m.name)).toEqual(['hp']);
+      expect(fs.readdirSync(modelsDir)).toEqual(['hp']);
+      const res = await fetch(`${server.url}/v1/models/hp:predict`, { method: 'POST', body: JSON.stringify({ instances: [1.0] }) });
+      expect(await res.json()).toEqual({ predictions: [2.5] });
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('killed after moving the first upload of a new model: the model is served from it, version 1 AVAILABLE', async () => {
     const { w, atPoint } = await startCrashing('upload:moved');
     await stopped(atPoint, uploadDir(w, 'fresh', PLUS_TWO));
@@ -281,6 +310,24 @@ describe('durability settings', () => {
     } finally {
       full.close();
       normal.close();
+    }
+  });
+
+  it('modelhost serve passes --registry_synchronous through (full unless relaxed)', async () => {
+    for (const [synchronous, pragma] of [[undefined, 2], ['normal', 1]] as const) {
+      const server = await startServer({
+        models: { kind: 'models_dir', dir: modelsDir, pollSeconds: 0 },
+        restApiPort: 0,
+        restApiHost: '127.0.0.1',
+        engine: inlineEngine(),
+        registry: { path: dbFile, modelsDir, synchronous },
+        log: silentLogger,
+      });
+      try {
+        expect(server.registry!.store.db.pragma('synchronous', { simple: true })).toBe(pragma);
+      } finally {
+        await server.stop();
+      }
     }
   });
 });
