@@ -175,6 +175,12 @@ export class Registry implements ServingRouter {
   private readonly digests = new Set<Promise<void>>();
   private stopping = false;
   private readonly crashHook: CrashHook | undefined;
+  /**
+   * "model/version" of uploads being committed: 'moving' until the move is finished (the watcher
+   * does not offer the version yet), then 'moved' until the watcher has seen it. Either way the
+   * version is not missing, just not there yet.
+   */
+  private readonly uploading = new Map<string, 'moving' | 'moved'>();
 
   constructor(options: RegistryOptions) {
     this.store = options.store;
@@ -442,14 +448,16 @@ export class Registry implements ServingRouter {
           },
         });
       });
-      await this.crashAt('upload:recorded');
+      this.uploading.set(`${name}/${version}`, 'moving');
       try {
+        await this.crashAt('upload:recorded');
         await fs.mkdir(basePath, { recursive: true });
         if (createdBasePath) await syncDir(path.dirname(basePath));
         await durableRename(upload.dir, target);
       } catch (e) {
         forgetUpload(this.store, move);
         if (createdBasePath) await fs.rmdir(basePath).catch(() => {});
+        this.uploading.delete(`${name}/${version}`);
         throw internal(`Could not move the upload into ${target}: ${(e as Error).message}`);
       }
       await this.crashAt('upload:moved');
@@ -464,16 +472,22 @@ export class Registry implements ServingRouter {
         this.store.addEvent({ model: name, version, kind: 'uploaded', actor: upload.actor, detail: move.detail.eventDetail });
         this.store.deletePendingMove(move.id);
       });
+      this.uploading.set(`${name}/${version}`, 'moved');
       if (m0 && keep !== undefined) {
         m0.pinned = keep;
         this.sync(m0);
         this.updateActive(m0);
       }
       await this.crashAt('upload:committed');
-      if (m0) await this.core.pollNow();
-      else await this.core.refreshModels();
-      // A poll that overlapped a model-list reload may have been dropped: poll until the watcher has seen the version.
-      for (let i = 0; i < 5 && !this.models.get(name)?.found.has(version); i++) await this.core.pollNow();
+      try {
+        if (m0) await this.core.pollNow();
+        else await this.core.refreshModels();
+        // A poll that overlapped a model-list reload may have been dropped: poll until the watcher has seen the version.
+        for (let i = 0; i < 5 && !this.models.get(name)?.found.has(version); i++) await this.core.pollNow();
+      } finally {
+        // Until the watcher has seen the folder, a poll that listed the base path before the rename must not call it missing.
+        this.uploading.delete(`${name}/${version}`);
+      }
       await this.ensureLoaded(name, version, 'served').catch((e) =>
         this.log.warn(`Uploaded version ${version} of model ${name} did not load: ${toStatusError(e).message}`),
       );
@@ -524,7 +538,9 @@ export class Registry implements ServingRouter {
     }
     if (this.stopping) return;
     // A version being purged is the registry's own doing: a report listed before its folder went is not news.
-    const found = new Map(versions.filter((v) => !m.purging.has(v.version)).map((v) => [v.version, v]));
+    const found = new Map(
+      versions.filter((v) => !m.purging.has(v.version) && this.uploading.get(`${name}/${v.version}`) !== 'moving').map((v) => [v.version, v]),
+    );
     try {
       this.recordFound(m, found);
     } catch (e) {
@@ -561,7 +577,7 @@ export class Registry implements ServingRouter {
     // Versions that were there and are not now; on the first report, every recorded one (it may have gone while the server was down).
     const before = m.reported ? [...m.found.keys()] : this.store.listVersions(name).map((r) => r.version);
     for (const version of before) {
-      if (found.has(version) || m.purging.has(version)) continue;
+      if (found.has(version) || m.purging.has(version) || this.uploading.has(`${name}/${version}`)) continue;
       const row = this.store.getVersion(name, version);
       if (row && row.state !== 'REMOVED') {
         this.store.transaction(() => {

@@ -230,6 +230,38 @@ describe('crash recovery of uploads', () => {
   });
 });
 
+describe('a live upload between its steps', () => {
+  for (const point of ['upload:recorded', 'upload:moved'] as const) {
+    it(`paused at ${point}: a poll neither offers the version nor calls it missing, so activate=false keeps what serves`, async () => {
+      const first = await start();
+      await uploadDir(first, 'hp', PLUS_TWO);
+      await crash(first);
+
+      let reached!: () => void;
+      let release!: () => void;
+      const atPoint = new Promise<void>((r) => (reached = r));
+      const w = await start({
+        crashHook: (p) => {
+          if (p !== point) return;
+          reached();
+          return new Promise<void>((r) => (release = r));
+        },
+      });
+      const upload = uploadDir(w, 'hp', PLUS_THREE, { activate: false });
+      await stopped(atPoint, upload);
+      await w.core.pollNow();
+      await w.registry.settled();
+      const v2 = w.registry.getVersion('hp', 2);
+      expect([v2.state, v2.loaded]).toEqual(['DISCOVERED', false]);
+      release();
+      expect(await upload).toMatchObject({ version: 2, state: 'AVAILABLE' });
+      expect(w.registry.getModel('hp')).toMatchObject({ activeVersion: 1, pinnedVersion: 1 });
+      expect(await predict(w, { name: 'hp' })).toEqual({ version: 1, y: 2.5 });
+      expect(kinds(w, 'hp').filter((k) => k.endsWith(' 2')).slice(0, 2)).toEqual(['uploaded 2', 'loading 2']);
+    });
+  }
+});
+
 describe('crash recovery of purges', () => {
   for (const [point, gone] of [
     ['purge:recorded', false],
