@@ -42,8 +42,13 @@ export interface RecoveryReport {
 export function forgetUpload(store: Store, move: PendingMove): void {
   store.transaction(() => {
     store.deleteVersion(move.model, move.version);
-    if (move.detail.previousOrigin === null || move.detail.previousOrigin === undefined) store.deleteModelIfUnused(move.model);
-    else store.setModelOrigin(move.model, move.detail.previousOrigin);
+    const origin = move.detail.previousOrigin;
+    if (origin === null || origin === undefined) {
+      store.deleteModelIfUnused(move.model);
+    } else {
+      if (move.detail.previousBasePath !== undefined) store.upsertModel({ name: move.model, basePath: move.detail.previousBasePath, origin });
+      store.setModelOrigin(move.model, origin);
+    }
     store.deletePendingMove(move.id);
   });
 }

@@ -444,6 +444,7 @@ export class Registry implements ServingRouter {
             activate: upload.activate,
             createdBasePath,
             previousOrigin: previousRow?.origin ?? null,
+            previousBasePath: previousRow?.basePath,
             eventDetail: `uploaded version ${version} (${upload.digest.sizeBytes} bytes, ${upload.digest.fileCount} files, sha256 ${upload.digest.sha256})`,
           },
         });

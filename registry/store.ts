@@ -130,6 +130,8 @@ export interface PendingMoveDetail {
   createdBasePath?: boolean;
   /** upload: the model row's origin before the upload, or null when the upload created it. */
   previousOrigin?: ModelOrigin | null;
+  /** upload: the model row's base path before the upload (when it had a row). */
+  previousBasePath?: string;
   /** The detail of the event recorded when the move is finished ('uploaded' / 'purged'). */
   eventDetail: string;
 }

@@ -332,6 +332,31 @@ describe('startup recovery', () => {
   });
 });
 
+describe('undoing an upload', () => {
+  it('gives a model that had a row back its origin and base path', async () => {
+    const store = Store.open(dbFile);
+    const oldBase = path.join(tmp, 'elsewhere/kept');
+    store.transaction(() => {
+      store.upsertModel({ name: 'kept', basePath: oldBase, origin: 'config' });
+      store.upsertModel({ name: 'kept', basePath: path.join(modelsDir, 'kept'), origin: 'config' });
+      store.setModelOrigin('kept', 'uploaded');
+      store.insertVersion({ model: 'kept', version: 4, path: path.join(modelsDir, 'kept/4'), source: 'uploaded' });
+      store.addPendingMove({
+        kind: 'upload',
+        model: 'kept',
+        version: 4,
+        source: path.join(modelsDir, '.upload-kept-000000000000/savedmodel'),
+        target: path.join(modelsDir, 'kept/4'),
+        detail: { actor: 'test', activate: true, createdBasePath: false, previousOrigin: 'config', previousBasePath: oldBase, eventDetail: 'uploaded version 4' },
+      });
+    });
+    await recoverRegistry(store, modelsDir, silentLogger);
+    expect(store.getModel('kept')).toMatchObject({ basePath: oldBase, origin: 'config' });
+    expect(store.listVersions('kept')).toEqual([]);
+    store.close();
+  });
+});
+
 describe('durability settings', () => {
   it('commits with synchronous=FULL by default, NORMAL only when asked', () => {
     const full = Store.open(path.join(tmp, 'full.db'));
