@@ -102,6 +102,9 @@ interface Server {
   exited: Promise<void>;
 }
 
+/** Servers running now, killed if this script is stopped. */
+const running = new Set<ChildProcess>();
+
 async function startServer(dir: string, crashAt: CrashPoint | undefined): Promise<Server> {
   const env = { ...process.env };
   delete env[CRASH_AT_ENV];
@@ -124,7 +127,13 @@ async function startServer(dir: string, crashAt: CrashPoint | undefined): Promis
   let output = '';
   proc.stdout!.on('data', (d) => (output += d));
   proc.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  running.add(proc);
+  const exited = new Promise<void>((resolve) =>
+    proc.once('exit', () => {
+      running.delete(proc);
+      resolve();
+    }),
+  );
   const deadline = Date.now() + 60_000;
   for (;;) {
     const m = /Exporting HTTP\/REST API at [^\s]*:(\d+)/.exec(output);
@@ -409,6 +418,12 @@ function parseArgs(argv: string[]): CrashTestOptions {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      for (const proc of running) proc.kill('SIGKILL');
+      process.exit(1);
+    });
+  }
   runCrashTest(parseArgs(process.argv.slice(2))).then(
     (s) => process.exit(s.violations.length > 0 ? 1 : 0),
     (e: Error) => {
