@@ -124,7 +124,12 @@ export async function recoverRegistry(store: Store, modelsDir: string, log: Logg
     for (const name of names.sort()) {
       if (!STAGING_PREFIXES.some((p) => name.startsWith(p))) continue;
       const staged = path.join(folder, name);
-      await removeTree(staged);
+      try {
+        await removeTree(staged);
+      } catch (e) {
+        log.warn(`Recovery: could not delete ${staged}, left by an interrupted upload or purge (delete it by hand): ${(e as Error).message}`);
+        continue;
+      }
       report.removed.push(staged);
       log.warn(`Recovery: deleted ${staged}, left by an upload or purge that was interrupted.`);
     }
