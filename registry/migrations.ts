@@ -90,6 +90,25 @@ export const MIGRATIONS: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
     `,
   },
+  {
+    version: 2,
+    description: 'pending_moves: folder moves recorded before they happen, finished or undone at startup',
+    sql: `
+      -- A move of a version folder between its commit points (registry/recovery.ts):
+      -- 'upload': source = the staged folder, target = {base_path}/{N}; the version row is written with it.
+      -- 'purge': source = {base_path}/{N}, target = the .purged-* folder it is renamed to before deletion.
+      CREATE TABLE pending_moves (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind        TEXT NOT NULL CHECK (kind IN ('upload', 'purge')),
+        model       TEXT NOT NULL,
+        version     INTEGER NOT NULL,
+        source      TEXT NOT NULL,
+        target      TEXT NOT NULL,
+        detail      TEXT NOT NULL DEFAULT '{}',  -- JSON, see PendingMoveDetail in registry/store.ts
+        created_at  TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The schema version a database is at (0 for a new, empty file). */

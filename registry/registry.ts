@@ -46,10 +46,12 @@ import { randomBytes } from 'node:crypto';
 import { failedPrecondition, internal, notFound, StatusError, toStatusError, unavailable } from '../runtime/errors.js';
 import type { SignatureInfo, TensorSpec } from '../runtime/engine.js';
 import { dtypeTfName } from '../runtime/dtypes.js';
+import { crashHookFromEnv, durableRename, removeTree, syncDir, syncTree, type CrashHook, type CrashPoint } from './durable.js';
 import { allowedVersions, computeLoadSet } from './load_set.js';
 import { consoleLogger, type Logger } from './log.js';
 import { modelConfig, type ModelConfig } from './model_config.js';
 import { checkLabelName, checkModelName } from './model_name.js';
+import { forgetUpload } from './recovery.js';
 import type { ManagerState, ServableState } from './servable_state.js';
 import type { ServingCore, ServingRouter } from './serving_core.js';
 import type {
@@ -90,6 +92,8 @@ export interface RegistryOptions {
   /** How long a request waits for an on-demand load (default 10000 ms) before it gets UNAVAILABLE. */
   onDemandMaxWaitMs?: number;
   log?: Logger;
+  /** Called between the steps of an upload or purge (registry/durable.ts); default: from MODELHOST_CRASH_AT, else none. */
+  crashHook?: CrashHook;
 }
 
 export interface VersionInfo {
@@ -201,6 +205,13 @@ export class Registry implements ServingRouter {
   private readonly locks = new Map<string, Promise<void>>();
   private readonly digests = new Set<Promise<void>>();
   private stopping = false;
+  private readonly crashHook: CrashHook | undefined;
+  /**
+   * "model/version" of uploads being committed: 'moving' until the move is finished (the watcher
+   * does not offer the version yet), then 'moved' until the watcher has seen it. Either way the
+   * version is not missing, just not there yet.
+   */
+  private readonly uploading = new Map<string, 'moving' | 'moved'>();
 
   constructor(options: RegistryOptions) {
     this.store = options.store;
@@ -210,6 +221,7 @@ export class Registry implements ServingRouter {
     this.onDemandMaxWaitingRequests = Math.max(1, options.onDemandMaxWaitingRequests ?? DEFAULT_ON_DEMAND_MAX_WAITING_REQUESTS);
     this.onDemandMaxWaitMs = Math.max(1, options.onDemandMaxWaitMs ?? DEFAULT_ON_DEMAND_MAX_WAIT_MS);
     this.log = options.log ?? consoleLogger;
+    this.crashHook = options.crashHook ?? crashHookFromEnv();
     this.core.attachRouter(this);
     this.core.monitor.subscribe((s) => this.onState(s));
   }
@@ -412,9 +424,14 @@ export class Registry implements ServingRouter {
 
   /**
    * Records a validated upload and moves its folder into place as
-   * {base_path}/{N}: the row is written first and removed again if the move
-   * fails, so a refused upload leaves neither a folder nor a row. Resolves
-   * once the version has loaded (or failed to).
+   * {base_path}/{N}, crash-consistently: the staged files are synced; the
+   * version row is committed together with a pending move; the folder is
+   * renamed (parents synced); then the move is finished (the `uploaded`
+   * event, and the pin activate=false asks for) in one commit. A crash
+   * between those steps is finished or undone at startup
+   * (registry/recovery.ts); a failed rename undoes the row at once, so a
+   * refused upload leaves neither a folder nor a row. Resolves once the
+   * version has loaded (or failed to).
    */
   commitUpload(upload: UploadedVersion): Promise<VersionInfo> {
     const { model: name } = upload;
@@ -432,7 +449,10 @@ export class Registry implements ServingRouter {
       }
       const target = path.join(basePath, String(version));
       const previousRow = this.store.getModel(name);
-      this.store.transaction(() => {
+      await syncTree(upload.dir);
+      await this.crashAt('upload:staged');
+      const createdBasePath = !(await fs.stat(basePath).then(() => true, () => false));
+      const move = this.store.transaction(() => {
         this.store.upsertModel({ name, basePath, origin: exists ? 'config' : 'uploaded' });
         // A model the server does not serve now (new, or dropped from the config) is served as an uploaded one from now on.
         if (!exists) this.store.setModelOrigin(name, 'uploaded');
@@ -446,37 +466,62 @@ export class Registry implements ServingRouter {
           fingerprint: upload.fingerprint,
         });
         this.store.setSignatures(name, version, upload.signatures);
-      });
-      try {
-        await fs.mkdir(basePath, { recursive: true });
-        await fs.rename(upload.dir, target);
-      } catch (e) {
-        this.store.transaction(() => {
-          this.store.deleteVersion(name, version);
-          if (!previousRow) this.store.deleteModelIfUnused(name);
-          else {
-            this.store.upsertModel(previousRow);
-            this.store.setModelOrigin(name, previousRow.origin);
-          }
+        return this.store.addPendingMove({
+          kind: 'upload',
+          model: name,
+          version,
+          source: upload.dir,
+          target,
+          detail: {
+            actor: upload.actor,
+            activate: upload.activate,
+            createdBasePath,
+            previousOrigin: previousRow?.origin ?? null,
+            previousBasePath: previousRow?.basePath,
+            eventDetail: `uploaded version ${version} (${upload.digest.sizeBytes} bytes, ${upload.digest.fileCount} files, sha256 ${upload.digest.sha256})`,
+          },
         });
+      });
+      this.uploading.set(`${name}/${version}`, 'moving');
+      try {
+        await this.crashAt('upload:recorded');
+        await fs.mkdir(basePath, { recursive: true });
+        if (createdBasePath) await syncDir(path.dirname(basePath));
+        await durableRename(upload.dir, target);
+      } catch (e) {
+        forgetUpload(this.store, move);
+        if (createdBasePath) await fs.rmdir(basePath).catch(() => {});
+        this.uploading.delete(`${name}/${version}`);
         throw internal(`Could not move the upload into ${target}: ${(e as Error).message}`);
       }
+      await this.crashAt('upload:moved');
       const m0 = this.models.get(name);
       // Before the watcher can offer the new version: keep what serves now, if asked to.
-      if (!upload.activate && m0 && m0.pinned === undefined && m0.active !== undefined) {
-        this.setPin(m0, m0.active, upload.actor, 'pinned', `pinned version ${m0.active} to keep it serving: version ${version} was uploaded with activate=false`);
-      }
-      this.store.addEvent({
-        model: name,
-        version,
-        kind: 'uploaded',
-        actor: upload.actor,
-        detail: `uploaded version ${version} (${upload.digest.sizeBytes} bytes, ${upload.digest.fileCount} files, sha256 ${upload.digest.sha256})`,
+      const keep = !upload.activate && m0 && m0.pinned === undefined && m0.active !== undefined ? m0.active : undefined;
+      this.store.transaction(() => {
+        if (m0 && keep !== undefined) {
+          this.store.setPin(name, keep, upload.actor);
+          this.event(m0, keep, 'pinned', upload.actor, `pinned version ${keep} to keep it serving: version ${version} was uploaded with activate=false`);
+        }
+        this.store.addEvent({ model: name, version, kind: 'uploaded', actor: upload.actor, detail: move.detail.eventDetail });
+        this.store.deletePendingMove(move.id);
       });
-      if (m0) await this.core.pollNow();
-      else await this.core.refreshModels();
-      // A poll that overlapped a model-list reload may have been dropped: poll until the watcher has seen the version.
-      for (let i = 0; i < 5 && !this.models.get(name)?.found.has(version); i++) await this.core.pollNow();
+      this.uploading.set(`${name}/${version}`, 'moved');
+      if (m0 && keep !== undefined) {
+        m0.pinned = keep;
+        this.sync(m0);
+        this.updateActive(m0);
+      }
+      await this.crashAt('upload:committed');
+      try {
+        if (m0) await this.core.pollNow();
+        else await this.core.refreshModels();
+        // A poll that overlapped a model-list reload may have been dropped: poll until the watcher has seen the version.
+        for (let i = 0; i < 5 && !this.models.get(name)?.found.has(version); i++) await this.core.pollNow();
+      } finally {
+        // Until the watcher has seen the folder, a poll that listed the base path before the rename must not call it missing.
+        this.uploading.delete(`${name}/${version}`);
+      }
       await this.ensureLoaded(name, version, 'served').catch((e) =>
         this.log.warn(`Uploaded version ${version} of model ${name} did not load: ${toStatusError(e).message}`),
       );
@@ -527,7 +572,9 @@ export class Registry implements ServingRouter {
     }
     if (this.stopping) return;
     // A version being purged is the registry's own doing: a report listed before its folder went is not news.
-    const found = new Map(versions.filter((v) => !m.purging.has(v.version)).map((v) => [v.version, v]));
+    const found = new Map(
+      versions.filter((v) => !m.purging.has(v.version) && this.uploading.get(`${name}/${v.version}`) !== 'moving').map((v) => [v.version, v]),
+    );
     try {
       this.recordFound(m, found);
     } catch (e) {
@@ -564,7 +611,7 @@ export class Registry implements ServingRouter {
     // Versions that were there and are not now; on the first report, every recorded one (it may have gone while the server was down).
     const before = m.reported ? [...m.found.keys()] : this.store.listVersions(name).map((r) => r.version);
     for (const version of before) {
-      if (found.has(version) || m.purging.has(version)) continue;
+      if (found.has(version) || m.purging.has(version) || this.uploading.has(`${name}/${version}`)) continue;
       const row = this.store.getVersion(name, version);
       if (row && row.state !== 'REMOVED') {
         this.store.transaction(() => {
@@ -864,28 +911,47 @@ export class Registry implements ServingRouter {
     this.digests.add(done);
   }
 
+  /**
+   * Deletes a version's folder crash-consistently: a pending move is
+   * committed, the folder is renamed to a .purged-* name (parent synced), the
+   * version is marked REMOVED with the move finished in one commit, then the
+   * renamed folder is deleted (registry/recovery.ts finishes or undoes each step).
+   */
   private async purge(m: ModelState, row: VersionRow, actor: string): Promise<void> {
     const dir = m.found.get(row.version)?.dir ?? row.path;
     const trash = path.join(path.dirname(dir), `.purged-${row.version}-${randomBytes(4).toString('hex')}`);
     m.purging.add(row.version);
     try {
+      const move = this.store.addPendingMove({ kind: 'purge', model: m.name, version: row.version, source: dir, target: trash, detail: { actor, eventDetail: `deleted ${dir}` } });
+      await this.crashAt('purge:recorded');
       try {
-        await fs.rename(dir, trash);
+        await durableRename(dir, trash);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw internal(`Could not delete ${dir}: ${(e as Error).message}`);
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+          this.store.deletePendingMove(move.id);
+          throw internal(`Could not delete ${dir}: ${(e as Error).message}`);
+        }
       }
-      await fs.rm(trash, { recursive: true, force: true });
+      await this.crashAt('purge:moved');
       m.found.delete(row.version);
       this.store.transaction(() => {
         this.store.updateVersion(m.name, row.version, { state: 'REMOVED' });
-        this.event(m, row.version, 'purged', actor, `deleted ${dir}`);
+        this.event(m, row.version, 'purged', actor, move.detail.eventDetail);
+        this.store.deletePendingMove(move.id);
       });
+      await this.crashAt('purge:committed');
+      await removeTree(trash).catch((e) => this.log.warn(`Could not delete ${trash} (deleted at the next start): ${(e as Error).message}`));
       this.sync(m);
       // Let a poll that listed the folder before it went finish unheard; the next one sees it gone.
       await this.core.pollNow();
     } finally {
       m.purging.delete(row.version);
     }
+  }
+
+  /** Runs the crash hook at `point` (a test's hook may never return, as a killed process never does). */
+  private async crashAt(point: CrashPoint): Promise<void> {
+    if (this.crashHook) await this.crashHook(point);
   }
 
   private loadModelState(config: ModelConfig): ModelState {

@@ -1,7 +1,11 @@
 /**
  * The registry's durable truth, in SQLite (better-sqlite3, WAL): models,
  * their versions (path, state, error, sha256, size, times, source, retired),
- * each version's signatures, labels, pins, and an append-only event history.
+ * each version's signatures, labels, pins, an append-only event history, and
+ * the folder moves in progress (pending_moves, see registry/recovery.ts).
+ * Commits are durable when they return (`synchronous=FULL`) unless opened
+ * with `synchronous: 'normal'` (a power loss may then undo the last commits;
+ * a killed process loses nothing either way).
  *
  * Only registry/registry.ts (and upload intake through it) writes here; every
  * other module reads through the Registry. Calls are synchronous: each is one
@@ -111,6 +115,40 @@ export interface NewEvent {
   detail?: string;
 }
 
+/** How hard SQLite flushes a commit: 'full' (default) survives a power loss, 'normal' may lose the last commits then. */
+export type SynchronousMode = 'full' | 'normal';
+export const SYNCHRONOUS_MODES: readonly SynchronousMode[] = ['full', 'normal'];
+
+export type PendingMoveKind = 'upload' | 'purge';
+
+/** What finishing a move needs besides its folders. */
+export interface PendingMoveDetail {
+  actor: string;
+  /** upload: false pins the version serving now when the upload lands. */
+  activate?: boolean;
+  /** upload: the base path was created for this upload (removed again when the upload is undone). */
+  createdBasePath?: boolean;
+  /** upload: the model row's origin before the upload, or null when the upload created it. */
+  previousOrigin?: ModelOrigin | null;
+  /** upload: the model row's base path before the upload (when it had a row). */
+  previousBasePath?: string;
+  /** The detail of the event recorded when the move is finished ('uploaded' / 'purged'). */
+  eventDetail: string;
+}
+
+export interface PendingMove {
+  id: number;
+  kind: PendingMoveKind;
+  model: string;
+  version: number;
+  /** upload: the staged folder; purge: the version folder. */
+  source: string;
+  /** upload: {base_path}/{N}; purge: the .purged-* folder. */
+  target: string;
+  detail: PendingMoveDetail;
+  createdAt: string;
+}
+
 /** Fields of a version row that change after it is recorded. */
 export type VersionUpdate = Partial<
   Pick<VersionRow, 'path' | 'state' | 'error' | 'sha256' | 'sizeBytes' | 'fingerprint' | 'loadedAt' | 'retired' | 'retiredAt'>
@@ -190,14 +228,14 @@ export class Store {
   ) {}
 
   /** Opens (creating folders and file as needed) and migrates the registry at `location`. */
-  static open(location: string): Store {
+  static open(location: string, options: { synchronous?: SynchronousMode } = {}): Store {
     if (location !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(location)), { recursive: true });
     const db = new Database(location);
     try {
       if (location !== ':memory:') db.pragma('journal_mode = WAL');
       db.pragma('foreign_keys = ON');
       db.pragma('busy_timeout = 5000');
-      db.pragma('synchronous = NORMAL');
+      db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       migrate(db);
     } catch (e) {
       db.close();
@@ -379,6 +417,43 @@ export class Store {
 
   deletePin(model: string): boolean {
     return this.db.prepare('DELETE FROM pins WHERE model = ?').run(model).changes > 0;
+  }
+
+  // ---- pending moves
+
+  addPendingMove(m: { kind: PendingMoveKind; model: string; version: number; source: string; target: string; detail: PendingMoveDetail }): PendingMove {
+    const info = this.db
+      .prepare('INSERT INTO pending_moves (kind, model, version, source, target, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(m.kind, m.model, m.version, m.source, m.target, JSON.stringify(m.detail), now());
+    return this.listPendingMoves().find((p) => p.id === Number(info.lastInsertRowid))!;
+  }
+
+  /** Moves in progress, oldest first. */
+  listPendingMoves(): PendingMove[] {
+    const rows = this.db.prepare('SELECT * FROM pending_moves ORDER BY id').all() as {
+      id: number;
+      kind: PendingMoveKind;
+      model: string;
+      version: number;
+      source: string;
+      target: string;
+      detail: string;
+      created_at: string;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      model: r.model,
+      version: r.version,
+      source: r.source,
+      target: r.target,
+      detail: JSON.parse(r.detail) as PendingMoveDetail,
+      createdAt: r.created_at,
+    }));
+  }
+
+  deletePendingMove(id: number): void {
+    this.db.prepare('DELETE FROM pending_moves WHERE id = ?').run(id);
   }
 
   // ---- events (append-only)

@@ -15,8 +15,10 @@
  *  3. The SavedModel must sit at the root or inside one top-level folder, and
  *     load with the engine (INVALID_ARGUMENT with the load error otherwise).
  *  4. The registry records it and renames the folder to {base_path}/{N}
- *     (Registry.commitUpload). Until then nothing is visible: the watcher
- *     ignores dot folders, and no row exists.
+ *     (Registry.commitUpload: fsync, row + pending move, rename, finish).
+ *     Until then nothing is visible: the watcher ignores dot folders, and no
+ *     row exists. A `.upload-*` folder a crash leaves behind is deleted at
+ *     the next start (registry/recovery.ts).
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';

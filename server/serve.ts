@@ -12,9 +12,10 @@ import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { consoleLogger, type Logger } from '../registry/log.js';
 import type { ModelConfig } from '../registry/model_config.js';
+import { recoverRegistryAt } from '../registry/recovery.js';
 import { Registry } from '../registry/registry.js';
 import { ServingCore } from '../registry/serving_core.js';
-import { Store } from '../registry/store.js';
+import { Store, type SynchronousMode } from '../registry/store.js';
 import { UploadIntake } from '../registry/upload.js';
 import type { ServingEngine } from '../runtime/engine.js';
 import { createServingEngine, type ExecutionOptions } from '../runtime/execution/serving_engine.js';
@@ -87,6 +88,8 @@ export interface RegistryServeOptions {
   trustedProxies?: readonly string[];
   /** Every change needs the token, loopback included; starting without a token is refused. */
   requireAdminToken?: boolean;
+  /** SQLite's synchronous mode: 'full' (default) makes every commit survive a power loss; 'normal' is faster. */
+  synchronous?: SynchronousMode;
 }
 
 export interface RunningServer {
@@ -113,6 +116,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   if (options.registry) new TrustedProxies(options.registry.trustedProxies); // refuses a bad entry before anything starts
   const metricsPath = options.monitoringConfigFile ? await readMonitoringConfig(options.monitoringConfigFile) : undefined;
+  // Finish or undo what a crash interrupted before the model list is read (an interrupted upload may have left a model folder).
+  if (options.registry) await recoverRegistryAt(options.registry, log);
   let models = await readModelList(options.models);
   if (models.length === 0) {
     const where = options.models.kind === 'models_dir' ? ` (${options.models.dir} has no model folders yet)` : '';
@@ -141,7 +146,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let fallback = options.fallback;
   if (options.registry) {
     const r = options.registry;
-    store = Store.open(r.path);
+    store = Store.open(r.path, { synchronous: r.synchronous });
     registry = new Registry({
       store,
       core,

@@ -22,6 +22,7 @@ import { defaultThreads, DEFAULT_WORKER_HEAP_MB, DEFAULT_WORKER_WASM_MB } from '
 import { DEFAULT_MAX_STRING_TENSOR_BYTES, DEFAULT_MAX_TENSOR_ELEMENTS } from '../../runtime/limits.js';
 import { perModelBatchingParameters, readBatchingParameters } from '../config_file.js';
 import { ADMIN_TOKEN_ENV, resolveAdminToken } from '../management/auth.js';
+import { SYNCHRONOUS_MODES, type SynchronousMode } from '../../registry/store.js';
 import type { ModelListSource } from '../model_list.js';
 import { startServer, type ServeOptions } from '../serve.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../rest/handler.js';
@@ -42,6 +43,7 @@ interface ServeFlags {
   enable_model_warmup: boolean;
   models_dir: string;
   registry_path: string;
+  registry_synchronous: SynchronousMode;
   max_loaded_versions: number;
   on_demand_max_waiting_requests: number;
   on_demand_max_wait_ms: number;
@@ -164,6 +166,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     },
     registry: {
       path: flags.registry_path,
+      synchronous: flags.registry_synchronous,
       modelsDir: flags.models_dir,
       maxLoadedVersions: flags.max_loaded_versions,
       onDemandMaxWaitingRequests: flags.on_demand_max_waiting_requests,
@@ -224,6 +227,11 @@ export function addServeCommand(program: Command): void {
     .option('--enable_model_warmup [bool]', 'replay assets.extra/tf_serving_warmup_requests before a version takes traffic', bool, true)
     .option('--models_dir <dir>', 'with no --model_base_path or --model_config_file: serve every sub-folder as a model; also where uploads of new models go', 'models')
     .option('--registry_path <file>', "the registry's SQLite file (':memory:' keeps nothing)", 'data/registry.db')
+    .addOption(
+      new Option('--registry_synchronous <mode>', "SQLite synchronous mode of the registry: 'full' (every commit survives a power loss) or 'normal' (faster; a power loss may undo the last commits)")
+        .choices(SYNCHRONOUS_MODES)
+        .default('full'),
+    )
     .option('--max_loaded_versions <n>', 'versions of a model kept loaded at most (least recently used evicted; default policy only)', positiveInteger, 4)
     .option('--on_demand_max_waiting_requests <n>', 'requests per model that may wait at once for a version to load on demand (more: 503)', positiveInteger, 100)
     .option('--on_demand_max_wait_ms <ms>', 'longest a request waits for its version to load on demand (then: 503)', positiveInteger, 10_000)

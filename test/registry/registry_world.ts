@@ -5,6 +5,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { silentLogger } from '../../registry/log.js';
 import type { ModelConfig } from '../../registry/model_config.js';
+import type { CrashHook } from '../../registry/durable.js';
+import { recoverRegistry } from '../../registry/recovery.js';
 import { Registry } from '../../registry/registry.js';
 import type { ModelSpec } from '../../registry/serving_core.js';
 import { ServingCore } from '../../registry/serving_core.js';
@@ -34,8 +36,10 @@ export async function startWorld(options: {
   onDemandMaxWaitingRequests?: number;
   onDemandMaxWaitMs?: number;
   maxUploadBytes?: number;
+  crashHook?: CrashHook;
 }): Promise<World> {
   const store = Store.open(options.dbFile);
+  await recoverRegistry(store, options.modelsDir, silentLogger);
   const core = new ServingCore({ engine: inlineEngine(), fileSystemPollWaitSeconds: 0, log: silentLogger });
   const registry = new Registry({
     store,
@@ -45,6 +49,7 @@ export async function startWorld(options: {
     onDemandMaxWaitingRequests: options.onDemandMaxWaitingRequests,
     onDemandMaxWaitMs: options.onDemandMaxWaitMs,
     log: silentLogger,
+    crashHook: options.crashHook,
   });
   const intake = new UploadIntake({ registry, engine: inlineEngine(), maxUploadBytes: options.maxUploadBytes, log: silentLogger });
   await core.start(options.configs ?? []);
