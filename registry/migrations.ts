@@ -109,6 +109,11 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: 'signatures.unavailable: why a signature cannot run (ops the runtime lacks), null when it can',
+    sql: `ALTER TABLE signatures ADD COLUMN unavailable TEXT;`,
+  },
 ];
 
 /** The schema version a database is at (0 for a new, empty file). */

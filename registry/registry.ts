@@ -188,7 +188,7 @@ export function describeTensor(spec: TensorSpec): TensorDescription {
 export function signatureRows(signatures: Readonly<Record<string, SignatureInfo>>): SignatureRow[] {
   const describe = (m: Record<string, TensorSpec>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, describeTensor(v)]));
   return Object.values(signatures)
-    .map((s) => ({ name: s.name, method: s.methodName, inputs: describe(s.inputs), outputs: describe(s.outputs) }))
+    .map((s) => ({ name: s.name, method: s.methodName, inputs: describe(s.inputs), outputs: describe(s.outputs), unavailable: s.unavailable ?? null }))
     .sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 

@@ -80,6 +80,8 @@ export interface SignatureRow {
   method: string;
   inputs: Record<string, TensorDescription>;
   outputs: Record<string, TensorDescription>;
+  /** Why the signature cannot run here (the ops the runtime lacks); null when it can. */
+  unavailable: string | null;
 }
 
 export interface LabelRow {
@@ -355,16 +357,16 @@ export class Store {
   setSignatures(model: string, version: number, signatures: readonly SignatureRow[]): void {
     this.transaction(() => {
       this.db.prepare('DELETE FROM signatures WHERE model = ? AND version = ?').run(model, version);
-      const insert = this.db.prepare('INSERT INTO signatures (model, version, name, method, inputs, outputs) VALUES (?, ?, ?, ?, ?, ?)');
-      for (const s of signatures) insert.run(model, version, s.name, s.method, JSON.stringify(s.inputs), JSON.stringify(s.outputs));
+      const insert = this.db.prepare('INSERT INTO signatures (model, version, name, method, inputs, outputs, unavailable) VALUES (?, ?, ?, ?, ?, ?, ?)');
+      for (const s of signatures) insert.run(model, version, s.name, s.method, JSON.stringify(s.inputs), JSON.stringify(s.outputs), s.unavailable);
     });
   }
 
   getSignatures(model: string, version: number): SignatureRow[] {
     const rows = this.db
-      .prepare('SELECT name, method, inputs, outputs FROM signatures WHERE model = ? AND version = ? ORDER BY name')
-      .all(model, version) as { name: string; method: string; inputs: string; outputs: string }[];
-    return rows.map((r) => ({ name: r.name, method: r.method, inputs: JSON.parse(r.inputs), outputs: JSON.parse(r.outputs) }));
+      .prepare('SELECT name, method, inputs, outputs, unavailable FROM signatures WHERE model = ? AND version = ? ORDER BY name')
+      .all(model, version) as { name: string; method: string; inputs: string; outputs: string; unavailable: string | null }[];
+    return rows.map((r) => ({ name: r.name, method: r.method, inputs: JSON.parse(r.inputs), outputs: JSON.parse(r.outputs), unavailable: r.unavailable }));
   }
 
   // ---- labels

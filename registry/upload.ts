@@ -54,9 +54,13 @@ export interface FinishOptions {
   version?: number;
   activate: boolean;
   actor: string;
+  /** Accept a model whose default serving signature cannot run here (ops the runtime lacks). */
+  force?: boolean;
 }
 
 const SAVED_MODEL_FILES = ['saved_model.pb', 'saved_model.pbtxt'];
+/** The signature TF Serving answers when a request names none. */
+const DEFAULT_SERVING_SIGNATURE = 'serving_default';
 /** Top-level entries that are not part of an upload (archivers add them). */
 const IGNORED_TOP_LEVEL = new Set(['__MACOSX', '.DS_Store']);
 
@@ -182,7 +186,7 @@ export class UploadSession {
         throw invalidArgument('The upload holds no SavedModel: send an "archive" part or "files" parts.');
       }
       const root = await locateSavedModel(this.payloadDir);
-      const signatures = await this.validate(root);
+      const signatures = await this.validate(root, options.force ?? false);
       const digest = await digestFolder(root);
       const fingerprint = await fingerprintDir(root);
       return await this.options.registry.commitUpload({
@@ -208,7 +212,12 @@ export class UploadSession {
     if (this.createdParent) await fs.promises.rmdir(this.createdParent).catch(() => {});
   }
 
-  private async validate(root: string) {
+  /**
+   * Loads the upload as the server would. Refused when it does not load, or
+   * (unless `force`) when its default serving signature cannot run here;
+   * other signatures that cannot run (training, save) are recorded as such.
+   */
+  private async validate(root: string, force: boolean) {
     let model;
     try {
       model = await this.options.engine.load(root, { tags: this.options.tags });
@@ -216,6 +225,12 @@ export class UploadSession {
       throw invalidArgument(`The upload is not a SavedModel this server can load: ${toStatusError(e).message}`);
     }
     try {
+      const serving = model.signatures[DEFAULT_SERVING_SIGNATURE];
+      if (serving?.unavailable && !force) {
+        throw invalidArgument(
+          `The upload's default serving signature cannot run on this server: ${serving.unavailable}\nSend force=true to accept the model anyway (its other signatures can serve).`,
+        );
+      }
       return signatureRows(model.signatures);
     } finally {
       await model.dispose();

@@ -1,5 +1,5 @@
 /**
- * `modelhost upload M DIR|ARCHIVE [--version N] [--no-activate]`: sends a
+ * `modelhost upload M DIR|ARCHIVE [--version N] [--no-activate] [--force]`: sends a
  * SavedModel folder (as "files" parts with relative paths) or an archive
  * (.tar.gz, .tgz, .zip: one "archive" part) to POST /api/v1/models/{m}/versions,
  * streaming from disk with a progress bar on a terminal.
@@ -16,10 +16,11 @@ import { clientCommand, clientFor, formatBytes, printJson, versionArg, type Clie
 interface UploadFlags extends ClientFlags {
   version?: number;
   activate: boolean;
+  force?: boolean;
 }
 
 /** The form parts for a folder or an archive file. */
-export async function uploadParts(source: string, flags: { version?: number; activate: boolean }): Promise<FormPart[]> {
+export async function uploadParts(source: string, flags: { version?: number; activate: boolean; force?: boolean }): Promise<FormPart[]> {
   let st: fs.Stats;
   try {
     st = await fs.promises.stat(source);
@@ -29,6 +30,7 @@ export async function uploadParts(source: string, flags: { version?: number; act
   const parts: FormPart[] = [];
   if (flags.version !== undefined) parts.push({ name: 'version', value: String(flags.version) });
   parts.push({ name: 'activate', value: String(flags.activate) });
+  if (flags.force) parts.push({ name: 'force', value: 'true' });
   if (st.isDirectory()) {
     const files = await listFiles(source);
     if (files.length === 0) throw new Error(`${source} is empty.`);
@@ -45,6 +47,7 @@ export function addUploadCommand(program: Command): void {
     .argument('<source>', 'SavedModel folder, or a .tar.gz/.tgz/.zip holding one (at its root or in one top-level folder)')
     .option('--version <n>', 'version number to create (default: the next one)', versionArg)
     .option('--no-activate', 'keep the version serving now (it gets pinned) instead of switching to the new one')
+    .option('--force', 'accept a model whose default serving signature cannot run on this server (its other signatures serve)')
     .action(async (model: string, source: string, flags: UploadFlags) => {
       const body = multipartBody(await uploadParts(source, flags));
       const showBar = process.stderr.isTTY && !flags.json;

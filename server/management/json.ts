@@ -6,7 +6,7 @@ import type { ModelInfo, VersionInfo } from '../../registry/registry.js';
 import type { EventRow, SignatureRow } from '../../registry/store.js';
 
 function signaturesJson(signatures: readonly SignatureRow[]) {
-  return Object.fromEntries(signatures.map((s) => [s.name, { method: s.method, inputs: s.inputs, outputs: s.outputs }]));
+  return Object.fromEntries(signatures.map((s) => [s.name, { method: s.method, inputs: s.inputs, outputs: s.outputs, unavailable: s.unavailable }]));
 }
 
 export function versionJson(v: VersionInfo) {

@@ -11,7 +11,7 @@
  *   GET    /models/{m}/versions             {"versions": [version]}
  *   GET    /models/{m}/versions/{v}         version
  *   GET    /models/{m}/events?limit&before  {"events": [...], "next_before"}
- *   POST   /models/{m}/versions             multipart: archive | files..., version?, activate? → 201 version
+ *   POST   /models/{m}/versions             multipart: archive | files..., version?, activate?, force? → 201 version
  *   POST   /models/{m}/pin       {"version"} model
  *   DELETE /models/{m}/pin                   model
  *   POST   /models/{m}/rollback             model
@@ -159,7 +159,8 @@ export function managementRouter(options: ManagementOptions): Router {
       const fields = (req.body ?? {}) as Record<string, unknown>;
       const version = fields.version === undefined || fields.version === '' ? undefined : parseVersionNumber(fields.version);
       const activate = bool(fields.activate, true, 'activate');
-      const info = await session.finish({ version, activate, actor: actorOf(req, access) });
+      const force = bool(fields.force, false, 'force');
+      const info = await session.finish({ version, activate, force, actor: actorOf(req, access) });
       res.status(201).location(`/api/v1/models/${encodeURIComponent(name)}/versions/${info.version}`).json(versionJson(info));
     } finally {
       await session.discard();

@@ -13,6 +13,8 @@ export interface Signature {
   method: string;
   inputs: Record<string, TensorSpec>;
   outputs: Record<string, TensorSpec>;
+  /** Why it cannot run on this server (ops the runtime lacks); null when it can. */
+  unavailable: string | null;
 }
 
 export interface Version {

@@ -43,11 +43,16 @@ function SignatureCard({ name, signature }: { name: string; signature: Signature
   return (
     <article class="signature">
       <h3>
-        <code>{name}</code>
+        <code>{name}</code> {signature.unavailable && <span class="badge badge-failed">CANNOT RUN</span>}
       </h3>
       <p class="signature-method">
         Method <code>{signature.method}</code>
       </p>
+      {signature.unavailable && (
+        <p class="help signature-unavailable">
+          This server cannot run this signature; requests to it answer 400. <code>{signature.unavailable}</code>
+        </p>
+      )}
       <div class="signature-tensors">
         <TensorTable caption="Inputs" tensors={signature.inputs} />
         <TensorTable caption="Outputs" tensors={signature.outputs} />
