@@ -36,6 +36,7 @@ import { packageRoot } from '../runtime/package_root.js';
 import { ApiClient, type ModelJson } from '../server/commands/api_client.js';
 import { multipartBody } from '../server/commands/multipart.js';
 import { uploadParts } from '../server/commands/upload.js';
+import { mulberry32 } from './seeded_random.js';
 
 const ROOT = packageRoot();
 const BIN = path.join(ROOT, 'bin/modelhost.js');
@@ -79,17 +80,6 @@ interface Known {
   highest: number;
 }
 
-/** mulberry32: a small seeded generator, so a seed replays the same run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const expectedY = (version: number) => (version % 2 === 1 ? 2.5 : 3.5);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -307,7 +297,7 @@ const PURGE_POINTS: CrashPoint[] = ['purge:recorded', 'purge:moved', 'purge:comm
 
 export async function runCrashTest(options: CrashTestOptions): Promise<CrashTestSummary> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const random = rng(options.seed);
+  const random = mulberry32(options.seed);
   const started = Date.now();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelhost-crash-test-'));
   const modelsDir = path.join(dir, 'models');

@@ -34,6 +34,7 @@ import { writeSavedModel } from '../runtime/savedmodel/writer.js';
 import { Tensor } from '../runtime/tensor.js';
 import { multipartBody, type FormPart } from '../server/commands/multipart.js';
 import { residentMemory, startServeProcess, type ServeProcess } from './serve_process.js';
+import { mulberry32 } from './seeded_random.js';
 
 export interface SoakOptions {
   changes: number;
@@ -70,17 +71,6 @@ const versionOf = (value: number) => (value === FIXTURE_VALUE ? 1 : Number.isInt
 const REQUEST_TIMEOUT_MS = 30_000;
 const CHANGE_TIMEOUT_MS = 60_000;
 
-/** Mulberry32: a small seeded PRNG, so a run can be repeated. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Answer {
   t0: number;
@@ -147,7 +137,7 @@ function filesOf(dir: string, rel = ''): FormPart[] {
 
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const log = options.log ?? (() => {});
-  const random = prng(options.seed ?? 1);
+  const random = mulberry32(options.seed ?? 1);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modelhost-soak-'));
   const fixture = path.resolve(packageRoot(), '../shared/fixtures/tf-serving/saved_model_half_plus_two_cpu/00000123');
   fs.cpSync(fixture, path.join(tmp, 'models', MODEL, '1'), { recursive: true });
@@ -196,7 +186,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 
     const client = async (index: number) => {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-      const random = prng((options.seed ?? 1) * 1000 + index + 1);
+      const random = mulberry32((options.seed ?? 1) * 1000 + index + 1);
       const every = options.specificEvery ?? 4;
       const specific = index % every === every - 1;
       let asked: number | undefined;
