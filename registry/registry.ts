@@ -646,9 +646,10 @@ export class Registry implements ServingRouter {
    * module comment); resolves with the function that ends the reservation,
    * which the caller calls once the request has run. Throws
    * FAILED_PRECONDITION when the version cannot serve, UNAVAILABLE when a
-   * bound is hit or the server is stopping.
+   * bound is hit or the server is stopping, and the signal's reason when the
+   * request is aborted first (its deadline passed, or its client went away).
    */
-  async loadOnDemand(name: string, version: number): Promise<() => void> {
+  async loadOnDemand(name: string, version: number, signal?: AbortSignal): Promise<() => void> {
     if (this.stopping) throw unavailable('The server is shutting down.');
     const m = this.requireModel(name);
     this.checkServable(m, version, 'served');
@@ -663,7 +664,7 @@ export class Registry implements ServingRouter {
     const deadline = Date.now() + this.onDemandMaxWaitMs;
     m.waitingRequests++;
     try {
-      await this.waitLoaded(m, version, 'served', deadline);
+      await this.waitLoaded(m, version, 'served', deadline, signal);
       return release;
     } catch (e) {
       release();
@@ -714,9 +715,10 @@ export class Registry implements ServingRouter {
   }
 
   /** Waits until `version` is available; throws why it cannot serve, or UNAVAILABLE past `deadline`. */
-  private async waitLoaded(m: ModelState, version: number, verb: string, deadline: number | undefined): Promise<void> {
+  private async waitLoaded(m: ModelState, version: number, verb: string, deadline: number | undefined, signal?: AbortSignal): Promise<void> {
     for (;;) {
       if (this.stopping) throw unavailable('The server is shutting down.');
+      if (signal?.aborted) throw toStatusError(signal.reason);
       if (this.models.get(m.name) !== m) throw this.unknownModel(m.name);
       if (this.core.manager.availableVersions(m.name).includes(version)) return;
       this.checkServable(m, version, verb);
@@ -727,7 +729,7 @@ export class Registry implements ServingRouter {
             `the --max_loaded_versions=${this.maxLoadedVersions} slots hold versions with requests in flight, or the load is slow. Retry later.`,
         );
       }
-      await this.nextChange(m.name, left);
+      await this.nextChange(m.name, left, signal);
     }
   }
 
@@ -1035,20 +1037,23 @@ export class Registry implements ServingRouter {
   }
 
   /** Resolves on the next change of `name`'s versions, or after `timeoutMs`. */
-  private nextChange(name: string, timeoutMs?: number): Promise<void> {
+  /** Resolves at the model's next change, after `timeoutMs`, or when `signal` aborts, whichever comes first. */
+  private nextChange(name: string, timeoutMs?: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       let set = this.waiters.get(name);
       if (!set) this.waiters.set(name, (set = new Set()));
-      if (timeoutMs === undefined) {
+      if (timeoutMs === undefined && !signal) {
         set.add(resolve);
         return;
       }
       const done = () => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
         this.waiters.get(name)?.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, timeoutMs);
+      const timer = timeoutMs === undefined ? undefined : setTimeout(done, timeoutMs);
+      signal?.addEventListener('abort', done, { once: true });
       set.add(done);
     });
   }

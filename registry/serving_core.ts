@@ -49,7 +49,7 @@ export interface ServingRouter {
    * (the version stays loaded until then); throws why it cannot be
    * (FAILED_PRECONDITION), or UNAVAILABLE when the router's wait bounds trip.
    */
-  loadOnDemand(name: string, version: number): Promise<() => void>;
+  loadOnDemand(name: string, version: number, signal?: AbortSignal): Promise<() => void>;
   /** Called when the last request holding a loaded version released it. */
   idle(name: string, version: number): void;
 }
@@ -161,11 +161,11 @@ export class ServingCore {
    * request has run; undefined when there is nothing to load. Throws as
    * ServingRouter.loadOnDemand does.
    */
-  async loadOnDemand(spec: ModelSpec): Promise<(() => void) | undefined> {
+  async loadOnDemand(spec: ModelSpec, signal?: AbortSignal): Promise<(() => void) | undefined> {
     if (!this.router) return undefined;
     const version = spec.label !== undefined ? this.labelVersion(spec.name, spec.label) : spec.version;
     if (version === undefined) return undefined;
-    return this.router.loadOnDemand(spec.name, version);
+    return this.router.loadOnDemand(spec.name, version, signal);
   }
 
   private labelVersion(name: string, label: string): number | undefined {

@@ -170,7 +170,7 @@ export class RestHandler {
     if (outcome.code === 'NOT_FOUND' && spec && (spec.version !== undefined || spec.label !== undefined) && outcome.api !== 'status') {
       let release: (() => void) | undefined;
       try {
-        release = await this.core.loadOnDemand(spec);
+        release = await this.core.loadOnDemand(spec, signal);
       } catch (e) {
         // Waited too long or too many waiting: say so (503); a version that cannot serve stays NOT_FOUND.
         const err = toStatusError(e);
