@@ -91,14 +91,17 @@ async function statusWhileBusy(s: RunningServer, samples: number): Promise<{ sta
 }
 
 describe('inference off the event loop', () => {
-  it('answers a status request within 20 ms while a slow model keeps every worker busy', async () => {
+  it('answers status requests far sooner than one model run while a slow model keeps every worker busy', async () => {
     await writeSlowModel(path.join(SLOW_BASE, '1'));
     const s = await serve({ slow: SLOW_BASE }, {});
     const { status, loopP99, predictions } = await statusWhileBusy(s, 20);
-    expect(Math.min(...predictions)).toBeGreaterThan(40); // the model really is slow
-    // These 2-core machines run other test files beside this one: judge the 90th percentile, not one sample.
-    expect(percentile(status, 90), `status latencies (ms): ${status.map((t) => t.toFixed(1)).join(', ')}`).toBeLessThanOrEqual(20);
-    expect(loopP99, 'event-loop delay p99 (ms)').toBeLessThanOrEqual(20);
+    const run = Math.min(...predictions);
+    expect(run).toBeGreaterThan(40); // the model really is slow
+    // Judged against the model's own run time in the same run (these 2-core machines run other
+    // test files beside this one), and on the 90th percentile, not one sample: a status request
+    // that waited for a run, as it does inline (below), would take at least `run`.
+    expect(percentile(status, 90), `status latencies (ms): ${status.map((t) => t.toFixed(1)).join(', ')}; one run ${run.toFixed(1)} ms`).toBeLessThan(run / 2);
+    expect(loopP99, 'event-loop delay p99 (ms)').toBeLessThan(run / 2);
   });
 
   it('(the same model run inline on the event loop does delay status requests: the check above can fail)', async () => {
