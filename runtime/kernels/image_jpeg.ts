@@ -1010,14 +1010,14 @@ function parseAll(d: Uint8Array, recover: boolean, maxPixels: (w: number, h: num
 /** Upsamples one component plane to the output size (jdsample.c). */
 function upsample(
   src: Uint8Array, stride: number, dsw: number, dsh: number, hf: number, vf: number, fancy: boolean,
-  outW: number, outH: number, dst: Uint8Array,
+  fancyWide: boolean, outW: number, outH: number, dst: Uint8Array,
 ): void {
   const row = (y: number) => (y < 0 ? 0 : y >= dsh ? dsh - 1 : y) * stride;
   if (hf === 1 && vf === 1) {
     for (let y = 0; y < outH; y++) dst.set(src.subarray(y * stride, y * stride + outW), y * outW);
     return;
   }
-  if (hf === 2 && vf === 1 && fancy && dsw > 2) {
+  if (hf === 2 && vf === 1 && fancyWide) {
     for (let y = 0; y < outH; y++) {
       const r = y * stride;
       const o = y * outW;
@@ -1041,7 +1041,7 @@ function upsample(
     }
     return;
   }
-  if (hf === 2 && vf === 2 && fancy && dsw > 2) {
+  if (hf === 2 && vf === 2 && fancyWide) {
     const sums = new Int32Array(dsw);
     for (let y = 0; y < outH; y++) {
       const r0 = row(y >> 1);
@@ -1107,6 +1107,24 @@ export function decodeJpeg(bytes: Uint8Array, options: JpegOptions): DecodedImag
   const ifast = options.dctMethod !== 'INTEGER_ACCURATE';
   // Only the luma plane is needed for gray output of a YCbCr image.
   const needed = outChannels === 1 && (space === 'gray' || space === 'ycc') ? 1 : ncomp;
+
+  // DecodeAndCropJpeg: TF validates the window, then jpeg_crop_scanline moves
+  // its left edge down to an iMCU column boundary; the upsamplers then see the
+  // cropped rows' first and last samples as image edges.
+  let x0 = 0;
+  let Wd = W;
+  let reinit = false;
+  if (options.crop) {
+    const [cy, cx, chh, cw] = options.crop;
+    if (cw <= 0 || chh <= 0 || cx < 0 || cy < 0 || cy + chh > H || cx + cw > W) throw fail();
+    const align = ncomp === 1 ? minS : minS * frame.maxH;
+    x0 = Math.floor(cx / align) * align;
+    Wd = cw + cx - x0;
+    for (const c of frame.comps) {
+      const orig = Math.ceil((frame.width * c.h * minS) / (frame.maxH * 8));
+      if (Math.ceil((Wd * c.h) / frame.maxH) < 2 && orig >= 2) reinit = true;
+    }
+  }
   const planes: Uint8Array[] = [];
   for (let ci = 0; ci < needed; ci++) {
     const c = frame.comps[ci];
@@ -1137,14 +1155,24 @@ export function decodeJpeg(bytes: Uint8Array, options: JpegOptions): DecodedImag
     const hf = frame.maxH / hIn;
     const vf = frame.maxV / vIn;
     if (!Number.isInteger(hf) || !Number.isInteger(vf)) throw fail();
-    const dsw = Math.ceil((frame.width * c.h * s) / (frame.maxH * 8));
+    const dswFull = Math.ceil((frame.width * c.h * s) / (frame.maxH * 8));
     const dsh = Math.ceil((frame.height * c.v * s) / (frame.maxV * 8));
-    const full = new Uint8Array(W * H);
-    upsample(plane, stride, dsw, dsh, hf, vf, fancy, W, H, full);
+    let dsw = dswFull;
+    let src = plane;
+    let wide = dswFull > 2;
+    if (options.crop) {
+      const hsf = ncomp === 1 ? 1 : c.h;
+      const align = ncomp === 1 ? minS : minS * frame.maxH;
+      src = plane.subarray(((x0 * hsf) / align) * s);
+      dsw = Math.ceil((Wd * c.h) / frame.maxH);
+      if (reinit) wide = dsw > 2;
+    }
+    const full = new Uint8Array(Wd * H);
+    upsample(src, stride, dsw, dsh, hf, vf, fancy, fancy && wide, Wd, H, full);
     planes.push(full);
   }
 
-  const pixels = W * H;
+  const pixels = Wd * H;
   const data = new Uint8Array(pixels * outChannels);
   if (outChannels === 1) {
     if (space === 'rgb') {
@@ -1210,16 +1238,15 @@ export function decodeJpeg(bytes: Uint8Array, options: JpegOptions): DecodedImag
     lines = Math.max(0, Math.min(H, lines));
     const fraction = Math.fround(lines / H);
     if (fraction < Math.min(1, Math.fround(options.acceptableFraction ?? 1))) throw fail();
-    data.fill(0, lines * W * outChannels);
+    data.fill(0, lines * Wd * outChannels);
   }
 
   let img = { data, width: W, height: H };
   if (options.crop) {
     const [cy, cx, chh, cw] = options.crop;
-    if (cw <= 0 || chh <= 0 || cx < 0 || cy < 0 || cy + chh > H || cx + cw > W) throw fail();
     const cropped = new Uint8Array(cw * chh * outChannels);
     for (let y = 0; y < chh; y++) {
-      const src = ((cy + y) * W + cx) * outChannels;
+      const src = ((cy + y) * Wd + cx - x0) * outChannels;
       cropped.set(data.subarray(src, src + cw * outChannels), y * cw * outChannels);
     }
     img = { data: cropped, width: cw, height: chh };
