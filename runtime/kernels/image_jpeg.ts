@@ -170,6 +170,8 @@ function buildHuffman(counts: Uint8Array, vals: Uint8Array, isDc: boolean): Huff
 
 class Suspend extends Error {}
 
+const PAD = 0;
+
 interface Component {
   id: number;
   h: number;
@@ -261,7 +263,10 @@ class BitReader {
           }
         } else byte = d[this.pos++];
       }
-      if (this.atMarker) this.pad += 8;
+      if (this.atMarker) {
+        this.pad += 8;
+        byte = PAD;
+      }
       this.buf = (this.buf << 8) | byte;
       this.cnt += 8;
     }
@@ -273,7 +278,7 @@ class BitReader {
       if (this.atMarker) {
         // Only padding can come: libjpeg pads without touching the source.
         while (this.cnt < n) {
-          this.buf <<= 8;
+          this.buf = (this.buf << 8) | PAD;
           this.cnt += 8;
           this.pad += 8;
         }
@@ -863,10 +868,16 @@ function parseAll(d: Uint8Array, recover: boolean, maxPixels: (w: number, h: num
       break;
     }
     if (m === 0x01 || (m >= 0xd0 && m <= 0xd7)) continue;
+    if (o + 2 > d.length && recover && frame && scans > 0) break;
     const len = u16(o);
     if (len < 2) throw fail();
     const end = o + len;
-    if (end > d.length && m !== 0xda) throw fail();
+    if (end > d.length && m !== 0xda) {
+      // A segment cut by the end of the data: with recovery libjpeg reads the
+      // fake EOI bytes into it and then ends at that EOI.
+      if (recover && frame && scans > 0) break;
+      throw fail();
+    }
     const p = o + 2;
     switch (m) {
       case 0xdb: {
