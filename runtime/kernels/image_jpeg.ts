@@ -334,6 +334,12 @@ class BitReader {
     return t.vals[(t.valoff[l] + code) & 255];
   }
 
+  /** At a marker that is no RSTn: no later restart can resume decoding. */
+  stuck(): boolean {
+    const d = this.d;
+    return this.atMarker && !(this.pos + 1 < d.length && d[this.pos] === 0xff && d[this.pos + 1] >= 0xd0 && d[this.pos + 1] <= 0xd7);
+  }
+
   /** At a restart interval's end: drop the buffered bits and read the RSTn marker. */
   restart(): void {
     this.buf = 0;
@@ -500,6 +506,7 @@ function decodeScan(frame: Frame, scan: Scan, br: BitReader, restartInterval: nu
       eobrun.n = 0;
       todo = restartInterval;
     }
+    if (br.insufficient && br.stuck()) break; // nothing more can be decoded in this scan
     const mx = m % mcusX;
     const my = (m / mcusX) | 0;
     if (!br.insufficient) {
@@ -824,6 +831,9 @@ for (let i = 0; i < 256; i++) {
 // ---------------------------------------------------------------------------
 // Parsing
 
+/** More scans than any encoder writes (libjpeg-turbo's tools suggest a limit of this order). */
+export const MAX_SCANS = 500;
+
 interface Parsed {
   frame: Frame;
   jfif: boolean;
@@ -991,7 +1001,8 @@ function parseAll(d: Uint8Array, recover: boolean, maxPixels: (w: number, h: num
           if (!qt[c.tq]) throw fail();
           c.quant ??= qt[c.tq];
         }
-        scans++;
+        // Each scan walks every block: bound the work a small file can ask for.
+        if (++scans > MAX_SCANS) throw fail();
         const br = new BitReader(d, end, recover);
         scanProgress.mcus = 0;
         try {
