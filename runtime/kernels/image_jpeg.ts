@@ -215,7 +215,6 @@ class BitReader {
 
   /** jpeg_fill_bit_buffer's trigger: without recovery, running out of data while refilling suspends. */
   private check(n: number): void {
-    if (this.ljBits >= n || this.ljMarker) return;
     const d = this.d;
     while (this.ljBits < 57) {
       if (this.ljPos >= d.length) {
@@ -297,8 +296,8 @@ class BitReader {
 
   bits(n: number): number {
     if (n === 0) return 0;
-    this.check(n);
-    this.ensure(n);
+    if (this.ljBits < n && !this.ljMarker) this.check(n);
+    if (this.cnt < n) this.ensure(n);
     const v = (this.buf >>> (this.cnt - n)) & ((1 << n) - 1);
     this.consume(n);
     return v;
@@ -315,8 +314,8 @@ class BitReader {
   }
 
   decode(t: HuffTable): number {
-    this.check(8);
-    this.ensure(LOOKAHEAD);
+    if (this.ljBits < 8 && !this.ljMarker) this.check(8);
+    if (this.cnt < LOOKAHEAD) this.ensure(LOOKAHEAD);
     {
       const e = t.look[(this.buf >>> (this.cnt - LOOKAHEAD)) & ((1 << LOOKAHEAD) - 1)];
       if (e) {
