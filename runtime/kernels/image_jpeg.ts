@@ -183,7 +183,11 @@ interface Component {
   /** Blocks per line / column of the MCU-padded coefficient array. */
   bwPad: number;
   bhPad: number;
+  /** All block rows (bhPad), or one MCU row when a single sequential scan is rendered as it goes. */
   coefs: Int16Array;
+  streaming: boolean;
+  /** First block row held in coefs. */
+  rowBase: number;
   quant?: Uint16Array;
   dcPred: number;
   dc?: HuffTable;
@@ -386,7 +390,9 @@ interface Scan {
 }
 
 /** Decodes one scan; returns the number of complete iMCU rows when it suspends, else -1. */
-function decodeScan(frame: Frame, scan: Scan, br: BitReader, restartInterval: number, eobrun: { n: number }): void {
+function decodeScan(
+  frame: Frame, scan: Scan, br: BitReader, restartInterval: number, eobrun: { n: number }, onRow?: (my: number) => void,
+): void {
   const { comps, ss, se, ah, al } = scan;
   const progressive = frame.progressive;
   const single = comps.length === 1;
@@ -510,11 +516,11 @@ function decodeScan(frame: Frame, scan: Scan, br: BitReader, restartInterval: nu
     const my = (m / mcusX) | 0;
     if (!br.insufficient) {
       if (single) {
-        decodeBlock(c0, (my * c0.bwPad + mx) * 64);
+        decodeBlock(c0, ((my - c0.rowBase) * c0.bwPad + mx) * 64);
       } else {
         for (const c of comps) {
           for (let v = 0; v < c.v; v++) {
-            const row = my * c.v + v;
+            const row = my * c.v + v - c.rowBase;
             for (let h = 0; h < c.h; h++) decodeBlock(c, (row * c.bwPad + mx * c.h + h) * 64);
           }
         }
@@ -522,6 +528,11 @@ function decodeScan(frame: Frame, scan: Scan, br: BitReader, restartInterval: nu
     }
     todo--;
     scanProgress.mcus = m + 1;
+    if (onRow && mx === mcusX - 1) onRow(my);
+  }
+  if (onRow) {
+    // Rows the data never reached keep zero coefficients (uniform gray).
+    for (let my = Math.floor(scanProgress.mcus / mcusX); my < mcusY; my++) if (my * mcusX + mcusX > scanProgress.mcus) onRow(my);
   }
 }
 
@@ -843,7 +854,17 @@ interface Parsed {
 }
 
 /** Frame header only: validates the declared size before anything is allocated. */
-function parseAll(d: Uint8Array, recover: boolean, maxPixels: (w: number, h: number, n: number) => void): Parsed {
+interface Renderer {
+  /** Called at the first scan, once the colour space markers are known. */
+  start(jfif: boolean, adobe: number): void;
+  /** Inverse DCT of block rows [by0, by1) of component ci into its plane. */
+  blockRows(ci: number, by0: number, by1: number): void;
+}
+
+function parseAll(
+  d: Uint8Array, recover: boolean, maxPixels: (w: number, h: number, n: number) => void, makeRenderer: (f: Frame) => Renderer,
+): Parsed {
+  let renderer: Renderer | undefined;
   if (d.length < 4 || d[0] !== 0xff || d[1] !== 0xd8) throw fail();
   const qt: (Uint16Array | undefined)[] = [];
   const dcT: (HuffTable | undefined)[] = [];
@@ -948,7 +969,10 @@ function parseAll(d: Uint8Array, recover: boolean, maxPixels: (w: number, h: num
           const h = d[b + 1] >> 4;
           const v = d[b + 1] & 15;
           if (h < 1 || h > 4 || v < 1 || v > 4 || d[b + 2] > 3) throw fail();
-          comps.push({ id: d[b], h, v, tq: d[b + 2], bw: 0, bh: 0, bwPad: 0, bhPad: 0, coefs: new Int16Array(0), dcPred: 0 });
+          comps.push({
+            id: d[b], h, v, tq: d[b + 2], bw: 0, bh: 0, bwPad: 0, bhPad: 0,
+            coefs: new Int16Array(0), streaming: false, rowBase: 0, dcPred: 0,
+          });
         }
         const maxH = Math.max(...comps.map((c) => c.h));
         const maxV = Math.max(...comps.map((c) => c.v));
@@ -960,9 +984,9 @@ function parseAll(d: Uint8Array, recover: boolean, maxPixels: (w: number, h: num
           c.bh = Math.ceil(Math.ceil((height * c.v) / maxV) / 8);
           c.bwPad = mcusX * c.h;
           c.bhPad = mcusY * c.v;
-          c.coefs = new Int16Array(c.bwPad * c.bhPad * 64);
         }
         frame = { width, height, progressive: m === 0xc2, comps, maxH, maxV, mcusX, mcusY };
+        renderer = makeRenderer(frame);
         break;
       }
       case 0xda: {
@@ -1002,10 +1026,34 @@ function parseAll(d: Uint8Array, recover: boolean, maxPixels: (w: number, h: num
         }
         // Each scan walks every block: bound the work a small file can ask for.
         if (++scans > MAX_SCANS) throw fail();
+        if (scans === 1) {
+          renderer!.start(jfif, adobe);
+          // A sequential scan of every component is the whole image: render it
+          // one MCU row at a time instead of keeping every coefficient.
+          const single = ns === frame.comps.length && !frame.progressive;
+          for (const c of frame.comps) {
+            c.streaming = single;
+            const rows = !single ? c.bhPad : ns === 1 ? 1 : c.v;
+            c.coefs = new Int16Array(c.bwPad * rows * 64);
+          }
+        }
+        const r = renderer!;
+        const onRow = frame.comps[0].streaming
+          ? (my: number) => {
+              for (let ci = 0; ci < frame!.comps.length; ci++) {
+                const c = frame!.comps[ci];
+                const rows = ns === 1 ? 1 : c.v;
+                c.rowBase = my * rows;
+                r.blockRows(ci, my * rows, Math.min(c.bh, (my + 1) * rows));
+                c.coefs.fill(0);
+                c.rowBase = (my + 1) * rows;
+              }
+            }
+          : undefined;
         const br = new BitReader(d, end, recover);
         scanProgress.mcus = 0;
         try {
-          decodeScan(frame, { comps: sc, ss, se: frame.progressive ? se : 63, ah, al }, br, restartInterval, eobrun);
+          decodeScan(frame, { comps: sc, ss, se: frame.progressive ? se : 63, ah, al }, br, restartInterval, eobrun, onRow);
         } catch (e) {
           if (!(e instanceof Suspend)) throw e;
           if (frame.progressive || scans > 1 || ns !== frame.comps.length) throw fail();
@@ -1022,6 +1070,7 @@ function parseAll(d: Uint8Array, recover: boolean, maxPixels: (w: number, h: num
     o = end;
   }
   if (!frame || scans === 0) throw fail();
+  if (!frame.comps[0].streaming) for (let ci = 0; ci < frame.comps.length; ci++) renderer!.blockRows(ci, 0, frame.comps[ci].bh);
   return { frame, jfif, adobe, suspendedAt: -1, suspendedMulti: false };
 }
 
@@ -1086,6 +1135,22 @@ function upsample(
   }
 }
 
+type Space = 'gray' | 'ycc' | 'rgb' | 'cmyk' | 'ycck';
+
+/** libjpeg's colour space guess (jdapimin.c default_decompress_parms). */
+function colorSpace(frame: Frame, jfif: boolean, adobe: number): Space {
+  const n = frame.comps.length;
+  if (n === 1) return 'gray';
+  if (n === 3) {
+    if (jfif) return 'ycc';
+    if (adobe >= 0) return adobe === 0 ? 'rgb' : 'ycc';
+    const [a, b, c] = frame.comps.map((k) => k.id);
+    return a === 0x52 && b === 0x47 && c === 0x42 ? 'rgb' : 'ycc';
+  }
+  if (n === 4) return adobe === 2 ? 'ycck' : 'cmyk';
+  throw fail();
+}
+
 /** Decodes JPEG bytes to `channels` 8-bit samples as TF's DecodeJpeg does. */
 export function decodeJpeg(bytes: Uint8Array, options: JpegOptions): DecodedImage {
   const ratio = options.ratio ?? 1;
@@ -1093,41 +1158,79 @@ export function decodeJpeg(bytes: Uint8Array, options: JpegOptions): DecodedImag
   const minS = 8 / ratio;
   let outChannels = options.channels;
   const recover = options.tryRecoverTruncated ?? false;
-  const parsed = parseAll(bytes, recover, (w, h, n) => {
-    const channels = outChannels === 0 ? Math.min(n, 3) : outChannels;
-    const ow = Math.ceil(w / ratio);
-    const oh = Math.ceil(h / ratio);
-    // jpeg_mem.cc refuses outputs of 2^29 samples or more before decoding.
-    if (ow * oh * n >= 2 ** 29) throw fail();
-    checkTensorSize([oh, ow, channels], 'uint8');
+  const ifast = options.dctMethod !== 'INTEGER_ACCURATE';
+  // Per component: plane, its stride, DCT scaled size, dequantization tables.
+  const planes: Uint8Array[] = [];
+  const strides: number[] = [];
+  const sizes: number[] = [];
+  const qfs: (Int32Array | undefined)[] = [];
+  let needed = 0;
+  const makeRenderer = (frame: Frame): Renderer => ({
+    start(jfif, adobe) {
+      const n = frame.comps.length;
+      const channels = outChannels === 0 ? Math.min(n, 3) : outChannels;
+      // Only the luma plane is needed for gray output of a YCbCr image.
+      needed = channels === 1 && colorSpace(frame, jfif, adobe) === 'ycc' ? 1 : n;
+      for (let ci = 0; ci < n; ci++) {
+        const c = frame.comps[ci];
+        let sz = minS;
+        while (sz < 8 && (frame.maxH * minS) % (c.h * sz * 2) === 0 && (frame.maxV * minS) % (c.v * sz * 2) === 0) sz *= 2;
+        sizes.push(sz);
+        strides.push(c.bw * sz);
+        planes.push(ci < needed ? new Uint8Array(c.bw * sz * c.bh * sz) : new Uint8Array(0));
+      }
+    },
+    blockRows(ci, by0, by1) {
+      if (ci >= needed) return;
+      const c = frame.comps[ci];
+      const sz = sizes[ci];
+      const stride = strides[ci];
+      const plane = planes[ci];
+      const q = c.quant ?? new Uint16Array(64);
+      let qf = qfs[ci];
+      if (sz === 8 && ifast && !qf) {
+        qf = qfs[ci] = new Int32Array(64);
+        for (let i = 0; i < 64; i++) qf[i] = (q[i] * AAN_SCALES[i] + 2048) >> 12;
+      }
+      const co = c.coefs;
+      for (let by = by0; by < by1; by++) {
+        const rowOff = (by - c.rowBase) * c.bwPad * 64;
+        for (let bx = 0; bx < c.bw; bx++) {
+          const off = rowOff + bx * 64;
+          const o = by * sz * stride + bx * sz;
+          if (sz === 8) {
+            if (qf) idctIfast(co, off, qf, plane, o, stride);
+            else idctIslow(co, off, q, plane, o, stride);
+          } else if (sz === 4) idct4(co, off, q, plane, o, stride);
+          else if (sz === 2) idct2(co, off, q, plane, o, stride);
+          else idct1(co, off, q, plane, o);
+        }
+      }
+    },
   });
-  const { frame, jfif, adobe } = parsed;
+  const parsed = parseAll(
+    bytes,
+    recover,
+    (w, h, n) => {
+      const channels = outChannels === 0 ? Math.min(n, 3) : outChannels;
+      const ow = Math.ceil(w / ratio);
+      const oh = Math.ceil(h / ratio);
+      // jpeg_mem.cc refuses outputs of 2^29 samples or more before decoding.
+      if (ow * oh * n >= 2 ** 29) throw fail();
+      checkTensorSize([oh, ow, channels], 'uint8');
+    },
+    makeRenderer,
+  );
+  const { frame, adobe } = parsed;
   const ncomp = frame.comps.length;
   if (outChannels === 0) outChannels = Math.min(ncomp, 3);
   if (outChannels !== 1 && outChannels !== 3) throw fail();
-
-  // libjpeg's colour space guess (jdapimin.c default_decompress_parms).
-  type Space = 'gray' | 'ycc' | 'rgb' | 'cmyk' | 'ycck';
-  let space: Space;
-  if (ncomp === 1) space = 'gray';
-  else if (ncomp === 3) {
-    if (jfif) space = 'ycc';
-    else if (adobe >= 0) space = adobe === 0 ? 'rgb' : 'ycc';
-    else {
-      const [a, b, c] = frame.comps.map((k) => k.id);
-      space = a === 0x52 && b === 0x47 && c === 0x42 ? 'rgb' : 'ycc';
-    }
-  } else if (ncomp === 4) space = adobe === 2 ? 'ycck' : 'cmyk';
-  else throw fail();
+  const space = colorSpace(frame, parsed.jfif, adobe);
   if (outChannels === 1 && (space === 'cmyk' || space === 'ycck')) throw fail();
 
   const W = Math.ceil(frame.width / ratio);
   const H = Math.ceil(frame.height / ratio);
   const fancy = (options.fancyUpscaling ?? true) && minS > 1;
-  // TF's UncompressFlags default dct_method is JDCT_IFAST: '' means INTEGER_FAST.
-  const ifast = options.dctMethod !== 'INTEGER_ACCURATE';
-  // Only the luma plane is needed for gray output of a YCbCr image.
-  const needed = outChannels === 1 && (space === 'gray' || space === 'ycc') ? 1 : ncomp;
 
   // DecodeAndCropJpeg: TF validates the window, then jpeg_crop_scanline moves
   // its left edge down to an iMCU column boundary; the upsamplers then see the
@@ -1146,31 +1249,12 @@ export function decodeJpeg(bytes: Uint8Array, options: JpegOptions): DecodedImag
       if (Math.ceil((Wd * c.h) / frame.maxH) < 2 && orig >= 2) reinit = true;
     }
   }
-  const planes: Uint8Array[] = [];
+  const fulls: Uint8Array[] = [];
   for (let ci = 0; ci < needed; ci++) {
     const c = frame.comps[ci];
-    let s = minS;
-    while (s < 8 && (frame.maxH * minS) % (c.h * s * 2) === 0 && (frame.maxV * minS) % (c.v * s * 2) === 0) s *= 2;
-    const stride = c.bw * s;
-    const plane = new Uint8Array(stride * c.bh * s);
-    const q = c.quant ?? new Uint16Array(64);
-    let qf: Int32Array | undefined;
-    if (s === 8 && ifast) {
-      qf = new Int32Array(64);
-      for (let i = 0; i < 64; i++) qf[i] = (q[i] * AAN_SCALES[i] + 2048) >> 12;
-    }
-    for (let by = 0; by < c.bh; by++) {
-      for (let bx = 0; bx < c.bw; bx++) {
-        const off = (by * c.bwPad + bx) * 64;
-        const o = by * s * stride + bx * s;
-        if (s === 8) {
-          if (qf) idctIfast(c.coefs, off, qf, plane, o, stride);
-          else idctIslow(c.coefs, off, q, plane, o, stride);
-        } else if (s === 4) idct4(c.coefs, off, q, plane, o, stride);
-        else if (s === 2) idct2(c.coefs, off, q, plane, o, stride);
-        else idct1(c.coefs, off, q, plane, o);
-      }
-    }
+    const s = sizes[ci];
+    const stride = strides[ci];
+    const plane = planes[ci];
     const hIn = (c.h * s) / minS;
     const vIn = (c.v * s) / minS;
     const hf = frame.maxH / hIn;
@@ -1190,30 +1274,30 @@ export function decodeJpeg(bytes: Uint8Array, options: JpegOptions): DecodedImag
     }
     const full = new Uint8Array(Wd * H);
     upsample(src, stride, dsw, dsh, hf, vf, fancy, fancy && wide, Wd, H, full);
-    planes.push(full);
+    fulls.push(full);
   }
 
   const pixels = Wd * H;
   const data = new Uint8Array(pixels * outChannels);
   if (outChannels === 1) {
     if (space === 'rgb') {
-      const [r, g, b] = planes;
+      const [r, g, b] = fulls;
       for (let p = 0; p < pixels; p++) {
         data[p] = (FIX(0.299) * r[p] + FIX(0.587) * g[p] + FIX(0.114) * b[p] + ONE_HALF) >> SCALEBITS;
       }
-    } else data.set(planes[0]);
+    } else data.set(fulls[0]);
   } else if (space === 'gray') {
-    const y = planes[0];
+    const y = fulls[0];
     for (let p = 0, o = 0; p < pixels; p++, o += 3) data[o] = data[o + 1] = data[o + 2] = y[p];
   } else if (space === 'rgb') {
-    const [r, g, b] = planes;
+    const [r, g, b] = fulls;
     for (let p = 0, o = 0; p < pixels; p++, o += 3) {
       data[o] = r[p];
       data[o + 1] = g[p];
       data[o + 2] = b[p];
     }
   } else if (space === 'ycc') {
-    const [Y, Cb, Cr] = planes;
+    const [Y, Cb, Cr] = fulls;
     for (let p = 0, o = 0; p < pixels; p++, o += 3) {
       const y = Y[p];
       const cb = Cb[p];
@@ -1223,7 +1307,7 @@ export function decodeJpeg(bytes: Uint8Array, options: JpegOptions): DecodedImag
       data[o + 2] = clamp(y + CB_B[cb]);
     }
   } else {
-    const [P0, P1, P2, K] = planes;
+    const [P0, P1, P2, K] = fulls;
     const inverted = adobe >= 0;
     for (let p = 0, o = 0; p < pixels; p++, o += 3) {
       let c = P0[p];
