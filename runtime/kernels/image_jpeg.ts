@@ -136,6 +136,11 @@ interface HuffTable {
   maxcode: Int32Array;
   valoff: Int32Array;
   vals: Uint8Array;
+  /**
+   * AC tables: for a 9-bit lookahead holding a whole (code, value) pair,
+   * (value << 8) | (run << 4) | bits, else 0 (libjpeg-turbo's fast AC idea).
+   */
+  fastAc: Int32Array;
 }
 
 function buildHuffman(counts: Uint8Array, vals: Uint8Array, isDc: boolean): HuffTable {
@@ -162,7 +167,21 @@ function buildHuffman(counts: Uint8Array, vals: Uint8Array, isDc: boolean): Huff
   }
   maxcode[17] = 0x7fffffff;
   if (isDc) for (let i = 0; i < p; i++) if (vals[i] > 15) throw fail();
-  return { look, maxcode, valoff, vals };
+  const fastAc = new Int32Array(isDc ? 0 : 1 << LOOKAHEAD);
+  if (!isDc) {
+    for (let i = 0; i < 1 << LOOKAHEAD; i++) {
+      const e = look[i];
+      if (!e) continue;
+      const l = e >> 8;
+      const rs = e & 255;
+      const size = rs & 15;
+      if (size === 0 || l + size > LOOKAHEAD) continue;
+      const raw = (i >> (LOOKAHEAD - l - size)) & ((1 << size) - 1);
+      const v = raw < 1 << (size - 1) ? raw - (1 << size) + 1 : raw;
+      fastAc[i] = (v << 8) | ((rs >> 4) << 4) | (l + size);
+    }
+  }
+  return { look, maxcode, valoff, vals, fastAc };
 }
 
 // ---------------------------------------------------------------------------
@@ -317,6 +336,14 @@ class BitReader {
     return v < 1 << (s - 1) ? v - (1 << s) + 1 : v;
   }
 
+  /** A whole AC (run, value) pair from the lookahead when it fits, consumed; else 0. */
+  fastAc(t: HuffTable): number {
+    if ((this.ljBits < LOOKAHEAD && !this.ljMarker) || this.cnt < LOOKAHEAD) return 0;
+    const e = t.fastAc[(this.buf >>> (this.cnt - LOOKAHEAD)) & ((1 << LOOKAHEAD) - 1)];
+    if (e) this.consume(e & 15);
+    return e;
+  }
+
   decode(t: HuffTable): number {
     if (this.ljBits < 8 && !this.ljMarker) this.check(8);
     if (this.cnt < LOOKAHEAD) this.ensure(LOOKAHEAD);
@@ -413,6 +440,13 @@ function decodeScan(
       co[off] = c.dcPred;
       const ac = c.ac!;
       for (let k = 1; k < 64; k++) {
+        const e = br.fastAc(ac);
+        if (e) {
+          k += (e >> 4) & 15;
+          if (k > 63) break;
+          co[off + NATURAL[k]] = e >> 8;
+          continue;
+        }
         const rs = br.decode(ac);
         const s = rs & 15;
         const r = rs >> 4;
