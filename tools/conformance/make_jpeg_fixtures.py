@@ -52,6 +52,30 @@ def pil_jpeg(img, mode, **kw):
     return buf.getvalue()
 
 
+def strip_app0(data):
+    """Drops the JFIF APP0 segment (libjpeg then guesses the colour space)."""
+    assert data[2:4] == b"\xff\xe0"
+    n = (data[4] << 8) | data[5]
+    return data[:2] + data[4 + n:]
+
+
+def with_adobe(data, transform):
+    seg = b"Adobe" + bytes([0, 100, 0, 0, 0, 0, transform])
+    return data[:2] + b"\xff\xee" + bytes([0, len(seg) + 2]) + seg + data[2:]
+
+
+def with_component_ids(data, ids):
+    out = bytearray(data)
+    for marker in (b"\xff\xc0", b"\xff\xda"):
+        at = out.find(marker)
+        n = out[at + 4 + (5 if marker == b"\xff\xc0" else 0)]
+        first = at + 5 + (6 if marker == b"\xff\xc0" else 0)
+        step = 3 if marker == b"\xff\xc0" else 2
+        for k in range(n):
+            out[first + k * step] = ids[k]
+    return bytes(out)
+
+
 def files():
     out = {}
     out["rgb420_q75_33x17"] = tf_jpeg(picture(17, 33, 3, 1), quality=75)
@@ -63,6 +87,13 @@ def files():
     out["rgb420_opt_q50_64x48"] = tf_jpeg(picture(48, 64, 3, 7), quality=50, optimize_size=True)
     out["rgb420_q90_1x1"] = tf_jpeg(picture(1, 1, 3, 8), quality=90)
     out["rgb420_q95_3x2"] = tf_jpeg(picture(2, 3, 3, 9), quality=95)
+    # Colour-space guesses without JFIF: Adobe transform 0 (RGB planes), 1 (YCbCr),
+    # component ids 'R','G','B' (RGB), plain ids 1,2,3 (YCbCr).
+    plain = strip_app0(tf_jpeg(picture(13, 19, 3, 16), quality=85, chroma_downsampling=False))
+    out["adobe0_rgb_19x13"] = with_adobe(plain, 0)
+    out["adobe1_ycc_19x13"] = with_adobe(plain, 1)
+    out["ids_rgb_19x13"] = with_component_ids(plain, b"RGB")
+    out["nojfif_ycc420_27x11"] = strip_app0(tf_jpeg(picture(11, 27, 3, 17), quality=75))
     if Image is not None:
         out["pil_rgb422_q80_33x17"] = pil_jpeg(picture(17, 33, 3, 10), "RGB", quality=80, subsampling=1)
         out["pil_cmyk_q85_21x13"] = pil_jpeg(np.concatenate([picture(13, 21, 3, 11), picture(13, 21, 1, 12)], -1), "CMYK", quality=85)
