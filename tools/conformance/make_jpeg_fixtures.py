@@ -69,7 +69,7 @@ def with_component_ids(data, ids):
     for marker in (b"\xff\xc0", b"\xff\xda"):
         at = out.find(marker)
         n = out[at + 4 + (5 if marker == b"\xff\xc0" else 0)]
-        first = at + 5 + (6 if marker == b"\xff\xc0" else 0)
+        first = at + (10 if marker == b"\xff\xc0" else 5)
         step = 3 if marker == b"\xff\xc0" else 2
         for k in range(n):
             out[first + k * step] = ids[k]
