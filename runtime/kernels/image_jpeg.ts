@@ -31,7 +31,18 @@
  *    component ids), fixed-point YCbCr → RGB tables, RGB → gray, YCCK → CMYK,
  *    then TF's CMYK → RGB (inverted when an Adobe marker was seen);
  *  - DecodeAndCropJpeg: the window is validated against the (scaled) output
- *    size and cut out of the decoded image.
+ *    size; like jpeg_crop_scanline the decoded columns start at an iMCU
+ *    boundary, so the upsamplers see the cropped rows' ends as image edges;
+ *  - a single sequential scan is rendered one MCU row at a time (no
+ *    whole-image coefficient buffer); progressive and multi-scan files keep
+ *    all coefficients; at most MAX_SCANS scans (bounded work per byte).
+ * Verified pixel for pixel against TF in test/runtime/kernels/jpeg_fixtures
+ * (tools/conformance/make_jpeg_fixtures.py). Known gap: the pixels TF returns
+ * for truncated files under try_recover_truncated (libjpeg's handling of the
+ * zero-padded tail, and block smoothing of incomplete progressive
+ * coefficients) are not reproduced; shapes, successes and failures are.
+ * Arithmetic coding, lossless and 12-bit JPEGs are refused (TF's build is
+ * 8-bit Huffman only as far as this decoder goes).
  * Errors: INVALID_ARGUMENT "jpeg::Uncompress failed. Invalid JPEG data or crop window."
  */
 import { invalidArgument } from '../errors.js';
