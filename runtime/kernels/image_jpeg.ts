@@ -41,8 +41,8 @@
  * for truncated files under try_recover_truncated (libjpeg's handling of the
  * zero-padded tail, and block smoothing of incomplete progressive
  * coefficients) are not reproduced; shapes, successes and failures are.
- * Arithmetic coding, lossless and 12-bit JPEGs are refused (TF's build is
- * 8-bit Huffman only as far as this decoder goes).
+ * Also a gap: arithmetic-coded (SOF9/SOF10) JPEGs, which TF's libjpeg-turbo
+ * build decodes, are refused here, as are lossless and 12-bit ones.
  * Errors: INVALID_ARGUMENT "jpeg::Uncompress failed. Invalid JPEG data or crop window."
  */
 import { invalidArgument } from '../errors.js';
