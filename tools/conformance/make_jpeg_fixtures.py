@@ -154,7 +154,8 @@ def main():
         add(name, data, "DecodeJpeg", {"channels": 3, "dct_method": "INTEGER_ACCURATE"})
 
     # Crop windows (libjpeg-turbo crops to an iMCU column boundary, then TF realigns).
-    for name in ("rgb420_opt_q50_64x48", "rgb420_q75_33x17", "pil_rgb422_q80_33x17", "rgb444_q90_17x33"):
+    for name in ("rgb420_opt_q50_64x48", "rgb420_q75_33x17", "pil_rgb422_q80_33x17", "rgb444_q90_17x33", "gray_q80_23x15",
+                 "rgb420_prog_q85_35x21", "pil_cmyk_q85_21x13", "pil_rgb420_rst_q80_40x24"):
         if name not in jpegs:
             continue
         data = jpegs[name]
