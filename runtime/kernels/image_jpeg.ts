@@ -200,6 +200,7 @@ function buildHuffman(counts: Uint8Array, vals: Uint8Array, isDc: boolean): Huff
 
 class Suspend extends Error {}
 
+/** libjpeg stuffs zero bits after a marker or the end of the data. */
 const PAD = 0;
 
 interface Component {
@@ -895,7 +896,6 @@ interface Parsed {
   adobe: number;
   /** Complete output lines when the data ended (baseline single scan), else -1. */
   suspendedAt: number;
-  suspendedMulti: boolean;
 }
 
 /** Frame header only: validates the declared size before anything is allocated. */
@@ -1103,7 +1103,7 @@ function parseAll(
           if (!(e instanceof Suspend)) throw e;
           if (frame.progressive || scans > 1 || ns !== frame.comps.length) throw fail();
           const perRow = ns === 1 ? sc[0].bw : frame.mcusX;
-          return { frame, jfif, adobe, suspendedAt: Math.floor(scanProgress.mcus / perRow), suspendedMulti: false };
+          return { frame, jfif, adobe, suspendedAt: Math.floor(scanProgress.mcus / perRow) };
         }
         o = br.pos;
         continue;
@@ -1116,7 +1116,7 @@ function parseAll(
   }
   if (!frame || scans === 0) throw fail();
   if (!frame.comps[0].streaming) for (let ci = 0; ci < frame.comps.length; ci++) renderer!.blockRows(ci, 0, frame.comps[ci].bh);
-  return { frame, jfif, adobe, suspendedAt: -1, suspendedMulti: false };
+  return { frame, jfif, adobe, suspendedAt: -1 };
 }
 
 // ---------------------------------------------------------------------------
