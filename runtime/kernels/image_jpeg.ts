@@ -219,6 +219,9 @@ interface Component {
   streaming: boolean;
   /** First block row held in coefs. */
   rowBase: number;
+  /** Progressive: jdphuff.c's coef_bits for coefficients 0..9 (-1 unseen) and their state before the last scan. */
+  bits: Int32Array;
+  prevBits: Int32Array;
   quant?: Uint16Array;
   dcPred: number;
   dc?: HuffTable;
@@ -418,6 +421,9 @@ interface Frame {
   maxV: number;
   mcusX: number;
   mcusY: number;
+  /** jdcoefct.c last_good_iMCU_row: the last iMCU row whose MCUs began with data. */
+  lastGood: number;
+  scans: number;
 }
 
 interface Scan {
@@ -561,6 +567,7 @@ function decodeScan(
     const mx = m % mcusX;
     const my = (m / mcusX) | 0;
     if (!br.insufficient) {
+      frame.lastGood = single ? Math.floor(my / c0.v) : my;
       if (single) {
         decodeBlock(c0, ((my - c0.rowBase) * c0.bwPad + mx) * 64);
       } else {
@@ -1017,6 +1024,7 @@ function parseAll(
           comps.push({
             id: d[b], h, v, tq: d[b + 2], bw: 0, bh: 0, bwPad: 0, bhPad: 0,
             coefs: new Int16Array(0), streaming: false, rowBase: 0, dcPred: 0,
+            bits: new Int32Array(10).fill(-1), prevBits: new Int32Array(10),
           });
         }
         const maxH = Math.max(...comps.map((c) => c.h));
@@ -1030,7 +1038,7 @@ function parseAll(
           c.bwPad = mcusX * c.h;
           c.bhPad = mcusY * c.v;
         }
-        frame = { width, height, progressive: m === 0xc2, comps, maxH, maxV, mcusX, mcusY };
+        frame = { width, height, progressive: m === 0xc2, comps, maxH, maxV, mcusX, mcusY, lastGood: 0, scans: 0 };
         renderer = makeRenderer(frame);
         break;
       }
@@ -1069,6 +1077,14 @@ function parseAll(
           if (!qt[c.tq]) throw fail();
           c.quant ??= qt[c.tq];
         }
+        if (frame.progressive) {
+          // jdphuff.c start_pass_phuff_decoder's bookkeeping, for block smoothing.
+          for (const c of sc) {
+            for (let k = Math.min(ss, 1); k <= Math.min(Math.max(se, 9), 9); k++) c.prevBits[k] = scans >= 1 ? c.bits[k] : 0;
+            for (let k = ss; k <= Math.min(se, 9); k++) c.bits[k] = al;
+          }
+        }
+        frame.scans = scans + 1;
         // Each scan walks every block: bound the work a small file can ask for.
         if (++scans > MAX_SCANS) throw fail();
         if (scans === 1) {
@@ -1180,6 +1196,111 @@ function upsample(
   }
 }
 
+// ---------------------------------------------------------------------------
+// Block smoothing (jdcoefct.c decompress_smooth_data): libjpeg estimates the
+// first 9 AC coefficients (and, with no AC data at all, the DC) of a
+// progressive image whose coefficients are not all known to full precision,
+// from the DC values of the 5x5 neighbouring blocks.
+
+const Q_POS = [0, 1, 8, 16, 9, 2, 3, 10, 17, 24];
+const smoothWs = new Int16Array(64);
+
+/** smoothing_ok: progressive, DC known, quantizers nonzero, some AC 1..9 not exact. */
+function smoothing(frame: Frame): boolean {
+  if (!frame.progressive) return false;
+  let useful = false;
+  for (const c of frame.comps) {
+    const q = c.quant;
+    if (!q) return false;
+    for (const pos of Q_POS) if (q[pos] === 0) return false;
+    if (c.bits[0] < 0) return false;
+    for (let k = 1; k < 10; k++) if (c.bits[k] !== 0) useful = true;
+  }
+  return useful;
+}
+
+function smoothBlock(frame: Frame, c: Component, by: number, bx: number): Int16Array {
+  const co = c.coefs;
+  const v = c.v;
+  const T = frame.mcusY;
+  const r = Math.floor(by / v);
+  const last = T - 1;
+  const blockRows = r < last ? v : c.bh % v || v;
+  const imageBlockRows = blockRows * T;
+  const imageBlockRow = r * blockRows + (by - r * v);
+  const rowAt = (dy: number) => {
+    // Which block row stands in for by + dy (libjpeg's edge replication).
+    if (dy === -1) return imageBlockRow > 0 ? by - 1 : by;
+    if (dy === -2) return imageBlockRow > 1 ? by - 2 : imageBlockRow > 0 ? by - 1 : by;
+    if (dy === 1) return imageBlockRow < imageBlockRows - 1 ? by + 1 : by;
+    return imageBlockRow < imageBlockRows - 2 ? by + 2 : imageBlockRow < imageBlockRows - 1 ? by + 1 : by;
+  };
+  const lastCol = c.bw - 1;
+  const colAt = (dx: number) => {
+    // The sliding DC registers: columns beyond the last repeat the edge column.
+    const x = bx + dx;
+    if (dx < 0) return Math.max(0, x);
+    return Math.min(lastCol, x);
+  };
+  const dc = (dy: number, dx: number) => co[(rowAt(dy) * c.bwPad + colAt(dx)) * 64];
+  const [DC01, DC02, DC03, DC04, DC05] = [dc(-2, -2), dc(-2, -1), dc(-2, 0), dc(-2, 1), dc(-2, 2)];
+  const [DC06, DC07, DC08, DC09, DC10] = [dc(-1, -2), dc(-1, -1), dc(-1, 0), dc(-1, 1), dc(-1, 2)];
+  const [DC11, DC12, DC13, DC14, DC15] = [dc(0, -2), dc(0, -1), dc(0, 0), dc(0, 1), dc(0, 2)];
+  const [DC16, DC17, DC18, DC19, DC20] = [dc(1, -2), dc(1, -1), dc(1, 0), dc(1, 1), dc(1, 2)];
+  const [DC21, DC22, DC23, DC24, DC25] = [dc(2, -2), dc(2, -1), dc(2, 0), dc(2, 1), dc(2, 2)];
+  const ws2 = smoothWs;
+  ws2.set(co.subarray((by * c.bwPad + bx) * 64, (by * c.bwPad + bx) * 64 + 64));
+  const bits = r > frame.lastGood ? c.prevBits : c.bits;
+  const q = c.quant!;
+  const changeDc = bits[1] === -1 && bits[2] === -1 && bits[3] === -1 && bits[4] === -1 && bits[5] === -1 &&
+    bits[6] === -1 && bits[7] === -1 && bits[8] === -1 && bits[9] === -1;
+  const Q00 = q[0];
+  const estimate = (k: number, pos: number, sum: number) => {
+    const Al = bits[k];
+    if (Al === 0 || ws2[pos] !== 0) return;
+    const Q = q[pos];
+    const num = Q00 * sum;
+    let pred: number;
+    if (num >= 0) {
+      pred = Math.floor((Q * 128 + num) / (Q * 256));
+      if (Al > 0 && pred >= 1 << Al) pred = (1 << Al) - 1;
+    } else {
+      pred = Math.floor((Q * 128 - num) / (Q * 256));
+      if (Al > 0 && pred >= 1 << Al) pred = (1 << Al) - 1;
+      pred = -pred;
+    }
+    ws2[pos] = pred;
+  };
+  estimate(1, 1, changeDc
+    ? -DC01 - DC02 + DC04 + DC05 - 3 * DC06 + 13 * DC07 - 13 * DC09 + 3 * DC10 - 3 * DC11 + 38 * DC12 - 38 * DC14 +
+      3 * DC15 - 3 * DC16 + 13 * DC17 - 13 * DC19 + 3 * DC20 - DC21 - DC22 + DC24 + DC25
+    : -7 * DC11 + 50 * DC12 - 50 * DC14 + 7 * DC15);
+  estimate(2, 8, changeDc
+    ? -DC01 - 3 * DC02 - 3 * DC03 - 3 * DC04 - DC05 - DC06 + 13 * DC07 + 38 * DC08 + 13 * DC09 - DC10 + DC16 -
+      13 * DC17 - 38 * DC18 - 13 * DC19 + DC20 + DC21 + 3 * DC22 + 3 * DC23 + 3 * DC24 + DC25
+    : -7 * DC03 + 50 * DC08 - 50 * DC18 + 7 * DC23);
+  estimate(3, 16, changeDc
+    ? DC03 + 2 * DC07 + 7 * DC08 + 2 * DC09 - 5 * DC12 - 14 * DC13 - 5 * DC14 + 2 * DC17 + 7 * DC18 + 2 * DC19 + DC23
+    : -DC03 + 13 * DC08 - 24 * DC13 + 13 * DC18 - DC23);
+  estimate(4, 9, changeDc
+    ? -DC01 + DC05 + 9 * DC07 - 9 * DC09 - 9 * DC17 + 9 * DC19 + DC21 - DC25
+    : DC10 + DC16 - 10 * DC17 + 10 * DC19 - DC02 - DC20 + DC22 - DC24 + DC04 - DC06 + 10 * DC07 - 10 * DC09);
+  estimate(5, 2, changeDc
+    ? 2 * DC07 - 5 * DC08 + 2 * DC09 + DC11 + 7 * DC12 - 14 * DC13 + 7 * DC14 + DC15 + 2 * DC17 - 5 * DC18 + 2 * DC19
+    : -DC11 + 13 * DC12 - 24 * DC13 + 13 * DC14 - DC15);
+  if (changeDc) {
+    estimate(6, 3, DC07 - DC09 + 2 * DC12 - 2 * DC14 + DC17 - DC19);
+    estimate(7, 10, DC07 - 3 * DC08 + DC09 - DC17 + 3 * DC18 - DC19);
+    estimate(8, 17, DC07 - DC09 - 3 * DC12 + 3 * DC14 + DC17 - DC19);
+    estimate(9, 24, DC07 + 2 * DC08 + DC09 - DC17 - 2 * DC18 - DC19);
+    const num = Q00 * (-2 * DC01 - 6 * DC02 - 8 * DC03 - 6 * DC04 - 2 * DC05 - 6 * DC06 + 6 * DC07 + 42 * DC08 +
+      6 * DC09 - 6 * DC10 - 8 * DC11 + 42 * DC12 + 152 * DC13 + 42 * DC14 - 8 * DC15 - 6 * DC16 + 6 * DC17 +
+      42 * DC18 + 6 * DC19 - 6 * DC20 - 2 * DC21 - 6 * DC22 - 8 * DC23 - 6 * DC24 - 2 * DC25);
+    ws2[0] = num >= 0 ? Math.floor((Q00 * 128 + num) / (Q00 * 256)) : -Math.floor((Q00 * 128 - num) / (Q00 * 256));
+  }
+  return ws2;
+}
+
 type Space = 'gray' | 'ycc' | 'rgb' | 'cmyk' | 'ycck';
 
 /** libjpeg's colour space guess (jdapimin.c default_decompress_parms). */
@@ -1237,12 +1358,17 @@ export function decodeJpeg(bytes: Uint8Array, options: JpegOptions): DecodedImag
         qf = qfs[ci] = new Int32Array(64);
         for (let i = 0; i < 64; i++) qf[i] = (q[i] * AAN_SCALES[i] + 2048) >> 12;
       }
-      const co = c.coefs;
+      let co = c.coefs;
+      const smooth = smoothing(frame);
       for (let by = by0; by < by1; by++) {
         const rowOff = (by - c.rowBase) * c.bwPad * 64;
         for (let bx = 0; bx < c.bw; bx++) {
-          const off = rowOff + bx * 64;
+          let off = rowOff + bx * 64;
           const o = by * sz * stride + bx * sz;
+          if (smooth) {
+            co = smoothBlock(frame, c, by, bx);
+            off = 0;
+          }
           if (sz === 8) {
             if (qf) idctIfast(co, off, qf, plane, o, stride);
             else idctIslow(co, off, q, plane, o, stride);
