@@ -37,10 +37,12 @@
  *    whole-image coefficient buffer); progressive and multi-scan files keep
  *    all coefficients; at most MAX_SCANS scans (bounded work per byte).
  * Verified pixel for pixel against TF in test/runtime/kernels/jpeg_fixtures
- * (tools/conformance/make_jpeg_fixtures.py). Known gap: the pixels TF returns
- * for truncated files under try_recover_truncated (libjpeg's handling of the
- * zero-padded tail, and block smoothing of incomplete progressive
- * coefficients) are not reproduced; shapes, successes and failures are.
+ * (tools/conformance/make_jpeg_fixtures.py). Progressive images whose
+ * coefficients are incomplete (truncated files under try_recover_truncated)
+ * get libjpeg's block smoothing. Known gap: the pixels TF returns for
+ * truncated files under try_recover_truncated are not reproduced exactly
+ * (baseline: TF's handling of the tail after the data ends; progressive:
+ * within a few levels at the right edge); shapes, successes and failures are.
  * Also a gap: arithmetic-coded (SOF9/SOF10) JPEGs, which TF's libjpeg-turbo
  * build decodes, are refused here, as are lossless and 12-bit ones.
  * Errors: INVALID_ARGUMENT "jpeg::Uncompress failed. Invalid JPEG data or crop window."
