@@ -78,7 +78,15 @@ function decodeKernel(op: DecodeOp, ctx: KernelContext): Tensor {
         const [y, x, h, w] = win.numbers();
         crop = [y, x, h, w];
       }
-      img = decodeJpeg(bytes, { channels, ratio, fancyUpscaling: attrs.bool('fancy_upscaling', true), crop });
+      img = decodeJpeg(bytes, {
+        channels,
+        ratio,
+        fancyUpscaling: attrs.bool('fancy_upscaling', true),
+        dctMethod: dct,
+        tryRecoverTruncated: attrs.bool('try_recover_truncated', false),
+        acceptableFraction: attrs.float('acceptable_fraction', 1),
+        crop,
+      });
       break;
     }
     case 'png':
