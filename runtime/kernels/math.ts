@@ -59,6 +59,7 @@ import {
   unsupportedDtype,
 } from './host_math.js';
 import { type KernelContext, registerKernel } from './registry.js';
+import { complexBinary, complexUnary, isComplex } from './signal/complex.js';
 
 // ---------------------------------------------------------------------------
 // Dtype sets
@@ -199,6 +200,7 @@ function hostBinary(op: string, def: BinaryDef, a: Tensor, b: Tensor, outShape: 
 
 /** Applies a binary op definition to two tensors (shared by kernels of other families). */
 export function applyBinary(op: string, def: BinaryDef, a: Tensor, b: Tensor, shapeError = true): Tensor {
+  if (isComplex(a.dtype)) return complexBinary(op, a, b, shapeError);
   if (def.hostExact && a.dtype === b.dtype && a.isOnHost && b.isOnHost) {
     // Small host operands of the same shape, or one a scalar (loop counters,
     // per-image arithmetic): straight to the host loop, without the general
@@ -442,6 +444,7 @@ export interface UnaryDef {
 /** Applies a unary op definition (exported for kernels of other families). */
 export function applyUnary(op: string, def: UnaryDef, x: Tensor): Tensor {
   const dtype = x.dtype;
+  if (isComplex(dtype)) return complexUnary(op, x);
   checkType(op, dtype, def.types);
   const outDtype: DType = def.bool ? 'bool' : dtype;
   const tfFn = tfFor(tfKind(dtype), def.tfFloat, def.tfInt, def.tfBool);
@@ -619,7 +622,7 @@ registerKernel({
     const xs = ctx.inputs;
     checkSameDtype('AddN', xs);
     const dtype = xs[0].dtype;
-    checkType('AddN', dtype, NUMERIC_TYPES);
+    if (!isComplex(dtype)) checkType('AddN', dtype, NUMERIC_TYPES);
     for (let i = 1; i < xs.length; i++) {
       if (!sameShape(xs[0].shape, xs[i].shape)) {
         throw invalidArgument(
