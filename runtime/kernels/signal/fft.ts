@@ -1,10 +1,11 @@
 /**
  * Fast Fourier transforms: FFT, IFFT, FFT2D, IFFT2D, FFT3D, IFFT3D (complex
  * to complex over the innermost 1-3 axes), RFFT*, IRFFT* (real to half
- * spectrum and back, with an fft_length input), and FFTND, IFFTND, RFFTND,
- * IRFFTND (fft_length and axes inputs).
+ * spectrum and back, with an fft_length input). FFTND, IFFTND, RFFTND and
+ * IRFFTND are left out: TF registers no CPU kernel for them (a model using
+ * them fails in TensorFlow too, "No OpKernel was registered").
  *
- * Follows tensorflow/core/kernels/fft_ops.cc (FFTBase, FFTNBase and
+ * Follows tensorflow/core/kernels/fft_ops.cc (FFTBase and
  * DuccFftImpl) and tensorflow/core/ops/spectral_ops.cc:
  *  - the transform is unnormalised forward, and scaled by 1 / (product of the
  *    transformed output dims) backward;
@@ -19,8 +20,6 @@
  *    extension of its input along the innermost axis (DUCC's c2r): the
  *    imaginary parts of the DC and, for even lengths, Nyquist terms are
  *    ignored; outer axes are inverse complex transforms done first;
- *  - FFTND/IFFTND take output dims from fft_length, cropping or zero-padding
- *    the input; axes must be successive, ascending, and end at the last axis;
  *  - an empty input gives an output of zeros of the output shape.
  * Error texts are TF's. Numerics: every transform runs in float64 (radix-2
  * for powers of two, Bluestein's chirp-z otherwise: O(n log n) for any
@@ -269,9 +268,9 @@ function typeError(kind: Kind, inType: DType, outType: DType): never {
 }
 
 /** Checks fft_length and returns its values and the output shape (FFTBase's rules). */
-function realLengths(input: Tensor, fftLength: Tensor, rank: number, forward: boolean, nd: boolean): { lengths: number[]; outShape: number[] } {
+function realLengths(input: Tensor, fftLength: Tensor, rank: number, forward: boolean): { lengths: number[]; outShape: number[] } {
   if (fftLength.rank !== 1 || fftLength.shape[0] !== rank) {
-    throw invalidArgument(nd ? `fft_length must have shape [${rank}], but got: ${fftLength.shape[0] ?? 0}.` : `fft_length must have shape [${rank}]`);
+    throw invalidArgument(`fft_length must have shape [${rank}]`);
   }
   if (fftLength.dtype !== 'int32') throw unsupportedDtype('fft_length', fftLength.dtype);
   const lengths = fftLength.numbers();
@@ -295,19 +294,13 @@ function checkRank(input: Tensor, rank: number): void {
   if (input.rank < rank) throw invalidArgument(`Input must have rank of at least ${rank} but got: ${shapeString(input.shape)}`);
 }
 
-/** Complex to complex over the innermost `rank` axes; output dims `lengths` (input cropped or zero-padded). */
-function c2c(input: Tensor, rank: number, forward: boolean, lengths?: number[]): Tensor {
+/** Complex to complex over the innermost `rank` axes. */
+function c2c(input: Tensor, rank: number, forward: boolean): Tensor {
   if (!isComplex(input.dtype)) typeError({ forward, real: false }, input.dtype, input.dtype);
   const lead = input.rank - rank;
   const outShape = [...input.shape];
-  if (lengths) for (let i = 0; i < rank; i++) outShape[lead + i] = lengths[i];
-  checkTensorSize(outShape, input.dtype);
-  if (input.size === 0 || sizeOf(outShape) === 0) return zeros(input.dtype, outShape);
-  let [re, im] = splitParts(input);
-  if (lengths) {
-    re = resize(re, input.shape, outShape);
-    im = resize(im, input.shape, outShape);
-  }
+  if (input.size === 0) return zeros(input.dtype, outShape);
+  const [re, im] = splitParts(input);
   let count = 1;
   for (let i = 0; i < rank; i++) {
     transformAxis(re, im, outShape, lead + i, !forward);
@@ -317,8 +310,8 @@ function c2c(input: Tensor, rank: number, forward: boolean, lengths?: number[]):
 }
 
 /** Real to half spectrum over the innermost `rank` axes. */
-function r2c(input: Tensor, fftLength: Tensor, rank: number, outType: DType, nd: boolean): Tensor {
-  const { lengths, outShape } = realLengths(input, fftLength, rank, true, nd);
+function r2c(input: Tensor, fftLength: Tensor, rank: number, outType: DType): Tensor {
+  const { lengths, outShape } = realLengths(input, fftLength, rank, true);
   if (!((input.dtype === 'float32' && outType === 'complex64') || (input.dtype === 'float64' && outType === 'complex128'))) {
     typeError({ forward: true, real: true }, input.dtype, outType);
   }
@@ -336,8 +329,8 @@ function r2c(input: Tensor, fftLength: Tensor, rank: number, outType: DType, nd:
 }
 
 /** Half spectrum to real over the innermost `rank` axes (DUCC's c2r). */
-function c2r(input: Tensor, fftLength: Tensor, rank: number, outType: DType, nd: boolean): Tensor {
-  const { lengths, outShape } = realLengths(input, fftLength, rank, false, nd);
+function c2r(input: Tensor, fftLength: Tensor, rank: number, outType: DType): Tensor {
+  const { lengths, outShape } = realLengths(input, fftLength, rank, false);
   if (!((input.dtype === 'complex64' && outType === 'float32') || (input.dtype === 'complex128' && outType === 'float64'))) {
     typeError({ forward: false, real: true }, input.dtype, outType);
   }
@@ -401,66 +394,14 @@ for (const rank of RANKS) {
     op: `RFFT${sfx}`,
     kernel: ({ inputs: [x, len], attrs }) => {
       checkRank(x, rank);
-      return [r2c(x, len, rank, attrs.type('Tcomplex', complexOf(x.dtype)), false)];
+      return [r2c(x, len, rank, attrs.type('Tcomplex', complexOf(x.dtype)))];
     },
   });
   registerKernel({
     op: `IRFFT${sfx}`,
     kernel: ({ inputs: [x, len], attrs }) => {
       checkRank(x, rank);
-      return [c2r(x, len, rank, attrs.type('Treal', x.dtype === 'complex128' ? 'float64' : 'float32'), false)];
+      return [c2r(x, len, rank, attrs.type('Treal', x.dtype === 'complex128' ? 'float64' : 'float32'))];
     },
   });
 }
-
-/** FFTNBase's checks on the axes input: successive, ascending, ending at the last axis. Returns the rank. */
-function ndRank(x: Tensor, axes: Tensor): number {
-  const ax = axes.numbers();
-  const rank = ax.length;
-  if (x.rank < rank) throw invalidArgument(`Input must have rank of at least ${rank} but got: ${shapeString(x.shape)}`);
-  if (rank === 0) throw invalidArgument('axes must not be empty');
-  const norm = ax.map((a) => (a < 0 ? a + x.rank : a));
-  for (let i = 1; i < rank; i++) if (norm[i - 1] + 1 !== norm[i]) throw invalidArgument('axes must be successive and ascending.');
-  if (norm[rank - 1] !== x.rank - 1) throw invalidArgument('The last axis to perform transform on must be -1.');
-  return rank;
-}
-
-function ndLengths(len: Tensor, rank: number): number[] {
-  if (len.rank !== 1 || len.shape[0] !== rank) {
-    throw invalidArgument(`fft_length must have shape [${rank}], but got: ${len.shape[0] ?? 0}.`);
-  }
-  const lengths = len.numbers();
-  lengths.forEach((n, i) => {
-    if (n < 0) throw invalidArgument(`fft_length[${i}] must >= 0, but got: ${n}`);
-  });
-  return lengths;
-}
-
-registerKernel({
-  op: 'FFTND',
-  kernel: ({ inputs: [x, len, axes] }) => {
-    const rank = ndRank(x, axes);
-    return [c2c(x, rank, true, ndLengths(len, rank))];
-  },
-});
-registerKernel({
-  op: 'IFFTND',
-  kernel: ({ inputs: [x, len, axes] }) => {
-    const rank = ndRank(x, axes);
-    return [c2c(x, rank, false, ndLengths(len, rank))];
-  },
-});
-registerKernel({
-  op: 'RFFTND',
-  kernel: ({ inputs: [x, len, axes], attrs }) => {
-    const rank = ndRank(x, axes);
-    return [r2c(x, len, rank, attrs.type('Tcomplex', complexOf(x.dtype)), true)];
-  },
-});
-registerKernel({
-  op: 'IRFFTND',
-  kernel: ({ inputs: [x, len, axes], attrs }) => {
-    const rank = ndRank(x, axes);
-    return [c2r(x, len, rank, attrs.type('Treal', x.dtype === 'complex128' ? 'float64' : 'float32'), true)];
-  },
-});

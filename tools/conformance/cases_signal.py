@@ -1,0 +1,168 @@
+"""Signal processing and complex numbers: FFTs of every rank, real FFTs with fft_length, STFT, complex arithmetic."""
+import numpy as np
+import tensorflow as tf
+
+from common import save_module, spec
+from registry import case
+
+RNG = np.random.default_rng(14)
+
+
+def one(model_dir, fn, specs, feeds):
+    m = tf.Module()
+    save_module(model_dir, m, serving_default=tf.function(fn, input_signature=specs))
+    return {"serving_default": feeds if isinstance(feeds, list) else [feeds]}
+
+
+def cplx(shape, dtype=np.complex64, scale=2.0):
+    return (RNG.uniform(-scale, scale, shape) + 1j * RNG.uniform(-scale, scale, shape)).astype(dtype)
+
+
+def real(shape, dtype=np.float32, scale=2.0):
+    return RNG.uniform(-scale, scale, shape).astype(dtype)
+
+
+@case
+def fft_ifft_lengths(model_dir):
+    # Powers of two and other lengths (Bluestein), batches, length 1.
+    def fn(x):
+        return {"fft": tf.signal.fft(x), "ifft": tf.signal.ifft(x), "roundtrip": tf.signal.ifft(tf.signal.fft(x))}
+    return one(model_dir, fn, [spec(None, tf.complex64, "x")],
+               [{"x": cplx([n])} for n in (1, 2, 3, 5, 7, 8, 12, 16, 31)] + [{"x": cplx([3, 2, 6])}, {"x": np.zeros([2, 0], np.complex64)}])
+
+
+@case
+def fft_complex128(model_dir):
+    def fn(x):
+        return {"fft": tf.signal.fft(x), "ifft": tf.signal.ifft(x), "fft2d": tf.signal.fft2d(x), "ifft3d": tf.signal.ifft3d(x)}
+    return one(model_dir, fn, [spec(None, tf.complex128, "x")],
+               [{"x": cplx([2, 3, 4], np.complex128)}, {"x": cplx([1, 5, 6], np.complex128)}])
+
+
+@case
+def fft_2d_3d(model_dir):
+    def fn(x):
+        return {"fft2d": tf.signal.fft2d(x), "ifft2d": tf.signal.ifft2d(x), "fft3d": tf.signal.fft3d(x), "ifft3d": tf.signal.ifft3d(x)}
+    return one(model_dir, fn, [spec(None, tf.complex64, "x")], [{"x": cplx([2, 3, 4, 5])}, {"x": cplx([4, 4, 8])}])
+
+
+@case
+def rfft_irfft_1d(model_dir):
+    def fn(x):
+        n = tf.shape(x)[-1]
+        spectrum = tf.signal.rfft(x)
+        return {
+            "rfft": spectrum,
+            "rfft_crop": tf.signal.rfft(x, fft_length=[4]),
+            "rfft_pad": tf.signal.rfft(x, fft_length=[11]),
+            "irfft": tf.signal.irfft(spectrum, fft_length=[n]),
+            "irfft_default": tf.signal.irfft(spectrum),
+            "irfft_pad": tf.signal.irfft(spectrum, fft_length=[16]),
+        }
+    return one(model_dir, fn, [spec([None, None], tf.float32, "x")],
+               [{"x": real([3, 8])}, {"x": real([2, 9])}, {"x": real([1, 5])}])
+
+
+@case
+def irfft_raw_spectrum(model_dir):
+    # A spectrum that is not Hermitian: the imaginary DC/Nyquist parts are ignored, longer inputs cropped.
+    def fn(s):
+        return {
+            "even": tf.signal.irfft(s, fft_length=[8]),
+            "odd": tf.signal.irfft(s, fft_length=[7]),
+            "short": tf.signal.irfft(s, fft_length=[4]),
+            "one": tf.signal.irfft(s, fft_length=[1]),
+            "irfft2d": tf.signal.irfft2d(s, fft_length=[2, 6]),
+        }
+    return one(model_dir, fn, [spec([None, 5], tf.complex64, "s")], [{"s": cplx([2, 5])}, {"s": cplx([3, 5])}])
+
+
+@case
+def rfft_2d_3d(model_dir):
+    def fn(x):
+        s2 = tf.signal.rfft2d(x)
+        s3 = tf.signal.rfft3d(x)
+        return {
+            "rfft2d": s2, "irfft2d": tf.signal.irfft2d(s2, fft_length=tf.shape(x)[-2:]),
+            "rfft2d_len": tf.signal.rfft2d(x, fft_length=[3, 4]),
+            "rfft3d": s3, "irfft3d": tf.signal.irfft3d(s3, fft_length=tf.shape(x)[-3:]),
+            "irfft3d_odd": tf.signal.irfft3d(s3, fft_length=[2, 3, 5]),
+        }
+    return one(model_dir, fn, [spec([None, None, None], tf.float32, "x")], [{"x": real([2, 3, 6])}, {"x": real([3, 4, 7])}])
+
+
+@case
+def rfft_float64(model_dir):
+    def fn(x):
+        s = tf.signal.rfft(x)
+        return {"rfft": s, "irfft": tf.signal.irfft(s, fft_length=[tf.shape(x)[-1]]), "rfft2d": tf.signal.rfft2d(x, fft_length=[2, 5])}
+    return one(model_dir, fn, [spec([None, None], tf.float64, "x")], [{"x": real([2, 10], np.float64)}, {"x": real([3, 7], np.float64)}])
+
+
+@case
+def stft_magnitude(model_dir):
+    def fn(signal):
+        stft = tf.signal.stft(signal, frame_length=16, frame_step=8, fft_length=16, window_fn=tf.signal.hann_window)
+        padded = tf.signal.stft(signal, frame_length=12, frame_step=5, fft_length=16, pad_end=True)
+        return {"magnitude": tf.abs(stft), "stft": stft, "padded": padded,
+                # log(power + eps) with an eps well above float32 FFT noise: TF's own float32 spectrum has
+                # absolute errors near 1e-6 on near-empty bins, which log(x + 1e-6) would amplify 100-fold.
+                "log_power": tf.math.log(tf.abs(padded) ** 2 + 1e-2)}
+    t = np.arange(64, dtype=np.float32)
+    sig = np.stack([np.sin(0.3 * t) + 0.5 * np.cos(1.1 * t), real([64])])
+    return one(model_dir, fn, [spec([None, 64], tf.float32, "signal")], {"signal": sig.astype(np.float32)})
+
+
+@case
+def complex_parts(model_dir):
+    def fn(re, im):
+        z = tf.complex(re, im)
+        zb = tf.complex(re, tf.constant(0.5))  # broadcast
+        return {
+            "z": z, "zb": zb, "real": tf.math.real(z), "imag": tf.math.imag(z), "abs": tf.abs(z),
+            "angle": tf.math.angle(z), "conj": tf.math.conj(z),
+            "to_float": tf.cast(z, tf.float32), "from_float": tf.cast(re, tf.complex64),
+            "to_c128": tf.cast(z, tf.complex128),
+        }
+    return one(model_dir, fn, [spec([None, 3], tf.float32, "re"), spec([None, 3], tf.float32, "im")],
+               {"re": np.array([[1, -2, 0], [3.5, 0, -0.0]], np.float32), "im": np.array([[0, 1.5, -3], [2, 0, 0]], np.float32)})
+
+
+@case
+def complex_arithmetic(model_dir):
+    def fn(a, b):
+        return {
+            "add": a + b, "sub": a - b, "mul": a * b, "div": a / b, "neg": -a, "square": tf.square(a),
+            "exp": tf.exp(a), "log": tf.math.log(a), "sqrt": tf.sqrt(a), "reciprocal": tf.math.reciprocal(a),
+            "sign": tf.sign(a), "sin": tf.sin(a), "cos": tf.cos(a), "tanh": tf.tanh(a),
+            "broadcast_mul": a * b[:1], "scalar_add": a + tf.constant(1 - 2j, tf.complex64),
+            "equal": tf.equal(a, b), "not_equal": tf.not_equal(a, a),
+            "sum": tf.reduce_sum(a), "sum_axis": tf.reduce_sum(a, axis=1), "mean": tf.reduce_mean(a, axis=0, keepdims=True),
+            "prod": tf.reduce_prod(a, axis=1), "add_n": tf.add_n([a, b, a]),
+            "squared_difference": tf.math.squared_difference(a, b),
+        }
+    return one(model_dir, fn, [spec([None, 4], tf.complex64, "a"), spec([None, 4], tf.complex64, "b")],
+               {"a": np.array([[1 + 2j, -0.5 + 0.25j, 3 - 1j, -2 - 2j], [0.5j, 1.5, -1 + 0.1j, 2 + 3j]], np.complex64),
+                "b": np.array([[2 - 1j, 1 + 1j, -0.5 + 2j, 0.25 - 0.75j], [1 + 0j, -3 + 0.5j, 1j, 0.5 + 0.5j]], np.complex64)})
+
+
+@case
+def complex128_arithmetic(model_dir):
+    def fn(a, b):
+        return {"mul": a * b, "div": a / b, "abs": tf.abs(a), "fft_of_product": tf.signal.fft(a * b),
+                "mean": tf.reduce_mean(a, axis=-1), "exp": tf.exp(a), "real_sum": tf.math.real(tf.reduce_sum(a * tf.math.conj(a)))}
+    return one(model_dir, fn, [spec([None, 6], tf.complex128, "a"), spec([None, 6], tf.complex128, "b")],
+               {"a": cplx([2, 6], np.complex128), "b": cplx([2, 6], np.complex128)})
+
+
+@case
+def spectral_filter(model_dir):
+    # A typical serving use: low-pass a batch of signals in the frequency domain.
+    def fn(x):
+        spectrum = tf.signal.rfft(x)
+        bins = tf.shape(spectrum)[-1]
+        mask = tf.cast(tf.range(bins) < 4, tf.complex64)
+        filtered = tf.signal.irfft(spectrum * mask, fft_length=[tf.shape(x)[-1]])
+        power = tf.math.real(spectrum * tf.math.conj(spectrum))
+        return {"filtered": filtered, "power": power, "energy": tf.reduce_sum(power, axis=-1)}
+    return one(model_dir, fn, [spec([None, 20], tf.float32, "x")], {"x": real([3, 20])})
