@@ -59,7 +59,7 @@ import {
   unsupportedDtype,
 } from './host_math.js';
 import { type KernelContext, registerKernel } from './registry.js';
-import { complexBinary, complexUnary, isComplex } from './signal/complex.js';
+import { complexBinary, complexMatMul, complexUnary, isComplex } from './signal/complex.js';
 
 // ---------------------------------------------------------------------------
 // Dtype sets
@@ -808,7 +808,7 @@ function hostMatMul(a: Tensor, b: Tensor, ta: boolean, tb: boolean, batchShape: 
  */
 export function batchMatMul(op: string, a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor {
   checkSameDtype(op, [a, b]);
-  checkType(op, a.dtype, NUMERIC_TYPES);
+  if (!isComplex(a.dtype)) checkType(op, a.dtype, NUMERIC_TYPES);
   const aBatch = a.shape.slice(0, -2);
   const bBatch = b.shape.slice(0, -2);
   const batchShape = broadcastShapes(aBatch, bBatch);
@@ -831,6 +831,8 @@ export function batchMatMul(op: string, a: Tensor, b: Tensor, ta: boolean, tb: b
     if (a.rank === 2 && b.rank === 2) return runTf(a.dtype, [a, b], (x, y) => tf.matMul(x, y, ta, tb), false);
     return runTf(a.dtype, [a, b], (x, y) => tfBatchMatMul(x, y, ta, tb, batchShape, d0, d3));
   }
+  // BatchMatMul's adj_x/adj_y are adjoints (conjugate transposes); MatMul's transpose_a/b are not.
+  if (isComplex(a.dtype)) return complexMatMul(a, b, ta, tb, op.startsWith('BatchMatMul'), batchShape, d0, d1, d3);
   return hostMatMul(a, b, ta, tb, batchShape, d0, d1, d3);
 }
 

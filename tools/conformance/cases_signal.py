@@ -166,3 +166,25 @@ def spectral_filter(model_dir):
         power = tf.math.real(spectrum * tf.math.conj(spectrum))
         return {"filtered": filtered, "power": power, "energy": tf.reduce_sum(power, axis=-1)}
     return one(model_dir, fn, [spec([None, 20], tf.float32, "x")], {"x": real([3, 20])})
+
+
+@case
+def complex_array_ops(model_dir):
+    # Shape and indexing ops on complex tensors (interleaved storage: two floats per element).
+    def fn(a, idx):
+        return {
+            "concat": tf.concat([a, a[:, :1]], axis=1), "stack": tf.stack([a, -a]), "transpose": tf.transpose(a),
+            "slice": a[:, 1:3], "strided": a[::-1, ::2], "gather": tf.gather(a, idx, axis=1), "reshape": tf.reshape(a, [-1]),
+            "tile": tf.tile(a, [2, 1]), "pad": tf.pad(a, [[0, 1], [1, 0]]), "expand": tf.expand_dims(a, 0),
+            "where": tf.where(tf.math.real(a) > 0, a, tf.zeros_like(a)), "ones_like": tf.ones_like(a),
+            "fill": tf.fill([2], tf.constant(1 + 1j, tf.complex64)), "unstack0": tf.unstack(a)[0],
+            "reverse": tf.reverse(a, [1]), "identity": tf.identity(a), "matmul": tf.matmul(a, a, transpose_b=True),
+            "adjoint": tf.linalg.adjoint(a), "split1": tf.split(a, 2, axis=1)[1], "gather_nd": tf.gather_nd(a, [[1, 2], [0, 0]]),
+            "broadcast_to": tf.broadcast_to(a[:1], [3, 4]), "squeeze": tf.squeeze(a[:1]),
+            "batch_adjoint": tf.matmul(tf.stack([a, a * 1j]), tf.stack([a, -a]), adjoint_b=True),
+            "batch_adjoint_a": tf.matmul(tf.stack([a, a * 1j]), tf.stack([a, -a]), adjoint_a=True),
+            "matmul_adjoint_2d": tf.matmul(a, a, adjoint_a=True),
+        }
+    return one(model_dir, fn, [spec([2, 4], tf.complex64, "a"), spec([None], tf.int32, "idx")],
+               {"a": np.array([[1 + 2j, -0.5 + 0.25j, 3 - 1j, -2 - 2j], [0.5j, 1.5, -1 + 0.1j, 2 + 3j]], np.complex64),
+                "idx": np.array([3, 0, 2], np.int32)})

@@ -278,6 +278,50 @@ export function complexReduce(op: string, x: Tensor, axis: Tensor, keepDims: boo
   return Tensor.fromHost(x.dtype, outShape, out);
 }
 
+/**
+ * Batched complex matrix product (shapes already checked by math.ts's
+ * batchMatMul): op(A) is A, Aᵀ, or with `adjoint` the conjugate transpose.
+ */
+export function complexMatMul(a: Tensor, b: Tensor, ta: boolean, tb: boolean, adjoint: boolean, batchShape: number[], m: number, k: number, n: number): Tensor {
+  const aRows = a.shape[a.rank - 2];
+  const aCols = a.shape[a.rank - 1];
+  const bRows = b.shape[b.rank - 2];
+  const bCols = b.shape[b.rank - 1];
+  const batches = sizeOf(batchShape);
+  const ia = broadcastIndex(a.shape.slice(0, -2), batchShape);
+  const ib = broadcastIndex(b.shape.slice(0, -2), batchShape);
+  const outShape = [...batchShape, m, n];
+  const out = allocHost(a.dtype, checkTensorSize(outShape, a.dtype)) as CArray;
+  const av = a.values() as CArray;
+  const bv = b.values() as CArray;
+  const sa = ta && adjoint ? -1 : 1;
+  const sb = tb && adjoint ? -1 : 1;
+  for (let batch = 0; batch < batches; batch++) {
+    const aBase = (ia ? ia[batch] : batch) * aRows * aCols;
+    const bBase = (ib ? ib[batch] : batch) * bRows * bCols;
+    const oBase = batch * m * n;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let re = 0;
+        let im = 0;
+        for (let p = 0; p < k; p++) {
+          const x = 2 * (aBase + (ta ? p * aCols + i : i * aCols + p));
+          const y = 2 * (bBase + (tb ? j * bCols + p : p * bCols + j));
+          const xr = av[x];
+          const xi = sa * av[x + 1];
+          const yr = bv[y];
+          const yi = sb * bv[y + 1];
+          re += xr * yr - xi * yi;
+          im += xr * yi + xi * yr;
+        }
+        out[2 * (oBase + i * n + j)] = re;
+        out[2 * (oBase + i * n + j) + 1] = im;
+      }
+    }
+  }
+  return Tensor.fromHost(a.dtype, outShape, out);
+}
+
 // ---------------------------------------------------------------------------
 // Complex, Real, Imag, ComplexAbs, Angle, Conj
 
