@@ -117,6 +117,8 @@ class BluesteinPlan implements Plan {
   constructor(private readonly n: number) {
     let m = 1;
     while (m < 2 * n - 1) m <<= 1;
+    // Scratch of up to 4n complex values per line: bounded like any tensor.
+    checkTensorSize([2 * m], 'float64');
     this.m = m;
     this.inner = planFor(m) as Radix2Plan;
     this.wr = new Float64Array(n);
@@ -167,14 +169,18 @@ class BluesteinPlan implements Plan {
   }
 }
 
+/** Plans for recent lengths (tables and chirps); long ones are not kept. */
 const plans = new Map<number, Plan>();
+const CACHED_PLAN_MAX = 1 << 16;
 
 function planFor(n: number): Plan {
   let p = plans.get(n);
   if (!p) {
-    if (plans.size > 64) plans.clear();
     p = isPow2(n) ? new Radix2Plan(n) : new BluesteinPlan(n);
-    plans.set(n, p);
+    if (n <= CACHED_PLAN_MAX) {
+      if (plans.size >= 64) plans.clear();
+      plans.set(n, p);
+    }
   }
   return p;
 }

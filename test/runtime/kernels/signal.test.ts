@@ -1,0 +1,221 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../../runtime/backend.js';
+import type { DType } from '../../../runtime/dtypes.js';
+import { StatusError } from '../../../runtime/errors.js';
+import type { AttrValue } from '../../../runtime/graph/types.js';
+import { Attrs } from '../../../runtime/kernels/attrs.js';
+import '../../../runtime/kernels/index.js';
+import { kernelFor } from '../../../runtime/kernels/registry.js';
+import { Tensor } from '../../../runtime/tensor.js';
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+function run(op: string, inputs: Tensor[], attr: Record<string, AttrValue> = {}): Tensor {
+  return kernelFor(op)!.kernel({
+    node: { name: 'n', op, input: [], device: '', attr },
+    attrs: new Attrs(attr, 'n', op),
+    inputs,
+    resources: undefined as never,
+    functions: undefined as never,
+  })[0];
+}
+
+const type = (t: DType): AttrValue => ({ kind: 'type', type: t }) as AttrValue;
+const C = (dtype: 'complex64' | 'complex128', shape: number[], pairs: number[]) =>
+  Tensor.fromHost(dtype, shape, dtype === 'complex64' ? Float32Array.from(pairs) : Float64Array.from(pairs));
+const F = (dtype: DType, shape: number[], values: number[]) => Tensor.from(dtype, shape, values);
+const len = (...n: number[]) => F('int32', [n.length], n);
+const vals = (t: Tensor) => Array.from(t.values() as ArrayLike<number>);
+
+function statusOf(fn: () => unknown): StatusError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(StatusError);
+    return e as StatusError;
+  }
+  throw new Error('expected an error');
+}
+
+function expectInvalid(fn: () => unknown, message: string): void {
+  const e = statusOf(fn);
+  expect(e.code).toBe('INVALID_ARGUMENT');
+  expect(e.message).toBe(message);
+}
+
+/** A naive DFT of interleaved pairs (the reference). */
+function dft(pairs: number[], inverse: boolean): number[] {
+  const n = pairs.length / 2;
+  const out: number[] = [];
+  for (let k = 0; k < n; k++) {
+    let re = 0;
+    let im = 0;
+    for (let j = 0; j < n; j++) {
+      const a = ((inverse ? 2 : -2) * Math.PI * ((j * k) % n)) / n;
+      re += pairs[2 * j] * Math.cos(a) - pairs[2 * j + 1] * Math.sin(a);
+      im += pairs[2 * j] * Math.sin(a) + pairs[2 * j + 1] * Math.cos(a);
+    }
+    out.push(inverse ? re / n : re, inverse ? im / n : im);
+  }
+  return out;
+}
+
+function expectClose(got: number[], want: number[], tol: number): void {
+  expect(got.length).toBe(want.length);
+  const scale = Math.max(1, ...want.map(Math.abs));
+  for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(tol * scale);
+}
+
+let seed = 7;
+const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 4 - 2;
+
+describe('FFT and IFFT', () => {
+  it('match a naive DFT at every length 1..40 and at long primes (radix-2 and Bluestein)', () => {
+    for (const n of [...Array.from({ length: 40 }, (_, i) => i + 1), 97, 251, 1009, 1024]) {
+      const pairs = Array.from({ length: 2 * n }, rand);
+      const x = C('complex128', [n], pairs);
+      expectClose(vals(run('FFT', [x])), dft(pairs, false), 1e-12);
+      expectClose(vals(run('IFFT', [x])), dft(pairs, true), 1e-12);
+    }
+  });
+
+  it('transforms the innermost axes of a batch, and 2D equals FFT along both axes', () => {
+    const pairs = Array.from({ length: 2 * 2 * 3 * 5 }, rand);
+    const x = C('complex128', [2, 3, 5], pairs);
+    const rows = vals(run('FFT', [x]));
+    // FFT2D = FFT over the last axis, then over the middle one.
+    const cols = vals(run('Transpose', [C('complex128', [2, 3, 5], rows), F('int32', [3], [0, 2, 1])]));
+    const both = vals(run('FFT', [C('complex128', [2, 5, 3], cols)]));
+    const back = vals(run('Transpose', [C('complex128', [2, 5, 3], both), F('int32', [3], [0, 2, 1])]));
+    expectClose(vals(run('FFT2D', [x])), back, 1e-12);
+    expectClose(vals(run('IFFT3D', [run('FFT3D', [x])])), pairs, 1e-12);
+  });
+
+  it('keeps complex64 as complex64 and passes empty inputs through', () => {
+    const y = run('FFT', [C('complex64', [4], [1, 0, 0, 0, 0, 0, 0, 0])]);
+    expect(y.dtype).toBe('complex64');
+    expect(vals(y)).toEqual([1, 0, 1, 0, 1, 0, 1, 0]);
+    const e = run('IFFT2D', [C('complex64', [0, 3], [])]);
+    expect(e.shape).toEqual([0, 3]);
+  });
+
+  it('refuses a rank below the transform rank and real inputs (TF wording)', () => {
+    expectInvalid(() => run('FFT2D', [C('complex64', [3], [0, 0, 0, 0, 0, 0])]), 'Input must have rank of at least 2 but got: [3]');
+    expectInvalid(() => run('FFT', [C('complex64', [], [1, 2])]), 'Input must have rank of at least 1 but got: []');
+    expectInvalid(() => run('FFT', [F('float32', [2], [1, 2])]), 'Wrong types for FFT: in=1 out=1');
+  });
+});
+
+describe('RFFT and IRFFT', () => {
+  it('RFFT is the first n/2+1 bins of the FFT; fft_length crops the input', () => {
+    const x = [1, -2, 0.5, 3, 0, 1.5, -1];
+    const spectrum = dft(x.flatMap((v) => [v, 0]), false);
+    expectClose(vals(run('RFFT', [F('float64', [7], x), len(7)])), spectrum.slice(0, 8), 1e-12);
+    const cropped = dft(x.slice(0, 4).flatMap((v) => [v, 0]), false);
+    const r = run('RFFT', [F('float64', [7], x), len(4)]);
+    expect(r.dtype).toBe('complex128');
+    expect(r.shape).toEqual([3]);
+    expectClose(vals(r), cropped.slice(0, 6), 1e-12);
+    expect(run('RFFT', [F('float32', [7], x), len(0)]).shape).toEqual([0]);
+  });
+
+  it('IRFFT inverts RFFT for even and odd lengths, ignoring the imaginary DC and Nyquist parts', () => {
+    for (const n of [1, 2, 5, 8, 9]) {
+      const x = Array.from({ length: 2 * n }, rand);
+      const s = run('RFFT', [F('float64', [2, n], x), len(n)]);
+      const back = run('IRFFT', [s, len(n)]);
+      expect(back.dtype).toBe('float64');
+      expectClose(vals(back), x, 1e-12);
+      // Perturb the imaginary part of DC (and Nyquist when n is even): the result does not change.
+      const pairs = vals(s);
+      pairs[1] += 5;
+      if (n % 2 === 0) pairs[2 * (n / 2) + 1] -= 3;
+      const h = Math.floor(n / 2) + 1;
+      expectClose(vals(run('IRFFT', [C('complex128', [2, h], pairs), len(n)])), x, 1e-12);
+    }
+  });
+
+  it('RFFT2D/IRFFT2D and RFFT3D/IRFFT3D round-trip', () => {
+    const x = Array.from({ length: 2 * 3 * 6 }, rand);
+    const t = F('float64', [2, 3, 6], x);
+    expectClose(vals(run('IRFFT2D', [run('RFFT2D', [t, len(3, 6)]), len(3, 6)])), x, 1e-12);
+    expectClose(vals(run('IRFFT3D', [run('RFFT3D', [t, len(2, 3, 6)]), len(2, 3, 6)])), x, 1e-12);
+  });
+
+  it('refuses bad fft_length and short inputs with TF wording', () => {
+    const x = F('float32', [2, 5], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expectInvalid(() => run('RFFT', [x, len(4, 4)]), 'fft_length must have shape [1]');
+    expectInvalid(() => run('RFFT2D', [x, len(4)]), 'fft_length must have shape [2]');
+    expectInvalid(() => run('RFFT', [x, len(-1)]), 'fft_length[0] must >= 0, but got: -1');
+    expectInvalid(() => run('RFFT', [x, len(8)]), 'Input dimension 1 must have length of at least 8 but got: 5');
+    expectInvalid(() => run('RFFT3D', [x, len(1, 1, 1)]), 'Input must have rank of at least 3 but got: [2,5]');
+    const s = C('complex64', [3], [1, 0, 2, 0, 3, 0]);
+    expectInvalid(() => run('IRFFT', [s, len(6)]), 'Input dimension 0 must have length of at least 4 but got: 3');
+    expect(run('IRFFT', [s, len(5)]).shape).toEqual([5]);
+    expectInvalid(
+      () => run('RFFT', [x, len(4)], { Tcomplex: type('complex128') }),
+      'Wrong types for forward real FFT: in=1 out=18',
+    );
+    expectInvalid(() => run('IRFFT', [s, len(4)], { Treal: type('float64') }), 'Wrong types for backward real FFT: in=8 out=2');
+  });
+
+  it('bounds the output an fft_length can ask for (RESOURCE_EXHAUSTED, no allocation)', () => {
+    // An empty input passes the length check, so fft_length alone sets the output size.
+    const e = statusOf(() => run('IRFFT', [C('complex64', [0], []), len(2 ** 30)]));
+    expect(e.code).toBe('RESOURCE_EXHAUSTED');
+    const r = statusOf(() => run('RFFT2D', [F('float32', [0, 0], []), len(2 ** 20, 2 ** 20)]));
+    expect(r.code).toBe('RESOURCE_EXHAUSTED');
+    // An empty input with a sane fft_length gives zeros of the output shape.
+    const z = run('IRFFT', [C('complex64', [0], []), len(4)]);
+    expect(z.shape).toEqual([4]);
+    expect(vals(z)).toEqual([0, 0, 0, 0]);
+  });
+});
+
+describe('complex parts and math', () => {
+  it('Complex broadcasts; Real, Imag, ComplexAbs, Angle, Conj take it apart', () => {
+    const z = run('Complex', [F('float32', [2], [3, -1]), F('float32', [], [4])]);
+    expect(z.dtype).toBe('complex64');
+    expect(vals(z)).toEqual([3, 4, -1, 4]);
+    expect(vals(run('Real', [z]))).toEqual([3, -1]);
+    expect(vals(run('Imag', [z]))).toEqual([4, 4]);
+    expect(vals(run('ComplexAbs', [z]))[0]).toBe(5);
+    expect(vals(run('Angle', [z]))[1]).toBeCloseTo(Math.atan2(4, -1), 6);
+    expect(vals(run('Conj', [z]))).toEqual([3, -4, -1, -4]);
+    const z128 = run('Complex', [F('float64', [1], [1]), F('float64', [1], [2])], { Tout: type('complex128') });
+    expect(z128.dtype).toBe('complex128');
+    expect(run('Real', [z128], { Tout: type('float64') }).dtype).toBe('float64');
+  });
+
+  it('does complex arithmetic with broadcasting and reductions', () => {
+    const a = C('complex64', [2], [1, 2, 3, -1]);
+    const b = C('complex64', [], [0, 1]);
+    expect(vals(run('Mul', [a, b]))).toEqual([-2, 1, 1, 3]);
+    expect(vals(run('AddV2', [a, b]))).toEqual([1, 3, 3, 0]);
+    expect(vals(run('RealDiv', [a, b]))).toEqual([2, -1, -1, -3]);
+    expect(vals(run('Square', [a]))).toEqual([-3, 4, 8, -6]);
+    expect(vals(run('Sum', [a, len(0)]))).toEqual([4, 1]);
+    expect(vals(run('Mean', [a, len(0)]))).toEqual([2, 0.5]);
+    expect(vals(run('Prod', [a, len(0)]))).toEqual([5, 5]);
+    expect(vals(run('Equal', [a, C('complex64', [2], [1, 2, 3, 1])]))).toEqual([1, 0]);
+    expect(vals(run('Cast', [a], { SrcT: type('complex64'), DstT: type('float32') }))).toEqual([1, 3]);
+  });
+
+  it('refuses what TF refuses for complex', () => {
+    const a = C('complex64', [2], [1, 2, 3, -1]);
+    expectInvalid(() => run('Abs', [a]), 'Abs does not support DT_COMPLEX64 tensors');
+    expectInvalid(() => run('Max', [a, len(0)]), 'Max does not support DT_COMPLEX64 tensors');
+    expectInvalid(() => run('Maximum', [a, a]), 'Maximum does not support DT_COMPLEX64 tensors');
+    expectInvalid(() => run('Real', [F('float32', [1], [1])]), 'Real does not support DT_FLOAT tensors');
+    expectInvalid(
+      () => run('AddV2', [a, C('complex128', [2], [1, 2, 3, 4])]),
+      'cannot compute AddV2 as input #1(zero-based) was expected to be a complex64 tensor but is a complex128 tensor',
+    );
+    expectInvalid(() => run('Mul', [a, C('complex64', [3], [1, 2, 3, 4, 5, 6])]), 'Incompatible shapes: [2] vs. [3]');
+    expect(statusOf(() => run('Mul', [C('complex64', [2 ** 15, 1], new Array(2 ** 16).fill(0)), C('complex64', [1, 2 ** 15], new Array(2 ** 16).fill(0))])).code).toBe(
+      'RESOURCE_EXHAUSTED',
+    );
+  });
+});
