@@ -3,7 +3,7 @@ import numpy as np
 import tensorflow as tf
 
 from common import save_module, spec
-from registry import case
+from registry import case, spectral
 
 RNG = np.random.default_rng(14)
 
@@ -188,3 +188,27 @@ def complex_array_ops(model_dir):
     return one(model_dir, fn, [spec([2, 4], tf.complex64, "a"), spec([None], tf.int32, "idx")],
                {"a": np.array([[1 + 2j, -0.5 + 0.25j, 3 - 1j, -2 - 2j], [0.5j, 1.5, -1 + 0.1j, 2 + 3j]], np.complex64),
                 "idx": np.array([3, 0, 2], np.int32)})
+
+
+@case
+@spectral
+def inverse_stft_and_mfcc(model_dir):
+    # The audio front end of speech models: STFT → mel → log → MFCC (DCT-II via RFFT), and inverse_stft.
+    def fn(signal):
+        stft = tf.signal.stft(signal, frame_length=32, frame_step=16, fft_length=32)
+        magnitude = tf.abs(stft)
+        mel = tf.signal.linear_to_mel_weight_matrix(num_mel_bins=8, num_spectrogram_bins=17, sample_rate=8000,
+                                                    lower_edge_hertz=100.0, upper_edge_hertz=3800.0)
+        log_mel = tf.math.log(tf.tensordot(magnitude, mel, 1) + 1e-2)
+        window = tf.signal.inverse_stft_window_fn(16)
+        return {
+            "mfcc": tf.signal.mfccs_from_log_mel_spectrograms(log_mel)[..., :5],
+            "log_mel": log_mel, "dct2": tf.signal.dct(log_mel, type=2), "dct3": tf.signal.dct(log_mel, type=3, norm="ortho"),
+            "idct": tf.signal.idct(log_mel, type=2, norm="ortho"),
+            "reconstructed": tf.signal.inverse_stft(stft, frame_length=32, frame_step=16, fft_length=32, window_fn=window),
+            "hamming": tf.signal.hamming_window(9), "frames": tf.signal.frame(signal, 8, 6, pad_end=True),
+            "overlap_add": tf.signal.overlap_and_add(tf.signal.frame(signal, 8, 4), 4),
+        }
+    t = np.arange(128, dtype=np.float32)
+    sig = np.stack([np.sin(0.2 * t) * np.cos(0.05 * t), real([128])])
+    return one(model_dir, fn, [spec([None, 128], tf.float32, "signal")], {"signal": sig.astype(np.float32)})
