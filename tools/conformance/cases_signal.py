@@ -212,3 +212,18 @@ def inverse_stft_and_mfcc(model_dir):
     t = np.arange(128, dtype=np.float32)
     sig = np.stack([np.sin(0.2 * t) * np.cos(0.05 * t), real([128])])
     return one(model_dir, fn, [spec([None, 128], tf.float32, "signal")], {"signal": sig.astype(np.float32)})
+
+
+@case
+def complex_more_math(model_dir):
+    def fn(a, b):
+        return {
+            "pow": tf.pow(a, b), "rsqrt": tf.math.rsqrt(a), "log1p": tf.math.log1p(a), "expm1": tf.math.expm1(a),
+            "sinh": tf.sinh(a), "cosh": tf.cosh(a), "sign": tf.sign(tf.concat([a, tf.zeros([1, 4], tf.complex64)], 0)),
+            "fftshift": tf.signal.fftshift(a), "ifftshift": tf.signal.ifftshift(a, axes=1),
+            "div_no_nan": tf.math.divide_no_nan(a, tf.concat([b[:, :2], tf.zeros([2, 2], tf.complex64)], 1)),
+            "cumsum": tf.cumsum(a, axis=1), "reduce_norm": tf.abs(tf.reduce_sum(a * tf.math.conj(a), axis=1)),
+        }
+    return one(model_dir, fn, [spec([2, 4], tf.complex64, "a"), spec([2, 4], tf.complex64, "b")],
+               {"a": np.array([[1 + 2j, -0.5 + 0.25j, 3 - 1j, -2 - 2j], [0.5j, 1.5, -1 + 0.1j, 2 + 3j]], np.complex64),
+                "b": np.array([[2 - 1j, 1 + 1j, -0.5 + 2j, 0.25 - 0.75j], [1 + 0j, -3 + 0.5j, 1j, 0.5 + 0.5j]], np.complex64)})

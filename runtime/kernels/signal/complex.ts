@@ -8,7 +8,7 @@
  * Follows tensorflow/core/ops/math_ops.cc (Complex, Real, Imag, ComplexAbs,
  * Angle, Conj: Tout attrs, broadcasting Complex) and the std::complex
  * semantics of tensorflow/core/kernels/cwise_ops.h: Div is complex division,
- * Sign is x / |x| (0 for 0), SquaredDifference is (x - y) * conj(x - y),
+ * Sign is x / |x| (0 for 0), Pow is exp(y log x) (0 for x = 0), SquaredDifference is (x - y) * conj(x - y),
  * Equal compares both parts; Abs, comparisons and Maximum/Minimum do not
  * accept complex (TF's op definitions exclude it).
  *
@@ -106,6 +106,21 @@ const BINARY: Record<string, BinaryFn> = {
       out[o + 1] = ar * bi + ai * br;
     }
   },
+  Pow: (ar, ai, br, bi, out, o) => {
+    // std::pow(x, y) = exp(y log x), and 0 for a zero base.
+    if (ar === 0 && ai === 0) {
+      out[o] = 0;
+      out[o + 1] = 0;
+      return;
+    }
+    const lr = Math.log(Math.hypot(ar, ai));
+    const li = Math.atan2(ai, ar);
+    const er = br * lr - bi * li;
+    const ei = br * li + bi * lr;
+    const m = Math.exp(er);
+    out[o] = m * Math.cos(ei);
+    out[o + 1] = m * Math.sin(ei);
+  },
   SquaredDifference: (ar, ai, br, bi, out, o) => {
     const dr = ar - br;
     const di = ai - bi;
@@ -159,6 +174,11 @@ const UNARY: Record<string, UnaryFn> = {
   Log: (r, i, out, o) => {
     out[o] = Math.log(Math.hypot(r, i));
     out[o + 1] = Math.atan2(i, r);
+  },
+  Log1p: (r, i, out, o) => {
+    // |1 + z|² = 1 + (2r + r² + i²): log1p keeps small z accurate.
+    out[o] = 0.5 * Math.log1p(2 * r + r * r + i * i);
+    out[o + 1] = Math.atan2(i, 1 + r);
   },
   Sqrt: csqrt,
   Rsqrt: (r, i, out, o) => {
