@@ -82,18 +82,31 @@ class Radix2Plan implements Plan {
         im[j] = t;
       }
     }
+    const cos = this.cos;
+    const sin = this.sin;
     const sign = inverse ? 1 : -1;
-    for (let size = 2; size <= n; size <<= 1) {
+    // Size-2 butterflies (twiddle 1) first, then the general stages.
+    for (let a = 0; a < n; a += 2) {
+      const xr = re[a + 1];
+      const xi = im[a + 1];
+      re[a + 1] = re[a] - xr;
+      im[a + 1] = im[a] - xi;
+      re[a] += xr;
+      im[a] += xi;
+    }
+    for (let size = 4; size <= n; size <<= 1) {
       const half = size >> 1;
       const step = n / size;
       for (let start = 0; start < n; start += size) {
-        for (let k = 0; k < half; k++) {
-          const wr = this.cos[k * step];
-          const wi = sign * this.sin[k * step];
+        for (let k = 0, t = 0; k < half; k++, t += step) {
+          const wr = cos[t];
+          const wi = sign * sin[t];
           const a = start + k;
           const b = a + half;
-          const xr = re[b] * wr - im[b] * wi;
-          const xi = re[b] * wi + im[b] * wr;
+          const br = re[b];
+          const bi = im[b];
+          const xr = br * wr - bi * wi;
+          const xi = br * wi + bi * wr;
           re[b] = re[a] - xr;
           im[b] = im[a] - xi;
           re[a] += xr;
@@ -215,20 +228,29 @@ function resize(src: Float64Array, from: Shape, to: Shape): Float64Array {
   const out = new Float64Array(sizeOf(to));
   if (out.length === 0 || src.length === 0) return out;
   const rank = to.length;
+  if (rank === 0) {
+    out[0] = src[0];
+    return out;
+  }
   const inStrides = stridesOf(from);
-  const idx = new Array<number>(rank).fill(0);
-  for (let k = 0; k < out.length; k++) {
+  const lastIn = from[rank - 1];
+  const lastOut = to[rank - 1];
+  const copy = Math.min(lastIn, lastOut);
+  const rows = out.length / lastOut;
+  // One row (innermost axis) at a time; `idx` walks the leading dims of `to`.
+  const idx = new Array<number>(rank - 1).fill(0);
+  for (let r = 0; r < rows; r++) {
     let s = 0;
     let inside = true;
-    for (let d = 0; d < rank; d++) {
+    for (let d = 0; d < rank - 1; d++) {
       if (idx[d] >= from[d]) {
         inside = false;
         break;
       }
       s += idx[d] * inStrides[d];
     }
-    if (inside) out[k] = src[s];
-    for (let d = rank - 1; d >= 0; d--) {
+    if (inside) out.set(src.subarray(s, s + copy), r * lastOut);
+    for (let d = rank - 2; d >= 0; d--) {
       if (++idx[d] < to[d]) break;
       idx[d] = 0;
     }
