@@ -59,7 +59,7 @@ import {
   unsupportedDtype,
 } from './host_math.js';
 import { type KernelContext, registerKernel } from './registry.js';
-import { complexBinary, complexMatMul, complexUnary, isComplex } from './signal/complex.js';
+import { complexBinary, complexMatMul, complexScan, complexUnary, isComplex } from './signal/complex.js';
 
 // ---------------------------------------------------------------------------
 // Dtype sets
@@ -720,7 +720,7 @@ function registerScan(op: 'Cumsum' | 'Cumprod'): void {
     op,
     kernel: (ctx) => {
       const [x, axisT] = ctx.inputs;
-      if (!(isComplex(x.dtype) && op === 'Cumsum')) checkType(op, x.dtype, NUMERIC_TYPES);
+      if (!isComplex(x.dtype)) checkType(op, x.dtype, NUMERIC_TYPES);
       if (x.rank === 0) throw invalidArgument(`ScanOp: Expected scan axis in the range [0, 0), but got 0`);
       const axis = scanAxis(op, axisT, x.rank);
       const exclusive = ctx.attrs.bool('exclusive', false);
@@ -730,11 +730,9 @@ function registerScan(op: 'Cumsum' | 'Cumprod'): void {
         const fn = op === 'Cumsum' ? tf.cumsum : tf.cumprod;
         return [runTf(x.dtype, [x], (t) => fn(t, axis, exclusive, reverse))];
       }
+      if (isComplex(x.dtype)) return [complexScan(op, x, axis, exclusive, reverse)];
       const out = allocHost(x.dtype, x.size);
-      if (isComplex(x.dtype)) {
-        // Interleaved (re, im): a running sum of each part, as a trailing axis of 2.
-        hostScan(x.values() as NumArray, out as NumArray, [...x.shape, 2], axis, exclusive, reverse, 0, (a: number, v: number) => a + v);
-      } else if (isBigDtype(x.dtype)) {
+      if (isBigDtype(x.dtype)) {
         const step = op === 'Cumsum' ? (a: bigint, v: bigint) => a + v : (a: bigint, v: bigint) => a * v;
         hostScan(x.values() as BigArray, out as BigArray, x.shape, axis, exclusive, reverse, op === 'Cumsum' ? 0n : 1n, step);
       } else {

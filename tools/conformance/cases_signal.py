@@ -227,3 +227,17 @@ def complex_more_math(model_dir):
     return one(model_dir, fn, [spec([2, 4], tf.complex64, "a"), spec([2, 4], tf.complex64, "b")],
                {"a": np.array([[1 + 2j, -0.5 + 0.25j, 3 - 1j, -2 - 2j], [0.5j, 1.5, -1 + 0.1j, 2 + 3j]], np.complex64),
                 "b": np.array([[2 - 1j, 1 + 1j, -0.5 + 2j, 0.25 - 0.75j], [1 + 0j, -3 + 0.5j, 1j, 0.5 + 0.5j]], np.complex64)})
+
+
+@case
+@spectral
+def dct_types_and_mdct(model_dir):
+    def fn(x):
+        mdct = tf.signal.mdct(x, frame_length=16)
+        return {
+            "dct1": tf.signal.dct(x[:, :9], type=1), "dct4": tf.signal.dct(x[:, :12], type=4, norm="ortho"),
+            "idct4": tf.signal.idct(x[:, :12], type=4), "dct2_n": tf.signal.dct(x, type=2, n=10),
+            "mdct": mdct, "inverse_mdct": tf.signal.inverse_mdct(mdct),
+            "cumprod": tf.math.cumprod(tf.complex(x[:, :4], x[:, 4:8]), axis=1),
+        }
+    return one(model_dir, fn, [spec([None, 64], tf.float32, "x")], {"x": real([2, 64])})

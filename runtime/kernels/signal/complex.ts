@@ -21,7 +21,7 @@ import { type DType, dtypeShortName } from '../../dtypes.js';
 import { invalidArgument } from '../../errors.js';
 import { checkTensorSize } from '../../limits.js';
 import { type Shape, Tensor, allocHost, shapeString, sizeOf } from '../../tensor.js';
-import { broadcastIndex, broadcastShapes, reducedShape, reductionAxes, reductionIndex, unsupportedDtype } from '../host_math.js';
+import { aroundAxis, broadcastIndex, broadcastShapes, reducedShape, reductionAxes, reductionIndex, unsupportedDtype } from '../host_math.js';
 import { registerKernel } from '../registry.js';
 
 export const isComplex = (d: DType): boolean => d === 'complex64' || d === 'complex128';
@@ -296,6 +296,42 @@ export function complexReduce(op: string, x: Tensor, axis: Tensor, keepDims: boo
   const out = allocHost(x.dtype, outSize) as CArray;
   out.set(acc);
   return Tensor.fromHost(x.dtype, outShape, out);
+}
+
+/** Cumsum and Cumprod of a complex tensor along `axis` (already checked). */
+export function complexScan(op: 'Cumsum' | 'Cumprod', x: Tensor, axis: number, exclusive: boolean, reverse: boolean): Tensor {
+  const out = allocHost(x.dtype, x.size) as CArray;
+  const src = x.values() as CArray;
+  const [outer, dim, inner] = aroundAxis(x.shape, axis);
+  const prod = op === 'Cumprod';
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      let ar = prod ? 1 : 0;
+      let ai = 0;
+      for (let k = 0; k < dim; k++) {
+        const at = 2 * ((o * dim + (reverse ? dim - 1 - k : k)) * inner + i);
+        if (exclusive) {
+          out[at] = ar;
+          out[at + 1] = ai;
+        }
+        const r = src[at];
+        const im = src[at + 1];
+        if (prod) {
+          const t = ar * r - ai * im;
+          ai = ar * im + ai * r;
+          ar = t;
+        } else {
+          ar += r;
+          ai += im;
+        }
+        if (!exclusive) {
+          out[at] = ar;
+          out[at + 1] = ai;
+        }
+      }
+    }
+  }
+  return Tensor.fromHost(x.dtype, x.shape, out);
 }
 
 /**
