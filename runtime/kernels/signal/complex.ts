@@ -20,7 +20,7 @@
 import { type DType, dtypeShortName } from '../../dtypes.js';
 import { invalidArgument } from '../../errors.js';
 import { checkTensorSize } from '../../limits.js';
-import { type Shape, Tensor, allocHost, shapeString, sizeOf } from '../../tensor.js';
+import { Tensor, allocHost, shapeString, sizeOf } from '../../tensor.js';
 import { aroundAxis, broadcastIndex, broadcastShapes, reducedShape, reductionAxes, reductionIndex, unsupportedDtype } from '../host_math.js';
 import { registerKernel } from '../registry.js';
 
@@ -447,9 +447,3 @@ registerKernel({
     return [complexUnary('Conj', x)];
   },
 });
-
-/** Shapes of complex tensors, for tests. */
-export function complexTensor(dtype: 'complex64' | 'complex128', shape: Shape, pairs: readonly number[]): Tensor {
-  if (pairs.length !== 2 * sizeOf(shape)) throw invalidArgument('complexTensor: wrong number of values');
-  return Tensor.fromHost(dtype, shape, dtype === 'complex64' ? Float32Array.from(pairs) : Float64Array.from(pairs));
-}
