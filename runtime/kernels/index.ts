@@ -26,3 +26,4 @@ import './logging.js';
 import './tensor_array.js';
 import './signal/complex.js';
 import './signal/fft.js';
+import './signal/audio.js';

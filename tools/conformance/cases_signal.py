@@ -241,3 +241,19 @@ def dct_types_and_mdct(model_dir):
             "cumprod": tf.math.cumprod(tf.complex(x[:, :4], x[:, 4:8]), axis=1),
         }
     return one(model_dir, fn, [spec([None, 64], tf.float32, "x")], {"x": real([2, 64])})
+
+
+@case
+def audio_spectrogram_mfcc(model_dir):
+    # The speech_commands front end: tf.raw_ops.AudioSpectrogram → Mfcc (TF's own FFT in double).
+    def fn(audio):
+        spectrogram = tf.raw_ops.AudioSpectrogram(input=audio, window_size=30, stride=20, magnitude_squared=True)
+        magnitude = tf.raw_ops.AudioSpectrogram(input=audio, window_size=16, stride=7, magnitude_squared=False)
+        mfcc = tf.raw_ops.Mfcc(spectrogram=spectrogram, sample_rate=16000, dct_coefficient_count=10, filterbank_channel_count=12,
+                               lower_frequency_limit=20.0, upper_frequency_limit=7000.0)
+        return {"spectrogram": spectrogram, "magnitude": magnitude, "mfcc": mfcc,
+                "mfcc_default": tf.raw_ops.Mfcc(spectrogram=tf.raw_ops.AudioSpectrogram(input=audio, window_size=64, stride=32,
+                                                                                     magnitude_squared=True), sample_rate=8000)}
+    t = np.arange(200, dtype=np.float32)
+    audio = np.stack([0.5 * np.sin(0.25 * t) + 0.1 * np.cos(2.1 * t), real([200], scale=0.5)], axis=1)
+    return one(model_dir, fn, [spec([None, 2], tf.float32, "audio")], [{"audio": audio.astype(np.float32)}, {"audio": audio[:20].astype(np.float32)}])

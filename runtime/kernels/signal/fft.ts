@@ -433,3 +433,20 @@ for (const rank of RANKS) {
     },
   });
 }
+
+/**
+ * A forward transform of real length-n frames (for spectrogram kernels): the
+ * returned function transforms `frame` and gives views of the real and
+ * imaginary parts of bins 0..n-1 (reused between calls).
+ */
+export function realSpectrumPlan(n: number): (frame: Float64Array) => [Float64Array, Float64Array] {
+  const plan = planFor(n);
+  const re = new Float64Array(n);
+  const im = new Float64Array(n);
+  return (frame) => {
+    re.set(frame.subarray(0, n));
+    im.fill(0);
+    plan.run(re, im, false);
+    return [re, im];
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * AudioSpectrogram and Mfcc: the speech-commands front end
+ * (tf.raw_ops.AudioSpectrogram, tf.raw_ops.Mfcc).
+ *
+ * Follows tensorflow/core/kernels/spectrogram_op.cc and spectrogram.cc: input
+ * float32 [samples, channels]; per channel, windows of `window_size` samples
+ * every `stride` samples (1 + (samples - window_size) / stride of them, 0 when
+ * the input is shorter), each multiplied by a periodic Hann window
+ * (0.5 - 0.5 cos(2πi/window_size), in double), zero-padded to the next power
+ * of two and transformed in double; the output is float32
+ * [channels, frames, fft_length/2 + 1] of re² + im² (rounded to float), or
+ * its float square root when magnitude_squared is false.
+ *
+ * Mfcc follows mfcc_op.cc, mfcc.cc, mfcc_mel_filterbank.cc and mfcc_dct.cc:
+ * per spectrogram row (read as doubles), an HTK-style mel filterbank of
+ * triangles over the square roots of the bins (mel = 1127 ln(1 + f/700),
+ * DC excluded; bins start at trunc(1.5 + lower/hz_per_bin) and end at
+ * trunc(upper/hz_per_bin), hz_per_bin = sample_rate / 2 / (bins - 1)), a
+ * floor of 1e-12 and a natural log, then the first dct_coefficient_count
+ * terms of a DCT-II scaled by sqrt(2 / channels); output float32
+ * [audio_channels, rows, dct_coefficient_count]. Error texts are TF's.
+ */
+import { invalidArgument } from '../../errors.js';
+import { checkTensorSize } from '../../limits.js';
+import { Tensor, allocHost, shapeString } from '../../tensor.js';
+import { unsupportedDtype } from '../host_math.js';
+import { registerKernel } from '../registry.js';
+import { realSpectrumPlan } from './fft.js';
+
+registerKernel({
+  op: 'AudioSpectrogram',
+  kernel: ({ inputs: [input], attrs }) => {
+    const windowSize = attrs.int('window_size');
+    const stride = attrs.int('stride');
+    const squared = attrs.bool('magnitude_squared', false);
+    if (windowSize <= 1) throw invalidArgument(`window_size must be > 1, got ${windowSize}`);
+    if (stride <= 0) throw invalidArgument(`stride must be > 0, got ${stride}`);
+    if (input.rank !== 2) throw invalidArgument(`input must be 2-dimensional${shapeString(input.shape)}`);
+    if (input.dtype !== 'float32') throw unsupportedDtype('AudioSpectrogram', input.dtype);
+    let fftLength = 1;
+    while (fftLength < windowSize) fftLength *= 2;
+    const width = fftLength / 2 + 1;
+    const [samples, channels] = input.shape;
+    const height = samples < windowSize ? 0 : 1 + Math.floor((samples - windowSize) / stride);
+    const outShape = [channels, height, width];
+    const out = allocHost('float32', checkTensorSize(outShape, 'float32')) as Float32Array;
+    if (out.length === 0) return [Tensor.fromHost('float32', outShape, out)];
+    const window = new Float64Array(windowSize);
+    const pi = Math.atan(1) * 4;
+    for (let i = 0; i < windowSize; i++) window[i] = 0.5 - 0.5 * Math.cos((2 * pi * i) / windowSize);
+    const x = input.values() as Float32Array;
+    const spectrum = realSpectrumPlan(fftLength);
+    const frame = new Float64Array(fftLength);
+    for (let c = 0; c < channels; c++) {
+      for (let f = 0; f < height; f++) {
+        const start = f * stride;
+        frame.fill(0);
+        for (let j = 0; j < windowSize; j++) frame[j] = x[(start + j) * channels + c] * window[j];
+        const [re, im] = spectrum(frame);
+        const row = (c * height + f) * width;
+        for (let k = 0; k < width; k++) {
+          const power = Math.fround(re[k] * re[k] + im[k] * im[k]);
+          out[row + k] = squared ? power : Math.sqrt(power);
+        }
+      }
+    }
+    return [Tensor.fromHost('float32', outShape, out)];
+  },
+});
+
+const freqToMel = (f: number) => 1127.0 * Math.log1p(f / 700.0);
+
+registerKernel({
+  op: 'Mfcc',
+  kernel: ({ inputs: [spectrogram, rateT], attrs }) => {
+    const upper = attrs.float('upper_frequency_limit', 4000);
+    const lower = attrs.float('lower_frequency_limit', 20);
+    const channels = attrs.int('filterbank_channel_count', 40);
+    const coefficients = attrs.int('dct_coefficient_count', 13);
+    if (spectrogram.rank !== 3) throw invalidArgument(`spectrogram must be 3-dimensional${shapeString(spectrogram.shape)}`);
+    if (rateT.rank !== 0) throw invalidArgument(`Input sample_rate should be a scalar tensor, got ${shapeString(rateT.shape)} instead.`);
+    if (spectrogram.dtype !== 'float32') throw unsupportedDtype('Mfcc', spectrogram.dtype);
+    const sampleRate = rateT.numbers()[0];
+    const [audioChannels, rows, bins] = spectrogram.shape;
+    // MfccMelFilterbank::Initialize and MfccDct::Initialize refuse these.
+    if (channels < 1 || sampleRate <= 0 || bins < 2 || lower < 0 || upper <= lower || coefficients < 1 || coefficients > channels) {
+      throw invalidArgument(`Mfcc initialization failed for channel count ${bins} and sample rate ${sampleRate}`);
+    }
+    const outShape = [audioChannels, rows, coefficients];
+    const out = allocHost('float32', checkTensorSize(outShape, 'float32')) as Float32Array;
+    checkTensorSize([bins + channels * coefficients], 'float64');
+
+    const centers = new Float64Array(channels + 1);
+    const melLow = freqToMel(lower);
+    const spacing = (freqToMel(upper) - melLow) / (channels + 1);
+    for (let i = 0; i < channels + 1; i++) centers[i] = melLow + spacing * (i + 1);
+    const hzPerBin = (0.5 * sampleRate) / (bins - 1);
+    const start = Math.trunc(1.5 + lower / hzPerBin);
+    const end = Math.trunc(upper / hzPerBin);
+    const band = new Int32Array(bins);
+    const weights = new Float64Array(bins);
+    let channel = 0;
+    for (let i = 0; i < bins; i++) {
+      if (i < start || i > end) {
+        band[i] = -2;
+        continue;
+      }
+      const melf = freqToMel(i * hzPerBin);
+      while (channel < channels && centers[channel] < melf) channel++;
+      band[i] = channel - 1;
+      const c = band[i];
+      weights[i] = c >= 0 ? (centers[c + 1] - melf) / (centers[c + 1] - centers[c]) : (centers[0] - melf) / (centers[0] - melLow);
+    }
+    const cosines = new Float64Array(coefficients * channels);
+    const fnorm = Math.sqrt(2.0 / channels);
+    const arg = (Math.atan(1) * 4) / channels;
+    for (let i = 0; i < coefficients; i++) for (let j = 0; j < channels; j++) cosines[i * channels + j] = fnorm * Math.cos(i * arg * (j + 0.5));
+
+    const x = spectrogram.values() as Float32Array;
+    const mel = new Float64Array(channels);
+    // A spectrogram too short for the filterbank leaves TF's working vector empty: all-zero coefficients.
+    if (bins <= end) return [Tensor.fromHost('float32', outShape, out)];
+    for (let r = 0; r < audioChannels * rows; r++) {
+      const row = r * bins;
+      mel.fill(0);
+      for (let i = start; i <= end; i++) {
+        const v = Math.sqrt(x[row + i]);
+        const w = v * weights[i];
+        const c = band[i];
+        if (c >= 0) mel[c] += w;
+        if (c + 1 < channels) mel[c + 1] += v - w;
+      }
+      for (let c = 0; c < channels; c++) mel[c] = Math.log(mel[c] < 1e-12 ? 1e-12 : mel[c]);
+      for (let i = 0; i < coefficients; i++) {
+        let sum = 0;
+        for (let j = 0; j < channels; j++) sum += cosines[i * channels + j] * mel[j];
+        out[r * coefficients + i] = sum;
+      }
+    }
+    return [Tensor.fromHost('float32', outShape, out)];
+  },
+});
