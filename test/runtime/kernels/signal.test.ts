@@ -219,3 +219,36 @@ describe('complex parts and math', () => {
     );
   });
 });
+
+describe('AudioSpectrogram and Mfcc', () => {
+  const int = (i: number): AttrValue => ({ kind: 'i', i }) as AttrValue;
+  const bool = (b: boolean): AttrValue => ({ kind: 'b', b }) as AttrValue;
+  const f = (x: number): AttrValue => ({ kind: 'f', f: x }) as AttrValue;
+  const audio = F('float32', [40, 1], Array.from({ length: 40 }, (_, i) => Math.sin(i / 3)));
+
+  it('frames, windows and transforms each channel; shapes follow TF', () => {
+    const s = run('AudioSpectrogram', [audio], { window_size: int(10), stride: int(6), magnitude_squared: bool(true) });
+    expect(s.shape).toEqual([1, 6, 9]); // 1 + (40 - 10) / 6 frames; fft 16 → 9 bins
+    const none = run('AudioSpectrogram', [F('float32', [5, 2], new Array(10).fill(1))], { window_size: int(8), stride: int(2) });
+    expect(none.shape).toEqual([2, 0, 5]);
+    const m = run('Mfcc', [s, F('int32', [], [16000])], {
+      dct_coefficient_count: int(4), filterbank_channel_count: int(5), lower_frequency_limit: f(20), upper_frequency_limit: f(8000),
+    });
+    expect(m.shape).toEqual([1, 6, 4]);
+  });
+
+  it('refuses bad attrs and shapes with TF wording', () => {
+    expectInvalid(() => run('AudioSpectrogram', [audio], { window_size: int(1), stride: int(1) }), 'window_size must be > 1, got 1');
+    expectInvalid(() => run('AudioSpectrogram', [audio], { window_size: int(4), stride: int(0) }), 'stride must be > 0, got 0');
+    expectInvalid(() => run('AudioSpectrogram', [F('float32', [3], [1, 2, 3])], { window_size: int(2), stride: int(1) }), 'input must be 2-dimensional[3]');
+    expectInvalid(() => run('Mfcc', [F('float32', [2, 2], [1, 2, 3, 4]), F('int32', [], [8000])]), 'spectrogram must be 3-dimensional[2,2]');
+    expectInvalid(
+      () => run('Mfcc', [F('float32', [1, 1, 2], [1, 2]), F('int32', [1], [8000])]),
+      'Input sample_rate should be a scalar tensor, got [1] instead.',
+    );
+    expectInvalid(
+      () => run('Mfcc', [F('float32', [1, 1, 2], [1, 2]), F('int32', [], [0])]),
+      'Mfcc initialization failed for channel count 2 and sample rate 0',
+    );
+  });
+});
