@@ -257,3 +257,37 @@ def audio_spectrogram_mfcc(model_dir):
     t = np.arange(200, dtype=np.float32)
     audio = np.stack([0.5 * np.sin(0.25 * t) + 0.1 * np.cos(2.1 * t), real([200], scale=0.5)], axis=1)
     return one(model_dir, fn, [spec([None, 2], tf.float32, "audio")], [{"audio": audio.astype(np.float32)}, {"audio": audio[:20].astype(np.float32)}])
+
+
+def _wav(samples, rate=16000, junk=False, fmt18=False, trailing=False):
+    """16-bit PCM WAV bytes, optionally with a JUNK chunk before "fmt ", an 18-byte format chunk and a LIST chunk after the data."""
+    import struct
+    samples = np.asarray(samples)
+    channels = samples.shape[1]
+    data = np.clip(np.round(samples * 32768), -32768, 32767).astype("<i2").tobytes()
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * 2 * channels, 2 * channels, 16) + (b"\0\0" if fmt18 else b"")
+    body = b"WAVE"
+    if junk:
+        body += b"JUNK" + struct.pack("<I", 6) + b"\0" * 6
+    body += b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    if trailing:
+        body += b"LIST" + struct.pack("<I", 4) + b"INFO"
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+@case
+def decode_wav_speech_frontend(model_dir):
+    # A speech_commands-style serving signature: WAV bytes → DecodeWav → AudioSpectrogram → Mfcc.
+    def fn(wav):
+        audio, rate = tf.audio.decode_wav(wav, desired_channels=1, desired_samples=300)
+        raw, _ = tf.audio.decode_wav(wav)
+        stereo, _ = tf.audio.decode_wav(wav, desired_channels=3, desired_samples=10)
+        spectrogram = tf.raw_ops.AudioSpectrogram(input=audio, window_size=64, stride=32, magnitude_squared=True)
+        mfcc = tf.raw_ops.Mfcc(spectrogram=spectrogram, sample_rate=rate, dct_coefficient_count=8, filterbank_channel_count=16)
+        return {"audio": audio, "rate": rate, "raw": raw, "stereo": stereo, "mfcc": mfcc}
+    t = np.arange(256)
+    mono = (0.4 * np.sin(0.2 * t))[:, None]
+    two = np.stack([0.3 * np.sin(0.05 * t), 0.2 * np.cos(0.3 * t)], axis=1)
+    feeds = [{"wav": np.array(_wav(mono))}, {"wav": np.array(_wav(two, rate=8000, junk=True, fmt18=True, trailing=True))},
+             {"wav": np.array(_wav(np.full([1000, 1], 0.999)[:400], rate=22050))}]
+    return one(model_dir, fn, [spec([], tf.string, "wav")], feeds)

@@ -1,6 +1,14 @@
 /**
- * AudioSpectrogram and Mfcc: the speech-commands front end
- * (tf.raw_ops.AudioSpectrogram, tf.raw_ops.Mfcc).
+ * DecodeWav, AudioSpectrogram and Mfcc: the speech-commands front end
+ * (tf.audio.decode_wav, tf.raw_ops.AudioSpectrogram, tf.raw_ops.Mfcc).
+ *
+ * DecodeWav follows tensorflow/core/kernels/decode_wav_op.cc and
+ * tensorflow/core/lib/wav/wav_io.cc (DecodeLin16WaveAsFloatVector): RIFF/WAVE
+ * with optional JUNK/bext/iXML/qlty/mext/levl/link/axml chunks before "fmt ",
+ * a 16- or 18-byte PCM format chunk of 16-bit samples, one data chunk (other
+ * chunks skipped); samples become s / 32768. desired_samples pads with zeros
+ * or crops, desired_channels repeats the last channel or drops channels.
+ * Every malformed header gets TF's message (INVALID_ARGUMENT).
  *
  * Follows tensorflow/core/kernels/spectrogram_op.cc and spectrogram.cc: input
  * float32 [samples, channels]; per channel, windows of `window_size` samples
@@ -22,7 +30,7 @@
  */
 import { invalidArgument } from '../../errors.js';
 import { checkTensorSize } from '../../limits.js';
-import { Tensor, allocHost, shapeString } from '../../tensor.js';
+import { Tensor, allocHost, decodeString, shapeString } from '../../tensor.js';
 import { unsupportedDtype } from '../host_math.js';
 import { registerKernel } from '../registry.js';
 import { realSpectrumPlan } from './fft.js';
@@ -138,5 +146,132 @@ registerKernel({
       }
     }
     return [Tensor.fromHost('float32', outShape, out)];
+  },
+});
+
+// ---------------------------------------------------------------------------
+// DecodeWav
+
+const CHUNKS_BEFORE_FMT = new Set(['JUNK', 'bext', 'iXML', 'qlty', 'mext', 'levl', 'link', 'axml']);
+
+/** wav_io.cc's reader: a byte offset that only moves forward within the data, with TF's errors. */
+class WavReader {
+  offset = 0;
+  private readonly view: DataView;
+  constructor(readonly data: Uint8Array) {
+    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** IncrementOffset: the offset `n` bytes on, or "Data too short" past the end. */
+  advance(n: number): number {
+    if (this.offset > this.data.length) throw invalidArgument(`Initial offset is outside data range: ${this.offset}`);
+    const next = this.offset + n;
+    if (next > this.data.length) throw invalidArgument('Data too short when trying to read string');
+    return next;
+  }
+
+  text(n: number): string {
+    const next = this.advance(n);
+    const s = decodeString(this.data.subarray(this.offset, next));
+    this.offset = next;
+    return s;
+  }
+
+  expect(text: string): void {
+    const found = this.text(text.length);
+    if (found !== text) throw invalidArgument(`Header mismatch: Expected ${text} but found ${found}`);
+  }
+
+  u16(): number {
+    const next = this.advance(2);
+    const v = this.view.getUint16(this.offset, true);
+    this.offset = next;
+    return v;
+  }
+
+  u32(): number {
+    const next = this.advance(4);
+    const v = this.view.getUint32(this.offset, true);
+    this.offset = next;
+    return v;
+  }
+}
+
+function decodeWav(bytes: Uint8Array, desiredChannels: number, desiredSamples: number): Tensor[] {
+  const r = new WavReader(bytes);
+  r.expect('RIFF');
+  r.u32(); // total file size (unchecked, as in TF)
+  r.expect('WAVE');
+  let found = r.text(4);
+  while (found !== 'fmt ') {
+    if (!CHUNKS_BEFORE_FMT.has(found)) throw invalidArgument(`Unexpected field ${found}`);
+    const size = r.u32();
+    r.offset = r.advance(size);
+    found = r.text(4);
+  }
+  const formatSize = r.u32();
+  if (formatSize !== 16 && formatSize !== 18) throw invalidArgument(`Bad format chunk size for WAV: Expected 16 or 18, but got${formatSize}`);
+  const format = r.u16();
+  if (format !== 1) throw invalidArgument(`Bad audio format for WAV: Expected 1 (PCM), but got${format}`);
+  const channels = r.u16();
+  if (channels < 1) throw invalidArgument(`Bad number of channels for WAV: Expected at least 1, but got ${channels}`);
+  const sampleRate = r.u32();
+  const bytesPerSecond = r.u32();
+  const bytesPerFrame = r.u16();
+  const bits = r.u16();
+  if (bits !== 16) throw invalidArgument(`Can only read 16-bit WAV files, but received ${bits}`);
+  const expectedFrame = Math.floor((bits * channels + 7) / 8);
+  if (bytesPerFrame !== expectedFrame) {
+    throw invalidArgument(`Bad bytes per sample in WAV header: Expected ${expectedFrame} but got ${bytesPerFrame}`);
+  }
+  const expectedPerSecond = (bytesPerFrame * sampleRate) >>> 0;
+  if (bytesPerSecond !== expectedPerSecond) {
+    throw invalidArgument(
+      `Bad bytes per second in WAV header: Expected ${expectedPerSecond} but got ${bytesPerSecond} (sample_rate=${sampleRate}, bytes_per_sample=${bytesPerFrame})`,
+    );
+  }
+  if (formatSize === 18) r.offset += 2;
+
+  let samples: Float32Array | undefined;
+  let frames = 0;
+  while (r.offset < bytes.length) {
+    const id = r.text(4);
+    const size = r.u32();
+    if (size > 2147483647) throw invalidArgument(`WAV data chunk '${id}' is too large: ${size} bytes, but the limit is 2147483647`);
+    if (id === 'data') {
+      if (samples) throw invalidArgument('More than one data chunk found in WAV');
+      frames = Math.floor(size / bytesPerFrame);
+      const count = (frames * channels) >>> 0;
+      r.advance(2 * count); // the data exists before anything is allocated
+      samples = new Float32Array(count);
+      const view = new DataView(bytes.buffer, bytes.byteOffset + r.offset, 2 * count);
+      for (let i = 0; i < count; i++) samples[i] = view.getInt16(2 * i, true) / 32768;
+      r.offset += 2 * count;
+    } else {
+      r.offset += size;
+    }
+  }
+  if (!samples) throw invalidArgument('No data chunk found in WAV');
+
+  if (desiredChannels < -1) throw invalidArgument(`desired_channels must be >= -1, got ${desiredChannels}`);
+  if (desiredSamples < -1) throw invalidArgument(`desired_samples must be >= -1, got ${desiredSamples}`);
+  const outFrames = desiredSamples === -1 ? frames | 0 : desiredSamples;
+  const outChannels = desiredChannels === -1 ? channels : desiredChannels;
+  if (outFrames < 0) throw invalidArgument(`Output sample count must be >= 0, got ${outFrames}`);
+  const shape = [outFrames, outChannels];
+  const out = allocHost('float32', checkTensorSize(shape, 'float32')) as Float32Array;
+  for (let s = 0; s < Math.min(outFrames, frames); s++) {
+    for (let c = 0; c < outChannels; c++) out[s * outChannels + c] = samples[s * channels + (c < channels ? c : channels - 1)];
+  }
+  return [Tensor.fromHost('float32', shape, out), Tensor.scalar('int32', sampleRate | 0)];
+}
+
+registerKernel({
+  op: 'DecodeWav',
+  outputs: [{ name: 'audio' }, { name: 'sample_rate' }],
+  kernel: ({ inputs: [contents], attrs }) => {
+    if (contents.rank !== 0) throw invalidArgument(`contents must be scalar, got shape ${shapeString(contents.shape)}`);
+    const bytes = (contents.values() as Uint8Array[])[0];
+    return decodeWav(bytes, attrs.int('desired_channels', -1), attrs.int('desired_samples', -1));
   },
 });
