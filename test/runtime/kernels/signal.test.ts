@@ -252,3 +252,80 @@ describe('AudioSpectrogram and Mfcc', () => {
     );
   });
 });
+
+describe('DecodeWav', () => {
+  const int = (i: number): AttrValue => ({ kind: 'i', i }) as AttrValue;
+  /** A 16-bit PCM WAV: header fields can be overridden to make it malformed. */
+  function wav(samples: number[][], o: { rate?: number; bits?: number; format?: number; fmtSize?: number; first?: string; frame?: number; noData?: boolean; shortBy?: number } = {}): Uint8Array {
+    const channels = samples[0]?.length ?? 1;
+    const rate = o.rate ?? 8000;
+    const data = Buffer.alloc(samples.length * channels * 2);
+    samples.flat().forEach((v, i) => data.writeInt16LE(v, 2 * i));
+    const fmt = Buffer.alloc(16);
+    fmt.writeUInt16LE(o.format ?? 1, 0);
+    fmt.writeUInt16LE(channels, 2);
+    fmt.writeUInt32LE(rate, 4);
+    const frame = o.frame ?? 2 * channels;
+    fmt.writeUInt32LE(rate * frame, 8);
+    fmt.writeUInt16LE(frame, 12);
+    fmt.writeUInt16LE(o.bits ?? 16, 14);
+    const chunk = (id: string, body: Buffer) => {
+      const h = Buffer.alloc(8);
+      h.write(id, 0, 'latin1');
+      h.writeUInt32LE(body.length + (id === 'data' ? (o.shortBy ?? 0) : 0), 4);
+      if (id === 'fmt ' && o.fmtSize !== undefined) h.writeUInt32LE(o.fmtSize, 4);
+      return Buffer.concat([h, body]);
+    };
+    const body = Buffer.concat([Buffer.from('WAVE'), chunk(o.first ?? 'fmt ', fmt), o.noData ? Buffer.alloc(0) : chunk('data', data)]);
+    const riff = Buffer.alloc(8);
+    riff.write('RIFF', 0, 'latin1');
+    riff.writeUInt32LE(body.length, 4);
+    return new Uint8Array(Buffer.concat([riff, body]));
+  }
+  const decode = (bytes: Uint8Array, attr: Record<string, AttrValue> = {}) =>
+    kernelFor('DecodeWav')!.kernel({
+      node: { name: 'n', op: 'DecodeWav', input: [], device: '', attr },
+      attrs: new Attrs(attr, 'n', 'DecodeWav'),
+      inputs: [Tensor.from('string', [], [bytes])],
+      resources: undefined as never,
+      functions: undefined as never,
+    });
+
+  it('decodes samples as s / 32768 with the sample rate; pads, crops and repeats channels on request', () => {
+    const [audio, rate] = decode(wav([[16384, -32768], [1, 32767]]));
+    expect(audio.shape).toEqual([2, 2]);
+    expect(vals(audio)).toEqual([0.5, -1, 1 / 32768, 32767 / 32768]);
+    expect(vals(rate)).toEqual([8000]);
+    const [more] = decode(wav([[16384, -32768]]), { desired_samples: int(2), desired_channels: int(3) });
+    expect(vals(more)).toEqual([0.5, -1, -1, 0, 0, 0]);
+  });
+
+  it('refuses malformed files with TF wording', () => {
+    expectInvalid(() => decode(new Uint8Array([82, 73, 70])), 'Data too short when trying to read string');
+    expectInvalid(() => decode(new TextEncoder().encode('RIFX0000')), 'Header mismatch: Expected RIFF but found RIFX');
+    expectInvalid(() => decode(wav([[1]], { first: 'LIST' })), 'Unexpected field LIST');
+    expectInvalid(() => decode(wav([[1]], { fmtSize: 20 })), 'Bad format chunk size for WAV: Expected 16 or 18, but got20');
+    expectInvalid(() => decode(wav([[1]], { format: 3 })), 'Bad audio format for WAV: Expected 1 (PCM), but got3');
+    expectInvalid(() => decode(wav([[1]], { bits: 8 })), 'Can only read 16-bit WAV files, but received 8');
+    expectInvalid(() => decode(wav([[1]], { frame: 4 })), 'Bad bytes per sample in WAV header: Expected 2 but got 4');
+    expectInvalid(() => decode(wav([[1]], { noData: true })), 'No data chunk found in WAV');
+    expectInvalid(() => decode(wav([[1, 2]], { shortBy: 4 })), 'Data too short when trying to read string');
+    expectInvalid(() => decode(wav([[1]]), { desired_samples: int(-2) }), 'desired_samples must be >= -1, got -2');
+    expectInvalid(
+      () =>
+        kernelFor('DecodeWav')!.kernel({
+          node: { name: 'n', op: 'DecodeWav', input: [], device: '', attr: {} },
+          attrs: new Attrs({}, 'n', 'DecodeWav'),
+          inputs: [Tensor.from('string', [2], ['a', 'b'])],
+          resources: undefined as never,
+          functions: undefined as never,
+        }),
+      'contents must be scalar, got shape [2]',
+    );
+  });
+
+  it('bounds desired_samples × desired_channels by the tensor limit', () => {
+    const e = statusOf(() => decode(wav([[1]]), { desired_samples: int(2 ** 30), desired_channels: int(4) }));
+    expect(e.code).toBe('RESOURCE_EXHAUSTED');
+  });
+});
