@@ -1,6 +1,7 @@
 // Signal-processing exports from the conformance corpus served over TF
 // Serving's REST API. Float inputs and outputs carry an FFT pipeline end to
-// end with TensorFlow's numbers; complex tensors cannot cross TF Serving's
+// end with TensorFlow's numbers (an RFFT filter; a WAV → DecodeWav →
+// AudioSpectrogram → Mfcc speech front end fed base64 bytes); complex tensors cannot cross TF Serving's
 // JSON in either direction (json_tensor.cc has no complex case), and the
 // answers say so exactly as TF Serving's do.
 import fs from 'node:fs';
@@ -16,6 +17,7 @@ const MODELS: Record<string, string> = {
   spectral_filter: 'signal/spectral_filter',
   rfft: 'signal/rfft_irfft_1d',
   complex_math: 'signal/complex_arithmetic',
+  speech: 'signal/decode_wav_speech_frontend',
 };
 
 let server: RunningServer;
@@ -76,6 +78,17 @@ describe('signal models over REST', () => {
     expect(row.status, row.text).toBe(200);
     const predictions = row.body.predictions as Record<string, unknown>[];
     expectClose(predictions.map((p) => p.filtered), run.outputs.filtered, 'row filtered');
+  });
+
+  it('a speech front end takes WAV bytes as {"b64"} and answers with TF\'s MFCCs', async () => {
+    for (const run of runsOf(MODELS.speech)) {
+      const v = run.inputs.wav.values[0];
+      const b64 = typeof v === 'object' && v !== null && 'b64' in v ? v.b64 : Buffer.from(v as string, 'latin1').toString('base64');
+      const res = await post('/v1/models/speech:predict', { inputs: { wav: { b64 } } });
+      expect(res.status, res.text).toBe(200);
+      for (const k of ['audio', 'mfcc', 'stereo']) expectClose(res.body.outputs[k], run.outputs[k], k);
+      expect(res.body.outputs.rate).toBe(run.outputs.rate.values[0]);
+    }
   });
 
   it('a complex output is refused as TF Serving refuses it (400, its wording)', async () => {
