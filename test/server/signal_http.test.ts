@@ -1,9 +1,9 @@
 // Signal-processing exports from the conformance corpus served over TF
 // Serving's REST API. Float inputs and outputs carry an FFT pipeline end to
 // end with TensorFlow's numbers (an RFFT filter; a WAV → DecodeWav →
-// AudioSpectrogram → Mfcc speech front end fed base64 bytes); complex tensors cannot cross TF Serving's
-// JSON in either direction (json_tensor.cc has no complex case), and the
-// answers say so exactly as TF Serving's do.
+// AudioSpectrogram → Mfcc speech front end fed base64 bytes). Complex tensors
+// cannot cross TF Serving's JSON in either direction (json_tensor.cc has no
+// complex case), and the answers say so exactly as TF Serving's do.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
