@@ -291,3 +291,14 @@ def decode_wav_speech_frontend(model_dir):
     feeds = [{"wav": np.array(_wav(mono))}, {"wav": np.array(_wav(two, rate=8000, junk=True, fmt18=True, trailing=True))},
              {"wav": np.array(_wav(np.full([1000, 1], 0.999)[:400], rate=22050))}]
     return one(model_dir, fn, [spec([], tf.string, "wav")], feeds)
+
+
+@case
+def encode_wav_roundtrip(model_dir):
+    def fn(audio, rate):
+        wav = tf.audio.encode_wav(audio, rate)
+        decoded, r = tf.audio.decode_wav(wav)
+        return {"wav": wav, "decoded": decoded, "rate": r}
+    halves = np.array([[0.5 / 32768, -0.5 / 32768], [1.5 / 32768, -2.5 / 32768], [1.0, -1.0], [2.0, -3.0], [0.25, 1e-6]], np.float32)
+    return one(model_dir, fn, [spec([None, 2], tf.float32, "audio"), spec([], tf.int32, "rate")],
+               [{"audio": halves, "rate": np.int32(16000)}, {"audio": np.zeros([0, 2], np.float32), "rate": np.int32(44100)}])

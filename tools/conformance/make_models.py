@@ -60,7 +60,10 @@ def _float(v):
 
 
 def encode_tensor(t):
-    a = np.asarray(t.numpy() if hasattr(t, "numpy") else t)
+    raw = t.numpy() if hasattr(t, "numpy") else t
+    # A scalar string comes back as bytes; np.asarray would make it a fixed-width "S" array,
+    # whose elements lose trailing NUL bytes (a WAV ending in silence). Keep it as an object.
+    a = np.array(raw, dtype=object) if isinstance(raw, bytes) else np.asarray(raw)
     dtype = tf.as_dtype(a.dtype).name if a.dtype != object else "string"
     flat = a.reshape(-1)
     if a.dtype == object or a.dtype.kind == "S":

@@ -1,6 +1,6 @@
 /**
- * DecodeWav, AudioSpectrogram and Mfcc: the speech-commands front end
- * (tf.audio.decode_wav, tf.raw_ops.AudioSpectrogram, tf.raw_ops.Mfcc).
+ * DecodeWav, EncodeWav, AudioSpectrogram and Mfcc: the speech-commands front
+ * end (tf.audio.decode_wav/encode_wav, tf.raw_ops.AudioSpectrogram, Mfcc).
  *
  * DecodeWav follows tensorflow/core/kernels/decode_wav_op.cc and
  * tensorflow/core/lib/wav/wav_io.cc (DecodeLin16WaveAsFloatVector): RIFF/WAVE
@@ -8,7 +8,9 @@
  * a 16- or 18-byte PCM format chunk of 16-bit samples, one data chunk (other
  * chunks skipped); samples become s / 32768. desired_samples pads with zeros
  * or crops, desired_channels repeats the last channel or drops channels.
- * Every malformed header gets TF's message (INVALID_ARGUMENT).
+ * Every malformed header gets TF's message (INVALID_ARGUMENT). EncodeWav
+ * (encode_wav_op.cc, EncodeAudioAsS16LEWav) writes the 44-byte header and
+ * samples as roundf(x × 32768) clamped to int16 (NaN → 0, as x86 converts).
  *
  * Follows tensorflow/core/kernels/spectrogram_op.cc and spectrogram.cc: input
  * float32 [samples, channels]; per channel, windows of `window_size` samples
@@ -273,5 +275,52 @@ registerKernel({
     if (contents.rank !== 0) throw invalidArgument(`contents must be scalar, got shape ${shapeString(contents.shape)}`);
     const bytes = (contents.values() as Uint8Array[])[0];
     return decodeWav(bytes, attrs.int('desired_channels', -1), attrs.int('desired_samples', -1));
+  },
+});
+
+// ---------------------------------------------------------------------------
+// EncodeWav
+
+registerKernel({
+  op: 'EncodeWav',
+  kernel: ({ inputs: [audio, rateT] }) => {
+    if (audio.rank !== 2) throw invalidArgument(`audio must be 2-dimensional${shapeString(audio.shape)}`);
+    if (rateT.rank !== 0) throw invalidArgument(`Input sample_rate should be a scalar tensor, got ${shapeString(rateT.shape)} instead.`);
+    if (audio.dtype !== 'float32') throw unsupportedDtype('EncodeWav', audio.dtype);
+    if (audio.size >= 2147483647) throw invalidArgument('Cannot encode audio with >= max int32 elements');
+    const rate = rateT.numbers()[0];
+    const [frames, channels] = audio.shape;
+    // size_t of an int32: a negative rate reads as a huge one.
+    const rateText = rate < 0 ? BigInt.asUintN(64, BigInt(rate)).toString() : String(rate);
+    if (rate <= 0) throw invalidArgument(`sample_rate must be in (0, 2^32), got: ${rateText}`);
+    if (channels === 0 || channels > 65535) throw invalidArgument(`num_channels must be in (0, 2^16), got: ${channels}`);
+    const samples = frames * channels;
+    const fileSize = 44 + 2 * samples;
+    if (fileSize > 4294967295) throw invalidArgument('Provided channels and frames cannot be encoded as a WAV.');
+    const bytes = new Uint8Array(fileSize);
+    const view = new DataView(bytes.buffer);
+    const ascii = (at: number, text: string) => {
+      for (let i = 0; i < 4; i++) bytes[at + i] = text.charCodeAt(i);
+    };
+    ascii(0, 'RIFF');
+    view.setUint32(4, fileSize - 8, true);
+    ascii(8, 'WAVE');
+    ascii(12, 'fmt ');
+    view.setUint32(16, 16, true);
+    view.setUint16(20, 1, true);
+    view.setUint16(22, channels, true);
+    view.setUint32(24, rate, true);
+    view.setUint32(28, (rate * 2 * channels) >>> 0, true);
+    view.setUint16(32, 2 * channels, true);
+    view.setUint16(34, 16, true);
+    ascii(36, 'data');
+    view.setUint32(40, 2 * samples, true);
+    const x = audio.values() as Float32Array;
+    for (let i = 0; i < samples; i++) {
+      const v = Math.fround(x[i] * 32768);
+      const r = v < 0 ? -Math.round(-v) : Math.round(v); // roundf: halves away from zero
+      view.setInt16(44 + 2 * i, r !== r ? 0 : r < -32768 ? -32768 : r > 32767 ? 32767 : r, true);
+    }
+    return [Tensor.from('string', [], [bytes])];
   },
 });
