@@ -329,3 +329,21 @@ describe('DecodeWav', () => {
     expect(e.code).toBe('RESOURCE_EXHAUSTED');
   });
 });
+
+describe('EncodeWav', () => {
+  it('refuses what TF refuses, with its words (checked against TF 2.21)', () => {
+    const rate = (r: number) => F('int32', [], [r]);
+    expectInvalid(() => run('EncodeWav', [F('float32', [2, 1], [0, 0]), rate(-1)]), 'sample_rate must be in (0, 2^32), got: 18446744073709551615');
+    expectInvalid(() => run('EncodeWav', [F('float32', [2, 1], [0, 0]), rate(0)]), 'sample_rate must be in (0, 2^32), got: 0');
+    expectInvalid(() => run('EncodeWav', [F('float32', [2, 0], []), rate(8000)]), 'num_channels must be in (0, 2^16), got: 0');
+    expectInvalid(() => run('EncodeWav', [F('float32', [3], [0, 0, 0]), rate(8000)]), 'audio must be 2-dimensional[3]');
+  });
+
+  it('round-trips through DecodeWav, rounding halves away from zero and clipping', () => {
+    const wav = run('EncodeWav', [F('float32', [4, 1], [0.5 / 32768, -1.5 / 32768, 2, NaN]), F('int32', [], [8000])]);
+    const bytes = (wav.values() as Uint8Array[])[0];
+    expect(bytes.length).toBe(44 + 8);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    expect([0, 1, 2, 3].map((i) => view.getInt16(44 + 2 * i, true))).toEqual([1, -2, 32767, 0]);
+  });
+});
