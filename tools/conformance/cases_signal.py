@@ -139,6 +139,7 @@ def complex_arithmetic(model_dir):
             "equal": tf.equal(a, b), "not_equal": tf.not_equal(a, a),
             "sum": tf.reduce_sum(a), "sum_axis": tf.reduce_sum(a, axis=1), "mean": tf.reduce_mean(a, axis=0, keepdims=True),
             "prod": tf.reduce_prod(a, axis=1), "add_n": tf.add_n([a, b, a]),
+            "euclidean_norm": tf.math.reduce_euclidean_norm(a, axis=1),
             "squared_difference": tf.math.squared_difference(a, b),
         }
     return one(model_dir, fn, [spec([None, 4], tf.complex64, "a"), spec([None, 4], tf.complex64, "b")],

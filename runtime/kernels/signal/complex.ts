@@ -268,9 +268,9 @@ export function complexUnary(op: string, x: Tensor): Tensor {
   return Tensor.fromHost(x.dtype, x.shape, out);
 }
 
-/** Sum, Mean and Prod over complex tensors (other reductions do not accept complex in TF). */
+/** Sum, Mean, Prod and EuclideanNorm (sqrt of Σ|x|², imaginary 0) over complex tensors; TF's Max/Min/All/Any refuse complex. */
 export function complexReduce(op: string, x: Tensor, axis: Tensor, keepDims: boolean): Tensor {
-  if (op !== 'Sum' && op !== 'Mean' && op !== 'Prod') throw unsupportedDtype(op, x.dtype);
+  if (op !== 'Sum' && op !== 'Mean' && op !== 'Prod' && op !== 'EuclideanNorm') throw unsupportedDtype(op, x.dtype);
   const axes = reductionAxes(axis, x.rank, op);
   if (axes.length === 0) return x;
   const outShape = reducedShape(x.shape, axes, keepDims);
@@ -282,7 +282,9 @@ export function complexReduce(op: string, x: Tensor, axis: Tensor, keepDims: boo
     const o = 2 * outIndex[k];
     const r = src[2 * k];
     const i = src[2 * k + 1];
-    if (op === 'Prod') {
+    if (op === 'EuclideanNorm') {
+      acc[o] += r * r + i * i;
+    } else if (op === 'Prod') {
       const ar = acc[o];
       const ai = acc[o + 1];
       acc[o] = ar * r - ai * i;
@@ -293,6 +295,7 @@ export function complexReduce(op: string, x: Tensor, axis: Tensor, keepDims: boo
     }
   }
   if (op === 'Mean') for (let k = 0; k < 2 * outSize; k++) acc[k] /= count;
+  if (op === 'EuclideanNorm') for (let k = 0; k < 2 * outSize; k += 2) acc[k] = Math.sqrt(acc[k]);
   const out = allocHost(x.dtype, outSize) as CArray;
   out.set(acc);
   return Tensor.fromHost(x.dtype, outShape, out);
