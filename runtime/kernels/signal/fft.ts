@@ -22,9 +22,10 @@
  *    ignored; outer axes are inverse complex transforms done first;
  *  - an empty input gives an output of zeros of the output shape.
  * Error texts are TF's. Numerics: every transform runs in float64 (radix-2
- * for powers of two, Bluestein's chirp-z otherwise: O(n log n) for any
- * length); complex64/float32 results are rounded once when stored, so they
- * are at least as accurate as TF's float32 DUCC results.
+ * for powers of two, mixed radix when every prime factor is at most 31,
+ * Bluestein's chirp-z otherwise: O(n log n) for any length); complex64 and
+ * float32 results are rounded once when stored, so they are at least as
+ * accurate as TF's float32 DUCC results.
  */
 import { type DType, dtypeToEnum } from '../../dtypes.js';
 import { invalidArgument } from '../../errors.js';
@@ -117,6 +118,117 @@ class Radix2Plan implements Plan {
   }
 }
 
+/** The prime factors of n (fours first) when all are at most MAX_RADIX, else undefined. */
+const MAX_RADIX = 31;
+function smoothFactors(n: number): number[] | undefined {
+  const factors: number[] = [];
+  let r = n;
+  while (r % 4 === 0) {
+    factors.push(4);
+    r /= 4;
+  }
+  for (let p = 2; p <= MAX_RADIX && r > 1; p++) {
+    while (r % p === 0) {
+      factors.push(p);
+      r /= p;
+    }
+  }
+  return r === 1 ? factors : undefined;
+}
+
+/**
+ * Mixed-radix Cooley-Tukey (decimation in time, recursive) for lengths whose
+ * prime factors are all small: each level does p-point DFTs of twiddled
+ * sub-transforms.
+ */
+class MixedRadixPlan implements Plan {
+  private readonly cos: Float64Array;
+  private readonly sin: Float64Array;
+  private readonly outRe: Float64Array;
+  private readonly outIm: Float64Array;
+  private readonly tr: Float64Array;
+  private readonly ti: Float64Array;
+  constructor(
+    private readonly n: number,
+    private readonly factors: number[],
+  ) {
+    this.cos = new Float64Array(n);
+    this.sin = new Float64Array(n);
+    for (let e = 0; e < n; e++) {
+      const a = (2 * Math.PI * e) / n;
+      this.cos[e] = Math.cos(a);
+      this.sin[e] = Math.sin(a);
+    }
+    this.outRe = new Float64Array(n);
+    this.outIm = new Float64Array(n);
+    const maxP = Math.max(1, ...factors);
+    this.tr = new Float64Array(maxP);
+    this.ti = new Float64Array(maxP);
+  }
+
+  run(re: Float64Array, im: Float64Array, inverse: boolean): void {
+    if (this.n <= 1) return;
+    this.rec(re, im, 0, 1, 0, this.n, 0, inverse ? 1 : -1);
+    re.set(this.outRe);
+    im.set(this.outIm);
+  }
+
+  /** DFT of the length-n sequence x[xo + j·xs] into out[yo .. yo + n). */
+  private rec(xr: Float64Array, xi: Float64Array, xo: number, xs: number, yo: number, n: number, fi: number, sign: number): void {
+    const yr = this.outRe;
+    const yi = this.outIm;
+    if (n === 1) {
+      yr[yo] = xr[xo];
+      yi[yo] = xi[xo];
+      return;
+    }
+    const p = this.factors[fi];
+    const m = n / p;
+    for (let q = 0; q < p; q++) this.rec(xr, xi, xo + q * xs, xs * p, yo + q * m, m, fi + 1, sign);
+    const N = this.n;
+    const cos = this.cos;
+    const sin = this.sin;
+    const tr = this.tr;
+    const ti = this.ti;
+    const step = N / n; // W_n^e = W_N^(e·step)
+    const pStep = N / p; // W_p^e = W_N^(e·pStep)
+    for (let k = 0; k < m; k++) {
+      for (let q = 0; q < p; q++) {
+        const at = yo + q * m + k;
+        const e = (q * k * step) % N;
+        if (e === 0) {
+          tr[q] = yr[at];
+          ti[q] = yi[at];
+        } else {
+          const wr = cos[e];
+          const wi = sign * sin[e];
+          tr[q] = yr[at] * wr - yi[at] * wi;
+          ti[q] = yr[at] * wi + yi[at] * wr;
+        }
+      }
+      for (let s = 0; s < p; s++) {
+        let sr = tr[0];
+        let si = ti[0];
+        for (let q = 1; q < p; q++) {
+          const e = ((q * s) % p) * pStep;
+          if (e === 0) {
+            sr += tr[q];
+            si += ti[q];
+          } else {
+            const wr = cos[e];
+            const wi = sign * sin[e];
+            sr += tr[q] * wr - ti[q] * wi;
+            si += tr[q] * wi + ti[q] * wr;
+          }
+        }
+        // Written in place: row k of every q block is read above before any is written.
+        yr[yo + s * m + k] = sr;
+        yi[yo + s * m + k] = si;
+      }
+    }
+  }
+}
+
 /** Bluestein's algorithm: a length-n DFT as a convolution done with power-of-two FFTs. */
 class BluesteinPlan implements Plan {
   private readonly m: number;
@@ -189,7 +301,8 @@ const CACHED_PLAN_MAX = 1 << 16;
 function planFor(n: number): Plan {
   let p = plans.get(n);
   if (!p) {
-    p = isPow2(n) ? new Radix2Plan(n) : new BluesteinPlan(n);
+    const factors = isPow2(n) ? undefined : smoothFactors(n);
+    p = isPow2(n) ? new Radix2Plan(n) : factors ? new MixedRadixPlan(n, factors) : new BluesteinPlan(n);
     if (n <= CACHED_PLAN_MAX) {
       if (plans.size >= 64) plans.clear();
       plans.set(n, p);

@@ -72,8 +72,8 @@ let seed = 7;
 const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 4 - 2;
 
 describe('FFT and IFFT', () => {
-  it('match a naive DFT at every length 1..40 and at long primes (radix-2 and Bluestein)', () => {
-    for (const n of [...Array.from({ length: 40 }, (_, i) => i + 1), 97, 251, 1009, 1024]) {
+  it('match a naive DFT at every length 1..40 and at long ones (radix-2, mixed radix, Bluestein)', () => {
+    for (const n of [...Array.from({ length: 40 }, (_, i) => i + 1), 97, 251, 400, 441, 1000, 1009, 1024, 1155, 2 * 37 * 3]) {
       const pairs = Array.from({ length: 2 * n }, rand);
       const x = C('complex128', [n], pairs);
       expectClose(vals(run('FFT', [x])), dft(pairs, false), 1e-12);
