@@ -122,7 +122,10 @@ def complex_parts(model_dir):
             "z": z, "zb": zb, "real": tf.math.real(z), "imag": tf.math.imag(z), "abs": tf.abs(z),
             "angle": tf.math.angle(z), "conj": tf.math.conj(z),
             "to_float": tf.cast(z, tf.float32), "from_float": tf.cast(re, tf.complex64),
-            "to_c128": tf.cast(z, tf.complex128),
+            "to_c128": tf.cast(z, tf.complex128), "to_int": tf.cast(z * 3.7, tf.int32), "to_int64": tf.cast(-z * 2.5, tf.int64),
+            "to_bool": tf.cast(tf.complex(re, im * 0), tf.bool), "to_bool_imag": tf.cast(tf.complex(re * 0, im), tf.bool),
+            "from_int": tf.cast(tf.cast(re, tf.int32), tf.complex64), "from_bool": tf.cast(re > 0, tf.complex128),
+            "to_half": tf.cast(z, tf.float16), "to_double": tf.cast(tf.cast(z, tf.complex128), tf.float64),
         }
     return one(model_dir, fn, [spec([None, 3], tf.float32, "re"), spec([None, 3], tf.float32, "im")],
                {"re": np.array([[1, -2, 0], [3.5, 0, -0.0]], np.float32), "im": np.array([[0, 1.5, -3], [2, 0, 0]], np.float32)})
