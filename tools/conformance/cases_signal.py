@@ -306,3 +306,19 @@ def encode_wav_roundtrip(model_dir):
     halves = np.array([[0.5 / 32768, -0.5 / 32768], [1.5 / 32768, -2.5 / 32768], [1.0, -1.0], [2.0, -3.0], [0.25, 1e-6]], np.float32)
     return one(model_dir, fn, [spec([None, 2], tf.float32, "audio"), spec([], tf.int32, "rate")],
                [{"audio": halves, "rate": np.int32(16000)}, {"audio": np.zeros([0, 2], np.float32), "rate": np.int32(44100)}])
+
+
+@case
+def keras_mel_spectrogram_export(model_dir):
+    # Keras 3's MelSpectrogram layer (STFT, mel filterbank, dB scaling) in an exported model.
+    import keras
+    inputs = keras.Input(shape=(400,), name="audio")
+    mel = keras.layers.MelSpectrogram(fft_length=128, sequence_stride=64, sequence_length=100, sampling_rate=8000, num_mel_bins=16,
+                                      min_freq=20.0, max_freq=3900.0, power_to_db=True)(inputs)
+    raw = keras.layers.MelSpectrogram(fft_length=64, sequence_stride=50, sampling_rate=16000, num_mel_bins=8, power_to_db=False,
+                                      mag_exp=1.0)(inputs)
+    model = keras.Model(inputs, {"mel": mel, "raw": raw})
+    model.export(model_dir, verbose=False)
+    t = np.arange(400, dtype=np.float32)
+    audio = np.stack([0.5 * np.sin(0.3 * t) + 0.2 * np.sin(1.7 * t), real([400], scale=0.3)])
+    return {"serve": [{"*": audio.astype(np.float32)}]}
