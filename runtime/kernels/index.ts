@@ -24,3 +24,6 @@ import './sparse/sparse_ops.js';
 import './ragged/ragged_ops.js';
 import './logging.js';
 import './tensor_array.js';
+import './signal/complex.js';
+import './signal/fft.js';
+import './signal/audio.js';

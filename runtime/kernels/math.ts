@@ -59,6 +59,7 @@ import {
   unsupportedDtype,
 } from './host_math.js';
 import { type KernelContext, registerKernel } from './registry.js';
+import { complexBinary, complexMatMul, complexScan, complexUnary, isComplex } from './signal/complex.js';
 
 // ---------------------------------------------------------------------------
 // Dtype sets
@@ -199,6 +200,7 @@ function hostBinary(op: string, def: BinaryDef, a: Tensor, b: Tensor, outShape: 
 
 /** Applies a binary op definition to two tensors (shared by kernels of other families). */
 export function applyBinary(op: string, def: BinaryDef, a: Tensor, b: Tensor, shapeError = true): Tensor {
+  if (isComplex(a.dtype)) return complexBinary(op, a, b, shapeError);
   if (def.hostExact && a.dtype === b.dtype && a.isOnHost && b.isOnHost) {
     // Small host operands of the same shape, or one a scalar (loop counters,
     // per-image arithmetic): straight to the host loop, without the general
@@ -442,6 +444,7 @@ export interface UnaryDef {
 /** Applies a unary op definition (exported for kernels of other families). */
 export function applyUnary(op: string, def: UnaryDef, x: Tensor): Tensor {
   const dtype = x.dtype;
+  if (isComplex(dtype)) return complexUnary(op, x);
   checkType(op, dtype, def.types);
   const outDtype: DType = def.bool ? 'bool' : dtype;
   const tfFn = tfFor(tfKind(dtype), def.tfFloat, def.tfInt, def.tfBool);
@@ -619,7 +622,7 @@ registerKernel({
     const xs = ctx.inputs;
     checkSameDtype('AddN', xs);
     const dtype = xs[0].dtype;
-    checkType('AddN', dtype, NUMERIC_TYPES);
+    if (!isComplex(dtype)) checkType('AddN', dtype, NUMERIC_TYPES);
     for (let i = 1; i < xs.length; i++) {
       if (!sameShape(xs[0].shape, xs[i].shape)) {
         throw invalidArgument(
@@ -717,7 +720,7 @@ function registerScan(op: 'Cumsum' | 'Cumprod'): void {
     op,
     kernel: (ctx) => {
       const [x, axisT] = ctx.inputs;
-      checkType(op, x.dtype, NUMERIC_TYPES);
+      if (!isComplex(x.dtype)) checkType(op, x.dtype, NUMERIC_TYPES);
       if (x.rank === 0) throw invalidArgument(`ScanOp: Expected scan axis in the range [0, 0), but got 0`);
       const axis = scanAxis(op, axisT, x.rank);
       const exclusive = ctx.attrs.bool('exclusive', false);
@@ -727,6 +730,7 @@ function registerScan(op: 'Cumsum' | 'Cumprod'): void {
         const fn = op === 'Cumsum' ? tf.cumsum : tf.cumprod;
         return [runTf(x.dtype, [x], (t) => fn(t, axis, exclusive, reverse))];
       }
+      if (isComplex(x.dtype)) return [complexScan(op, x, axis, exclusive, reverse)];
       const out = allocHost(x.dtype, x.size);
       if (isBigDtype(x.dtype)) {
         const step = op === 'Cumsum' ? (a: bigint, v: bigint) => a + v : (a: bigint, v: bigint) => a * v;
@@ -805,7 +809,7 @@ function hostMatMul(a: Tensor, b: Tensor, ta: boolean, tb: boolean, batchShape: 
  */
 export function batchMatMul(op: string, a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor {
   checkSameDtype(op, [a, b]);
-  checkType(op, a.dtype, NUMERIC_TYPES);
+  if (!isComplex(a.dtype)) checkType(op, a.dtype, NUMERIC_TYPES);
   const aBatch = a.shape.slice(0, -2);
   const bBatch = b.shape.slice(0, -2);
   const batchShape = broadcastShapes(aBatch, bBatch);
@@ -828,6 +832,8 @@ export function batchMatMul(op: string, a: Tensor, b: Tensor, ta: boolean, tb: b
     if (a.rank === 2 && b.rank === 2) return runTf(a.dtype, [a, b], (x, y) => tf.matMul(x, y, ta, tb), false);
     return runTf(a.dtype, [a, b], (x, y) => tfBatchMatMul(x, y, ta, tb, batchShape, d0, d3));
   }
+  // BatchMatMul's adj_x/adj_y are adjoints (conjugate transposes); MatMul's transpose_a/b are not.
+  if (isComplex(a.dtype)) return complexMatMul(a, b, ta, tb, op.startsWith('BatchMatMul'), batchShape, d0, d1, d3);
   return hostMatMul(a, b, ta, tb, batchShape, d0, d1, d3);
 }
 

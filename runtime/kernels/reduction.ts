@@ -35,6 +35,7 @@ import {
 } from './host_math.js';
 import { FLOAT_TYPES, NUMERIC_TYPES, runTf, tfKind } from './math.js';
 import { registerKernel } from './registry.js';
+import { complexReduce, isComplex } from './signal/complex.js';
 
 export type ReduceOp = 'Sum' | 'Mean' | 'Max' | 'Min' | 'Prod' | 'All' | 'Any' | 'EuclideanNorm';
 
@@ -141,6 +142,7 @@ function hostReduceBig(op: ReduceOp, x: Tensor, axes: number[], outShape: number
 
 /** Reduces `x` over `axis` (an int32/int64 tensor) with TF's semantics. */
 export function reduce(op: ReduceOp, x: Tensor, axis: Tensor, keepDims: boolean): Tensor {
+  if (isComplex(x.dtype)) return complexReduce(op, x, axis, keepDims);
   if (!TYPES[op].includes(x.dtype)) throw unsupportedDtype(op, x.dtype);
   const axes = reductionAxes(axis, x.rank, op);
   if (axes.length === 0) return x;

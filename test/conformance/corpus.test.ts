@@ -23,7 +23,7 @@ async function replay(c: CorpusCase): Promise<string[]> {
     const out = model.run(run.signature, feeds);
     for (const [key, want] of Object.entries(run.outputs)) {
       if (!out[key]) problems.push(`run ${i} (${run.signature}): no output ${key}`);
-      else problems.push(...compareTensor(`run ${i} (${run.signature}) ${key}`, out[key], want).map((p) => p));
+      else problems.push(...compareTensor(`run ${i} (${run.signature}) ${key}`, out[key], want, c.tolerance === 'spectral').map((p) => p));
     }
   });
   return problems;

@@ -236,6 +236,21 @@ describe('value types', () => {
     expect(e.message).toBe('Conversion of JSON Value: 1.5 to type: half');
   });
 
+  it('refuses complex inputs as TF Serving does: [re, im] pairs are not read, the first leaf is named', () => {
+    // json_tensor.cc's AddValueToTensor has no case for DT_COMPLEX64/128: a
+    // pair is just one more nesting level, and its first number is refused.
+    for (const [dtype, name] of [['complex64', 'complex64'], ['complex128', 'complex128']] as const) {
+      const e = errorOf('{"inputs": [[1.5, -2], [0, 1]]}', { x: spec(dtype) });
+      expect(e.code).toBe('UNIMPLEMENTED');
+      expect(e.message).toBe(`Conversion of JSON Value: 1.5 to type: ${name}`);
+    }
+    const row = errorOf('{"instances": [[3, 4]]}', { x: spec('complex64') });
+    expect(row.code).toBe('INVALID_ARGUMENT');
+    expect(row.message).toBe(
+      "Failed to process element: 0 of 'instances' list. Error: UNIMPLEMENTED: Conversion of JSON Value: 3 to type: complex64",
+    );
+  });
+
   it('refuses malformed base64 objects', () => {
     expect(message('{"inputs": {"b64": "a"}}', { x: spec('string') })).toBe('Unable to base64 decode');
     expect(message('{"inputs": [{"b64": 1}]}', { x: spec('string') })).toBe(

@@ -278,6 +278,10 @@ describe('errors (FromJsonSingleTensorErrors)', () => {
     expect(errorOf(() => formatPredictResponse({ tensor: c }, 'row')).message).toBe(
       'Failed to write JSON value for tensor type: complex64',
     );
+    const z = Tensor.fromHost('complex128', [1, 1], new Float64Array([0.5, -1]));
+    expect(errorOf(() => formatPredictResponse({ tensor: z }, 'columnar')).message).toBe(
+      'Failed to write JSON value for tensor type: complex128',
+    );
     const h = Tensor.from('float16', [1], [1]);
     expect(errorOf(() => formatPredictResponse({ tensor: h }, 'columnar')).message).toBe(
       'Failed to write JSON value for tensor type: half',
