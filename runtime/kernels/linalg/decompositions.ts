@@ -1,0 +1,718 @@
+/**
+ * Dense linear algebra over the innermost two dimensions, batched over the
+ * rest: Cholesky, MatrixInverse, MatrixDeterminant, LogMatrixDeterminant,
+ * MatrixSolve, MatrixTriangularSolve, Qr, SelfAdjointEigV2, Svd (and the
+ * TF1 Batch* aliases).
+ *
+ * Follows tensorflow/core/kernels/linalg/ (linalg_ops_common.cc for the
+ * shared validation and error texts; cholesky_op.cc, matrix_inverse_op.cc,
+ * determinant_op.cc, matrix_solve_op.cc, matrix_triangular_solve_op_impl.h,
+ * qr_op_impl.h, self_adjoint_eig_v2_op_impl.h, svd_op_impl.h) and the Eigen
+ * decompositions they call:
+ *  - LU with partial pivoting (largest |pivot| in the column, first on ties),
+ *    as Eigen::PartialPivLU: MatrixInverse and MatrixSolve refuse an exact
+ *    zero pivot; the determinant is sign(P)·Πsign(u_ii) · exp(Σ log|u_ii|),
+ *    so a singular matrix gives (±)0 and log|det| = -inf;
+ *  - Cholesky as Eigen::LLT, reading the lower triangle only; when a pivot
+ *    is <= 0 the lower triangle is filled with NaN (TF 2.21 no longer fails;
+ *    its upper triangle is then unspecified, here 0);
+ *  - Householder QR as Eigen::HouseholderQR: each reflector maps the column
+ *    to beta·e1 with beta = -sign(a_kk)·norm, so R's diagonal may be
+ *    negative and Q, R equal TF's up to rounding;
+ *  - symmetric eigen: cyclic Jacobi on the lower triangle; eigenvalues
+ *    ascending (eigenvector signs are not unique: TF's choice may differ);
+ *  - SVD: one-sided Jacobi; singular values descending (vector signs not
+ *    unique either).
+ * Everything is computed on the host in float64 and rounded to the output
+ * dtype (float32/float16/bfloat16 results are float64 results rounded, well
+ * within TF's float32 error for well-conditioned inputs). Complex dtypes are
+ * not supported.
+ */
+import type { DType } from '../../dtypes.js';
+import { invalidArgument } from '../../errors.js';
+import { checkTensorSize } from '../../limits.js';
+import { type HostData, Tensor, allocHost, shapeString, sizeOf } from '../../tensor.js';
+import { broadcastIndex, broadcastShapes, unsupportedDtype } from '../host_math.js';
+import { registerKernel } from '../registry.js';
+
+const REAL: readonly DType[] = ['float32', 'float64', 'float16', 'bfloat16'];
+
+function checkReal(op: string, t: Tensor): void {
+  if (!REAL.includes(t.dtype)) throw unsupportedDtype(op, t.dtype);
+}
+
+/** TF's LinearAlgebraOp::AnalyzeInputs rank check. */
+function checkRank(t: Tensor, index = 0): void {
+  if (t.rank < 2) throw invalidArgument(`Input tensor ${index} must have rank >= 2, got ${t.rank}`);
+}
+
+function rowsOf(t: Tensor): number {
+  return t.shape[t.rank - 2];
+}
+function colsOf(t: Tensor): number {
+  return t.shape[t.rank - 1];
+}
+
+/** Validates a batch of square matrices: rank >= 2, real dtype, square. */
+function squareInput(op: string, t: Tensor): number {
+  checkRank(t);
+  checkReal(op, t);
+  if (rowsOf(t) !== colsOf(t)) throw invalidArgument('Input matrix must be square.');
+  return rowsOf(t);
+}
+
+/** Matrix `b` of a batch, as a float64 row-major copy. */
+function matrixAt(src: HostData, b: number, rows: number, cols: number): Float64Array {
+  const n = rows * cols;
+  const out = new Float64Array(n);
+  const v = src as ArrayLike<number>;
+  for (let i = 0, o = b * n; i < n; i++) out[i] = v[o + i];
+  return out;
+}
+
+function outTensor(dtype: DType, shape: number[]): { data: Float64Array | Float32Array; done: () => Tensor } {
+  checkTensorSize(shape, dtype);
+  const data = allocHost(dtype, sizeOf(shape)) as Float64Array | Float32Array;
+  return { data, done: () => Tensor.fromHost(dtype, shape, data) };
+}
+
+// ---------------------------------------------------------------------------
+// LU with partial pivoting (Eigen::PartialPivLU)
+
+interface LU {
+  /** Combined L (unit lower, below the diagonal) and U (upper), row-major n×n. */
+  lu: Float64Array;
+  /** perm[i] = the original row now at row i. */
+  perm: Int32Array;
+  /** Determinant of the permutation: ±1. */
+  permSign: number;
+}
+
+function luDecompose(a: Float64Array, n: number): LU {
+  const lu = a;
+  const perm = new Int32Array(n);
+  for (let i = 0; i < n; i++) perm[i] = i;
+  let permSign = 1;
+  for (let k = 0; k < n; k++) {
+    let p = k;
+    let best = Math.abs(lu[k * n + k]);
+    for (let i = k + 1; i < n; i++) {
+      const v = Math.abs(lu[i * n + k]);
+      if (v > best) {
+        best = v;
+        p = i;
+      }
+    }
+    if (p !== k) {
+      for (let j = 0; j < n; j++) {
+        const t = lu[k * n + j];
+        lu[k * n + j] = lu[p * n + j];
+        lu[p * n + j] = t;
+      }
+      const t = perm[k];
+      perm[k] = perm[p];
+      perm[p] = t;
+      permSign = -permSign;
+    }
+    const pivot = lu[k * n + k];
+    if (pivot === 0) continue; // Eigen leaves the column below a zero pivot as is
+    for (let i = k + 1; i < n; i++) {
+      const f = (lu[i * n + k] /= pivot);
+      if (f === 0) continue;
+      for (let j = k + 1; j < n; j++) lu[i * n + j] -= f * lu[k * n + j];
+    }
+  }
+  return { lu, perm, permSign };
+}
+
+/** The smallest |u_ii| (NaN when a pivot is NaN, which TF's check refuses too). */
+function minAbsPivot(d: LU, n: number): number {
+  let m = Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = Math.abs(d.lu[i * n + i]);
+    if (v !== v) return NaN;
+    if (v < m) m = v;
+  }
+  return m;
+}
+
+/** Solves (LU) x = P b for `k` right-hand sides in `b` (n×k row-major), in place. */
+function luSolve(d: LU, n: number, b: Float64Array, k: number): Float64Array {
+  const x = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) x[i * k + j] = b[d.perm[i] * k + j];
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < i; p++) {
+      const f = d.lu[i * n + p];
+      if (f !== 0) for (let j = 0; j < k; j++) x[i * k + j] -= f * x[p * k + j];
+    }
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    for (let p = i + 1; p < n; p++) {
+      const f = d.lu[i * n + p];
+      if (f !== 0) for (let j = 0; j < k; j++) x[i * k + j] -= f * x[p * k + j];
+    }
+    const piv = d.lu[i * n + i];
+    for (let j = 0; j < k; j++) x[i * k + j] /= piv;
+  }
+  return x;
+}
+
+function transposeSquare(a: Float64Array, n: number): Float64Array {
+  const t = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) t[j * n + i] = a[i * n + j];
+  return t;
+}
+
+function identity(n: number): Float64Array {
+  const e = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) e[i * n + i] = 1;
+  return e;
+}
+
+const mathSign = (v: number): number => (v > 0 ? 1 : v < 0 ? -1 : v === 0 ? 0 : NaN);
+
+/** [sign, log|det|] as determinant_op.cc's SLogDet. */
+function slogdet(a: Float64Array, n: number): [number, number] {
+  if (n === 0) return [1, 0];
+  const d = luDecompose(a, n);
+  let sign = d.permSign;
+  let logAbs = 0;
+  for (let i = 0; i < n; i++) {
+    const u = d.lu[i * n + i];
+    logAbs += Math.log(Math.abs(u));
+    sign *= mathSign(u);
+  }
+  return [sign, logAbs];
+}
+
+// ---------------------------------------------------------------------------
+// Kernels
+
+registerKernel({
+  op: ['Cholesky', 'BatchCholesky'],
+  kernel: (ctx) => {
+    const x = ctx.inputs[0];
+    const n = squareInput(ctx.node.op, x);
+    const { data, done } = outTensor(x.dtype, [...x.shape]);
+    const src = x.values();
+    const batches = n === 0 ? 0 : x.size / (n * n);
+    for (let b = 0; b < batches; b++) {
+      const a = matrixAt(src, b, n, n);
+      const l = new Float64Array(n * n);
+      let ok = true;
+      for (let j = 0; j < n && ok; j++) {
+        let s = a[j * n + j];
+        for (let p = 0; p < j; p++) s -= l[j * n + p] * l[j * n + p];
+        if (s <= 0) {
+          ok = false;
+          break;
+        }
+        const d = Math.sqrt(s);
+        l[j * n + j] = d;
+        for (let i = j + 1; i < n; i++) {
+          let t = a[i * n + j]; // lower triangle only
+          for (let p = 0; p < j; p++) t -= l[i * n + p] * l[j * n + p];
+          l[i * n + j] = t / d;
+        }
+      }
+      const o = b * n * n;
+      if (!ok) {
+        for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) data[o + i * n + j] = NaN;
+      } else {
+        data.set(l, o);
+      }
+    }
+    return [done()];
+  },
+});
+
+registerKernel({
+  op: ['MatrixInverse', 'BatchMatrixInverse'],
+  kernel: (ctx) => {
+    const x = ctx.inputs[0];
+    const n = squareInput(ctx.node.op, x);
+    const adjoint = ctx.attrs.bool('adjoint', false);
+    const { data, done } = outTensor(x.dtype, [...x.shape]);
+    const src = x.values();
+    const batches = n === 0 ? 0 : x.size / (n * n);
+    for (let b = 0; b < batches; b++) {
+      let a = matrixAt(src, b, n, n);
+      if (adjoint) a = transposeSquare(a, n);
+      const d = luDecompose(a, n);
+      if (!(minAbsPivot(d, n) > 0)) throw invalidArgument('Input is not invertible.');
+      data.set(luSolve(d, n, identity(n), n), b * n * n);
+    }
+    return [done()];
+  },
+});
+
+registerKernel({
+  op: ['MatrixDeterminant', 'BatchMatrixDeterminant'],
+  kernel: (ctx) => {
+    const x = ctx.inputs[0];
+    const n = squareInput(ctx.node.op, x);
+    const batchShape = x.shape.slice(0, -2);
+    const { data, done } = outTensor(x.dtype, batchShape);
+    const src = x.values();
+    for (let b = 0; b < data.length; b++) {
+      const [sign, logAbs] = slogdet(matrixAt(src, b, n, n), n);
+      data[b] = sign * Math.exp(logAbs);
+    }
+    return [done()];
+  },
+});
+
+registerKernel({
+  op: 'LogMatrixDeterminant',
+  kernel: (ctx) => {
+    const x = ctx.inputs[0];
+    const n = squareInput(ctx.node.op, x);
+    const batchShape = x.shape.slice(0, -2);
+    const signOut = outTensor(x.dtype, batchShape);
+    const logOut = outTensor(x.dtype, batchShape);
+    const src = x.values();
+    for (let b = 0; b < signOut.data.length; b++) {
+      const [sign, logAbs] = slogdet(matrixAt(src, b, n, n), n);
+      signOut.data[b] = sign;
+      logOut.data[b] = logAbs;
+    }
+    return [signOut.done(), logOut.done()];
+  },
+});
+
+/** LinearAlgebraOp's checks for two-input ops: same rank, same batch dims. */
+function checkSolverInputs(op: string, a: Tensor, rhs: Tensor): void {
+  checkRank(a, 0);
+  if (rhs.rank !== a.rank) throw invalidArgument('All input tensors must have the same rank.');
+  for (let d = 0; d < a.rank - 2; d++) {
+    if (a.shape[d] !== rhs.shape[d]) throw invalidArgument('All input tensors must have the same outer dimensions.');
+  }
+  checkReal(op, a);
+  if (rhs.dtype !== a.dtype) {
+    throw invalidArgument(`cannot compute ${op} as input #1(zero-based) was expected to be a ${a.dtype} tensor but is a ${rhs.dtype} tensor`);
+  }
+}
+
+registerKernel({
+  op: ['MatrixSolve', 'BatchMatrixSolve'],
+  kernel: (ctx) => {
+    const [a, rhs] = ctx.inputs;
+    checkSolverInputs(ctx.node.op, a, rhs);
+    if (rowsOf(a) !== colsOf(a)) throw invalidArgument('First input (lhs) must be a square matrix.');
+    const n = rowsOf(a);
+    if (rowsOf(rhs) !== n) throw invalidArgument('Input matrix and rhs are incompatible.');
+    const k = colsOf(rhs);
+    const adjoint = ctx.attrs.bool('adjoint', false);
+    const { data, done } = outTensor(a.dtype, [...rhs.shape]);
+    const batches = sizeOf(a.shape.slice(0, -2));
+    if (n === 0 || k === 0) return [done()];
+    const av = a.values();
+    const bv = rhs.values();
+    for (let b = 0; b < batches; b++) {
+      let m = matrixAt(av, b, n, n);
+      if (adjoint) m = transposeSquare(m, n);
+      const d = luDecompose(m, n);
+      if (!(minAbsPivot(d, n) > 0)) throw invalidArgument('Input matrix is not invertible.');
+      data.set(luSolve(d, n, matrixAt(bv, b, n, k), k), b * n * k);
+    }
+    return [done()];
+  },
+});
+
+registerKernel({
+  op: ['MatrixTriangularSolve', 'BatchMatrixTriangularSolve'],
+  kernel: (ctx) => {
+    const [a, rhs] = ctx.inputs;
+    if (a.rank < 2) throw invalidArgument(`In[0] ndims must be >= 2: ${a.rank}`);
+    if (rhs.rank < 2) throw invalidArgument(`In[1] ndims must be >= 2: ${rhs.rank}`);
+    checkReal(ctx.node.op, a);
+    if (rhs.dtype !== a.dtype) throw unsupportedDtype(ctx.node.op, rhs.dtype);
+    const lower = ctx.attrs.bool('lower', true);
+    const adjoint = ctx.attrs.bool('adjoint', false);
+    const n = rowsOf(a);
+    if (colsOf(a) !== n) {
+      throw invalidArgument(`In[0] matrices in the last dimensions must be square (${colsOf(a)} =/= ${n})`);
+    }
+    const aBatch = a.shape.slice(0, -2);
+    const bBatch = rhs.shape.slice(0, -2);
+    const batchShape = broadcastShapes(aBatch, bBatch);
+    if (!batchShape) {
+      throw invalidArgument(
+        `In[0] and In[1] must have compatible batch dimensions: ${shapeString(a.shape)} vs. ${shapeString(rhs.shape)}`,
+      );
+    }
+    if (n !== rowsOf(rhs)) {
+      throw invalidArgument(
+        `In[0] mismatch In[1] shape: ${n} vs. ${rowsOf(rhs)}: ${shapeString(a.shape)} ${shapeString(rhs.shape)} ${lower ? 1 : 0} ${adjoint ? 1 : 0}`,
+      );
+    }
+    const k = colsOf(rhs);
+    const outShape = [...batchShape, n, k];
+    const { data, done } = outTensor(a.dtype, outShape);
+    if (data.length === 0) return [done()];
+    const batches = sizeOf(batchShape);
+    const ai = broadcastIndex(aBatch, batchShape);
+    const bi = broadcastIndex(bBatch, batchShape);
+    const av = a.values();
+    const bv = rhs.values();
+    for (let b = 0; b < batches; b++) {
+      let m = matrixAt(av, ai ? ai[b] : b, n, n);
+      let low = lower;
+      if (adjoint) {
+        m = transposeSquare(m, n);
+        low = !low;
+      }
+      const x = matrixAt(bv, bi ? bi[b] : b, n, k);
+      if (low) {
+        for (let i = 0; i < n; i++) {
+          for (let p = 0; p < i; p++) {
+            const f = m[i * n + p];
+            if (f !== 0) for (let j = 0; j < k; j++) x[i * k + j] -= f * x[p * k + j];
+          }
+          for (let j = 0; j < k; j++) x[i * k + j] /= m[i * n + i];
+        }
+      } else {
+        for (let i = n - 1; i >= 0; i--) {
+          for (let p = i + 1; p < n; p++) {
+            const f = m[i * n + p];
+            if (f !== 0) for (let j = 0; j < k; j++) x[i * k + j] -= f * x[p * k + j];
+          }
+          for (let j = 0; j < k; j++) x[i * k + j] /= m[i * n + i];
+        }
+      }
+      data.set(x, b * n * k);
+    }
+    return [done()];
+  },
+});
+
+// ---------------------------------------------------------------------------
+// Householder QR (Eigen::HouseholderQR)
+
+registerKernel({
+  op: 'Qr',
+  kernel: (ctx) => {
+    const x = ctx.inputs[0];
+    checkRank(x);
+    checkReal('Qr', x);
+    const full = ctx.attrs.bool('full_matrices', false);
+    const m = rowsOf(x);
+    const n = colsOf(x);
+    const p = Math.min(m, n);
+    const batchShape = x.shape.slice(0, -2);
+    const qCols = full ? m : p;
+    const rRows = full ? m : p;
+    const qOut = outTensor(x.dtype, [...batchShape, m, qCols]);
+    const rOut = outTensor(x.dtype, [...batchShape, rRows, n]);
+    const batches = sizeOf(batchShape);
+    const src = x.values();
+    if (m * n > 0) {
+      for (let b = 0; b < batches; b++) {
+        const a = matrixAt(src, b, m, n);
+        const vs: Float64Array[] = [];
+        const taus: number[] = [];
+        for (let k = 0; k < p; k++) {
+          // Reflector for column k, rows k..m-1: H = I - tau v v^T with v[0] = 1.
+          const c0 = a[k * n + k];
+          let tail = 0;
+          for (let i = k + 1; i < m; i++) tail += a[i * n + k] * a[i * n + k];
+          const v = new Float64Array(m - k);
+          v[0] = 1;
+          let tau = 0;
+          let beta = c0;
+          if (tail > Number.MIN_VALUE) {
+            beta = Math.sqrt(c0 * c0 + tail);
+            if (c0 >= 0) beta = -beta;
+            for (let i = k + 1; i < m; i++) v[i - k] = a[i * n + k] / (c0 - beta);
+            tau = (beta - c0) / beta;
+          }
+          vs.push(v);
+          taus.push(tau);
+          a[k * n + k] = beta;
+          for (let i = k + 1; i < m; i++) a[i * n + k] = 0;
+          if (tau !== 0) {
+            for (let j = k + 1; j < n; j++) {
+              let dot = 0;
+              for (let i = k; i < m; i++) dot += v[i - k] * a[i * n + j];
+              dot *= tau;
+              for (let i = k; i < m; i++) a[i * n + j] -= dot * v[i - k];
+            }
+          }
+        }
+        // R: the first rRows rows of the reduced matrix (zero below the diagonal).
+        const r = rOut.data;
+        const ro = b * rRows * n;
+        for (let i = 0; i < rRows; i++) for (let j = 0; j < n; j++) r[ro + i * n + j] = j >= i && i < m ? a[i * n + j] : 0;
+        // Q = H_0 ... H_{p-1} applied to the first qCols columns of I.
+        const q = new Float64Array(m * qCols);
+        for (let i = 0; i < Math.min(m, qCols); i++) q[i * qCols + i] = 1;
+        for (let k = p - 1; k >= 0; k--) {
+          const v = vs[k];
+          const tau = taus[k];
+          if (tau === 0) continue;
+          for (let j = 0; j < qCols; j++) {
+            let dot = 0;
+            for (let i = k; i < m; i++) dot += v[i - k] * q[i * qCols + j];
+            dot *= tau;
+            for (let i = k; i < m; i++) q[i * qCols + j] -= dot * v[i - k];
+          }
+        }
+        qOut.data.set(q, b * m * qCols);
+      }
+    } else if (full) {
+      // Q of an m×0 matrix is the identity.
+      for (let b = 0; b < batches; b++) for (let i = 0; i < m; i++) qOut.data[b * m * m + i * m + i] = 1;
+    }
+    return [qOut.done(), rOut.done()];
+  },
+});
+
+// ---------------------------------------------------------------------------
+// Symmetric eigendecomposition (cyclic Jacobi)
+
+/** Eigenvalues (ascending) and eigenvectors (columns of v, n×n row-major) of symmetric `a`. */
+function symmetricEigen(a: Float64Array, n: number, wantV: boolean): { e: Float64Array; v: Float64Array } {
+  const v = identity(n);
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    let diag = 0;
+    for (let i = 0; i < n; i++) {
+      diag += a[i * n + i] * a[i * n + i];
+      for (let j = i + 1; j < n; j++) off += a[i * n + j] * a[i * n + j];
+    }
+    if (off === 0 || off <= 1e-36 * diag) break;
+    for (let p = 0; p < n - 1; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = a[p * n + q];
+        if (apq === 0) continue;
+        const app = a[p * n + p];
+        const aqq = a[q * n + q];
+        const theta = (aqq - app) / (2 * apq);
+        const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < n; k++) {
+          const akp = a[k * n + p];
+          const akq = a[k * n + q];
+          a[k * n + p] = c * akp - s * akq;
+          a[k * n + q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = a[p * n + k];
+          const aqk = a[q * n + k];
+          a[p * n + k] = c * apk - s * aqk;
+          a[q * n + k] = s * apk + c * aqk;
+        }
+        if (wantV) {
+          for (let k = 0; k < n; k++) {
+            const vkp = v[k * n + p];
+            const vkq = v[k * n + q];
+            v[k * n + p] = c * vkp - s * vkq;
+            v[k * n + q] = s * vkp + c * vkq;
+          }
+        }
+      }
+    }
+  }
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => a[i * n + i] - a[j * n + j]);
+  const e = new Float64Array(n);
+  const vs = new Float64Array(wantV ? n * n : 0);
+  order.forEach((src, dst) => {
+    e[dst] = a[src * n + src];
+    if (wantV) for (let k = 0; k < n; k++) vs[k * n + dst] = v[k * n + src];
+  });
+  return { e, v: vs };
+}
+
+registerKernel({
+  op: 'SelfAdjointEigV2',
+  kernel: (ctx) => {
+    const x = ctx.inputs[0];
+    const n = squareInput('SelfAdjointEigV2', x);
+    const computeV = ctx.attrs.bool('compute_v', true);
+    const batchShape = x.shape.slice(0, -2);
+    const eOut = outTensor(x.dtype, [...batchShape, n]);
+    const vOut = outTensor(x.dtype, computeV ? [...x.shape] : [0]);
+    const batches = n === 0 ? 0 : sizeOf(batchShape);
+    const src = x.values();
+    for (let b = 0; b < batches; b++) {
+      const a = matrixAt(src, b, n, n);
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j <= i; j++) {
+          if (!Number.isFinite(a[i * n + j])) {
+            throw invalidArgument('Self-adjoint eigen decomposition was not successful. The input might not be valid.');
+          }
+          a[j * n + i] = a[i * n + j]; // the lower triangle defines the matrix
+        }
+      }
+      const { e, v } = symmetricEigen(a, n, computeV);
+      eOut.data.set(e, b * n);
+      if (computeV) vOut.data.set(v, b * n * n);
+    }
+    return [eOut.done(), vOut.done()];
+  },
+});
+
+// ---------------------------------------------------------------------------
+// SVD (one-sided Jacobi)
+
+/**
+ * Completes the first `have` orthonormal columns of `u` (rows×cols, row-major)
+ * to `cols` orthonormal columns (Gram-Schmidt against unit vectors).
+ */
+function completeBasis(u: Float64Array, rows: number, cols: number, have: number): void {
+  let next = 0;
+  for (let c = have; c < cols; c++) {
+    for (; next < rows; next++) {
+      const w = new Float64Array(rows);
+      w[next] = 1;
+      for (let pass = 0; pass < 2; pass++) {
+        for (let q = 0; q < c; q++) {
+          let dot = 0;
+          for (let i = 0; i < rows; i++) dot += u[i * cols + q] * w[i];
+          for (let i = 0; i < rows; i++) w[i] -= dot * u[i * cols + q];
+        }
+      }
+      let norm = 0;
+      for (let i = 0; i < rows; i++) norm += w[i] * w[i];
+      norm = Math.sqrt(norm);
+      if (norm > 1e-8) {
+        for (let i = 0; i < rows; i++) u[i * cols + c] = w[i] / norm;
+        next++;
+        break;
+      }
+    }
+  }
+}
+
+/**
+ * SVD of a (m×n, m >= n): s (n, descending), u (m×uCols), v (n×n).
+ * uCols is n (thin) or m (full).
+ */
+function jacobiSvd(a: Float64Array, m: number, n: number, uCols: number, wantUV: boolean) {
+  const v = identity(n);
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let rotated = false;
+    for (let p = 0; p < n - 1; p++) {
+      for (let q = p + 1; q < n; q++) {
+        let alpha = 0;
+        let beta = 0;
+        let gamma = 0;
+        for (let i = 0; i < m; i++) {
+          const ap = a[i * n + p];
+          const aq = a[i * n + q];
+          alpha += ap * ap;
+          beta += aq * aq;
+          gamma += ap * aq;
+        }
+        if (gamma === 0 || Math.abs(gamma) <= 1e-15 * Math.sqrt(alpha * beta)) continue;
+        rotated = true;
+        const zeta = (beta - alpha) / (2 * gamma);
+        const t = (zeta >= 0 ? 1 : -1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const c = 1 / Math.sqrt(1 + t * t);
+        const s = c * t;
+        for (let i = 0; i < m; i++) {
+          const ap = a[i * n + p];
+          const aq = a[i * n + q];
+          a[i * n + p] = c * ap - s * aq;
+          a[i * n + q] = s * ap + c * aq;
+        }
+        for (let i = 0; i < n; i++) {
+          const vp = v[i * n + p];
+          const vq = v[i * n + q];
+          v[i * n + p] = c * vp - s * vq;
+          v[i * n + q] = s * vp + c * vq;
+        }
+      }
+    }
+    if (!rotated) break;
+  }
+  const norms = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    let s = 0;
+    for (let i = 0; i < m; i++) s += a[i * n + j] * a[i * n + j];
+    norms[j] = Math.sqrt(s);
+  }
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => norms[j] - norms[i]);
+  const s = new Float64Array(n);
+  const u = new Float64Array(wantUV ? m * uCols : 0);
+  const vs = new Float64Array(wantUV ? n * n : 0);
+  let have = 0;
+  order.forEach((src, dst) => {
+    s[dst] = norms[src];
+    if (!wantUV) return;
+    for (let i = 0; i < n; i++) vs[i * n + dst] = v[i * n + src];
+    if (norms[src] > 0 && norms[src] > 1e-300) {
+      for (let i = 0; i < m; i++) u[i * uCols + dst] = a[i * n + src] / norms[src];
+      if (have === dst) have++;
+    }
+  });
+  if (wantUV && have < uCols) completeBasis(u, m, uCols, have);
+  return { s, u, v: vs };
+}
+
+registerKernel({
+  op: ['Svd', 'BatchSvd'],
+  kernel: (ctx) => {
+    const x = ctx.inputs[0];
+    checkRank(x);
+    checkReal(ctx.node.op, x);
+    const computeUV = ctx.attrs.bool('compute_uv', true);
+    const full = ctx.attrs.bool('full_matrices', false);
+    const m = rowsOf(x);
+    const n = colsOf(x);
+    const p = Math.min(m, n);
+    const batchShape = x.shape.slice(0, -2);
+    const sOut = outTensor(x.dtype, [...batchShape, p]);
+    const uShape = computeUV ? [...batchShape, m, full ? m : p] : [0];
+    const vShape = computeUV ? [...batchShape, n, full ? n : p] : [0];
+    const uOut = outTensor(x.dtype, uShape);
+    const vOut = outTensor(x.dtype, vShape);
+    const batches = sizeOf(batchShape);
+    const src = x.values();
+    const uc = full ? m : p;
+    const vc = full ? n : p;
+    for (let b = 0; b < batches; b++) {
+      if (p === 0) {
+        if (computeUV && full) {
+          for (let i = 0; i < m; i++) uOut.data[b * m * m + i * m + i] = 1;
+          for (let i = 0; i < n; i++) vOut.data[b * n * n + i * n + i] = 1;
+        }
+        continue;
+      }
+      const a = matrixAt(src, b, m, n);
+      let nan = false;
+      for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) nan = true;
+      if (nan) {
+        // Eigen's SVD of a matrix with NaN/Inf entries gives NaN everywhere.
+        sOut.data.fill(NaN, b * p, (b + 1) * p);
+        if (computeUV) {
+          uOut.data.fill(NaN, b * m * uc, (b + 1) * m * uc);
+          vOut.data.fill(NaN, b * n * vc, (b + 1) * n * vc);
+        }
+        continue;
+      }
+      // Work on the tall orientation; for m < n decompose A^T = V S U^T.
+      const tall = m >= n;
+      const rows = tall ? m : n;
+      const cols = tall ? n : m;
+      const w = tall ? a : (() => {
+        const t = new Float64Array(m * n);
+        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) t[j * m + i] = a[i * n + j];
+        return t;
+      })();
+      const leftCols = full ? rows : cols; // columns of the left factor of the tall problem
+      const r = jacobiSvd(w, rows, cols, leftCols, computeUV);
+      sOut.data.set(r.s, b * p);
+      if (!computeUV) continue;
+      // Tall problem: left (rows×leftCols) and right (cols×cols).
+      const [uMat, vMat] = tall ? [r.u, r.v] : [r.v, r.u];
+      const [uMatCols, vMatCols] = tall ? [leftCols, cols] : [cols, leftCols];
+      // Pack into outputs with uc / vc columns.
+      for (let i = 0; i < m; i++) for (let j = 0; j < uc; j++) uOut.data[b * m * uc + i * uc + j] = uMat[i * uMatCols + j];
+      for (let i = 0; i < n; i++) for (let j = 0; j < vc; j++) vOut.data[b * n * vc + i * vc + j] = vMat[i * vMatCols + j];
+    }
+    return [sOut.done(), uOut.done(), vOut.done()];
+  },
+});
+

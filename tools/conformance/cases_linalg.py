@@ -1,0 +1,377 @@
+"""Linear algebra: decompositions, solvers, determinants, band/diagonal ops,
+batch matmul and einsum.
+
+What is compared where TF's answer is not unique:
+  - SelfAdjointEigV2: eigenvalues (ascending), |v| (each eigenvector's sign is
+    arbitrary; inputs have distinct eigenvalues so |v| is determined) and the
+    reconstruction v·diag(e)·vᵀ;
+  - Svd: singular values (descending), |u| and |v| (distinct singular values;
+    for full_matrices only one extra column, so it is determined up to sign)
+    and the reconstruction u·diag(s)·vᵀ;
+  - Qr: q and r themselves (Householder QR is deterministic: TF/Eigen make
+    r's diagonal -sign(a_kk)·norm), plus q·r;
+  - Cholesky of a matrix that is not positive definite: TF fills the lower
+    triangle with NaN and leaves the upper unspecified, so only
+    band_part(l, -1, 0) is compared.
+"""
+import numpy as np
+import tensorflow as tf
+
+from common import save_module, spec
+from registry import case
+
+
+def one(model_dir, fn, specs, feeds):
+    m = tf.Module()
+    save_module(model_dir, m, serving_default=tf.function(fn, input_signature=specs))
+    return {"serving_default": feeds if isinstance(feeds, list) else [feeds]}
+
+
+def spd(n, batch=(), seed=0, dtype=np.float32):
+    rng = np.random.RandomState(seed)
+    a = rng.uniform(-1, 1, size=batch + (n, n))
+    return (a @ np.swapaxes(a, -1, -2) + n * np.eye(n)).round(3).astype(dtype)
+
+
+def well(shape, seed=0, dtype=np.float32):
+    """Well-conditioned square matrices: random plus a dominant diagonal."""
+    rng = np.random.RandomState(seed)
+    a = rng.uniform(-1, 1, size=shape)
+    n = shape[-1]
+    return (a + 3 * np.eye(n)).round(3).astype(dtype)
+
+
+def rand(shape, seed=0, dtype=np.float32):
+    return np.random.RandomState(seed).uniform(-2, 2, size=shape).round(3).astype(dtype)
+
+
+# --- Cholesky ---------------------------------------------------------------
+
+@case
+def cholesky_batched(model_dir):
+    def fn(x):
+        return {"l": tf.linalg.cholesky(x)}
+    return one(model_dir, fn, [spec([None, None, None], tf.float32, "x")],
+               [{"x": spd(3, (2,), 1)}, {"x": spd(1, (3,), 2)}, {"x": np.zeros((2, 0, 0), np.float32)}])
+
+
+@case
+def cholesky_float64(model_dir):
+    def fn(x):
+        return {"l": tf.linalg.cholesky(x)}
+    return one(model_dir, fn, [spec([None, None], tf.float64, "x")],
+               [{"x": spd(4, (), 3, np.float64)}, {"x": np.array([[4, 2], [2, 5]], np.float64)}])
+
+
+@case
+def cholesky_not_positive_definite(model_dir):
+    def fn(x):
+        return {"lower": tf.linalg.band_part(tf.linalg.cholesky(x), -1, 0)}
+    return one(model_dir, fn, [spec([None, 2, 2], tf.float32, "x")],
+               {"x": np.array([[[4, 1], [1, 2]], [[1, 2], [2, 1]], [[-1, 0], [0, 1]]], np.float32)})
+
+
+# --- Inverse, determinant, solve --------------------------------------------
+
+@case
+def matrix_inverse(model_dir):
+    def fn(x):
+        return {"inv": tf.linalg.inv(x), "inv_adj": tf.linalg.inv(x, adjoint=True)}
+    return one(model_dir, fn, [spec([None, None, None], tf.float32, "x")],
+               [{"x": well((2, 3, 3), 4)}, {"x": np.array([[[0, 1], [1, 0]]], np.float32)}, {"x": np.zeros((1, 0, 0), np.float32)}])
+
+
+@case
+def matrix_inverse_float64(model_dir):
+    def fn(x):
+        return {"inv": tf.linalg.inv(x)}
+    return one(model_dir, fn, [spec([None, None], tf.float64, "x")], {"x": well((4, 4), 5, np.float64)})
+
+
+@case
+def determinants(model_dir):
+    def fn(x):
+        sign, logabs = tf.linalg.slogdet(x)
+        return {"det": tf.linalg.det(x), "sign": sign, "log_abs": logabs}
+    return one(model_dir, fn, [spec([None, None, None], tf.float32, "x")],
+               [{"x": well((3, 3, 3), 6)},
+                {"x": np.array([[[1, 2], [2, 4]], [[2, 4], [1, 2]], [[0, 1], [1, 0]], [[-2, 0], [0, 3]]], np.float32)},
+                {"x": np.zeros((2, 0, 0), np.float32)}])
+
+
+@case
+def determinants_float64(model_dir):
+    def fn(x):
+        sign, logabs = tf.linalg.slogdet(x)
+        return {"det": tf.linalg.det(x), "sign": sign, "log_abs": logabs}
+    return one(model_dir, fn, [spec([None, None, None], tf.float64, "x")],
+               [{"x": well((2, 4, 4), 7, np.float64)}, {"x": -well((1, 5, 5), 8, np.float64)}])
+
+
+@case
+def matrix_solve(model_dir):
+    def fn(a, b):
+        return {"x": tf.linalg.solve(a, b), "x_adj": tf.linalg.solve(a, b, adjoint=True)}
+    return one(model_dir, fn, [spec([None, None, None], tf.float32, "a"), spec([None, None, None], tf.float32, "b")],
+               [{"a": well((2, 3, 3), 9), "b": rand((2, 3, 2), 10)}, {"a": well((1, 2, 2), 11), "b": rand((1, 2, 0), 12)}])
+
+
+@case
+def matrix_solve_float64(model_dir):
+    def fn(a, b):
+        return {"x": tf.linalg.solve(a, b)}
+    return one(model_dir, fn, [spec([None, None], tf.float64, "a"), spec([None, None], tf.float64, "b")],
+               {"a": well((4, 4), 13, np.float64), "b": rand((4, 3), 14, np.float64)})
+
+
+@case
+def triangular_solve(model_dir):
+    def fn(a, b):
+        return {
+            "lower": tf.linalg.triangular_solve(a, b, lower=True),
+            "upper": tf.linalg.triangular_solve(a, b, lower=False),
+            "lower_adj": tf.linalg.triangular_solve(a, b, lower=True, adjoint=True),
+            "upper_adj": tf.linalg.triangular_solve(a, b, lower=False, adjoint=True),
+        }
+    return one(model_dir, fn, [spec([None, None, None], tf.float32, "a"), spec([None, None, None], tf.float32, "b")],
+               [{"a": well((2, 3, 3), 15), "b": rand((2, 3, 2), 16)},
+                {"a": well((1, 3, 3), 17), "b": rand((4, 3, 1), 18)}])  # batch broadcast
+
+
+@case
+def triangular_solve_broadcast_float64(model_dir):
+    def fn(a, b):
+        return {"x": tf.raw_ops.MatrixTriangularSolve(matrix=a, rhs=b, lower=False, adjoint=False)}
+    return one(model_dir, fn, [spec([None, None, None, None], tf.float64, "a"), spec([None, None, None], tf.float64, "b")],
+               {"a": well((2, 1, 3, 3), 19, np.float64), "b": rand((3, 3, 2), 20, np.float64)})
+
+
+# --- QR, eigen, SVD ---------------------------------------------------------
+
+@case
+def qr(model_dir):
+    def fn(x):
+        q, r = tf.linalg.qr(x)
+        qf, rf = tf.linalg.qr(x, full_matrices=True)
+        return {"q": q, "r": r, "q_full": qf, "r_full": rf, "qr": q @ r}
+    return one(model_dir, fn, [spec([None, None, None], tf.float32, "x")],
+               [{"x": rand((2, 4, 3), 21)}, {"x": rand((1, 2, 4), 22)}, {"x": rand((2, 3, 3), 23)}])
+
+
+@case
+def qr_float64(model_dir):
+    def fn(x):
+        q, r = tf.linalg.qr(x)
+        qf, rf = tf.linalg.qr(x, full_matrices=True)
+        return {"q": q, "r": r, "q_full": qf, "r_full": rf}
+    return one(model_dir, fn, [spec([None, None], tf.float64, "x")],
+               [{"x": rand((5, 3), 24, np.float64)}, {"x": np.array([[1, 2], [3, 4], [5, 6]], np.float64)},
+                {"x": np.array([[0, 1], [0, 1], [0, 1]], np.float64)}])
+
+
+def eig_outputs(x):
+    e, v = tf.linalg.eigh(x)
+    recon = v @ tf.linalg.diag(e) @ tf.linalg.matrix_transpose(v)
+    return {"e": e, "abs_v": tf.abs(v), "recon": recon, "e_only": tf.linalg.eigvalsh(x)}
+
+
+@case
+def self_adjoint_eig(model_dir):
+    return one(model_dir, eig_outputs, [spec([None, None, None], tf.float32, "x")],
+               [{"x": spd(3, (2,), 25)}, {"x": np.array([[[2, 1, 0], [1, 3, 1], [0, 1, 4]]], np.float32)},
+                {"x": np.array([[[1, 0], [0, -2]]], np.float32)}])
+
+
+@case
+def self_adjoint_eig_float64(model_dir):
+    return one(model_dir, eig_outputs, [spec([None, None], tf.float64, "x")],
+               [{"x": spd(4, (), 26, np.float64)}, {"x": np.array([[2, 1, 0], [1, 3, 1], [0, 1, 4]], np.float64)}])
+
+
+@case
+def self_adjoint_eig_lower_triangle(model_dir):
+    def fn(x):  # only the lower triangle is read
+        e, v = tf.linalg.eigh(x)
+        return {"e": e}
+    return one(model_dir, fn, [spec([None, None], tf.float32, "x")],
+               {"x": np.array([[2, 100, -7], [1, 3, 9], [0, 1, 4]], np.float32)})
+
+
+def svd_outputs(x):
+    s, u, v = tf.linalg.svd(x)
+    recon = u @ tf.linalg.diag(s) @ tf.linalg.matrix_transpose(v)
+    s_only = tf.linalg.svd(x, compute_uv=False)
+    return {"s": s, "abs_u": tf.abs(u), "abs_v": tf.abs(v), "recon": recon, "s_only": s_only}
+
+
+@case
+def svd(model_dir):
+    return one(model_dir, svd_outputs, [spec([None, None, None], tf.float32, "x")],
+               [{"x": rand((2, 4, 3), 27)}, {"x": rand((1, 2, 4), 28)}, {"x": rand((1, 3, 3), 29)}])
+
+
+@case
+def svd_float64(model_dir):
+    return one(model_dir, svd_outputs, [spec([None, None], tf.float64, "x")],
+               [{"x": rand((5, 3), 30, np.float64)}, {"x": rand((3, 5), 31, np.float64)}])
+
+
+@case
+def svd_full_matrices(model_dir):
+    def fn(x):
+        s, u, v = tf.linalg.svd(x, full_matrices=True)
+        return {"s": s, "abs_u": tf.abs(u), "abs_v": tf.abs(v)}
+    return one(model_dir, fn, [spec([None, None, None], tf.float32, "x")],
+               [{"x": rand((2, 3, 2), 32)}, {"x": rand((1, 2, 3), 33)}])
+
+
+# --- Band part, diagonals ---------------------------------------------------
+
+@case
+def band_part(model_dir):
+    def fn(x, lo, hi):
+        return {"band": tf.linalg.band_part(x, lo, hi), "lower": tf.linalg.band_part(x, -1, 0),
+                "upper": tf.linalg.band_part(x, 0, -1), "diag": tf.linalg.band_part(x, 0, 0)}
+    return one(model_dir, fn, [spec([None, None, None], tf.float32, "x"), spec([], tf.int64, "lo"), spec([], tf.int64, "hi")],
+               [{"x": rand((2, 3, 4), 34), "lo": np.int64(1), "hi": np.int64(2)},
+                {"x": rand((1, 4, 3), 35), "lo": np.int64(-1), "hi": np.int64(0)},
+                {"x": rand((1, 3, 3), 36), "lo": np.int64(3), "hi": np.int64(3)}])
+
+
+@case
+def band_part_int_float64(model_dir):
+    def fn(a, b):
+        return {"i": tf.linalg.band_part(a, 1, 0), "d": tf.linalg.band_part(b, 0, 1)}
+    return one(model_dir, fn, [spec([None, None], tf.int32, "a"), spec([None, None, None], tf.float64, "b")],
+               {"a": np.arange(12, dtype=np.int32).reshape(3, 4), "b": rand((2, 3, 3), 37, np.float64)})
+
+
+@case
+def matrix_diag_v3(model_dir):
+    def fn(d, m):
+        return {
+            "diag": tf.linalg.diag(d[..., 0, :]),
+            "diag_k": tf.linalg.diag(d, k=(-1, 0), num_rows=4, num_cols=3, padding_value=9),
+            "diag_left": tf.linalg.diag(d, k=(0, 1), align="LEFT_RIGHT"),
+            "part": tf.linalg.diag_part(m),
+            "part_k": tf.linalg.diag_part(m, k=(-1, 1), padding_value=-1),
+            "part_left": tf.linalg.diag_part(m, k=(-1, 1), align="LEFT_LEFT"),
+            "set": tf.linalg.set_diag(m, m[..., 0, :3] * 10),
+            "set_k": tf.linalg.set_diag(m, tf.stack([m[..., 1, :3], m[..., 2, :3]], -2) * 10, k=(0, 1)),
+        }
+    return one(model_dir, fn, [spec([None, 2, 3], tf.float32, "d"), spec([None, 3, 4], tf.float32, "m")],
+               {"d": rand((2, 2, 3), 38), "m": rand((2, 3, 4), 39)})
+
+
+# --- Batch matmul -----------------------------------------------------------
+
+@case
+def batch_matmul_adjoint_broadcast(model_dir):
+    def fn(a, b, c):
+        return {
+            "ab": tf.raw_ops.BatchMatMulV2(x=a, y=b),
+            "adj_x": tf.raw_ops.BatchMatMulV2(x=tf.linalg.matrix_transpose(a), y=b, adj_x=True),
+            "adj_y": tf.raw_ops.BatchMatMulV2(x=a, y=tf.linalg.matrix_transpose(b), adj_y=True),
+            "adj_xy": tf.raw_ops.BatchMatMulV2(x=tf.linalg.matrix_transpose(a), y=tf.linalg.matrix_transpose(b), adj_x=True, adj_y=True),
+            "bcast": tf.raw_ops.BatchMatMulV2(x=c, y=b),
+            "v3": tf.raw_ops.BatchMatMulV3(x=a, y=b, Tout=tf.float32, adj_y=False),
+        }
+    return one(model_dir, fn, [spec([None, 1, 2, 3], tf.float32, "a"), spec([None, 3, 4], tf.float32, "b"), spec([2, 3], tf.float32, "c")],
+               {"a": rand((2, 1, 2, 3), 40), "b": rand((3, 3, 4), 41), "c": rand((2, 3), 42)})
+
+
+@case
+def batch_matmul_float64_int(model_dir):
+    def fn(a, b, i, j):
+        return {
+            "d": tf.raw_ops.BatchMatMulV2(x=a, y=b, adj_x=True),
+            "i": tf.raw_ops.BatchMatMulV2(x=i, y=j, adj_y=True),
+        }
+    return one(model_dir, fn, [spec([None, 3, 2], tf.float64, "a"), spec([1, 3, 2], tf.float64, "b"),
+                               spec([2, 2, 3], tf.int32, "i"), spec([2, 3], tf.int32, "j")],
+               {"a": rand((2, 3, 2), 43, np.float64), "b": rand((1, 3, 2), 44, np.float64),
+                "i": np.arange(12, dtype=np.int32).reshape(2, 2, 3) - 5, "j": np.arange(6, dtype=np.int32).reshape(2, 3)})
+
+
+# --- Einsum -----------------------------------------------------------------
+
+EINSUM_TWO = [
+    ("matmul", "ij,jk->ik", (2, 3), (3, 4)),
+    ("batch_matmul", "bij,bjk->bik", (2, 2, 3), (2, 3, 4)),
+    ("outer", "i,j->ij", (3,), (4,)),
+    ("dot", "i,i->", (4,), (4,)),
+    ("hadamard", "ij,ij->ij", (2, 3), (2, 3)),
+    ("ellipsis", "...ij,...jk->...ik", (2, 2, 3), (2, 3, 2)),
+    ("ellipsis_bcast", "...ij,jk->...ik", (2, 2, 2, 3), (3, 2)),
+    ("bcast_batch", "...ij,...jk->...ik", (2, 1, 2, 3), (3, 3, 4)),
+    ("attention", "bqhd,bkhd->bhqk", (1, 2, 2, 3), (1, 3, 2, 3)),
+    ("attention_out", "bhqk,bkhd->bqhd", (1, 2, 2, 3), (1, 3, 2, 4)),
+    ("dense", "abc,cd->abd", (2, 3, 4), (4, 2)),
+    ("sum_both", "ij,kl->", (2, 3), (2, 2)),
+    ("contract_two", "ijk,jkl->il", (2, 3, 4), (3, 4, 2)),
+    ("implicit", "ij,jk", (2, 3), (3, 2)),
+    ("trace_product", "ii,jk->jk", (3, 3), (2, 2)),
+    ("diag_mul", "ii,ij->ij", (3, 3), (3, 2)),
+    ("transpose_out", "ij,jk->ki", (2, 3), (3, 4)),
+]
+
+EINSUM_ONE = [
+    ("transpose", "ij->ji", (2, 3)),
+    ("trace", "ii->", (3, 3)),
+    ("diagonal", "ii->i", (3, 3)),
+    ("batch_diagonal", "bii->bi", (2, 3, 3)),
+    ("batch_trace", "...ii->...", (2, 2, 3, 3)),
+    ("sum_all", "ij->", (2, 3)),
+    ("sum_rows", "ij->j", (2, 3)),
+    ("permute", "abc->cab", (2, 3, 4)),
+    ("ellipsis_transpose", "...ij->...ji", (2, 2, 3)),
+    ("implicit_sorted", "ba", (2, 3)),
+    ("repeated_three", "iij->j", (2, 2, 3)),
+    ("identity", "ij->ij", (2, 3)),
+]
+
+
+@case
+def einsum_two_operands(model_dir):
+    def fn(*xs):
+        return {name: tf.einsum(eq, xs[2 * k], xs[2 * k + 1]) for k, (name, eq, _, _) in enumerate(EINSUM_TWO)}
+    specs, feeds = [], {}
+    for k, (name, _, sa, sb) in enumerate(EINSUM_TWO):
+        specs += [spec(list(sa), tf.float32, f"a{k}"), spec(list(sb), tf.float32, f"b{k}")]
+        feeds[f"a{k}"] = rand(sa, 100 + k)
+        feeds[f"b{k}"] = rand(sb, 200 + k)
+    m = tf.Module()
+    save_module(model_dir, m, serving_default=tf.function(fn, input_signature=specs))
+    return {"serving_default": [feeds]}
+
+
+@case
+def einsum_one_operand(model_dir):
+    def fn(*xs):
+        return {name: tf.einsum(eq, xs[k]) for k, (name, eq, _) in enumerate(EINSUM_ONE)}
+    specs, feeds = [], {}
+    for k, (name, _, shape) in enumerate(EINSUM_ONE):
+        specs.append(spec(list(shape), tf.float32, f"x{k}"))
+        feeds[f"x{k}"] = rand(shape, 300 + k)
+    m = tf.Module()
+    save_module(model_dir, m, serving_default=tf.function(fn, input_signature=specs))
+    return {"serving_default": [feeds]}
+
+
+@case
+def einsum_float64_int(model_dir):
+    def fn(a, b, i, j):
+        return {"d": tf.einsum("bij,bjk->bik", a, b), "trace": tf.einsum("bii->b", a[:, :, :2]),
+                "i": tf.einsum("ij,kj->ik", i, j), "idiag": tf.einsum("ii->i", i[:, :2])}
+    return one(model_dir, fn, [spec([2, 2, 3], tf.float64, "a"), spec([2, 3, 2], tf.float64, "b"),
+                               spec([2, 3], tf.int32, "i"), spec([4, 3], tf.int32, "j")],
+               {"a": rand((2, 2, 3), 45, np.float64), "b": rand((2, 3, 2), 46, np.float64),
+                "i": np.arange(6, dtype=np.int32).reshape(2, 3), "j": np.arange(12, dtype=np.int32).reshape(4, 3) - 6})
+
+
+@case
+def einsum_three_operands(model_dir):
+    def fn(a, b, c):  # tf.einsum splits this into two-operand Einsum ops
+        return {"y": tf.einsum("ij,jk,kl->il", a, b, c)}
+    return one(model_dir, fn, [spec([2, 3], tf.float32, "a"), spec([3, 4], tf.float32, "b"), spec([4, 2], tf.float32, "c")],
+               {"a": rand((2, 3), 47), "b": rand((3, 4), 48), "c": rand((4, 2), 49)})
