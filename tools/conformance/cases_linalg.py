@@ -257,7 +257,7 @@ def matrix_diag_v3(model_dir):
             "part_k": tf.linalg.diag_part(m, k=(-1, 1), padding_value=-1),
             "part_left": tf.linalg.diag_part(m, k=(-1, 1), align="LEFT_LEFT"),
             "set": tf.linalg.set_diag(m, m[..., 0, :3] * 10),
-            "set_k": tf.linalg.set_diag(m, tf.stack([m[..., 1, :3], m[..., 2, :3]], -2) * 10, k=(0, 1)),
+            "set_k": tf.linalg.set_diag(m, m[..., 1, :3] * 10, k=1),
         }
     return one(model_dir, fn, [spec([None, 2, 3], tf.float32, "d"), spec([None, 3, 4], tf.float32, "m")],
                {"d": rand((2, 2, 3), 38), "m": rand((2, 3, 4), 39)})
