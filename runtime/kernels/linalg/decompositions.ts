@@ -26,9 +26,12 @@
  * Everything is computed on the host in float64 and rounded to the output
  * dtype (float32/float16/bfloat16 results are float64 results rounded, well
  * within TF's float32 error for well-conditioned inputs). Complex dtypes are
- * not supported.
+ * not supported. Output sizes go through checkTensorSize; the loops check
+ * for cancellation per matrix and per Jacobi sweep, so a huge matrix a
+ * request sends stops at its deadline.
  */
 import type { DType } from '../../dtypes.js';
+import { checkCancelled } from '../../cancellation.js';
 import { invalidArgument } from '../../errors.js';
 import { checkTensorSize } from '../../limits.js';
 import { type HostData, Tensor, allocHost, shapeString, sizeOf } from '../../tensor.js';
@@ -197,6 +200,7 @@ registerKernel({
     const src = x.values();
     const batches = n === 0 ? 0 : x.size / (n * n);
     for (let b = 0; b < batches; b++) {
+      checkCancelled();
       const a = matrixAt(src, b, n, n);
       const l = new Float64Array(n * n);
       let ok = true;
@@ -236,6 +240,7 @@ registerKernel({
     const src = x.values();
     const batches = n === 0 ? 0 : x.size / (n * n);
     for (let b = 0; b < batches; b++) {
+      checkCancelled();
       let a = matrixAt(src, b, n, n);
       if (adjoint) a = transposeSquare(a, n);
       const d = luDecompose(a, n);
@@ -255,6 +260,7 @@ registerKernel({
     const { data, done } = outTensor(x.dtype, batchShape);
     const src = x.values();
     for (let b = 0; b < data.length; b++) {
+      checkCancelled();
       const [sign, logAbs] = slogdet(matrixAt(src, b, n, n), n);
       data[b] = sign * Math.exp(logAbs);
     }
@@ -272,6 +278,7 @@ registerKernel({
     const logOut = outTensor(x.dtype, batchShape);
     const src = x.values();
     for (let b = 0; b < signOut.data.length; b++) {
+      checkCancelled();
       const [sign, logAbs] = slogdet(matrixAt(src, b, n, n), n);
       signOut.data[b] = sign;
       logOut.data[b] = logAbs;
@@ -309,6 +316,7 @@ registerKernel({
     const av = a.values();
     const bv = rhs.values();
     for (let b = 0; b < batches; b++) {
+      checkCancelled();
       let m = matrixAt(av, b, n, n);
       if (adjoint) m = transposeSquare(m, n);
       const d = luDecompose(m, n);
@@ -356,6 +364,7 @@ registerKernel({
     const av = a.values();
     const bv = rhs.values();
     for (let b = 0; b < batches; b++) {
+      checkCancelled();
       let m = matrixAt(av, ai ? ai[b] : b, n, n);
       let low = lower;
       if (adjoint) {
@@ -408,6 +417,7 @@ registerKernel({
     const src = x.values();
     if (m * n > 0) {
       for (let b = 0; b < batches; b++) {
+        checkCancelled();
         const a = matrixAt(src, b, m, n);
         const vs: Float64Array[] = [];
         const taus: number[] = [];
@@ -474,6 +484,7 @@ registerKernel({
 function symmetricEigen(a: Float64Array, n: number, wantV: boolean): { e: Float64Array; v: Float64Array } {
   const v = identity(n);
   for (let sweep = 0; sweep < 100; sweep++) {
+    checkCancelled();
     let off = 0;
     let diag = 0;
     for (let i = 0; i < n; i++) {
@@ -536,6 +547,7 @@ registerKernel({
     const batches = n === 0 ? 0 : sizeOf(batchShape);
     const src = x.values();
     for (let b = 0; b < batches; b++) {
+      checkCancelled();
       const a = matrixAt(src, b, n, n);
       for (let i = 0; i < n; i++) {
         for (let j = 0; j <= i; j++) {
@@ -592,6 +604,7 @@ function completeBasis(u: Float64Array, rows: number, cols: number, have: number
 function jacobiSvd(a: Float64Array, m: number, n: number, uCols: number, wantUV: boolean) {
   const v = identity(n);
   for (let sweep = 0; sweep < 100; sweep++) {
+    checkCancelled();
     let rotated = false;
     for (let p = 0; p < n - 1; p++) {
       for (let q = p + 1; q < n; q++) {
@@ -673,6 +686,7 @@ registerKernel({
     const uc = full ? m : p;
     const vc = full ? n : p;
     for (let b = 0; b < batches; b++) {
+      checkCancelled();
       if (p === 0) {
         if (computeUV && full) {
           for (let i = 0; i < m; i++) uOut.data[b * m * m + i * m + i] = 1;
