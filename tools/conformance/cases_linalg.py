@@ -375,3 +375,52 @@ def einsum_three_operands(model_dir):
         return {"y": tf.einsum("ij,jk,kl->il", a, b, c)}
     return one(model_dir, fn, [spec([2, 3], tf.float32, "a"), spec([3, 4], tf.float32, "b"), spec([4, 2], tf.float32, "c")],
                {"a": rand((2, 3), 47), "b": rand((3, 4), 48), "c": rand((4, 2), 49)})
+
+
+# --- Larger and batched float64 decompositions --------------------------------
+
+@case
+def decompositions_batched_float64(model_dir):
+    def fn(x, s):
+        e, v = tf.linalg.eigh(s)
+        sv, u, w = tf.linalg.svd(x)
+        q, r = tf.linalg.qr(x)
+        return {"e": e, "abs_v": tf.abs(v), "s": sv, "abs_u": tf.abs(u), "abs_w": tf.abs(w), "q": q, "r": r,
+                "inv": tf.linalg.inv(s), "chol": tf.linalg.cholesky(s), "det": tf.linalg.det(s)}
+    return one(model_dir, fn, [spec([None, None, 4, 3], tf.float64, "x"), spec([None, None, 3, 3], tf.float64, "s")],
+               {"x": rand((2, 2, 4, 3), 50, np.float64), "s": spd(3, (2, 2), 51, np.float64)})
+
+
+@case
+def decompositions_8x8_float32(model_dir):
+    def fn(x, s):
+        e, v = tf.linalg.eigh(s)
+        sv, u, w = tf.linalg.svd(x)
+        return {"e": e, "abs_v": tf.abs(v), "s": sv, "recon": u @ tf.linalg.diag(sv) @ tf.linalg.matrix_transpose(w),
+                "inv": tf.linalg.inv(x + 6 * tf.eye(8)), "chol": tf.linalg.cholesky(s), "logdet": tf.linalg.logdet(s)}
+    return one(model_dir, fn, [spec([8, 8], tf.float32, "x"), spec([8, 8], tf.float32, "s")],
+               {"x": rand((8, 8), 52), "s": spd(8, (), 53)})
+
+
+# --- tf.linalg functions built from these ops ---------------------------------
+
+@case
+def linalg_composites(model_dir):
+    def fn(a, s, b):
+        chol = tf.linalg.cholesky(s)
+        return {
+            "pinv": tf.linalg.pinv(a),
+            "norm2": tf.norm(a, ord=2, axis=[-2, -1]),
+            "logdet": tf.linalg.logdet(s),
+            "cholesky_solve": tf.linalg.cholesky_solve(chol, b),
+            "trace": tf.linalg.trace(s),
+            "rank": tf.linalg.matrix_rank(a),
+            "expm": tf.linalg.expm(s / 10),
+            "adjoint": tf.linalg.adjoint(a),
+            "matvec": tf.linalg.matvec(s, b[..., 0]),
+            "normalize": tf.linalg.normalize(a)[0],
+            "global_norm": tf.linalg.global_norm([a, s]),
+            "cross": tf.linalg.cross(b[..., 0], b[..., 1]),
+        }
+    return one(model_dir, fn, [spec([None, 4, 3], tf.float32, "a"), spec([None, 3, 3], tf.float32, "s"), spec([None, 3, 2], tf.float32, "b")],
+               {"a": rand((2, 4, 3), 54), "s": spd(3, (2,), 55), "b": rand((2, 3, 2), 56)})

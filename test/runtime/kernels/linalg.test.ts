@@ -5,6 +5,7 @@ import { StatusError } from '../../../runtime/errors.js';
 import type { AttrValue } from '../../../runtime/graph/types.js';
 import { Attrs } from '../../../runtime/kernels/attrs.js';
 import '../../../runtime/kernels/linalg/decompositions.js';
+import '../../../runtime/kernels/linalg/vector_ops.js';
 import { type KernelContext, kernelFor } from '../../../runtime/kernels/registry.js';
 import { Tensor } from '../../../runtime/tensor.js';
 
@@ -172,5 +173,30 @@ describe('linear algebra numerics (float64 at double precision)', () => {
     expect(Object.is(vals(sign)[0], -0)).toBe(true);
     expect(vals(logAbs)[0]).toBe(-Infinity);
     expect(vals(run('MatrixDeterminant', [T('float32', [3, 0, 0], [])])[0])).toEqual([1, 1, 1]);
+  });
+});
+
+describe('Cross and ListDiff', () => {
+  it('computes cross products with TF wrapping and errors', () => {
+    expect(vals(run('Cross', [T('int32', [3], [1, 2, 3]), T('int32', [3], [4, 5, 6])])[0])).toEqual([-3, 6, -3]);
+    expect(vals(run('Cross', [T('float64', [1, 3], [1, 2, 3.5]), T('float64', [1, 3], [4, 5, 6])])[0])).toEqual([-5.5, 8, -3]);
+    expect(Array.from(run('Cross', [T('int64', [3], [2 ** 40, 0, 0]), T('int64', [3], [0, 2 ** 30, 0])])[0].values() as BigInt64Array))
+      .toEqual([0n, 0n, 0n]); // 2^70 wraps to 0
+    expectStatus(() => run('Cross', [T('float32', [2, 3], new Array(6).fill(1)), T('float32', [3], [1, 1, 1])]), 'INVALID_ARGUMENT',
+      'Both inputs must be of same shape: [2,3] vs. [3]');
+    expectStatus(() => run('Cross', [T('float32', [2], [1, 1]), T('float32', [2], [1, 1])]), 'FAILED_PRECONDITION',
+      'Cross-products are only defined for 3-element vectors.');
+    expectStatus(() => run('Cross', [T('float32', [], [1]), T('float32', [], [1])]), 'INVALID_ARGUMENT', 'Input must be at least 1D[]');
+  });
+
+  it('lists the elements of x missing from y with their indices', () => {
+    const [out, idx] = run('ListDiff', [T('int32', [6], [1, 2, 3, 4, 2, 5]), T('int32', [2], [2, 9])], { out_idx: { kind: 'type', type: 'int64' } });
+    expect(vals(out)).toEqual([1, 3, 4, 5]);
+    expect(idx.dtype).toBe('int64');
+    expect(Array.from(idx.values() as BigInt64Array)).toEqual([0n, 2n, 3n, 5n]);
+    const [s] = run('ListDiff', [Tensor.from('string', [3], ['a', 'b', 'c']), Tensor.from('string', [1], ['b'])]);
+    expect(s.strings()).toEqual(['a', 'c']);
+    expectStatus(() => run('ListDiff', [T('int32', [1, 1], [1]), T('int32', [1], [2])]), 'INVALID_ARGUMENT', 'x should be a 1D vector.');
+    expectStatus(() => run('ListDiff', [T('int32', [1], [1]), T('int32', [1, 1], [2])]), 'INVALID_ARGUMENT', 'y should be a 1D vector.');
   });
 });
