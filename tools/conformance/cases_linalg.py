@@ -424,3 +424,46 @@ def linalg_composites(model_dir):
         }
     return one(model_dir, fn, [spec([None, 4, 3], tf.float32, "a"), spec([None, 3, 3], tf.float32, "s"), spec([None, 3, 2], tf.float32, "b")],
                {"a": rand((2, 4, 3), 54), "s": spd(3, (2,), 55), "b": rand((2, 3, 2), 56)})
+
+
+# --- LU and least squares -----------------------------------------------------
+
+@case
+def lu(model_dir):
+    def fn(x, b):
+        lu_, p = tf.linalg.lu(x)
+        return {"lu": lu_, "p": p, "p64": tf.linalg.lu(x, output_idx_type=tf.int64)[1],
+                "solve": tf.linalg.lu_solve(lu_, p, b), "reconstruct": tf.linalg.lu_reconstruct(lu_, p)}
+    return one(model_dir, fn, [spec([None, 3, 3], tf.float32, "x"), spec([None, 3, 1], tf.float32, "b")],
+               {"x": np.concatenate([well((1, 3, 3), 57), np.array([[[1, 2, 3], [4, 5, 6], [7, 8, 10]]], np.float32)]),
+                "b": rand((2, 3, 1), 58)})
+
+
+@case
+def lu_float64(model_dir):
+    def fn(x):
+        lu_, p = tf.linalg.lu(x)
+        return {"lu": lu_, "p": p}
+    return one(model_dir, fn, [spec([None, None], tf.float64, "x")],
+               [{"x": rand((5, 5), 59, np.float64)}, {"x": np.array([[0, 1, 0], [0, 0, 1], [1, 0, 0]], np.float64)}])
+
+
+@case
+def lstsq_float64(model_dir):
+    def fn(a, b, w, c):
+        return {"fast": tf.linalg.lstsq(a, b), "l2": tf.linalg.lstsq(a, b, l2_regularizer=0.5),
+                "slow": tf.linalg.lstsq(a, b, fast=False), "wide_fast": tf.linalg.lstsq(w, c),
+                "wide_l2": tf.linalg.lstsq(w, c, l2_regularizer=0.25), "wide_slow": tf.linalg.lstsq(w, c, fast=False)}
+    return one(model_dir, fn, [spec([None, 5, 3], tf.float64, "a"), spec([None, 5, 2], tf.float64, "b"),
+                               spec([None, 2, 4], tf.float64, "w"), spec([None, 2, 1], tf.float64, "c")],
+               {"a": rand((2, 5, 3), 60, np.float64), "b": rand((2, 5, 2), 61, np.float64),
+                "w": rand((2, 2, 4), 62, np.float64), "c": rand((2, 2, 1), 63, np.float64)})
+
+
+@case
+def lstsq_float32(model_dir):
+    def fn(a, b):
+        return {"fast": tf.linalg.lstsq(a, b), "slow": tf.linalg.lstsq(a, b, fast=False)}
+    a = np.array([[2, 0, 1], [0, 3, 0], [1, 0, 2], [0, 1, 0]], np.float32)
+    return one(model_dir, fn, [spec([4, 3], tf.float32, "a"), spec([4, 2], tf.float32, "b")],
+               {"a": a, "b": rand((4, 2), 64)})

@@ -200,3 +200,27 @@ describe('Cross and ListDiff', () => {
     expectStatus(() => run('ListDiff', [T('int32', [1], [1]), T('int32', [1, 1], [2])]), 'INVALID_ARGUMENT', 'y should be a 1D vector.');
   });
 });
+
+describe('Lu and MatrixSolveLs', () => {
+  it('factors with the row permutation TF reports, and refuses singular input', () => {
+    const [luT, p] = run('Lu', [T('float64', [3, 3], [1, 2, 3, 4, 5, 6, 7, 8, 10])], { output_idx_type: { kind: 'type', type: 'int64' } });
+    expect(Array.from(p.values() as BigInt64Array)).toEqual([2n, 0n, 1n]);
+    close(vals(luT), [7, 8, 10, 1 / 7, 6 / 7, 11 / 7, 4 / 7, 0.5, -0.5], 1e-14);
+    expectStatus(() => run('Lu', [T('float32', [2, 2], [1, 2, 2, 4])]), 'INVALID_ARGUMENT', 'Input is not invertible.');
+    expectStatus(() => run('Lu', [T('float32', [2, 3], [1, 2, 3, 4, 5, 6])]), 'INVALID_ARGUMENT', 'Input matrix must be square.');
+    expectStatus(() => run('Lu', [T('float32', [3], [1, 2, 3])]), 'INVALID_ARGUMENT', 'Input tensor must have rank >= 2, got 1');
+  });
+
+  it('checks the regularizer and shapes as TF does', () => {
+    const a = T('float32', [3, 2], [1, 2, 3, 4, 5, 7]);
+    const rhs = T('float32', [3, 1], [1, 2, 3]);
+    const l2 = (v: number[], shape: number[] = []) => T('float64', shape, v);
+    close(vals(run('MatrixSolveLs', [a, rhs, l2([0])])[0]), [-1 / 14, 0.5], 1e-6);
+    close(vals(run('MatrixSolveLs', [a, rhs, l2([0])], { fast: b(false) })[0]), [-1 / 14, 0.5], 1e-6);
+    expectStatus(() => run('MatrixSolveLs', [a, rhs, l2([-1])]), 'INVALID_ARGUMENT', 'l2_regularizer must be >= 0.');
+    expectStatus(() => run('MatrixSolveLs', [a, rhs, l2([1], [1])]), 'INVALID_ARGUMENT', 'l2_regularizer must be scalar, got shape [1]');
+    expectStatus(() => run('MatrixSolveLs', [a, T('float32', [2, 1], [1, 1]), l2([0])]), 'INVALID_ARGUMENT', 'Input matrix and rhs are incompatible.');
+    expectStatus(() => run('MatrixSolveLs', [T('float64', [3, 2], [1, 2, 2, 4, 3, 6]), T('float64', [3, 1], [1, 2, 3]), l2([0])]),
+      'INVALID_ARGUMENT', /rank deficient or ill-conditioned/);
+  });
+});
