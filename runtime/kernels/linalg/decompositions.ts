@@ -101,6 +101,7 @@ function luDecompose(a: Float64Array, n: number): LU {
   for (let i = 0; i < n; i++) perm[i] = i;
   let permSign = 1;
   for (let k = 0; k < n; k++) {
+    if ((k & 15) === 15) checkCancelled();
     let p = k;
     let best = Math.abs(lu[k * n + k]);
     for (let i = k + 1; i < n; i++) {
@@ -209,6 +210,7 @@ registerKernel({
       const l = new Float64Array(n * n);
       let ok = true;
       for (let j = 0; j < n && ok; j++) {
+        if ((j & 15) === 15) checkCancelled();
         let s = a[j * n + j];
         for (let p = 0; p < j; p++) s -= l[j * n + p] * l[j * n + p];
         if (s <= 0) {
@@ -426,6 +428,7 @@ registerKernel({
         const vs: Float64Array[] = [];
         const taus: number[] = [];
         for (let k = 0; k < p; k++) {
+          if ((k & 15) === 15) checkCancelled();
           // Reflector for column k, rows k..m-1: H = I - tau v v^T with v[0] = 1.
           const c0 = a[k * n + k];
           let tail = 0;
@@ -497,6 +500,7 @@ function symmetricEigen(a: Float64Array, n: number, wantV: boolean): { e: Float6
     }
     if (off === 0 || off <= 1e-36 * diag) break;
     for (let p = 0; p < n - 1; p++) {
+      if ((p & 15) === 15) checkCancelled();
       for (let q = p + 1; q < n; q++) {
         const apq = a[p * n + q];
         if (apq === 0) continue;
@@ -611,6 +615,7 @@ function jacobiSvd(a: Float64Array, m: number, n: number, uCols: number, wantUV:
     checkCancelled();
     let rotated = false;
     for (let p = 0; p < n - 1; p++) {
+      if ((p & 15) === 15) checkCancelled();
       for (let q = p + 1; q < n; q++) {
         let alpha = 0;
         let beta = 0;
