@@ -2,9 +2,11 @@
 batch matmul and einsum.
 
 What is compared where TF's answer is not unique:
-  - SelfAdjointEigV2: eigenvalues (ascending), |v| (each eigenvector's sign is
-    arbitrary; inputs have distinct eigenvalues so |v| is determined) and the
-    reconstruction v·diag(e)·vᵀ;
+  - SelfAdjointEigV2: eigenvalues (ascending), |v| and the reconstruction
+    v·diag(e)·vᵀ; and, in the *_vectors_signs cases, v itself: an
+    eigenvector's sign is arbitrary mathematically, but TF's comes from
+    Eigen's algorithm (Householder tridiagonalization + implicit QR), which
+    the runtime follows step by step, so the signs are compared too;
   - Svd: singular values (descending), |u| and |v| (distinct singular values;
     for full_matrices only one extra column, so it is determined up to sign)
     and the reconstruction u·diag(s)·vᵀ;
@@ -467,3 +469,28 @@ def lstsq_float32(model_dir):
     a = np.array([[2, 0, 1], [0, 3, 0], [1, 0, 2], [0, 1, 0]], np.float32)
     return one(model_dir, fn, [spec([4, 3], tf.float32, "a"), spec([4, 2], tf.float32, "b")],
                {"a": a, "b": rand((4, 2), 64)})
+
+
+# --- Eigenvectors themselves (the runtime follows Eigen's algorithm, so signs match) ---
+
+def sym(n, seed, dtype):
+    a = np.random.RandomState(seed).uniform(-2, 2, size=(n, n))
+    return ((a + a.T) / 2).round(3).astype(dtype)
+
+
+@case
+def self_adjoint_eig_vectors_signs(model_dir):
+    def fn(x2, x3, x4, x6, x8):
+        return {f"v{k}": tf.linalg.eigh(x)[1] for k, x in zip((2, 3, 4, 6, 8), (x2, x3, x4, x6, x8))}
+    sizes = (2, 3, 4, 6, 8)
+    return one(model_dir, fn, [spec([None, n, n], tf.float64, f"x{n}") for n in sizes],
+               [{f"x{n}": np.stack([sym(n, 100 * n + s, np.float64) for s in range(4)]) for n in sizes},
+                {f"x{n}": np.stack([spd(n, (), 7 * n + s, np.float64) for s in range(3)]) for n in sizes}])
+
+
+@case
+def self_adjoint_eig_vectors_signs_float32(model_dir):
+    def fn(x2, x3, x5, x8):
+        return {"v2": tf.linalg.eigh(x2)[1], "v3": tf.linalg.eigh(x3)[1], "v5": tf.linalg.eigh(x5)[1], "v8": tf.linalg.eigh(x8)[1]}
+    return one(model_dir, fn, [spec([None, n, n], tf.float32, f"x{n}") for n in (2, 3, 5, 8)],
+               {f"x{n}": np.stack([sym(n, 900 + 10 * n + s, np.float32) for s in range(6)]) for n in (2, 3, 5, 8)})

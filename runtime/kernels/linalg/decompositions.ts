@@ -19,8 +19,10 @@
  *  - Householder QR as Eigen::HouseholderQR: each reflector maps the column
  *    to beta·e1 with beta = -sign(a_kk)·norm, so R's diagonal may be
  *    negative and Q, R equal TF's up to rounding;
- *  - symmetric eigen: cyclic Jacobi on the lower triangle; eigenvalues
- *    ascending (eigenvector signs are not unique: TF's choice may differ);
+ *  - symmetric eigen: Eigen::SelfAdjointEigenSolver's own steps (Householder
+ *    tridiagonalization of the lower triangle, implicit QR with Wilkinson
+ *    shift, selection sort), so eigenvalues come out ascending and the
+ *    eigenvector signs are TF's;
  *  - SVD: one-sided Jacobi; singular values descending (vector signs not
  *    unique either).
  *  - MatrixSolveLs: fast=True solves the (regularized) normal equations by
@@ -485,62 +487,194 @@ registerKernel({
 });
 
 // ---------------------------------------------------------------------------
-// Symmetric eigendecomposition (cyclic Jacobi)
+// Symmetric eigendecomposition as Eigen::SelfAdjointEigenSolver computes it
 
-/** Eigenvalues (ascending) and eigenvectors (columns of v, n×n row-major) of symmetric `a`. */
-function symmetricEigen(a: Float64Array, n: number, wantV: boolean): { e: Float64Array; v: Float64Array } {
-  const v = identity(n);
-  for (let sweep = 0; sweep < 100; sweep++) {
-    checkCancelled();
-    let off = 0;
-    let diag = 0;
-    for (let i = 0; i < n; i++) {
-      diag += a[i * n + i] * a[i * n + i];
-      for (let j = i + 1; j < n; j++) off += a[i * n + j] * a[i * n + j];
+const MIN_NORMAL = 2.2250738585072014e-308;
+const EPS = 2.220446049250313e-16;
+
+/** Eigen's makeGivens for reals: [c s; -s c]ᵀ [p; q] = [r; 0]. */
+function makeGivens(p: number, q: number): [number, number] {
+  if (q === 0) return [p < 0 ? -1 : 1, 0];
+  if (p === 0) return [0, q < 0 ? 1 : -1];
+  if (Math.abs(p) > Math.abs(q)) {
+    const t = q / p;
+    let u = Math.sqrt(1 + t * t);
+    if (p < 0) u = -u;
+    const c = 1 / u;
+    return [c, -t * c];
+  }
+  const t = p / q;
+  let u = Math.sqrt(1 + t * t);
+  if (q < 0) u = -u;
+  const s = -1 / u;
+  return [-t * s, s];
+}
+
+/**
+ * Eigenvalues (ascending) and eigenvectors (columns of v, n×n row-major) of
+ * the symmetric matrix whose lower triangle is in `a`, following Eigen's
+ * SelfAdjointEigenSolver step by step (scale to [-1, 1], Householder
+ * tridiagonalization, implicit symmetric QR steps with Wilkinson shift from
+ * the bottom, selection sort), so eigenvector signs come out as TF's.
+ * Returns undefined when it does not converge (Eigen's NoConvergence).
+ */
+function symmetricEigen(a: Float64Array, n: number, wantV: boolean, single: boolean): { e: Float64Array; v: Float64Array } | undefined {
+  // The deflation test uses the input type's epsilon, as Eigen's float instantiation does, so
+  // the same QR steps run (an extra step can flip an eigenvector's sign).
+  const eps = single ? 1.1920928955078125e-7 : EPS;
+  const tiny = single ? 1.1754943508222875e-38 : MIN_NORMAL;
+  let scale = 0;
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) scale = Math.max(scale, Math.abs(a[i * n + j]));
+  if (!Number.isFinite(scale)) return undefined;
+  if (scale === 0) scale = 1;
+  const m = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      m[i * n + j] = a[i * n + j] / scale;
+      m[j * n + i] = m[i * n + j];
     }
-    if (off === 0 || off <= 1e-36 * diag) break;
-    for (let p = 0; p < n - 1; p++) {
-      if ((p & 15) === 15) checkCancelled();
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q];
-        if (apq === 0) continue;
-        const app = a[p * n + p];
-        const aqq = a[q * n + q];
-        const theta = (aqq - app) / (2 * apq);
-        const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p];
-          const akq = a[k * n + q];
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k];
-          const aqk = a[q * n + k];
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-        if (wantV) {
-          for (let k = 0; k < n; k++) {
-            const vkp = v[k * n + p];
-            const vkq = v[k * n + q];
-            v[k * n + p] = c * vkp - s * vkq;
-            v[k * n + q] = s * vkp + c * vkq;
-          }
+  }
+  const diag = new Float64Array(n);
+  const sub = new Float64Array(Math.max(n - 1, 0));
+  const q = new Float64Array(wantV ? n * n : 0);
+  if (n === 1) {
+    diag[0] = m[0];
+    if (wantV) q[0] = 1;
+    diag[0] *= scale;
+    return { e: diag, v: q };
+  }
+  // Householder tridiagonalization: H_i zeroes column i below row i+1.
+  const vs: Float64Array[] = [];
+  const hs: number[] = [];
+  for (let i = 0; i < n - 1; i++) {
+    const rs = n - i - 1;
+    const c0 = m[(i + 1) * n + i];
+    let tail = 0;
+    for (let r = i + 2; r < n; r++) tail += m[r * n + i] * m[r * n + i];
+    const v = new Float64Array(rs);
+    v[0] = 1;
+    let h = 0;
+    let beta = c0;
+    if (tail > MIN_NORMAL) {
+      beta = Math.sqrt(c0 * c0 + tail);
+      if (c0 >= 0) beta = -beta;
+      for (let r = 1; r < rs; r++) v[r] = m[(i + 1 + r) * n + i] / (c0 - beta);
+      h = (beta - c0) / beta;
+    }
+    if (h !== 0) {
+      // w = h·B·v, w += (-h/2)(w·v)·v, B -= v wᵀ + w vᵀ (B = trailing block)
+      const w = new Float64Array(rs);
+      for (let r = 0; r < rs; r++) {
+        let s = 0;
+        for (let c = 0; c < rs; c++) s += m[(i + 1 + r) * n + i + 1 + c] * v[c];
+        w[r] = h * s;
+      }
+      let dot = 0;
+      for (let r = 0; r < rs; r++) dot += w[r] * v[r];
+      const alpha = -0.5 * h * dot;
+      for (let r = 0; r < rs; r++) w[r] += alpha * v[r];
+      for (let r = 0; r < rs; r++) {
+        for (let c = 0; c < rs; c++) m[(i + 1 + r) * n + i + 1 + c] -= v[r] * w[c] + w[r] * v[c];
+      }
+    }
+    sub[i] = beta;
+    vs.push(v);
+    hs.push(h);
+  }
+  for (let i = 0; i < n; i++) diag[i] = m[i * n + i];
+  if (wantV) {
+    // Q = H_0 H_1 ... H_{n-2}
+    for (let i = 0; i < n; i++) q[i * n + i] = 1;
+    for (let i = n - 2; i >= 0; i--) {
+      const h = hs[i];
+      if (h === 0) continue;
+      const v = vs[i];
+      const off = i + 1;
+      for (let c = 0; c < n; c++) {
+        let s = 0;
+        for (let r = 0; r < v.length; r++) s += v[r] * q[(off + r) * n + c];
+        s *= h;
+        if (s !== 0) for (let r = 0; r < v.length; r++) q[(off + r) * n + c] -= s * v[r];
+      }
+    }
+  }
+  // Implicit symmetric QR with Wilkinson shift (Golub & Van Loan 8.3.2), as Eigen.
+  let end = n - 1;
+  let start = 0;
+  let iter = 0;
+  const maxIter = 30 * n;
+  while (end > 0) {
+    for (let i = start; i < end; i++) {
+      const abs = Math.abs(sub[i]);
+      if (abs < tiny) sub[i] = 0;
+      else {
+        const scaled = sub[i] / eps;
+        if (scaled * scaled <= Math.abs(diag[i]) + Math.abs(diag[i + 1])) sub[i] = 0;
+      }
+    }
+    while (end > 0 && sub[end - 1] === 0) end--;
+    if (end <= 0) break;
+    iter++;
+    if (iter > maxIter) return undefined;
+    if ((iter & 63) === 0) checkCancelled();
+    start = end - 1;
+    while (start > 0 && sub[start - 1] !== 0) start--;
+    // One QR step on [start, end].
+    const td = (diag[end - 1] - diag[end]) * 0.5;
+    const e = sub[end - 1];
+    let mu = diag[end];
+    if (td === 0) mu -= Math.abs(e);
+    else if (e !== 0) {
+      const e2 = e * e;
+      const hh = Math.hypot(td, e);
+      if (e2 === 0) mu -= e / ((td + (td > 0 ? hh : -hh)) / e);
+      else mu -= e2 / (td + (td > 0 ? hh : -hh));
+    }
+    let x = diag[start] - mu;
+    let z = sub[start];
+    for (let k = start; k < end && z !== 0; k++) {
+      const [c, s] = makeGivens(x, z);
+      const sdk = s * diag[k] + c * sub[k];
+      const dkp1 = s * sub[k] + c * diag[k + 1];
+      diag[k] = c * (c * diag[k] - s * sub[k]) - s * (c * sub[k] - s * diag[k + 1]);
+      diag[k + 1] = s * sdk + c * dkp1;
+      sub[k] = c * sdk - s * dkp1;
+      if (k > start) sub[k - 1] = c * sub[k - 1] - s * z;
+      x = sub[k];
+      if (k < end - 1) {
+        z = -s * sub[k + 1];
+        sub[k + 1] = c * sub[k + 1];
+      }
+      if (wantV) {
+        // Q = Q·G on columns k, k+1 (Eigen's applyOnTheRight with the rotation (c, s))
+        for (let r = 0; r < n; r++) {
+          const qa = q[r * n + k];
+          const qb = q[r * n + k + 1];
+          q[r * n + k] = c * qa - s * qb;
+          q[r * n + k + 1] = s * qa + c * qb;
         }
       }
     }
   }
-  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => a[i * n + i] - a[j * n + j]);
-  const e = new Float64Array(n);
-  const vs = new Float64Array(wantV ? n * n : 0);
-  order.forEach((src, dst) => {
-    e[dst] = a[src * n + src];
-    if (wantV) for (let k = 0; k < n; k++) vs[k * n + dst] = v[k * n + src];
-  });
-  return { e, v: vs };
+  // Selection sort, ascending, swapping eigenvector columns.
+  for (let i = 0; i < n - 1; i++) {
+    let k = i;
+    for (let j = i + 1; j < n; j++) if (diag[j] < diag[k]) k = j;
+    if (k !== i) {
+      const t = diag[i];
+      diag[i] = diag[k];
+      diag[k] = t;
+      if (wantV) {
+        for (let r = 0; r < n; r++) {
+          const u = q[r * n + i];
+          q[r * n + i] = q[r * n + k];
+          q[r * n + k] = u;
+        }
+      }
+    }
+  }
+  for (let i = 0; i < n; i++) diag[i] *= scale;
+  return { e: diag, v: q };
 }
 
 registerKernel({
@@ -557,15 +691,9 @@ registerKernel({
     for (let b = 0; b < batches; b++) {
       checkCancelled();
       const a = matrixAt(src, b, n, n);
-      for (let i = 0; i < n; i++) {
-        for (let j = 0; j <= i; j++) {
-          if (!Number.isFinite(a[i * n + j])) {
-            throw invalidArgument('Self-adjoint eigen decomposition was not successful. The input might not be valid.');
-          }
-          a[j * n + i] = a[i * n + j]; // the lower triangle defines the matrix
-        }
-      }
-      const { e, v } = symmetricEigen(a, n, computeV);
+      const r = symmetricEigen(a, n, computeV, x.dtype !== 'float64'); // reads the lower triangle
+      if (!r) throw invalidArgument('Self-adjoint eigen decomposition was not successful. The input might not be valid.');
+      const { e, v } = r;
       eOut.data.set(e, b * n);
       if (computeV) vOut.data.set(v, b * n * n);
     }
