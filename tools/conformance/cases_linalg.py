@@ -494,3 +494,31 @@ def self_adjoint_eig_vectors_signs_float32(model_dir):
         return {"v2": tf.linalg.eigh(x2)[1], "v3": tf.linalg.eigh(x3)[1], "v5": tf.linalg.eigh(x5)[1], "v8": tf.linalg.eigh(x8)[1]}
     return one(model_dir, fn, [spec([None, n, n], tf.float32, f"x{n}") for n in (2, 3, 5, 8)],
                {f"x{n}": np.stack([sym(n, 900 + 10 * n + s, np.float32) for s in range(6)]) for n in (2, 3, 5, 8)})
+
+
+# --- Tridiagonal ----------------------------------------------------------------
+
+@case
+def tridiagonal(model_dir):
+    def fn(d, b):
+        sup, main, sub = d[..., 0:1, :], d[..., 1:2, :], d[..., 2:3, :]
+        return {
+            "solve": tf.linalg.tridiagonal_solve(d, b),
+            "thomas": tf.linalg.tridiagonal_solve(d, b, partial_pivoting=False),
+            "perturb": tf.linalg.tridiagonal_solve(d, b, perturb_singular=True),
+            "matmul": tf.raw_ops.TridiagonalMatMul(superdiag=sup, maindiag=main, subdiag=sub, rhs=b),
+        }
+    d = np.array([[[1, 2, 3, 0], [4, 5, 6, 7], [0, 8, 9, 10]],      # Thomas hits a zero pivot -> NaN
+                  [[1, -2, 0.5, 0], [5, 6, -7, 8], [0, 1, 2, 3]],
+                  [[1, 1, 1, 0], [1, 1, 1, 1], [0, 1, 1, 1]]], np.float64)  # singular
+    return one(model_dir, fn, [spec([None, 3, 4], tf.float64, "d"), spec([None, 4, 2], tf.float64, "b")],
+               {"d": d, "b": rand((3, 4, 2), 65, np.float64)})
+
+
+@case
+def tridiagonal_float32(model_dir):
+    def fn(d, b):
+        return {"solve": tf.linalg.tridiagonal_solve(d, b), "thomas": tf.linalg.tridiagonal_solve(d, b, partial_pivoting=False)}
+    d = np.array([[[1, -2, 0.5, 1, 0], [5, 6, -7, 8, 4], [0, 1, 2, 3, 1]]], np.float32)
+    return one(model_dir, fn, [spec([None, 3, 5], tf.float32, "d"), spec([None, 5, 1], tf.float32, "b")],
+               {"d": d, "b": rand((1, 5, 1), 66)})

@@ -224,3 +224,33 @@ describe('Lu and MatrixSolveLs', () => {
       'INVALID_ARGUMENT', /rank deficient or ill-conditioned/);
   });
 });
+
+describe('TridiagonalSolve and TridiagonalMatMul', () => {
+  const d = T('float64', [3, 3], [1, 2, 0, 4, 5, 6, 0, 7, 8]);
+  it('solves with and without pivoting, NaN when singular', () => {
+    const rhs = T('float64', [3, 1], [1, 2, 3]);
+    const x = vals(run('TridiagonalSolve', [d, rhs])[0]);
+    // A = [[4,1,0],[7,5,2],[0,8,6]]
+    const a = [4, 1, 0, 7, 5, 2, 0, 8, 6];
+    close(mm(a, x, 3, 3, 1), [1, 2, 3], 1e-14);
+    close(vals(run('TridiagonalSolve', [d, rhs], { partial_pivoting: b(false) })[0]), x, 1e-14);
+    const singular = T('float64', [3, 3], [1, 0, 0, 1, 1, 1, 0, 1, 0]); // [[1,1,0],[1,1,0],[0,0,1]]
+    expect(vals(run('TridiagonalSolve', [singular, rhs])[0])).toEqual([NaN, NaN, NaN]);
+  });
+
+  it("answers TF's errors", () => {
+    const rhs = T('float64', [3, 1], [1, 2, 3]);
+    expectStatus(() => run('TridiagonalSolve', [d, rhs], { partial_pivoting: b(false), perturb_singular: b(true) }), 'INVALID_ARGUMENT',
+      'Setting perturb_singular requires also setting partial_pivoting.');
+    expectStatus(() => run('TridiagonalSolve', [T('float64', [2, 3], new Array(6).fill(1)), rhs]), 'INVALID_ARGUMENT',
+      'Expected diagonals to be provided as a matrix with 3 rows, got 2 rows.');
+    expectStatus(() => run('TridiagonalSolve', [d, T('float64', [4, 1], [1, 1, 1, 1])]), 'INVALID_ARGUMENT',
+      'Expected the same number of left-hand sides and right-hand sides, got 3 and 4.');
+    const o = T('float32', [1, 3], [1, 1, 1]);
+    const r = T('float32', [3, 2], new Array(6).fill(1));
+    expect(vals(run('TridiagonalMatMul', [o, o, o, r])[0])).toEqual([2, 2, 3, 3, 2, 2]);
+    expectStatus(() => run('TridiagonalMatMul', [T('float32', [1, 2], [1, 1]), o, o, r]), 'INVALID_ARGUMENT', 'Invalid superdiagonal shape.');
+    expectStatus(() => run('TridiagonalMatMul', [o, o, T('float32', [1, 2], [1, 1]), r]), 'INVALID_ARGUMENT', 'Invalid subdiagonal shape.');
+    expectStatus(() => run('TridiagonalMatMul', [T('float32', [3], [1, 1, 1]), o, o, r]), 'INVALID_ARGUMENT', 'Input tensor 0 must have rank >= 2, got 1');
+  });
+});
