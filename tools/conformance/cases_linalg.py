@@ -9,7 +9,9 @@ What is compared where TF's answer is not unique:
     the runtime follows step by step, so the signs are compared too;
   - Svd: singular values (descending), |u| and |v| (distinct singular values;
     for full_matrices only one extra column, so it is determined up to sign)
-    and the reconstruction u·diag(s)·vᵀ;
+    and the reconstruction u·diag(s)·vᵀ; and in svd_vectors_signs u and v
+    themselves (TF's signs come from Eigen's JacobiSVD for < 16 columns,
+    which the runtime reproduces);
   - Qr: q and r themselves (Householder QR is deterministic: TF/Eigen make
     r's diagonal -sign(a_kk)·norm), plus q·r;
   - Cholesky of a matrix that is not positive definite: TF fills the lower
@@ -522,3 +524,22 @@ def tridiagonal_float32(model_dir):
     d = np.array([[[1, -2, 0.5, 1, 0], [5, 6, -7, 8, 4], [0, 1, 2, 3, 1]]], np.float32)
     return one(model_dir, fn, [spec([None, 3, 5], tf.float32, "d"), spec([None, 5, 1], tf.float32, "b")],
                {"d": d, "b": rand((1, 5, 1), 66)})
+
+
+@case
+def svd_vectors_signs(model_dir):
+    """U and V themselves: TF's signs come from Eigen's JacobiSVD (used below 16 columns), which the runtime follows."""
+    def fn(a, b, c, d):
+        out = {}
+        for name, x in (("tall", a), ("wide", b), ("square", c)):
+            s, u, v = tf.linalg.svd(x)
+            out[f"{name}_s"], out[f"{name}_u"], out[f"{name}_v"] = s, u, v
+            _, uf, vf = tf.linalg.svd(x, full_matrices=True)
+            out[f"{name}_u_full"], out[f"{name}_v_full"] = uf, vf
+        s, u, v = tf.linalg.svd(d)
+        out["f32_s"], out["f32_u"], out["f32_v"] = s, u, v
+        return out
+    return one(model_dir, fn, [spec([None, 5, 3], tf.float64, "a"), spec([None, 2, 4], tf.float64, "b"),
+                               spec([None, 4, 4], tf.float64, "c"), spec([None, 4, 3], tf.float32, "d")],
+               {"a": rand((4, 5, 3), 70, np.float64), "b": rand((4, 2, 4), 71, np.float64),
+                "c": rand((4, 4, 4), 72, np.float64), "d": rand((4, 4, 3), 73)})

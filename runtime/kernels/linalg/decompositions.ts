@@ -24,8 +24,11 @@
  *    tridiagonalization of the lower triangle, implicit QR with Wilkinson
  *    shift, selection sort), so eigenvalues come out ascending and the
  *    eigenvector signs are TF's;
- *  - SVD: one-sided Jacobi; singular values descending (vector signs not
- *    unique either).
+ *  - SVD: below 16 columns TF's Eigen::BDCSVD runs JacobiSVD with a
+ *    column-pivoting QR preconditioner; that is reproduced step by step, so
+ *    singular values descend and U/V carry TF's signs. From 16 columns TF runs
+ *    divide and conquer; here a one-sided Jacobi gives the same values and
+ *    subspaces, but vector signs may differ from TF's there.
  *  - MatrixSolveLs: fast=True solves the (regularized) normal equations by
  *    Cholesky like TF; fast=False gives the minimum-norm least-squares
  *    solution (through the SVD here, Eigen's complete orthogonal
@@ -703,7 +706,7 @@ registerKernel({
 });
 
 // ---------------------------------------------------------------------------
-// SVD (one-sided Jacobi)
+// SVD (Eigen's JacobiSVD below 16 columns; one-sided Jacobi above)
 
 /**
  * Completes the first `have` orthonormal columns of `u` (rows×cols, row-major)
@@ -802,6 +805,245 @@ function jacobiSvd(a: Float64Array, m: number, n: number, uCols: number, wantUV:
   return { s, u, v: vs };
 }
 
+/**
+ * Householder QR with column pivoting as Eigen::ColPivHouseholderQR (largest
+ * updated column norm first, LAPACK's norm downdate): a (rows×cols,
+ * row-major) is overwritten with R above the diagonal; returns the reflectors
+ * and the column order (a[:, perm[k]] is the k-th column of A·P).
+ */
+function colPivQr(a: Float64Array, rows: number, cols: number, eps: number) {
+  const size = Math.min(rows, cols);
+  const perm = Array.from({ length: cols }, (_, i) => i);
+  const normsUpd = new Float64Array(cols);
+  const normsDir = new Float64Array(cols);
+  for (let j = 0; j < cols; j++) {
+    let s = 0;
+    for (let i = 0; i < rows; i++) s += a[i * cols + j] * a[i * cols + j];
+    normsUpd[j] = normsDir[j] = Math.sqrt(s);
+  }
+  const downdateThreshold = Math.sqrt(eps);
+  const vs: Float64Array[] = [];
+  const taus: number[] = [];
+  for (let k = 0; k < size; k++) {
+    let best = k;
+    for (let j = k + 1; j < cols; j++) if (normsUpd[j] > normsUpd[best]) best = j;
+    if (best !== k) {
+      for (let i = 0; i < rows; i++) {
+        const t = a[i * cols + k];
+        a[i * cols + k] = a[i * cols + best];
+        a[i * cols + best] = t;
+      }
+      [normsUpd[k], normsUpd[best]] = [normsUpd[best], normsUpd[k]];
+      [normsDir[k], normsDir[best]] = [normsDir[best], normsDir[k]];
+      [perm[k], perm[best]] = [perm[best], perm[k]];
+    }
+    const c0 = a[k * cols + k];
+    let tail = 0;
+    for (let i = k + 1; i < rows; i++) tail += a[i * cols + k] * a[i * cols + k];
+    const v = new Float64Array(rows - k);
+    v[0] = 1;
+    let tau = 0;
+    let beta = c0;
+    if (tail > MIN_NORMAL) {
+      beta = Math.sqrt(c0 * c0 + tail);
+      if (c0 >= 0) beta = -beta;
+      for (let i = k + 1; i < rows; i++) v[i - k] = a[i * cols + k] / (c0 - beta);
+      tau = (beta - c0) / beta;
+    }
+    a[k * cols + k] = beta;
+    for (let i = k + 1; i < rows; i++) a[i * cols + k] = 0;
+    if (tau !== 0) {
+      for (let j = k + 1; j < cols; j++) {
+        let dot = 0;
+        for (let i = k; i < rows; i++) dot += v[i - k] * a[i * cols + j];
+        dot *= tau;
+        for (let i = k; i < rows; i++) a[i * cols + j] -= dot * v[i - k];
+      }
+    }
+    vs.push(v);
+    taus.push(tau);
+    for (let j = k + 1; j < cols; j++) {
+      if (normsUpd[j] === 0) continue;
+      let t = Math.abs(a[k * cols + j]) / normsUpd[j];
+      t = (1 + t) * (1 - t);
+      if (t < 0) t = 0;
+      const r = normsUpd[j] / normsDir[j];
+      if (t * r * r <= downdateThreshold) {
+        let s = 0;
+        for (let i = k + 1; i < rows; i++) s += a[i * cols + j] * a[i * cols + j];
+        normsDir[j] = normsUpd[j] = Math.sqrt(s);
+      } else {
+        normsUpd[j] *= Math.sqrt(t);
+      }
+    }
+  }
+  return { vs, taus, perm };
+}
+
+/** The first `qCols` columns of Q = H_0 ... H_{k-1} (rows×qCols, row-major). */
+function householderQ(vs: Float64Array[], taus: number[], rows: number, qCols: number): Float64Array {
+  const q = new Float64Array(rows * qCols);
+  for (let i = 0; i < Math.min(rows, qCols); i++) q[i * qCols + i] = 1;
+  for (let k = vs.length - 1; k >= 0; k--) {
+    const tau = taus[k];
+    if (tau === 0) continue;
+    const v = vs[k];
+    for (let j = 0; j < qCols; j++) {
+      let dot = 0;
+      for (let i = k; i < rows; i++) dot += v[i - k] * q[i * qCols + j];
+      dot *= tau;
+      for (let i = k; i < rows; i++) q[i * qCols + j] -= dot * v[i - k];
+    }
+  }
+  return q;
+}
+
+/**
+ * SVD as Eigen::JacobiSVD with its ColPivHouseholderQR preconditioner (what
+ * TF's BDCSVD runs for matrices with fewer than 16 columns): the same QR
+ * reduction, two-sided 2×2 Jacobi sweeps, sign fix and sort, so U and V
+ * carry TF's signs. Returns s (p), u (m×uc) and v (n×vc), row-major.
+ */
+function eigenJacobiSvd(a: Float64Array, m: number, n: number, full: boolean, wantUV: boolean, single: boolean) {
+  const eps = single ? 1.1920928955078125e-7 : EPS;
+  const tiny = single ? 1.1754943508222875e-38 : MIN_NORMAL;
+  const p = Math.min(m, n);
+  const uc = full ? m : p;
+  const vc = full ? n : p;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) scale = Math.max(scale, Math.abs(a[i]));
+  if (scale === 0) scale = 1;
+  const scaled = a.map((x) => x / scale);
+  const w = new Float64Array(p * p);
+  let u: Float64Array;
+  let v: Float64Array;
+  if (m > n) {
+    const { vs, taus, perm } = colPivQr(scaled, m, n, eps);
+    for (let i = 0; i < n; i++) for (let j = i; j < n; j++) w[i * n + j] = scaled[i * n + j];
+    u = householderQ(vs, taus, m, uc);
+    v = new Float64Array(n * vc);
+    for (let k = 0; k < n; k++) v[perm[k] * vc + k] = 1;
+  } else if (n > m) {
+    const t = new Float64Array(n * m);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) t[j * m + i] = scaled[i * n + j];
+    const { vs, taus, perm } = colPivQr(t, n, m, eps);
+    for (let i = 0; i < m; i++) for (let j = i; j < m; j++) w[j * m + i] = t[i * m + j]; // Rᵀ
+    v = householderQ(vs, taus, n, vc);
+    u = new Float64Array(m * uc);
+    for (let k = 0; k < m; k++) u[perm[k] * uc + k] = 1;
+  } else {
+    w.set(scaled);
+    u = new Float64Array(m * uc);
+    v = new Float64Array(n * vc);
+    for (let i = 0; i < p; i++) {
+      u[i * uc + i] = 1;
+      v[i * vc + i] = 1;
+    }
+  }
+  const precision = 2 * eps;
+  let maxDiag = 0;
+  for (let i = 0; i < p; i++) maxDiag = Math.max(maxDiag, Math.abs(w[i * p + i]));
+  let finished = false;
+  let sweeps = 0;
+  while (!finished) {
+    finished = true;
+    if (++sweeps > 1000) break;
+    checkCancelled();
+    for (let pp = 1; pp < p; pp++) {
+      for (let q = 0; q < pp; q++) {
+        const threshold = Math.max(tiny, precision * maxDiag);
+        if (!(Math.abs(w[pp * p + q]) > threshold || Math.abs(w[q * p + pp]) > threshold)) continue;
+        finished = false;
+        // real_2x2_jacobi_svd on rows/cols (pp, q)
+        let m00 = w[pp * p + pp];
+        let m01 = w[pp * p + q];
+        let m10 = w[q * p + pp];
+        let m11 = w[q * p + q];
+        let c1 = 1;
+        let s1 = 0;
+        const t = m00 + m11;
+        const d = m10 - m01;
+        if (Math.abs(d) >= tiny) {
+          const uu = t / d;
+          const tmp = Math.sqrt(1 + uu * uu);
+          s1 = 1 / tmp;
+          c1 = uu / tmp;
+        }
+        // m.applyOnTheLeft(0, 1, rot1): rows 0, 1 of the 2×2 block
+        [m00, m10] = [c1 * m00 + s1 * m10, -s1 * m00 + c1 * m10];
+        [m01, m11] = [c1 * m01 + s1 * m11, -s1 * m01 + c1 * m11];
+        // j_right = makeJacobi(m00, m01, m11)
+        let cr = 1;
+        let sr = 0;
+        if (m01 !== 0) {
+          const tau = (m00 - m11) / (2 * Math.abs(m01));
+          const ww = Math.sqrt(tau * tau + 1);
+          const tt = tau > 0 ? 1 / (tau + ww) : 1 / (tau - ww);
+          const signT = tt > 0 ? 1 : -1;
+          const nn = 1 / Math.sqrt(tt * tt + 1);
+          sr = -signT * (m01 / Math.abs(m01)) * Math.abs(tt) * nn;
+          cr = nn;
+        }
+        // j_left = rot1 * j_right.transpose()  (transpose: (c, -s))
+        const cl = c1 * cr + s1 * sr;
+        const sl = c1 * -sr + s1 * cr;
+        // work.applyOnTheLeft(pp, q, j_left): rows pp (x) and q (y)
+        for (let j = 0; j < p; j++) {
+          const x = w[pp * p + j];
+          const y = w[q * p + j];
+          w[pp * p + j] = cl * x + sl * y;
+          w[q * p + j] = -sl * x + cl * y;
+        }
+        // U.applyOnTheRight(pp, q, j_left.transpose()) -> rotation (cl, -sl), applied transposed: (cl, sl)
+        if (wantUV) {
+          for (let i = 0; i < m; i++) {
+            const x = u[i * uc + pp];
+            const y = u[i * uc + q];
+            u[i * uc + pp] = cl * x + sl * y;
+            u[i * uc + q] = -sl * x + cl * y;
+          }
+        }
+        // work.applyOnTheRight(pp, q, j_right): columns, rotation transposed (cr, -sr)
+        for (let i = 0; i < p; i++) {
+          const x = w[i * p + pp];
+          const y = w[i * p + q];
+          w[i * p + pp] = cr * x - sr * y;
+          w[i * p + q] = sr * x + cr * y;
+        }
+        if (wantUV) {
+          for (let i = 0; i < n; i++) {
+            const x = v[i * vc + pp];
+            const y = v[i * vc + q];
+            v[i * vc + pp] = cr * x - sr * y;
+            v[i * vc + q] = sr * x + cr * y;
+          }
+        }
+        maxDiag = Math.max(maxDiag, Math.abs(w[pp * p + pp]), Math.abs(w[q * p + q]));
+      }
+    }
+  }
+  const s = new Float64Array(p);
+  for (let i = 0; i < p; i++) {
+    const d = w[i * p + i];
+    s[i] = Math.abs(d);
+    if (wantUV && d < 0) for (let r = 0; r < m; r++) u[r * uc + i] = -u[r * uc + i];
+  }
+  for (let i = 0; i < p; i++) s[i] *= scale;
+  for (let i = 0; i < p; i++) {
+    let pos = i;
+    for (let j = i + 1; j < p; j++) if (s[j] > s[pos]) pos = j;
+    if (s[pos] === 0) break;
+    if (pos !== i) {
+      [s[i], s[pos]] = [s[pos], s[i]];
+      if (wantUV) {
+        for (let r = 0; r < m; r++) [u[r * uc + i], u[r * uc + pos]] = [u[r * uc + pos], u[r * uc + i]];
+        for (let r = 0; r < n; r++) [v[r * vc + i], v[r * vc + pos]] = [v[r * vc + pos], v[r * vc + i]];
+      }
+    }
+  }
+  return { s, u, v };
+}
+
 registerKernel({
   op: ['Svd', 'BatchSvd'],
   kernel: (ctx) => {
@@ -844,7 +1086,17 @@ registerKernel({
         }
         continue;
       }
-      // Work on the tall orientation; for m < n decompose A^T = V S U^T.
+      if (n < 16) {
+        // TF's BDCSVD hands matrices with fewer than 16 columns to JacobiSVD.
+        const r = eigenJacobiSvd(a, m, n, full, computeUV, x.dtype !== 'float64');
+        sOut.data.set(r.s, b * p);
+        if (computeUV) {
+          uOut.data.set(r.u, b * m * uc);
+          vOut.data.set(r.v, b * n * vc);
+        }
+        continue;
+      }
+      // Larger: one-sided Jacobi on the tall orientation (A^T = V S U^T for m < n).
       const tall = m >= n;
       const rows = tall ? m : n;
       const cols = tall ? n : m;
