@@ -543,3 +543,25 @@ def svd_vectors_signs(model_dir):
                                spec([None, 4, 4], tf.float64, "c"), spec([None, 4, 3], tf.float32, "d")],
                {"a": rand((4, 5, 3), 70, np.float64), "b": rand((4, 2, 4), 71, np.float64),
                 "c": rand((4, 4, 4), 72, np.float64), "d": rand((4, 4, 3), 73)})
+
+
+@case
+def empty_and_tiny_shapes(model_dir):
+    def fn(z, sq, b, one_):
+        q, r = tf.linalg.qr(z)
+        qf, rf = tf.linalg.qr(z, full_matrices=True)
+        s, u, v = tf.linalg.svd(z)
+        sf, uf, vf = tf.linalg.svd(z, full_matrices=True)
+        lu_, p = tf.linalg.lu(sq)
+        e, ev = tf.linalg.eigh(sq)
+        e1, v1 = tf.linalg.eigh(one_)
+        return {"q": q, "r": r, "qf": qf, "rf": rf, "s": s, "u": u, "v": v, "sf": sf, "uf": uf, "vf": vf,
+                "lu": lu_, "p": p, "e": e, "ev": ev, "inv": tf.linalg.inv(sq), "det": tf.linalg.det(sq),
+                "chol": tf.linalg.cholesky(sq), "solve": tf.linalg.solve(sq, b), "tri": tf.linalg.triangular_solve(sq, b),
+                "ls": tf.linalg.lstsq(z, tf.ones([tf.shape(z)[0], 2])), "e1": e1, "v1": v1,
+                "chol1": tf.linalg.band_part(tf.linalg.cholesky(one_), -1, 0),
+                "einsum": tf.einsum("ij,jk->ik", z, tf.zeros([0, 2])), "trace": tf.einsum("ii->", sq[0])}
+    return one(model_dir, fn, [spec([None, None], tf.float32, "z"), spec([None, None, None], tf.float32, "sq"),
+                               spec([None, None, 2], tf.float32, "b"), spec([None, 1, 1], tf.float32, "one_")],
+               {"z": np.zeros((3, 0), np.float32), "sq": np.zeros((2, 0, 0), np.float32), "b": np.zeros((2, 0, 2), np.float32),
+                "one_": np.array([[[-3]], [[4]]], np.float32)})
