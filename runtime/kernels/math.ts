@@ -1058,10 +1058,11 @@ interface EinsumPlan {
 
 function parseEinsum(equation: string, shapes: readonly Shape[]): EinsumPlan {
   const eq = equation.replace(/\s/g, '');
+  if (eq.split('->').length > 2) throw invalidArgument(`Expecting exactly one '->' in einsum equation: ${equation}`);
   const [lhs, rhs] = eq.includes('->') ? eq.split('->') : [eq, undefined];
   const subs = lhs.split(',');
-  if (subs.length !== shapes.length) {
-    throw invalidArgument(`Expecting ${shapes.length} input subscripts in equation '${equation}', got ${subs.length}`);
+  if (subs.length !== shapes.length && subs.length <= 2) {
+    throw invalidArgument(`Expected ${subs.length} inputs but got: ${shapes.length}`);
   }
   if (subs.length < 1 || subs.length > 2) throw invalidArgument(`Expecting 1 or 2 input subscripts in equation '${equation}' but got: ${subs.length}`);
   if ([...subs, rhs ?? ''].some((sub) => sub.split('...').length > 2)) {

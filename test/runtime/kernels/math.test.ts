@@ -483,5 +483,7 @@ describe('Einsum', () => {
     expectStatus(() => einsum('ij,jk,kl->il', 'float32', data([2, 2], 1), data([2, 2], 1), data([2, 2], 1)), 'INVALID_ARGUMENT',
       "Expecting 1 or 2 input subscripts in equation 'ij,jk,kl->il' but got: 3");
     expectStatus(() => einsum('ijk->i', 'float32', data([2, 3], 1)), 'INVALID_ARGUMENT', 'Expected input 0 to have rank 3 but got: 2');
+    expectStatus(() => einsum('ij,jk->ik', 'float32', data([2, 2], 1)), 'INVALID_ARGUMENT', 'Expected 2 inputs but got: 1');
+    expectStatus(() => einsum('ij->ji->', 'float32', data([2, 2], 1)), 'INVALID_ARGUMENT', "Expecting exactly one '->' in einsum equation: ij->ji->");
   });
 });
