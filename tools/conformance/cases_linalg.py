@@ -565,3 +565,19 @@ def empty_and_tiny_shapes(model_dir):
                                spec([None, None, 2], tf.float32, "b"), spec([None, 1, 1], tf.float32, "one_")],
                {"z": np.zeros((3, 0), np.float32), "sq": np.zeros((2, 0, 0), np.float32), "b": np.zeros((2, 0, 2), np.float32),
                 "one_": np.array([[[-3]], [[4]]], np.float32)})
+
+
+@case
+def larger_matrices(model_dir):
+    """20x16 SVD (TF switches to divide and conquer from 16 columns: signs of U/V are
+    not compared there, only values, |U|, |V| and the reconstruction) and 20x20 eigh
+    (Eigen's algorithm at every size: eigenvectors compared directly)."""
+    def fn(a, s):
+        sv, u, v = tf.linalg.svd(a)
+        e, ev = tf.linalg.eigh(s)
+        q, r = tf.linalg.qr(a)
+        return {"s": sv, "abs_u": tf.abs(u), "abs_v": tf.abs(v), "recon": u @ tf.linalg.diag(sv) @ tf.linalg.matrix_transpose(v),
+                "e": e, "v": ev, "q": q, "r": r, "inv": tf.linalg.inv(s + 25 * tf.eye(20, dtype=tf.float64)),
+                "det": tf.linalg.det(s / 4)}
+    return one(model_dir, fn, [spec([20, 16], tf.float64, "a"), spec([20, 20], tf.float64, "s")],
+               {"a": rand((20, 16), 80, np.float64), "s": sym(20, 81, np.float64)})
