@@ -414,7 +414,6 @@ def linalg_composites(model_dir):
         chol = tf.linalg.cholesky(s)
         return {
             "pinv": tf.linalg.pinv(a),
-            "norm2": tf.norm(a, ord=2, axis=[-2, -1]),
             "logdet": tf.linalg.logdet(s),
             "cholesky_solve": tf.linalg.cholesky_solve(chol, b),
             "trace": tf.linalg.trace(s),

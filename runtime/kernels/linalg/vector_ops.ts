@@ -1,19 +1,11 @@
 /**
- * Small ops tf.linalg functions are built from: Cross (tf.linalg.cross,
- * math_ops.cc / cross_op.cc) and ListDiff (tf.compat.v1.setdiff1d, which
- * tf.norm(ord=2) uses to find the non-matrix axes; array_ops.cc /
- * listdiff_op.cc).
- *
- * Cross: both inputs of the same shape, innermost dimension 3; integer
- * products wrap like TF's; float32 is computed in double and rounded.
- * ListDiff: the elements of x not in y, in x's order (duplicates kept), with
- * their indices in x as out_idx (int32 or int64); any dtype (strings compare
- * by bytes).
+ * Cross (tf.linalg.cross; math_ops.cc, cross_op.cc): both inputs of the same
+ * shape, innermost dimension 3; integer products wrap like TF's; float32 is
+ * computed in double and rounded.
  */
-import { dtypeShortName, isInteger } from '../../dtypes.js';
+import { isInteger } from '../../dtypes.js';
 import { failedPrecondition, invalidArgument } from '../../errors.js';
 import { Tensor, allocHost, shapeString } from '../../tensor.js';
-import { takeFlat } from '../array_util.js';
 import { unsupportedDtype } from '../host_math.js';
 import { registerKernel } from '../registry.js';
 
@@ -58,29 +50,5 @@ registerKernel({
       }
     }
     return [Tensor.fromHost(dtype, a.shape, out)];
-  },
-});
-
-registerKernel({
-  op: 'ListDiff',
-  kernel: (ctx) => {
-    const [x, y] = ctx.inputs;
-    if (x.rank !== 1) throw invalidArgument('x should be a 1D vector.');
-    if (y.rank !== 1) throw invalidArgument('y should be a 1D vector.');
-    if (x.dtype !== y.dtype) throw invalidArgument(`ListDiff: x is ${dtypeShortName(x.dtype)} but y is ${dtypeShortName(y.dtype)}`);
-    const outIdx = ctx.attrs.has('out_idx') ? ctx.attrs.type('out_idx') : 'int32';
-    // Byte strings compare by their bytes (latin1 keeps every byte distinct); NaN equals nothing, as in TF.
-    const key = (v: unknown): unknown => (v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1') : v);
-    const yv = y.values() as ArrayLike<unknown>;
-    const ys = new Set<unknown>();
-    for (let i = 0; i < y.size; i++) ys.add(key(yv[i]));
-    const xv = x.values() as ArrayLike<unknown>;
-    const keep: number[] = [];
-    for (let i = 0; i < x.size; i++) {
-      const k = key(xv[i]);
-      if (k !== k || !ys.has(k)) keep.push(i);
-    }
-    const map = Int32Array.from(keep);
-    return [takeFlat(x, [keep.length], map), Tensor.from(outIdx, [keep.length], keep)];
   },
 });

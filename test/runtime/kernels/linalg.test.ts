@@ -176,7 +176,7 @@ describe('linear algebra numerics (float64 at double precision)', () => {
   });
 });
 
-describe('Cross and ListDiff', () => {
+describe('Cross', () => {
   it('computes cross products with TF wrapping and errors', () => {
     expect(vals(run('Cross', [T('int32', [3], [1, 2, 3]), T('int32', [3], [4, 5, 6])])[0])).toEqual([-3, 6, -3]);
     expect(vals(run('Cross', [T('float64', [1, 3], [1, 2, 3.5]), T('float64', [1, 3], [4, 5, 6])])[0])).toEqual([-5.5, 8, -3]);
@@ -189,16 +189,6 @@ describe('Cross and ListDiff', () => {
     expectStatus(() => run('Cross', [T('float32', [], [1]), T('float32', [], [1])]), 'INVALID_ARGUMENT', 'Input must be at least 1D[]');
   });
 
-  it('lists the elements of x missing from y with their indices', () => {
-    const [out, idx] = run('ListDiff', [T('int32', [6], [1, 2, 3, 4, 2, 5]), T('int32', [2], [2, 9])], { out_idx: { kind: 'type', type: 'int64' } });
-    expect(vals(out)).toEqual([1, 3, 4, 5]);
-    expect(idx.dtype).toBe('int64');
-    expect(Array.from(idx.values() as BigInt64Array)).toEqual([0n, 2n, 3n, 5n]);
-    const [s] = run('ListDiff', [Tensor.from('string', [3], ['a', 'b', 'c']), Tensor.from('string', [1], ['b'])]);
-    expect(s.strings()).toEqual(['a', 'c']);
-    expectStatus(() => run('ListDiff', [T('int32', [1, 1], [1]), T('int32', [1], [2])]), 'INVALID_ARGUMENT', 'x should be a 1D vector.');
-    expectStatus(() => run('ListDiff', [T('int32', [1], [1]), T('int32', [1, 1], [2])]), 'INVALID_ARGUMENT', 'y should be a 1D vector.');
-  });
 });
 
 describe('Lu and MatrixSolveLs', () => {
