@@ -580,3 +580,18 @@ def larger_matrices(model_dir):
                 "det": tf.linalg.det(s / 4)}
     return one(model_dir, fn, [spec([20, 16], tf.float64, "a"), spec([20, 20], tf.float64, "s")],
                {"a": rand((20, 16), 80, np.float64), "s": sym(20, 81, np.float64)})
+
+
+@case
+def degenerate_spectra(model_dir):
+    """Repeated eigenvalues / zero singular values: vectors are not unique at all, TF's
+    come from Eigen's algorithm, which the runtime follows; compared directly."""
+    def fn(s3, a3, z):
+        e, v = tf.linalg.eigh(s3)
+        sv, u, w = tf.linalg.svd(a3)
+        zs, zu, zv = tf.linalg.svd(z, full_matrices=True)
+        return {"e": e, "v": v, "s": sv, "u": u, "w": w, "zs": zs, "zu": zu, "zv": zv}
+    s3 = np.array([[[2, 1, 1], [1, 2, 1], [1, 1, 2]], np.eye(3), [[1, 1, 0], [1, 1, 0], [0, 0, 0]]], np.float64)
+    a3 = np.array([[[1, 1, 0], [1, 1, 0], [0, 0, 0]], [[1, 2, 3], [2, 4, 6], [1, 1, 1]], np.zeros((3, 3))], np.float64)
+    return one(model_dir, fn, [spec([None, 3, 3], tf.float64, "s3"), spec([None, 3, 3], tf.float64, "a3"), spec([None, 3, 2], tf.float64, "z")],
+               {"s3": s3, "a3": a3, "z": np.array([[[0, 0], [0, 0], [0, 0]], [[1, 2], [2, 4], [3, 6]]], np.float64)})
