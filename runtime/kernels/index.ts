@@ -31,3 +31,4 @@ import './linalg/svd.js';
 import './linalg/least_squares.js';
 import './linalg/tridiagonal.js';
 import './linalg/vector_ops.js';
+import './linalg/banded.js';

@@ -595,3 +595,18 @@ def degenerate_spectra(model_dir):
     a3 = np.array([[[1, 1, 0], [1, 1, 0], [0, 0, 0]], [[1, 2, 3], [2, 4, 6], [1, 1, 1]], np.zeros((3, 3))], np.float64)
     return one(model_dir, fn, [spec([None, 3, 3], tf.float64, "s3"), spec([None, 3, 3], tf.float64, "a3"), spec([None, 3, 2], tf.float64, "z")],
                {"s3": s3, "a3": a3, "z": np.array([[[0, 0], [0, 0], [0, 0]], [[1, 2], [2, 4], [3, 6]]], np.float64)})
+
+
+@case
+def banded_triangular_solve(model_dir):
+    def fn(bl, bu, b):
+        return {"lower": tf.linalg.banded_triangular_solve(bl, b, lower=True),
+                "lower_adj": tf.linalg.banded_triangular_solve(bl, b, lower=True, adjoint=True),
+                "upper": tf.linalg.banded_triangular_solve(bu, b, lower=False),
+                "upper_adj": tf.linalg.banded_triangular_solve(bu, b, lower=False, adjoint=True)}
+    bl = rand((2, 3, 5), 90, np.float64)
+    bl[:, 0, :] = 3 + np.abs(bl[:, 0, :])
+    bu = rand((2, 3, 5), 91, np.float64)
+    bu[:, 2, :] = -3 - np.abs(bu[:, 2, :])
+    return one(model_dir, fn, [spec([None, 3, 5], tf.float64, "bl"), spec([None, 3, 5], tf.float64, "bu"), spec([None, 5, 2], tf.float64, "b")],
+               {"bl": bl, "bu": bu, "b": rand((2, 5, 2), 92, np.float64)})

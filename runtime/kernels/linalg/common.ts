@@ -5,8 +5,8 @@
  * The family: dense linear algebra over the innermost two dimensions, batched over the
  * rest: Cholesky, MatrixInverse, MatrixDeterminant, LogMatrixDeterminant,
  * MatrixSolve, MatrixTriangularSolve, Qr, SelfAdjointEigV2, Svd, Lu,
- * MatrixSolveLs, TridiagonalSolve, TridiagonalMatMul (and the TF1 Batch*
- * aliases).
+ * MatrixSolveLs, TridiagonalSolve, TridiagonalMatMul, BandedTriangularSolve
+ * (and the TF1 Batch* aliases); Cross in vector_ops.ts.
  *
  * Follows tensorflow/core/kernels/linalg/ (linalg_ops_common.cc for the
  * shared validation and error texts; cholesky_op.cc, matrix_inverse_op.cc,

@@ -10,6 +10,7 @@ import '../../../runtime/kernels/linalg/eigen.js';
 import '../../../runtime/kernels/linalg/svd.js';
 import '../../../runtime/kernels/linalg/least_squares.js';
 import '../../../runtime/kernels/linalg/tridiagonal.js';
+import '../../../runtime/kernels/linalg/banded.js';
 import '../../../runtime/kernels/linalg/vector_ops.js';
 import { type KernelContext, kernelFor } from '../../../runtime/kernels/registry.js';
 import { Tensor } from '../../../runtime/tensor.js';
@@ -247,5 +248,24 @@ describe('TridiagonalSolve and TridiagonalMatMul', () => {
     expectStatus(() => run('TridiagonalMatMul', [T('float32', [1, 2], [1, 1]), o, o, r]), 'INVALID_ARGUMENT', 'Invalid superdiagonal shape.');
     expectStatus(() => run('TridiagonalMatMul', [o, o, T('float32', [1, 2], [1, 1]), r]), 'INVALID_ARGUMENT', 'Invalid subdiagonal shape.');
     expectStatus(() => run('TridiagonalMatMul', [T('float32', [3], [1, 1, 1]), o, o, r]), 'INVALID_ARGUMENT', 'Input tensor 0 must have rank >= 2, got 1');
+  });
+});
+
+describe('BandedTriangularSolve', () => {
+  it("answers TF's errors", () => {
+    const rhs = T('float32', [3, 1], [1, 1, 1]);
+    expectStatus(() => run('BandedTriangularSolve', [T('float32', [0, 3], []), rhs]), 'INVALID_ARGUMENT',
+      'In[0] must not be an empty tensor: Tensor<type: float shape: [0,3] values: >');
+    expectStatus(() => run('BandedTriangularSolve', [T('float32', [2, 3], [1, 0, 1, 1, 1, 1]), rhs]), 'INVALID_ARGUMENT',
+      'Input matrix is not invertible.');
+    expectStatus(() => run('BandedTriangularSolve', [T('float32', [2, 3], new Array(6).fill(1)), T('float32', [4, 1], [1, 1, 1, 1])]),
+      'INVALID_ARGUMENT', 'In[0] mismatch In[1] shape: 3 vs. 4: [2,3] [4,1] 1 0');
+  });
+
+  it('solves lower and upper banded systems', () => {
+    // lower, K=2: A = [[2,0,0],[1,3,0],[0,4,5]]; bands row0 = diag, row1 = subdiag right-aligned
+    const bands = T('float64', [2, 3], [2, 3, 5, 0, 1, 4]);
+    const x = vals(run('BandedTriangularSolve', [bands, T('float64', [3, 1], [2, 4, 9])])[0]);
+    close(x, [1, 1, 1], 1e-15);
   });
 });
