@@ -610,3 +610,14 @@ def banded_triangular_solve(model_dir):
     bu[:, 2, :] = -3 - np.abs(bu[:, 2, :])
     return one(model_dir, fn, [spec([None, 3, 5], tf.float64, "bl"), spec([None, 3, 5], tf.float64, "bu"), spec([None, 5, 2], tf.float64, "b")],
                {"bl": bl, "bu": bu, "b": rand((2, 5, 2), 92, np.float64)})
+
+
+@case
+def lstsq_rank_deficient(model_dir):
+    """fast=False gives the minimum-norm solution, unique even for rank-deficient matrices."""
+    def fn(a, b):
+        return {"x": tf.linalg.lstsq(a, b, fast=False)}
+    return one(model_dir, fn, [spec([None, None], tf.float64, "a"), spec([None, None], tf.float64, "b")],
+               [{"a": np.array([[1, 2], [2, 4], [3, 6]], np.float64), "b": np.array([[1], [2], [4]], np.float64)},
+                {"a": np.array([[1, 2, 3], [2, 4, 6]], np.float64), "b": np.array([[1, 0], [3, 1]], np.float64)},
+                {"a": np.array([[1, 0, 1], [0, 1, 1], [1, 1, 2], [2, 1, 3]], np.float64), "b": np.arange(8, dtype=np.float64).reshape(4, 2)}])
