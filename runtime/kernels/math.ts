@@ -960,7 +960,7 @@ function sumHost(t: Tensor, axes: number[]): Tensor {
 }
 
 // ---------------------------------------------------------------------------
-// Einsum (one or two operands; labels repeated within an operand are not supported)
+// Einsum (one or two operands; repeated labels take or make diagonals)
 
 /** The few array operations an einsum needs, on tfjs or on the host. */
 interface EinsumArrays<X> {
@@ -971,6 +971,8 @@ interface EinsumArrays<X> {
   broadcastTo(x: X, shape: number[]): X;
   /** [B, m, k] x [B, k, n] -> [B, m, n] */
   matmul(a: X, b: X): X;
+  /** out.flat[i] = x.flat[map[i]], or 0 where map[i] < 0. */
+  take(x: X, shape: number[], map: Int32Array): X;
 }
 
 const tfArrays: EinsumArrays<tf.Tensor> = {
@@ -980,6 +982,11 @@ const tfArrays: EinsumArrays<tf.Tensor> = {
   sum: (x, axes) => tf.sum(x, axes),
   broadcastTo: (x, shape) => tf.broadcastTo(x, shape),
   matmul: (a, b) => tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D),
+  take: (x, shape, map) => {
+    const flat = tf.concat([tf.reshape(x, [-1]), tf.zeros([1], x.dtype)]);
+    const idx = Int32Array.from(map, (m) => (m < 0 ? x.size : m));
+    return tf.reshape(tf.gather(flat, tf.tensor1d(idx, 'int32')), shape);
+  },
 };
 
 /** Host arrays; every intermediate is a fresh host tensor (no tfjs memory to free). */
@@ -990,7 +997,62 @@ const hostArrays: EinsumArrays<Tensor> = {
   sum: (x, axes) => (axes.length ? sumHost(x, [...axes].sort((p, q) => p - q)) : x),
   broadcastTo: (x, shape) => broadcastToHost(x, shape),
   matmul: (a, b) => hostMatMul(a, b, false, false, [a.shape[0]], a.shape[1], a.shape[2], b.shape[2]),
+  take: (x, shape, map) => {
+    const src = x.values() as ArrayLike<number | bigint>;
+    const out = allocHost(x.dtype, map.length) as Writable<number | bigint>;
+    for (let i = 0; i < map.length; i++) if (map[i] >= 0) out[i] = src[map[i]];
+    return Tensor.fromHost(x.dtype, shape, out as unknown as NumArray);
+  },
 };
+
+/**
+ * Index map between a tensor labelled `full` (labels may repeat) and one
+ * labelled `unique` (its distinct labels, first-occurrence order): for each
+ * element of the `full`-shaped tensor, the flat index in the `unique` one, or
+ * -1 off the diagonal (repeated labels with different indices).
+ */
+function diagonalMap(full: string[], unique: string[], sizes: Map<string, number>): { map: Int32Array; fullShape: number[]; uniqueShape: number[] } {
+  const fullShape = full.map((l) => sizes.get(l)!);
+  const uniqueShape = unique.map((l) => sizes.get(l)!);
+  const strides = new Map<string, number>();
+  let st = 1;
+  for (let d = unique.length - 1; d >= 0; d--) {
+    strides.set(unique[d], st);
+    st *= uniqueShape[d];
+  }
+  const total = sizeOf(fullShape);
+  checkTensorSize(fullShape, 'float32');
+  const map = new Int32Array(total);
+  const idx = new Array<number>(full.length).fill(0);
+  const seen = new Map<string, number>();
+  for (let i = 0; i < total; i++) {
+    seen.clear();
+    let off = 0;
+    let ok = true;
+    for (let d = 0; d < full.length; d++) {
+      const prev = seen.get(full[d]);
+      if (prev === undefined) {
+        seen.set(full[d], idx[d]);
+        off += idx[d] * strides.get(full[d])!;
+      } else if (prev !== idx[d]) ok = false;
+    }
+    map[i] = ok ? off : -1;
+    for (let d = full.length - 1; d >= 0; d--) {
+      if (++idx[d] < fullShape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return { map, fullShape, uniqueShape };
+}
+
+/** The diagonal over repeated labels (`ii->i`): gathers the `unique`-shaped tensor from the `full` one. */
+function diagonalOf<X>(ops: EinsumArrays<X>, x: X, full: string[], unique: string[], sizes: Map<string, number>): X {
+  const { map, uniqueShape } = diagonalMap(full, unique, sizes);
+  // Invert: for each unique position, the first full position mapping to it.
+  const inv = new Int32Array(sizeOf(uniqueShape)).fill(-1);
+  for (let i = 0; i < map.length; i++) if (map[i] >= 0 && inv[map[i]] < 0) inv[map[i]] = i;
+  return ops.take(x, uniqueShape, inv);
+}
 
 interface EinsumPlan {
   /** Labels of each operand, one per dimension (ellipsis expanded). */
@@ -1002,12 +1064,13 @@ interface EinsumPlan {
 
 function parseEinsum(equation: string, shapes: readonly Shape[]): EinsumPlan {
   const eq = equation.replace(/\s/g, '');
+  if (eq.split('->').length > 2) throw invalidArgument(`Expecting exactly one '->' in einsum equation: ${equation}`);
   const [lhs, rhs] = eq.includes('->') ? eq.split('->') : [eq, undefined];
   const subs = lhs.split(',');
-  if (subs.length !== shapes.length) {
-    throw invalidArgument(`Expecting ${shapes.length} input subscripts in equation '${equation}', got ${subs.length}`);
+  if (subs.length !== shapes.length && subs.length <= 2) {
+    throw invalidArgument(`Expected ${subs.length} inputs but got: ${shapes.length}`);
   }
-  if (subs.length < 1 || subs.length > 2) throw invalidArgument(`Expecting 1 or 2 input subscripts in equation '${equation}'`);
+  if (subs.length < 1 || subs.length > 2) throw invalidArgument(`Expecting 1 or 2 input subscripts in equation '${equation}' but got: ${subs.length}`);
   if ([...subs, rhs ?? ''].some((sub) => sub.split('...').length > 2)) {
     throw invalidArgument(`Found more than one ellipsis in a subscript of equation '${equation}'`);
   }
@@ -1022,9 +1085,6 @@ function parseEinsum(equation: string, shapes: readonly Shape[]): EinsumPlan {
     const labels = expand(sub, shapes[i].length);
     if (labels.length !== shapes[i].length || labels.some((l) => l !== '.' && !/^[A-Za-z]$|^\.\d+$/.test(l))) {
       throw invalidArgument(`Expected input ${i} to have rank ${labels.length} but got: ${shapes[i].length}`);
-    }
-    if (new Set(labels).size !== labels.length) {
-      throw invalidArgument(`Einsum: a label repeated within one operand ('${sub}') is not supported`);
     }
     return labels;
   });
@@ -1057,13 +1117,24 @@ function parseEinsum(equation: string, shapes: readonly Shape[]): EinsumPlan {
 
 /** Evaluates a parsed einsum with the given array operations. */
 function evalEinsum<X>(ops: EinsumArrays<X>, plan: EinsumPlan, operands: X[]): X {
-  const { output, sizes } = plan;
+  const { sizes } = plan;
+  const unique = (ls: string[]) => [...new Set(ls)];
+  // A label repeated in the output (i->ii) is computed once, then spread onto the diagonal.
+  const output = unique(plan.output);
+  const inflated = (y: X): X => {
+    if (output.length === plan.output.length) return y;
+    const { map, fullShape } = diagonalMap(plan.output, output, sizes);
+    return ops.take(y, fullShape, map);
+  };
   const inOutput = (l: string) => output.includes(l);
+  // 0. A label repeated within an operand (ii->i, ii->) takes its diagonal.
+  const inputs = plan.inputs.map(unique);
+  const diag = operands.map((x, i) => (inputs[i].length === plan.inputs[i].length ? x : diagonalOf(ops, x, plan.inputs[i], inputs[i], sizes)));
   // 1. Sum out labels that appear in one operand only and not in the output.
   const labels: string[][] = [];
-  const xs = operands.map((x, i) => {
-    const mine = plan.inputs[i];
-    const others = plan.inputs.filter((_, j) => j !== i).flat();
+  const xs = diag.map((x, i) => {
+    const mine = inputs[i];
+    const others = inputs.filter((_, j) => j !== i).flat();
     const drop = mine.map((l, d) => (!inOutput(l) && !others.includes(l) ? d : -1)).filter((d) => d >= 0);
     labels.push(mine.filter((_, d) => !drop.includes(d)));
     return drop.length ? ops.sum(x, drop) : x;
@@ -1074,7 +1145,7 @@ function evalEinsum<X>(ops: EinsumArrays<X>, plan: EinsumPlan, operands: X[]): X
   };
   const full = (ls: string[]) => ls.map((l) => sizes.get(l)!);
   const prod = (ls: string[]) => ls.reduce((n, l) => n * sizes.get(l)!, 1);
-  if (xs.length === 1) return arrange(xs[0], labels[0], output);
+  if (xs.length === 1) return inflated(arrange(xs[0], labels[0], output));
   // 2. Classify the labels of the two operands and contract with one batched matmul.
   const [la, lb] = labels;
   const batch = la.filter((l) => lb.includes(l) && inOutput(l));
@@ -1090,7 +1161,7 @@ function evalEinsum<X>(ops: EinsumArrays<X>, plan: EinsumPlan, operands: X[]): X
   const a3 = prepare(xs[0], la, [...batch, ...freeA, ...contract], [prod(batch), prod(freeA), prod(contract)]);
   const b3 = prepare(xs[1], lb, [...batch, ...contract, ...freeB], [prod(batch), prod(contract), prod(freeB)]);
   const product = ops.reshape(ops.matmul(a3, b3), full([...batch, ...freeA, ...freeB]));
-  return arrange(product, [...batch, ...freeA, ...freeB], output);
+  return inflated(arrange(product, [...batch, ...freeA, ...freeB], output));
 }
 
 registerKernel({

@@ -447,7 +447,43 @@ describe('Einsum', () => {
     expect(vals(implicit)).toEqual(reference('ij,jk->ik', [data([2, 3], 1), data([3, 2], 2)]));
   });
 
-  it('refuses a label repeated within one operand', () => {
-    expectStatus(() => einsum('ii->i', 'float32', data([2, 2], 1)), 'INVALID_ARGUMENT', /repeated within one operand/);
+  it('takes diagonals for labels repeated in an operand and spreads repeated output labels', () => {
+    const cases: [string, number[][]][] = [
+      ['ii->i', [[3, 3]]],
+      ['ii->', [[3, 3]]],
+      ['bii->bi', [[2, 3, 3]]],
+      ['iji->j', [[2, 3, 2]]],
+      ['iij->j', [[2, 2, 3]]],
+      ['ii,ij->ij', [[3, 3], [3, 2]]],
+      ['ii,jk->jk', [[2, 2], [2, 3]]],
+      ['ii,ii->i', [[2, 2], [2, 2]]],
+      ['i->ii', [[3]]],
+      ['ij->iji', [[2, 3]]],
+      ['ij,jk->iki', [[2, 3], [3, 2]]],
+    ];
+    for (const [eq, shapes] of cases) {
+      const xs = shapes.map((s, i) => data(s, i + 1));
+      const expected = reference(eq, xs);
+      for (const dtype of ['float32', 'float64', 'int32', 'int64'] as DType[]) {
+        const r = einsum(eq, dtype, ...xs);
+        expect(r.dtype).toBe(dtype);
+        expect(vals(r).map(Number)).toEqual(expected);
+      }
+    }
+    const batched = run1('Einsum', [T('float32', [2, 2, 2], [1, 2, 3, 4, 5, 6, 7, 8])], {
+      equation: { kind: 's', s: new TextEncoder().encode('...ii->...i') },
+    });
+    expect(batched.shape).toEqual([2, 2]);
+    expect(vals(batched)).toEqual([1, 4, 5, 8]);
+  });
+
+  it("answers TF's errors for mismatched repeated dimensions and too many operands", () => {
+    expectStatus(() => einsum('ii->i', 'float32', data([2, 3], 1)), 'INVALID_ARGUMENT',
+      'Expected dimension 2 at axis 1 of the input shaped [2,3] but got dimension 3');
+    expectStatus(() => einsum('ij,jk,kl->il', 'float32', data([2, 2], 1), data([2, 2], 1), data([2, 2], 1)), 'INVALID_ARGUMENT',
+      "Expecting 1 or 2 input subscripts in equation 'ij,jk,kl->il' but got: 3");
+    expectStatus(() => einsum('ijk->i', 'float32', data([2, 3], 1)), 'INVALID_ARGUMENT', 'Expected input 0 to have rank 3 but got: 2');
+    expectStatus(() => einsum('ij,jk->ik', 'float32', data([2, 2], 1)), 'INVALID_ARGUMENT', 'Expected 2 inputs but got: 1');
+    expectStatus(() => einsum('ij->ji->', 'float32', data([2, 2], 1)), 'INVALID_ARGUMENT', "Expecting exactly one '->' in einsum equation: ij->ji->");
   });
 });
