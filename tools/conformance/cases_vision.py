@@ -1,0 +1,325 @@
+"""Vision ops detection and augmentation models export: non-max suppression,
+crop-and-resize, resizes, colour-space adjustments, patches, 3-D convolution and pooling."""
+import numpy as np
+import tensorflow as tf
+
+from common import save_module, spec
+from registry import case
+
+
+def one(model_dir, fn, specs, feeds):
+    m = tf.Module()
+    save_module(model_dir, m, serving_default=tf.function(fn, input_signature=specs))
+    return {"serving_default": feeds if isinstance(feeds, list) else [feeds]}
+
+
+def img(shape, seed=0):
+    return np.random.RandomState(seed).uniform(0, 1, shape).astype(np.float32)
+
+
+BOXES = np.array([
+    [0, 0, 1, 1], [0, 0.1, 1, 1.1], [0, -0.1, 1, 0.9], [0, 10, 1, 11],
+    [1, 10.1, 0, 11.1],  # y1 > y2: flipped corners
+    [0, 100, 1, 101], [0.5, 0.5, 0.5, 0.5],  # zero-area box
+], np.float32)
+SCORES = np.array([0.9, 0.75, 0.6, 0.95, 0.5, 0.3, 0.9], np.float32)
+
+
+@case
+def nms_v2_v3(model_dir):
+    def fn(boxes, scores):
+        return {
+            "v2": tf.raw_ops.NonMaxSuppressionV2(boxes=boxes, scores=scores, max_output_size=10, iou_threshold=0.5),
+            "v3": tf.raw_ops.NonMaxSuppressionV3(boxes=boxes, scores=scores, max_output_size=3, iou_threshold=0.5, score_threshold=0.4),
+            "v3_all": tf.raw_ops.NonMaxSuppressionV3(boxes=boxes, scores=scores, max_output_size=10, iou_threshold=1.0,
+                                                     score_threshold=float("-inf")),
+            "v3_none": tf.raw_ops.NonMaxSuppressionV3(boxes=boxes, scores=scores, max_output_size=10, iou_threshold=0.5,
+                                                      score_threshold=2.0),
+            "v3_zero_iou": tf.raw_ops.NonMaxSuppressionV3(boxes=boxes, scores=scores, max_output_size=10, iou_threshold=0.0,
+                                                          score_threshold=0.0),
+        }
+    return one(model_dir, fn, [spec([None, 4], tf.float32, "boxes"), spec([None], tf.float32, "scores")], [
+        {"boxes": BOXES, "scores": SCORES},
+        {"boxes": np.zeros((0, 4), np.float32), "scores": np.zeros((0,), np.float32)},
+        # ties: equal scores keep the lower index first
+        {"boxes": np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3.2]], np.float32),
+         "scores": np.array([0.5, 0.5, 0.5, 0.5], np.float32)},
+    ])
+
+
+@case
+def nms_v4_padded(model_dir):
+    def fn(boxes, scores):
+        sel, valid = tf.raw_ops.NonMaxSuppressionV4(boxes=boxes, scores=scores, max_output_size=6, iou_threshold=0.5,
+                                                    score_threshold=0.55, pad_to_max_output_size=True)
+        sel2, valid2 = tf.raw_ops.NonMaxSuppressionV4(boxes=boxes, scores=scores, max_output_size=6, iou_threshold=0.5,
+                                                      score_threshold=0.55, pad_to_max_output_size=False)
+        return {"sel": sel, "valid": valid, "sel2": sel2, "valid2": valid2}
+    return one(model_dir, fn, [spec([None, 4], tf.float32, "boxes"), spec([None], tf.float32, "scores")], [
+        {"boxes": BOXES, "scores": SCORES},
+        {"boxes": np.zeros((0, 4), np.float32), "scores": np.zeros((0,), np.float32)},
+    ])
+
+
+@case
+def nms_v5_soft(model_dir):
+    def fn(boxes, scores):
+        out = {}
+        for name, sigma, pad in (("hard", 0.0, False), ("soft", 0.5, False), ("soft_pad", 0.3, True)):
+            sel, sc, valid = tf.raw_ops.NonMaxSuppressionV5(boxes=boxes, scores=scores, max_output_size=6, iou_threshold=0.6,
+                                                            score_threshold=0.1, soft_nms_sigma=sigma,
+                                                            pad_to_max_output_size=pad)
+            out[name + "_sel"], out[name + "_scores"], out[name + "_valid"] = sel, sc, valid
+        return out
+    return one(model_dir, fn, [spec([None, 4], tf.float32, "boxes"), spec([None], tf.float32, "scores")], [
+        {"boxes": BOXES, "scores": SCORES},
+        {"boxes": np.array([[0, 0, 1, 1], [0, 0.05, 1, 1.05], [0, 0.2, 1, 1.2], [0, 0.5, 1, 1.5]], np.float32),
+         "scores": np.array([0.9, 0.8, 0.7, 0.6], np.float32)},
+    ])
+
+
+@case
+def nms_wrappers(model_dir):
+    def fn(boxes, scores):
+        sel = tf.image.non_max_suppression(boxes, scores, 4, iou_threshold=0.4, score_threshold=0.2)
+        padded, n = tf.image.non_max_suppression_padded(boxes, scores, 5, iou_threshold=0.4, pad_to_max_output_size=True)
+        return {"sel": sel, "boxes": tf.gather(boxes, sel), "padded": padded, "n": n}
+    return one(model_dir, fn, [spec([None, 4], tf.float32, "boxes"), spec([None], tf.float32, "scores")],
+               {"boxes": BOXES, "scores": SCORES})
+
+
+@case
+def combined_nms(model_dir):
+    def fn(boxes, scores):
+        out = {}
+        for name, per_class, clip, pad in (("a", 3, True, False), ("b", 2, False, True)):
+            r = tf.image.combined_non_max_suppression(boxes, scores, max_output_size_per_class=per_class,
+                                                      max_total_size=5, iou_threshold=0.5, score_threshold=0.2,
+                                                      pad_per_class=pad, clip_boxes=clip)
+            out[name + "_boxes"], out[name + "_scores"] = r.nmsed_boxes, r.nmsed_scores
+            out[name + "_classes"], out[name + "_valid"] = r.nmsed_classes, r.valid_detections
+        return out
+    rs = np.random.RandomState(3)
+    # q = 1: boxes shared by every class; q = num_classes handled in combined_nms_per_class
+    boxes = np.concatenate([BOXES[None], (BOXES[None] * 0.5 + 0.2)], 0)[:, :, None, :]
+    scores = rs.uniform(0, 1, (2, 7, 3)).astype(np.float32)
+    return one(model_dir, fn, [spec([None, None, 1, 4], tf.float32, "boxes"), spec([None, None, 3], tf.float32, "scores")],
+               {"boxes": boxes, "scores": scores})
+
+
+@case
+def combined_nms_per_class(model_dir):
+    def fn(boxes, scores):
+        r = tf.image.combined_non_max_suppression(boxes, scores, 4, 6, iou_threshold=0.3, score_threshold=0.1)
+        return {"boxes": r.nmsed_boxes, "scores": r.nmsed_scores, "classes": r.nmsed_classes, "valid": r.valid_detections}
+    rs = np.random.RandomState(4)
+    boxes = rs.uniform(-0.2, 1.2, (1, 6, 2, 4)).astype(np.float32)
+    scores = rs.uniform(0, 1, (1, 6, 2)).astype(np.float32)
+    return one(model_dir, fn, [spec([None, None, 2, 4], tf.float32, "boxes"), spec([None, None, 2], tf.float32, "scores")],
+               {"boxes": boxes, "scores": scores})
+
+
+@case
+def crop_and_resize(model_dir):
+    def fn(image, boxes, box_ind):
+        return {
+            "bilinear": tf.image.crop_and_resize(image, boxes, box_ind, [4, 5]),
+            "nearest": tf.image.crop_and_resize(image, boxes, box_ind, [3, 3], method="nearest", extrapolation_value=-1.0),
+            "one": tf.image.crop_and_resize(image, boxes, box_ind, [1, 1], extrapolation_value=7.0),
+        }
+    boxes = np.array([[0, 0, 1, 1], [0.1, 0.2, 0.7, 0.9], [0.8, 0.9, 0.1, 0.2], [-0.5, -0.2, 1.5, 1.3], [0.3, 0.3, 0.3, 0.3]],
+                     np.float32)
+    return one(model_dir, fn, [spec([None, None, None, 3], tf.float32, "image"), spec([None, 4], tf.float32, "boxes"),
+                               spec([None], tf.int32, "box_ind")], [
+        {"image": img([2, 7, 9, 3]), "boxes": boxes, "box_ind": np.array([0, 1, 0, 1, 1], np.int32)},
+        {"image": img([1, 7, 9, 3]), "boxes": np.zeros((0, 4), np.float32), "box_ind": np.zeros((0,), np.int32)},
+    ])
+
+
+@case
+def crop_and_resize_uint8(model_dir):
+    def fn(image, boxes):
+        return {"y": tf.image.crop_and_resize(image, boxes, tf.zeros([tf.shape(boxes)[0]], tf.int32), [3, 4])}
+    rs = np.random.RandomState(5)
+    return one(model_dir, fn, [spec([1, None, None, 1], tf.uint8, "image"), spec([None, 4], tf.float32, "boxes")],
+               {"image": rs.randint(0, 256, (1, 5, 6, 1)).astype(np.uint8),
+                "boxes": np.array([[0, 0, 1, 1], [0.2, 0.1, 0.9, 0.5]], np.float32)})
+
+
+def resize_all(method, image, size):
+    out = {}
+    for name, align, half in (("legacy", False, False), ("align", True, False), ("half", False, True)):
+        op = {"bicubic": tf.raw_ops.ResizeBicubic, "area": tf.raw_ops.ResizeArea, "bilinear": tf.raw_ops.ResizeBilinear,
+              "nearest": tf.raw_ops.ResizeNearestNeighbor}[method]
+        if method == "area" and half:
+            continue
+        if method == "area":
+            out[name] = op(images=image, size=size, align_corners=align)
+        else:
+            out[name] = op(images=image, size=size, align_corners=align, half_pixel_centers=half)
+    return out
+
+
+@case
+def resize_bicubic(model_dir):
+    def fn(image):
+        up = resize_all("bicubic", image, [11, 13])
+        down = resize_all("bicubic", image, [3, 4])
+        out = {"up_" + k: v for k, v in up.items()}
+        out.update({"down_" + k: v for k, v in down.items()})
+        out["tf_image"] = tf.image.resize(image, [10, 5], method="bicubic")
+        return out
+    return one(model_dir, fn, [spec([None, None, None, 3], tf.float32, "image")], {"image": img([1, 7, 9, 3], 6)})
+
+
+@case
+def resize_area(model_dir):
+    def fn(image):
+        out = {}
+        for size in ([3, 4], [11, 13], [7, 2], [1, 1]):
+            for k, v in resize_all("area", image, size).items():
+                out[f"{k}_{size[0]}x{size[1]}"] = v
+        out["tf_image"] = tf.image.resize(image, [4, 6], method="area")
+        return out
+    return one(model_dir, fn, [spec([None, None, None, 2], tf.float32, "image")], {"image": img([2, 7, 9, 2], 7)})
+
+
+@case
+def resize_bilinear_nearest_modes(model_dir):
+    def fn(image, image_i):
+        out = {}
+        for size in ([3, 4], [11, 13]):
+            for method in ("bilinear", "nearest"):
+                for k, v in resize_all(method, image, size).items():
+                    out[f"{method}_{k}_{size[0]}x{size[1]}"] = v
+        out["nearest_int"] = tf.raw_ops.ResizeNearestNeighbor(images=image_i, size=[5, 4], half_pixel_centers=True)
+        out["bilinear_int"] = tf.raw_ops.ResizeBilinear(images=image_i, size=[5, 4], half_pixel_centers=True)
+        return out
+    rs = np.random.RandomState(8)
+    return one(model_dir, fn, [spec([None, None, None, 3], tf.float32, "image"), spec([None, None, None, 1], tf.int32, "image_i")],
+               {"image": img([1, 7, 9, 3], 8), "image_i": rs.randint(-50, 50, (1, 3, 7, 1)).astype(np.int32)})
+
+
+@case
+def scale_and_translate(model_dir):
+    def fn(image):
+        out = {}
+        for kernel in ("lanczos3", "lanczos5", "gaussian", "box", "triangle", "keyscubic", "mitchellcubic"):
+            for aa in (True, False):
+                out[f"{kernel}_{'aa' if aa else 'noaa'}"] = tf.raw_ops.ScaleAndTranslate(
+                    images=image, size=[5, 4], scale=[5 / 7, 4 / 9], translation=[0.25, -0.5], kernel_type=kernel,
+                    antialias=aa)
+        out["up_lanczos3"] = tf.raw_ops.ScaleAndTranslate(images=image, size=[10, 12], scale=[10 / 7, 12 / 9],
+                                                          translation=[0.0, 0.0], kernel_type="lanczos3")
+        out["resize_lanczos3"] = tf.image.resize(image, [4, 5], method="lanczos3", antialias=True)
+        return out
+    return one(model_dir, fn, [spec([None, None, None, 2], tf.float32, "image")], {"image": img([1, 7, 9, 2], 9)})
+
+
+@case
+def color_space(model_dir):
+    def fn(rgb):
+        hsv = tf.image.rgb_to_hsv(rgb)
+        return {
+            "hsv": hsv, "back": tf.image.hsv_to_rgb(hsv),
+            "sat": tf.image.adjust_saturation(rgb, 1.7), "sat0": tf.image.adjust_saturation(rgb, 0.0),
+            "hue": tf.image.adjust_hue(rgb, 0.2), "hue_neg": tf.image.adjust_hue(rgb, -0.7),
+            "contrast": tf.image.adjust_contrast(rgb, 0.4),
+            "gray": tf.image.rgb_to_grayscale(rgb),
+        }
+    x = img([1, 3, 5, 3], 10)
+    x[0, 0, 0] = [0.5, 0.5, 0.5]  # grey: saturation 0, hue 0
+    x[0, 0, 1] = [0, 0, 0]
+    x[0, 0, 2] = [1, 0, 0]
+    x[0, 0, 3] = [0, 1, 1]
+    x[0, 0, 4] = [0.2, 0.2, 0.9]
+    return one(model_dir, fn, [spec([None, None, None, 3], tf.float32, "rgb")], {"rgb": x})
+
+
+@case
+def hsv_to_rgb_raw(model_dir):
+    def fn(hsv):
+        return {"rgb": tf.image.hsv_to_rgb(hsv)}
+    hsv = np.array([[0, 0, 0.5], [0.1, 1, 1], [0.3, 0.5, 0.8], [0.5, 0.2, 0.4], [0.7, 1, 1], [0.95, 0.6, 0.3], [1.0, 1, 1]],
+                   np.float32)
+    return one(model_dir, fn, [spec([None, 3], tf.float32, "hsv")], {"hsv": hsv})
+
+
+@case
+def extract_image_patches(model_dir):
+    def fn(image):
+        return {
+            "valid": tf.image.extract_patches(image, [1, 3, 2, 1], [1, 2, 3, 1], [1, 1, 1, 1], "VALID"),
+            "same": tf.image.extract_patches(image, [1, 3, 3, 1], [1, 2, 2, 1], [1, 2, 1, 1], "SAME"),
+            "one": tf.image.extract_patches(image, [1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1], "VALID"),
+        }
+    return one(model_dir, fn, [spec([None, None, None, 2], tf.float32, "image")], {"image": img([2, 7, 9, 2], 11)})
+
+
+@case
+def dilation2d(model_dir):
+    def fn(image, f):
+        return {
+            "valid": tf.nn.dilation2d(image, f, [1, 1, 1, 1], "VALID", "NHWC", [1, 1, 1, 1]),
+            "same_strided": tf.nn.dilation2d(image, f, [1, 2, 3, 1], "SAME", "NHWC", [1, 1, 1, 1]),
+            "same_dilated": tf.nn.dilation2d(image, f, [1, 1, 1, 1], "SAME", "NHWC", [1, 2, 2, 1]),
+            "erosion": tf.nn.erosion2d(image, f, [1, 1, 1, 1], "SAME", "NHWC", [1, 1, 1, 1]),
+        }
+    return one(model_dir, fn, [spec([None, None, None, 2], tf.float32, "image"), spec([2, 3, 2], tf.float32, "f")],
+               {"image": img([1, 7, 9, 2], 12), "f": img([2, 3, 2], 13) - 0.5})
+
+
+@case
+def max_pool_with_argmax(model_dir):
+    def fn(image):
+        out = {}
+        for name, ksize, strides, pad, inc in (("same", 3, 2, "SAME", False), ("valid", 2, 2, "VALID", True),
+                                               ("valid_s1", [2, 3], 1, "VALID", False)):
+            out[name], out[name + "_arg"] = tf.nn.max_pool_with_argmax(image, ksize, strides, pad, include_batch_in_index=inc)
+        return out
+    x = img([2, 7, 9, 3], 14)
+    x[0, 0, 0:2, 0] = 0.99  # ties inside a window: TF keeps the first
+    x[0, 1, 0:2, 0] = 0.99
+    return one(model_dir, fn, [spec([None, None, None, 3], tf.float32, "image")], {"image": x})
+
+
+@case
+def conv3d_pool3d(model_dir):
+    def fn(vol, f):
+        return {
+            "conv_same": tf.nn.conv3d(vol, f, [1, 1, 1, 1, 1], "SAME"),
+            "conv_valid_strided": tf.nn.conv3d(vol, f, [1, 2, 1, 2, 1], "VALID"),
+            "conv_dilated": tf.nn.conv3d(vol, f, [1, 1, 1, 1, 1], "VALID", dilations=[1, 1, 2, 2, 1]),
+            "max_same": tf.nn.max_pool3d(vol, [1, 2, 2, 3, 1], [1, 2, 2, 2, 1], "SAME"),
+            "max_valid": tf.nn.max_pool3d(vol, [1, 2, 3, 2, 1], [1, 1, 2, 1, 1], "VALID"),
+            "avg_same": tf.nn.avg_pool3d(vol, [1, 2, 2, 3, 1], [1, 2, 2, 2, 1], "SAME"),
+            "avg_valid": tf.nn.avg_pool3d(vol, [1, 3, 2, 2, 1], [1, 1, 1, 2, 1], "VALID"),
+        }
+    return one(model_dir, fn, [spec([None, None, None, None, 2], tf.float32, "vol"), spec([2, 3, 2, 2, 3], tf.float32, "f")],
+               {"vol": img([1, 5, 6, 7, 2], 15), "f": img([2, 3, 2, 2, 3], 16) - 0.5})
+
+
+@case
+def image_projective_transform(model_dir):
+    def fn(image, transforms):
+        out = {}
+        for interp in ("NEAREST", "BILINEAR"):
+            for fill in ("CONSTANT", "REFLECT", "WRAP", "NEAREST"):
+                out[f"{interp}_{fill}"] = tf.raw_ops.ImageProjectiveTransformV3(
+                    images=image, transforms=transforms, output_shape=[6, 8], interpolation=interp, fill_mode=fill,
+                    fill_value=0.25)
+        out["v2"] = tf.raw_ops.ImageProjectiveTransformV2(images=image, transforms=transforms, output_shape=[7, 9],
+                                                          interpolation="BILINEAR", fill_mode="REFLECT")
+        return out
+    t = np.array([[0.9, -0.3, 1.5, 0.25, 1.1, -2.0, 0.01, -0.02], [1.2, 0.0, -3.0, 0.0, 0.8, 2.5, 0.0, 0.0]], np.float32)
+    return one(model_dir, fn, [spec([None, None, None, 2], tf.float32, "image"), spec([None, 8], tf.float32, "transforms")],
+               {"image": img([2, 7, 9, 2], 17), "transforms": t})
+
+
+@case
+def encode_png_jpeg_shapes(model_dir):
+    def fn(image):
+        png = tf.io.encode_png(image)
+        return {"png_roundtrip": tf.io.decode_png(png), "png_len_positive": tf.strings.length(png) > 0}
+    rs = np.random.RandomState(18)
+    return one(model_dir, fn, [spec([None, None, 3], tf.uint8, "image")], {"image": rs.randint(0, 256, (5, 7, 3)).astype(np.uint8)})
