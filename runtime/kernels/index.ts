@@ -25,3 +25,4 @@ import './ragged/ragged_ops.js';
 import './logging.js';
 import './tensor_array.js';
 import './image/nms.js';
+import './image/resize.js';
