@@ -26,3 +26,4 @@ import './logging.js';
 import './tensor_array.js';
 import './image/nms.js';
 import './image/resize.js';
+import './image/color.js';
