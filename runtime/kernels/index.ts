@@ -27,3 +27,4 @@ import './tensor_array.js';
 import './image/nms.js';
 import './image/resize.js';
 import './image/color.js';
+import './image/patches.js';
