@@ -28,3 +28,4 @@ import './image/nms.js';
 import './image/resize.js';
 import './image/color.js';
 import './image/patches.js';
+import './image/volume.js';
