@@ -29,3 +29,4 @@ import './image/resize.js';
 import './image/color.js';
 import './image/patches.js';
 import './image/volume.js';
+import './image/transform.js';
