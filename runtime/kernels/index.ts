@@ -30,3 +30,4 @@ import './image/color.js';
 import './image/patches.js';
 import './image/volume.js';
 import './image/transform.js';
+import './image/scale_translate.js';
