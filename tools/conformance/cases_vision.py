@@ -323,3 +323,11 @@ def encode_png_jpeg_shapes(model_dir):
         return {"png_roundtrip": tf.io.decode_png(png), "png_len_positive": tf.strings.length(png) > 0}
     rs = np.random.RandomState(18)
     return one(model_dir, fn, [spec([None, None, 3], tf.uint8, "image")], {"image": rs.randint(0, 256, (5, 7, 3)).astype(np.uint8)})
+
+
+@case
+def conv3d_float64(model_dir):
+    def fn(vol, f):
+        return {"same": tf.nn.conv3d(vol, f, [1, 1, 2, 1, 1], "SAME"), "valid": tf.nn.conv3d(vol, f, [1, 2, 1, 1, 1], "VALID")}
+    return one(model_dir, fn, [spec([None, None, None, None, 2], tf.float64, "vol"), spec([2, 2, 3, 2, 2], tf.float64, "f")],
+               {"vol": img([1, 3, 5, 4, 2], 19).astype(np.float64), "f": (img([2, 2, 3, 2, 2], 20) - 0.5).astype(np.float64)})
