@@ -14,6 +14,7 @@
  * tfjs's NMS differs in tie-breaking and thresholds.
  */
 import { invalidArgument } from '../../errors.js';
+import { checkTensorSize } from '../../limits.js';
 import { shapeString, Tensor } from '../../tensor.js';
 import { registerKernel } from '../registry.js';
 import { f32, floatData } from './common.js';
@@ -164,6 +165,7 @@ function nmsKernel(version: Version, ctx: Parameters<Parameters<typeof registerK
   const result = nonMaxSuppression(floatData(boxes), floatData(scores), maxOutput, iouThreshold, scoreThreshold, sigma);
   const valid = result.selected.length;
   if (pad) {
+    checkTensorSize([maxOutput], 'int32');
     while (result.selected.length < maxOutput) {
       result.selected.push(0);
       result.scores.push(0);
@@ -218,6 +220,7 @@ registerKernel({
     const sizePerClass = Math.min(maxPerClass, numBoxes);
     const maxTotalSize = Math.min(2147483647, maxPerClass * numClasses);
     const perBatch = padPerClass ? Math.min(maxTotal, maxTotalSize) : maxTotal;
+    checkTensorSize([batches, perBatch, 4], 'float32');
     const outBoxes = new Float32Array(batches * perBatch * 4);
     const outScores = new Float32Array(batches * perBatch);
     const outClasses = new Float32Array(batches * perBatch);

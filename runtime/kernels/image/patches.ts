@@ -13,6 +13,7 @@
  * index is (y*W + x)*C + c, plus b*H*W*C with include_batch_in_index.
  */
 import { invalidArgument } from '../../errors.js';
+import { checkTensorSize } from '../../limits.js';
 import { shapeString, Tensor } from '../../tensor.js';
 import { registerKernel } from '../registry.js';
 import { f32, floatData, newFloat } from './common.js';
@@ -54,7 +55,7 @@ registerKernel({
     const gx = windowGeometry(W, ks[2], st[2], rt[2], pad);
     const depth = ks[1] * ks[2] * C;
     const src = image.values() as ArrayLike<number>;
-    const n = B * gy.out * gx.out * depth;
+    const n = checkTensorSize([B, gy.out, gx.out, depth], image.dtype);
     const o = new (src.constructor as Float32ArrayConstructor)(n);
     for (let b = 0; b < B; b++)
       for (let y = 0; y < gy.out; y++)
@@ -135,7 +136,7 @@ registerKernel({
     const src = floatData(image);
     const n = B * gy.out * gx.out * C;
     const out = newFloat([B, gy.out, gx.out, C]);
-    const arg = new Array<number>(n);
+    const arg = new Float64Array(n);
     for (let b = 0; b < B; b++)
       for (let y = 0; y < gy.out; y++)
         for (let x = 0; x < gx.out; x++)
@@ -162,6 +163,6 @@ registerKernel({
     const shape = [B, gy.out, gx.out, C];
     const values = out.make();
     const output = image.dtype === 'float32' ? values : Tensor.from(image.dtype, shape, Array.from(out.data));
-    return [output, Tensor.from(argType, shape, argType === 'int64' ? arg.map((v) => BigInt(v)) : arg)];
+    return [output, Tensor.from(argType, shape, argType === 'int64' ? Array.from(arg, (v) => BigInt(v)) : arg)];
   },
 });
