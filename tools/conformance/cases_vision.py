@@ -331,3 +331,16 @@ def conv3d_float64(model_dir):
         return {"same": tf.nn.conv3d(vol, f, [1, 1, 2, 1, 1], "SAME"), "valid": tf.nn.conv3d(vol, f, [1, 2, 1, 1, 1], "VALID")}
     return one(model_dir, fn, [spec([None, None, None, None, 2], tf.float64, "vol"), spec([2, 2, 3, 2, 2], tf.float64, "f")],
                {"vol": img([1, 3, 5, 4, 2], 19).astype(np.float64), "f": (img([2, 2, 3, 2, 2], 20) - 0.5).astype(np.float64)})
+
+
+@case
+def nms_with_overlaps(model_dir):
+    def fn(overlaps, scores):
+        return {
+            "a": tf.image.non_max_suppression_overlaps(overlaps, scores, 5, overlap_threshold=0.5, score_threshold=0.1),
+            "b": tf.image.non_max_suppression_overlaps(overlaps, scores, 2, overlap_threshold=0.9),
+        }
+    o = np.random.RandomState(21).uniform(0, 1, (6, 6)).astype(np.float32)
+    o = (o + o.T) / 2
+    return one(model_dir, fn, [spec([None, None], tf.float32, "overlaps"), spec([None], tf.float32, "scores")],
+               {"overlaps": o, "scores": np.array([0.3, 0.9, 0.05, 0.6, 0.6, 0.8], np.float32)})

@@ -1,6 +1,6 @@
 /**
  * Non-max suppression: NonMaxSuppression (V1, iou attr), V2, V3 (score
- * threshold), V4 (pad_to_max_output_size, valid_outputs), V5 (soft-NMS sigma,
+ * threshold), WithOverlaps (a given similarity matrix), V4 (pad_to_max_output_size, valid_outputs), V5 (soft-NMS sigma,
  * selected_scores) and CombinedNonMaxSuppression.
  *
  * Follows tensorflow/core/kernels/image/non_max_suppression_op.cc: candidates
@@ -86,7 +86,7 @@ class Queue {
 }
 
 export function nonMaxSuppression(
-  boxes: Float32Array,
+  similarity: (i: number, j: number) => number,
   scores: Float32Array,
   maxOutput: number,
   iouThreshold: number,
@@ -104,7 +104,7 @@ export function nonMaxSuppression(
     const original = c.score;
     let hard = false;
     for (let j = selected.length - 1; j >= c.begin; j--) {
-      const sim = iou(boxes, c.index * 4, selected[j] * 4);
+      const sim = similarity(c.index, selected[j]);
       const weight = soft || sim <= iouThreshold ? f32(Math.exp(f32(f32(scale * sim) * sim))) : 0;
       c.score = f32(c.score * weight);
       if (!soft && sim > iouThreshold) {
@@ -162,7 +162,8 @@ function nmsKernel(version: Version, ctx: Parameters<Parameters<typeof registerK
   checkBoxes(boxes, scores);
   if (maxOutput < 0) throw invalidArgument('output size must be non-negative');
   const pad = version >= 4 ? ctx.attrs.bool('pad_to_max_output_size', false) : false;
-  const result = nonMaxSuppression(floatData(boxes), floatData(scores), maxOutput, iouThreshold, scoreThreshold, sigma);
+  const b = floatData(boxes);
+  const result = nonMaxSuppression((i, j) => iou(b, i * 4, j * 4), floatData(scores), maxOutput, iouThreshold, scoreThreshold, sigma);
   const valid = result.selected.length;
   if (pad) {
     checkTensorSize([maxOutput], 'int32');
@@ -190,6 +191,30 @@ registerKernel({
   op: 'NonMaxSuppressionV5',
   kernel: (ctx) => nmsKernel(5, ctx),
   outputs: [{ name: 'selected_indices' }, { name: 'selected_scores' }, { name: 'valid_outputs' }],
+});
+
+/** NonMaxSuppressionWithOverlaps: the similarity of boxes i and j is overlaps[i][j]. */
+registerKernel({
+  op: 'NonMaxSuppressionWithOverlaps',
+  kernel: (ctx) => {
+    const [overlaps, scores, maxT, overlapT, scoreT] = ctx.inputs;
+    const maxOutput = checkScalar(maxT, 'max_output_size');
+    const threshold = checkScalar(overlapT, 'overlap_threshold');
+    const scoreThreshold = checkScalar(scoreT, 'score_threshold');
+    if (overlaps.rank !== 2) throw invalidArgument(`overlaps must be 2-D${shapeString(overlaps.shape)}`);
+    const n = overlaps.shape[0];
+    if (overlaps.shape[1] !== n) throw invalidArgument(`overlaps must be square${shapeString(overlaps.shape)}`);
+    if (scores.rank !== 1) {
+      throw invalidArgument(`scores must be 1-D${shapeString(scores.shape)} (Shape must be rank 1 but is rank ${scores.rank})`);
+    }
+    if (scores.shape[0] !== n) {
+      throw invalidArgument(`scores has incompatible shape (Dimensions must be equal, but are ${n} and ${scores.shape[0]})`);
+    }
+    if (maxOutput < 0) throw invalidArgument('output size must be non-negative');
+    const o = floatData(overlaps);
+    const result = nonMaxSuppression((i, j) => o[i * n + j], floatData(scores), maxOutput, threshold, scoreThreshold, 0);
+    return [Tensor.from('int32', [result.selected.length], result.selected)];
+  },
 });
 
 /** CombinedNonMaxSuppression: per-class hard NMS over a batch, then the best max_total_size across classes. */
