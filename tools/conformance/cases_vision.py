@@ -344,3 +344,43 @@ def nms_with_overlaps(model_dir):
     o = (o + o.T) / 2
     return one(model_dir, fn, [spec([None, None], tf.float32, "overlaps"), spec([None], tf.float32, "scores")],
                {"overlaps": o, "scores": np.array([0.3, 0.9, 0.05, 0.6, 0.6, 0.8], np.float32)})
+
+
+@case
+def keras_image_layers_export(model_dir):
+    """Keras 3 preprocessing and augmentation layers exported with model.export(): resize kinds, crops,
+    and keras.ops.image.affine_transform."""
+    import keras
+
+    class Affine(keras.layers.Layer):
+        def call(self, x):
+            t = keras.ops.convert_to_tensor([[1.0, 0.1, -0.5, -0.05, 0.95, 0.3, 0.0, 0.0]])
+            return keras.ops.image.affine_transform(x, t, interpolation="bilinear", fill_mode="reflect")
+
+    inp = keras.Input((7, 9, 3), name="image")
+    x = inp
+    outs = [
+        keras.layers.Resizing(5, 6, interpolation="bicubic")(x),
+        keras.layers.Resizing(4, 11, interpolation="lanczos3")(x),
+        keras.layers.Resizing(3, 4, interpolation="area")(x),
+        keras.layers.Resizing(6, 5, interpolation="nearest", crop_to_aspect_ratio=True)(x),
+        keras.layers.CenterCrop(4, 4)(x),
+        Affine()(x),
+    ]
+    model = keras.Model(inp, outs)
+    model.export(model_dir, verbose=False)
+    return {"serve": [{"image": img([2, 7, 9, 3], 22)}]}
+
+
+@case
+def keras_random_layers_inference(model_dir):
+    """Keras 3 augmentation layers at inference: identity, but the export still draws their random
+    parameters (StatelessRandomGetKeyCounter, StatelessRandomUniformV2) before discarding them."""
+    import keras
+    inp = keras.Input((7, 9, 3), name="image")
+    x = keras.layers.RandomRotation(0.2)(inp)
+    x = keras.layers.RandomTranslation(0.1, 0.1)(x)
+    x = keras.layers.RandomZoom(0.1)(x)
+    model = keras.Model(inp, keras.layers.Resizing(5, 6, interpolation="bicubic")(x))
+    model.export(model_dir, verbose=False)
+    return {"serve": [{"image": img([1, 7, 9, 3], 23)}]}
