@@ -16,7 +16,7 @@ import { invalidArgument } from '../../errors.js';
 import { checkTensorSize } from '../../limits.js';
 import { allocHost, shapeString, Tensor } from '../../tensor.js';
 import type { KernelContext } from '../registry.js';
-import { registerKernel } from '../registry.js';
+import { kernelFor, registerKernel } from '../registry.js';
 import { f32 } from './common.js';
 
 type Mode = 'REFLECT' | 'WRAP' | 'CONSTANT' | 'NEAREST';
@@ -126,5 +126,6 @@ function transformKernel(v3: boolean) {
   };
 }
 
-registerKernel({ op: 'ImageProjectiveTransformV2', kernel: transformKernel(false) });
-registerKernel({ op: 'ImageProjectiveTransformV3', kernel: transformKernel(true) });
+// Another branch (kernels/image_transform.ts) may register these too: whichever family loads first keeps them.
+if (!kernelFor('ImageProjectiveTransformV2')) registerKernel({ op: 'ImageProjectiveTransformV2', kernel: transformKernel(false) });
+if (!kernelFor('ImageProjectiveTransformV3')) registerKernel({ op: 'ImageProjectiveTransformV3', kernel: transformKernel(true) });
