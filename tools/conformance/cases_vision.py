@@ -384,3 +384,24 @@ def keras_random_layers_inference(model_dir):
     model = keras.Model(inp, keras.layers.Resizing(5, 6, interpolation="bicubic")(x))
     model.export(model_dir, verbose=False)
     return {"serve": [{"image": img([1, 7, 9, 3], 23)}]}
+
+
+@case
+def image_composites(model_dir):
+    """tf.image functions built from other ops (ssim, psnr, sobel, gradients, colour matrices, crops, pads)."""
+    def fn(a, b):
+        dy, dx = tf.image.image_gradients(a)
+        return {
+            "ssim": tf.image.ssim(a, b, max_val=1.0, filter_size=3), "psnr": tf.image.psnr(a, b, max_val=1.0),
+            "ssim_ms": tf.image.ssim_multiscale(tf.image.resize(a, [33, 33]), tf.image.resize(b, [33, 33]), 1.0,
+                                                power_factors=(0.5, 0.5), filter_size=3),
+            "sobel": tf.image.sobel_edges(a), "tv": tf.image.total_variation(a), "dy": dy, "dx": dx,
+            "yuv": tf.image.rgb_to_yuv(a), "yiq": tf.image.rgb_to_yiq(a), "back": tf.image.yuv_to_rgb(tf.image.rgb_to_yuv(a)),
+            "std": tf.image.per_image_standardization(a), "central": tf.image.central_crop(a, 0.5),
+            "pad": tf.image.pad_to_bounding_box(a, 1, 2, 9, 12), "crop_pad": tf.image.resize_with_crop_or_pad(a, 5, 11),
+            "pad_resize": tf.image.resize_with_pad(a, 6, 6), "rot": tf.image.rot90(a, 3), "flip": tf.image.flip_left_right(a),
+            "gamma": tf.image.adjust_gamma(a, 0.7, 1.2), "bright": tf.image.adjust_brightness(a, 0.1),
+            "conv_dtype": tf.image.convert_image_dtype(a, tf.uint8, saturate=True),
+        }
+    return one(model_dir, fn, [spec([None, 7, 9, 3], tf.float32, "a"), spec([None, 7, 9, 3], tf.float32, "b")],
+               {"a": img([2, 7, 9, 3], 24), "b": img([2, 7, 9, 3], 25)})
