@@ -405,3 +405,35 @@ def image_composites(model_dir):
         }
     return one(model_dir, fn, [spec([None, 7, 9, 3], tf.float32, "a"), spec([None, 7, 9, 3], tf.float32, "b")],
                {"a": img([2, 7, 9, 3], 24), "b": img([2, 7, 9, 3], 25)})
+
+
+@case
+def conv3d_transpose(model_dir):
+    def fn(x, f):
+        return {
+            "same": tf.nn.conv3d_transpose(x, f, [1, 6, 7, 8, 2], [1, 2, 2, 2, 1], "SAME"),
+            "valid": tf.nn.conv3d_transpose(x, f, [1, 4, 6, 5, 2], [1, 1, 1, 1, 1], "VALID"),
+            "odd": tf.nn.conv3d_transpose(x, f, [1, 5, 4, 7, 2], [1, 2, 1, 2, 1], "SAME"),
+        }
+    return one(model_dir, fn, [spec([1, 3, 4, 4, 3], tf.float32, "x"), spec([2, 3, 2, 2, 3], tf.float32, "f")], [
+        {"x": img([1, 3, 4, 4, 3], 26) - 0.5, "f": img([2, 3, 2, 2, 3], 27)},
+        {"x": img([1, 3, 4, 4, 3], 28), "f": img([2, 3, 2, 2, 3], 29) - 0.5},
+    ])
+
+
+@case
+def keras_conv3d_transpose_unet(model_dir):
+    """A tiny 3-D U-Net-style block as Keras exports it: Conv3D, MaxPooling3D, Conv3DTranspose, skip concat."""
+    import keras
+    keras.utils.set_random_seed(30)
+    inp = keras.Input((4, 6, 6, 2), name="volume")
+    c1 = keras.layers.Conv3D(3, 3, padding="same", activation="relu")(inp)
+    p1 = keras.layers.MaxPooling3D(2)(c1)
+    c2 = keras.layers.Conv3D(4, 3, padding="same", activation="relu")(p1)
+    u1 = keras.layers.Conv3DTranspose(3, 2, strides=2, padding="same")(c2)
+    m = keras.layers.Concatenate()([u1, c1])
+    avg = keras.layers.AveragePooling3D((1, 2, 2))(m)
+    out = keras.layers.Conv3D(1, 1, activation="sigmoid")(avg)
+    model = keras.Model(inp, out)
+    model.export(model_dir, verbose=False)
+    return {"serve": [{"volume": img([2, 4, 6, 6, 2], 31)}]}

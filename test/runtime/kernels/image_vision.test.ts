@@ -175,4 +175,16 @@ describe('patches, dilation, 3-D', () => {
     expect(vals(run('AvgPool3D', [vol], { ...base, ksize: attr.ints([1, 2, 2, 2, 1]) })[0])).toEqual([4.5]);
     expect(vals(run('Conv3D', [vol, f32([1, 1, 1, 1, 1], [2])], base)[0])).toEqual([2, 4, 6, 8, 10, 12, 14, 16]);
   });
+  it('Conv3DBackpropInputV2 scatters through the filter and checks out_backprop against input_sizes', () => {
+    const attrs = { strides: attr.ints([1, 1, 1, 1, 1]), padding: attr.s('VALID') };
+    const f = f32([1, 1, 2, 1, 1], [1, 10]);
+    const dy = f32([1, 1, 1, 1, 1], [2]);
+    expect(vals(run('Conv3DBackpropInputV2', [i32([5], [1, 1, 1, 2, 1]), f, dy], attrs)[0])).toEqual([2, 20]);
+    const e = errorOf(() => run('Conv3DBackpropInputV2', [i32([5], [1, 1, 3, 2, 1]), f, dy], attrs));
+    expect(e.message).toBe('Conv3DBackpropInput: rows of out_backprop (1) does not match the computed output size (3)');
+    // A huge input_sizes whose forward output is one element (stride as large as the image): refused before allocating.
+    const wide = { strides: attr.ints([1, 1, 100000, 100000, 1]), padding: attr.s('VALID') };
+    const big = errorOf(() => run('Conv3DBackpropInputV2', [i32([5], [1, 1, 100000, 100000, 1]), f32([1, 1, 1, 1, 1], [1]), dy], wide));
+    expect(big.code).toBe('RESOURCE_EXHAUSTED');
+  });
 });
