@@ -31,3 +31,4 @@ import './image/patches.js';
 import './image/volume.js';
 import './image/transform.js';
 import './image/scale_translate.js';
+import './image/draw.js';

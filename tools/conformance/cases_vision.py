@@ -437,3 +437,19 @@ def keras_conv3d_transpose_unet(model_dir):
     model = keras.Model(inp, out)
     model.export(model_dir, verbose=False)
     return {"serve": [{"volume": img([2, 4, 6, 6, 2], 31)}]}
+
+
+@case
+def draw_bounding_boxes(model_dir):
+    def fn(image, boxes, gray):
+        return {
+            "default": tf.image.draw_bounding_boxes(image, boxes, tf.zeros([0, 4])),
+            "colors": tf.image.draw_bounding_boxes(image, boxes, tf.constant([[0.1, 0.2, 0.3, 1.0], [0.9, 0.8, 0.7, 1.0]])),
+            "v1": tf.raw_ops.DrawBoundingBoxes(images=image, boxes=boxes),
+            "gray": tf.raw_ops.DrawBoundingBoxes(images=gray, boxes=boxes),
+        }
+    boxes = np.array([[[0.1, 0.2, 0.8, 0.9], [-0.2, -0.1, 0.5, 0.5], [0.5, 0.5, 1.3, 1.2], [0.9, 0.9, 0.1, 0.1],
+                       [1.5, 1.5, 2.0, 2.0], [0.3, 0.3, 0.3, 0.3]]], np.float32)
+    return one(model_dir, fn, [spec([1, 7, 9, 3], tf.float32, "image"), spec([1, None, 4], tf.float32, "boxes"),
+                               spec([1, 7, 9, 1], tf.float32, "gray")],
+               {"image": img([1, 7, 9, 3], 32), "boxes": boxes, "gray": img([1, 7, 9, 1], 33)})

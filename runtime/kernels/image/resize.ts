@@ -37,12 +37,14 @@ registerKernel({
     if (image.rank !== 4) throw invalidArgument(`input image must be 4-D${shapeString(image.shape)}`);
     const [batch, h, w, depth] = image.shape;
     if (!(h > 0 && w > 0)) throw invalidArgument('image dimensions must be positive');
-    if (boxesT.rank !== 2 || boxesT.shape[1] !== 4) {
-      throw invalidArgument(`boxes must be 2-D, got shape ${shapeString(boxesT.shape)}`.replace('2-D', boxesT.rank === 2 ? 'have 4 columns' : '2-D'));
+    let numBoxes = 0;
+    if (boxesT.size !== 0 || boxIndT.size !== 0) {
+      if (boxesT.rank !== 2) throw invalidArgument(`boxes must be 2-D${shapeString(boxesT.shape)}`);
+      numBoxes = boxesT.shape[0];
+      if (boxesT.shape[1] !== 4) throw invalidArgument('boxes must have 4 columns');
+      if (boxIndT.rank !== 1) throw invalidArgument(`box_index must be 1-D${shapeString(boxIndT.shape)}`);
+      if (boxIndT.shape[0] !== numBoxes) throw invalidArgument('box_index has incompatible shape');
     }
-    const numBoxes = boxesT.shape[0];
-    if (boxIndT.rank !== 1) throw invalidArgument(`box_index must be 1-D${shapeString(boxIndT.shape)}`);
-    if (boxIndT.shape[0] !== numBoxes) throw invalidArgument('box_index has incompatible shape');
     if (cropT.rank !== 1 || cropT.shape[0] !== 2) throw invalidArgument(`crop_size must be a length-2 vector, got ${shapeString(cropT.shape)}`);
     const [ch, cw] = cropT.numbers();
     if (!(ch > 0 && cw > 0)) throw invalidArgument('crop dimensions must be positive');

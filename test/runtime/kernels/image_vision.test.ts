@@ -92,6 +92,10 @@ describe('CropAndResize and resizes', () => {
     expect(e.message).toBe('box_index has values outside [0, batch_size)');
     const e2 = errorOf(() => run('CropAndResize', [image, f32([1, 4], [0, 0, 1, 1]), i32([1], [0]), i32([2], [0, 2])]));
     expect(e2.message).toBe('crop dimensions must be positive');
+    const e3 = errorOf(() => run('CropAndResize', [image, f32([1, 3], [0, 0, 1]), i32([1], [0]), i32([2], [2, 2])]));
+    expect(e3.message).toBe('boxes must have 4 columns');
+    const e4 = errorOf(() => run('CropAndResize', [image, f32([1, 4], [0, 0, 1, 1]), i32([2], [0, 0]), i32([2], [2, 2])]));
+    expect(e4.message).toBe('box_index has incompatible shape');
   });
   it('refuses absurd output sizes before allocating', () => {
     for (const op of ['ResizeBicubic', 'ResizeArea']) {
@@ -186,5 +190,17 @@ describe('patches, dilation, 3-D', () => {
     const wide = { strides: attr.ints([1, 1, 100000, 100000, 1]), padding: attr.s('VALID') };
     const big = errorOf(() => run('Conv3DBackpropInputV2', [i32([5], [1, 1, 100000, 100000, 1]), f32([1, 1, 1, 1, 1], [1]), dy], wide));
     expect(big.code).toBe('RESOURCE_EXHAUSTED');
+  });
+  it('DrawBoundingBoxes checks ranks, depth and colours', () => {
+    const img2 = f32([1, 2, 2, 2], [0, 0, 0, 0, 0, 0, 0, 0]);
+    const bx = f32([1, 1, 4], [0, 0, 1, 1]);
+    expect(errorOf(() => run('DrawBoundingBoxesV2', [img2, bx, f32([1, 4], [1, 1, 1, 1])])).message).toBe(
+      'Channel depth should be either 1 (GRY), 3 (RGB), or 4 (RGBA)',
+    );
+    const grey = f32([1, 2, 2, 1], [0, 0, 0, 0]);
+    expect(errorOf(() => run('DrawBoundingBoxesV2', [grey, f32([1, 4], [0, 0, 1, 1]), f32([1, 1], [1])])).message).toBe(
+      'The rank of the boxes tensor should be 3',
+    );
+    expect(vals(run('DrawBoundingBoxes', [grey, bx])[0])).toEqual([1, 1, 1, 1]);
   });
 });
