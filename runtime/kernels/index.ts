@@ -32,3 +32,4 @@ import './image/volume.js';
 import './image/transform.js';
 import './image/scale_translate.js';
 import './image/draw.js';
+import './image/encode_jpeg.js';

@@ -453,3 +453,30 @@ def draw_bounding_boxes(model_dir):
     return one(model_dir, fn, [spec([1, 7, 9, 3], tf.float32, "image"), spec([1, None, 4], tf.float32, "boxes"),
                                spec([1, 7, 9, 1], tf.float32, "gray")],
                {"image": img([1, 7, 9, 3], 32), "boxes": boxes, "gray": img([1, 7, 9, 1], 33)})
+
+
+@case
+def encode_jpeg_bytes(model_dir):
+    """EncodeJpeg's exact bytes (libjpeg-turbo, baseline, TF's defaults) for odd sizes, grey, 4:4:4, qualities."""
+    def fn(rgb, gray, small):
+        return {
+            "default": tf.io.encode_jpeg(rgb), "q50": tf.io.encode_jpeg(rgb, quality=50), "q100": tf.io.encode_jpeg(rgb, quality=100),
+            "q1": tf.io.encode_jpeg(rgb, quality=1), "no_sub": tf.io.encode_jpeg(rgb, chroma_downsampling=False),
+            "cm": tf.io.encode_jpeg(rgb, density_unit="cm", x_density=72, y_density=96),
+            "gray": tf.io.encode_jpeg(gray), "small": tf.io.encode_jpeg(small),
+            "variable": tf.raw_ops.EncodeJpegVariableQuality(images=rgb, quality=80),
+        }
+    rs = np.random.RandomState(34)
+    yy, xx = np.mgrid[0:23, 0:37]
+    smooth = np.stack([yy * 9, xx * 6, (yy + xx) * 4], -1).astype(np.uint8)
+    noisy = rs.randint(0, 256, (23, 37, 3)).astype(np.uint8)
+    rgb = np.where(xx[..., None] < 18, smooth, noisy).astype(np.uint8)
+    return one(model_dir, fn, [spec([None, None, 3], tf.uint8, "rgb"), spec([None, None, 1], tf.uint8, "gray"),
+                               spec([None, None, 3], tf.uint8, "small")], [
+        {"rgb": rgb, "gray": rgb[:, :, :1], "small": rs.randint(0, 256, (1, 1, 3)).astype(np.uint8)},
+        {"rgb": rgb[:16, :16], "gray": rgb[:9, :7, 1:2], "small": rgb[:2, :3]},
+        {"rgb": rs.randint(0, 256, (41, 50, 3)).astype(np.uint8), "gray": np.full((3, 40, 1), 255, np.uint8),
+         "small": np.concatenate([np.full((17, 5, 3), 255, np.uint8), np.zeros((17, 4, 3), np.uint8)], 1)},
+        {"rgb": np.tile(np.array([255, 0, 0], np.uint8), (18, 33, 1)), "gray": rs.randint(0, 256, (33, 18, 1)).astype(np.uint8),
+         "small": rgb[5:8, 30:37]},
+    ])

@@ -204,3 +204,24 @@ describe('patches, dilation, 3-D', () => {
     expect(vals(run('DrawBoundingBoxes', [grey, bx])[0])).toEqual([1, 1, 1, 1]);
   });
 });
+
+describe('EncodeJpeg', () => {
+  const u8 = (shape: number[], v: number[]) => Tensor.from('uint8', shape, v);
+  it('encodes an image the decoder reads back at its size', () => {
+    const img = u8([3, 5, 3], Array.from({ length: 45 }, (_, i) => (i * 37) % 256));
+    const [jpeg] = run('EncodeJpeg', [img], { quality: attr.i(90) });
+    const bytes = (jpeg.values() as Uint8Array[])[0];
+    expect([bytes[0], bytes[1], bytes[bytes.length - 2], bytes[bytes.length - 1]]).toEqual([0xff, 0xd8, 0xff, 0xd9]);
+    const [decoded] = run('DecodeJpeg', [jpeg]);
+    expect(decoded.shape).toEqual([3, 5, 3]);
+  });
+  it('checks quality, channels and format with TF wording', () => {
+    const img = u8([2, 2, 3], new Array(12).fill(7));
+    expect(errorOf(() => run('EncodeJpeg', [img], { quality: attr.i(101) })).message).toBe('quality must be in [0,100], got 101');
+    expect(errorOf(() => run('EncodeJpegVariableQuality', [img, Tensor.scalar('int32', -1)])).code).toBe('INVALID_ARGUMENT');
+    expect(errorOf(() => run('EncodeJpeg', [u8([2, 2, 2], new Array(8).fill(0))])).code).toBe('INVALID_ARGUMENT');
+    expect(errorOf(() => run('EncodeJpeg', [img], { format: attr.s('grayscale') })).code).toBe('INVALID_ARGUMENT');
+    expect(errorOf(() => run('EncodeJpeg', [u8([4], [1, 2, 3, 4])])).message).toBe('image must be 3-dimensional[4]');
+    expect(errorOf(() => run('EncodeJpeg', [img], { progressive: attr.b(true) })).code).toBe('UNIMPLEMENTED');
+  });
+});
