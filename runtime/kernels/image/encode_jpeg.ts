@@ -106,31 +106,43 @@ function scaledTable(base: number[], quality: number): number[] {
 }
 
 class BitWriter {
-  private buf: number[] = [];
-  private acc = 0;
+  private buf = new Uint8Array(4096);
+  private len = 0;
+  private acc = 0; // pending bits, at most 7 between calls
   private n = 0;
+  private put(b: number): void {
+    if (this.len === this.buf.length) {
+      const next = new Uint8Array(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf[this.len++] = b;
+  }
   bytes(...b: number[]): void {
-    this.buf.push(...b);
+    for (const v of b) this.put(v);
   }
   word(v: number): void {
-    this.buf.push((v >> 8) & 0xff, v & 0xff);
+    this.put((v >> 8) & 0xff);
+    this.put(v & 0xff);
   }
+  /** Appends the low `size` bits of `code` (size <= 16), stuffing a zero after each 0xFF byte. */
   bits(code: number, size: number): void {
-    for (let i = size - 1; i >= 0; i--) {
-      this.acc = (this.acc << 1) | ((code >> i) & 1);
-      if (++this.n === 8) {
-        this.buf.push(this.acc);
-        if (this.acc === 0xff) this.buf.push(0);
-        this.acc = 0;
-        this.n = 0;
-      }
+    if (size === 0) return;
+    this.acc = (this.acc << size) | (code & ((1 << size) - 1));
+    this.n += size;
+    while (this.n >= 8) {
+      this.n -= 8;
+      const byte = (this.acc >> this.n) & 0xff;
+      this.put(byte);
+      if (byte === 0xff) this.put(0);
     }
+    this.acc &= (1 << this.n) - 1;
   }
   flush(): void {
     if (this.n > 0) this.bits(0x7f, 8 - this.n);
   }
   result(): Uint8Array {
-    return Uint8Array.from(this.buf);
+    return this.buf.slice(0, this.len);
   }
 }
 

@@ -56,7 +56,7 @@ registerKernel({
     const boxes = floatData(boxesT);
     const o = out.data;
     for (let bi = 0; bi < numBoxes; bi++) {
-      const [y1, x1, y2, x2] = boxes.subarray(bi * 4, bi * 4 + 4);
+      const y1 = boxes[bi * 4], x1 = boxes[bi * 4 + 1], y2 = boxes[bi * 4 + 2], x2 = boxes[bi * 4 + 3];
       const base = boxInd[bi] * h * w * depth;
       const hs = ch > 1 ? f32(f32(f32(y2 - y1) * (h - 1)) / (ch - 1)) : 0;
       const ws = cw > 1 ? f32(f32(f32(x2 - x1) * (w - 1)) / (cw - 1)) : 0;
@@ -70,6 +70,9 @@ registerKernel({
         const top = Math.floor(inY);
         const bottom = Math.ceil(inY);
         const yl = f32(inY - top);
+        const topRow = base + top * w * depth;
+        const bottomRow = base + bottom * w * depth;
+        const nearRow = base + roundHalfAway(inY) * w * depth;
         for (let x = 0; x < cw; x++) {
           const inX = cw > 1 ? f32(f32(x1 * (w - 1)) + f32(x * ws)) : f32(0.5 * (x1 + x2) * (w - 1));
           const at = rowOut + x * depth;
@@ -78,20 +81,19 @@ registerKernel({
             continue;
           }
           if (method === 'nearest') {
-            const src = base + (roundHalfAway(inY) * w + roundHalfAway(inX)) * depth;
+            const src = nearRow + roundHalfAway(inX) * depth;
             for (let d = 0; d < depth; d++) o[at + d] = img[src + d];
             continue;
           }
-          const left = Math.floor(inX);
-          const right = Math.ceil(inX);
-          const xl = f32(inX - left);
+          const left = Math.floor(inX) * depth;
+          const right = Math.ceil(inX) * depth;
+          const xl = f32(inX - Math.floor(inX));
+          const tl0 = topRow + left, tr0 = topRow + right, bl0 = bottomRow + left, br0 = bottomRow + right;
           for (let d = 0; d < depth; d++) {
-            const tl = img[base + (top * w + left) * depth + d];
-            const tr = img[base + (top * w + right) * depth + d];
-            const bl = img[base + (bottom * w + left) * depth + d];
-            const br = img[base + (bottom * w + right) * depth + d];
-            const t = f32(tl + f32(f32(tr - tl) * xl));
-            const b = f32(bl + f32(f32(br - bl) * xl));
+            const tl = img[tl0 + d];
+            const bl = img[bl0 + d];
+            const t = f32(tl + f32(f32(img[tr0 + d] - tl) * xl));
+            const b = f32(bl + f32(f32(img[br0 + d] - bl) * xl));
             o[at + d] = f32(t + f32(f32(b - t) * yl));
           }
         }
