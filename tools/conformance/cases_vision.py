@@ -480,3 +480,22 @@ def encode_jpeg_bytes(model_dir):
         {"rgb": np.tile(np.array([255, 0, 0], np.uint8), (18, 33, 1)), "gray": rs.randint(0, 256, (33, 18, 1)).astype(np.uint8),
          "small": rgb[5:8, 30:37]},
     ])
+
+
+@case
+def resize_antialias_and_half(model_dir):
+    """tf.image.resize's antialias paths (ScaleAndTranslate) and half-precision NMS/crops."""
+    def fn(image, boxes16, scores16):
+        out = {}
+        for m in ("bilinear", "bicubic", "area", "gaussian", "mitchellcubic", "lanczos5", "nearest"):
+            out["aa_" + m] = tf.image.resize(image, [3, 5], method=m, antialias=True)
+        out["aspect"] = tf.image.resize(image, [5, 5], preserve_aspect_ratio=True, antialias=True)
+        out["up_aa_bicubic"] = tf.image.resize(image, [13, 10], method="bicubic", antialias=True)
+        sel, sc, n = tf.raw_ops.NonMaxSuppressionV5(boxes=boxes16, scores=scores16, max_output_size=4, iou_threshold=tf.constant(0.5, tf.float16),
+                                                    score_threshold=tf.constant(0.1, tf.float16), soft_nms_sigma=tf.constant(0.5, tf.float16))
+        out["nms16_sel"], out["nms16_scores"], out["nms16_n"] = sel, sc, n
+        out["crop16"] = tf.image.crop_and_resize(tf.cast(image, tf.float16), tf.cast(boxes16[:2], tf.float32), [0, 0], [3, 3])
+        return out
+    return one(model_dir, fn, [spec([1, 7, 9, 2], tf.float32, "image"), spec([None, 4], tf.float16, "boxes16"),
+                               spec([None], tf.float16, "scores16")],
+               {"image": img([1, 7, 9, 2], 35), "boxes16": BOXES.astype(np.float16) / 2, "scores16": SCORES.astype(np.float16)})
