@@ -499,3 +499,16 @@ def resize_antialias_and_half(model_dir):
     return one(model_dir, fn, [spec([1, 7, 9, 2], tf.float32, "image"), spec([None, 4], tf.float16, "boxes16"),
                                spec([None], tf.float16, "scores16")],
                {"image": img([1, 7, 9, 2], 35), "boxes16": BOXES.astype(np.float16) / 2, "scores16": SCORES.astype(np.float16)})
+
+
+@case
+def nms_padded_batched(model_dir):
+    """tf.image.non_max_suppression_padded on batches: TF's pure-graph algorithm (while loop, sorting, tiling)."""
+    def fn(boxes, scores):
+        sel, n = tf.image.non_max_suppression_padded(boxes, scores, 4, iou_threshold=0.5, score_threshold=0.2,
+                                                     pad_to_max_output_size=True, sorted_input=False, canonicalized_coordinates=False)
+        return {"sel": sel, "n": n}
+    rs = np.random.RandomState(36)
+    boxes = np.stack([BOXES, BOXES[::-1] * 0.9], 0)
+    scores = rs.uniform(0, 1, (2, 7)).astype(np.float32)
+    return one(model_dir, fn, [spec([None, 7, 4], tf.float32, "boxes"), spec([None, 7], tf.float32, "scores")], {"boxes": boxes, "scores": scores})
