@@ -512,3 +512,46 @@ def nms_padded_batched(model_dir):
     boxes = np.stack([BOXES, BOXES[::-1] * 0.9], 0)
     scores = rs.uniform(0, 1, (2, 7)).astype(np.float32)
     return one(model_dir, fn, [spec([None, 7, 4], tf.float32, "boxes"), spec([None, 7], tf.float32, "scores")], {"boxes": boxes, "scores": scores})
+
+
+@case
+def keras_ops_image(model_dir):
+    """keras.ops.image functions inside an exported Keras model (TF backend)."""
+    import keras
+    ki = keras.ops.image
+
+    class Ops(keras.layers.Layer):
+        def call(self, x):
+            coords = keras.ops.convert_to_tensor(np.stack(np.meshgrid(np.linspace(-1, 7, 5), np.linspace(-1, 9, 6), indexing="ij")).astype(np.float32))
+            outs = [
+                ki.resize(x, (5, 4), interpolation="bicubic"), ki.resize(x, (4, 6), interpolation="lanczos3", antialias=True),
+                ki.extract_patches(x, (2, 3), strides=(2, 2), padding="same"), ki.rgb_to_hsv(x), ki.hsv_to_rgb(x),
+                ki.rgb_to_grayscale(x), ki.crop_images(x, 1, 2, target_height=4, target_width=5),
+                ki.pad_images(x, 1, 2, target_height=10, target_width=12),
+                ki.map_coordinates(x[0, :, :, 0], coords, order=1, fill_mode="reflect"),
+            ]
+            try:
+                outs.append(ki.gaussian_blur(x, kernel_size=(3, 3), sigma=(1.0, 1.0)))
+            except AttributeError:
+                pass
+            return outs
+
+    inp = keras.Input((7, 9, 3), name="image")
+    model = keras.Model(inp, Ops()(inp))
+    model.export(model_dir, verbose=False)
+    return {"serve": [{"image": img([1, 7, 9, 3], 37)}]}
+
+
+@case
+def keras_perspective_transform(model_dir):
+    """keras.ops.image.perspective_transform: solves for the homography (MatrixSolve) then ImageProjectiveTransformV3."""
+    import keras
+
+    class Persp(keras.layers.Layer):
+        def call(self, x):
+            return keras.ops.image.perspective_transform(x, [[0, 0], [8, 0], [0, 6], [8, 6]], [[1, 0], [7, 1], [0, 5], [8, 6]],
+                                                         interpolation="bilinear")
+
+    inp = keras.Input((7, 9, 3), name="image")
+    keras.Model(inp, Persp()(inp)).export(model_dir, verbose=False)
+    return {"serve": [{"image": img([1, 7, 9, 3], 38)}]}
