@@ -555,3 +555,16 @@ def keras_perspective_transform(model_dir):
     inp = keras.Input((7, 9, 3), name="image")
     keras.Model(inp, Persp()(inp)).export(model_dir, verbose=False)
     return {"serve": [{"image": img([1, 7, 9, 3], 38)}]}
+
+
+@case
+def extract_volume_patches(model_dir):
+    def fn(vol, vol_i):
+        return {
+            "valid": tf.extract_volume_patches(vol, [1, 2, 2, 3, 1], [1, 1, 2, 2, 1], "VALID"),
+            "same": tf.extract_volume_patches(vol, [1, 2, 3, 2, 1], [1, 2, 2, 3, 1], "SAME"),
+            "int": tf.extract_volume_patches(vol_i, [1, 1, 2, 2, 1], [1, 1, 1, 1, 1], "SAME"),
+        }
+    rs = np.random.RandomState(39)
+    return one(model_dir, fn, [spec([None, None, None, None, 2], tf.float32, "vol"), spec([None, None, None, None, 1], tf.int32, "vol_i")],
+               {"vol": img([1, 3, 5, 7, 2], 40), "vol_i": rs.randint(-9, 9, (2, 2, 3, 3, 1)).astype(np.int32)})

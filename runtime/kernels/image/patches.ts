@@ -1,6 +1,6 @@
 /**
- * Windowed image kernels on the host: ExtractImagePatches, Dilation2D,
- * MaxPoolWithArgmax.
+ * Windowed image kernels on the host: ExtractImagePatches,
+ * ExtractVolumePatches, Dilation2D, MaxPoolWithArgmax.
  *
  * Window geometry is TF's (tensorflow/core/framework/kernel_shape_util.cc):
  * VALID out = ceil((in - (k-1)*rate) / stride), SAME out = ceil(in / stride)
@@ -164,5 +164,46 @@ registerKernel({
     const values = out.make();
     const output = image.dtype === 'float32' ? values : Tensor.from(image.dtype, shape, Array.from(out.data));
     return [output, Tensor.from(argType, shape, argType === 'int64' ? Array.from(arg, (v) => BigInt(v)) : arg)];
+  },
+});
+
+/** ExtractVolumePatches (extract_volume_patches_op.cc): the 3-D form, NDHWC, patches laid out plane, row, column, channel. */
+registerKernel({
+  op: 'ExtractVolumePatches',
+  kernel: (ctx) => {
+    const input = ctx.inputs[0];
+    const ks = ctx.attrs.ints('ksizes');
+    const st = ctx.attrs.ints('strides');
+    if (ks.length !== 5) throw invalidArgument('ksizes attribute must have 5 elements');
+    if (st.length !== 5) throw invalidArgument('strides attribute must have 5 elements');
+    if (ks[0] !== 1 || ks[4] !== 1 || st[0] !== 1 || st[4] !== 1) {
+      throw invalidArgument('Only support ksizes and strides across planes, rows and cols.');
+    }
+    const pad = padding(ctx);
+    if (input.rank !== 5) throw invalidArgument(`input must be 5-dimensional${shapeString(input.shape)}`);
+    const [B, P, H, W, C] = input.shape;
+    const g = [windowGeometry(P, ks[1], st[1], 1, pad), windowGeometry(H, ks[2], st[2], 1, pad), windowGeometry(W, ks[3], st[3], 1, pad)];
+    const depth = ks[1] * ks[2] * ks[3] * C;
+    const n = checkTensorSize([B, g[0].out, g[1].out, g[2].out, depth], input.dtype);
+    const src = input.values() as ArrayLike<number>;
+    const o = new (src.constructor as Float32ArrayConstructor)(n);
+    let at = 0;
+    for (let b = 0; b < B; b++)
+      for (let op = 0; op < g[0].out; op++)
+        for (let oy = 0; oy < g[1].out; oy++)
+          for (let ox = 0; ox < g[2].out; ox++)
+            for (let kp = 0; kp < ks[1]; kp++) {
+              const ip = op * st[1] + kp - g[0].before;
+              for (let ky = 0; ky < ks[2]; ky++) {
+                const iy = oy * st[2] + ky - g[1].before;
+                for (let kx = 0; kx < ks[3]; kx++) {
+                  const ix = ox * st[3] + kx - g[2].before;
+                  const inside = ip >= 0 && ip < P && iy >= 0 && iy < H && ix >= 0 && ix < W;
+                  const base = (((b * P + ip) * H + iy) * W + ix) * C;
+                  for (let c = 0; c < C; c++, at++) if (inside) o[at] = src[base + c];
+                }
+              }
+            }
+    return [Tensor.fromHost(input.dtype, [B, g[0].out, g[1].out, g[2].out, depth], o)];
   },
 });
