@@ -568,3 +568,22 @@ def extract_volume_patches(model_dir):
     rs = np.random.RandomState(39)
     return one(model_dir, fn, [spec([None, None, None, None, 2], tf.float32, "vol"), spec([None, None, None, None, 1], tf.int32, "vol_i")],
                {"vol": img([1, 3, 5, 7, 2], 40), "vol_i": rs.randint(-9, 9, (2, 2, 3, 3, 1)).astype(np.int32)})
+
+
+@case
+def encode_png_bytes(model_dir):
+    """EncodePng's exact bytes (libpng + zlib as TF builds them) at default and explicit compression levels."""
+    def fn(rgb, rgba16, gray):
+        return {"rgb": tf.io.encode_png(rgb), "rgb9": tf.io.encode_png(rgb, compression=9), "rgb0": tf.io.encode_png(rgb, compression=0),
+                "rgb1": tf.io.encode_png(rgb, compression=1), "rgb3": tf.io.encode_png(rgb, compression=3),
+                "rgba16": tf.io.encode_png(rgba16), "gray": tf.io.encode_png(gray), "gray_alpha": tf.io.encode_png(rgba16[:, :, :2])}
+    rs = np.random.RandomState(41)
+    yy, xx = np.mgrid[0:11, 0:13]
+    rgb = np.stack([yy * 20, xx * 19, (yy * xx) % 256], -1).astype(np.uint8)
+    return one(model_dir, fn, [spec([None, None, 3], tf.uint8, "rgb"), spec([None, None, 4], tf.uint16, "rgba16"),
+                               spec([None, None, 1], tf.uint8, "gray")],
+               [{"rgb": rgb, "rgba16": rs.randint(0, 65536, (3, 4, 4)).astype(np.uint16), "gray": rgb[:, :, :1]},
+                # big enough for a full 32 KB window and several 8 KB IDAT chunks
+                {"rgb": np.concatenate([rs.randint(0, 256, (40, 90, 3)), np.tile(rgb[:1, :1], (40, 90, 1))], 0).astype(np.uint8),
+                 "rgba16": (np.arange(20 * 30 * 4).reshape(20, 30, 4) * 97 % 65536).astype(np.uint16),
+                 "gray": rs.randint(0, 4, (60, 200, 1)).astype(np.uint8)}])
