@@ -8,7 +8,9 @@
  * Z_FILTERED and libpng's window reduction for small images, the zlib
  * header's window field then shrunk as libpng's optimize_cmf does; IDAT
  * chunks of 8192 bytes. 16-bit samples are written big-endian.
- * Deflate is pako's port of zlib's deflate (same matching and block rules).
+ * Deflate is pako's port of zlib's deflate (same matching and block rules);
+ * without pako installed this returns undefined and EncodePng falls back to
+ * image_png.ts's encoder (a valid PNG, not TF's exact bytes).
  */
 import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
@@ -16,7 +18,18 @@ import zlib from 'node:zlib';
 interface Pako {
   deflate(data: Uint8Array, opts: { level: number; windowBits: number; memLevel: number; strategy: number }): Uint8Array;
 }
-const pako = createRequire(import.meta.url)('pako') as Pako;
+let pako: Pako | null | undefined;
+/** pako, or null when it is not installed (it is not yet a declared dependency): callers fall back to node:zlib. */
+function loadPako(): Pako | null {
+  if (pako === undefined) {
+    try {
+      pako = createRequire(import.meta.url)('pako') as Pako;
+    } catch {
+      pako = null;
+    }
+  }
+  return pako;
+}
 
 const Z_FILTERED = 1;
 
@@ -78,7 +91,9 @@ export function encodePngLikeTf(
   width: number,
   channels: number,
   compression: number,
-): Uint8Array {
+): Uint8Array | undefined {
+  const deflater = loadPako();
+  if (!deflater) return undefined;
   const depth = data instanceof Uint16Array ? 16 : 8;
   const bpp = (channels * depth) >> 3;
   const rowBytes = width * bpp;
@@ -109,7 +124,7 @@ export function encodePngLikeTf(
       windowBits--;
     }
   }
-  const z = pako.deflate(filtered, { level, windowBits, memLevel: 9, strategy: Z_FILTERED });
+  const z = deflater.deflate(filtered, { level, windowBits, memLevel: 9, strategy: Z_FILTERED });
   // libpng's optimize_cmf: the smallest window field that still covers the data.
   if (size <= 16384 && (z[0] & 0x0f) === 8 && (z[0] & 0xf0) <= 0x70) {
     let cinfo = z[0] >> 4;
