@@ -587,3 +587,20 @@ def encode_png_bytes(model_dir):
                 {"rgb": np.concatenate([rs.randint(0, 256, (40, 90, 3)), np.tile(rgb[:1, :1], (40, 90, 1))], 0).astype(np.uint8),
                  "rgba16": (np.arange(20 * 30 * 4).reshape(20, 30, 4) * 97 % 65536).astype(np.uint16),
                  "gray": rs.randint(0, 4, (60, 200, 1)).astype(np.uint8)}])
+
+
+@case
+def image_projective_transform_int(model_dir):
+    """Integer images through ImageProjectiveTransformV3: bilinear results truncate, fill_value cast to the type."""
+    def fn(image, image_i):
+        t = tf.constant([[0.8, 0.2, 0.7, -0.1, 1.1, -0.6, 0.003, -0.004]], tf.float32)
+        out = {}
+        for interp in ("NEAREST", "BILINEAR"):
+            out["u8_" + interp] = tf.raw_ops.ImageProjectiveTransformV3(images=image, transforms=t, output_shape=[7, 9], interpolation=interp,
+                                                                         fill_mode="CONSTANT", fill_value=3.7)
+            out["i32_" + interp] = tf.raw_ops.ImageProjectiveTransformV3(images=image_i, transforms=t, output_shape=[5, 6], interpolation=interp,
+                                                                          fill_mode="WRAP", fill_value=-2.5)
+        return out
+    rs = np.random.RandomState(42)
+    return one(model_dir, fn, [spec([1, 7, 9, 3], tf.uint8, "image"), spec([1, 7, 9, 1], tf.int32, "image_i")],
+               {"image": rs.randint(0, 256, (1, 7, 9, 3)).astype(np.uint8), "image_i": rs.randint(-100, 100, (1, 7, 9, 1)).astype(np.int32)})
