@@ -604,3 +604,20 @@ def image_projective_transform_int(model_dir):
     rs = np.random.RandomState(42)
     return one(model_dir, fn, [spec([1, 7, 9, 3], tf.uint8, "image"), spec([1, 7, 9, 1], tf.int32, "image_i")],
                {"image": rs.randint(0, 256, (1, 7, 9, 3)).astype(np.uint8), "image_i": rs.randint(-100, 100, (1, 7, 9, 1)).astype(np.int32)})
+
+
+@case
+def resize_edge_sizes(model_dir):
+    """Resizes to and from one pixel, extreme ratios, every mode."""
+    def fn(image, one_px):
+        out = {}
+        for method in ("bilinear", "nearest", "bicubic", "area"):
+            for k, v in resize_all(method, image, [1, 1]).items():
+                out[f"{method}_{k}_to1"] = v
+            for k, v in resize_all(method, one_px, [3, 4]).items():
+                out[f"{method}_{k}_from1"] = v
+            for k, v in resize_all(method, image, [2, 17]).items():
+                out[f"{method}_{k}_2x17"] = v
+        return out
+    return one(model_dir, fn, [spec([2, 7, 9, 1], tf.float32, "image"), spec([1, 1, 1, 2], tf.float32, "one_px")],
+               {"image": img([2, 7, 9, 1], 43), "one_px": np.array([[[[0.25, -3.0]]]], np.float32)})

@@ -128,7 +128,9 @@ function resizeState(ctx: Parameters<Parameters<typeof registerKernel>[0]['kerne
   const [batch, inH, inW, channels] = images.shape;
   if (!(outH > 0 && outW > 0)) throw invalidArgument('output dimensions must be positive');
   if (!(inH > 0 && inW > 0)) throw invalidArgument('input image must be of non-zero size');
-  const scale = (i: number, o: number) => f32(align && o > 1 ? (i - 1) / (o - 1) : i / o);
+  // TF 2.21 answers as if a one-pixel axis were scaled by in/out even with align_corners (an align scale of 0
+  // would divide by zero in ResizeArea); for bicubic the two agree on a one-pixel axis.
+  const scale = (i: number, o: number) => f32(align && o > 1 && i > 1 ? (i - 1) / (o - 1) : i / o);
   return { batch, inH, inW, channels, outH, outW, hScale: scale(inH, outH), wScale: scale(inW, outW), align, half };
 }
 
