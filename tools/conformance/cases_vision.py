@@ -621,3 +621,30 @@ def resize_edge_sizes(model_dir):
         return out
     return one(model_dir, fn, [spec([2, 7, 9, 1], tf.float32, "image"), spec([1, 1, 1, 2], tf.float32, "one_px")],
                {"image": img([2, 7, 9, 1], 43), "one_px": np.array([[[[0.25, -3.0]]]], np.float32)})
+
+
+@case
+def nms_random_many(model_dir):
+    """Many random boxes (some flipped, some degenerate, duplicate scores) through every NMS flavour."""
+    def fn(boxes, scores):
+        out = {}
+        for i, (iou, st, sigma) in enumerate(((0.3, 0.0, 0.0), (0.7, 0.2, 0.0), (0.5, 0.05, 0.25), (0.0, -1.0, 0.0), (1.0, 0.5, 1.0))):
+            sel, sc, n = tf.raw_ops.NonMaxSuppressionV5(boxes=boxes, scores=scores, max_output_size=12, iou_threshold=iou,
+                                                        score_threshold=st, soft_nms_sigma=sigma, pad_to_max_output_size=True)
+            out[f"sel{i}"], out[f"sc{i}"], out[f"n{i}"] = sel, sc, n
+        r = tf.image.combined_non_max_suppression(boxes[None, :, None, :], tf.stack([scores, 1 - scores, scores * scores], -1)[None],
+                                                  5, 9, iou_threshold=0.4, score_threshold=0.1)
+        out.update({"c_boxes": r.nmsed_boxes, "c_scores": r.nmsed_scores, "c_classes": r.nmsed_classes, "c_n": r.valid_detections})
+        # 12 per class x 4 classes: 48 slots, past std::sort's 16-element insertion-sort threshold
+        r2 = tf.image.combined_non_max_suppression(boxes[None, :, None, :], tf.stack([scores, 1 - scores, scores * scores, tf.round(scores * 3) / 3], -1)[None],
+                                                   12, 30, iou_threshold=0.6, score_threshold=0.05, pad_per_class=True, clip_boxes=False)
+        out.update({"c2_boxes": r2.nmsed_boxes, "c2_scores": r2.nmsed_scores, "c2_classes": r2.nmsed_classes, "c2_n": r2.valid_detections})
+        return out
+    runs = []
+    for seed in (44, 45, 46):
+        rs = np.random.RandomState(seed)
+        b = rs.uniform(-0.2, 1.2, (40, 4)).astype(np.float32)
+        b[::7, 2] = b[::7, 0]  # zero height
+        sc = np.round(rs.uniform(0, 1, 40), 1).astype(np.float32)  # many equal scores
+        runs.append({"boxes": b, "scores": sc})
+    return one(model_dir, fn, [spec([None, 4], tf.float32, "boxes"), spec([None], tf.float32, "scores")], runs)

@@ -12,12 +12,16 @@
  * score is multiplied by exp(-0.5 * iou^2 / sigma) per selected box and it
  * goes back into the queue while still above score_threshold. Host loops:
  * tfjs's NMS differs in tie-breaking and thresholds.
+ * CombinedNonMaxSuppression orders equal scores as TF's score-only
+ * std::priority_queue and unstable std::sort do (std_order.ts), so tied
+ * (e.g. quantised) scores select and rank the same boxes.
  */
 import { invalidArgument } from '../../errors.js';
 import { checkTensorSize } from '../../limits.js';
 import { shapeString, Tensor } from '../../tensor.js';
 import { registerKernel } from '../registry.js';
 import { f32, floatData } from './common.js';
+import { StdPriorityQueue, stdSort } from './std_order.js';
 
 function iou(b: Float32Array, i: number, j: number): number {
   const ymini = Math.min(b[i], b[i + 2]);
@@ -251,20 +255,26 @@ registerKernel({
     const outClasses = new Float32Array(batches * perBatch);
     const valid = new Int32Array(batches);
     for (let b = 0; b < batches; b++) {
-      const found: { score: number; cls: number; box: number }[] = [];
+      // TF keeps a slot per (class, rank) — unused slots score -inf — and std::sorts them all by score.
+      interface Found {
+        score: number;
+        cls: number;
+        box: number;
+      }
+      const slots: Found[] = Array.from({ length: sizePerClass * numClasses }, () => ({ score: -Infinity, cls: -1, box: -1 }));
       for (let c = 0; c < numClasses; c++) {
-        // Per-class hard NMS on the class's boxes (IoU on the box of this class when q > 1).
-        const cands: { i: number; s: number }[] = [];
+        // Per-class hard NMS, candidates from a score-only std::priority_queue (ties in libstdc++'s heap order).
+        const queue = new StdPriorityQueue<{ i: number; s: number }>((x, y) => x.s < y.s);
         for (let i = 0; i < numBoxes; i++) {
           const s = scores[(b * numBoxes + i) * numClasses + c];
-          if (s > scoreThreshold) cands.push({ i, s });
+          if (s > scoreThreshold) queue.push({ i, s });
         }
-        cands.sort((x, y) => y.s - x.s || x.i - y.i);
         const cb = q > 1 ? c : 0;
         const boxAt = (i: number) => ((b * numBoxes + i) * q + cb) * 4;
         const selected: number[] = [];
-        for (const cand of cands) {
-          if (selected.length >= sizePerClass) break;
+        while (selected.length < sizePerClass && queue.size > 0) {
+          const cand = queue.top();
+          queue.pop();
           let keep = true;
           for (let j = selected.length - 1; j >= 0; j--) {
             if (iou(boxes, boxAt(cand.i), boxAt(selected[j])) > iouThreshold) {
@@ -273,12 +283,13 @@ registerKernel({
             }
           }
           if (keep) {
+            slots[selected.length + sizePerClass * c] = { score: cand.s, cls: c, box: boxAt(cand.i) };
             selected.push(cand.i);
-            found.push({ score: cand.s, cls: c, box: boxAt(cand.i) });
           }
         }
       }
-      found.sort((x, y) => y.score - x.score);
+      stdSort(slots, (x, y) => y.score < x.score);
+      const found = slots.filter((f) => f.box >= 0);
       const n = padPerClass ? Math.min(perBatch, found.length) : Math.min(found.length, maxTotal);
       valid[b] = n;
       for (let k = 0; k < n; k++) {
