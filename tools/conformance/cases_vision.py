@@ -648,3 +648,23 @@ def nms_random_many(model_dir):
         sc = np.round(rs.uniform(0, 1, 40), 1).astype(np.float32)  # many equal scores
         runs.append({"boxes": b, "scores": sc})
     return one(model_dir, fn, [spec([None, 4], tf.float32, "boxes"), spec([None], tf.float32, "scores")], runs)
+
+
+@case
+def crop_resize_random(model_dir):
+    """Random boxes (inside, outside, flipped, tiny) and odd crop sizes; random resize targets."""
+    def fn(image, boxes, ind):
+        out = {}
+        for i, size in enumerate(([1, 5], [6, 1], [3, 7], [9, 4])):
+            out[f"bl{i}"] = tf.image.crop_and_resize(image, boxes, ind, size, extrapolation_value=-0.5)
+            out[f"nn{i}"] = tf.image.crop_and_resize(image, boxes, ind, size, method="nearest")
+        for i, size in enumerate(([5, 3], [10, 14], [2, 2])):
+            for name, op in (("bicubic", tf.raw_ops.ResizeBicubic), ("bilinear", tf.raw_ops.ResizeBilinear)):
+                out[f"{name}{i}_half"] = op(images=image, size=size, half_pixel_centers=True)
+                out[f"{name}{i}_align"] = op(images=image, size=size, align_corners=True)
+            out[f"area{i}"] = tf.raw_ops.ResizeArea(images=image, size=size)
+        return out
+    rs = np.random.RandomState(47)
+    return one(model_dir, fn, [spec([3, 6, 8, 2], tf.float32, "image"), spec([None, 4], tf.float32, "boxes"), spec([None], tf.int32, "ind")],
+               {"image": rs.normal(size=(3, 6, 8, 2)).astype(np.float32), "boxes": rs.uniform(-0.3, 1.3, (12, 4)).astype(np.float32),
+                "ind": rs.randint(0, 3, 12).astype(np.int32)})
