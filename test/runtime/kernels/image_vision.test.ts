@@ -8,6 +8,7 @@ import { initBackend } from '../../../runtime/backend.js';
 import { StatusError } from '../../../runtime/errors.js';
 import '../../../runtime/kernels/index.js';
 import { Tensor } from '../../../runtime/tensor.js';
+import { StdPriorityQueue, stdSort } from '../../../runtime/kernels/image/std_order.js';
 import { attr, f32, i32, run, vals } from './array_harness.js';
 
 beforeAll(async () => {
@@ -223,5 +224,33 @@ describe('EncodeJpeg', () => {
     expect(errorOf(() => run('EncodeJpeg', [img], { format: attr.s('grayscale') })).code).toBe('INVALID_ARGUMENT');
     expect(errorOf(() => run('EncodeJpeg', [u8([4], [1, 2, 3, 4])])).message).toBe('image must be 3-dimensional[4]');
     expect(errorOf(() => run('EncodeJpeg', [img], { progressive: attr.b(true) })).code).toBe('UNIMPLEMENTED');
+  });
+});
+
+describe('libstdc++ orders (std_order.ts)', () => {
+  it('std::sort and priority_queue order distinct keys like any sort', () => {
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (const n of [0, 1, 5, 16, 17, 40, 300]) {
+      const xs = Array.from({ length: n }, (_, i) => rnd() + i * 1e-9);
+      const sorted = [...xs];
+      stdSort(sorted, (a, b) => a < b);
+      expect(sorted).toEqual([...xs].sort((a, b) => a - b));
+      const q = new StdPriorityQueue<number>((a, b) => a < b);
+      xs.forEach((x) => q.push(x));
+      const popped: number[] = [];
+      while (q.size > 0) {
+        popped.push(q.top());
+        q.pop();
+      }
+      expect(popped).toEqual([...xs].sort((a, b) => b - a));
+    }
+  });
+  it('keeps every element when keys tie (a permutation, not a stable order)', () => {
+    const xs = Array.from({ length: 50 }, (_, i) => ({ k: i % 3, i }));
+    const sorted = [...xs];
+    stdSort(sorted, (a, b) => a.k < b.k);
+    expect(sorted.map((x) => x.k)).toEqual([...xs].map((x) => x.k).sort());
+    expect(new Set(sorted.map((x) => x.i)).size).toBe(50);
   });
 });
