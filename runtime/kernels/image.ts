@@ -22,6 +22,7 @@ import { sniffImageFormat, type DecodedImage } from './image_codecs.js';
 import { decodeGif } from './image_gif.js';
 import { decodeJpeg, JPEG_FAILED, readJpegInfo } from './image_jpeg.js';
 import { decodePng, encodePng } from './image_png.js';
+import { encodePngLikeTf } from './image/encode_png_tf.js';
 import type { KernelContext } from './registry.js';
 import { registerKernel } from './registry.js';
 
@@ -173,7 +174,8 @@ registerKernel({
         bad.push(i);
         continue;
       }
-      out.push(encodePng(data.subarray(i * per, (i + 1) * per), height, width, channels, compression));
+      const pixels = data.subarray(i * per, (i + 1) * per);
+      out.push(encodePngLikeTf(pixels, height, width, channels, compression) ?? encodePng(pixels, height, width, channels, compression));
     }
     if (bad.length > 0) throw internal(`PNG encoding failed at the following flattened batch indices: ${bad.join(', ')}`);
     return [Tensor.fromHost('string', batchShape, out)];
