@@ -24,3 +24,4 @@ import './sparse/sparse_ops.js';
 import './ragged/ragged_ops.js';
 import './logging.js';
 import './tensor_array.js';
+import './misc_ops.js';
