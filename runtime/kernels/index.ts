@@ -25,3 +25,4 @@ import './ragged/ragged_ops.js';
 import './logging.js';
 import './tensor_array.js';
 import './misc_ops.js';
+import './random_stateless.js';

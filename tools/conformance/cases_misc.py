@@ -1,0 +1,132 @@
+"""Odd ops: stateless random (Philox V1/V2), seeded TruncatedNormal and
+Multinomial, FakeQuant*, LowerBound/UpperBound, ListDiff, Reverse (V1),
+TensorList concat/split, and a Keras mixed_float16 model."""
+import keras
+import numpy as np
+import tensorflow as tf
+
+from common import save_module, spec
+from registry import case
+
+
+def one(model_dir, fn, specs, feeds):
+    m = tf.Module()
+    save_module(model_dir, m, serving_default=tf.function(fn, input_signature=specs))
+    return {"serving_default": feeds if isinstance(feeds, list) else [feeds]}
+
+
+@case
+def stateless_random_v2(model_dir):
+    def fn(seed):
+        return {
+            "uniform": tf.random.stateless_uniform([3, 5], seed),
+            "uniform_range": tf.random.stateless_uniform([7], seed, minval=-2.0, maxval=3.0),
+            "uniform64": tf.random.stateless_uniform([5], seed, dtype=tf.float64),
+            "normal": tf.random.stateless_normal([2, 7], seed),
+            "normal64": tf.random.stateless_normal([3], seed, dtype=tf.float64),
+            "truncated": tf.random.stateless_truncated_normal([9], seed, mean=1.0, stddev=2.0),
+            "int32": tf.random.stateless_uniform([11], seed, minval=-5, maxval=17, dtype=tf.int32),
+            "int64": tf.random.stateless_uniform([5], seed, minval=-3, maxval=1000000000000, dtype=tf.int64),
+            "full_int": tf.random.stateless_uniform([3], seed, minval=None, maxval=None, dtype=tf.int32),
+        }
+    feeds = [{"seed": np.array(s, np.int64)} for s in ([1, 2], [0, 0], [-7, 123456789012])]
+    return one(model_dir, fn, [spec([2], tf.int64, "seed")], feeds)
+
+
+@case
+def stateless_random_v1(model_dir):
+    def fn(seed):
+        return {
+            "uniform": tf.raw_ops.StatelessRandomUniform(shape=[6], seed=seed, dtype=tf.float32),
+            "normal": tf.raw_ops.StatelessRandomNormal(shape=[5], seed=seed, dtype=tf.float32),
+            "truncated": tf.raw_ops.StatelessTruncatedNormal(shape=[2, 3], seed=seed, dtype=tf.float32),
+            "int": tf.raw_ops.StatelessRandomUniformInt(shape=[6], seed=seed, minval=0, maxval=10),
+        }
+    return one(model_dir, fn, [spec([2], tf.int32, "seed")], [{"seed": np.array([3, 4], np.int32)}, {"seed": np.array([-1, 9], np.int32)}])
+
+
+@case
+def seeded_truncated_normal_and_multinomial(model_dir):
+    def fn(logits):
+        return {
+            "truncated": tf.random.truncated_normal([2, 5], seed=11),
+            "samples": tf.random.categorical(logits, 12, seed=5),
+        }
+    tf.random.set_seed(42)
+    return one(model_dir, fn, [spec([1, None], tf.float32, "logits")],
+               {"logits": np.array([[0.5, -1.0, 2.0, float("-inf")]], np.float32)})
+
+
+@case
+def fake_quant(model_dir):
+    def fn(x, mn, mx, cmin, cmax):
+        x4 = tf.reshape(x, [1, 2, 3, 2])
+        return {
+            "args": tf.quantization.fake_quant_with_min_max_args(x, min=-1.3, max=2.7),
+            "args4": tf.quantization.fake_quant_with_min_max_args(x, min=-0.5, max=0.9, num_bits=4, narrow_range=True),
+            "vars": tf.quantization.fake_quant_with_min_max_vars(x, mn, mx),
+            "vars_narrow": tf.quantization.fake_quant_with_min_max_vars(x, mn, mx, num_bits=5, narrow_range=True),
+            "per_channel": tf.quantization.fake_quant_with_min_max_vars_per_channel(x4, cmin, cmax),
+            "per_channel2": tf.quantization.fake_quant_with_min_max_vars_per_channel(tf.reshape(x, [6, 2]), cmin, cmax, num_bits=3),
+        }
+    x = np.array([-3.0, -1.3, -0.71, -0.1, 0.0, 0.004, 0.05, 0.333, 1.0, 1.49, 2.7, 9.0], np.float32)
+    return one(model_dir, fn, [spec([12], tf.float32, "x"), spec([], tf.float32, "mn"), spec([], tf.float32, "mx"),
+                               spec([2], tf.float32, "cmin"), spec([2], tf.float32, "cmax")],
+               [{"x": x, "mn": np.float32(-0.9), "mx": np.float32(1.7), "cmin": np.array([-1.0, 0.0], np.float32), "cmax": np.array([0.6, 0.0], np.float32)},
+                {"x": x * 0.37, "mn": np.float32(0.0), "mx": np.float32(0.0), "cmin": np.array([-0.2, -2.5], np.float32), "cmax": np.array([3.1, 0.25], np.float32)}])
+
+
+@case
+def searchsorted_listdiff_reverse(model_dir):
+    def fn(s, v, a, b, x):
+        out, idx = tf.raw_ops.ListDiff(x=a, y=b, out_idx=tf.int64)
+        return {
+            "left": tf.searchsorted(s, v, side="left"),
+            "right": tf.searchsorted(s, v, side="right", out_type=tf.int64),
+            "diff": out, "diff_idx": idx,
+            "reverse": tf.raw_ops.Reverse(tensor=x, dims=[True, False, True]),
+        }
+    return one(model_dir, fn, [spec([2, None], tf.float32, "s"), spec([2, None], tf.float32, "v"), spec([None], tf.int32, "a"),
+                               spec([None], tf.int32, "b"), spec([2, 2, 3], tf.float32, "x")],
+               {"s": np.array([[0, 1, 1, 3, 5], [-2, -2, 0, 7, 7]], np.float32), "v": np.array([[1, -9, 6], [7, -2, 3.5]], np.float32),
+                "a": np.array([4, 1, 9, 4, 2, 7], np.int32), "b": np.array([4, 7, 8], np.int32),
+                "x": np.arange(12, dtype=np.float32).reshape(2, 2, 3)})
+
+
+@case
+def listdiff_strings(model_dir):
+    def fn(a, b):
+        out, idx = tf.compat.v1.setdiff1d(a, b)
+        return {"out": out, "idx": idx}
+    return one(model_dir, fn, [spec([None], tf.string, "a"), spec([None], tf.string, "b")],
+               {"a": np.array([b"x", b"y", b"z", b"x"]), "b": np.array([b"y"])})
+
+
+@case
+def tensor_list_concat_split(model_dir):
+    def fn(t, lengths):
+        l = tf.raw_ops.TensorListSplit(tensor=t, element_shape=tf.constant([-1, 2], tf.int32), lengths=lengths)
+        cat, lens = tf.raw_ops.TensorListConcatV2(input_handle=l, element_dtype=tf.float32, element_shape=tf.constant([-1, 2], tf.int32),
+                                                  leading_dims=tf.zeros([0], tf.int64))
+        item = tf.raw_ops.TensorListGetItem(input_handle=l, index=1, element_shape=[-1, 2], element_dtype=tf.float32)
+        return {"concat": cat, "lengths": lens, "item1": item}
+    return one(model_dir, fn, [spec([None, 2], tf.float32, "t"), spec([None], tf.int64, "lengths")],
+               [{"t": np.arange(12, dtype=np.float32).reshape(6, 2), "lengths": np.array([1, 3, 0, 2], np.int64)}])
+
+
+@case
+def keras_mixed_float16(model_dir):
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        keras.utils.set_random_seed(5)
+        x = keras.Input((6,), name="x")
+        y = keras.layers.Dense(8, activation="relu")(x)
+        y = keras.layers.LayerNormalization()(y)
+        y = keras.layers.Dense(4, activation="tanh")(y)
+        out = keras.layers.Dense(3, activation="softmax", dtype="float32")(y)
+        model = keras.Model(x, out)
+        tf.saved_model.save(model, model_dir)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    rng = np.random.default_rng(3)
+    return {"serving_default": [{"*": rng.normal(size=(4, 6)).astype(np.float32) * 3}]}
