@@ -130,3 +130,22 @@ def keras_mixed_float16(model_dir):
         keras.mixed_precision.set_global_policy("float32")
     rng = np.random.default_rng(3)
     return {"serving_default": [{"*": rng.normal(size=(4, 6)).astype(np.float32) * 3}]}
+
+
+@case
+def keras_mixed_float16_conv_half_output(model_dir):
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        keras.utils.set_random_seed(6)
+        x = keras.Input((6, 6, 2), name="image")
+        y = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(x)
+        y = keras.layers.BatchNormalization()(y)
+        y = keras.layers.MaxPooling2D()(y)
+        y = keras.layers.Flatten()(y)
+        out = keras.layers.Dense(5)(y)  # float16 output, as without a float32 head
+        model = keras.Model(x, out)
+        tf.saved_model.save(model, model_dir)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    rng = np.random.default_rng(4)
+    return {"serving_default": [{"*": rng.normal(size=(2, 6, 6, 2)).astype(np.float32) * 4}]}
