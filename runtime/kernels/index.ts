@@ -26,3 +26,4 @@ import './logging.js';
 import './tensor_array.js';
 import './misc_ops.js';
 import './random_stateless.js';
+import './image_transform.js';

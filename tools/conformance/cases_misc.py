@@ -149,3 +149,22 @@ def keras_mixed_float16_conv_half_output(model_dir):
         keras.mixed_precision.set_global_policy("float32")
     rng = np.random.default_rng(4)
     return {"serving_default": [{"*": rng.normal(size=(2, 6, 6, 2)).astype(np.float32) * 4}]}
+
+
+@case
+def image_projective_transform(model_dir):
+    def fn(img, t, img8):
+        outs = {}
+        for mode in ("REFLECT", "WRAP", "CONSTANT", "NEAREST"):
+            for interp in ("NEAREST", "BILINEAR"):
+                outs[f"{mode.lower()}_{interp.lower()}"] = tf.raw_ops.ImageProjectiveTransformV3(
+                    images=img, transforms=t, output_shape=[5, 6], fill_value=-1.5, interpolation=interp, fill_mode=mode)
+        outs["uint8"] = tf.raw_ops.ImageProjectiveTransformV3(images=img8, transforms=t[:1], output_shape=[4, 4], fill_value=7.9,
+                                                              interpolation="BILINEAR", fill_mode="CONSTANT")
+        outs["v2"] = tf.raw_ops.ImageProjectiveTransformV2(images=img, transforms=t, output_shape=[4, 4], interpolation="BILINEAR", fill_mode="REFLECT")
+        return outs
+    rng = np.random.default_rng(9)
+    c, s = np.cos(0.4), np.sin(0.4)
+    t = np.array([[c, -s, 1.3, s, c, -0.7, 0, 0], [1.7, 0.2, -2.5, -0.1, 0.6, 3.2, 0.01, -0.02]], np.float32)
+    return one(model_dir, fn, [spec([2, 4, 5, 2], tf.float32, "img"), spec([2, 8], tf.float32, "t"), spec([1, 4, 5, 1], tf.uint8, "img8")],
+               {"img": rng.normal(size=(2, 4, 5, 2)).astype(np.float32), "t": t, "img8": rng.integers(0, 255, size=(1, 4, 5, 1)).astype(np.uint8)})
