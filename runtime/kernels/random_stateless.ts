@@ -125,9 +125,10 @@ function floatUniform(dtype: DType, op: string): (gen: Philox, size: number) => 
 
 function floatNormal(dtype: DType, op: string): (gen: Philox, size: number) => Float32Array | Float64Array {
   const pair = [0, 0];
-  if (dtype === 'float32') {
+  // half / bfloat16: TF draws float32 Box-Muller pairs and converts each (the registry rounds half outputs).
+  if (dtype === 'float32' || dtype === 'float16' || dtype === 'bfloat16') {
     return (gen, size) => {
-      const out = allocHost('float32', size) as Float32Array;
+      const out = allocHost(dtype, size) as Float32Array;
       fillBlocks(gen, size, 4, (b, k) => {
         if (k % 2 === 0) boxMullerFloat(b[k], b[k + 1], pair);
         return pair[k % 2];
@@ -151,7 +152,7 @@ function floatNormal(dtype: DType, op: string): (gen: Philox, size: number) => F
 /** TF's TruncatedNormalDistribution (|x| < 2), 256 Philox blocks reserved per group of outputs. */
 function floatTruncated(dtype: DType, op: string): (gen: Philox, size: number) => Float32Array | Float64Array {
   const group = dtype === 'float64' ? 2 : 4;
-  if (dtype !== 'float32' && dtype !== 'float64') {
+  if (dtype !== 'float32' && dtype !== 'float64' && dtype !== 'float16' && dtype !== 'bfloat16') {
     throw unimplemented(`${op} for ${dtypeShortName(dtype)} is not supported by this runtime (float32 and float64 are)`);
   }
   const skipPerGroup = (group * 256) / 4;
@@ -164,7 +165,7 @@ function floatTruncated(dtype: DType, op: string): (gen: Philox, size: number) =
       const single = new Single(local);
       let n = 0;
       while (n < group) {
-        if (dtype === 'float32') boxMullerFloat(single.next(), single.next(), pair);
+        if (dtype !== 'float64') boxMullerFloat(single.next(), single.next(), pair);
         else boxMullerDouble(single.next(), single.next(), single.next(), single.next(), pair);
         for (let k = 0; k < 2 && n < group; k++) {
           if (Math.abs(pair[k]) < 2) {
@@ -407,7 +408,8 @@ registerKernel({
     const logits = logitsT.values() as ArrayLike<number>;
     const cdf = new Float64Array(classes);
     for (let b = 0; b < batch; b++) {
-      let max = -Number.MAX_VALUE;
+      // std::numeric_limits<T>::lowest() when no logit is finite.
+      let max = logitsT.dtype === 'float64' ? -Number.MAX_VALUE : logitsT.dtype === 'float16' ? -65504 : -3.4028234663852886e38;
       for (let j = 0; j < classes; j++) {
         const v = logits[b * classes + j];
         if (Number.isFinite(v)) max = Math.max(max, v);

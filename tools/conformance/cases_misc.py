@@ -28,6 +28,9 @@ def stateless_random_v2(model_dir):
             "int32": tf.random.stateless_uniform([11], seed, minval=-5, maxval=17, dtype=tf.int32),
             "int64": tf.random.stateless_uniform([5], seed, minval=-3, maxval=1000000000000, dtype=tf.int64),
             "full_int": tf.random.stateless_uniform([3], seed, minval=None, maxval=None, dtype=tf.int32),
+            "normal16": tf.random.stateless_normal([6], seed, dtype=tf.float16),
+            "uniform16": tf.random.stateless_uniform([5], seed, dtype=tf.float16),
+            "truncated16": tf.random.stateless_truncated_normal([5], seed, dtype=tf.bfloat16),
         }
     feeds = [{"seed": np.array(s, np.int64)} for s in ([1, 2], [0, 0], [-7, 123456789012])]
     return one(model_dir, fn, [spec([2], tf.int64, "seed")], feeds)
@@ -51,6 +54,8 @@ def seeded_truncated_normal_and_multinomial(model_dir):
         return {
             "truncated": tf.random.truncated_normal([2, 5], seed=11),
             "samples": tf.random.categorical(logits, 12, seed=5),
+            "rows": tf.random.categorical(tf.constant([[0.0, 1.0, 2.0], [3.0, -1.0, 0.5], [-2.0, -2.0, 5.0]]), 6, seed=8,
+                                          dtype=tf.int32),
         }
     tf.random.set_seed(42)
     return one(model_dir, fn, [spec([1, None], tf.float32, "logits")],
