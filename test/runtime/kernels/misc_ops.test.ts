@@ -99,4 +99,18 @@ describe('misc kernels: error paths', () => {
     const z = run('Mul', [h, Tensor.from('float16', [2], [3, 3])])[0];
     expect((z.values() as Float32Array)[1]).toBe(roundFloat16(Math.fround(roundFloat16(1000.3) * 3)));
   });
+
+  it('V1 lookup table ops share the V2 kernels', () => {
+    const resources = new ModelResources();
+    const functions = new FunctionLibrary([], [], resources);
+    const call = (op: string, inputs: Tensor[], a: Record<string, AttrValue> = {}) => {
+      const n = node('t', op, [], a);
+      return kernelFor(op)!.kernel({ node: n, attrs: new Attrs(n.attr, n.name, op), inputs, resources, functions });
+    };
+    const [h] = call('HashTable', [], { key_dtype: attr.type('string'), value_dtype: attr.type('int64') });
+    call('InitializeTable', [h, Tensor.from('string', [2], ['a', 'b']), Tensor.from('int64', [2], [1n, 2n])]);
+    const [found] = call('LookupTableFind', [h, Tensor.from('string', [3], ['b', 'z', 'a']), Tensor.scalar('int64', -1n)]);
+    expect(Array.from(found.values() as BigInt64Array)).toEqual([2n, -1n, 1n]);
+    expect((call('LookupTableSize', [h])[0].values() as BigInt64Array)[0]).toBe(2n);
+  });
 });
