@@ -15,6 +15,7 @@ import { dtypeShortName } from '../dtypes.js';
 import { invalidArgument } from '../errors.js';
 import { allocHost, decodeString, shapeString, Tensor } from '../tensor.js';
 import { makeShape, onTf } from './array_util.js';
+import { formatFloat } from './printf.js';
 import { kernelFor, registerKernel, type KernelContext } from './registry.js';
 
 const f = Math.fround;
@@ -284,3 +285,127 @@ for (const [v1, v2, stateful] of [
   const def = kernelFor(v2);
   if (def && !kernelFor(v1)) registerKernel({ op: v1, stateful, outputs: def.outputs, kernel: (ctx) => def.kernel(ctx) });
 }
+
+// ---------------------------------------------------------------------------
+// StringFormat (string_format_op.cc): the template with each placeholder
+// replaced by Tensor::SummarizeValue(summarize, print_v2=true) of an input.
+
+const G = (precision: number) => ({ flags: '', width: 0, precision, conversion: 'g' as const });
+
+/** strings::StrCat of a float / double: %.6g (%.15g), or %.9g (%.17g) when that does not read back. */
+function strCatFloat(v: number, double: boolean): string {
+  if (Number.isNaN(v)) return 'nan';
+  const short = formatFloat(v, G(double ? 15 : 6));
+  const back = Number(short);
+  if ((double ? back : Math.fround(back)) === v) return short;
+  return formatFloat(v, G(double ? 17 : 9));
+}
+
+/** absl::Utf8SafeCEscape: C escapes for control bytes, quotes and backslash; UTF-8 bytes kept. */
+function cEscape(b: Uint8Array): string {
+  const out: number[] = [];
+  const push = (s: string) => {
+    for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i));
+  };
+  for (const c of b) {
+    if (c === 0x0a) push('\\n');
+    else if (c === 0x0d) push('\\r');
+    else if (c === 0x09) push('\\t');
+    else if (c === 0x22) push('\\"');
+    else if (c === 0x27) push("\\'");
+    else if (c === 0x5c) push('\\\\');
+    else if (c < 0x20 || c === 0x7f) push('\\' + c.toString(8).padStart(3, '0'));
+    else out.push(c);
+  }
+  return decodeString(Uint8Array.from(out));
+}
+
+function elementText(t: Tensor): (i: number) => string {
+  const v = t.values() as ArrayLike<unknown>;
+  switch (t.dtype) {
+    case 'string':
+      return (i) => `"${cEscape(v[i] as Uint8Array)}"`;
+    case 'bool':
+      return (i) => (v[i] ? '1' : '0');
+    case 'float32':
+    case 'float16':
+    case 'bfloat16':
+      return (i) => strCatFloat(v[i] as number, false);
+    case 'float64':
+      return (i) => strCatFloat(v[i] as number, true);
+    case 'int8':
+    case 'int16':
+    case 'int32':
+    case 'int64':
+    case 'uint8':
+    case 'uint16':
+    case 'uint32':
+    case 'uint64':
+      return (i) => String(v[i]);
+    default:
+      throw invalidArgument(`StringFormat does not support ${dtypeShortName(t.dtype)} inputs`);
+  }
+}
+
+/** Tensor::SummarizeValue(max_entries, print_v2 = true). */
+export function summarizeV2(t: Tensor, maxEntries: number): string {
+  const n = t.size;
+  const limit = maxEntries < 0 ? n : Math.min(maxEntries, n);
+  const text = elementText(t);
+  if (t.rank === 0) {
+    let s = '';
+    for (let i = 0; i < limit; i++) s += (i > 0 ? ' ' : '') + text(i);
+    return n > limit ? s + '...' : s;
+  }
+  const shape = t.shape;
+  const dims = shape.length;
+  const parts: string[] = [];
+  const spacing = (d: number) => {
+    if (d === dims - 1) parts.push(' ');
+    else parts.push('\n'.repeat(dims - d - 1) + ' '.repeat(d + 1));
+  };
+  const dim = (d: number, index: number): void => {
+    if (d === dims) {
+      parts.push(text(index));
+      return;
+    }
+    parts.push('[');
+    const count = shape[d];
+    const startOfEnd = Math.max(limit, count - limit);
+    let per = 1;
+    for (let k = d + 1; k < dims; k++) per *= shape[k];
+    for (let i = 0; i < limit && i < count; i++) {
+      if (i > 0) spacing(d);
+      dim(d + 1, index + per * i);
+    }
+    if (count > 2 * limit) {
+      spacing(d);
+      parts.push('...');
+    }
+    for (let i = startOfEnd; i < count; i++) {
+      spacing(d);
+      dim(d + 1, index + per * i);
+    }
+    parts.push(']');
+  };
+  dim(0, 0);
+  return parts.join('');
+}
+
+registerKernel({
+  op: 'StringFormat',
+  kernel: (ctx) => {
+    const template = ctx.attrs.string('template', '%s');
+    const placeholder = ctx.attrs.string('placeholder', '%s');
+    const summarize = ctx.attrs.int('summarize', 3);
+    const pieces = placeholder === '' ? [template] : template.split(placeholder);
+    if (pieces.length - 1 !== ctx.inputs.length) {
+      throw invalidArgument(`num placeholders in template and num inputs must match: ${pieces.length - 1} vs. ${ctx.inputs.length}`);
+    }
+    let out = pieces[0];
+    ctx.inputs.forEach((t, i) => {
+      out += summarizeV2(t, summarize) + pieces[i + 1];
+    });
+    return [Tensor.scalar('string', out)];
+  },
+});

@@ -173,3 +173,21 @@ def image_projective_transform(model_dir):
     t = np.array([[c, -s, 1.3, s, c, -0.7, 0, 0], [1.7, 0.2, -2.5, -0.1, 0.6, 3.2, 0.01, -0.02]], np.float32)
     return one(model_dir, fn, [spec([2, 4, 5, 2], tf.float32, "img"), spec([2, 8], tf.float32, "t"), spec([1, 4, 5, 1], tf.uint8, "img8")],
                {"img": rng.normal(size=(2, 4, 5, 2)).astype(np.float32), "t": t, "img8": rng.integers(0, 255, size=(1, 4, 5, 1)).astype(np.uint8)})
+
+
+@case
+def string_format(model_dir):
+    def fn(x, s, b, d, i8):
+        return {
+            "vector": tf.strings.format("x={} done", [x]),
+            "matrix": tf.strings.format("{}|{}", (tf.reshape(tf.range(48.0) / 7.0, [6, 8]), s), summarize=2),
+            "cube": tf.strings.format("{}", tf.reshape(tf.range(24), [2, 3, 4])),
+            "all": tf.strings.format("{}", tf.range(9), summarize=-1),
+            "scalars": tf.strings.format("{} {} {} {}", (b, d, i8, tf.constant("q\"\n\u00e9"))),
+            "custom": tf.strings.format("a%sb", [x], placeholder="%s"),
+        }
+    return one(model_dir, fn, [spec([None], tf.float32, "x"), spec([None], tf.string, "s"), spec([], tf.bool, "b"),
+                               spec([], tf.float64, "d"), spec([2], tf.int8, "i8")],
+               [{"x": np.array([1.0, -0.5, 1e-5, 1234567.0, 1e8, float("nan"), float("inf"), 0.1], np.float32), "s": np.array([b"a", b"b\tc"]),
+                 "b": np.array(True), "d": np.array(0.1 + 0.2), "i8": np.array([-3, 4], np.int8)},
+                {"x": np.array([], np.float32), "s": np.array([b"z"]), "b": np.array(False), "d": np.array(1e300), "i8": np.array([0, 0], np.int8)}])
