@@ -8,6 +8,7 @@
  *    StatelessRandomNormal, StatelessTruncatedNormal, StatelessRandomUniformInt
  *    (stateless_random_ops.cc: the seed is scrambled into a Philox key and
  *    counter by one Philox round, GenerateKey);
+ *  - StatelessMultinomial (stateless_random_ops.cc);
  *  - TruncatedNormal and Multinomial (stateful, seeded per op like
  *    RandomUniform in random.ts).
  * Sampling follows random_distributions.h (Uint32ToFloat, Uint64ToDouble,
@@ -23,6 +24,7 @@
 import type { DType } from '../dtypes.js';
 import { dtypeShortName } from '../dtypes.js';
 import { invalidArgument, unimplemented } from '../errors.js';
+import { checkTensorSize } from '../limits.js';
 import { allocHost, shapeString, Tensor } from '../tensor.js';
 import { makeShape } from './array_util.js';
 import { generatorFor, Philox } from './random.js';
@@ -384,58 +386,71 @@ registerKernel({
   },
 });
 
+/** MultinomialFunctor<CPU>: one stream for the batch's rows (one shard), inverse-CDF by upper_bound. */
+function multinomial(ctx: KernelContext, op: string, gen: (batch: number, numSamples: number) => Philox): Tensor[] {
+  const [logitsT, numT] = ctx.inputs;
+  if (logitsT.rank !== 2) throw invalidArgument(`logits should be a matrix, got shape ${shapeString(logitsT.shape)}`);
+  if (numT.rank !== 0) throw invalidArgument(`num_samples should be a scalar, got shape ${shapeString(numT.shape)}`);
+  const numSamples = Number((numT.values() as ArrayLike<number>)[0]);
+  if (numSamples < 0) throw invalidArgument(`num_samples should be nonnegative, got ${numSamples}`);
+  const [batch, classes] = logitsT.shape;
+  if (classes <= 0) throw invalidArgument(`num_classes should be positive, got ${classes}`);
+  if (!['float32', 'float64', 'float16', 'bfloat16'].includes(logitsT.dtype)) {
+    throw invalidArgument(`${op} does not support logits of type ${dtypeShortName(logitsT.dtype)}`);
+  }
+  const outType = ctx.attrs.type('output_dtype', 'int64');
+  const outShape = [batch, numSamples];
+  const size = checkTensorSize(outShape, outType);
+  const out = allocHost(outType, size);
+  const g = gen(batch, numSamples);
+  if (size === 0) return [Tensor.fromHost(outType, outShape, out)];
+  const single = new Single(g);
+  const logits = logitsT.values() as ArrayLike<number>;
+  const cdf = new Float64Array(classes);
+  for (let b = 0; b < batch; b++) {
+    // std::numeric_limits<T>::lowest() when no logit is finite.
+    let max = logitsT.dtype === 'float64' ? -Number.MAX_VALUE : logitsT.dtype === 'float16' ? -65504 : -3.4028234663852886e38;
+    for (let j = 0; j < classes; j++) {
+      const v = logits[b * classes + j];
+      if (Number.isFinite(v)) max = Math.max(max, v);
+    }
+    let total = 0;
+    for (let j = 0; j < classes; j++) {
+      const v = logits[b * classes + j];
+      if (Number.isFinite(v)) total += Math.exp(v - max);
+      cdf[j] = total;
+    }
+    for (let j = 0; j < numSamples; j++) {
+      const x0 = single.next();
+      const x1 = single.next();
+      const target = uint64ToDouble(x0, x1) * total;
+      // std::upper_bound: the first class whose running total exceeds target.
+      let lo = 0;
+      let hi = classes;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (!(target < cdf[mid])) lo = mid + 1;
+        else hi = mid;
+      }
+      if (outType === 'int64') (out as BigInt64Array)[b * numSamples + j] = BigInt(lo);
+      else (out as Int32Array)[b * numSamples + j] = lo;
+    }
+  }
+  return [Tensor.fromHost(outType, outShape, out)];
+}
+
 registerKernel({
   op: 'Multinomial',
   stateful: true,
-  kernel: (ctx) => {
-    const [logitsT, numT] = ctx.inputs;
-    if (logitsT.rank !== 2) throw invalidArgument(`logits should be a matrix, got shape ${shapeString(logitsT.shape)}`);
-    if (numT.rank !== 0) throw invalidArgument(`num_samples should be a scalar, got shape ${shapeString(numT.shape)}`);
-    const numSamples = Number((numT.values() as ArrayLike<number>)[0]);
-    if (numSamples < 0) throw invalidArgument(`num_samples should be nonnegative, got ${numSamples}`);
-    const [batch, classes] = logitsT.shape;
-    if (classes <= 0) throw invalidArgument(`num_classes should be positive, got ${classes}`);
-    if (!['float32', 'float64', 'float16', 'bfloat16'].includes(logitsT.dtype)) {
-      throw invalidArgument(`Multinomial does not support logits of type ${dtypeShortName(logitsT.dtype)}`);
-    }
-    const outType = ctx.attrs.type('output_dtype', 'int64');
-    const size = batch * numSamples;
-    const out = allocHost(outType, size);
-    const ceil4 = Math.ceil(numSamples / 4) * 4 * 2; // CPU draws doubles: 2 samples each
-    const gen = reserve(ctx, batch * ceil4);
-    if (size === 0) return [Tensor.fromHost(outType, [batch, numSamples], out)];
-    const single = new Single(gen);
-    const logits = logitsT.values() as ArrayLike<number>;
-    const cdf = new Float64Array(classes);
-    for (let b = 0; b < batch; b++) {
-      // std::numeric_limits<T>::lowest() when no logit is finite.
-      let max = logitsT.dtype === 'float64' ? -Number.MAX_VALUE : logitsT.dtype === 'float16' ? -65504 : -3.4028234663852886e38;
-      for (let j = 0; j < classes; j++) {
-        const v = logits[b * classes + j];
-        if (Number.isFinite(v)) max = Math.max(max, v);
-      }
-      let total = 0;
-      for (let j = 0; j < classes; j++) {
-        const v = logits[b * classes + j];
-        if (Number.isFinite(v)) total += Math.exp(v - max);
-        cdf[j] = total;
-      }
-      for (let j = 0; j < numSamples; j++) {
-        const x0 = single.next();
-        const x1 = single.next();
-        const target = uint64ToDouble(x0, x1) * total;
-        // std::upper_bound: the first class whose running total exceeds target.
-        let lo = 0;
-        let hi = classes;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (!(target < cdf[mid])) lo = mid + 1;
-          else hi = mid;
-        }
-        if (outType === 'int64') (out as BigInt64Array)[b * numSamples + j] = BigInt(lo);
-        else (out as Int32Array)[b * numSamples + j] = lo;
-      }
-    }
-    return [Tensor.fromHost(outType, [batch, numSamples], out)];
-  },
+  // CPU draws doubles (2 samples each) for ceil4(num_samples) per row.
+  kernel: (ctx) => multinomial(ctx, 'Multinomial', (batch, ns) => reserve(ctx, batch * Math.ceil(ns / 4) * 4 * 2)),
+});
+
+registerKernel({
+  op: 'StatelessMultinomial',
+  kernel: (ctx) =>
+    multinomial(ctx, 'StatelessMultinomial', () => {
+      const { key, counter } = keyCounterFromSeed(ctx.inputs[2]);
+      return Philox.raw(counter, key);
+    }),
 });

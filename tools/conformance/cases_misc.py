@@ -28,6 +28,7 @@ def stateless_random_v2(model_dir):
             "int32": tf.random.stateless_uniform([11], seed, minval=-5, maxval=17, dtype=tf.int32),
             "int64": tf.random.stateless_uniform([5], seed, minval=-3, maxval=1000000000000, dtype=tf.int64),
             "full_int": tf.random.stateless_uniform([3], seed, minval=None, maxval=None, dtype=tf.int32),
+            "categorical": tf.random.stateless_categorical(tf.constant([[0.0, 1.0, 2.0], [3.0, -1.0, 0.5]]), 7, seed),
             "normal16": tf.random.stateless_normal([6], seed, dtype=tf.float16),
             "uniform16": tf.random.stateless_uniform([5], seed, dtype=tf.float16),
             "truncated16": tf.random.stateless_truncated_normal([5], seed, dtype=tf.bfloat16),
