@@ -409,3 +409,96 @@ registerKernel({
     return [Tensor.scalar('string', out)];
   },
 });
+
+// ---------------------------------------------------------------------------
+// QuantizeAndDequantizeV2 / V3 / V4 (quantize_and_dequantize_op.{h,cc}):
+// symmetric range around 0, per tensor or per `axis` channel, in T's
+// precision step by step.
+
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+function quantizeAndDequantize(ctx: KernelContext, op: string, numBitsFromInput: boolean): Tensor[] {
+  const [x, minT, maxT, bitsT] = ctx.inputs;
+  if (x.dtype !== 'float32' && x.dtype !== 'float64') throw invalidArgument(`${op} does not support ${dtypeShortName(x.dtype)} inputs (float and double are)`);
+  const r = x.dtype === 'float32' ? f : (v: number) => v;
+  const signed = ctx.attrs.bool('signed_input', true);
+  const rangeGiven = ctx.attrs.bool('range_given', false);
+  const narrow = ctx.attrs.bool('narrow_range', false);
+  const axis = ctx.attrs.int('axis', -1);
+  const roundMode = numBitsFromInput ? 'HALF_TO_EVEN' : ctx.attrs.string('round_mode', 'HALF_TO_EVEN');
+  if (roundMode !== 'HALF_TO_EVEN' && roundMode !== 'HALF_UP') throw invalidArgument(`Invalid round_mode: ${roundMode}`);
+  let numBits: number;
+  if (numBitsFromInput) {
+    if (bitsT.rank !== 0) throw invalidArgument(`Invalid shape ${shapeString(bitsT.shape)} for num_bits, must be a scalar`);
+    numBits = Number((bitsT.values() as Int32Array)[0]);
+  } else numBits = ctx.attrs.int('num_bits', 8);
+  if (!(numBits > 0 && numBits < (signed ? 62 : 63))) throw invalidArgument(`num_bits is out of range: ${numBits} with signed_input_ ${signed}`);
+  if (axis < -1 || axis >= x.rank) throw invalidArgument(`Axis is out of bounds: axis=${axis}, rank=${x.rank}`);
+  const depth = axis === -1 ? 1 : x.shape[axis];
+  const rangeRank = axis === -1 ? 0 : 1;
+  for (const [t, name] of [[minT, 'input_min'], [maxT, 'input_max']] as const) {
+    if (t.rank !== rangeRank || (rangeRank === 1 && t.shape[0] !== depth)) {
+      throw invalidArgument(`${name} has incorrect shape ${shapeString(t.shape)}, expected ${rangeRank === 0 ? '[]' : `[${depth}]`}`);
+    }
+  }
+  const src = x.values() as Float32Array | Float64Array;
+  const outer = axis === -1 ? 1 : x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const inner = axis === -1 ? src.length : x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const mins = minT.values() as Float32Array | Float64Array;
+  const maxs = maxT.values() as Float32Array | Float64Array;
+  const minQ = signed ? (narrow ? -(2 ** (numBits - 1)) + 1 : -(2 ** (numBits - 1))) : 0;
+  const maxQ = signed ? 2 ** (numBits - 1) - 1 : 2 ** numBits - 1;
+  const tMax = x.dtype === 'float32' ? 3.4028234663852886e38 : Number.MAX_VALUE;
+  const round = roundMode === 'HALF_UP' ? (v: number) => Math.floor(r(v + 0.5)) : roundHalfEven;
+  const out = allocHost(x.dtype, src.length) as Float32Array | Float64Array;
+  const at = (o: number, c: number, i: number) => (o * depth + c) * inner + i;
+  for (let c = 0; c < depth; c++) {
+    let lo: number;
+    let hi: number;
+    if (rangeGiven) {
+      lo = mins[c];
+      hi = maxs[c];
+      if (lo > hi) throw invalidArgument(`Invalid range: input_min ${lo} > input_max ${hi}`);
+    } else {
+      lo = Infinity;
+      hi = -Infinity;
+      for (let o = 0; o < outer; o++) {
+        for (let i = 0; i < inner; i++) {
+          const v = src[at(o, c, i)];
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+        }
+      }
+    }
+    // ComputeQuantizationRange: the larger scale that keeps 0 fixed and both ends in range.
+    const fromMin = r(minQ) * lo > 0 ? r(r(minQ) / lo) : tMax;
+    const fromMax = r(maxQ) * hi > 0 ? r(r(maxQ) / hi) : tMax;
+    let scale: number;
+    let inv: number;
+    if (fromMin < fromMax) {
+      scale = fromMin;
+      inv = r(lo / r(minQ));
+      hi = r(r(maxQ) * inv);
+    } else {
+      scale = fromMax;
+      inv = r(hi / r(maxQ));
+      lo = r(r(minQ) * inv);
+    }
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        const k = at(o, c, i);
+        let v = src[k];
+        if (rangeGiven) v = Math.max(Math.min(v, hi), lo);
+        out[k] = r(round(r(v * scale)) * inv);
+      }
+    }
+  }
+  return [Tensor.fromHost(x.dtype, x.shape, out)];
+}
+
+registerKernel({ op: 'QuantizeAndDequantizeV2', kernel: (ctx) => quantizeAndDequantize(ctx, 'QuantizeAndDequantizeV2', false) });
+registerKernel({ op: 'QuantizeAndDequantizeV4', kernel: (ctx) => quantizeAndDequantize(ctx, 'QuantizeAndDequantizeV4', false) });
+registerKernel({ op: 'QuantizeAndDequantizeV3', kernel: (ctx) => quantizeAndDequantize(ctx, 'QuantizeAndDequantizeV3', true) });

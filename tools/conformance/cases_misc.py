@@ -192,3 +192,22 @@ def string_format(model_dir):
                [{"x": np.array([1.0, -0.5, 1e-5, 1234567.0, 1e8, float("nan"), float("inf"), 0.1], np.float32), "s": np.array([b"a", b"b\tc"]),
                  "b": np.array(True), "d": np.array(0.1 + 0.2), "i8": np.array([-3, 4], np.int8)},
                 {"x": np.array([], np.float32), "s": np.array([b"z"]), "b": np.array(False), "d": np.array(1e300), "i8": np.array([0, 0], np.int8)}])
+
+
+@case
+def quantize_and_dequantize(model_dir):
+    def fn(x, lo, hi):
+        m = tf.reshape(x, [3, 4])
+        return {
+            "auto": tf.quantization.quantize_and_dequantize_v2(x, 0.0, 0.0, range_given=False),
+            "given": tf.quantization.quantize_and_dequantize_v2(x, lo, hi, range_given=True, num_bits=4),
+            "unsigned_up": tf.quantization.quantize_and_dequantize_v2(tf.abs(x), 0.0, 0.0, signed_input=False, round_mode="HALF_UP"),
+            "narrow": tf.quantization.quantize_and_dequantize_v2(x, lo, hi, range_given=True, narrow_range=True),
+            "axis": tf.quantization.quantize_and_dequantize_v2(m, [0.0] * 4, [0.0] * 4, axis=1, num_bits=3),
+            "v3": tf.raw_ops.QuantizeAndDequantizeV3(input=x, input_min=lo, input_max=hi, num_bits=6, range_given=True),
+            "v2raw": tf.raw_ops.QuantizeAndDequantizeV2(input=tf.cast(x, tf.float64), input_min=tf.constant(-1.0, tf.float64),
+                                                        input_max=tf.constant(2.0, tf.float64), range_given=True, num_bits=5),
+        }
+    x = np.array([-3.0, -1.3, -0.71, -0.1, 0.0, 0.004, 0.05, 0.333, 1.0, 1.49, 2.7, 9.0], np.float32)
+    return one(model_dir, fn, [spec([12], tf.float32, "x"), spec([], tf.float32, "lo"), spec([], tf.float32, "hi")],
+               [{"x": x, "lo": np.float32(-0.9), "hi": np.float32(1.7)}, {"x": x * 0.37, "lo": np.float32(-2.0), "hi": np.float32(0.3)}])
