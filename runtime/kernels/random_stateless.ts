@@ -8,7 +8,8 @@
  *    StatelessRandomNormal, StatelessTruncatedNormal, StatelessRandomUniformInt
  *    (stateless_random_ops.cc: the seed is scrambled into a Philox key and
  *    counter by one Philox round, GenerateKey);
- *  - StatelessMultinomial (stateless_random_ops.cc);
+ *  - StatelessMultinomial (stateless_random_ops.cc), RandomShuffle and
+ *    StatelessShuffle (random_shuffle_op.cc, shuffle_common.h);
  *  - TruncatedNormal and Multinomial (stateful, seeded per op like
  *    RandomUniform in random.ts).
  * Sampling follows random_distributions.h (Uint32ToFloat, Uint64ToDouble,
@@ -453,4 +454,55 @@ registerKernel({
       const { key, counter } = keyCounterFromSeed(ctx.inputs[2]);
       return Philox.raw(counter, key);
     }),
+});
+
+// ---------------------------------------------------------------------------
+// RandomShuffle / StatelessShuffle (random_shuffle_op.cc, shuffle_common.h):
+// Fisher-Yates from the front with exactly size-1 draws of `uint32 % n`,
+// applied to a permutation of dimension 0.
+
+function shuffle(x: Tensor, rng: (samples: number) => Philox): Tensor {
+  if (x.rank === 0) throw invalidArgument('value must be at least 1-dimensional');
+  const size = x.shape[0];
+  if (x.size <= 1 || size <= 1) return x;
+  const single = new Single(rng(size - 1));
+  const perm = new Array<number>(size);
+  for (let i = 0; i < size; i++) perm[i] = i;
+  for (let i = 0; i < size - 1; i++) {
+    const j = i + (single.next() % (size - i));
+    const t = perm[i];
+    perm[i] = perm[j];
+    perm[j] = t;
+  }
+  const width = x.dtype === 'complex64' || x.dtype === 'complex128' ? 2 : 1;
+  const row = (x.size / size) * width;
+  const src = x.values();
+  const out = allocHost(x.dtype, x.size);
+  for (let i = 0; i < size; i++) {
+    const from = perm[i] * row;
+    if (ArrayBuffer.isView(src)) (out as Float64Array).set((src as Float64Array).subarray(from, from + row), i * row);
+    else for (let k = 0; k < row; k++) (out as unknown[])[i * row + k] = (src as unknown[])[from + k];
+  }
+  return Tensor.fromHost(x.dtype, x.shape, out);
+}
+
+registerKernel({
+  op: 'RandomShuffle',
+  stateful: true,
+  kernel: (ctx) =>
+    [shuffle(ctx.inputs[0], (samples) => {
+      // GuardedPhiloxRandom::ReserveSamples32(samples): ceil(samples / 4) blocks.
+      const g = generatorFor(ctx);
+      const local = g.clone();
+      g.skip(Math.ceil(samples / 4));
+      return local;
+    })],
+});
+
+registerKernel({
+  op: 'StatelessShuffle',
+  kernel: (ctx) => {
+    const [x, keyT, counterT, algT] = ctx.inputs;
+    return [shuffle(x, () => generatorFromInputs(keyT, counterT, algT))];
+  },
 });

@@ -28,6 +28,7 @@ def stateless_random_v2(model_dir):
             "int32": tf.random.stateless_uniform([11], seed, minval=-5, maxval=17, dtype=tf.int32),
             "int64": tf.random.stateless_uniform([5], seed, minval=-3, maxval=1000000000000, dtype=tf.int64),
             "full_int": tf.random.stateless_uniform([3], seed, minval=None, maxval=None, dtype=tf.int32),
+            "stateless_shuffle": tf.random.experimental.stateless_shuffle(tf.range(9), seed),
             "categorical": tf.random.stateless_categorical(tf.constant([[0.0, 1.0, 2.0], [3.0, -1.0, 0.5]]), 7, seed),
             "normal16": tf.random.stateless_normal([6], seed, dtype=tf.float16),
             "uniform16": tf.random.stateless_uniform([5], seed, dtype=tf.float16),
@@ -55,6 +56,8 @@ def seeded_truncated_normal_and_multinomial(model_dir):
         return {
             "truncated": tf.random.truncated_normal([2, 5], seed=11),
             "samples": tf.random.categorical(logits, 12, seed=5),
+            "shuffled": tf.random.shuffle(tf.reshape(tf.range(14), [7, 2]), seed=9),
+            "shuffled_vec": tf.random.shuffle(tf.range(10.0), seed=1),
             "rows": tf.random.categorical(tf.constant([[0.0, 1.0, 2.0], [3.0, -1.0, 0.5], [-2.0, -2.0, 5.0]]), 6, seed=8,
                                           dtype=tf.int32),
         }
