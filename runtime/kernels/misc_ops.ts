@@ -8,10 +8,12 @@
  *  - tfjs-only op names the tfjs converter emits (Prelu, Ones, Zeros,
  *    Conv1D, DepthwiseConv2d, FusedDepthwiseConv2dNative) and the V1
  *    ref-handle lookup table ops (HashTable, InitializeTable,
- *    LookupTableFind/Import/Size), which share the V2 kernels.
+ *    LookupTableFind/Import/Size), which share the V2 kernels;
+ *  - StringFormat, QuantizeAndDequantizeV2/V3/V4 and Bitcast (below).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { dtypeShortName } from '../dtypes.js';
+import { dtypeShortName, dtypeTfName } from '../dtypes.js';
+import { decodeTensorBytes, encodeTensorBytes, rawElementSize } from '../proto/tensor_bytes.js';
 import { invalidArgument } from '../errors.js';
 import { allocHost, decodeString, shapeString, Tensor } from '../tensor.js';
 import { makeShape, onTf } from './array_util.js';
@@ -502,3 +504,34 @@ function quantizeAndDequantize(ctx: KernelContext, op: string, numBitsFromInput:
 registerKernel({ op: 'QuantizeAndDequantizeV2', kernel: (ctx) => quantizeAndDequantize(ctx, 'QuantizeAndDequantizeV2', false) });
 registerKernel({ op: 'QuantizeAndDequantizeV4', kernel: (ctx) => quantizeAndDequantize(ctx, 'QuantizeAndDequantizeV4', false) });
 registerKernel({ op: 'QuantizeAndDequantizeV3', kernel: (ctx) => quantizeAndDequantize(ctx, 'QuantizeAndDequantizeV3', true) });
+
+// ---------------------------------------------------------------------------
+// Bitcast (bitcast_op.cc): the same bytes read as another type; a wider
+// output consumes the last dimension, a narrower one appends a dimension.
+if (!kernelFor('Bitcast')) {
+  registerKernel({
+    op: 'Bitcast',
+    kernel: (ctx) => {
+      const x = ctx.inputs[0];
+      const to = ctx.attrs.type('type');
+      const inSize = rawElementSize(x.dtype);
+      const outSize = rawElementSize(to);
+      if (!inSize || !outSize || x.dtype === 'bool' || to === 'bool') {
+        throw invalidArgument(`Bitcast does not support ${dtypeShortName(x.dtype)} to ${dtypeShortName(to)}`);
+      }
+      let shape = [...x.shape];
+      if (inSize < outSize) {
+        if (!(x.rank > 0 && shape[shape.length - 1] === outSize / inSize)) {
+          throw invalidArgument(`Cannot bitcast from ${dtypeTfName(x.dtype)} to ${dtypeTfName(to)}: shape ${shapeString(x.shape)}`);
+        }
+        shape = shape.slice(0, -1);
+      } else if (inSize > outSize) {
+        shape.push(inSize / outSize);
+      }
+      if (x.dtype === to) return [x];
+      const bytes = encodeTensorBytes(x.dtype, x.values());
+      const count = bytes.length / outSize;
+      return [Tensor.fromHost(to, shape, decodeTensorBytes(to, bytes, count))];
+    },
+  });
+}

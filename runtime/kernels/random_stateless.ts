@@ -10,6 +10,9 @@
  *    counter by one Philox round, GenerateKey);
  *  - StatelessMultinomial (stateless_random_ops.cc), RandomShuffle and
  *    StatelessShuffle (random_shuffle_op.cc, shuffle_common.h);
+ *  - tf.random.Generator's ops: StatefulUniform, StatefulStandardNormalV2,
+ *    StatefulTruncatedNormal, StatefulUniformInt, StatefulUniformFullInt,
+ *    RngSkip, RngReadAndSkip (stateful_random_ops.cc; state in a variable);
  *  - TruncatedNormal and Multinomial (stateful, seeded per op like
  *    RandomUniform in random.ts).
  * Sampling follows random_distributions.h (Uint32ToFloat, Uint64ToDouble,
@@ -30,6 +33,7 @@ import { allocHost, shapeString, Tensor } from '../tensor.js';
 import { makeShape } from './array_util.js';
 import { generatorFor, Philox } from './random.js';
 import { registerKernel, type KernelContext } from './registry.js';
+import { variableOf } from './state.js';
 
 const f = Math.fround;
 const f32 = new Float32Array(1);
@@ -504,5 +508,81 @@ registerKernel({
   kernel: (ctx) => {
     const [x, keyT, counterT, algT] = ctx.inputs;
     return [shuffle(x, () => generatorFromInputs(keyT, counterT, algT))];
+  },
+});
+
+// ---------------------------------------------------------------------------
+// tf.random.Generator ops (stateful_random_ops.cc): the Philox state lives in
+// an int64[3] resource variable (128-bit counter, 64-bit key); each op draws
+// from it as FillPhiloxRandom does, then moves the counter 256 blocks per
+// output element (UpdateMemWithPhiloxRandom). RngSkip / RngReadAndSkip move
+// it by 256 * delta.
+
+function generatorState(ctx: KernelContext, op: string): { gen: Philox; advance: (outputs: number) => void; old: Tensor } {
+  const v = variableOf(ctx.inputs[0], op);
+  const algT = ctx.inputs[1];
+  const alg = Number((algT.values() as ArrayLike<number | bigint>)[0]);
+  checkAlg(alg);
+  const state = v.read();
+  if (state.dtype !== 'int64') throw invalidArgument(`dtype of RNG state variable must be int64, not ${dtypeShortName(state.dtype)}`);
+  if (state.rank !== 1) throw invalidArgument(`RNG state must have one and only one dimension, not ${state.rank}`);
+  if (state.size < 3) throw invalidArgument(`The size of the state must be at least 3; got ${state.size}`);
+  const s = state.values() as BigInt64Array;
+  const c0 = BigInt.asUintN(64, s[0]);
+  const c1 = BigInt.asUintN(64, s[1]);
+  const key = BigInt.asUintN(64, s[2]);
+  const gen = Philox.raw([lo32(c0), hi32(c0), lo32(c1), hi32(c1)], [lo32(key), hi32(key)]);
+  const advance = (outputs: number) => {
+    let counter = (c1 << 64n) | c0;
+    counter = BigInt.asUintN(128, counter + BigInt(outputs) * 256n);
+    const next = Array.from(s);
+    next[0] = BigInt.asIntN(64, counter & 0xffffffffffffffffn);
+    next[1] = BigInt.asIntN(64, counter >> 64n);
+    v.assign(Tensor.from('int64', [next.length], next));
+  };
+  return { gen, advance, old: state };
+}
+
+function registerStateful(op: string, draw: (ctx: KernelContext, gen: Philox, dtype: DType, shape: number[]) => Tensor): void {
+  registerKernel({
+    op,
+    stateful: true,
+    kernel: (ctx) => {
+      const dtype = ctx.attrs.type('dtype', 'float32');
+      const shape = shapeOf(ctx.inputs[2], dtype);
+      const { gen, advance } = generatorState(ctx, op);
+      const out = draw(ctx, gen, dtype, shape);
+      advance(out.size);
+      return [out];
+    },
+  });
+}
+
+const floatDraw = (sampler: FloatSampler, op: string) => (_ctx: KernelContext, gen: Philox, dtype: DType, shape: number[]) =>
+  Tensor.fromHost(dtype, shape, sampler(dtype, op)(gen, shape.reduce((a, b) => a * b, 1)));
+
+registerStateful('StatefulUniform', floatDraw(floatUniform, 'StatefulUniform'));
+registerStateful('StatefulStandardNormalV2', floatDraw(floatNormal, 'StatefulStandardNormalV2'));
+registerStateful('StatefulTruncatedNormal', floatDraw(floatTruncated, 'StatefulTruncatedNormal'));
+registerStateful('StatefulUniformInt', (ctx, gen, dtype, shape) => uniformInt(gen, dtype, shape, ctx.inputs[3], ctx.inputs[4], 'StatefulUniformInt'));
+registerStateful('StatefulUniformFullInt', (_ctx, gen, dtype, shape) => fullInt(gen, dtype, shape, 'StatefulUniformFullInt'));
+
+registerKernel({
+  op: 'RngSkip',
+  stateful: true,
+  kernel: (ctx) => {
+    const { advance } = generatorState(ctx, 'RngSkip');
+    advance(Number((ctx.inputs[2].values() as ArrayLike<number | bigint>)[0]));
+    return [];
+  },
+});
+
+registerKernel({
+  op: 'RngReadAndSkip',
+  stateful: true,
+  kernel: (ctx) => {
+    const { advance, old } = generatorState(ctx, 'RngReadAndSkip');
+    advance(Number((ctx.inputs[2].values() as ArrayLike<number | bigint>)[0]));
+    return [old];
   },
 });

@@ -214,3 +214,26 @@ def quantize_and_dequantize(model_dir):
     x = np.array([-3.0, -1.3, -0.71, -0.1, 0.0, 0.004, 0.05, 0.333, 1.0, 1.49, 2.7, 9.0], np.float32)
     return one(model_dir, fn, [spec([12], tf.float32, "x"), spec([], tf.float32, "lo"), spec([], tf.float32, "hi")],
                [{"x": x, "lo": np.float32(-0.9), "hi": np.float32(1.7)}, {"x": x * 0.37, "lo": np.float32(-2.0), "hi": np.float32(0.3)}])
+
+
+@case
+def random_generator_state(model_dir):
+    m = tf.Module()
+    m.g = tf.random.Generator.from_seed(1234)
+
+    @tf.function(input_signature=[spec([], tf.int32, "n")])
+    def draw(n):
+        return {
+            "normal": m.g.normal([3]), "uniform": m.g.uniform([n]), "ints": m.g.uniform([5], 0, 10, dtype=tf.int32),
+            "int64": m.g.uniform_full_int([2], dtype=tf.int32), "truncated": m.g.truncated_normal([4]),
+            "seeds": tf.bitcast(m.g.make_seeds(2), tf.int32), "bits": tf.bitcast(tf.constant([1.5, -2.0]), tf.uint8),
+            "wide": tf.bitcast(tf.constant([[1, 2], [3, 4]], tf.int16), tf.int32),
+        }
+
+    @tf.function(input_signature=[])
+    def skip():
+        m.g.skip(5)
+        return {"state": tf.identity(m.g.state)}
+
+    save_module(model_dir, m, serving_default=draw, skip=skip)
+    return [("serving_default", {"n": np.array(3, np.int32)}), ("skip", {}), ("serving_default", {"n": np.array(1, np.int32)})]
