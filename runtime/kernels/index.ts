@@ -27,3 +27,4 @@ import './tensor_array.js';
 import './misc_ops.js';
 import './random_stateless.js';
 import './image_transform.js';
+import './misc_extra.js';

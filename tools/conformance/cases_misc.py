@@ -237,3 +237,40 @@ def random_generator_state(model_dir):
 
     save_module(model_dir, m, serving_default=draw, skip=skip)
     return [("serving_default", {"n": np.array(3, np.int32)}), ("skip", {}), ("serving_default", {"n": np.array(1, np.int32)})]
+
+
+@case
+def partition_stitch_topk_shift(model_dir):
+    def fn(data, parts, pred, targets, a, b):
+        p = tf.dynamic_partition(data, parts, 3)
+        idx = tf.dynamic_partition(tf.range(tf.shape(parts)[0]), parts, 3)
+        return {
+            "p0": p[0], "p1": p[1], "p2": p[2],
+            "stitched": tf.dynamic_stitch(idx, p),
+            "stitch_dup": tf.raw_ops.DynamicStitch(indices=[[0, 2], [2, 5]], data=[[1.0, 2.0], [3.0, 4.0]]),
+            "in_top2": tf.math.in_top_k(targets, pred, 2),
+            "lshift": tf.bitwise.left_shift(a, b), "rshift": tf.bitwise.right_shift(a, b),
+            "approx": tf.raw_ops.ApproximateEqual(x=pred, y=pred + 0.05, tolerance=0.1),
+        }
+    return one(model_dir, fn, [spec([None, 2], tf.float32, "data"), spec([None], tf.int32, "parts"), spec([None, 4], tf.float32, "pred"),
+                               spec([None], tf.int32, "targets"), spec([None], tf.int32, "a"), spec([None], tf.int32, "b")],
+               {"data": np.arange(10, dtype=np.float32).reshape(5, 2), "parts": np.array([2, 0, 2, 1, 0], np.int32),
+                "pred": np.array([[0.1, 0.5, 0.5, 0.2], [0.9, 0.0, 0.3, 0.3], [0.2, 0.2, 0.2, 0.2]], np.float32),
+                "targets": np.array([2, 2, 1], np.int32), "a": np.array([1, -8, 255, -1, 7], np.int32), "b": np.array([3, 1, 31, 40, -2], np.int32)})
+
+
+@case
+def resource_scatter_and_shape(model_dir):
+    m = tf.Module()
+    m.v = tf.Variable(tf.reshape(tf.range(12.0), [4, 3]))
+
+    @tf.function(input_signature=[spec([None], tf.int32, "idx"), spec([None, 3], tf.float32, "upd")])
+    def update(idx, upd):
+        m.v.scatter_update(tf.IndexedSlices(upd, idx))
+        m.v.scatter_add(tf.IndexedSlices(upd, idx))
+        m.v.scatter_max(tf.IndexedSlices(upd * 3.0, idx))
+        return {"value": tf.identity(m.v), "shape": tf.shape(m.v), "nd": tf.gather_nd(m.v, [[1, 2], [3, 0]])}
+
+    save_module(model_dir, m, serving_default=update)
+    return [("serving_default", {"idx": np.array([1, 3], np.int32), "upd": np.array([[1, 2, 3], [-4, -5, -6]], np.float32)}),
+            ("serving_default", {"idx": np.array([0], np.int32), "upd": np.array([[9, 9, 9]], np.float32)})]
