@@ -274,3 +274,16 @@ def resource_scatter_and_shape(model_dir):
     save_module(model_dir, m, serving_default=update)
     return [("serving_default", {"idx": np.array([1, 3], np.int32), "upd": np.array([[1, 2, 3], [-4, -5, -6]], np.float32)}),
             ("serving_default", {"idx": np.array([0], np.int32), "upd": np.array([[9, 9, 9]], np.float32)})]
+
+
+@case
+def batch_function(model_dir):
+    w = tf.constant([[1.0, -2.0], [0.5, 3.0]])
+
+    @tf.nondifferentiable_batch_function(num_batch_threads=1, max_batch_size=8, batch_timeout_micros=1000)
+    def body(x):
+        return tf.nn.relu(tf.matmul(x, w)) + 1.0
+
+    def fn(x):
+        return {"y": body(x)}
+    return one(model_dir, fn, [spec([None, 2], tf.float32, "x")], {"x": np.array([[1, 2], [-3, 0.5], [0, 0]], np.float32)})
