@@ -12,7 +12,7 @@
  *  - StringFormat, QuantizeAndDequantizeV2/V3/V4 and Bitcast (below).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { dtypeShortName, dtypeTfName } from '../dtypes.js';
+import { dtypeShortName } from '../dtypes.js';
 import { decodeTensorBytes, encodeTensorBytes, rawElementSize } from '../proto/tensor_bytes.js';
 import { invalidArgument } from '../errors.js';
 import { allocHost, decodeString, shapeString, Tensor } from '../tensor.js';
@@ -522,7 +522,7 @@ if (!kernelFor('Bitcast')) {
       let shape = [...x.shape];
       if (inSize < outSize) {
         if (!(x.rank > 0 && shape[shape.length - 1] === outSize / inSize)) {
-          throw invalidArgument(`Cannot bitcast from ${dtypeTfName(x.dtype)} to ${dtypeTfName(to)}: shape ${shapeString(x.shape)}`);
+          throw invalidArgument(`Cannot bitcast from ${dtypeShortName(x.dtype)} to ${dtypeShortName(to)}: shape ${shapeString(x.shape)}`);
         }
         shape = shape.slice(0, -1);
       } else if (inSize > outSize) {

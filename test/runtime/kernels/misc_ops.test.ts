@@ -113,4 +113,24 @@ describe('misc kernels: error paths', () => {
     expect(Array.from(found.values() as BigInt64Array)).toEqual([2n, -1n, 1n]);
     expect((call('LookupTableSize', [h])[0].values() as BigInt64Array)[0]).toBe(2n);
   });
+
+  it('partition, stitch, top-k, shifts and Bitcast reject bad inputs', () => {
+    const data = Tensor.from('float32', [3], [1, 2, 3]);
+    fails(() => run('DynamicPartition', [data, Tensor.from('int32', [3], [0, 5, 1])], { num_partitions: attr.i(2) }), 'INVALID_ARGUMENT', /partitions\[1\] = 5 is not in \[0, 2\)/);
+    fails(() => run('DynamicPartition', [data, Tensor.from('int32', [2], [0, 1])], { num_partitions: attr.i(2) }), 'INVALID_ARGUMENT', /data.shape must start with partitions.shape/);
+    fails(() => run('DynamicStitch', [Tensor.from('int32', [2], [0, 1]), data], { N: attr.i(1) }), 'INVALID_ARGUMENT', /does not start with indices/);
+    fails(() => run('DynamicStitch', [Tensor.from('int32', [1], [-1]), Tensor.from('float32', [1], [1])], { N: attr.i(1) }), 'INVALID_ARGUMENT', /non-negative/);
+    expect(() => run('DynamicStitch', [Tensor.from('int32', [1], [2 ** 30]), Tensor.from('float32', [1, 4096], new Array(4096).fill(1))], { N: attr.i(1) })).toThrow(StatusError);
+    fails(() => run('InTopKV2', [Tensor.from('float32', [2, 2], [1, 2, 3, 4]), Tensor.from('int32', [1], [0]), Tensor.scalar('int32', 1)]), 'INVALID_ARGUMENT', /must match length of targets/);
+    fails(() => run('LeftShift', [Tensor.from('int32', [2], [1, 2]), Tensor.from('int32', [3], [1, 2, 3])]), 'INVALID_ARGUMENT', /Incompatible shapes/);
+    fails(() => run('Bitcast', [Tensor.from('int8', [3], [1, 2, 3])], { type: attr.type('int16') }), 'INVALID_ARGUMENT', /Cannot bitcast from int8 to int16: shape \[3\]/);
+    const b = run('Bitcast', [Tensor.from('int8', [2, 2], [1, 0, -1, -1])], { type: attr.type('int16') })[0];
+    expect(b.shape).toEqual([2]);
+    expect(Array.from(b.values() as Int16Array)).toEqual([1, -1]);
+    fails(() => run('StringFormat', [Tensor.scalar('int32', 1)], { template: attr.s('{} {}'), placeholder: attr.s('{}') }), 'INVALID_ARGUMENT', /num placeholders in template and num inputs must match: 2 vs. 1/);
+    fails(() => run('QuantizeAndDequantizeV2', [data, Tensor.scalar('float32', 1), Tensor.scalar('float32', 0)], { range_given: attr.b(true) }), 'INVALID_ARGUMENT', /Invalid range: input_min 1 > input_max 0/);
+    fails(() => run('QuantizeAndDequantizeV2', [data, Tensor.scalar('float32', 0), Tensor.scalar('float32', 1)], { num_bits: attr.i(70) }), 'INVALID_ARGUMENT', /num_bits is out of range/);
+    fails(() => run('ImageProjectiveTransformV3', [data, Tensor.from('float32', [1, 8], new Array(8).fill(0)), Tensor.from('int32', [2], [2, 2]), Tensor.scalar('float32', 0)], { interpolation: attr.s('NEAREST') }), 'INVALID_ARGUMENT', /Input images must have rank 4/);
+    fails(() => run('ImageProjectiveTransformV3', [Tensor.from('float32', [1, 1, 1, 1], [1]), Tensor.from('float32', [1, 8], new Array(8).fill(0)), Tensor.from('int32', [2], [2 ** 20, 2 ** 20]), Tensor.scalar('float32', 0)], { interpolation: attr.s('NEAREST') }), 'RESOURCE_EXHAUSTED', /./);
+  });
 });
