@@ -28,3 +28,4 @@ import './misc_ops.js';
 import './random_stateless.js';
 import './image_transform.js';
 import './misc_extra.js';
+import './unicode.js';

@@ -287,3 +287,23 @@ def batch_function(model_dir):
     def fn(x):
         return {"y": body(x)}
     return one(model_dir, fn, [spec([None, 2], tf.float32, "x")], {"x": np.array([[1, 2], [-3, 0.5], [0, 0]], np.float32)})
+
+
+@case
+def unicode_ops(model_dir):
+    def fn(s):
+        chars = tf.strings.unicode_decode(s, "UTF-8")
+        decoded, offsets = tf.strings.unicode_decode_with_offsets(s, "UTF-8", errors="replace", replacement_char=63)
+        return {
+            "values": chars.flat_values, "splits": chars.row_splits,
+            "values_q": decoded.flat_values, "offsets": offsets.flat_values,
+            "ignored": tf.strings.unicode_decode(s, "UTF-8", errors="ignore").flat_values,
+            "control": tf.strings.unicode_decode(s, "UTF-8", replace_control_characters=True).flat_values,
+            "split": tf.strings.unicode_split(s, "UTF-8").flat_values,
+            "encoded": tf.strings.unicode_encode(chars, "UTF-8"),
+            "utf16": tf.strings.unicode_transcode(s, "UTF-8", "UTF-16-BE"),
+            "utf32": tf.strings.unicode_encode(tf.ragged.constant([[72, 0x1F600, -5, 0xD800]]), "UTF-32-BE"),
+            "back": tf.strings.unicode_transcode(tf.strings.unicode_transcode(s, "UTF-8", "UTF-16-BE"), "UTF-16-BE", "UTF-8"),
+        }
+    return one(model_dir, fn, [spec([None], tf.string, "s")],
+               {"s": np.array(["héllo".encode(), b"a\xffb\xe2\x82", "日本\x07😀".encode(), b"", b"\xf0\x9f\x98\x80\xed\xa0\x80x"], dtype=object)})
