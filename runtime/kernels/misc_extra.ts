@@ -7,7 +7,10 @@
  *  - VariableShape, ResourceGatherNd, ResourceScatterUpdate/Add/Sub/Mul/Div/
  *    Min/Max (resource_variable_ops.cc);
  *  - InTopKV2 / InTopK (in_topk_op.cc), LeftShift / RightShift (cwise_ops),
- *    ApproximateEqual, Timestamp.
+ *    ApproximateEqual, Timestamp;
+ *  - SoftmaxCrossEntropyWithLogits, SparseSoftmaxCrossEntropyWithLogits
+ *    (xent_op.cc, sparse_xent_op.cc), HistogramFixedWidth (histogram_op.cc),
+ *    CumulativeLogsumexp (scan_ops.cc), in T's precision step by step.
  * Each is registered only if no other family registered it first.
  */
 import { dtypeShortName } from '../dtypes.js';
@@ -302,3 +305,153 @@ register({
 });
 
 register({ op: 'Timestamp', stateful: true, kernel: () => [Tensor.scalar('float64', Date.now() / 1000)] });
+
+// ---------------------------------------------------------------------------
+// Softmax cross entropy: loss = log(sum exp(x - max)) - (x - max)[label]; backprop = softmax - labels.
+
+function xentRows(
+  op: string, x: Float32Array | Float64Array, batch: number, classes: number, dbl: boolean,
+  label: (b: number, j: number) => number,
+): [Float32Array | Float64Array, Float32Array | Float64Array] {
+  const r = dbl ? (v: number) => v : Math.fround;
+  const loss = dbl ? new Float64Array(batch) : new Float32Array(batch);
+  const back = dbl ? new Float64Array(batch * classes) : new Float32Array(batch * classes);
+  for (let b = 0; b < batch; b++) {
+    let max = -Infinity;
+    for (let j = 0; j < classes; j++) max = Math.max(max, x[b * classes + j]);
+    let sum = 0;
+    for (let j = 0; j < classes; j++) sum = r(sum + r(Math.exp(r(x[b * classes + j] - max))));
+    const logSum = r(Math.log(sum));
+    let l = 0;
+    for (let j = 0; j < classes; j++) {
+      const shifted = r(x[b * classes + j] - max);
+      const y = label(b, j);
+      if (y !== 0) l = r(l + r(y * r(logSum - shifted)));
+      back[b * classes + j] = r(r(r(Math.exp(shifted)) / sum) - y);
+    }
+    loss[b] = l;
+  }
+  void op;
+  return [loss, back];
+}
+
+register({
+  op: 'SparseSoftmaxCrossEntropyWithLogits',
+  outputs: [{ name: 'loss' }, { name: 'backprop' }],
+  kernel: (ctx) => {
+    const [logits, labelsT] = ctx.inputs;
+    if (logits.rank !== 2) throw invalidArgument(`logits must be 2-D, but got shape ${shapeString(logits.shape)}`);
+    if (labelsT.rank !== 1) throw invalidArgument(`labels must be 1-D, but got shape ${shapeString(labelsT.shape)}`);
+    if (logits.shape[0] !== labelsT.shape[0]) {
+      throw invalidArgument(`logits and labels must have the same first dimension, got logits shape ${shapeString(logits.shape)} and labels shape ${shapeString(labelsT.shape)}`);
+    }
+    if (logits.dtype !== 'float32' && logits.dtype !== 'float64' && logits.dtype !== 'float16' && logits.dtype !== 'bfloat16') {
+      throw invalidArgument(`SparseSoftmaxCrossEntropyWithLogits does not support ${dtypeShortName(logits.dtype)} logits`);
+    }
+    const [batch, classes] = logits.shape;
+    if (classes === 0 && batch > 0) throw invalidArgument(`Must have at least one class, but got logits shape ${shapeString(logits.shape)}`);
+    const labels = labelsT.numbers();
+    labels.forEach((v) => {
+      if (!(v >= 0 && v < classes)) throw invalidArgument(`Received a label value of ${v} which is outside the valid range of [0, ${classes}).  Label values: ${labels.join(' ')}`);
+    });
+    const [loss, back] = xentRows('SparseSoftmaxCrossEntropyWithLogits', logits.values() as Float32Array, batch, classes, logits.dtype === 'float64', (b, j) => (labels[b] === j ? 1 : 0));
+    return [Tensor.fromHost(logits.dtype, [batch], loss), Tensor.fromHost(logits.dtype, [batch, classes], back)];
+  },
+});
+
+register({
+  op: 'SoftmaxCrossEntropyWithLogits',
+  outputs: [{ name: 'loss' }, { name: 'backprop' }],
+  kernel: (ctx) => {
+    const [logits, labelsT] = ctx.inputs;
+    if (logits.rank !== 2 || labelsT.rank !== 2) {
+      throw invalidArgument(`logits and labels must be either 2-dimensional, or broadcasted to be 2-dimensional`);
+    }
+    const shape = broadcast(logits.shape, labelsT.shape, 'SoftmaxCrossEntropyWithLogits');
+    const [batch, classes] = shape;
+    const xi = broadcastIndex(logits.shape, shape);
+    const yi = broadcastIndex(labelsT.shape, shape);
+    const xs = logits.values() as Float32Array;
+    const x = logits.dtype === 'float64' ? new Float64Array(batch * classes) : new Float32Array(batch * classes);
+    for (let i = 0; i < x.length; i++) x[i] = xs[xi(i)];
+    const ys = labelsT.values() as Float32Array;
+    const [loss, back] = xentRows('SoftmaxCrossEntropyWithLogits', x, batch, classes, logits.dtype === 'float64', (b, j) => ys[yi(b * classes + j)]);
+    return [Tensor.fromHost(logits.dtype, [batch], loss), Tensor.fromHost(logits.dtype, [batch, classes], back)];
+  },
+});
+
+// ---------------------------------------------------------------------------
+register({
+  op: 'HistogramFixedWidth',
+  kernel: (ctx) => {
+    const [valuesT, rangeT, nbinsT] = ctx.inputs;
+    if (rangeT.rank !== 1) throw invalidArgument('value_range should be a vector.');
+    if (rangeT.shape[0] !== 2) throw invalidArgument('value_range should be a vector of 2 elements.');
+    if (nbinsT.rank !== 0) throw invalidArgument('nbins should be a scalar.');
+    const nbins = Number((nbinsT.values() as ArrayLike<number | bigint>)[0]);
+    if (!(nbins > 0)) throw invalidArgument(`nbins should be a positive number, but got '${nbins}'`);
+    checkTensorSize([nbins], 'int64');
+    const range = rangeT.values() as ArrayLike<number | bigint>;
+    const lo = Number(range[0]);
+    const hi = Number(range[1]);
+    if (!(lo < hi)) throw invalidArgument(`value_range should satisfy value_range[0] < value_range[1], but got '[${lo}, ${hi}]'`);
+    const width = valuesT.dtype === 'float32' ? Math.fround(Math.fround(hi) - Math.fround(lo)) : hi - lo;
+    const step = width / nbins;
+    const counts = new Array<number>(nbins).fill(0);
+    const vals = valuesT.values() as ArrayLike<number | bigint>;
+    for (let i = 0; i < vals.length; i++) {
+      const v = Number(vals[i]);
+      if (Number.isNaN(v)) throw invalidArgument('Histogram values must not contain NaN');
+      // Clamped to [lo, hi] in T, then (double(v) - double(lo)) / step.
+      const bin = Math.trunc(Math.min((Math.min(Math.max(v, lo), hi) - lo) / step, nbins - 1));
+      counts[bin]++;
+    }
+    const dtype = ctx.attrs.type('dtype', 'int32');
+    return [Tensor.from(dtype, [nbins], dtype === 'int64' ? counts.map((c) => BigInt(c)) : counts)];
+  },
+});
+
+// ---------------------------------------------------------------------------
+register({
+  op: 'CumulativeLogsumexp',
+  kernel: (ctx) => {
+    const [x, axisT] = ctx.inputs;
+    if (axisT.rank !== 0) throw invalidArgument(`axis must be a scalar, but is ${shapeString(axisT.shape)}`);
+    let axis = Number((axisT.values() as ArrayLike<number | bigint>)[0]);
+    if (!(axis >= -x.rank && axis < x.rank)) throw invalidArgument(`ScanOp: Expected scan axis in the range [${-x.rank}, ${x.rank}), but got ${axis}`);
+    if (axis < 0) axis += x.rank;
+    if (!['float32', 'float64', 'float16', 'bfloat16'].includes(x.dtype)) throw invalidArgument(`CumulativeLogsumexp does not support ${dtypeShortName(x.dtype)}`);
+    const exclusive = ctx.attrs.bool('exclusive', false);
+    const reverse = ctx.attrs.bool('reverse', false);
+    const r = x.dtype === 'float64' ? (v: number) => v : Math.fround;
+    const lse = (a: number, b: number) => {
+      if (a === -Infinity) return b;
+      if (b === -Infinity) return a;
+      const mi = Math.min(a, b);
+      const ma = Math.max(a, b);
+      return r(ma + r(Math.log1p(r(Math.exp(r(mi - ma))))));
+    };
+    const src = x.values() as Float32Array;
+    const out = allocHost(x.dtype, x.size) as Float32Array;
+    const len = x.shape[axis];
+    const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const outer = x.size / Math.max(1, len * inner);
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        let acc = -Infinity;
+        for (let k = 0; k < len; k++) {
+          const kk = reverse ? len - 1 - k : k;
+          const at = (o * len + kk) * inner + i;
+          if (exclusive) {
+            out[at] = acc;
+            acc = lse(acc, src[at]);
+          } else {
+            acc = lse(acc, src[at]);
+            out[at] = acc;
+          }
+        }
+      }
+    }
+    return [Tensor.fromHost(x.dtype, x.shape, out)];
+  },
+});

@@ -307,3 +307,23 @@ def unicode_ops(model_dir):
         }
     return one(model_dir, fn, [spec([None], tf.string, "s")],
                {"s": np.array(["héllo".encode(), b"a\xffb\xe2\x82", "日本\x07😀".encode(), b"", b"\xf0\x9f\x98\x80\xed\xa0\x80x"], dtype=object)})
+
+
+@case
+def xent_histogram_logsumexp(model_dir):
+    def fn(logits, labels, onehot, v):
+        sparse_loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        dense = tf.raw_ops.SoftmaxCrossEntropyWithLogits(features=logits, labels=onehot)
+        sparse_raw = tf.raw_ops.SparseSoftmaxCrossEntropyWithLogits(features=logits, labels=labels)
+        return {
+            "sparse_loss": sparse_loss, "sparse_back": sparse_raw[1], "dense_loss": dense[0], "dense_back": dense[1],
+            "hist": tf.histogram_fixed_width(v, [-1.0, 2.0], nbins=5),
+            "hist64": tf.histogram_fixed_width(v * 10.0, [0.0, 7.5], nbins=3, dtype=tf.int64),
+            "lse": tf.math.cumulative_logsumexp(logits, axis=1),
+            "lse_rev_excl": tf.math.cumulative_logsumexp(logits, axis=0, exclusive=True, reverse=True),
+        }
+    return one(model_dir, fn, [spec([None, 4], tf.float32, "logits"), spec([None], tf.int32, "labels"), spec([None, 4], tf.float32, "onehot"),
+                               spec([None], tf.float32, "v")],
+               {"logits": np.array([[1.0, -2.0, 0.5, 3.0], [10.0, 10.0, -5.0, 0.0], [-1.0, -1.0, -1.0, -1.0]], np.float32),
+                "labels": np.array([3, 0, 2], np.int32), "onehot": np.array([[0, 0, 0.3, 0.7], [1, 0, 0, 0], [0.25, 0.25, 0.25, 0.25]], np.float32),
+                "v": np.array([-5.0, -1.0, -0.4, 0.0, 0.2, 0.6, 1.1, 1.99, 2.0, 7.0], np.float32)})
