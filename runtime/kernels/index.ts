@@ -29,3 +29,4 @@ import './random_stateless.js';
 import './image_transform.js';
 import './misc_extra.js';
 import './unicode.js';
+import './sets.js';

@@ -327,3 +327,22 @@ def xent_histogram_logsumexp(model_dir):
                {"logits": np.array([[1.0, -2.0, 0.5, 3.0], [10.0, 10.0, -5.0, 0.0], [-1.0, -1.0, -1.0, -1.0]], np.float32),
                 "labels": np.array([3, 0, 2], np.int32), "onehot": np.array([[0, 0, 0.3, 0.7], [1, 0, 0, 0], [0.25, 0.25, 0.25, 0.25]], np.float32),
                 "v": np.array([-5.0, -1.0, -0.4, 0.0, 0.2, 0.6, 1.1, 1.99, 2.0, 7.0], np.float32)})
+
+
+@case
+def set_operations(model_dir):
+    def fn(a, b, s):
+        sb = tf.sparse.from_dense(b)
+        ss = tf.sparse.from_dense(s)
+        outs = {}
+        for op_name, fn_ in (("diff", tf.sets.difference), ("inter", tf.sets.intersection), ("union", tf.sets.union)):
+            outs[op_name] = tf.sparse.to_dense(fn_(a, b), default_value=-1)
+            outs[op_name + "_sparse"] = tf.sparse.to_dense(fn_(a, sb), default_value=-1)
+            outs[op_name + "_ss"] = tf.sparse.to_dense(fn_(tf.sparse.from_dense(a), sb), default_value=-1)
+        outs["b_minus_a"] = tf.sparse.to_dense(tf.sets.difference(a, b, aminusb=False), default_value=-1)
+        outs["size"] = tf.sets.size(sb)
+        outs["strings"] = tf.sparse.to_dense(tf.sets.union(ss, ss), default_value="")
+        return outs
+    return one(model_dir, fn, [spec([None, 4], tf.int64, "a"), spec([None, 3], tf.int64, "b"), spec([None, 2], tf.string, "s")],
+               {"a": np.array([[1, 2, 2, 9], [4, 4, 4, 4], [7, 0, 3, 5]], np.int64), "b": np.array([[2, 3, 0], [9, 9, 4], [5, 3, 7]], np.int64),
+                "s": np.array([[b"b", b"a"], [b"", b"c"], [b"z", b"z"]])})
