@@ -133,4 +133,18 @@ describe('misc kernels: error paths', () => {
     fails(() => run('ImageProjectiveTransformV3', [data, Tensor.from('float32', [1, 8], new Array(8).fill(0)), Tensor.from('int32', [2], [2, 2]), Tensor.scalar('float32', 0)], { interpolation: attr.s('NEAREST') }), 'INVALID_ARGUMENT', /Input images must have rank 4/);
     fails(() => run('ImageProjectiveTransformV3', [Tensor.from('float32', [1, 1, 1, 1], [1]), Tensor.from('float32', [1, 8], new Array(8).fill(0)), Tensor.from('int32', [2], [2 ** 20, 2 ** 20]), Tensor.scalar('float32', 0)], { interpolation: attr.s('NEAREST') }), 'RESOURCE_EXHAUSTED', /./);
   });
+
+  it('set, unicode, histogram and cross-entropy ops reject bad inputs', () => {
+    const a = Tensor.from('int64', [2, 2], [1n, 2n, 3n, 4n]);
+    fails(() => run('DenseToDenseSetOperation', [a, Tensor.from('int64', [3, 1], [1n, 2n, 3n])], { set_operation: attr.s('a-b') }), 'INVALID_ARGUMENT', /do not match/);
+    fails(() => run('DenseToDenseSetOperation', [a, a], { set_operation: attr.s('xor') }), 'INVALID_ARGUMENT', /Invalid set_operation xor/);
+    fails(() => run('DenseToDenseSetOperation', [Tensor.from('float32', [1, 1], [1]), Tensor.from('float32', [1, 1], [1])], { set_operation: attr.s('union') }), 'INVALID_ARGUMENT', /invalid set type float/);
+    const bad = Tensor.from('string', [1], [new Uint8Array([0x61, 0xff])]);
+    fails(() => run('UnicodeDecode', [bad], { input_encoding: attr.s('UTF-8'), errors: attr.s('strict') }), 'INVALID_ARGUMENT', /Invalid formatting on input string/);
+    fails(() => run('UnicodeDecode', [bad], { input_encoding: attr.s('latin-9') }), 'INVALID_ARGUMENT', /Could not create converter/);
+    fails(() => run('UnicodeEncode', [Tensor.from('int32', [1], [-1]), Tensor.from('int64', [2], [0n, 1n])], { output_encoding: attr.s('UTF-8'), errors: attr.s('strict') }), 'INVALID_ARGUMENT', /Code point is out of range/);
+    fails(() => run('HistogramFixedWidth', [Tensor.from('float32', [1], [Number.NaN]), Tensor.from('float32', [2], [0, 1]), Tensor.scalar('int32', 2)]), 'INVALID_ARGUMENT', /must not contain NaN/);
+    fails(() => run('HistogramFixedWidth', [Tensor.from('float32', [1], [0]), Tensor.from('float32', [2], [1, 0]), Tensor.scalar('int32', 2)]), 'INVALID_ARGUMENT', /value_range\[0\] < value_range\[1\]/);
+    fails(() => run('SparseSoftmaxCrossEntropyWithLogits', [Tensor.from('float32', [1, 2], [0, 1]), Tensor.from('int32', [1], [2])]), 'INVALID_ARGUMENT', /Received a label value of 2 which is outside the valid range of \[0, 2\)/);
+  });
 });
