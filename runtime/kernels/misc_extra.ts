@@ -10,14 +10,16 @@
  *    ApproximateEqual, Timestamp;
  *  - SoftmaxCrossEntropyWithLogits, SparseSoftmaxCrossEntropyWithLogits
  *    (xent_op.cc, sparse_xent_op.cc), HistogramFixedWidth (histogram_op.cc),
- *    CumulativeLogsumexp (scan_ops.cc), in T's precision step by step.
+ *    CumulativeLogsumexp (scan_ops.cc), in T's precision step by step;
+ *  - Optional{FromValue,None,HasValue,GetValue}, DataFormatDimMap,
+ *    DataFormatVecPermute, BroadcastGradientArgs, EditDistance.
  * Each is registered only if no other family registered it first.
  */
 import { dtypeShortName } from '../dtypes.js';
 import { invalidArgument } from '../errors.js';
 import { checkTensorSize } from '../limits.js';
 import { allocHost, shapeString, Tensor, type HostData } from '../tensor.js';
-import { kernelFor, registerKernel, type KernelDef } from './registry.js';
+import { kernelFor, registerKernel, type KernelContext, type KernelDef } from './registry.js';
 import { variableOf } from './state.js';
 
 function register(def: KernelDef): void {
@@ -453,5 +455,164 @@ register({
       }
     }
     return [Tensor.fromHost(x.dtype, x.shape, out)];
+  },
+});
+
+// ---------------------------------------------------------------------------
+// Optionals (optional_ops.cc): a scalar variant holding the components, or none.
+interface OptionalValue {
+  readonly optional: true;
+  readonly components: Tensor[] | undefined;
+}
+function optionalOf(t: Tensor, op: string): OptionalValue {
+  const v = t.dtype === 'variant' ? ((t.values() as unknown[])[0] as OptionalValue | undefined) : undefined;
+  if (!v || v.optional !== true) throw invalidArgument(`${op}: input must be a scalar variant tensor holding an Optional`);
+  return v;
+}
+register({ op: 'OptionalFromValue', kernel: (ctx) => [Tensor.scalar('variant', { optional: true, components: [...ctx.inputs] })] });
+register({ op: 'OptionalNone', kernel: () => [Tensor.scalar('variant', { optional: true, components: undefined })] });
+register({ op: 'OptionalHasValue', kernel: (ctx) => [Tensor.scalar('bool', optionalOf(ctx.inputs[0], 'OptionalHasValue').components !== undefined)] });
+register({
+  op: 'OptionalGetValue',
+  outputs: [{ name: 'components', count: (a) => a.types('output_types').length }],
+  kernel: (ctx) => {
+    const o = optionalOf(ctx.inputs[0], 'OptionalGetValue');
+    if (!o.components) throw invalidArgument('The optional does not have a value');
+    const types = ctx.attrs.types('output_types');
+    if (types.length !== o.components.length || types.some((t, i) => t !== o.components![i].dtype)) {
+      throw invalidArgument(`Input optional's components are ${o.components.map((c) => dtypeShortName(c.dtype)).join(', ')}, expected ${types.map(dtypeShortName).join(', ')}`);
+    }
+    return o.components;
+  },
+});
+
+// ---------------------------------------------------------------------------
+// DataFormatDimMap / DataFormatVecPermute (data_format_ops.cc)
+function formats(ctx: KernelContext): [string, string] {
+  const src = ctx.attrs.string('src_format', 'NHWC');
+  const dst = ctx.attrs.string('dst_format', 'NCHW');
+  if (src.length !== dst.length || (src.length !== 4 && src.length !== 5) || [...src].sort().join('') !== [...dst].sort().join('')) {
+    throw invalidArgument(`Destination and source format must be permutations of each other with 4 or 5 letters, got src_format ${src} and dst_format ${dst}`);
+  }
+  return [src, dst];
+}
+register({
+  op: 'DataFormatDimMap',
+  kernel: (ctx) => {
+    const [src, dst] = formats(ctx);
+    const x = ctx.inputs[0];
+    const n = src.length;
+    const v = x.numbers().map((d) => dst.indexOf(src[((d % n) + n) % n]));
+    return [Tensor.from(x.dtype, x.shape, x.dtype === 'int64' ? v.map((d) => BigInt(d)) : v)];
+  },
+});
+register({
+  op: 'DataFormatVecPermute',
+  kernel: (ctx) => {
+    let [src, dst] = formats(ctx);
+    const x = ctx.inputs[0];
+    const first = x.shape[0];
+    if (!((x.rank === 1 && (first === src.length || first === src.length - 2)) || (x.rank === 2 && (first === src.length || first === src.length - 2) && x.shape[1] === 2))) {
+      throw invalidArgument(`input must be a vector or 2D tensor with ${src.length} or ${src.length - 2} rows (and 2 columns), but got shape ${shapeString(x.shape)}`);
+    }
+    if (first === src.length - 2) {
+      // Spatial dimensions only.
+      src = [...src].filter((c) => c !== 'N' && c !== 'C').join('');
+      dst = [...dst].filter((c) => c !== 'N' && c !== 'C').join('');
+    }
+    const w = x.rank === 2 ? 2 : 1;
+    const v = x.values() as ArrayLike<number | bigint>;
+    const out = allocHost(x.dtype, x.size) as unknown as { [i: number]: number | bigint };
+    for (let i = 0; i < first; i++) {
+      const from = src.indexOf(dst[i]);
+      for (let k = 0; k < w; k++) out[i * w + k] = v[from * w + k];
+    }
+    return [Tensor.fromHost(x.dtype, x.shape, out as unknown as HostData)];
+  },
+});
+
+// ---------------------------------------------------------------------------
+// BroadcastGradientArgs (bcast_ops.cc): the axes each input's gradient sums over.
+register({
+  op: 'BroadcastGradientArgs',
+  outputs: [{ name: 'r0' }, { name: 'r1' }],
+  kernel: (ctx) => {
+    const [s0T, s1T] = ctx.inputs;
+    const s0 = s0T.numbers();
+    const s1 = s1T.numbers();
+    const n = Math.max(s0.length, s1.length);
+    const a = [...new Array(n - s0.length).fill(1), ...s0];
+    const b = [...new Array(n - s1.length).fill(1), ...s1];
+    const r0: number[] = [];
+    const r1: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (a[i] === b[i]) {
+        if (a[i] === 1) {
+          r0.push(i);
+          r1.push(i);
+        }
+      } else if (a[i] === 1) r0.push(i);
+      else if (b[i] === 1) r1.push(i);
+      else throw invalidArgument(`Incompatible shapes: ${shapeString(s0)} vs. ${shapeString(s1)}`);
+    }
+    const t = s0T.dtype;
+    const mk = (r: number[]) => Tensor.from(t, [r.length], t === 'int64' ? r.map((d) => BigInt(d)) : r);
+    return [mk(r0), mk(r1)];
+  },
+});
+
+// ---------------------------------------------------------------------------
+// EditDistance (edit_distance_op.cc): Levenshtein distance per sequence of two SparseTensors.
+register({
+  op: 'EditDistance',
+  kernel: (ctx) => {
+    const [hi, hv, hs, ti, tv, ts] = ctx.inputs;
+    const normalize = ctx.attrs.bool('normalize', true);
+    const hShape = hs.numbers();
+    const tShape = ts.numbers();
+    if (hShape.length !== tShape.length) {
+      throw invalidArgument(`hypothesis_shape and truth_shape must have the same rank; got ${hShape.length} and ${tShape.length}`);
+    }
+    if (hShape.length < 2) throw invalidArgument(`hypothesis and truth must have rank of at least 2`);
+    for (const [i, v, s, name] of [[hi, hv, hShape, 'hypothesis'], [ti, tv, tShape, 'truth']] as const) {
+      if (i.rank !== 2 || i.shape[1] !== s.length || i.shape[0] !== v.size) throw invalidArgument(`${name}_indices, ${name}_values and ${name}_shape do not form a valid SparseTensor`);
+    }
+    const rank = hShape.length;
+    const outShape = hShape.slice(0, -1).map((d, i) => Math.max(d, tShape[i]));
+    const size = checkTensorSize(outShape, 'float32');
+    const group = (iT: Tensor, vT: Tensor) => {
+      const idx = iT.numbers();
+      const vals = vT.values() as ArrayLike<unknown>;
+      const m = new Map<number, unknown[]>();
+      for (let k = 0; k < vT.size; k++) {
+        let flat = 0;
+        for (let d = 0; d < rank - 1; d++) {
+          const c = idx[k * rank + d];
+          if (!(c >= 0 && c < outShape[d])) throw invalidArgument(`index ${c} is out of bounds for dimension ${d}`);
+          flat = flat * outShape[d] + c;
+        }
+        let seq = m.get(flat);
+        if (!seq) m.set(flat, (seq = []));
+        const e = vals[k];
+        seq.push(e instanceof Uint8Array ? Buffer.from(e).toString('latin1') : e);
+      }
+      return m;
+    };
+    const hyp = group(hi, hv);
+    const truth = group(ti, tv);
+    const out = new Float32Array(size);
+    for (let r = 0; r < size; r++) {
+      const a = hyp.get(r) ?? [];
+      const b = truth.get(r) ?? [];
+      let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+      for (let i = 1; i <= a.length; i++) {
+        const cur = [i];
+        for (let j = 1; j <= b.length; j++) cur.push(Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
+        prev = cur;
+      }
+      const dist = prev[b.length];
+      out[r] = normalize ? (b.length === 0 ? (dist === 0 ? Number.NaN : Infinity) : dist / b.length) : dist;
+    }
+    return [Tensor.fromHost('float32', outShape, out)];
   },
 });

@@ -346,3 +346,25 @@ def set_operations(model_dir):
     return one(model_dir, fn, [spec([None, 4], tf.int64, "a"), spec([None, 3], tf.int64, "b"), spec([None, 2], tf.string, "s")],
                {"a": np.array([[1, 2, 2, 9], [4, 4, 4, 4], [7, 0, 3, 5]], np.int64), "b": np.array([[2, 3, 0], [9, 9, 4], [5, 3, 7]], np.int64),
                 "s": np.array([[b"b", b"a"], [b"", b"c"], [b"z", b"z"]])})
+
+
+@case
+def optional_format_bcast_edit(model_dir):
+    def fn(x, s0, s1, h, t):
+        opt = tf.experimental.Optional.from_value((x, s0))
+        none = tf.experimental.Optional.empty(tf.TensorSpec([], tf.int32))
+        r0, r1 = tf.raw_ops.BroadcastGradientArgs(s0=s0, s1=s1)
+        hs = tf.sparse.from_dense(h)
+        ts = tf.sparse.from_dense(t)
+        return {
+            "has": opt.has_value(), "none": none.has_value(), "got": opt.get_value()[0] * 2.0,
+            "dim_map": tf.raw_ops.DataFormatDimMap(x=[0, 1, 2, 3, -1], src_format="NHWC", dst_format="NCHW"),
+            "vec": tf.raw_ops.DataFormatVecPermute(x=[10, 20, 30, 40], src_format="NHWC", dst_format="NCHW"),
+            "vec2": tf.raw_ops.DataFormatVecPermute(x=[[1, 2], [3, 4], [5, 6], [7, 8]], src_format="NCHW", dst_format="NHWC"),
+            "r0": r0, "r1": r1,
+            "edit": tf.edit_distance(hs, ts), "edit_raw": tf.edit_distance(hs, ts, normalize=False),
+        }
+    return one(model_dir, fn, [spec([None], tf.float32, "x"), spec([None], tf.int32, "s0"), spec([None], tf.int32, "s1"),
+                               spec([None, None], tf.string, "h"), spec([None, None], tf.string, "t")],
+               {"x": np.array([1.0, 2.0], np.float32), "s0": np.array([2, 1, 3, 1], np.int32), "s1": np.array([1, 3, 1], np.int32),
+                "h": np.array([[b"a", b"b", b"c"], [b"x", b"", b""], [b"", b"", b""]]), "t": np.array([[b"a", b"c", b""], [b"", b"", b""], [b"q", b"", b""]])})
