@@ -30,3 +30,4 @@ import './image_transform.js';
 import './misc_extra.js';
 import './unicode.js';
 import './sets.js';
+import './special.js';

@@ -368,3 +368,17 @@ def optional_format_bcast_edit(model_dir):
                                spec([None, None], tf.string, "h"), spec([None, None], tf.string, "t")],
                {"x": np.array([1.0, 2.0], np.float32), "s0": np.array([2, 1, 3, 1], np.int32), "s1": np.array([1, 3, 1], np.int32),
                 "h": np.array([[b"a", b"b", b"c"], [b"x", b"", b""], [b"", b"", b""]]), "t": np.array([[b"a", b"c", b""], [b"", b"", b""], [b"q", b"", b""]])})
+
+
+@case
+def special_functions(model_dir):
+    def fn(x, p, d):
+        return {
+            "lgamma": tf.math.lgamma(x), "digamma": tf.math.digamma(x),
+            "erfinv": tf.math.erfinv(p * 2.0 - 1.0), "ndtri": tf.math.ndtri(p),
+            "lgamma64": tf.math.lgamma(d), "digamma64": tf.math.digamma(d), "ndtri64": tf.math.ndtri(d / 100.0),
+        }
+    return one(model_dir, fn, [spec([None], tf.float32, "x"), spec([None], tf.float32, "p"), spec([None], tf.float64, "d")],
+               {"x": np.array([0.001, 0.3, 0.75, 1.5, 3.7, 12.0, 170.5, 1e6, -0.5, -2.25, 0.0, -3.0], np.float32),
+                "p": np.array([1e-30, 1e-7, 0.01, 0.2, 0.4999, 0.5, 0.77, 0.99, 0.9999999, 1.0, 0.0, 0.3], np.float32),
+                "d": np.array([0.01, 0.5, 2.5, 7.25, 33.3, 99.0], np.float64)})
