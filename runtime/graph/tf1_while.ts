@@ -18,7 +18,8 @@ import { invalidArgument } from '../errors.js';
 import type { DType } from '../dtypes.js';
 import type { ArgDef, AttrValue, FunctionDef, MetaGraph, NodeDef } from './types.js';
 
-const FRAME_OPS = new Set(['Enter', 'RefEnter', 'Exit', 'RefExit', 'Merge', 'RefMerge', 'Switch', 'RefSwitch', 'NextIteration', 'RefNextIteration', 'LoopCond']);
+/** Ops a TF1 while loop is made of: rewritten into a While op before compiling, so they need no kernel. */
+export const FRAME_OPS: ReadonlySet<string> = new Set(['Enter', 'RefEnter', 'Exit', 'RefExit', 'Merge', 'RefMerge', 'Switch', 'RefSwitch', 'NextIteration', 'RefNextIteration', 'LoopCond']);
 
 const nodeOf = (input: string) => input.replace(/^\^/, '').replace(/:\d+$/, '');
 const outputOf = (input: string) => {

@@ -83,7 +83,7 @@ function uint32ToFloat(x: number): number {
 
 const generators = new WeakMap<object, Philox>();
 
-function generatorFor(ctx: KernelContext): Philox {
+export function generatorFor(ctx: KernelContext): Philox {
   let g = generators.get(ctx.node);
   if (!g) {
     let seed = BigInt(ctx.attrs.int('seed', 0));

@@ -18,6 +18,7 @@ import type { DType } from '../dtypes.js';
 import type { NameAttrList, NodeDef } from '../graph/types.js';
 import type { Tensor } from '../tensor.js';
 import type { Attrs } from './attrs.js';
+import { roundHalfOutputs } from './half.js';
 
 /** Where variables and other per-model state live (one per loaded model). */
 export interface ResourceManager {
@@ -104,9 +105,12 @@ export interface KernelDef {
 const kernels = new Map<string, KernelDef>();
 
 export function registerKernel(def: KernelDef): void {
+  // float16/bfloat16 outputs are rounded to half precision at every op, as TF's CPU kernels store them (half.ts).
+  const inner = def.kernel;
+  const wrapped: KernelDef = def.passThrough ? def : { ...def, kernel: (ctx) => roundHalfOutputs(inner(ctx)) };
   for (const op of Array.isArray(def.op) ? def.op : [def.op]) {
     if (kernels.has(op)) throw new Error(`kernel for ${op} registered twice`);
-    kernels.set(op, def);
+    kernels.set(op, wrapped);
   }
 }
 

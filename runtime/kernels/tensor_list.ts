@@ -391,3 +391,111 @@ registerKernel({
     return [wrap({ ...l, items })];
   },
 });
+
+// ---------------------------------------------------------------------------
+// TensorListConcat / TensorListConcatV2 / TensorListSplit (list_kernels.h):
+// the items joined along their first dimension, with each item's length.
+
+function concatList(ctx: { inputs: Tensor[]; attrs: import('./attrs.js').Attrs }, op: string, v2: boolean): Tensor[] {
+  const l = listOf(ctx.inputs[0], op);
+  const dtype = ctx.attrs.type('element_dtype');
+  if (dtype !== l.elementDtype) {
+    throw invalidArgument(`Invalid data types; op elements ${dtypeShortName(dtype)} but list elements ${dtypeShortName(l.elementDtype)}`);
+  }
+  let hint: number[] | undefined;
+  if (v2) hint = shapeFrom(ctx.inputs[1]);
+  else if (ctx.attrs.has('element_shape')) {
+    const s = ctx.attrs.shape('element_shape');
+    hint = s.unknownRank ? undefined : s.dims.map((d) => (d < 0 ? -1 : d));
+  }
+  let shape = mergeShapes(l.elementShape, hint);
+  if (shape && shape.length === 0) throw invalidArgument('Concat requires elements to be at least vectors, found scalars instead.');
+  for (const t of l.items) if (t) shape = mergeShapes(shape, [-1, ...t.shape.slice(1)]);
+  const rest = shape?.slice(1);
+  const leading = v2 ? ctx.inputs[2].numbers() : [];
+  const items = l.items.map((t, i) => {
+    if (t) {
+      if (t.rank === 0) throw invalidArgument('Concat saw a scalar shape at index ' + i + ' but requires at least vectors.');
+      return t;
+    }
+    if (!rest || !rest.every((d) => d >= 0) || leading[i] === undefined) {
+      throw invalidArgument(
+        `All except the first dimension must be fully defined when concating an uninitialized tensor list element. element_shape: ${shape ? shapeString(shape) : '<unknown>'}`,
+      );
+    }
+    return zeros(dtype, [leading[i], ...rest]);
+  });
+  if (items.length === 0) {
+    if (!rest || !rest.every((d) => d >= 0)) {
+      throw invalidArgument(
+        `All except the first dimension must be fully defined when concating an empty tensor list. element_shape: ${shape ? shapeString(shape) : '<unknown>'}`,
+      );
+    }
+    return [zeros(dtype, [0, ...rest]), Tensor.from('int64', [0], [])];
+  }
+  const tail = items[0].shape.slice(1);
+  let total = 0;
+  for (const t of items) {
+    if (t.rank !== tail.length + 1 || t.shape.slice(1).some((d, k) => d !== tail[k])) {
+      throw invalidArgument(`Tried to concat tensors with unequal shapes: ${shapeString(items[0].shape)} vs ${shapeString(t.shape)}`);
+    }
+    total += t.shape[0];
+  }
+  const outShape = [total, ...tail];
+  const size = checkTensorSize(outShape, dtype);
+  const width = dtype === 'complex64' || dtype === 'complex128' ? 2 : 1;
+  const out = allocHost(dtype, size);
+  let offset = 0;
+  for (const t of items) {
+    copyInto(out, t.values(), offset);
+    offset += t.size * width;
+  }
+  return [Tensor.fromHost(dtype, outShape, out), Tensor.from('int64', [items.length], items.map((t) => BigInt(t.shape[0])))];
+}
+
+registerKernel({
+  op: 'TensorListConcat',
+  outputs: [{ name: 'tensor' }, { name: 'lengths' }],
+  kernel: (ctx) => concatList(ctx, 'TensorListConcat', false),
+});
+registerKernel({
+  op: 'TensorListConcatV2',
+  outputs: [{ name: 'tensor' }, { name: 'lengths' }],
+  kernel: (ctx) => concatList(ctx, 'TensorListConcatV2', true),
+});
+
+registerKernel({
+  op: 'TensorListSplit',
+  kernel: (ctx) => {
+    const [t, shapeT, lengthsT] = ctx.inputs;
+    if (t.rank < 1) throw invalidArgument(`Tensor must be at least a vector, but saw shape: ${shapeString(t.shape)}`);
+    const hint = shapeFrom(shapeT);
+    if (hint && hint.length === 0) throw invalidArgument('TensorListSplit requires element_shape to be at least of rank 1, but saw: []');
+    const elementShape = mergeShapes(hint, [-1, ...t.shape.slice(1)]);
+    if (lengthsT.rank !== 1) throw invalidArgument(`Expected lengths to be a vector, received shape: ${shapeString(lengthsT.shape)}`);
+    const lengths = lengthsT.numbers();
+    const tail = t.shape.slice(1);
+    const inner = tail.reduce((a, b) => a * b, 1);
+    const width = t.dtype === 'complex64' || t.dtype === 'complex128' ? 2 : 1;
+    const src = t.values();
+    let start = 0;
+    const items: Tensor[] = [];
+    for (const len of lengths) {
+      if (len < 0) throw invalidArgument(`Invalid value in lengths: ${len}`);
+      const end = start + len;
+      if (end > t.shape[0]) {
+        throw invalidArgument(`Attempting to slice [${start}, ${end}] from tensor with length ${t.shape[0]}`);
+      }
+      const n = len * inner * width;
+      const part = allocHost(t.dtype, len * inner);
+      if (ArrayBuffer.isView(src)) (part as Float64Array).set((src as Float64Array).subarray(start * inner * width, start * inner * width + n));
+      else for (let k = 0; k < n; k++) (part as unknown[])[k] = (src as unknown[])[start * inner * width + k];
+      items.push(Tensor.fromHost(t.dtype, [len, ...tail], part));
+      start = end;
+    }
+    if (start !== t.shape[0]) {
+      throw invalidArgument(`Unused values in tensor. Length of tensor: ${t.shape[0]} Values used: ${start}`);
+    }
+    return [wrap({ elementDtype: t.dtype, elementShape, items })];
+  },
+});

@@ -76,7 +76,7 @@ def encode_tensor(t):
                 values.append({"b64": base64.b64encode(b).decode("ascii")})
     elif a.dtype.kind == "c":
         values = [[_float(x.real), _float(x.imag)] for x in flat]
-    elif a.dtype.kind == "f" or a.dtype == np.float16:
+    elif a.dtype.kind == "f" or a.dtype == np.float16 or dtype == "bfloat16":  # ml_dtypes bfloat16 is kind "V"
         values = [_float(x) for x in flat.astype(np.float64)]
     elif a.dtype.kind == "b":
         values = [bool(x) for x in flat]

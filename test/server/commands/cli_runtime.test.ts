@@ -85,6 +85,8 @@ describe('modelhost ops and inspect', () => {
     expect(ops).toContain('TensorListGetItem');
     expect(ops).toContain('SaveV2');
     expect(ops).not.toContain('FancySaveV2');
+    expect(ops).toContain('Enter'); // TF1 loop frame ops: rewritten into While
+    expect(ops).toContain('StatelessRandomUniformV2');
     expect([...ops].sort()).toEqual(ops);
   });
 
