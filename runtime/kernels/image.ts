@@ -21,7 +21,7 @@ import { decodeBmp } from './image_bmp.js';
 import { sniffImageFormat, type DecodedImage } from './image_codecs.js';
 import { decodeGif } from './image_gif.js';
 import { decodeJpeg, JPEG_FAILED, readJpegInfo } from './image_jpeg.js';
-import { decodePng, encodePng } from './image_png.js';
+import { decodePng } from './image_png.js';
 import { encodePngLikeTf } from './image/encode_png_tf.js';
 import type { KernelContext } from './registry.js';
 import { registerKernel } from './registry.js';
@@ -175,7 +175,7 @@ registerKernel({
         continue;
       }
       const pixels = data.subarray(i * per, (i + 1) * per);
-      out.push(encodePngLikeTf(pixels, height, width, channels, compression) ?? encodePng(pixels, height, width, channels, compression));
+      out.push(encodePngLikeTf(pixels, height, width, channels, compression));
     }
     if (bad.length > 0) throw internal(`PNG encoding failed at the following flattened batch indices: ${bad.join(', ')}`);
     return [Tensor.fromHost('string', batchShape, out)];

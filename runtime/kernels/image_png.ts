@@ -1,5 +1,5 @@
 /**
- * PNG decoding and encoding with TensorFlow's conversions (core/lib/png/png_io.cc
+ * PNG decoding with TensorFlow's conversions (core/lib/png/png_io.cc (encoding, byte-exact with TF: image/encode_png_tf.ts)
  * on libpng). fast-png does the codec work (inflate, unfiltering, interlace,
  * CRCs); this module applies the libpng transformations TF requests:
  *
@@ -24,7 +24,7 @@
  * so errors and edge cases behave exactly as fast-png makes them.
  */
 import zlib from 'node:zlib';
-import { decode as pngDecode, encode as pngEncode } from 'fast-png';
+import { decode as pngDecode } from 'fast-png';
 import { invalidArgument } from '../errors.js';
 import type { DecodedImage } from './image_codecs.js';
 import { checkImagePixels } from './image_limits.js';
@@ -340,17 +340,4 @@ export function decodePng(bytes: Uint8Array, channels: number, bits: 8 | 16): De
     }
   }
   return { frames: 1, height, width, channels: outChannels, data: out };
-}
-
-/** Encodes interleaved 8- or 16-bit samples as PNG (compression -1 = zlib default, else 0-9). */
-export function encodePng(
-  data: Uint8Array | Uint16Array,
-  height: number,
-  width: number,
-  channels: number,
-  compression = -1,
-): Uint8Array {
-  const depth = data instanceof Uint16Array ? 16 : 8;
-  const level = (compression < 0 ? 6 : compression) as 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
-  return pngEncode({ width, height, data, depth, channels }, { zlib: { level } });
 }

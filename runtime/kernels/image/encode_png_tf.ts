@@ -8,9 +8,8 @@
  * Z_FILTERED and libpng's window reduction for small images, the zlib
  * header's window field then shrunk as libpng's optimize_cmf does; IDAT
  * chunks of 8192 bytes. 16-bit samples are written big-endian.
- * Deflate is pako's port of zlib's deflate (same matching and block rules);
- * without pako installed this returns undefined and EncodePng falls back to
- * image_png.ts's encoder (a valid PNG, not TF's exact bytes).
+ * Deflate is pako's port of zlib's deflate (same matching and block rules),
+ * pinned to pako 1.x, whose output was checked byte for byte against TF's.
  */
 import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
@@ -18,18 +17,8 @@ import zlib from 'node:zlib';
 interface Pako {
   deflate(data: Uint8Array, opts: { level: number; windowBits: number; memLevel: number; strategy: number }): Uint8Array;
 }
-let pako: Pako | null | undefined;
-/** pako, or null when it is not installed (it is not yet a declared dependency): callers fall back to node:zlib. */
-function loadPako(): Pako | null {
-  if (pako === undefined) {
-    try {
-      pako = createRequire(import.meta.url)('pako') as Pako;
-    } catch {
-      pako = null;
-    }
-  }
-  return pako;
-}
+// pako 1.x is CommonJS without bundled types: required, with the one function used typed here.
+const pako = createRequire(import.meta.url)('pako') as Pako;
 
 const Z_FILTERED = 1;
 
@@ -91,9 +80,8 @@ export function encodePngLikeTf(
   width: number,
   channels: number,
   compression: number,
-): Uint8Array | undefined {
-  const deflater = loadPako();
-  if (!deflater) return undefined;
+): Uint8Array {
+  const deflater = pako;
   const depth = data instanceof Uint16Array ? 16 : 8;
   const bpp = (channels * depth) >> 3;
   const rowBytes = width * bpp;
