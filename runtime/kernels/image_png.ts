@@ -1,6 +1,6 @@
 /**
- * PNG decoding with TensorFlow's conversions (core/lib/png/png_io.cc (encoding, byte-exact with TF: image/encode_png_tf.ts)
- * on libpng). fast-png does the codec work (inflate, unfiltering, interlace,
+ * PNG decoding with TensorFlow's conversions (core/lib/png/png_io.cc
+ * on libpng; encoding, byte-exact with TF's, is image/encode_png_tf.ts). fast-png does the codec work (inflate, unfiltering, interlace,
  * CRCs); this module applies the libpng transformations TF requests:
  *
  *  - channels 0 = as in the file (palette: 3, or 4 with tRNS; gray 1;
