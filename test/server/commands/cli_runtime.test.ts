@@ -86,6 +86,10 @@ describe('modelhost ops and inspect', () => {
     expect(ops).toContain('SaveV2');
     expect(ops).not.toContain('FancySaveV2');
     expect(ops).toContain('Enter'); // TF1 loop frame ops: rewritten into While
+    // Every op tfjs-converter converts (issue 14), but TF Decision Forests' SimpleML* ops.
+    const tfjs = fs.readFileSync(path.join(import.meta.dirname, 'tfjs_converter_ops.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(tfjs.length).toBe(245);
+    expect(tfjs.filter((op) => !ops.includes(op))).toEqual([]);
     expect(ops).toContain('StatelessRandomUniformV2');
     expect([...ops].sort()).toEqual(ops);
   });
