@@ -64,7 +64,7 @@ describe('registry store', () => {
     s.insertVersion({ model: 'm', version: 2, path: '/models/m/2', source: 'discovered' });
     s.updateVersion('m', 2, { state: 'AVAILABLE', loadedAt: '2026-01-01T00:00:00.000Z', retired: true, retiredAt: '2026-01-02T00:00:00.000Z' });
     s.setSignatures('m', 1, [
-      { name: 'serving_default', method: 'tensorflow/serving/predict', inputs: { x: { dtype: 'DT_FLOAT', shape: [-1, 1] } }, outputs: { y: { dtype: 'DT_FLOAT', shape: null } } },
+      { name: 'serving_default', method: 'tensorflow/serving/predict', inputs: { x: { dtype: 'DT_FLOAT', shape: [-1, 1] } }, outputs: { y: { dtype: 'DT_FLOAT', shape: null } }, unavailable: null },
     ]);
     s.setLabel('m', 'stable', 1, 'api');
     s.setPin('m', 1, 'api@127.0.0.1');

@@ -4,14 +4,10 @@
 // TextVectorization model, EfficientNetB0 saved with tf.saved_model.save, a
 // TF1 while_loop graph, an Estimator-style tf.Example classifier (predict and
 // classify), and a model whose training signatures cannot run here.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../registry/log.js';
-import { startServer, type RunningServer } from '../../server/serve.js';
-import { CORPUS_DIR, type CorpusRun, type JsonTensor } from '../conformance/corpus.js';
+import type { JsonTensor } from '../conformance/corpus.js';
+import { flat, jsonInput, runsOf, serveCorpusModels, type CorpusServer } from './corpus_server.js';
 
 const MODELS: Record<string, string> = {
   text_classifier: 'preprocessing/text_classifier_string_lookup_embedding_lstm',
@@ -22,55 +18,13 @@ const MODELS: Record<string, string> = {
   on_device: 'keras_saved/on_device_training_signatures',
 };
 
-let server: RunningServer;
-let tmp: string;
-
+let served: CorpusServer;
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modelhost-corpus-http-'));
-  const entries = Object.entries(MODELS).map(([name, id]) => {
-    fs.cpSync(path.join(CORPUS_DIR, id, 'model'), path.join(tmp, name, '1'), { recursive: true });
-    return `config { name: "${name}" base_path: "${path.join(tmp, name)}" model_platform: "tensorflow" }`;
-  });
-  const config = path.join(tmp, 'models.conf');
-  fs.writeFileSync(config, `model_config_list { ${entries.join('\n')} }`);
-  server = await startServer({
-    models: { kind: 'config_file', file: config, pollSeconds: 0 },
-    restApiPort: 0,
-    restApiHost: '127.0.0.1',
-    fileSystemPollWaitSeconds: 0,
-    log: silentLogger,
-  });
+  served = await serveCorpusModels(MODELS);
 }, 120_000);
+afterAll(() => served?.stop());
 
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-const post = (p: string, body: object) => request(server.http.server).post(p).set('Content-Type', 'application/json').send(JSON.stringify(body));
-
-function runsOf(id: string): CorpusRun[] {
-  return (JSON.parse(fs.readFileSync(path.join(CORPUS_DIR, id, 'expected.json'), 'utf8')) as { runs: CorpusRun[] }).runs;
-}
-
-/** Flat values nested by shape, as TF Serving's JSON carries a tensor. */
-function nest(values: unknown[], shape: number[]): unknown {
-  if (shape.length === 0) return values[0];
-  const [d, ...rest] = shape;
-  const inner = rest.reduce((a, b) => a * b, 1);
-  return Array.from({ length: d }, (_, i) => nest(values.slice(i * inner, (i + 1) * inner), rest));
-}
-
-/** A corpus input as request JSON: strings always as {"b64"} (exact bytes), numbers as they are. */
-function jsonInput(t: JsonTensor): unknown {
-  if (t.dtype !== 'string') return nest(t.values, t.shape);
-  const bytes = t.values.map((v) => ({ b64: (typeof v === 'object' && v !== null && 'b64' in v ? Buffer.from(v.b64, 'base64') : Buffer.from(v as string)).toString('base64') }));
-  return nest(bytes, t.shape);
-}
-
-function flat(v: unknown): unknown[] {
-  return Array.isArray(v) ? v.flatMap(flat) : [v];
-}
+const post = (p: string, body: object) => served.post(p, body);
 
 function expectClose(actual: unknown, want: JsonTensor, what: string): void {
   const got = flat(actual);
@@ -101,7 +55,7 @@ describe("real TensorFlow exports over REST answer with TensorFlow's numbers", (
     const examples = `[{"color": ["red"], "city": ["Paris"], "age": [25.0]},
       {"color": ["purple"], "city": ["Oslo", "Lima"], "age": [61.0]},
       {"color": ["blue", "green"], "age": [5.0]}]`;
-    const res = await request(server.http.server)
+    const res = await request(served.server.http.server)
       .post('/v1/models/estimator:classify')
       .set('Content-Type', 'application/json')
       .send(`{"signature_name": "classification", "examples": ${examples}}`);
@@ -116,9 +70,9 @@ describe("real TensorFlow exports over REST answer with TensorFlow's numbers", (
     expect(res.status).toBe(400);
     expect(res.body.error).toMatch(/Signature 'train' uses ops the modelhost runtime does not support/);
     expect(res.body.error).toMatch(/ReluGrad \(used by/);
-    const status = await request(server.http.server).get('/v1/models/on_device');
+    const status = await request(served.server.http.server).get('/v1/models/on_device');
     expect(status.body.model_version_status[0].state).toBe('AVAILABLE');
-    const metadata = await request(server.http.server).get('/v1/models/on_device/metadata');
+    const metadata = await request(served.server.http.server).get('/v1/models/on_device/metadata');
     expect(Object.keys(metadata.body.metadata.signature_def.signature_def).sort()).toEqual(['__saved_model_init_op', 'infer', 'restore', 'save', 'train']);
   });
 });

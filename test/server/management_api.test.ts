@@ -90,6 +90,7 @@ describe('management API', () => {
       method: 'tensorflow/serving/predict',
       inputs: { x: { dtype: 'DT_FLOAT', shape: [-1, 1] } },
       outputs: { y: { dtype: 'DT_FLOAT', shape: [-1, 1] } },
+      unavailable: null,
     });
     expect(await predict()).toBe(2.5);
 

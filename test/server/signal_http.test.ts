@@ -4,14 +4,10 @@
 // AudioSpectrogram → Mfcc speech front end fed base64 bytes). Complex tensors
 // cannot cross TF Serving's JSON in either direction (json_tensor.cc has no
 // complex case), and the answers say so exactly as TF Serving's do.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../registry/log.js';
-import { startServer, type RunningServer } from '../../server/serve.js';
-import { CORPUS_DIR, type CorpusRun, type JsonTensor } from '../conformance/corpus.js';
+import type { JsonTensor } from '../conformance/corpus.js';
+import { flat, nest, runsOf, serveCorpusModels, type CorpusServer } from './corpus_server.js';
 
 const MODELS: Record<string, string> = {
   spectral_filter: 'signal/spectral_filter',
@@ -20,45 +16,13 @@ const MODELS: Record<string, string> = {
   speech: 'signal/decode_wav_speech_frontend',
 };
 
-let server: RunningServer;
-let tmp: string;
-
+let served: CorpusServer;
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modelhost-signal-http-'));
-  const entries = Object.entries(MODELS).map(([name, id]) => {
-    fs.cpSync(path.join(CORPUS_DIR, id, 'model'), path.join(tmp, name, '1'), { recursive: true });
-    return `config { name: "${name}" base_path: "${path.join(tmp, name)}" model_platform: "tensorflow" }`;
-  });
-  const config = path.join(tmp, 'models.conf');
-  fs.writeFileSync(config, `model_config_list { ${entries.join('\n')} }`);
-  server = await startServer({
-    models: { kind: 'config_file', file: config, pollSeconds: 0 },
-    restApiPort: 0,
-    restApiHost: '127.0.0.1',
-    fileSystemPollWaitSeconds: 0,
-    log: silentLogger,
-  });
+  served = await serveCorpusModels(MODELS);
 }, 120_000);
+afterAll(() => served?.stop());
 
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-const post = (p: string, body: object) => request(server.http.server).post(p).set('Content-Type', 'application/json').send(JSON.stringify(body));
-
-function runsOf(id: string): CorpusRun[] {
-  return (JSON.parse(fs.readFileSync(path.join(CORPUS_DIR, id, 'expected.json'), 'utf8')) as { runs: CorpusRun[] }).runs;
-}
-
-function nest(values: unknown[], shape: number[]): unknown {
-  if (shape.length === 0) return values[0];
-  const [d, ...rest] = shape;
-  const inner = rest.reduce((a, b) => a * b, 1);
-  return Array.from({ length: d }, (_, i) => nest(values.slice(i * inner, (i + 1) * inner), rest));
-}
-
-const flat = (v: unknown): unknown[] => (Array.isArray(v) ? v.flatMap(flat) : [v]);
+const post = (p: string, body: object) => served.post(p, body);
 
 function expectClose(actual: unknown, want: JsonTensor, what: string): void {
   const got = flat(actual) as number[];
@@ -102,7 +66,7 @@ describe('signal models over REST', () => {
     const res = await post('/v1/models/complex_math:predict', { inputs: { a: [[[1, 2], [0, 1], [3, 0], [1, 1]]], b: [[[1, 0], [0, 1], [3, 0], [1, 1]]] } });
     expect(res.status).toBe(501);
     expect(res.body.error).toBe('Conversion of JSON Value: 1 to type: complex64');
-    const metadata = await request(server.http.server).get('/v1/models/complex_math/metadata');
+    const metadata = await request(served.server.http.server).get('/v1/models/complex_math/metadata');
     const inputs = metadata.body.metadata.signature_def.signature_def.serving_default.inputs;
     expect(inputs.a.dtype).toBe('DT_COMPLEX64');
   });

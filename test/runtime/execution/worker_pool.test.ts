@@ -141,13 +141,14 @@ describe('worker pool', () => {
 
   it('replaces a worker over its heap cap; the run that filled it gets RESOURCE_EXHAUSTED', async () => {
     const exits: string[] = [];
-    const p = pool(1, (m) => exits.push(m), undefined, 16);
+    // Room to start and load (every kernel family is loaded), not to run the request below.
+    const p = pool(1, (m) => exits.push(m), undefined, 64);
     const model = await p.load(path.join(FIXTURES, 'saved_model_half_plus_two_cpu/00000123'), ['serve']);
-    // Each string element becomes a JS object in the worker: half a million overflow a 16 MiB heap.
-    const huge = Tensor.from('string', [500_000], Array(500_000).fill(''));
+    // Each string element becomes a JS object in the worker: two million overflow a 64 MiB heap.
+    const huge = Tensor.from('string', [2_000_000], Array(2_000_000).fill(''));
     const err = await errorOf(model.run('regress_x_to_y', { inputs: huge }));
     expect(err.code).toBe('RESOURCE_EXHAUSTED');
-    expect(err.message).toMatch(/inference worker 0 stopped unexpectedly \(it ran out of memory \(heap cap 16 MiB, --inference_worker_heap_mb\)\)/);
+    expect(err.message).toMatch(/inference worker 0 stopped unexpectedly \(it ran out of memory \(heap cap 64 MiB, --inference_worker_heap_mb\)\)/);
     expect(exits.join('\n')).toMatch(/starting a new one/);
     const y = await waitFor('the replacement to answer', async () => (await model.run('serving_default', { x: Tensor.from('float32', [1], [4]) })).y.numbers());
     expect(y).toEqual([4]);
