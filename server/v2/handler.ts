@@ -61,7 +61,12 @@ function modelhostVersion(): string {
   return serverVersion;
 }
 
-/** Answers one v2 request into `outcome`; throws StatusError (the caller writes {"error": ...}). */
+/**
+ * Answers one v2 request into `outcome`; throws StatusError (the caller
+ * writes {"error": ...}). Health answers 200 with {"live": true},
+ * {"ready": true} or {"name", "ready": true}; a model or version that is not
+ * ready answers 400 (the protocol's "4xx means false"), an unknown model 404.
+ */
 export async function processV2(
   core: ServingCore,
   method: string,
@@ -73,10 +78,13 @@ export async function processV2(
   const route = parseV2Route(method, urlPath);
   switch (route.kind) {
     case 'live':
+      outcome.api = 'status';
+      outcome.body = '{"live":true}';
+      return;
     case 'server_ready':
       // Listening means the initial model loads are done (serve waits for them before listening).
       outcome.api = 'status';
-      outcome.body = '';
+      outcome.body = '{"ready":true}';
       return;
     case 'server_metadata':
       outcome.api = 'metadata';
@@ -120,7 +128,7 @@ function modelReady(core: ServingCore, spec: ModelSpec): string {
     const which = spec.version === undefined ? `No version of model "${spec.name}" is` : `Version ${spec.version} of model "${spec.name}" is not`;
     throw failedPrecondition(`${which} ready`);
   }
-  return '';
+  return JSON.stringify({ name: spec.name, ready: true });
 }
 
 function tensorMetadata(specs: Readonly<Record<string, TensorSpec>>) {

@@ -67,8 +67,8 @@ interface V2Output {
 
 describe('health and metadata', () => {
   it('answers live, ready and server metadata', async () => {
-    expect((await get('/v2/health/live')).status).toBe(200);
-    expect((await get('/v2/health/ready')).status).toBe(200);
+    expect(await get('/v2/health/live')).toEqual({ status: 200, text: '{"live":true}' });
+    expect(await get('/v2/health/ready')).toEqual({ status: 200, text: '{"ready":true}' });
     const meta = await get('/v2');
     expect(meta.status).toBe(200);
     const body = JSON.parse(meta.text);
@@ -86,7 +86,7 @@ describe('health and metadata', () => {
   });
 
   it('says which models and versions are ready', async () => {
-    expect((await get('/v2/models/half/ready')).status).toBe(200);
+    expect(JSON.parse((await get('/v2/models/half/ready')).text)).toEqual({ name: 'half', ready: true });
     expect((await get('/v2/models/half/versions/123/ready')).status).toBe(200);
     const notReady = await get('/v2/models/half/versions/7/ready');
     expect(notReady.status).toBe(400);
