@@ -19,7 +19,7 @@ import type { RestApi, ServerMetrics } from '../metrics.js';
 import { classifyJson, predictJson, regressJson } from './inference.js';
 import { modelMetadataJson } from './metadata_json.js';
 import { parseRestRoute, type RestRoute } from './route.js';
-import { processV2 } from '../v2/handler.js';
+import { processV2, v2RequestLabels } from '../v2/handler.js';
 import { isV2Path } from '../v2/route.js';
 import { modelStatusJson } from './status_json.js';
 
@@ -265,6 +265,7 @@ export class RestHandler {
 /** The outcome of a request answered with `err` before it finished (its deadline passed). */
 function failedOutcome(method: string, path: string, err: StatusError): RestOutcome {
   const outcome: RestOutcome = { code: err.code, body: formatErrorResponse(err.message), api: 'unknown', model: '' };
+  if (isV2Path(path)) return { ...outcome, ...v2RequestLabels(method, path) };
   try {
     const route = parseRestRoute(method, path);
     outcome.api = route.kind;

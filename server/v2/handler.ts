@@ -67,6 +67,18 @@ function modelhostVersion(): string {
  * {"ready": true} or {"name", "ready": true}; a model or version that is not
  * ready answers 400 (the protocol's "4xx means false"), an unknown model 404.
  */
+/** The api and model a v2 request is counted under in metrics (before or without an answer). */
+export function v2RequestLabels(method: string, urlPath: string): Pick<V2Outcome, 'api' | 'model' | 'spec'> {
+  try {
+    const route = parseV2Route(method, urlPath);
+    if (!('spec' in route)) return { api: route.kind === 'server_metadata' ? 'metadata' : 'status', model: '' };
+    const api: RestApi = route.kind === 'infer' ? 'predict' : route.kind === 'model_ready' ? 'status' : 'metadata';
+    return { api, model: route.spec.name, spec: route.spec };
+  } catch {
+    return { api: 'unknown', model: '' };
+  }
+}
+
 export async function processV2(
   core: ServingCore,
   method: string,
@@ -232,7 +244,8 @@ function parseInfer(body: Uint8Array, options: V2Options): ParsedInfer {
       if (!isObject(raw) || typeof raw.name !== 'string') throw invalidArgument(`outputs[${i}] must be an object with a string "name"`);
       const p = raw.parameters ?? {};
       if (!isObject(p)) throw invalidArgument(`Output '${raw.name}': "parameters" must be an object`);
-      return { name: raw.name, binary: p.binary_data === true };
+      // An output's own binary_data wins over the request's binary_data_output.
+      return { name: raw.name, binary: p.binary_data === undefined ? params.binary_data_output === true : p.binary_data === true };
     });
   }
   return {
@@ -290,7 +303,7 @@ async function infer(core: ServingCore, spec: ModelSpec, body: Uint8Array, outco
 
 function writeInferResponse(modelName: string, version: number, request: ParsedInfer, outputs: Record<string, Tensor>, outcome: V2Outcome): void {
   const names = request.outputs ? request.outputs.map((o) => o.name) : Object.keys(outputs).sort();
-  const binaryNames = new Set(request.outputs?.filter((o) => o.binary).map((o) => o.name) ?? (request.binaryOutput ? names : []));
+  const binaryNames = new Set(request.outputs ? request.outputs.filter((o) => o.binary).map((o) => o.name) : request.binaryOutput ? names : []);
   const parts: string[] = [];
   const blobs: Buffer[] = [];
   for (const n of names) {

@@ -194,6 +194,16 @@ describe('binary tensor extension', () => {
     expect(Array.from({ length: 20 }, (_, i) => probs.readFloatLE(i * 4))).toEqual(fromJson.map(Math.fround));
   });
 
+  it('applies binary_data_output to listed outputs unless an output says binary_data: false', async () => {
+    const x = { name: 'x', shape: [1, 1], datatype: 'FP32', data: [1] };
+    const listed = await post('/v2/models/half/infer', { inputs: [x], outputs: [{ name: 'y' }], parameters: { binary_data_output: true } });
+    expect(listed.headers.get('content-type')).toBe('application/octet-stream');
+    const n = Number(listed.headers.get('inference-header-content-length'));
+    expect(listed.bytes.subarray(n).readFloatLE(0)).toBe(2.5);
+    const json = await postJson('/v2/models/half/infer', { inputs: [x], outputs: [{ name: 'y', parameters: { binary_data: false } }], parameters: { binary_data_output: true } });
+    expect(json.json.outputs[0].data).toEqual([2.5]);
+  });
+
   it('refuses binary sizes that do not add up', async () => {
     const x = Buffer.from(new Float32Array([1, 2]).buffer);
     const cases = [
