@@ -30,6 +30,7 @@ beforeAll(async () => {
     restApiPort: 0,
     restApiHost: '127.0.0.1',
     restLimits: { maxRequestBytes: LIMIT },
+    monitoringConfigFile: path.join(FIXTURES, 'monitoring_config.txt'),
     log: silentLogger,
   });
   images = heldOutImages();
@@ -266,6 +267,23 @@ describe('errors', () => {
     });
     expect(extra.status).toBe(400);
     expect(extra.json.error).toBe('Input \'z\' is not an input of signature "serving_default", which takes {x}');
+  });
+});
+
+describe('metrics', () => {
+  it('counts v2 inferences with /v1 predicts, by model, version and status', async () => {
+    const counter = async (labels: string) => {
+      const text = (await get('/monitoring/prometheus/metrics')).text;
+      const line = text.split('\n').find((l) => l.startsWith(`modelhost_requests_total{${labels}}`));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    const ok = 'model="half",version="123",api="predict",status="OK"';
+    const bad = 'model="half",version="123",api="predict",status="INVALID_ARGUMENT"';
+    const [ok0, bad0] = [await counter(ok), await counter(bad)];
+    await postJson('/v2/models/half/infer', { inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }] });
+    await postJson('/v2/models/half/infer', { inputs: [{ name: 'x', shape: [1], datatype: 'FP64', data: [1] }] });
+    expect(await counter(ok)).toBe(ok0 + 1);
+    expect(await counter(bad)).toBe(bad0 + 1);
   });
 });
 
