@@ -1,8 +1,9 @@
 /**
  * The HTTP server `modelhost serve` listens with: `/v1/...` goes to the lean
- * TF Serving REST handler, the Prometheus path (when configured) to the
- * metrics, anything else to `fallback` (the management API and console plug in
- * there) or a JSON 404.
+ * TF Serving REST handler (which also answers `/v2/...`, the Open Inference
+ * Protocol), the Prometheus path (when configured) to the metrics, anything
+ * else to `fallback` (the management API and console plug in there) or a
+ * JSON 404.
  *
  * `close()` is the graceful stop: stop accepting connections, let requests in
  * flight finish (idle keep-alive connections are closed at once), and after
@@ -14,6 +15,7 @@ import type { ServingCore } from '../registry/serving_core.js';
 import type { ServerMetrics } from './metrics.js';
 import { RestHandler, type RestLimits } from './rest/handler.js';
 import { isRestPath } from './rest/route.js';
+import { isV2Path } from './v2/route.js';
 
 export type FallbackHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -62,7 +64,7 @@ export function createHttpServer(options: HttpServerOptions): ModelhostHttpServe
           res.end(`Could not collect metrics: ${e.message}`);
         },
       );
-    } else if (isRestPath(path)) {
+    } else if (isRestPath(path) || isV2Path(path)) {
       rest.handle(req, res, path);
     } else {
       fallback(req, res);

@@ -19,11 +19,17 @@ import type { RestApi, ServerMetrics } from '../metrics.js';
 import { classifyJson, predictJson, regressJson } from './inference.js';
 import { modelMetadataJson } from './metadata_json.js';
 import { parseRestRoute, type RestRoute } from './route.js';
+import { processV2, v2RequestLabels } from '../v2/handler.js';
+import { isV2Path } from '../v2/route.js';
 import { modelStatusJson } from './status_json.js';
 
 export interface RestOutcome {
   code: StatusCode;
-  body: string;
+  /** JSON text, or bytes (a v2 answer with binary tensors). */
+  body: string | Uint8Array;
+  /** Content-Type when not application/json, and extra headers (v2 binary answers). */
+  contentType?: string;
+  headers?: Record<string, string>;
   api: RestApi;
   /** Model name, when the request named a model. */
   model: string;
@@ -129,7 +135,8 @@ export class RestHandler {
       // Raw bytes: the JSON codec decodes them once (and its exact parser reads the bytes themselves).
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
       chunks.length = 0;
-      void this.answer(method, path, body, lifetime.signal).then(finish);
+      const headerLength = req.headers['inference-header-content-length'];
+      void this.answer(method, path, body, lifetime.signal, typeof headerLength === 'string' ? headerLength : undefined).then(finish);
     });
   }
 
@@ -164,8 +171,8 @@ export class RestHandler {
    * now is loaded on demand (with a registry), then retried while the
    * registry keeps it loaded for this request (503 when its wait bounds trip).
    */
-  private async answer(method: string, path: string, body: Uint8Array, signal?: AbortSignal): Promise<RestOutcome> {
-    const outcome = await this.process(method, path, body, signal);
+  private async answer(method: string, path: string, body: Uint8Array, signal?: AbortSignal, headerLength?: string): Promise<RestOutcome> {
+    const outcome = await this.process(method, path, body, signal, headerLength);
     const spec = outcome.spec;
     if (outcome.code === 'NOT_FOUND' && spec && (spec.version !== undefined || spec.label !== undefined) && outcome.api !== 'status') {
       let release: (() => void) | undefined;
@@ -178,7 +185,7 @@ export class RestHandler {
       }
       if (release) {
         try {
-          if (!signal?.aborted) return await this.process(method, path, body, signal);
+          if (!signal?.aborted) return await this.process(method, path, body, signal, headerLength);
         } finally {
           release();
         }
@@ -200,17 +207,26 @@ export class RestHandler {
 
   private write(res: ServerResponse, outcome: RestOutcome): void {
     res.writeHead(httpStatusOf(outcome.code), {
-      'Content-Type': 'application/json',
+      ...outcome.headers,
+      'Content-Type': outcome.contentType ?? 'application/json',
       'Content-Length': Buffer.byteLength(outcome.body),
     });
     res.end(outcome.body);
   }
 
-  /** Routes and answers one request; never rejects. `signal` aborts its run (deadline, client gone). */
-  async process(method: string, path: string, body: string | Uint8Array, signal?: AbortSignal): Promise<RestOutcome> {
+  /**
+   * Routes and answers one request (/v1, or /v2: the Open Inference Protocol, server/v2/); never rejects.
+   * `signal` aborts its run (deadline, client gone); `headerLength` is v2's Inference-Header-Content-Length.
+   */
+  async process(method: string, path: string, body: string | Uint8Array, signal?: AbortSignal, headerLength?: string): Promise<RestOutcome> {
     let route: RestRoute | undefined;
     const outcome: RestOutcome = { code: 'OK', body: '', api: 'unknown', model: '' };
     try {
+      if (isV2Path(path)) {
+        const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+        await processV2(this.core, method, path, bytes, outcome, { signal, maxJsonDepth: this.limits.maxJsonDepth, headerLength });
+        return outcome;
+      }
       route = parseRestRoute(method, path);
       outcome.api = route.kind;
       outcome.model = route.spec.name;
@@ -249,6 +265,7 @@ export class RestHandler {
 /** The outcome of a request answered with `err` before it finished (its deadline passed). */
 function failedOutcome(method: string, path: string, err: StatusError): RestOutcome {
   const outcome: RestOutcome = { code: err.code, body: formatErrorResponse(err.message), api: 'unknown', model: '' };
+  if (isV2Path(path)) return { ...outcome, ...v2RequestLabels(method, path) };
   try {
     const route = parseRestRoute(method, path);
     outcome.api = route.kind;

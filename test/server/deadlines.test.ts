@@ -104,6 +104,19 @@ describe('deadlines', () => {
     await bothWorkersFree();
   });
 
+  it('gives a v2 (Open Inference Protocol) infer the same deadline: 504 with TF\'s text, the worker freed', async () => {
+    const infer = (n: number) =>
+      fetch(`${server.url}/v2/models/count/infer`, {
+        method: 'POST',
+        body: JSON.stringify({ inputs: [{ name: 'n', shape: [], datatype: 'INT32', data: [n] }] }),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+    expect(await infer(5)).toMatchObject({ status: 200, body: { outputs: [{ name: 'count', datatype: 'INT32', shape: [], data: [5] }] } });
+    const t0 = performance.now();
+    expect(await infer(FOREVER)).toEqual({ status: 504, body: { error: 'Timed out waiting for notification' } });
+    expect(performance.now() - t0).toBeLessThan(TIMEOUT_MS + 1000);
+    await bothWorkersFree();
+  });
+
   it('fails the load of a version whose warm-up loops, while startup completes and the other version serves', async () => {
     expect(startedInMs).toBeLessThan(20_000);
     const res = await fetch(`${server.url}/v1/models/looper`);

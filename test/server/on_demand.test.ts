@@ -100,4 +100,21 @@ describe('on-demand loading with more versions in demand than slots', () => {
     // Every version got its turn.
     for (const v of [1, 2, 3, 4]) expect(ok.get(v) ?? 0, `answers from version ${v} (503s: ${unavailable})`).toBeGreaterThan(0);
   }, 45_000);
+
+  it('loads a version on demand for a v2 (Open Inference Protocol) infer and metadata request too', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (const v of [1, 2, 3, 4, 1]) {
+        const body = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 1], datatype: 'FP32', data: [1] }] });
+        const r = await request(agent, `${server.url}/v2/models/hp/versions/${v}/infer`, body, 15_000);
+        expect(r.status, r.body).toBe(200);
+        expect(JSON.parse(r.body)).toMatchObject({ model_name: 'hp', model_version: String(v), outputs: [{ name: 'y', data: [expected(v)] }] });
+      }
+      const meta = await request(agent, `${server.url}/v2/models/hp/versions/4`, undefined, 15_000);
+      expect(meta.status, meta.body).toBe(200);
+      expect(JSON.parse(meta.body)).toMatchObject({ name: 'hp', versions: ['4'] });
+    } finally {
+      agent.destroy();
+    }
+  }, 30_000);
 });
