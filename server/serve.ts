@@ -30,6 +30,7 @@ import { ServerMetrics } from './metrics.js';
 import { modelListPollSeconds, readModelList, type ModelListSource } from './model_list.js';
 import type { RestLimits } from './rest/handler.js';
 import { runWarmup } from './warmup.js';
+import { setSignatureMethodNameCheck } from './inference/examples.js';
 
 export interface ServeOptions {
   models: ModelListSource;
@@ -46,6 +47,8 @@ export interface ServeOptions {
   enableModelWarmup?: boolean;
   /** Bound of one version's warm-up in ms (default 60000; 0: none); past it the load fails. */
   modelWarmupTimeoutMs?: number;
+  /** TF Serving's --enable_signature_method_name_check (default false), process-wide: :classify/:regress need a classify/regress method_name. */
+  enableSignatureMethodNameCheck?: boolean;
   /** Deadline of every /v1 request in ms (TF Serving's --rest_api_timeout_in_ms; default 30000, 0: none). */
   restApiTimeoutMs?: number;
   /** Runs the models; default: createServingEngine(execution). An engine passed here is not closed by stop(). */
@@ -111,6 +114,7 @@ export interface RunningServer {
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const log = options.log ?? consoleLogger;
+  setSignatureMethodNameCheck(options.enableSignatureMethodNameCheck ?? false);
   if (options.registry?.requireAdminToken && !options.registry.adminToken) {
     throw new Error(`--require_admin_token is set but no admin token is: set ${ADMIN_TOKEN_ENV} or --admin_token_file.`);
   }
