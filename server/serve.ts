@@ -45,6 +45,8 @@ export interface ServeOptions {
   tags?: readonly string[];
   /** Replay assets.extra/tf_serving_warmup_requests before a version takes traffic (default true). */
   enableModelWarmup?: boolean;
+  /** Times each warm-up record is replayed (TF Serving's --num_request_iterations_for_warmup; default 1; < 1 means 1). */
+  warmupIterations?: number;
   /** Bound of one version's warm-up in ms (default 60000; 0: none); past it the load fails. */
   modelWarmupTimeoutMs?: number;
   /** TF Serving's --enable_signature_method_name_check (default false), process-wide: :classify/:regress need a classify/regress method_name. */
@@ -140,7 +142,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     engine,
     fileSystemPollWaitSeconds: options.fileSystemPollWaitSeconds ?? 1,
     tags: options.tags,
-    warmup: options.enableModelWarmup === false ? undefined : (model, context) => runWarmup(model, context, { timeoutMs: options.modelWarmupTimeoutMs }),
+    warmup: options.enableModelWarmup === false ? undefined : (model, context) => runWarmup(model, context, { timeoutMs: options.modelWarmupTimeoutMs, iterations: options.warmupIterations }),
     log,
   });
   metrics = new ServerMetrics(core.monitor);

@@ -28,7 +28,7 @@ import { startServer, type ServeOptions } from '../serve.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../rest/handler.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../../runtime/codec/index.js';
 import { DEFAULT_MAX_GIF_FRAMES, DEFAULT_MAX_IMAGE_PIXELS } from '../../runtime/kernels/image_limits.js';
-import { addNoEffectFlags, noEffectLogLine, versionText } from './tf_serving_flags.js';
+import { addNoEffectFlags, noEffectLogLine, tfInt, versionText } from './tf_serving_flags.js';
 
 interface ServeFlags {
   port?: number;
@@ -74,6 +74,7 @@ interface ServeFlags {
   enable_signature_method_name_check: boolean;
   enable_per_model_batching_parameters?: boolean;
   version: boolean;
+  num_request_iterations_for_warmup: number;
 }
 
 function nonNegativeNumber(value: string): number {
@@ -165,6 +166,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     tags: flags.saved_model_tags.split(',').map((t) => t.trim()).filter((t) => t !== ''),
     enableModelWarmup: flags.enable_model_warmup,
     modelWarmupTimeoutMs: flags.model_warmup_timeout_in_ms,
+    warmupIterations: flags.num_request_iterations_for_warmup,
     restApiTimeoutMs: flags.rest_api_timeout_in_ms,
     enableSignatureMethodNameCheck: flags.enable_signature_method_name_check,
     execution: {
@@ -271,6 +273,7 @@ export function addServeCommand(program: Command): void {
     .option('--max_gif_frames <n>', 'most frames a GIF the decode ops accept may have; more answers 400', positiveInteger, DEFAULT_MAX_GIF_FRAMES)
     .option('--enable_signature_method_name_check [bool]', 'TF Serving: :classify and :regress need a signature whose method_name is classify / regress (off: any signature with the right inputs and outputs, as TF2 exports)', bool, false)
     .option('--enable_per_model_batching_parameters [bool]', "TF Serving's spelling of --enable_per_model_batching_params (wins when both are given)", bool)
+    .option('--num_request_iterations_for_warmup <n>', 'TF Serving: times each warm-up record is replayed (used only if > 0; else once)', tfInt, 0)
     .option('--version [bool]', 'print the version and exit', bool, false);
   // TF Serving's flags that change nothing here (TF internals, gRPC-only): accepted, logged once.
   addNoEffectFlags(command);

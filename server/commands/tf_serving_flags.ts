@@ -49,7 +49,6 @@ export const NO_EFFECT_FLAGS: readonly NoEffectFlag[] = [
   { name: 'per_process_gpu_memory_fraction', type: 'float', tfDefault: '0', help: 'share of GPU memory', why: 'no GPU (WASM backend)' },
   { name: 'grpc_channel_arguments', type: 'string', tfDefault: '""', help: 'comma-separated gRPC server arguments (e.g. grpc.max_connection_age_ms=2000)', why: GRPC_PENDING },
   { name: 'grpc_max_threads', type: 'int', tfDefault: '4 x CPUs', help: 'gRPC server threads', why: TF_INTERNALS },
-  { name: 'num_request_iterations_for_warmup', type: 'int', tfDefault: '0', help: 'times each warm-up request is replayed', why: 'each warm-up request is replayed once' },
   { name: 'remove_unused_fields_from_bundle_metagraph', type: 'bool', tfDefault: 'true', help: 'drop unused MetaGraphDef fields', why: TF_INTERNALS },
   { name: 'prefer_tflite_model', type: 'bool', tfDefault: 'false', help: 'serve model.tflite instead of saved_model.pb', why: 'no TFLite runtime' },
   { name: 'num_tflite_pools', type: 'int', tfDefault: 'CPUs', help: 'TFLite interpreter pools', why: 'no TFLite runtime' },
@@ -73,7 +72,7 @@ export function tfBool(value: string | undefined): boolean {
   throw new InvalidArgumentError('expected true or false.');
 }
 
-function tfInt(value: string): number {
+export function tfInt(value: string): number {
   const n = Number(value);
   if (!INT_RE.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a whole number.');
   return n;
