@@ -49,6 +49,8 @@ export interface ServeOptions {
   warmupIterations?: number;
   /** Bound of one version's warm-up in ms (default 60000; 0: none); past it the load fails. */
   modelWarmupTimeoutMs?: number;
+  /** TF Serving's --rest_api_enable_cors_support (default false): CORS headers on every /v1 answer. */
+  restApiEnableCorsSupport?: boolean;
   /** TF Serving's --enable_signature_method_name_check (default false), process-wide: :classify/:regress need a classify/regress method_name. */
   enableSignatureMethodNameCheck?: boolean;
   /** Deadline of every /v1 request in ms (TF Serving's --rest_api_timeout_in_ms; default 30000, 0: none). */
@@ -193,7 +195,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     throw e;
   }
 
-  const http = createHttpServer({ core, metrics, metricsPath, fallback, restApiTimeoutMs: options.restApiTimeoutMs, restLimits: options.restLimits });
+  const http = createHttpServer({ core, metrics, metricsPath, fallback, restApiTimeoutMs: options.restApiTimeoutMs, restApiCors: options.restApiEnableCorsSupport, restLimits: options.restLimits });
   const host = options.restApiHost ?? '0.0.0.0';
   try {
     await new Promise<void>((resolve, reject) => {

@@ -75,6 +75,7 @@ interface ServeFlags {
   enable_per_model_batching_parameters?: boolean;
   version: boolean;
   num_request_iterations_for_warmup: number;
+  rest_api_enable_cors_support: boolean;
 }
 
 function nonNegativeNumber(value: string): number {
@@ -169,6 +170,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     warmupIterations: flags.num_request_iterations_for_warmup,
     restApiTimeoutMs: flags.rest_api_timeout_in_ms,
     enableSignatureMethodNameCheck: flags.enable_signature_method_name_check,
+    restApiEnableCorsSupport: flags.rest_api_enable_cors_support,
     execution: {
       threads: flags.inference_threads,
       modelCopies: flags.inference_model_copies,
@@ -273,6 +275,7 @@ export function addServeCommand(program: Command): void {
     .option('--max_gif_frames <n>', 'most frames a GIF the decode ops accept may have; more answers 400', positiveInteger, DEFAULT_MAX_GIF_FRAMES)
     .option('--enable_signature_method_name_check [bool]', 'TF Serving: :classify and :regress need a signature whose method_name is classify / regress (off: any signature with the right inputs and outputs, as TF2 exports)', bool, false)
     .option('--enable_per_model_batching_parameters [bool]', "TF Serving's spelling of --enable_per_model_batching_params (wins when both are given)", bool)
+    .option('--rest_api_enable_cors_support [bool]', 'TF Serving: CORS headers (Access-Control-Allow-Origin: *) on every /v1 answer', bool, false)
     .option('--num_request_iterations_for_warmup <n>', 'TF Serving: times each warm-up record is replayed (used only if > 0; else once)', tfInt, 0)
     .option('--version [bool]', 'print the version and exit', bool, false);
   // TF Serving's flags that change nothing here (TF internals, gRPC-only): accepted, logged once.
