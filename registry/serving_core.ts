@@ -62,6 +62,9 @@ export interface ServingCoreOptions {
   warmup?: WarmupFn;
   defaultVersion?: DefaultVersionChooser;
   checkReady?: ReadinessCheck;
+  /** Retries of a failed load, and the wait between them (see VersionManagerOptions). */
+  maxLoadRetries?: number;
+  loadRetryIntervalMs?: number;
   log?: Logger;
 }
 
@@ -83,6 +86,8 @@ export class ServingCore {
       tags: options.tags,
       warmup: options.warmup,
       defaultVersion: options.defaultVersion,
+      maxLoadRetries: options.maxLoadRetries,
+      loadRetryIntervalMs: options.loadRetryIntervalMs,
       log: this.log,
     });
     this.watcher = new VersionWatcher({

@@ -49,6 +49,10 @@ export interface ServeOptions {
   warmupIterations?: number;
   /** Bound of one version's warm-up in ms (default 60000; 0: none); past it the load fails. */
   modelWarmupTimeoutMs?: number;
+  /** Retries of a failed version load (TF Serving's --max_num_load_retries; default 0 here, 5 in TF Serving). */
+  maxNumLoadRetries?: number;
+  /** Wait between load retries in µs (TF Serving's --load_retry_interval_micros; default 60000000; < 0: none). */
+  loadRetryIntervalMicros?: number;
   /** TF Serving's --rest_api_enable_cors_support (default false): CORS headers on every /v1 answer. */
   restApiEnableCorsSupport?: boolean;
   /** TF Serving's --enable_signature_method_name_check (default false), process-wide: :classify/:regress need a classify/regress method_name. */
@@ -144,6 +148,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     engine,
     fileSystemPollWaitSeconds: options.fileSystemPollWaitSeconds ?? 1,
     tags: options.tags,
+    maxLoadRetries: options.maxNumLoadRetries,
+    loadRetryIntervalMs: options.loadRetryIntervalMicros === undefined ? undefined : options.loadRetryIntervalMicros / 1000,
     warmup: options.enableModelWarmup === false ? undefined : (model, context) => runWarmup(model, context, { timeoutMs: options.modelWarmupTimeoutMs, iterations: options.warmupIterations }),
     log,
   });

@@ -35,8 +35,6 @@ export const NO_EFFECT_FLAGS: readonly NoEffectFlag[] = [
   { name: 'allow_version_labels_for_unavailable_models', type: 'bool', tfDefault: 'false', help: 'labels may name versions not yet available', why: 'labels on versions not loaded are always allowed here' },
   { name: 'num_load_threads', type: 'int', tfDefault: '0', help: 'threads loading servables', why: TF_INTERNALS },
   { name: 'num_unload_threads', type: 'int', tfDefault: '0', help: 'threads unloading servables', why: TF_INTERNALS },
-  { name: 'max_num_load_retries', type: 'int', tfDefault: '5', help: 'retries of a failed load', why: 'a failed version is retried when its files change' },
-  { name: 'load_retry_interval_micros', type: 'int', tfDefault: '60000000', help: 'wait between load retries', why: 'a failed version is retried when its files change' },
   { name: 'flush_filesystem_caches', type: 'bool', tfDefault: 'true', help: 'flush file system caches after loads', why: TF_INTERNALS },
   { name: 'tensorflow_session_parallelism', type: 'int', tfDefault: '0', help: 'threads of a TensorFlow session', why: TF_INTERNALS },
   { name: 'tensorflow_session_config_file', type: 'string', tfDefault: '""', help: 'TensorFlow Session ConfigProto file', why: TF_INTERNALS },
