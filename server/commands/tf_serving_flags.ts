@@ -23,6 +23,35 @@ interface NoEffectFlag {
   help: string;
   /** Why it changes nothing in modelhost. */
   why: string;
+  /** Parser beyond the type's own. */
+  parse?: (value: string) => unknown;
+}
+
+/** One gRPC channel argument: an int32 value when it parses as one, else the string (as TF Serving's server.cc). */
+export interface GrpcChannelArgument {
+  key: string;
+  value: number | string;
+}
+
+const INT32_RE = /^[+-]?\d+$/;
+
+/**
+ * --grpc_channel_arguments: "key=value,key=value" (e.g.
+ * grpc.max_connection_age_ms=2000), split as TF Serving's
+ * parseGrpcChannelArgs; an item without "=" or with an empty key is refused
+ * (TF Serving would crash on it).
+ */
+export function parseGrpcChannelArguments(text: string): GrpcChannelArgument[] {
+  if (text.trim() === '') return [];
+  return text.split(',').map((item) => {
+    const eq = item.indexOf('=');
+    const key = eq < 0 ? '' : item.slice(0, eq).trim();
+    if (key === '') throw new InvalidArgumentError(`expected key=value pairs separated by commas (e.g. grpc.max_connection_age_ms=2000); got "${item}".`);
+    const raw = item.slice(eq + 1).trim();
+    const n = Number(raw);
+    const isInt32 = INT32_RE.test(raw) && n >= -(2 ** 31) && n < 2 ** 31;
+    return { key, value: isInt32 ? n : raw };
+  });
 }
 
 const TF_INTERNALS = 'TensorFlow runtime internal';
@@ -44,7 +73,7 @@ export const NO_EFFECT_FLAGS: readonly NoEffectFlag[] = [
   { name: 'ssl_config_file', type: 'string', tfDefault: '""', help: 'SSLConfig file for a secure gRPC channel', why: GRPC_PENDING },
   { name: 'platform_config_file', type: 'string', tfDefault: '""', help: 'PlatformConfigMap replacing the TensorFlow platform', why: TF_INTERNALS },
   { name: 'per_process_gpu_memory_fraction', type: 'float', tfDefault: '0', help: 'share of GPU memory', why: 'no GPU (WASM backend)' },
-  { name: 'grpc_channel_arguments', type: 'string', tfDefault: '""', help: 'comma-separated gRPC server arguments (e.g. grpc.max_connection_age_ms=2000)', why: GRPC_PENDING },
+  { name: 'grpc_channel_arguments', type: 'string', tfDefault: '""', help: 'comma-separated gRPC server arguments (e.g. grpc.max_connection_age_ms=2000)', why: GRPC_PENDING, parse: parseGrpcChannelArguments },
   { name: 'grpc_max_threads', type: 'int', tfDefault: '4 x CPUs', help: 'gRPC server threads', why: TF_INTERNALS },
   { name: 'remove_unused_fields_from_bundle_metagraph', type: 'bool', tfDefault: 'true', help: 'drop unused MetaGraphDef fields', why: TF_INTERNALS },
   { name: 'prefer_tflite_model', type: 'bool', tfDefault: 'false', help: 'serve model.tflite instead of saved_model.pb', why: 'no TFLite runtime' },
@@ -93,7 +122,7 @@ export function addNoEffectFlags(command: Command): void {
   for (const f of NO_EFFECT_FLAGS) {
     const arg = f.type === 'bool' ? '[bool]' : f.type === 'string' ? '<value>' : '<n>';
     const option = new Option(`--${f.name} ${arg}`, `TF Serving: ${f.help} (default ${f.tfDefault}); accepted, no effect here: ${f.why}`);
-    const parse = parserFor(f.type);
+    const parse = f.parse ?? parserFor(f.type);
     if (parse) option.argParser(parse);
     command.addOption(option);
   }

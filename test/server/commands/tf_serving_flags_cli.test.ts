@@ -131,6 +131,8 @@ describe('a TF Serving command line', () => {
     ['--xla_cpu_compilation_enabled=maybe', 'expected true or false'],
     ['--enable_signature_method_name_check=yes', 'expected true or false'],
     ['--max_num_load_retries=1.5', 'expected a whole number'],
+    ['--grpc_channel_arguments=grpc.max_connection_age_ms', 'expected key=value pairs separated by commas'],
+    ['--grpc_channel_arguments==5', 'expected key=value pairs separated by commas'],
   ])('refuses %s with a clear error', async (flag, message) => {
     const s = serve([flag, '--rest_api_port=0', '--registry_path=:memory:']);
     expect(await s.exit).not.toBe(0);
@@ -173,5 +175,17 @@ describe('model config files', () => {
     expect(await post(`http://127.0.0.1:${restPort}/v1/models/half:predict`, { instances: [2.0] })).toEqual({ status: 200, body: { predictions: [3.0] } });
     s.proc.kill('SIGTERM');
     expect(await s.exit).toBe(0);
+  });
+});
+
+describe('--grpc_channel_arguments', () => {
+  it('splits key=value pairs as TF Serving does, int32 values as numbers', async () => {
+    const { parseGrpcChannelArguments } = await import('../../../server/commands/tf_serving_flags.js');
+    expect(parseGrpcChannelArguments('grpc.max_connection_age_ms=2000,grpc.lb_policy_name=round_robin,grpc.x=99999999999')).toEqual([
+      { key: 'grpc.max_connection_age_ms', value: 2000 },
+      { key: 'grpc.lb_policy_name', value: 'round_robin' },
+      { key: 'grpc.x', value: '99999999999' },
+    ]);
+    expect(parseGrpcChannelArguments('')).toEqual([]);
   });
 });
