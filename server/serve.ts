@@ -49,6 +49,8 @@ export interface ServeOptions {
   warmupIterations?: number;
   /** Bound of one version's warm-up in ms (default 60000; 0: none); past it the load fails. */
   modelWarmupTimeoutMs?: number;
+  /** TF Serving's --allow_version_labels_for_unavailable_models (default false; see ServingCoreOptions; the registry's labels are not checked). */
+  allowVersionLabelsForUnavailableModels?: boolean;
   /** Retries of a failed version load (TF Serving's --max_num_load_retries; default 0 here, 5 in TF Serving). */
   maxNumLoadRetries?: number;
   /** Wait between load retries in µs (TF Serving's --load_retry_interval_micros; default 60000000; < 0: none). */
@@ -149,6 +151,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     fileSystemPollWaitSeconds: options.fileSystemPollWaitSeconds ?? 1,
     tags: options.tags,
     maxLoadRetries: options.maxNumLoadRetries,
+    allowVersionLabelsForUnavailableModels: options.allowVersionLabelsForUnavailableModels,
     loadRetryIntervalMs: options.loadRetryIntervalMicros === undefined ? undefined : options.loadRetryIntervalMicros / 1000,
     warmup: options.enableModelWarmup === false ? undefined : (model, context) => runWarmup(model, context, { timeoutMs: options.modelWarmupTimeoutMs, iterations: options.warmupIterations }),
     log,

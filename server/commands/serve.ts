@@ -77,6 +77,7 @@ interface ServeFlags {
   num_request_iterations_for_warmup: number;
   rest_api_enable_cors_support: boolean;
   max_num_load_retries: number;
+  allow_version_labels_for_unavailable_models: boolean;
   load_retry_interval_micros: number;
 }
 
@@ -174,6 +175,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     enableSignatureMethodNameCheck: flags.enable_signature_method_name_check,
     restApiEnableCorsSupport: flags.rest_api_enable_cors_support,
     maxNumLoadRetries: flags.max_num_load_retries,
+    allowVersionLabelsForUnavailableModels: flags.allow_version_labels_for_unavailable_models,
     loadRetryIntervalMicros: flags.load_retry_interval_micros,
     execution: {
       threads: flags.inference_threads,
@@ -279,6 +281,7 @@ export function addServeCommand(program: Command): void {
     .option('--max_gif_frames <n>', 'most frames a GIF the decode ops accept may have; more answers 400', positiveInteger, DEFAULT_MAX_GIF_FRAMES)
     .option('--enable_signature_method_name_check [bool]', 'TF Serving: :classify and :regress need a signature whose method_name is classify / regress (off: any signature with the right inputs and outputs, as TF2 exports)', bool, false)
     .option('--enable_per_model_batching_parameters [bool]', "TF Serving's spelling of --enable_per_model_batching_params (wins when both are given)", bool)
+    .option('--allow_version_labels_for_unavailable_models [bool]', 'TF Serving: a config label may name a version not loaded yet, when the label is new (without the registry; registry labels may always)', bool, false)
     .option('--max_num_load_retries <n>', 'TF Serving: times a failed version load is tried again before it ends in END (TF Serving defaults to 5; here 0, so a broken version fails at once; < 0 means 0)', tfInt, 0)
     .option('--load_retry_interval_micros <us>', 'TF Serving: wait between load retries in microseconds (negative: none)', tfInt, 60_000_000)
     .option('--rest_api_enable_cors_support [bool]', 'TF Serving: CORS headers (Access-Control-Allow-Origin: *) on every /v1 answer', bool, false)

@@ -61,7 +61,6 @@ const GRPC_PENDING = 'gRPC is not served yet';
 export const NO_EFFECT_FLAGS: readonly NoEffectFlag[] = [
   { name: 'grpc_socket_path', type: 'string', tfDefault: '""', help: 'UNIX socket for the gRPC API', why: GRPC_PENDING },
   { name: 'rest_api_num_threads', type: 'int', tfDefault: '4 x CPUs', help: 'threads for HTTP/REST processing', why: 'the REST API runs on the Node.js event loop; --inference_threads sizes the model workers' },
-  { name: 'allow_version_labels_for_unavailable_models', type: 'bool', tfDefault: 'false', help: 'labels may name versions not yet available', why: 'labels on versions not loaded are always allowed here' },
   { name: 'num_load_threads', type: 'int', tfDefault: '0', help: 'threads loading servables', why: TF_INTERNALS },
   { name: 'num_unload_threads', type: 'int', tfDefault: '0', help: 'threads unloading servables', why: TF_INTERNALS },
   { name: 'flush_filesystem_caches', type: 'bool', tfDefault: 'true', help: 'flush file system caches after loads', why: TF_INTERNALS },
