@@ -189,3 +189,21 @@ describe('--grpc_channel_arguments', () => {
     expect(parseGrpcChannelArguments('')).toEqual([]);
   });
 });
+
+describe('config entries (parsed as the server reads them)', () => {
+  it('reads model_type as server_core.cc GetPlatform does, and file:// base paths', async () => {
+    const { parseModelServerConfig } = await import('../../../server/config_file.js');
+    const file = path.join(tmp, 'dir', 'models.conf');
+    const one = (entry: string) => parseModelServerConfig(`model_config_list { config { name: "m" ${entry} } }`, file)[0];
+    expect(one('base_path: "file:///srv/m" model_type: TENSORFLOW')).toMatchObject({ basePath: '/srv/m', platform: 'tensorflow' });
+    expect(one('base_path: "file://rel/m" model_platform: "tensorflow"').basePath).toBe(path.join(tmp, 'dir', 'rel/m'));
+    expect(() => one('base_path: "/srv/m" model_type: OTHER')).toThrow('ModelServerConfig::model_type choice 2 not supported.');
+    expect(() => one('base_path: "/srv/m" model_type: TENSORFLOW model_platform: "tensorflow"')).toThrow(
+      'Illegal setting both ModelServerConfig::model_type (deprecated) and ModelServerConfig::model_platform, model name is m',
+    );
+    expect(() => one('base_path: "s3://bucket/m"')).toThrow('uses the s3:// file system');
+    // Enum values by number too (text format allows both).
+    expect(() => one('base_path: "/srv/m" model_type: 1 model_platform: "tensorflow"')).toThrow('Illegal setting both');
+    expect(() => one('base_path: "/srv/m" model_type: 2')).toThrow('ModelServerConfig::model_type choice 2 not supported.');
+  });
+});
