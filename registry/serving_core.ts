@@ -10,7 +10,7 @@
  *   await core.stop();
  */
 import type { ServingEngine } from '../runtime/engine.js';
-import { invalidArgument } from '../runtime/errors.js';
+import { failedPrecondition, invalidArgument } from '../runtime/errors.js';
 import type { DefaultVersionChooser } from './default_version.js';
 import { consoleLogger, type Logger } from './log.js';
 import { validateModelConfigs, type ModelConfig } from './model_config.js';
@@ -62,6 +62,16 @@ export interface ServingCoreOptions {
   warmup?: WarmupFn;
   defaultVersion?: DefaultVersionChooser;
   checkReady?: ReadinessCheck;
+  /** Retries of a failed load, and the wait between them (see VersionManagerOptions). */
+  maxLoadRetries?: number;
+  loadRetryIntervalMs?: number;
+  /**
+   * TF Serving's --allow_version_labels_for_unavailable_models (default
+   * false): without a router, a config's label must name an AVAILABLE version
+   * once the config's loads are done; with it, a new label (or one kept on
+   * its version) may name any version.
+   */
+  allowVersionLabelsForUnavailableModels?: boolean;
   log?: Logger;
 }
 
@@ -74,15 +84,21 @@ export class ServingCore {
   private configured: readonly ModelConfig[] = [];
   private router: ServingRouter | undefined;
   private readonly log: Logger;
+  /** Without a router: each model's label → version, replaced only by a config whose labels pass the check. */
+  private labels = new Map<string, Readonly<Record<string, number>>>();
+  private readonly allowLabelsForUnavailable: boolean;
 
   constructor(options: ServingCoreOptions) {
     this.log = options.log ?? consoleLogger;
+    this.allowLabelsForUnavailable = options.allowVersionLabelsForUnavailableModels ?? false;
     this.manager = new VersionManager({
       engine: options.engine,
       monitor: this.monitor,
       tags: options.tags,
       warmup: options.warmup,
       defaultVersion: options.defaultVersion,
+      maxLoadRetries: options.maxLoadRetries,
+      loadRetryIntervalMs: options.loadRetryIntervalMs,
       log: this.log,
     });
     this.watcher = new VersionWatcher({
@@ -106,6 +122,7 @@ export class ServingCore {
     this.applyConfig(models);
     await this.watcher.start();
     await this.manager.settled();
+    this.updateLabels();
   }
 
   /**
@@ -117,6 +134,29 @@ export class ServingCore {
     this.applyConfig(models);
     await this.watcher.pollOnce();
     await this.manager.settled();
+    this.updateLabels();
+  }
+
+  /**
+   * TF Serving's UpdateModelVersionLabelMap (server_core.cc), without a
+   * router (the registry's labels may name any registered version, loaded on
+   * demand): takes the configured labels once each passes the availability
+   * rule; else throws FAILED_PRECONDITION and the previous labels stay.
+   */
+  private updateLabels(): void {
+    if (this.router) return;
+    const next = new Map<string, Readonly<Record<string, number>>>();
+    for (const m of this.configs.values()) {
+      for (const [label, version] of Object.entries(m.versionLabels)) {
+        const existing = this.labels.get(m.name)?.[label];
+        const allowed = this.allowLabelsForUnavailable && (existing === undefined || existing === version);
+        if (!allowed && this.monitor.getState(m.name, version)?.state !== 'AVAILABLE') {
+          throw failedPrecondition(`Request to assign label to version ${version} of model ${m.name}, which is not currently available for inference`);
+        }
+      }
+      next.set(m.name, { ...m.versionLabels });
+    }
+    this.labels = next;
   }
 
   /** Re-applies the current model list (the router added or changed a model), then polls. */
@@ -169,7 +209,7 @@ export class ServingCore {
   }
 
   private labelVersion(name: string, label: string): number | undefined {
-    return this.router ? this.router.resolveLabel(name, label) : this.configs.get(name)?.versionLabels[label];
+    return this.router ? this.router.resolveLabel(name, label) : this.labels.get(name)?.[label];
   }
 
   /** Stops polling, then unloads every version once its in-flight requests finish. */

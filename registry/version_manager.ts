@@ -5,9 +5,11 @@
  * availability-preserving policy, and hands out ref-counted handles.
  *
  *  - A version is loaded and warmed up before it takes traffic.
- *  - A version that fails to load ends in END with its error and is not
- *    retried until the Source reports different files for it; the versions
- *    already serving are left alone.
+ *  - A version whose load (or warm-up) fails is tried again up to
+ *    `maxLoadRetries` times, `loadRetryIntervalMs` apart, while it stays
+ *    aspired (TF Serving's --max_num_load_retries, --load_retry_interval_micros);
+ *    then it ends in END with its error and is not retried until the Source
+ *    reports different files for it; the versions already serving are left alone.
  *  - A version that is no longer aspired stops taking new requests at once,
  *    and is disposed after the requests already holding it finish.
  *  - A serving version whose files change (new fingerprint) is loaded again
@@ -18,7 +20,7 @@
  * Every transition is published on the ServableStateMonitor.
  */
 import type { Servable, ServingEngine } from '../runtime/engine.js';
-import { notFound, toStatusError } from '../runtime/errors.js';
+import { notFound, toStatusError, type StatusError } from '../runtime/errors.js';
 import { nextAction, type VersionPhase } from './availability_policy.js';
 import { highestAvailableVersion, type DefaultVersionChooser } from './default_version.js';
 import { consoleLogger, type Logger } from './log.js';
@@ -55,6 +57,10 @@ export interface VersionManagerOptions {
   tags?: readonly string[];
   warmup?: WarmupFn;
   defaultVersion?: DefaultVersionChooser;
+  /** Retries of a failed load (default 0). */
+  maxLoadRetries?: number;
+  /** Wait between load retries in ms (default 60000; <= 0: none). */
+  loadRetryIntervalMs?: number;
   log?: Logger;
 }
 
@@ -97,6 +103,10 @@ export class VersionManager {
   private chooseDefault: DefaultVersionChooser;
   private idleListener: IdleListener | undefined;
   private stopped = false;
+  private readonly maxLoadRetries: number;
+  private readonly loadRetryIntervalMs: number;
+  /** Ends the waits between load retries (on stop). */
+  private readonly retryWaits = new AbortController();
 
   constructor(options: VersionManagerOptions) {
     this.engine = options.engine;
@@ -105,6 +115,8 @@ export class VersionManager {
     this.warmup = options.warmup;
     this.chooseDefault = options.defaultVersion ?? highestAvailableVersion;
     this.log = options.log ?? consoleLogger;
+    this.maxLoadRetries = Math.max(0, options.maxLoadRetries ?? 0);
+    this.loadRetryIntervalMs = options.loadRetryIntervalMs ?? 60_000;
   }
 
   /** Replaces the rule that picks the version for requests naming none. */
@@ -199,6 +211,7 @@ export class VersionManager {
   /** Stops taking changes, finishes pending work, then unloads every version after its requests finish. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.retryWaits.abort();
     await this.settled();
     for (const [name, model] of this.models) {
       for (const entry of model.entries.values()) if (entry.phase === 'ready') this.beginUnload(name, model, entry);
@@ -241,18 +254,51 @@ export class VersionManager {
     this.monitor.publish(name, entry.version, 'LOADING');
     this.log.info(`Loading version ${entry.version} of model ${name} from ${entry.dir}`);
     let loaded: Servable | undefined;
-    try {
-      loaded = await this.engine.load(entry.dir, { tags: this.tags, name });
-      if (this.warmup) await this.warmup(loaded, { name, version: entry.version, dir: entry.dir });
-    } catch (e) {
-      await loaded?.dispose().catch(() => {});
-      const status = toStatusError(e);
-      entry.phase = 'error';
-      this.log.error(`Loading version ${entry.version} of model ${name} failed: ${status.code}: ${status.message}`);
-      this.monitor.publish(name, entry.version, 'END', { code: status.code, message: status.message });
-      if (!entry.aspired) model.entries.delete(entry.version);
-      return;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        loaded = await this.engine.load(entry.dir, { tags: this.tags, name });
+        if (this.warmup) await this.warmup(loaded, { name, version: entry.version, dir: entry.dir });
+        break;
+      } catch (e) {
+        await loaded?.dispose().catch(() => {});
+        loaded = undefined;
+        const status = toStatusError(e);
+        if (attempt < this.maxLoadRetries && entry.aspired && !this.stopped) {
+          this.log.warn(
+            `Loading version ${entry.version} of model ${name} failed (attempt ${attempt + 1} of ${this.maxLoadRetries + 1}): ${status.code}: ${status.message}; retrying in ${Math.max(0, this.loadRetryIntervalMs)} ms`,
+          );
+          await this.retryWait();
+          if (entry.aspired && !this.stopped) continue;
+        }
+        this.failLoad(name, model, entry, status);
+        return;
+      }
     }
+    this.serve(name, model, entry, loaded);
+  }
+
+  /** Resolves after loadRetryIntervalMs, or at once on stop. */
+  private retryWait(): Promise<void> {
+    if (this.loadRetryIntervalMs <= 0 || this.retryWaits.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.retryWaits.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.loadRetryIntervalMs);
+      this.retryWaits.signal.addEventListener('abort', done);
+    });
+  }
+
+  private failLoad(name: string, model: ManagedModel, entry: VersionEntry, status: StatusError): void {
+    entry.phase = 'error';
+    this.log.error(`Loading version ${entry.version} of model ${name} failed: ${status.code}: ${status.message}`);
+    this.monitor.publish(name, entry.version, 'END', { code: status.code, message: status.message });
+    if (!entry.aspired) model.entries.delete(entry.version);
+  }
+
+  private serve(name: string, model: ManagedModel, entry: VersionEntry, loaded: Servable): void {
     entry.loaded = this.wrap(name, entry.version, loaded);
     entry.phase = 'ready';
     model.serving.set(entry.version, entry.loaded);

@@ -8,7 +8,9 @@
  * Serving's wording ("Invalid protobuf file: '...'", "Error parsing
  * text-format tensorflow.serving.ModelServerConfig: <line:col>: ...").
  *
- * Relative base paths are resolved against the config file's folder.
+ * Relative base paths are resolved against the config file's folder; a
+ * `file://` URI is its path (other schemes are refused: local folders only).
+ * The deprecated `model_type` is checked as TF Serving's server_core.cc does.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -33,6 +35,8 @@ interface ModelConfigMsg {
   name?: string;
   basePath?: string;
   modelPlatform?: string;
+  /** Deprecated ModelType enum: its name, or its number when unnamed. */
+  modelType?: string | number;
   modelVersionPolicy?: VersionPolicyMsg | null;
   versionLabels?: Record<string, Int64Like>;
 }
@@ -76,6 +80,33 @@ function versionPolicyFrom(msg: VersionPolicyMsg | null | undefined, model: stri
   return { kind: 'latest', numVersions: 1 };
 }
 
+/**
+ * A base path from a flag or a config file as a local path: `file:///a/b` is
+ * `/a/b`, `file://a/b` the relative `a/b`; any other URI scheme (gs://, s3://,
+ * hdfs://...) is refused, as there is no such file system here.
+ */
+export function localBasePath(basePath: string, what: string): string {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(basePath);
+  if (!scheme) return basePath;
+  if (scheme[1].toLowerCase() === 'file') return basePath.slice(scheme[0].length);
+  throw invalidArgument(`${what}: base path ${basePath} uses the ${scheme[1]}:// file system; modelhost reads local folders only (a path or file://).`);
+}
+
+/** TF Serving's GetPlatform (server_core.cc): the platform of a config entry, from model_platform or the deprecated model_type. */
+function platformOf(c: ModelConfigMsg, name: string): string {
+  const type = c.modelType;
+  if (type !== undefined && type !== 'MODEL_TYPE_UNSPECIFIED' && type !== 0) {
+    if (c.modelPlatform) {
+      throw invalidArgument(
+        `Illegal setting both ModelServerConfig::model_type (deprecated) and ModelServerConfig::model_platform, model name is ${name}`,
+      );
+    }
+    if (type === 'TENSORFLOW' || type === 1) return 'tensorflow';
+    throw invalidArgument(`ModelServerConfig::model_type choice ${type === 'OTHER' ? 2 : type} not supported.`);
+  }
+  return c.modelPlatform || 'tensorflow';
+}
+
 /** The models a ModelServerConfig text lists; `file` names it in errors and anchors relative paths. */
 export function parseModelServerConfig(text: string, file: string): ModelConfig[] {
   const msg = parseConfigText(text, 'tensorflow.serving.ModelServerConfig', file) as ModelServerConfigMsg;
@@ -86,8 +117,9 @@ export function parseModelServerConfig(text: string, file: string): ModelConfig[
     const labels = Object.fromEntries(
       Object.entries(c.versionLabels ?? {}).map(([label, v]) => [label, int64ToNumber(v, `version label ${label}`)]),
     );
-    return modelConfig(name, c.basePath ? path.resolve(dir, c.basePath) : '', {
-      platform: c.modelPlatform || 'tensorflow',
+    const basePath = c.basePath ? localBasePath(c.basePath, `'${file}': model ${name}`) : '';
+    return modelConfig(name, basePath ? path.resolve(dir, basePath) : '', {
+      platform: platformOf(c, name),
       versionPolicy: versionPolicyFrom(c.modelVersionPolicy, name),
       ...(c.modelVersionPolicy ? { versionPolicyExplicit: true } : {}),
       versionLabels: labels,

@@ -27,6 +27,8 @@ export interface HttpServerOptions {
   fallback?: FallbackHandler;
   /** Deadline of every /v1 request in ms (--rest_api_timeout_in_ms; default 30000, 0: none). */
   restApiTimeoutMs?: number;
+  /** CORS headers on /v1 answers (TF Serving's --rest_api_enable_cors_support). */
+  restApiCors?: boolean;
   /** Request body size and JSON depth limits of /v1 (defaults: DEFAULT_REST_LIMITS). */
   restLimits?: Partial<RestLimits>;
 }
@@ -45,7 +47,7 @@ function notFoundHandler(req: http.IncomingMessage, res: http.ServerResponse): v
 }
 
 export function createHttpServer(options: HttpServerOptions): ModelhostHttpServer {
-  const rest = new RestHandler(options.core, options.metrics, { ...options.restLimits, timeoutMs: options.restApiTimeoutMs });
+  const rest = new RestHandler(options.core, options.metrics, { ...options.restLimits, timeoutMs: options.restApiTimeoutMs, cors: options.restApiCors });
   const fallback = options.fallback ?? notFoundHandler;
   const { metrics, metricsPath } = options;
 

@@ -30,6 +30,7 @@ import { ServerMetrics } from './metrics.js';
 import { modelListPollSeconds, readModelList, type ModelListSource } from './model_list.js';
 import type { RestLimits } from './rest/handler.js';
 import { runWarmup } from './warmup.js';
+import { setSignatureMethodNameCheck } from './inference/examples.js';
 
 export interface ServeOptions {
   models: ModelListSource;
@@ -44,8 +45,20 @@ export interface ServeOptions {
   tags?: readonly string[];
   /** Replay assets.extra/tf_serving_warmup_requests before a version takes traffic (default true). */
   enableModelWarmup?: boolean;
+  /** Times each warm-up record is replayed (TF Serving's --num_request_iterations_for_warmup; default 1; < 1 means 1). */
+  warmupIterations?: number;
   /** Bound of one version's warm-up in ms (default 60000; 0: none); past it the load fails. */
   modelWarmupTimeoutMs?: number;
+  /** TF Serving's --allow_version_labels_for_unavailable_models (default false; see ServingCoreOptions; the registry's labels are not checked). */
+  allowVersionLabelsForUnavailableModels?: boolean;
+  /** Retries of a failed version load (TF Serving's --max_num_load_retries; default 0 here, 5 in TF Serving). */
+  maxNumLoadRetries?: number;
+  /** Wait between load retries in µs (TF Serving's --load_retry_interval_micros; default 60000000; < 0: none). */
+  loadRetryIntervalMicros?: number;
+  /** TF Serving's --rest_api_enable_cors_support (default false): CORS headers on every /v1 answer. */
+  restApiEnableCorsSupport?: boolean;
+  /** TF Serving's --enable_signature_method_name_check (default false), process-wide: :classify/:regress need a classify/regress method_name. */
+  enableSignatureMethodNameCheck?: boolean;
   /** Deadline of every /v1 request in ms (TF Serving's --rest_api_timeout_in_ms; default 30000, 0: none). */
   restApiTimeoutMs?: number;
   /** Runs the models; default: createServingEngine(execution). An engine passed here is not closed by stop(). */
@@ -111,6 +124,7 @@ export interface RunningServer {
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const log = options.log ?? consoleLogger;
+  setSignatureMethodNameCheck(options.enableSignatureMethodNameCheck ?? false);
   if (options.registry?.requireAdminToken && !options.registry.adminToken) {
     throw new Error(`--require_admin_token is set but no admin token is: set ${ADMIN_TOKEN_ENV} or --admin_token_file.`);
   }
@@ -136,7 +150,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     engine,
     fileSystemPollWaitSeconds: options.fileSystemPollWaitSeconds ?? 1,
     tags: options.tags,
-    warmup: options.enableModelWarmup === false ? undefined : (model, context) => runWarmup(model, context, { timeoutMs: options.modelWarmupTimeoutMs }),
+    maxLoadRetries: options.maxNumLoadRetries,
+    allowVersionLabelsForUnavailableModels: options.allowVersionLabelsForUnavailableModels,
+    loadRetryIntervalMs: options.loadRetryIntervalMicros === undefined ? undefined : options.loadRetryIntervalMicros / 1000,
+    warmup: options.enableModelWarmup === false ? undefined : (model, context) => runWarmup(model, context, { timeoutMs: options.modelWarmupTimeoutMs, iterations: options.warmupIterations }),
     log,
   });
   metrics = new ServerMetrics(core.monitor);
@@ -187,7 +204,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     throw e;
   }
 
-  const http = createHttpServer({ core, metrics, metricsPath, fallback, restApiTimeoutMs: options.restApiTimeoutMs, restLimits: options.restLimits });
+  const http = createHttpServer({ core, metrics, metricsPath, fallback, restApiTimeoutMs: options.restApiTimeoutMs, restApiCors: options.restApiEnableCorsSupport, restLimits: options.restLimits });
   const host = options.restApiHost ?? '0.0.0.0';
   try {
     await new Promise<void>((resolve, reject) => {

@@ -33,6 +33,8 @@ export const DEFAULT_WARMUP_TIMEOUT_MS = 60_000;
 export interface WarmupOptions {
   /** Bound of the whole replay in ms (default DEFAULT_WARMUP_TIMEOUT_MS; 0: none). */
   timeoutMs?: number;
+  /** Times each record is replayed (TF Serving's --num_request_iterations_for_warmup; default 1, values < 1 mean 1). */
+  iterations?: number;
 }
 
 interface ModelSpecMsg {
@@ -139,8 +141,10 @@ export async function runWarmup(model: Servable, context: WarmupContext, options
       } catch (e) {
         throw invalidArgument(`Failed to parse warmup record ${count} from ${file}: ${(e as Error).message}`);
       }
-      if (bound.signal.aborted) throw bound.signal.reason;
-      await runRecord(model, log, { signal: bound.signal });
+      for (let i = 0; i < Math.max(1, options.iterations ?? 1); i++) {
+        if (bound.signal.aborted) throw bound.signal.reason;
+        await runRecord(model, log, { signal: bound.signal });
+      }
     }
   } catch (e) {
     if (e instanceof StatusError && e.code === 'DATA_LOSS') {

@@ -412,7 +412,7 @@ class Parser {
         if (v === undefined) return this.failAt(t, `Unknown enumeration value of "${t.text}" for field "${fieldName}".`);
         return v;
       }
-      if (t.kind === 'number') return this.intValue(t, 'int32');
+      if (t.kind === 'number') return Number(this.intValue(t, 'int32'));
       return this.failAt(t, `Expected integer or identifier, found ${this.describe(t)}.`);
     }
     if (INT_TYPES.has(type)) {

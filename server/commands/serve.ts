@@ -28,6 +28,7 @@ import { startServer, type ServeOptions } from '../serve.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../rest/handler.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../../runtime/codec/index.js';
 import { DEFAULT_MAX_GIF_FRAMES, DEFAULT_MAX_IMAGE_PIXELS } from '../../runtime/kernels/image_limits.js';
+import { addNoEffectFlags, noEffectLogLine, tfInt, versionText } from './tf_serving_flags.js';
 
 interface ServeFlags {
   port?: number;
@@ -70,6 +71,14 @@ interface ServeFlags {
   max_json_depth: number;
   max_image_pixels: number;
   max_gif_frames: number;
+  enable_signature_method_name_check: boolean;
+  enable_per_model_batching_parameters?: boolean;
+  version: boolean;
+  num_request_iterations_for_warmup: number;
+  rest_api_enable_cors_support: boolean;
+  max_num_load_retries: number;
+  allow_version_labels_for_unavailable_models: boolean;
+  load_retry_interval_micros: number;
 }
 
 function nonNegativeNumber(value: string): number {
@@ -133,7 +142,13 @@ export function modelListFromFlags(flags: Pick<ServeFlags, 'model_name' | 'model
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
+  if (flags.version) {
+    process.stdout.write(`${versionText()}\n`);
+    return;
+  }
   const log = consoleLogger;
+  const noEffect = noEffectLogLine(flags as unknown as Record<string, unknown>);
+  if (noEffect) log.info(noEffect);
   if (flags.port !== undefined) log.warn(`--port=${flags.port} ignored: modelhost serves the REST API only (no gRPC).`);
   if (!flags.enable_batching && flags.batching_parameters_file !== undefined) {
     throw invalidArgument('server_options.batching_parameters_file is set without setting server_options.enable_batching to true.');
@@ -155,14 +170,20 @@ async function serve(flags: ServeFlags): Promise<void> {
     tags: flags.saved_model_tags.split(',').map((t) => t.trim()).filter((t) => t !== ''),
     enableModelWarmup: flags.enable_model_warmup,
     modelWarmupTimeoutMs: flags.model_warmup_timeout_in_ms,
+    warmupIterations: flags.num_request_iterations_for_warmup,
     restApiTimeoutMs: flags.rest_api_timeout_in_ms,
+    enableSignatureMethodNameCheck: flags.enable_signature_method_name_check,
+    restApiEnableCorsSupport: flags.rest_api_enable_cors_support,
+    maxNumLoadRetries: flags.max_num_load_retries,
+    allowVersionLabelsForUnavailableModels: flags.allow_version_labels_for_unavailable_models,
+    loadRetryIntervalMicros: flags.load_retry_interval_micros,
     execution: {
       threads: flags.inference_threads,
       modelCopies: flags.inference_model_copies,
       workerHeapMb: flags.inference_worker_heap_mb,
       workerWasmMb: flags.inference_worker_wasm_mb,
       batching,
-      batchingFor: batching && flags.enable_per_model_batching_params ? perModelBatchingParameters : undefined,
+      batchingFor: batching && (flags.enable_per_model_batching_parameters ?? flags.enable_per_model_batching_params) ? perModelBatchingParameters : undefined,
     },
     registry: {
       path: flags.registry_path,
@@ -211,7 +232,7 @@ async function serve(flags: ServeFlags): Promise<void> {
 }
 
 export function addServeCommand(program: Command): void {
-  program
+  const command = program
     .command('serve')
     .description('Serve SavedModels over the TensorFlow Serving REST API, hot-swapping versions as they appear.')
     .addOption(new Option('--port <port>', 'gRPC port of TensorFlow Serving; accepted and ignored (no gRPC)').argParser(port))
@@ -258,5 +279,15 @@ export function addServeCommand(program: Command): void {
     .option('--max_json_depth <n>', 'deepest nesting of arrays and objects in a /v1 JSON body (at most 1000); deeper answers 400', jsonDepth, DEFAULT_MAX_JSON_DEPTH)
     .option('--max_image_pixels <n>', 'largest image (height x width, x frames for GIF) the decode ops accept; larger answers 400 before decoding', positiveInteger, DEFAULT_MAX_IMAGE_PIXELS)
     .option('--max_gif_frames <n>', 'most frames a GIF the decode ops accept may have; more answers 400', positiveInteger, DEFAULT_MAX_GIF_FRAMES)
-    .action((flags: ServeFlags) => serve(flags));
+    .option('--enable_signature_method_name_check [bool]', 'TF Serving: :classify and :regress need a signature whose method_name is classify / regress (off: any signature with the right inputs and outputs, as TF2 exports)', bool, false)
+    .option('--enable_per_model_batching_parameters [bool]', "TF Serving's spelling of --enable_per_model_batching_params (wins when both are given)", bool)
+    .option('--allow_version_labels_for_unavailable_models [bool]', 'TF Serving: a config label may name a version not loaded yet, when the label is new (without the registry; registry labels may always)', bool, false)
+    .option('--max_num_load_retries <n>', 'TF Serving: times a failed version load is tried again before it ends in END (TF Serving defaults to 5; here 0, so a broken version fails at once; < 0 means 0)', tfInt, 0)
+    .option('--load_retry_interval_micros <us>', 'TF Serving: wait between load retries in microseconds (negative: none)', tfInt, 60_000_000)
+    .option('--rest_api_enable_cors_support [bool]', 'TF Serving: CORS headers (Access-Control-Allow-Origin: *) on every /v1 answer', bool, false)
+    .option('--num_request_iterations_for_warmup <n>', 'TF Serving: times each warm-up record is replayed (used only if > 0; else once)', tfInt, 0)
+    .option('--version [bool]', 'print the version and exit', bool, false);
+  // TF Serving's flags that change nothing here (TF internals, gRPC-only): accepted, logged once.
+  addNoEffectFlags(command);
+  command.action((flags: ServeFlags) => serve(flags));
 }

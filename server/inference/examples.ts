@@ -8,12 +8,24 @@ import { failedPrecondition, invalidArgument } from '../../runtime/errors.js';
 import { Tensor } from '../../runtime/tensor.js';
 import { DEFAULT_SIGNATURE } from './predict.js';
 
-/** The signature `signatureName` (default serving_default), which must have `methodName`. */
+/**
+ * --enable_signature_method_name_check, process-wide like TF Serving's
+ * SetSignatureMethodNameCheckFeature (default false: a TF2 signature whose
+ * method_name is predict may serve :classify / :regress when its inputs and
+ * outputs fit). startServer sets it.
+ */
+let methodNameCheck = false;
+
+export function setSignatureMethodNameCheck(enabled: boolean): void {
+  methodNameCheck = enabled;
+}
+
+/** The signature `signatureName` (default serving_default), which must have `methodName` when the check is on. */
 export function signatureWithMethod(model: ModelDescription, signatureName: string, methodName: string, what: string): SignatureInfo {
   const name = signatureName || DEFAULT_SIGNATURE;
   const signature = model.signatures[name];
   if (!signature) throw invalidArgument(`No signature was found with the name: ${name}`);
-  if (signature.methodName !== methodName) {
+  if (methodNameCheck && signature.methodName !== methodName) {
     throw invalidArgument(`Expected ${what} signature method_name to be ${methodName}. Was: ${signature.methodName}`);
   }
   return signature;

@@ -68,10 +68,26 @@ export const DEFAULT_REST_LIMITS: RestLimits = { maxRequestBytes: DEFAULT_MAX_RE
 export interface RestHandlerOptions extends Partial<RestLimits> {
   /** Deadline of every request in ms (default DEFAULT_REST_API_TIMEOUT_MS; 0: none). */
   timeoutMs?: number;
+  /** TF Serving's --rest_api_enable_cors_support: CORS headers on every /v1 answer (default false). */
+  cors?: boolean;
+}
+
+/** TF Serving's AddCORSHeaders (http_rest_api_util.cc). */
+const CORS_HEADERS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': 'POST, GET',
+  'Access-Control-Allow-Headers': 'Content-Type',
+} as const;
+
+/** An OPTIONS request (CORS preflight) as TF Serving's http_server.cc answers it: OK when it has an http(s) Origin. */
+function preflightOutcome(origin: string | undefined): RestOutcome {
+  if (origin !== undefined && /https?:\/\//.test(origin)) return { code: 'OK', body: '', api: 'unknown', model: '' };
+  return { code: 'FAILED_PRECONDITION', body: formatErrorResponse('Origin header is missing in CORS preflight'), api: 'unknown', model: '' };
 }
 
 export class RestHandler {
   private readonly timeoutMs: number;
+  private readonly cors: boolean;
   private readonly limits: RestLimits;
 
   constructor(
@@ -80,6 +96,7 @@ export class RestHandler {
     options: RestHandlerOptions = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_REST_API_TIMEOUT_MS;
+    this.cors = options.cors ?? false;
     this.limits = {
       maxRequestBytes: options.maxRequestBytes ?? DEFAULT_REST_LIMITS.maxRequestBytes,
       maxJsonDepth: options.maxJsonDepth ?? DEFAULT_REST_LIMITS.maxJsonDepth,
@@ -135,6 +152,7 @@ export class RestHandler {
       // Raw bytes: the JSON codec decodes them once (and its exact parser reads the bytes themselves).
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
       chunks.length = 0;
+      if (method === 'OPTIONS') return finish(preflightOutcome(req.headers.origin));
       const headerLength = req.headers['inference-header-content-length'];
       void this.answer(method, path, body, lifetime.signal, typeof headerLength === 'string' ? headerLength : undefined).then(finish);
     });
@@ -210,6 +228,7 @@ export class RestHandler {
       ...outcome.headers,
       'Content-Type': outcome.contentType ?? 'application/json',
       'Content-Length': Buffer.byteLength(outcome.body),
+      ...(this.cors ? CORS_HEADERS : {}),
     });
     res.end(outcome.body);
   }

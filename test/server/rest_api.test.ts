@@ -40,6 +40,7 @@ beforeAll(async () => {
     restApiHost: '127.0.0.1',
     monitoringConfigFile: monitoring,
     fileSystemPollWaitSeconds: 0.2,
+    enableSignatureMethodNameCheck: true, // the check's text is tested below; off: test/server/tf_serving_flags.test.ts
     log: silentLogger,
   });
 });

@@ -42,14 +42,14 @@ const predictLog = (signatureName: string, inputs: Record<string, Tensor> = {}) 
     .finish();
 
 /** A counter model whose version 1 has `warmup` as its warm-up file; returns the started core. */
-async function counterWith(warmup: Uint8Array | undefined, enabled = true): Promise<ServingCore> {
+async function counterWith(warmup: Uint8Array | undefined, enabled = true, iterations?: number): Promise<ServingCore> {
   const base = path.join(tmp, 'counter');
   copyVersion('saved_model_counter/00000123', path.join(base, '1'));
   if (warmup) {
     fs.mkdirSync(path.join(base, '1/assets.extra'));
     fs.writeFileSync(path.join(base, '1', WARMUP_FILE), warmup);
   }
-  core = new ServingCore({ engine: inlineEngine(), fileSystemPollWaitSeconds: 0, warmup: enabled ? runWarmup : undefined, log: silentLogger });
+  core = new ServingCore({ engine: inlineEngine(), fileSystemPollWaitSeconds: 0, warmup: enabled ? (m, ctx) => runWarmup(m, ctx, { iterations }) : undefined, log: silentLogger });
   await core.start([modelConfig('counter', base)]);
   return core;
 }
@@ -69,6 +69,14 @@ describe('model warm-up', () => {
     const c = await counterWith(writeTfRecords([predictLog('incr_counter'), predictLog('incr_counter_by', { delta: Tensor.scalar('float32', 5) })]));
     expect(c.monitor.getState('counter', 1)?.state).toBe('AVAILABLE');
     expect(await counterValue(c)).toBe(6);
+  });
+
+  it('replays each record --num_request_iterations_for_warmup times (values < 1: once)', async () => {
+    const records = writeTfRecords([predictLog('incr_counter'), predictLog('incr_counter_by', { delta: Tensor.scalar('float32', 5) })]);
+    expect(await counterValue(await counterWith(records, true, 3))).toBe(18);
+    await core?.stop();
+    fs.rmSync(path.join(tmp, 'counter'), { recursive: true, force: true });
+    expect(await counterValue(await counterWith(records, true, 0))).toBe(6);
   });
 
   it('skips warm-up when it is disabled', async () => {
