@@ -24,7 +24,7 @@ interface Served {
 
 function serve(args: string[], cwd = ROOT): Served {
   // The registry is kept in memory so that no test writes ./data/registry.db into the project.
-  const proc = spawn(process.execPath, [BIN, 'serve', '--rest_api_host=127.0.0.1', '--rest_api_port=0', '--registry_path=:memory:', ...args], { cwd });
+  const proc = spawn(process.execPath, [BIN, 'serve', '--rest_api_host=127.0.0.1', '--rest_api_port=0', '--port=0', '--registry_path=:memory:', ...args], { cwd });
   running.push(proc);
   let output = '';
   proc.stdout!.on('data', (d) => (output += d));

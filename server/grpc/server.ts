@@ -1,0 +1,256 @@
+/**
+ * TF Serving's gRPC API (`--port`, default 8500) on @grpc/grpc-js, with the
+ * vendored .proto files (proto/): PredictionService.Predict and
+ * GetModelMetadata, ModelService.GetModelStatus. Every call goes through the
+ * same ServingCore as REST (handles, registry on-demand loading, batching in
+ * the engine) and the same inference entry points (server/inference/), and is
+ * counted in the same request metrics. Errors are StatusErrors sent with the
+ * gRPC code of the same name and TF Serving's text.
+ *
+ * Messages larger than `maxReceiveMessageBytes` are refused by grpc-js with
+ * RESOURCE_EXHAUSTED before they are decoded.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { ServableHandle } from '../../registry/servable_handle.js';
+import type { ModelSpec, ServingCore } from '../../registry/serving_core.js';
+import { failedPrecondition, invalidArgument, StatusError, toStatusError, type StatusCode } from '../../runtime/errors.js';
+import { signatureDefToProto } from '../../runtime/proto/convert.js';
+import { bigIntToInt64, int64ToNumber, type Int64Like } from '../../runtime/proto/long.js';
+import type { TensorProtoMsg } from '../../runtime/proto/messages.js';
+import { tensorFromProto, tensorToProto } from '../../runtime/proto/tensor_proto.js';
+import type { Tensor } from '../../runtime/tensor.js';
+import { DEFAULT_SIGNATURE, runPredict } from '../inference/predict.js';
+import type { RestApi, ServerMetrics } from '../metrics.js';
+import { modelVersionStates } from '../rest/status_json.js';
+import { serviceDefinition, servingProtoRoot } from './protos.js';
+
+export interface GrpcServerOptions {
+  core: ServingCore;
+  metrics?: ServerMetrics;
+  /** Largest request message in bytes; larger ones get RESOURCE_EXHAUSTED. */
+  maxReceiveMessageBytes: number;
+}
+
+interface ModelSpecMsg {
+  name?: string;
+  version?: { value?: Int64Like } | null;
+  versionLabel?: string;
+  signatureName?: string;
+}
+
+interface PredictRequestMsg {
+  modelSpec?: ModelSpecMsg | null;
+  inputs?: Record<string, TensorProtoMsg>;
+  outputFilter?: string[];
+}
+
+interface GetModelMetadataRequestMsg {
+  modelSpec?: ModelSpecMsg | null;
+  metadataField?: string[];
+}
+
+interface GetModelStatusRequestMsg {
+  modelSpec?: ModelSpecMsg | null;
+}
+
+/** What one call reports to the metrics. */
+interface CallRecord {
+  api: RestApi;
+  model: string;
+  version?: number;
+  /** What the request asked for, once its model_spec parsed. */
+  spec?: ModelSpec;
+}
+
+function specFromProto(m: ModelSpecMsg | null | undefined): ModelSpec {
+  if (!m) throw invalidArgument('Missing ModelSpec');
+  const spec: ModelSpec = { name: m.name ?? '' };
+  if (m.version) spec.version = int64ToNumber(m.version.value ?? 0, 'model_spec.version');
+  else if (m.versionLabel) spec.label = m.versionLabel;
+  return spec;
+}
+
+function disposeAll(tensors: Record<string, Tensor>): void {
+  for (const t of Object.values(tensors)) t.dispose();
+}
+
+export class GrpcApi {
+  private readonly root = servingProtoRoot();
+  readonly server: grpc.Server;
+
+  constructor(private readonly options: GrpcServerOptions) {
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
+      'grpc.max_send_message_length': -1,
+    });
+    this.server.addService(serviceDefinition(this.root, 'tensorflow.serving.PredictionService'), {
+      Predict: this.unary('predict', (req: PredictRequestMsg, rec, signal) => this.predict(req, rec, signal)),
+      GetModelMetadata: this.unary('metadata', (req: GetModelMetadataRequestMsg, rec) => this.metadata(req, rec)),
+      Classify: this.unimplemented('Classify'),
+      Regress: this.unimplemented('Regress'),
+      MultiInference: this.unimplemented('MultiInference'),
+    });
+    this.server.addService(serviceDefinition(this.root, 'tensorflow.serving.ModelService'), {
+      GetModelStatus: this.unary('status', (req: GetModelStatusRequestMsg, rec) => this.status(req, rec)),
+      HandleReloadConfigRequest: this.unimplemented('HandleReloadConfigRequest'),
+    });
+  }
+
+  /** Listens on `host:port` (0: a free port); resolves with the bound port. */
+  listen(host: string, port: number): Promise<number> {
+    const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    });
+  }
+
+  /** Stops accepting; waits for calls in flight up to `timeoutMs`, then cuts them. */
+  close(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, timeoutMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private unimplemented(method: string): grpc.handleUnaryCall<unknown, unknown> {
+    return (_call, callback) => callback({ code: grpc.status.UNIMPLEMENTED, details: `${method} is not implemented by modelhost yet` });
+  }
+
+  /**
+   * A unary handler: runs `fn` (retrying once after an on-demand load, as
+   * REST does), answers, and records the call in the metrics. A cancelled
+   * call (client gone, deadline passed) aborts its run.
+   */
+  private unary<Req, Res>(
+    api: RestApi,
+    fn: (req: Req, rec: CallRecord, signal: AbortSignal) => Promise<Res> | Res,
+  ): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      const started = performance.now();
+      const lifetime = new AbortController();
+      call.on('cancelled', () => lifetime.abort(new StatusError('CANCELLED', 'The client cancelled the call')));
+      const rec: CallRecord = { api, model: '' };
+      void this.withOnDemand(rec, lifetime.signal, () => fn(call.request, rec, lifetime.signal)).then(
+        (res) => {
+          callback(null, res);
+          this.observe(rec, 'OK', started);
+        },
+        (e: unknown) => {
+          const err = toStatusError(e);
+          callback({ code: grpc.status[err.code], details: err.message });
+          this.observe(rec, err.code, started);
+        },
+      );
+    };
+  }
+
+  private async withOnDemand<T>(rec: CallRecord, signal: AbortSignal, run: () => Promise<T> | T): Promise<T> {
+    try {
+      return await run();
+    } catch (e) {
+      const err = toStatusError(e);
+      const spec = rec.spec;
+      if (err.code !== 'NOT_FOUND' || !spec || rec.api === 'status' || (spec.version === undefined && spec.label === undefined)) throw err;
+      let release: (() => void) | undefined;
+      try {
+        release = await this.options.core.loadOnDemand(spec, signal);
+      } catch (loadError) {
+        const le = toStatusError(loadError);
+        if (le.code === 'UNAVAILABLE') throw le;
+      }
+      if (!release) throw err;
+      try {
+        return await run();
+      } finally {
+        release();
+      }
+    }
+  }
+
+  private observe(rec: CallRecord, code: StatusCode, started: number): void {
+    const metrics = this.options.metrics;
+    if (!metrics) return;
+    const model = this.options.core.hasModel(rec.model) ? rec.model : '';
+    metrics.observeRequest(model, rec.version === undefined ? '' : String(rec.version), rec.api, code, (performance.now() - started) / 1000);
+  }
+
+  private async withHandle<T>(spec: ModelSpec, rec: CallRecord, fn: (h: ServableHandle) => Promise<T> | T): Promise<T> {
+    const handle = this.options.core.getHandle(spec);
+    rec.version = handle.version;
+    try {
+      return await fn(handle);
+    } finally {
+      handle.release();
+    }
+  }
+
+  private responseSpec(name: string, version: number, signatureName: string) {
+    return { name, version: { value: bigIntToInt64(version) }, signatureName };
+  }
+
+  /** predict_util.cc RunPredict: outputs as typed *_val fields (AsProtoField), TF Serving's default. */
+  private predict(req: PredictRequestMsg, rec: CallRecord, signal: AbortSignal) {
+    const spec = specFromProto(req.modelSpec);
+    Object.assign(rec, { model: spec.name, spec });
+    return this.withHandle(spec, rec, async ({ name, version, model }) => {
+      const signatureName = req.modelSpec?.signatureName || DEFAULT_SIGNATURE;
+      if (!model.signatures[signatureName]) throw failedPrecondition(`Serving signature key "${signatureName}" not found.`);
+      const inputs: Record<string, Tensor> = {};
+      let outputs: Record<string, Tensor>;
+      try {
+        for (const [alias, proto] of Object.entries(req.inputs ?? {})) inputs[alias] = tensorFromProto(proto);
+        outputs = await runPredict(model, signatureName, inputs, req.outputFilter ?? [], { signal });
+      } finally {
+        disposeAll(inputs);
+      }
+      try {
+        const out: Record<string, TensorProtoMsg> = {};
+        for (const [alias, t] of Object.entries(outputs)) out[alias] = tensorToProto(t);
+        return { modelSpec: this.responseSpec(name, version, signatureName), outputs: out };
+      } finally {
+        disposeAll(outputs);
+      }
+    });
+  }
+
+  /** get_model_metadata_impl.cc: only "signature_def", as a SignatureDefMap packed in an Any. */
+  private metadata(req: GetModelMetadataRequestMsg, rec: CallRecord) {
+    const spec = specFromProto(req.modelSpec);
+    Object.assign(rec, { model: spec.name, spec });
+    const fields = req.metadataField ?? [];
+    if (fields.length === 0) throw invalidArgument('GetModelMetadataRequest must specify at least one metadata_field');
+    for (const f of fields) if (f !== 'signature_def') throw invalidArgument(`Metadata field ${f} is not supported`);
+    const mapType = this.root.lookupType('tensorflow.serving.SignatureDefMap');
+    return this.withHandle(spec, rec, ({ name, version, model }) => {
+      const signatureDef = Object.fromEntries(Object.entries(model.signatureDefs).map(([k, v]) => [k, signatureDefToProto(v)]));
+      const value = mapType.encode(mapType.fromObject({ signatureDef })).finish();
+      return {
+        modelSpec: this.responseSpec(name, version, ''),
+        // google/protobuf/any.proto comes bundled with protobufjs, with its field names as written (type_url).
+        metadata: { signature_def: { type_url: 'type.googleapis.com/tensorflow.serving.SignatureDefMap', value } },
+      };
+    });
+  }
+
+  /** get_model_status_impl.cc: a version, or every version the monitor knows (labels are ignored). */
+  private status(req: GetModelStatusRequestMsg, rec: CallRecord) {
+    const spec = specFromProto(req.modelSpec);
+    rec.model = spec.name;
+    const states = modelVersionStates(this.options.core.monitor, spec.name, spec.version);
+    const stateEnum = this.root.lookupEnum('tensorflow.serving.ModelVersionStatus.State');
+    const codeEnum = this.root.lookupEnum('tensorflow.error.Code');
+    return {
+      modelVersionStatus: states.map((s) => ({
+        version: bigIntToInt64(s.version),
+        state: stateEnum.values[s.state] ?? 0,
+        status: { errorCode: codeEnum.values[s.status.code] ?? 2, errorMessage: s.status.message },
+      })),
+    };
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * TF Serving's gRPC API as a TF Serving client sees it: the client is built
+ * only from the vendored .proto files (proto/) with @grpc/grpc-js and
+ * @grpc/proto-loader, never from the server's code. Predict answers the same
+ * tensors as REST (half_plus_two, f_mnist's base64 PNG strings), metadata
+ * and status as TF Serving, TF Serving's codes and texts for bad requests,
+ * and hostile messages (too big, shape against content) are refused while
+ * the server keeps answering.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { heldOutImages, imageB64 } from '../../examples/f_mnist/data.js';
+import type { Logger } from '../../registry/log.js';
+import { startServer, type RunningServer } from '../../server/serve.js';
+import { FIXTURES } from './helpers.js';
+
+const PROTO_DIR = path.resolve(import.meta.dirname, '../../proto');
+const MODELS = path.resolve(import.meta.dirname, '../../models');
+const MAX_BYTES = 1 << 20;
+const quiet: Logger = { info: () => {}, warn: () => {}, error: () => {} };
+
+type Msg = Record<string, unknown>;
+type Unary = (req: Msg, cb: (err: grpc.ServiceError | null, res: Msg) => void) => void;
+
+let server: RunningServer;
+let tmp: string | undefined;
+let prediction: grpc.Client & Record<string, Unary>;
+let models: grpc.Client & Record<string, Unary>;
+
+beforeAll(async () => {
+  const def = protoLoader.loadSync(['tensorflow_serving/apis/prediction_service.proto', 'tensorflow_serving/apis/model_service.proto'], {
+    includeDirs: [PROTO_DIR],
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+  });
+  const pkg = grpc.loadPackageDefinition(def) as unknown as {
+    tensorflow: { serving: Record<string, new (addr: string, creds: grpc.ChannelCredentials) => grpc.Client & Record<string, Unary>> };
+  };
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modelhost-grpc-'));
+  const config = path.join(tmp, 'models.config');
+  fs.writeFileSync(
+    config,
+    `model_config_list {
+      config { name: "half_plus_two" base_path: "${path.join(FIXTURES, 'saved_model_half_plus_two_cpu')}" model_platform: "tensorflow" }
+      config { name: "f_mnist" base_path: "${path.join(MODELS, 'f_mnist')}" model_platform: "tensorflow" }
+    }`,
+  );
+  server = await startServer({
+    models: { kind: 'config_file', file: config, pollSeconds: 0 },
+    restApiPort: 0,
+    grpcPort: 0,
+    restApiHost: '127.0.0.1',
+    restLimits: { maxRequestBytes: MAX_BYTES },
+    log: quiet,
+  });
+  const address = `127.0.0.1:${server.grpcPort}`;
+  prediction = new pkg.tensorflow.serving.PredictionService(address, grpc.credentials.createInsecure());
+  models = new pkg.tensorflow.serving.ModelService(address, grpc.credentials.createInsecure());
+}, 60_000);
+
+afterAll(async () => {
+  prediction?.close();
+  models?.close();
+  await server?.stop();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function call(client: Record<string, Unary>, method: string, req: Msg): Promise<Msg> {
+  return new Promise((resolve, reject) => client[method](req, (err, res) => (err ? reject(err) : resolve(res))));
+}
+
+async function callError(client: Record<string, Unary>, method: string, req: Msg): Promise<grpc.ServiceError> {
+  try {
+    await call(client, method, req);
+  } catch (e) {
+    return e as grpc.ServiceError;
+  }
+  throw new Error(`${method} succeeded`);
+}
+
+async function rest(p: string, body: unknown): Promise<Msg> {
+  const res = await fetch(`${server.url}${p}`, { method: 'POST', body: JSON.stringify(body) });
+  return (await res.json()) as Msg;
+}
+
+const floats = (values: number[], shape = [values.length]) => ({
+  dtype: 'DT_FLOAT',
+  tensor_shape: { dim: shape.map((size) => ({ size })) },
+  float_val: values,
+});
+
+describe('PredictionService.Predict', () => {
+  it('answers half_plus_two as REST does, typed float_val, with the answering model spec', async () => {
+    const res = await call(prediction, 'Predict', { model_spec: { name: 'half_plus_two' }, inputs: { x: floats([1, 2, 5]) } });
+    const y = (res.outputs as Record<string, Msg>).y;
+    expect(y.dtype).toBe('DT_FLOAT');
+    expect(y.tensor_shape).toMatchObject({ dim: [{ size: '3' }] });
+    expect(y.float_val).toEqual([2.5, 3, 4.5]);
+    expect(res.model_spec).toMatchObject({ name: 'half_plus_two', version: { value: '123' }, signature_name: 'serving_default' });
+    const viaRest = await rest('/v1/models/half_plus_two:predict', { instances: [1, 2, 5] });
+    expect(viaRest.predictions).toEqual(y.float_val);
+  });
+
+  it('reads tensor_content (raw little-endian) as well as typed fields', async () => {
+    const content = Buffer.from(new Float32Array([1, 2, 5]).buffer);
+    const res = await call(prediction, 'Predict', {
+      model_spec: { name: 'half_plus_two', signature_name: 'serving_default' },
+      inputs: { x: { dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: 3 }] }, tensor_content: content } },
+      output_filter: ['y'],
+    });
+    expect((res.outputs as Record<string, Msg>).y.float_val).toEqual([2.5, 3, 4.5]);
+  });
+
+  it('answers f_mnist for base64 PNG strings with the same scores as REST', async () => {
+    const data = heldOutImages();
+    const images = [imageB64(data, 0), imageB64(data, 1), imageB64(data, 2)];
+    const res = await call(prediction, 'Predict', {
+      model_spec: { name: 'f_mnist', version: { value: 2 }, signature_name: 'probabilities' },
+      inputs: {
+        [await fMnistInput()]: { dtype: 'DT_STRING', tensor_shape: { dim: [{ size: 3 }] }, string_val: images.map((s) => Buffer.from(s)) },
+      },
+    });
+    const [out] = Object.values(res.outputs as Record<string, Msg>);
+    expect(out.tensor_shape).toMatchObject({ dim: [{ size: '3' }, { size: '10' }] });
+    const viaRest = await rest('/v1/models/f_mnist/versions/2:predict', { signature_name: 'probabilities', instances: images });
+    // REST prints each float32 in its shortest form; gRPC carries the float32 itself.
+    expect(out.float_val).toEqual((viaRest.predictions as number[][]).flat().map(Math.fround));
+  });
+
+  it('unknown model: NOT_FOUND with TF Serving\'s text', async () => {
+    const err = await callError(prediction, 'Predict', { model_spec: { name: 'nope' }, inputs: { x: floats([1]) } });
+    expect(err.code).toBe(grpc.status.NOT_FOUND);
+    expect(err.details).toBe('Servable not found for request: Latest(nope)');
+  });
+
+  it('unknown signature: FAILED_PRECONDITION as RunPredict says', async () => {
+    const err = await callError(prediction, 'Predict', { model_spec: { name: 'half_plus_two', signature_name: 'nope' }, inputs: { x: floats([1]) } });
+    expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(err.details).toBe('Serving signature key "nope" not found.');
+  });
+
+  it('wrong dtype, missing input, missing model spec, unknown output: INVALID_ARGUMENT', async () => {
+    const wrongType = await callError(prediction, 'Predict', {
+      model_spec: { name: 'half_plus_two' },
+      inputs: { x: { dtype: 'DT_INT32', tensor_shape: { dim: [{ size: 1 }] }, int_val: [1] } },
+    });
+    expect(wrongType.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(wrongType.details).toBe('Expects arg[0] to be float but int32 is provided');
+    const missing = await callError(prediction, 'Predict', { model_spec: { name: 'half_plus_two' }, inputs: {} });
+    expect(missing.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(missing.details).toBe('input size does not match signature: 0!=1 len({}) != len({x}). Sent extra: {}. Missing but required: {x}.');
+    const noSpec = await callError(prediction, 'Predict', { inputs: { x: floats([1]) } });
+    expect(noSpec.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(noSpec.details).toBe('Missing ModelSpec');
+    const badFilter = await callError(prediction, 'Predict', { model_spec: { name: 'half_plus_two' }, inputs: { x: floats([1]) }, output_filter: ['z'] });
+    expect(badFilter.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(badFilter.details).toMatch(/^output tensor alias not found in signature: z/);
+  });
+
+  it('hostile: a message over the size limit is RESOURCE_EXHAUSTED, a shape against its content INVALID_ARGUMENT; the server keeps answering', async () => {
+    const big = Buffer.alloc(MAX_BYTES + 16);
+    const tooBig = await callError(prediction, 'Predict', {
+      model_spec: { name: 'half_plus_two' },
+      inputs: { x: { dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: big.length / 4 }] }, tensor_content: big } },
+    });
+    expect(tooBig.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    const mismatch = await callError(prediction, 'Predict', {
+      model_spec: { name: 'half_plus_two' },
+      inputs: { x: { dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: 3 }] }, tensor_content: Buffer.alloc(8) } },
+    });
+    expect(mismatch.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(mismatch.details).toMatch(/tensor_content has 8 bytes/);
+    const huge = await callError(prediction, 'Predict', {
+      model_spec: { name: 'half_plus_two' },
+      inputs: { x: { dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: 1e6 }, { size: 1e6 }] }, float_val: [1] } },
+    });
+    expect([grpc.status.INVALID_ARGUMENT, grpc.status.RESOURCE_EXHAUSTED]).toContain(huge.code);
+    const res = await call(prediction, 'Predict', { model_spec: { name: 'half_plus_two' }, inputs: { x: floats([3]) } });
+    expect((res.outputs as Record<string, Msg>).y.float_val).toEqual([3.5]);
+  });
+});
+
+describe('PredictionService.GetModelMetadata', () => {
+  it('answers the signature_def map as an Any holding a SignatureDefMap', async () => {
+    const res = await call(prediction, 'GetModelMetadata', { model_spec: { name: 'half_plus_two' }, metadata_field: ['signature_def'] });
+    expect(res.model_spec).toMatchObject({ name: 'half_plus_two', version: { value: '123' } });
+    const any = (res.metadata as Record<string, { type_url: string; value: Buffer }>).signature_def;
+    expect(any.type_url).toBe('type.googleapis.com/tensorflow.serving.SignatureDefMap');
+    const map = decodeSignatureDefMap(any.value);
+    const sig = map.signature_def.serving_default;
+    expect(sig.method_name).toBe('tensorflow/serving/predict');
+    expect(sig.inputs.x).toMatchObject({ dtype: 'DT_FLOAT', name: 'x:0' });
+    expect(sig.outputs.y).toMatchObject({ dtype: 'DT_FLOAT', name: 'y:0' });
+  });
+
+  it('refuses a request without metadata_field, or an unknown one', async () => {
+    const none = await callError(prediction, 'GetModelMetadata', { model_spec: { name: 'half_plus_two' } });
+    expect(none.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(none.details).toBe('GetModelMetadataRequest must specify at least one metadata_field');
+    const other = await callError(prediction, 'GetModelMetadata', { model_spec: { name: 'half_plus_two' }, metadata_field: ['x'] });
+    expect(other.details).toBe('Metadata field x is not supported');
+  });
+});
+
+describe('ModelService.GetModelStatus', () => {
+  it('lists the versions and their states', async () => {
+    const res = await call(models, 'GetModelStatus', { model_spec: { name: 'f_mnist' } });
+    const states = (res.model_version_status as Msg[]).map((s) => [s.version, s.state, (s.status as Msg).error_code]);
+    expect(states).toEqual([['2', 'AVAILABLE', 'OK']]);
+    const one = await call(models, 'GetModelStatus', { model_spec: { name: 'half_plus_two', version: { value: 123 } } });
+    expect(one.model_version_status).toEqual([{ version: '123', state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }]);
+  });
+
+  it('unknown version: NOT_FOUND with TF Serving\'s text', async () => {
+    const err = await callError(models, 'GetModelStatus', { model_spec: { name: 'half_plus_two', version: { value: 7 } } });
+    expect(err.code).toBe(grpc.status.NOT_FOUND);
+    expect(err.details).toBe('Could not find version 7 of model half_plus_two');
+  });
+});
+
+/** The SignatureDefMap inside GetModelMetadata's Any, decoded with the vendored protos (protobufjs, as proto-loader uses). */
+function decodeSignatureDefMap(bytes: Buffer): { signature_def: Record<string, { method_name: string; inputs: Record<string, Msg>; outputs: Record<string, Msg> }> } {
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(PROTO_DIR, target));
+  root.loadSync(path.join(PROTO_DIR, 'tensorflow_serving/apis/get_model_metadata.proto'), { keepCase: true });
+  const type = root.lookupType('tensorflow.serving.SignatureDefMap');
+  return type.toObject(type.decode(bytes), { enums: String, longs: String }) as ReturnType<typeof decodeSignatureDefMap>;
+}
+
+/** f_mnist's input alias, from REST metadata. */
+async function fMnistInput(): Promise<string> {
+  const res = await fetch(`${server.url}/v1/models/f_mnist/versions/2/metadata`);
+  const body = (await res.json()) as { metadata: { signature_def: { signature_def: Record<string, { inputs: Record<string, unknown> }> } } };
+  return Object.keys(body.metadata.signature_def.signature_def.probabilities.inputs)[0];
+}
