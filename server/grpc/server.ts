@@ -1,7 +1,7 @@
 /**
  * TF Serving's gRPC API (`--port`, default 8500) on @grpc/grpc-js, with the
- * vendored .proto files (proto/): PredictionService.Predict and
- * GetModelMetadata, ModelService.GetModelStatus. Every call goes through the
+ * vendored .proto files (proto/): PredictionService.Predict, Classify,
+ * Regress and GetModelMetadata, ModelService.GetModelStatus. Every call goes through the
  * same ServingCore as REST (handles, registry on-demand loading, batching in
  * the engine) and the same inference entry points (server/inference/), and is
  * counted in the same request metrics. Errors are StatusErrors sent with the
@@ -19,7 +19,9 @@ import { bigIntToInt64, int64ToNumber, type Int64Like } from '../../runtime/prot
 import type { TensorProtoMsg } from '../../runtime/proto/messages.js';
 import { tensorFromProto, tensorToProto } from '../../runtime/proto/tensor_proto.js';
 import type { Tensor } from '../../runtime/tensor.js';
+import { runClassify } from '../inference/classify.js';
 import { DEFAULT_SIGNATURE, runPredict } from '../inference/predict.js';
+import { runRegress } from '../inference/regress.js';
 import type { RestApi, ServerMetrics } from '../metrics.js';
 import { modelVersionStates } from '../rest/status_json.js';
 import { serviceDefinition, servingProtoRoot } from './protos.js';
@@ -42,6 +44,15 @@ interface PredictRequestMsg {
   modelSpec?: ModelSpecMsg | null;
   inputs?: Record<string, TensorProtoMsg>;
   outputFilter?: string[];
+}
+
+/** ClassificationRequest / RegressionRequest: an Input of tf.Examples (input.proto). */
+interface ExamplesRequestMsg {
+  modelSpec?: ModelSpecMsg | null;
+  input?: {
+    exampleList?: { examples?: object[] } | null;
+    exampleListWithContext?: { examples?: object[]; context?: object | null } | null;
+  } | null;
 }
 
 interface GetModelMetadataRequestMsg {
@@ -86,8 +97,8 @@ export class GrpcApi {
     this.server.addService(serviceDefinition(this.root, 'tensorflow.serving.PredictionService'), {
       Predict: this.unary('predict', (req: PredictRequestMsg, rec, signal) => this.predict(req, rec, signal)),
       GetModelMetadata: this.unary('metadata', (req: GetModelMetadataRequestMsg, rec) => this.metadata(req, rec)),
-      Classify: this.unimplemented('Classify'),
-      Regress: this.unimplemented('Regress'),
+      Classify: this.unary('classify', (req: ExamplesRequestMsg, rec, signal) => this.classify(req, rec, signal)),
+      Regress: this.unary('regress', (req: ExamplesRequestMsg, rec, signal) => this.regress(req, rec, signal)),
       MultiInference: this.unimplemented('MultiInference'),
     });
     this.server.addService(serviceDefinition(this.root, 'tensorflow.serving.ModelService'), {
@@ -216,6 +227,47 @@ export class GrpcApi {
       } finally {
         disposeAll(outputs);
       }
+    });
+  }
+
+  /**
+   * The request's tf.Examples, serialized. With a context, each is the
+   * context's bytes followed by the example's (a protobuf merge), as TF
+   * Serving's InputToSerializedExampleTensor does.
+   */
+  private serializedExamples(req: ExamplesRequestMsg): Uint8Array[] {
+    const example = this.root.lookupType('tensorflow.Example');
+    const input = req.input;
+    if (input?.exampleListWithContext) {
+      const list = input.exampleListWithContext;
+      const context = list.context ? example.encode(list.context).finish() : new Uint8Array(0);
+      return (list.examples ?? []).map((e) => Buffer.concat([context, example.encode(e).finish()]));
+    }
+    return (input?.exampleList?.examples ?? []).map((e) => example.encode(e).finish());
+  }
+
+  /** classification_service.cc: the examples through runClassify, as REST. */
+  private classify(req: ExamplesRequestMsg, rec: CallRecord, signal: AbortSignal) {
+    const spec = specFromProto(req.modelSpec);
+    Object.assign(rec, { model: spec.name, spec });
+    return this.withHandle(spec, rec, async ({ name, version, model }) => {
+      const signatureName = req.modelSpec?.signatureName || DEFAULT_SIGNATURE;
+      const result = await runClassify(model, signatureName, this.serializedExamples(req), { signal });
+      return {
+        modelSpec: this.responseSpec(name, version, signatureName),
+        result: { classifications: result.map((classes) => ({ classes })) },
+      };
+    });
+  }
+
+  /** regression_service.cc: the examples through runRegress, as REST. */
+  private regress(req: ExamplesRequestMsg, rec: CallRecord, signal: AbortSignal) {
+    const spec = specFromProto(req.modelSpec);
+    Object.assign(rec, { model: spec.name, spec });
+    return this.withHandle(spec, rec, async ({ name, version, model }) => {
+      const signatureName = req.modelSpec?.signatureName || DEFAULT_SIGNATURE;
+      const values = await runRegress(model, signatureName, this.serializedExamples(req), { signal });
+      return { modelSpec: this.responseSpec(name, version, signatureName), result: { regressions: values.map((value) => ({ value })) } };
     });
   }
 

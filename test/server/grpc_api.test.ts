@@ -86,7 +86,7 @@ async function callError(client: Record<string, Unary>, method: string, req: Msg
 }
 
 async function rest(p: string, body: unknown): Promise<Msg> {
-  const res = await fetch(`${server.url}${p}`, { method: 'POST', body: JSON.stringify(body) });
+  const res = await fetch(`${server.url}${p}`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) });
   return (await res.json()) as Msg;
 }
 
@@ -184,6 +184,44 @@ describe('PredictionService.Predict', () => {
     expect([grpc.status.INVALID_ARGUMENT, grpc.status.RESOURCE_EXHAUSTED]).toContain(huge.code);
     const res = await call(prediction, 'Predict', { model_spec: { name: 'half_plus_two' }, inputs: { x: floats([3]) } });
     expect((res.outputs as Record<string, Msg>).y.float_val).toEqual([3.5]);
+  });
+});
+
+const example = (x: number) => ({ features: { feature: { x: { float_list: { value: [x] } } } } });
+
+describe('PredictionService.Classify and Regress', () => {
+  it('classify and regress tf.Examples as REST does', async () => {
+    const classified = await call(prediction, 'Classify', {
+      model_spec: { name: 'half_plus_two', signature_name: 'classify_x_to_y' },
+      input: { example_list: { examples: [example(2), example(10)] } },
+    });
+    expect(classified.model_spec).toMatchObject({ name: 'half_plus_two', version: { value: '123' }, signature_name: 'classify_x_to_y' });
+    expect(classified.result).toEqual({ classifications: [{ classes: [{ label: '', score: 3 }] }, { classes: [{ label: '', score: 7 }] }] });
+    // Written as Python's json.dumps writes floats: 2 would be an int64 feature.
+    const viaRest = await rest('/v1/models/half_plus_two:classify', '{"signature_name": "classify_x_to_y", "examples": [{"x": 2.0}, {"x": 10.0}]}');
+    expect(viaRest.results).toEqual([[['', 3]], [['', 7]]]);
+    const regressed = await call(prediction, 'Regress', {
+      model_spec: { name: 'half_plus_two', signature_name: 'regress_x_to_y' },
+      input: { example_list: { examples: [example(2), example(80)] } },
+    });
+    expect(regressed.result).toEqual({ regressions: [{ value: 3 }, { value: 42 }] });
+  });
+
+  it('merges the context into each example (example_list_with_context)', async () => {
+    const res = await call(prediction, 'Regress', {
+      model_spec: { name: 'half_plus_two', signature_name: 'regress_x_to_y' },
+      input: { example_list_with_context: { context: example(4), examples: [{}, example(6)] } },
+    });
+    expect(res.result).toEqual({ regressions: [{ value: 4 }, { value: 5 }] });
+  });
+
+  it('refuses a predict signature and an empty input with TF Serving\'s texts', async () => {
+    const wrong = await callError(prediction, 'Classify', { model_spec: { name: 'half_plus_two' }, input: { example_list: { examples: [example(1)] } } });
+    expect(wrong.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(wrong.details).toBe('Expected classification signature method_name to be tensorflow/serving/classify. Was: tensorflow/serving/predict');
+    const empty = await callError(prediction, 'Regress', { model_spec: { name: 'half_plus_two', signature_name: 'regress_x_to_y' }, input: {} });
+    expect(empty.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(empty.details).toBe('Input is empty.');
   });
 });
 
