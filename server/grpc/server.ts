@@ -188,7 +188,7 @@ export class GrpcApi {
     const metrics = this.options.metrics;
     if (!metrics) return;
     const model = this.options.core.hasModel(rec.model) ? rec.model : '';
-    metrics.observeRequest(model, rec.version === undefined ? '' : String(rec.version), rec.api, code, (performance.now() - started) / 1000);
+    metrics.observeRequest(model, rec.version === undefined ? '' : String(rec.version), rec.api, code, (performance.now() - started) / 1000, 'grpc');
   }
 
   private async withHandle<T>(spec: ModelSpec, rec: CallRecord, fn: (h: ServableHandle) => Promise<T> | T): Promise<T> {

@@ -58,6 +58,7 @@ beforeAll(async () => {
     grpcPort: 0,
     restApiHost: '127.0.0.1',
     restLimits: { maxRequestBytes: MAX_BYTES },
+    monitoringConfigFile: path.join(FIXTURES, 'monitoring_config.txt'),
     log: quiet,
   });
   const address = `127.0.0.1:${server.grpcPort}`;
@@ -278,3 +279,13 @@ async function fMnistInput(): Promise<string> {
   const body = (await res.json()) as { metadata: { signature_def: { signature_def: Record<string, { inputs: Record<string, unknown> }> } } };
   return Object.keys(body.metadata.signature_def.signature_def.probabilities.inputs)[0];
 }
+
+describe('metrics', () => {
+  it('counts gRPC requests under protocol="grpc", next to REST ones', async () => {
+    await call(prediction, 'Predict', { model_spec: { name: 'half_plus_two' }, inputs: { x: floats([1]) } });
+    const text = await (await fetch(`${server.url}/monitoring/prometheus/metrics`)).text();
+    expect(text).toMatch(/modelhost_requests_total\{model="half_plus_two",version="123",api="predict",status="OK",protocol="grpc"\} [1-9]/);
+    expect(text).toMatch(/modelhost_requests_total\{model="half_plus_two",version="123",api="predict",status="OK",protocol="rest"\} [1-9]/);
+    expect(text).toMatch(/modelhost_requests_total\{model="",version="",api="predict",status="NOT_FOUND",protocol="grpc"\} [1-9]/);
+  });
+});
