@@ -27,9 +27,9 @@ import type { BatchReport } from '../runtime/execution/batching_servable.js';
 /** How a request arrived (the `protocol` label of the request metrics). */
 export type Protocol = 'rest' | 'grpc';
 
-export type RestApi = 'predict' | 'classify' | 'regress' | 'status' | 'metadata' | 'unknown';
+export type RestApi = 'predict' | 'classify' | 'regress' | 'multi_inference' | 'status' | 'metadata' | 'unknown';
 
-const INFERENCE_APIS: ReadonlySet<RestApi> = new Set(['predict', 'classify', 'regress']);
+const INFERENCE_APIS: ReadonlySet<RestApi> = new Set(['predict', 'classify', 'regress', 'multi_inference']);
 
 /**
  * Events per second per key over the last `windowSeconds` whole seconds: a

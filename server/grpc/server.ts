@@ -1,7 +1,7 @@
 /**
  * TF Serving's gRPC API (`--port`, default 8500) on @grpc/grpc-js, with the
  * vendored .proto files (proto/): PredictionService.Predict, Classify,
- * Regress and GetModelMetadata, ModelService.GetModelStatus. Every call goes through the
+ * Regress, MultiInference and GetModelMetadata, ModelService.GetModelStatus. Every call goes through the
  * same ServingCore as REST (handles, registry on-demand loading, batching in
  * the engine) and the same inference entry points (server/inference/), and is
  * counted in the same request metrics. Errors are StatusErrors sent with the
@@ -13,14 +13,14 @@
 import * as grpc from '@grpc/grpc-js';
 import type { ServableHandle } from '../../registry/servable_handle.js';
 import type { ModelSpec, ServingCore } from '../../registry/serving_core.js';
-import { failedPrecondition, invalidArgument, StatusError, toStatusError, type StatusCode } from '../../runtime/errors.js';
+import { failedPrecondition, invalidArgument, StatusError, unimplemented, toStatusError, type StatusCode } from '../../runtime/errors.js';
 import { signatureDefToProto } from '../../runtime/proto/convert.js';
 import { bigIntToInt64, int64ToNumber, type Int64Like } from '../../runtime/proto/long.js';
 import type { TensorProtoMsg } from '../../runtime/proto/messages.js';
 import { tensorFromProto, tensorToProto } from '../../runtime/proto/tensor_proto.js';
 import type { Tensor } from '../../runtime/tensor.js';
 import { runClassify } from '../inference/classify.js';
-import { DEFAULT_SIGNATURE, runPredict } from '../inference/predict.js';
+import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, REGRESS_METHOD, runPredict } from '../inference/predict.js';
 import { runRegress } from '../inference/regress.js';
 import type { RestApi, ServerMetrics } from '../metrics.js';
 import { modelVersionStates } from '../rest/status_json.js';
@@ -53,6 +53,11 @@ interface ExamplesRequestMsg {
     exampleList?: { examples?: object[] } | null;
     exampleListWithContext?: { examples?: object[]; context?: object | null } | null;
   } | null;
+}
+
+interface MultiInferenceRequestMsg {
+  tasks?: { modelSpec?: ModelSpecMsg | null; methodName?: string }[];
+  input?: ExamplesRequestMsg['input'];
 }
 
 interface GetModelMetadataRequestMsg {
@@ -99,7 +104,7 @@ export class GrpcApi {
       GetModelMetadata: this.unary('metadata', (req: GetModelMetadataRequestMsg, rec) => this.metadata(req, rec)),
       Classify: this.unary('classify', (req: ExamplesRequestMsg, rec, signal) => this.classify(req, rec, signal)),
       Regress: this.unary('regress', (req: ExamplesRequestMsg, rec, signal) => this.regress(req, rec, signal)),
-      MultiInference: this.unimplemented('MultiInference'),
+      MultiInference: this.unary('multi_inference', (req: MultiInferenceRequestMsg, rec, signal) => this.multiInference(req, rec, signal)),
     });
     this.server.addService(serviceDefinition(this.root, 'tensorflow.serving.ModelService'), {
       GetModelStatus: this.unary('status', (req: GetModelStatusRequestMsg, rec) => this.status(req, rec)),
@@ -268,6 +273,48 @@ export class GrpcApi {
       const signatureName = req.modelSpec?.signatureName || DEFAULT_SIGNATURE;
       const values = await runRegress(model, signatureName, this.serializedExamples(req), { signal });
       return { modelSpec: this.responseSpec(name, version, signatureName), result: { regressions: values.map((value) => ({ value })) } };
+    });
+  }
+
+  /**
+   * multi_inference.cc: every task on the same model and the same examples,
+   * each signature at most once, classify or regress. The handle is the
+   * first task's model spec's (multi_inference_helper.cc). Each task runs as
+   * its own classify/regress (TF Serving runs them in one session run; the
+   * results are the same).
+   */
+  private multiInference(req: MultiInferenceRequestMsg, rec: CallRecord, signal: AbortSignal) {
+    const tasks = req.tasks ?? [];
+    const spec = specFromProto(tasks[0]?.modelSpec ?? {});
+    Object.assign(rec, { model: spec.name, spec });
+    return this.withHandle(spec, rec, async ({ version, model }) => {
+      const seen = new Set<string>();
+      for (const task of tasks) {
+        const name = task.modelSpec?.name ?? '';
+        if (!name) throw invalidArgument('Found ModelSpec with an empty model name.');
+        if (name !== spec.name) throw invalidArgument('All ModelSpecs in a MultiInferenceRequest must access the same model name.');
+        const signatureName = task.modelSpec?.signatureName || DEFAULT_SIGNATURE;
+        if (seen.has(signatureName)) throw invalidArgument(`Duplicate evaluation of signature: ${signatureName}`);
+        seen.add(signatureName);
+        if (!model.signatures[signatureName]) throw invalidArgument(`Requested signature not found in model graph: ${signatureName}`);
+        if (task.methodName !== CLASSIFY_METHOD && task.methodName !== REGRESS_METHOD) {
+          throw unimplemented(`Unsupported signature method_name: ${task.methodName ?? ''}`);
+        }
+      }
+      const examples = this.serializedExamples(req);
+      const results = [];
+      for (const task of tasks) {
+        const signatureName = task.modelSpec?.signatureName ?? '';
+        const modelSpec = this.responseSpec(spec.name, version, signatureName);
+        if (task.methodName === CLASSIFY_METHOD) {
+          const result = await runClassify(model, signatureName, examples, { signal });
+          results.push({ modelSpec, classificationResult: { classifications: result.map((classes) => ({ classes })) } });
+        } else {
+          const values = await runRegress(model, signatureName, examples, { signal });
+          results.push({ modelSpec, regressionResult: { regressions: values.map((value) => ({ value })) } });
+        }
+      }
+      return { results };
     });
   }
 

@@ -226,6 +226,35 @@ describe('PredictionService.Classify and Regress', () => {
   });
 });
 
+describe('PredictionService.MultiInference', () => {
+  it('runs a classify and a regress task on the same examples', async () => {
+    const res = await call(prediction, 'MultiInference', {
+      tasks: [
+        { model_spec: { name: 'half_plus_two', signature_name: 'classify_x_to_y' }, method_name: 'tensorflow/serving/classify' },
+        { model_spec: { name: 'half_plus_two', signature_name: 'regress_x_to_y' }, method_name: 'tensorflow/serving/regress' },
+      ],
+      input: { example_list: { examples: [example(2), example(10)] } },
+    });
+    const results = res.results as Msg[];
+    expect(results[0].model_spec).toMatchObject({ name: 'half_plus_two', version: { value: '123' }, signature_name: 'classify_x_to_y' });
+    expect(results[0].classification_result).toEqual({ classifications: [{ classes: [{ label: '', score: 3 }] }, { classes: [{ label: '', score: 7 }] }] });
+    expect(results[1].regression_result).toEqual({ regressions: [{ value: 3 }, { value: 7 }] });
+  });
+
+  it('refuses tasks on two models, a repeated signature, an unknown method with TF Serving\'s texts', async () => {
+    const input = { example_list: { examples: [example(1)] } };
+    const classify = { model_spec: { name: 'half_plus_two', signature_name: 'classify_x_to_y' }, method_name: 'tensorflow/serving/classify' };
+    const twoModels = await callError(prediction, 'MultiInference', { tasks: [classify, { ...classify, model_spec: { name: 'f_mnist' } }], input });
+    expect(twoModels.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(twoModels.details).toBe('All ModelSpecs in a MultiInferenceRequest must access the same model name.');
+    const twice = await callError(prediction, 'MultiInference', { tasks: [classify, classify], input });
+    expect(twice.details).toBe('Duplicate evaluation of signature: classify_x_to_y');
+    const predict = await callError(prediction, 'MultiInference', { tasks: [{ ...classify, method_name: 'tensorflow/serving/predict' }], input });
+    expect(predict.code).toBe(grpc.status.UNIMPLEMENTED);
+    expect(predict.details).toBe('Unsupported signature method_name: tensorflow/serving/predict');
+  });
+});
+
 describe('PredictionService.GetModelMetadata', () => {
   it('answers the signature_def map as an Any holding a SignatureDefMap', async () => {
     const res = await call(prediction, 'GetModelMetadata', { model_spec: { name: 'half_plus_two' }, metadata_field: ['signature_def'] });
