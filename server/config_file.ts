@@ -37,7 +37,7 @@ interface ModelConfigMsg {
   versionLabels?: Record<string, Int64Like>;
 }
 
-interface ModelServerConfigMsg {
+export interface ModelServerConfigMsg {
   modelConfigList?: { config?: ModelConfigMsg[] } | null;
   customModelConfig?: object | null;
 }
@@ -80,24 +80,32 @@ function versionPolicyFrom(msg: VersionPolicyMsg | null | undefined, model: stri
 export function parseModelServerConfig(text: string, file: string): ModelConfig[] {
   const msg = parseConfigText(text, 'tensorflow.serving.ModelServerConfig', file) as ModelServerConfigMsg;
   if (msg.customModelConfig) throw invalidArgument(`'${file}': custom_model_config is not supported; use model_config_list.`);
-  const dir = path.dirname(path.resolve(file));
+  try {
+    return modelConfigsFromMessage(msg, path.dirname(path.resolve(file)));
+  } catch (e) {
+    throw invalidArgument(`'${file}': ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The validated models of a decoded ModelServerConfig's model_config_list
+ * (also from gRPC's HandleReloadConfigRequest); relative base paths are
+ * resolved against `baseDir`.
+ */
+export function modelConfigsFromMessage(msg: ModelServerConfigMsg, baseDir: string): ModelConfig[] {
   const models = (msg.modelConfigList?.config ?? []).map((c) => {
     const name = c.name ?? '';
     const labels = Object.fromEntries(
       Object.entries(c.versionLabels ?? {}).map(([label, v]) => [label, int64ToNumber(v, `version label ${label}`)]),
     );
-    return modelConfig(name, c.basePath ? path.resolve(dir, c.basePath) : '', {
+    return modelConfig(name, c.basePath ? path.resolve(baseDir, c.basePath) : '', {
       platform: c.modelPlatform || 'tensorflow',
       versionPolicy: versionPolicyFrom(c.modelVersionPolicy, name),
       ...(c.modelVersionPolicy ? { versionPolicyExplicit: true } : {}),
       versionLabels: labels,
     });
   });
-  try {
-    validateModelConfigs(models);
-  } catch (e) {
-    throw invalidArgument(`'${file}': ${(e as Error).message}`);
-  }
+  validateModelConfigs(models);
   return models;
 }
 

@@ -27,7 +27,7 @@ import type { BatchReport } from '../runtime/execution/batching_servable.js';
 /** How a request arrived (the `protocol` label of the request metrics). */
 export type Protocol = 'rest' | 'grpc';
 
-export type RestApi = 'predict' | 'classify' | 'regress' | 'multi_inference' | 'status' | 'metadata' | 'unknown';
+export type RestApi = 'predict' | 'classify' | 'regress' | 'multi_inference' | 'status' | 'metadata' | 'reload_config' | 'unknown';
 
 const INFERENCE_APIS: ReadonlySet<RestApi> = new Set(['predict', 'classify', 'regress', 'multi_inference']);
 

@@ -214,7 +214,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const grpcApi =
     options.grpcPort === undefined
       ? undefined
-      : new GrpcApi({ core, metrics, maxReceiveMessageBytes: options.restLimits?.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES });
+      : new GrpcApi({
+          core,
+          metrics,
+          maxReceiveMessageBytes: options.restLimits?.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+          // Like TF Serving, a later poll of a config file (or models folder) that changed replaces this list again.
+          reloadConfig: async (next) => {
+            models = next;
+            await core.reloadConfig(next);
+          },
+        });
   let grpcPort: number | undefined;
   try {
     if (grpcApi) grpcPort = await grpcApi.listen(host, options.grpcPort ?? 0);

@@ -12,6 +12,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { ServableHandle } from '../../registry/servable_handle.js';
+import type { ModelConfig } from '../../registry/model_config.js';
 import type { ModelSpec, ServingCore } from '../../registry/serving_core.js';
 import { failedPrecondition, invalidArgument, StatusError, unimplemented, toStatusError, type StatusCode } from '../../runtime/errors.js';
 import { signatureDefToProto } from '../../runtime/proto/convert.js';
@@ -23,6 +24,7 @@ import { runClassify } from '../inference/classify.js';
 import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, REGRESS_METHOD, runPredict } from '../inference/predict.js';
 import { runRegress } from '../inference/regress.js';
 import type { RestApi, ServerMetrics } from '../metrics.js';
+import { modelConfigsFromMessage, type ModelServerConfigMsg } from '../config_file.js';
 import { modelVersionStates } from '../rest/status_json.js';
 import { serviceDefinition, servingProtoRoot } from './protos.js';
 
@@ -31,6 +33,8 @@ export interface GrpcServerOptions {
   metrics?: ServerMetrics;
   /** Largest request message in bytes; larger ones get RESOURCE_EXHAUSTED. */
   maxReceiveMessageBytes: number;
+  /** Serves this model list from now on (HandleReloadConfigRequest); resolves once it is applied. */
+  reloadConfig(models: ModelConfig[]): Promise<void>;
 }
 
 interface ModelSpecMsg {
@@ -58,6 +62,10 @@ interface ExamplesRequestMsg {
 interface MultiInferenceRequestMsg {
   tasks?: { modelSpec?: ModelSpecMsg | null; methodName?: string }[];
   input?: ExamplesRequestMsg['input'];
+}
+
+interface ReloadConfigRequestMsg {
+  config?: ModelServerConfigMsg | null;
 }
 
 interface GetModelMetadataRequestMsg {
@@ -108,7 +116,7 @@ export class GrpcApi {
     });
     this.server.addService(serviceDefinition(this.root, 'tensorflow.serving.ModelService'), {
       GetModelStatus: this.unary('status', (req: GetModelStatusRequestMsg, rec) => this.status(req, rec)),
-      HandleReloadConfigRequest: this.unimplemented('HandleReloadConfigRequest'),
+      HandleReloadConfigRequest: this.unary('reload_config', (req: ReloadConfigRequestMsg) => this.reloadConfig(req)),
     });
   }
 
@@ -132,10 +140,6 @@ export class GrpcApi {
         resolve();
       });
     });
-  }
-
-  private unimplemented(method: string): grpc.handleUnaryCall<unknown, unknown> {
-    return (_call, callback) => callback({ code: grpc.status.UNIMPLEMENTED, details: `${method} is not implemented by modelhost yet` });
   }
 
   /**
@@ -316,6 +320,26 @@ export class GrpcApi {
       }
       return { results };
     });
+  }
+
+  /**
+   * model_service_impl.cc: only a model_config_list; the new list replaces
+   * the served one (relative base paths against the working directory), and
+   * the answer comes once it is applied. A failure is the call's status.
+   */
+  private async reloadConfig(req: ReloadConfigRequestMsg) {
+    const config = req.config ?? {};
+    if (!config.modelConfigList) {
+      throw invalidArgument('ServerModelConfig type not supported by HandleReloadConfigRequest. Only ModelConfigList is currently supported');
+    }
+    let models: ModelConfig[];
+    try {
+      models = modelConfigsFromMessage(config, process.cwd());
+    } catch (e) {
+      throw e instanceof StatusError ? e : invalidArgument((e as Error).message);
+    }
+    await this.options.reloadConfig(models);
+    return { status: { errorCode: 0, errorMessage: '' } };
   }
 
   /** get_model_metadata_impl.cc: only "signature_def", as a SignatureDefMap packed in an Any. */

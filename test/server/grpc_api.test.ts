@@ -318,3 +318,27 @@ describe('metrics', () => {
     expect(text).toMatch(/modelhost_requests_total\{model="",version="",api="predict",status="NOT_FOUND",protocol="grpc"\} [1-9]/);
   });
 });
+
+describe('ModelService.HandleReloadConfigRequest', () => {
+  const entry = (name: string, basePath: string) => ({ name, base_path: basePath, model_platform: 'tensorflow' });
+  const original = [entry('half_plus_two', path.join(FIXTURES, 'saved_model_half_plus_two_cpu')), entry('f_mnist', path.join(MODELS, 'f_mnist'))];
+
+  it('serves the new model list once it answers, and drops models left out', async () => {
+    const tf2 = entry('tf2', path.join(FIXTURES, 'saved_model_half_plus_two_tf2_cpu'));
+    const res = await call(models, 'HandleReloadConfigRequest', { config: { model_config_list: { config: [original[0], tf2] } } });
+    expect(res.status).toMatchObject({ error_code: 'OK' });
+    const predicted = await call(prediction, 'Predict', { model_spec: { name: 'tf2' }, inputs: { x: floats([4]) } });
+    expect((predicted.outputs as Record<string, Msg>).y.float_val).toEqual([4]);
+    const gone = await callError(prediction, 'Predict', { model_spec: { name: 'f_mnist' }, inputs: {} });
+    expect(gone.code).toBe(grpc.status.NOT_FOUND);
+    await call(models, 'HandleReloadConfigRequest', { config: { model_config_list: { config: original } } });
+    const back = await call(models, 'GetModelStatus', { model_spec: { name: 'f_mnist' } });
+    expect((back.model_version_status as Msg[]).map((s) => s.state)).toEqual(['AVAILABLE']);
+  });
+
+  it('refuses a custom_model_config with TF Serving\'s text', async () => {
+    const err = await callError(models, 'HandleReloadConfigRequest', { config: { custom_model_config: { type_url: 'x', value: Buffer.alloc(0) } } });
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err.details).toBe('ServerModelConfig type not supported by HandleReloadConfigRequest. Only ModelConfigList is currently supported');
+  });
+});
