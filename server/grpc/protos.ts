@@ -33,7 +33,12 @@ export function servingProtoRoot(): protobuf.Root {
   return r;
 }
 
-/** A grpc-js service definition whose messages are protobufjs messages of `root`. */
+/** Stands for a request message whose bytes did not decode. */
+export class UndecodableRequest {
+  constructor(readonly message: string) {}
+}
+
+/** A grpc-js service definition whose messages are protobufjs messages of `root`; undecodable requests arrive as UndecodableRequest. */
 export function serviceDefinition(r: protobuf.Root, serviceName: string): ServiceDefinition {
   const service = r.lookupService(serviceName);
   const def: Record<string, MethodDefinition<object, object>> = {};
@@ -46,7 +51,14 @@ export function serviceDefinition(r: protobuf.Root, serviceName: string): Servic
       requestStream: false,
       responseStream: false,
       requestSerialize: (m: object) => Buffer.from(req.encode(m).finish()),
-      requestDeserialize: (b: Buffer) => req.decode(b),
+      requestDeserialize: (b: Buffer) => {
+        try {
+          return req.decode(b);
+        } catch (e) {
+          // Answered INVALID_ARGUMENT by the handler (grpc-js would answer a throw with a bare INTERNAL).
+          return new UndecodableRequest(`The request is not a valid ${req.fullName.slice(1)}: ${(e as Error).message}`);
+        }
+      },
       responseSerialize: (m: object) => Buffer.from(res.encode(m).finish()),
       responseDeserialize: (b: Buffer) => res.decode(b),
     };

@@ -26,7 +26,7 @@ import { runRegress } from '../inference/regress.js';
 import type { RestApi, ServerMetrics } from '../metrics.js';
 import { modelConfigsFromMessage, type ModelServerConfigMsg } from '../config_file.js';
 import { modelVersionStates } from '../rest/status_json.js';
-import { serviceDefinition, servingProtoRoot } from './protos.js';
+import { serviceDefinition, servingProtoRoot, UndecodableRequest } from './protos.js';
 
 export interface GrpcServerOptions {
   core: ServingCore;
@@ -156,7 +156,12 @@ export class GrpcApi {
       const lifetime = new AbortController();
       call.on('cancelled', () => lifetime.abort(new StatusError('CANCELLED', 'The client cancelled the call')));
       const rec: CallRecord = { api, model: '' };
-      void this.withOnDemand(rec, lifetime.signal, () => fn(call.request, rec, lifetime.signal)).then(
+      const request: unknown = call.request;
+      const run = () => {
+        if (request instanceof UndecodableRequest) throw invalidArgument(request.message);
+        return fn(call.request, rec, lifetime.signal);
+      };
+      void this.withOnDemand(rec, lifetime.signal, run).then(
         (res) => {
           callback(null, res);
           this.observe(rec, 'OK', started);

@@ -255,6 +255,39 @@ describe('PredictionService.MultiInference', () => {
   });
 });
 
+describe('malformed messages', () => {
+  /** Sends `bytes` as the request body of `method`, bypassing any encoder. */
+  function raw(method: string, bytes: Buffer): Promise<grpc.ServiceError> {
+    const client = new grpc.Client(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure());
+    return new Promise((resolve, reject) => {
+      client.makeUnaryRequest(
+        `/tensorflow.serving.PredictionService/${method}`,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        bytes,
+        (err) => {
+          client.close();
+          if (err) resolve(err);
+          else reject(new Error('accepted'));
+        },
+      );
+    });
+  }
+
+  it('bytes that are not a PredictRequest, and deeply nested groups, are refused; the server keeps answering', async () => {
+    const garbage = await raw('Predict', Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]));
+    expect(garbage.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(garbage.details).toMatch(/^The request is not a valid tensorflow.serving.PredictRequest: /);
+    // Field 15 as start-group, nested 200,000 deep: a recursive skip would overflow the stack.
+    const depth = 200_000;
+    const nested = Buffer.concat([Buffer.alloc(depth, 0x7b), Buffer.alloc(depth, 0x7c)]);
+    const deep = await raw('Predict', nested);
+    expect(deep.code).toBe(grpc.status.INVALID_ARGUMENT);
+    const res = await call(prediction, 'Predict', { model_spec: { name: 'half_plus_two' }, inputs: { x: floats([3]) } });
+    expect((res.outputs as Record<string, Msg>).y.float_val).toEqual([3.5]);
+  });
+});
+
 describe('PredictionService.GetModelMetadata', () => {
   it('answers the signature_def map as an Any holding a SignatureDefMap', async () => {
     const res = await call(prediction, 'GetModelMetadata', { model_spec: { name: 'half_plus_two' }, metadata_field: ['signature_def'] });
