@@ -135,6 +135,19 @@ describe('PredictionService.Predict', () => {
     expect(out.float_val).toEqual((viaRest.predictions as number[][]).flat().map(Math.fround));
   });
 
+  it('answers f_mnist class names as string_val bytes, the same as REST', async () => {
+    const data = heldOutImages();
+    const images = [imageB64(data, 3), imageB64(data, 4)];
+    const res = await call(prediction, 'Predict', {
+      model_spec: { name: 'f_mnist' },
+      inputs: { [await fMnistInput()]: { dtype: 'DT_STRING', tensor_shape: { dim: [{ size: 2 }] }, string_val: images.map((s) => Buffer.from(s)) } },
+    });
+    const [out] = Object.values(res.outputs as Record<string, Msg>);
+    expect(out.dtype).toBe('DT_STRING');
+    const viaRest = await rest('/v1/models/f_mnist:predict', { instances: images });
+    expect((out.string_val as Buffer[]).map((b) => b.toString())).toEqual(viaRest.predictions);
+  });
+
   it('unknown model: NOT_FOUND with TF Serving\'s text', async () => {
     const err = await callError(prediction, 'Predict', { model_spec: { name: 'nope' }, inputs: { x: floats([1]) } });
     expect(err.code).toBe(grpc.status.NOT_FOUND);
