@@ -40,6 +40,8 @@ export interface ServeOptions {
   restApiHost?: string;
   /** TF Serving's gRPC API (--port) on this port (0 picks a free one), same host as REST; unset: no gRPC. */
   grpcPort?: number;
+  /** gRPC channel arguments for the gRPC server (TF Serving's --grpc_channel_arguments), e.g. grpc.max_receive_message_length. */
+  grpcChannelArguments?: Readonly<Record<string, string | number>>;
   /** Seconds between base-path polls (default 1; fractions allowed). */
   fileSystemPollWaitSeconds?: number;
   monitoringConfigFile?: string;
@@ -218,6 +220,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           core,
           metrics,
           maxReceiveMessageBytes: options.restLimits?.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+          channelArguments: options.grpcChannelArguments,
           // Like TF Serving, a later poll of a config file (or models folder) that changed replaces this list again.
           reloadConfig: async (next) => {
             models = next;

@@ -24,6 +24,7 @@ import { perModelBatchingParameters, readBatchingParameters } from '../config_fi
 import { ADMIN_TOKEN_ENV, resolveAdminToken } from '../management/auth.js';
 import { SYNCHRONOUS_MODES, type SynchronousMode } from '../../registry/store.js';
 import type { ModelListSource } from '../model_list.js';
+import { parseGrpcChannelArguments } from '../grpc/server.js';
 import { startServer, type ServeOptions } from '../serve.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../rest/handler.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../../runtime/codec/index.js';
@@ -31,6 +32,7 @@ import { DEFAULT_MAX_GIF_FRAMES, DEFAULT_MAX_IMAGE_PIXELS } from '../../runtime/
 
 interface ServeFlags {
   port: number;
+  grpc_channel_arguments?: string;
   rest_api_port: number;
   rest_api_host: string;
   model_name?: string;
@@ -149,6 +151,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     models: modelListFromFlags(flags),
     restApiPort: flags.rest_api_port,
     grpcPort: flags.port,
+    grpcChannelArguments: flags.grpc_channel_arguments === undefined ? undefined : parseGrpcChannelArguments(flags.grpc_channel_arguments),
     restApiHost: flags.rest_api_host,
     fileSystemPollWaitSeconds: flags.file_system_poll_wait_seconds,
     monitoringConfigFile: flags.monitoring_config_file,
@@ -215,6 +218,7 @@ export function addServeCommand(program: Command): void {
     .command('serve')
     .description('Serve SavedModels over the TensorFlow Serving REST API, hot-swapping versions as they appear.')
     .addOption(new Option('--port <port>', "port of TF Serving's gRPC API (PredictionService, ModelService; 0: pick a free one)").argParser(port).default(8500))
+    .option('--grpc_channel_arguments <args>', 'gRPC channel arguments, key=value,key=value (e.g. grpc.max_receive_message_length=8388608)')
     .option('--rest_api_port <port>', 'port of the REST API (0: pick a free one)', port, 8501)
     .option('--rest_api_host <host>', 'address the REST API listens on', '0.0.0.0')
     .option('--model_name <name>', 'name of the model served from --model_base_path (default "default")')

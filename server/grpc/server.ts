@@ -33,6 +33,8 @@ export interface GrpcServerOptions {
   metrics?: ServerMetrics;
   /** Largest request message in bytes; larger ones get RESOURCE_EXHAUSTED. */
   maxReceiveMessageBytes: number;
+  /** gRPC channel arguments (--grpc_channel_arguments), passed to grpc-js; they win over maxReceiveMessageBytes. */
+  channelArguments?: Readonly<Record<string, string | number>>;
   /** Serves this model list from now on (HandleReloadConfigRequest); resolves once it is applied. */
   reloadConfig(models: ModelConfig[]): Promise<void>;
 }
@@ -86,6 +88,25 @@ interface CallRecord {
   spec?: ModelSpec;
 }
 
+/**
+ * TF Serving's --grpc_channel_arguments: "key=value,key=value"; a value that
+ * is a 32-bit integer is passed as a number, anything else as a string
+ * (server.cc). An entry without "=" is refused.
+ */
+export function parseGrpcChannelArguments(text: string): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const entry of text.split(',')) {
+    if (entry === '') continue;
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw invalidArgument(`--grpc_channel_arguments: "${entry}" is not key=value (expected e.g. grpc.max_receive_message_length=8388608).`);
+    const key = entry.slice(0, eq);
+    const value = entry.slice(eq + 1);
+    const n = Number(value);
+    out[key] = /^[+-]?\d+$/.test(value.trim()) && Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 ? n : value;
+  }
+  return out;
+}
+
 function specFromProto(m: ModelSpecMsg | null | undefined): ModelSpec {
   if (!m) throw invalidArgument('Missing ModelSpec');
   const spec: ModelSpec = { name: m.name ?? '' };
@@ -106,6 +127,7 @@ export class GrpcApi {
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
       'grpc.max_send_message_length': -1,
+      ...options.channelArguments,
     });
     this.server.addService(serviceDefinition(this.root, 'tensorflow.serving.PredictionService'), {
       Predict: this.unary('predict', (req: PredictRequestMsg, rec, signal) => this.predict(req, rec, signal)),

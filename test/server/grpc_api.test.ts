@@ -390,3 +390,31 @@ describe('ModelService.HandleReloadConfigRequest', () => {
     expect(err.details).toBe('ServerModelConfig type not supported by HandleReloadConfigRequest. Only ModelConfigList is currently supported');
   });
 });
+
+describe('--grpc_channel_arguments', () => {
+  it('grpc.max_receive_message_length bounds request messages', async () => {
+    const small = await startServer({
+      models: { kind: 'single', name: 'half_plus_two', basePath: path.join(FIXTURES, 'saved_model_half_plus_two_cpu') },
+      restApiPort: 0,
+      grpcPort: 0,
+      restApiHost: '127.0.0.1',
+      grpcChannelArguments: { 'grpc.max_receive_message_length': 2048 },
+      log: quiet,
+    });
+    const def = protoLoader.loadSync('tensorflow_serving/apis/prediction_service.proto', { includeDirs: [PROTO_DIR], keepCase: true, longs: String, enums: String });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as {
+      tensorflow: { serving: { PredictionService: new (a: string, c: grpc.ChannelCredentials) => grpc.Client & Record<string, Unary> } };
+    };
+    const client = new pkg.tensorflow.serving.PredictionService(`127.0.0.1:${small.grpcPort}`, grpc.credentials.createInsecure());
+    try {
+      const err = await callError(client, 'Predict', { model_spec: { name: 'half_plus_two' }, inputs: { x: floats(new Array(1000).fill(1)) } });
+      expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      expect(err.details).toMatch(/^Received message larger than max \(\d+ vs 2048\)/);
+      const ok = await call(client, 'Predict', { model_spec: { name: 'half_plus_two' }, inputs: { x: floats([1]) } });
+      expect((ok.outputs as Record<string, Msg>).y.float_val).toEqual([2.5]);
+    } finally {
+      client.close();
+      await small.stop();
+    }
+  });
+});
