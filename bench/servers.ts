@@ -120,6 +120,7 @@ export async function startModelhost(o: ModelhostOptions): Promise<RunningServer
   const args = [
     'serve',
     `--rest_api_port=${port}`,
+    '--port=0',
     '--rest_api_host=127.0.0.1',
     `--models_dir=${o.modelsDir}`,
     `--registry_path=${registry}`,

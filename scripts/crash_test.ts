@@ -106,7 +106,7 @@ async function startServer(dir: string, crashAt: CrashPoint | undefined): Promis
       BIN,
       'serve',
       '--rest_api_host=127.0.0.1',
-      '--rest_api_port=0',
+      '--rest_api_port=0', '--port=0',
       `--models_dir=${path.join(dir, 'models')}`,
       `--registry_path=${path.join(dir, 'registry.db')}`,
       '--file_system_poll_wait_seconds=0.5',

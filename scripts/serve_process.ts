@@ -24,12 +24,12 @@ export interface ServeProcess {
   stop(graceMs?: number): Promise<number | null>;
 }
 
-/** Starts the built binary (dist/) with `args` after `serve --rest_api_host=127.0.0.1 --rest_api_port=0`, and waits until it listens. */
+/** Starts the built binary (dist/) with `args` after `serve --rest_api_host=127.0.0.1 --rest_api_port=0 --port=0`, and waits until it listens. */
 export async function startServeProcess(
   args: readonly string[],
   options: { cwd: string; timeoutMs?: number; env?: NodeJS.ProcessEnv },
 ): Promise<ServeProcess> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--rest_api_host=127.0.0.1', '--rest_api_port=0', ...args], { cwd: options.cwd, env: options.env });
+  const proc = spawn(process.execPath, [BIN, 'serve', '--rest_api_host=127.0.0.1', '--rest_api_port=0', '--port=0', ...args], { cwd: options.cwd, env: options.env });
   let output = '';
   proc.stdout!.on('data', (d) => (output += d));
   proc.stderr!.on('data', (d) => (output += d));

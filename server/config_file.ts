@@ -41,7 +41,7 @@ interface ModelConfigMsg {
   versionLabels?: Record<string, Int64Like>;
 }
 
-interface ModelServerConfigMsg {
+export interface ModelServerConfigMsg {
   modelConfigList?: { config?: ModelConfigMsg[] } | null;
   customModelConfig?: object | null;
 }
@@ -111,25 +111,33 @@ function platformOf(c: ModelConfigMsg, name: string): string {
 export function parseModelServerConfig(text: string, file: string): ModelConfig[] {
   const msg = parseConfigText(text, 'tensorflow.serving.ModelServerConfig', file) as ModelServerConfigMsg;
   if (msg.customModelConfig) throw invalidArgument(`'${file}': custom_model_config is not supported; use model_config_list.`);
-  const dir = path.dirname(path.resolve(file));
+  try {
+    return modelConfigsFromMessage(msg, path.dirname(path.resolve(file)), `'${file}'`);
+  } catch (e) {
+    throw invalidArgument(`'${file}': ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The validated models of a decoded ModelServerConfig's model_config_list
+ * (also from gRPC's HandleReloadConfigRequest); relative base paths are
+ * resolved against `baseDir`.
+ */
+export function modelConfigsFromMessage(msg: ModelServerConfigMsg, baseDir: string, source = `'${baseDir}'`): ModelConfig[] {
   const models = (msg.modelConfigList?.config ?? []).map((c) => {
     const name = c.name ?? '';
     const labels = Object.fromEntries(
       Object.entries(c.versionLabels ?? {}).map(([label, v]) => [label, int64ToNumber(v, `version label ${label}`)]),
     );
-    const basePath = c.basePath ? localBasePath(c.basePath, `'${file}': model ${name}`) : '';
-    return modelConfig(name, basePath ? path.resolve(dir, basePath) : '', {
+    const basePath = c.basePath ? localBasePath(c.basePath, `${source}: model ${name}`) : '';
+    return modelConfig(name, basePath ? path.resolve(baseDir, basePath) : '', {
       platform: platformOf(c, name),
       versionPolicy: versionPolicyFrom(c.modelVersionPolicy, name),
       ...(c.modelVersionPolicy ? { versionPolicyExplicit: true } : {}),
       versionLabels: labels,
     });
   });
-  try {
-    validateModelConfigs(models);
-  } catch (e) {
-    throw invalidArgument(`'${file}': ${(e as Error).message}`);
-  }
+  validateModelConfigs(models);
   return models;
 }
 

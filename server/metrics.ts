@@ -24,9 +24,12 @@ import client from 'prom-client';
 import type { ServableState, ServableStateMonitor } from '../registry/servable_state.js';
 import type { BatchReport } from '../runtime/execution/batching_servable.js';
 
-export type RestApi = 'predict' | 'classify' | 'regress' | 'status' | 'metadata' | 'unknown';
+/** How a request arrived (the `protocol` label of the request metrics). */
+export type Protocol = 'rest' | 'grpc';
 
-const INFERENCE_APIS: ReadonlySet<RestApi> = new Set(['predict', 'classify', 'regress']);
+export type RestApi = 'predict' | 'classify' | 'regress' | 'multi_inference' | 'status' | 'metadata' | 'reload_config' | 'unknown';
+
+const INFERENCE_APIS: ReadonlySet<RestApi> = new Set(['predict', 'classify', 'regress', 'multi_inference']);
 
 /**
  * Events per second per key over the last `windowSeconds` whole seconds: a
@@ -72,8 +75,8 @@ export class ServerMetrics {
   readonly registry = new client.Registry();
   /** Inference requests per second per model (last 60 s), for the management API. */
   readonly requestRates = new RequestRates(60);
-  private readonly requests: client.Counter<'model' | 'version' | 'api' | 'status'>;
-  private readonly latency: client.Histogram<'model' | 'version' | 'api' | 'status'>;
+  private readonly requests: client.Counter<'model' | 'version' | 'api' | 'status' | 'protocol'>;
+  private readonly latency: client.Histogram<'model' | 'version' | 'api' | 'status' | 'protocol'>;
   private readonly loads: client.Counter<'model' | 'version' | 'status'>;
   private readonly loadLatency: client.Histogram<'model' | 'status'>;
   private readonly loadStarted = new Map<string, number>();
@@ -85,14 +88,14 @@ export class ServerMetrics {
     const registers = [this.registry];
     this.requests = new client.Counter({
       name: 'modelhost_requests_total',
-      help: 'REST API requests, by model, version, API and TensorFlow status code.',
-      labelNames: ['model', 'version', 'api', 'status'],
+      help: 'API requests, by model, version, API, TensorFlow status code and protocol (rest, grpc).',
+      labelNames: ['model', 'version', 'api', 'status', 'protocol'],
       registers,
     });
     this.latency = new client.Histogram({
       name: 'modelhost_request_duration_seconds',
-      help: 'REST API request latency from the first byte read to the last byte written.',
-      labelNames: ['model', 'version', 'api', 'status'],
+      help: 'API request latency (REST: from the first byte read to the last byte written; gRPC: from the decoded call to its answer).',
+      labelNames: ['model', 'version', 'api', 'status', 'protocol'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
@@ -145,8 +148,8 @@ export class ServerMetrics {
     monitor.subscribe((s) => this.onState(s));
   }
 
-  observeRequest(model: string, version: string, api: RestApi, status: string, seconds: number): void {
-    const labels = { model, version, api, status };
+  observeRequest(model: string, version: string, api: RestApi, status: string, seconds: number, protocol: Protocol = 'rest'): void {
+    const labels = { model, version, api, status, protocol };
     this.requests.inc(labels);
     this.latency.observe(labels, seconds);
     if (model !== '' && INFERENCE_APIS.has(api)) this.requestRates.record(model);

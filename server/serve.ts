@@ -23,12 +23,13 @@ import { toStatusError } from '../runtime/errors.js';
 import { DEFAULT_RUNTIME_LIMITS, setRuntimeLimits, type RuntimeLimits } from '../runtime/limits.js';
 import { setImageLimits, type ImageLimits } from '../runtime/kernels/image_limits.js';
 import { readMonitoringConfig } from './config_file.js';
+import { GrpcApi } from './grpc/server.js';
 import { createHttpServer, type FallbackHandler, type ModelhostHttpServer } from './http_server.js';
 import { ADMIN_TOKEN_ENV, TrustedProxies } from './management/auth.js';
 import { managementApp } from './management/router.js';
 import { ServerMetrics } from './metrics.js';
 import { modelListPollSeconds, readModelList, type ModelListSource } from './model_list.js';
-import type { RestLimits } from './rest/handler.js';
+import { DEFAULT_MAX_REQUEST_BYTES, type RestLimits } from './rest/handler.js';
 import { runWarmup } from './warmup.js';
 import { setSignatureMethodNameCheck } from './inference/examples.js';
 
@@ -38,6 +39,10 @@ export interface ServeOptions {
   restApiPort?: number;
   /** Default 0.0.0.0. */
   restApiHost?: string;
+  /** TF Serving's gRPC API (--port) on this port (0 picks a free one), same host as REST; unset: no gRPC. */
+  grpcPort?: number;
+  /** gRPC channel arguments for the gRPC server (TF Serving's --grpc_channel_arguments), e.g. grpc.max_receive_message_length. */
+  grpcChannelArguments?: Readonly<Record<string, string | number>>;
   /** Seconds between base-path polls (default 1; fractions allowed). */
   fileSystemPollWaitSeconds?: number;
   monitoringConfigFile?: string;
@@ -111,6 +116,8 @@ export interface RunningServer {
   readonly registry?: Registry;
   readonly http: ModelhostHttpServer;
   readonly port: number;
+  /** The bound gRPC port, when gRPC is on. */
+  readonly grpcPort?: number;
   /** http://<host>:<port>, with 127.0.0.1 for a wildcard host. */
   readonly url: string;
   /**
@@ -222,6 +229,33 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     throw e;
   }
   const port = (http.server.address() as AddressInfo).port;
+  // gRPC requests are bounded like REST bodies (--max_request_bytes).
+  const grpcApi =
+    options.grpcPort === undefined
+      ? undefined
+      : new GrpcApi({
+          core,
+          metrics,
+          maxReceiveMessageBytes: options.restLimits?.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+          channelArguments: options.grpcChannelArguments,
+          // Like TF Serving, a later poll of a config file (or models folder) that changed replaces this list again.
+          reloadConfig: async (next) => {
+            models = next;
+            await core.reloadConfig(next);
+          },
+        });
+  let grpcPort: number | undefined;
+  try {
+    if (grpcApi) grpcPort = await grpcApi.listen(host, options.grpcPort ?? 0);
+  } catch (e) {
+    await http.close(0);
+    await registry?.stop();
+    await core.stop();
+    await closeEngine();
+    store?.close();
+    throw e;
+  }
+  if (grpcPort !== undefined) log.info(`Running gRPC ModelServer at ${host}:${grpcPort} ...`);
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
   log.info(`Exporting HTTP/REST API at ${host}:${port}${metricsPath ? `; Prometheus metrics at ${metricsPath}` : ''}`);
@@ -255,7 +289,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const left = () => Math.max(0, deadline - Date.now());
       clearInterval(timer);
       await within(reloading, left());
-      await http.close(left());
+      await Promise.all([http.close(left()), grpcApi?.close(left())]);
       await within(registry?.stop(), left());
       // Loads and warm-ups still running past the bound are not waited for: closing the engine fails them.
       const coreStopped = core.stop();
@@ -266,7 +300,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       log.info(clean ? 'Server stopped.' : `Server stopped; work still running after ${timeoutMs} ms was abandoned.`);
     })());
 
-  return { core, registry, http, port, url, stop };
+  return { core, registry, http, port, grpcPort, url, stop };
 }
 
 /** Waits for `p` at most `ms`; true when it settled in time (a rejection counts as settled). */

@@ -28,10 +28,11 @@ import { startServer, type ServeOptions } from '../serve.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../rest/handler.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../../runtime/codec/index.js';
 import { DEFAULT_MAX_GIF_FRAMES, DEFAULT_MAX_IMAGE_PIXELS } from '../../runtime/kernels/image_limits.js';
-import { addNoEffectFlags, noEffectLogLine, tfInt, versionText } from './tf_serving_flags.js';
+import { addNoEffectFlags, noEffectLogLine, parseGrpcChannelArguments, tfInt, versionText, type GrpcChannelArgument } from './tf_serving_flags.js';
 
 interface ServeFlags {
-  port?: number;
+  port: number;
+  grpc_channel_arguments?: GrpcChannelArgument[];
   rest_api_port: number;
   rest_api_host: string;
   model_name?: string;
@@ -149,7 +150,6 @@ async function serve(flags: ServeFlags): Promise<void> {
   const log = consoleLogger;
   const noEffect = noEffectLogLine(flags as unknown as Record<string, unknown>);
   if (noEffect) log.info(noEffect);
-  if (flags.port !== undefined) log.warn(`--port=${flags.port} ignored: modelhost serves the REST API only (no gRPC).`);
   if (!flags.enable_batching && flags.batching_parameters_file !== undefined) {
     throw invalidArgument('server_options.batching_parameters_file is set without setting server_options.enable_batching to true.');
   }
@@ -164,6 +164,8 @@ async function serve(flags: ServeFlags): Promise<void> {
   const options: ServeOptions = {
     models: modelListFromFlags(flags),
     restApiPort: flags.rest_api_port,
+    grpcPort: flags.port,
+    grpcChannelArguments: flags.grpc_channel_arguments && Object.fromEntries(flags.grpc_channel_arguments.map((a) => [a.key, a.value])),
     restApiHost: flags.rest_api_host,
     fileSystemPollWaitSeconds: flags.file_system_poll_wait_seconds,
     monitoringConfigFile: flags.monitoring_config_file,
@@ -235,7 +237,8 @@ export function addServeCommand(program: Command): void {
   const command = program
     .command('serve')
     .description('Serve SavedModels over the TensorFlow Serving REST API, hot-swapping versions as they appear.')
-    .addOption(new Option('--port <port>', 'gRPC port of TensorFlow Serving; accepted and ignored (no gRPC)').argParser(port))
+    .addOption(new Option('--port <port>', "port of TF Serving's gRPC API (PredictionService, ModelService; 0: pick a free one)").argParser(port).default(8500))
+    .option('--grpc_channel_arguments <args>', 'gRPC channel arguments, key=value,key=value (e.g. grpc.max_receive_message_length=8388608)', parseGrpcChannelArguments)
     .option('--rest_api_port <port>', 'port of the REST API (0: pick a free one)', port, 8501)
     .option('--rest_api_host <host>', 'address the REST API listens on', '0.0.0.0')
     .option('--model_name <name>', 'name of the model served from --model_base_path (default "default")')

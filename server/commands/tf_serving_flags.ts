@@ -55,7 +55,7 @@ export function parseGrpcChannelArguments(text: string): GrpcChannelArgument[] {
 }
 
 const TF_INTERNALS = 'TensorFlow runtime internal';
-const GRPC_PENDING = 'gRPC is not served yet';
+const GRPC_PENDING = 'not implemented for the gRPC server yet';
 
 /** Every accepted TF Serving flag without an effect here, in main.cc's order. */
 export const NO_EFFECT_FLAGS: readonly NoEffectFlag[] = [
@@ -72,7 +72,6 @@ export const NO_EFFECT_FLAGS: readonly NoEffectFlag[] = [
   { name: 'ssl_config_file', type: 'string', tfDefault: '""', help: 'SSLConfig file for a secure gRPC channel', why: GRPC_PENDING },
   { name: 'platform_config_file', type: 'string', tfDefault: '""', help: 'PlatformConfigMap replacing the TensorFlow platform', why: TF_INTERNALS },
   { name: 'per_process_gpu_memory_fraction', type: 'float', tfDefault: '0', help: 'share of GPU memory', why: 'no GPU (WASM backend)' },
-  { name: 'grpc_channel_arguments', type: 'string', tfDefault: '""', help: 'comma-separated gRPC server arguments (e.g. grpc.max_connection_age_ms=2000)', why: GRPC_PENDING, parse: parseGrpcChannelArguments },
   { name: 'grpc_max_threads', type: 'int', tfDefault: '4 x CPUs', help: 'gRPC server threads', why: TF_INTERNALS },
   { name: 'remove_unused_fields_from_bundle_metagraph', type: 'bool', tfDefault: 'true', help: 'drop unused MetaGraphDef fields', why: TF_INTERNALS },
   { name: 'prefer_tflite_model', type: 'bool', tfDefault: 'false', help: 'serve model.tflite instead of saved_model.pb', why: 'no TFLite runtime' },

@@ -21,6 +21,11 @@ function versionStatus(s: ServableState) {
  * ignores labels.
  */
 export function modelStatusJson(monitor: ServableStateMonitor, name: string, version: number | undefined): string {
+  return JSON.stringify({ model_version_status: modelVersionStates(monitor, name, version).map(versionStatus) }, null, 1);
+}
+
+/** The version states a status request answers with (REST and gRPC), or TF Serving's NOT_FOUND. */
+export function modelVersionStates(monitor: ServableStateMonitor, name: string, version: number | undefined): ServableState[] {
   let states: ServableState[];
   if (version !== undefined) {
     const s = monitor.getState(name, version);
@@ -30,5 +35,5 @@ export function modelStatusJson(monitor: ServableStateMonitor, name: string, ver
     states = monitor.getVersionStates(name);
     if (states.length === 0) throw notFound(`Could not find any versions of model ${name}`);
   }
-  return JSON.stringify({ model_version_status: states.map(versionStatus) }, null, 1);
+  return states;
 }

@@ -140,7 +140,7 @@ describe('the admin token from a file, the environment, or (warned) the command 
   function serve(args: string[], env: Record<string, string | undefined> = {}) {
     const proc = spawn(
       process.execPath,
-      [BIN, 'serve', '--rest_api_host=127.0.0.1', '--rest_api_port=0', '--registry_path=:memory:', `--models_dir=${path.join(tmp, 'empty')}`, '--inference_threads=0', ...args],
+      [BIN, 'serve', '--rest_api_host=127.0.0.1', '--rest_api_port=0', '--port=0', '--registry_path=:memory:', `--models_dir=${path.join(tmp, 'empty')}`, '--inference_threads=0', ...args],
       { env: { ...process.env, MODELHOST_ADMIN_TOKEN: undefined, ...env } },
     );
     running.push(proc);

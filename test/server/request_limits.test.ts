@@ -46,7 +46,7 @@ beforeAll(async () => {
       path.join(ROOT, 'bin/modelhost.js'),
       'serve',
       '--rest_api_host=127.0.0.1',
-      '--rest_api_port=0',
+      '--rest_api_port=0', '--port=0',
       '--registry_path=:memory:',
       `--model_config_file=${config}`,
       `--max_request_bytes=${LIMIT}`,

@@ -246,9 +246,9 @@ describe('Prometheus metrics', () => {
     const res = await http().get('/monitoring/prometheus/metrics');
     expect(res.status).toBe(200);
     expect(res.text).toContain('# TYPE');
-    expect(res.text).toMatch(/modelhost_requests_total\{model="default",version="123",api="predict",status="OK"\} [1-9]/);
-    expect(res.text).toMatch(/modelhost_request_duration_seconds_count\{model="default",version="123",api="predict",status="OK"\} [1-9]/);
-    expect(res.text).toMatch(/modelhost_requests_total\{model="",version="",api="predict",status="NOT_FOUND"\} [1-9]/);
+    expect(res.text).toMatch(/modelhost_requests_total\{model="default",version="123",api="predict",status="OK",protocol="rest"\} [1-9]/);
+    expect(res.text).toMatch(/modelhost_request_duration_seconds_count\{model="default",version="123",api="predict",status="OK",protocol="rest"\} [1-9]/);
+    expect(res.text).toMatch(/modelhost_requests_total\{model="",version="",api="predict",status="NOT_FOUND",protocol="rest"\} [1-9]/);
     expect(res.text).toContain('modelhost_model_load_attempts_total{model="default",version="123",status="OK"} 1');
     expect(res.text).toContain('modelhost_model_load_attempts_total{model="bad",version="123",status="NOT_FOUND"} 1');
     expect(res.text).toContain('modelhost_model_versions{model="default",state="AVAILABLE"} 1');

@@ -52,7 +52,7 @@ beforeAll(async () => {
   fs.mkdirSync(path.join(tmp, 'models'));
   proc = spawn(
     process.execPath,
-    [BIN, 'serve', '--rest_api_host=127.0.0.1', '--rest_api_port=0', '--file_system_poll_wait_seconds=0.2', `--admin_token=${TOKEN}`],
+    [BIN, 'serve', '--rest_api_host=127.0.0.1', '--rest_api_port=0', '--port=0', '--file_system_poll_wait_seconds=0.2', `--admin_token=${TOKEN}`],
     { cwd: tmp },
   );
   proc.stdout!.on('data', (d) => (output += d));

@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { writeAllocModel } from '../../helpers/alloc_model.js';
 import { copyVersion, FIXTURES, waitFor } from '../helpers.js';
@@ -24,7 +26,7 @@ interface Served {
 
 function serve(args: string[], cwd = ROOT): Served {
   // The registry is kept in memory so that no test writes ./data/registry.db into the project.
-  const proc = spawn(process.execPath, [BIN, 'serve', '--rest_api_host=127.0.0.1', '--rest_api_port=0', '--registry_path=:memory:', ...args], { cwd });
+  const proc = spawn(process.execPath, [BIN, 'serve', '--rest_api_host=127.0.0.1', '--rest_api_port=0', '--port=0', '--registry_path=:memory:', ...args], { cwd });
   running.push(proc);
   let output = '';
   proc.stdout!.on('data', (d) => (output += d));
@@ -67,6 +69,23 @@ describe('modelhost serve', () => {
     expect(refused.status).toBe(429);
     expect(refused.body.error).toContain('OOM when allocating tensor with shape[20,20] and type float');
     expect(await json(`${url}/v1/models/alloc:predict`, { inputs: { dims: [1, 2] } })).toEqual({ status: 200, body: { outputs: [[1.5, 1.5]] } });
+    s.proc.kill('SIGTERM');
+    expect(await s.exit).toBe(0);
+  });
+
+  it('--port serves TF Serving\'s gRPC API (client from proto/ only)', async () => {
+    const s = serve(['--model_name=half_plus_two', `--model_base_path=${path.join(FIXTURES, 'saved_model_half_plus_two_cpu')}`, '--inference_threads=1']);
+    await s.port();
+    const grpcPort = Number(/Running gRPC ModelServer at 127\.0\.0\.1:(\d+)/.exec(s.output())?.[1]);
+    expect(grpcPort).toBeGreaterThan(0);
+    const def = protoLoader.loadSync('tensorflow_serving/apis/model_service.proto', { includeDirs: [path.join(ROOT, 'proto')], keepCase: true, longs: String, enums: String });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as { tensorflow: { serving: { ModelService: new (a: string, c: grpc.ChannelCredentials) => grpc.Client & { GetModelStatus: (req: object, cb: (err: Error | null, r: never) => void) => void } } } };
+    const client = new pkg.tensorflow.serving.ModelService(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+    const res = await new Promise<{ model_version_status: { version: string; state: string }[] }>((resolve, reject) =>
+      client.GetModelStatus({ model_spec: { name: 'half_plus_two' } }, (err: Error | null, r: never) => (err ? reject(err) : resolve(r))),
+    );
+    client.close();
+    expect(res.model_version_status.map((v) => [v.version, v.state])).toEqual([['123', 'AVAILABLE']]);
     s.proc.kill('SIGTERM');
     expect(await s.exit).toBe(0);
   });

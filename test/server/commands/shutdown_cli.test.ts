@@ -43,7 +43,7 @@ it('exits within --shutdown_timeout_seconds of SIGTERM despite a looping request
       BIN,
       'serve',
       '--rest_api_host=127.0.0.1',
-      '--rest_api_port=0',
+      '--rest_api_port=0', '--port=0',
       '--registry_path=:memory:',
       `--models_dir=${tmp}`,
       '--file_system_poll_wait_seconds=0.2',

@@ -134,13 +134,13 @@ describe('a TF Serving command line', () => {
     ['--grpc_channel_arguments=grpc.max_connection_age_ms', 'expected key=value pairs separated by commas'],
     ['--grpc_channel_arguments==5', 'expected key=value pairs separated by commas'],
   ])('refuses %s with a clear error', async (flag, message) => {
-    const s = serve([flag, '--rest_api_port=0', '--registry_path=:memory:']);
+    const s = serve([flag, '--port=0', '--rest_api_port=0', '--registry_path=:memory:']);
     expect(await s.exit).not.toBe(0);
     expect(s.output()).toContain(message);
   });
 
   it('refuses a base path on a file system modelhost does not have', async () => {
-    const s = serve(['--rest_api_port=0', '--registry_path=:memory:', '--model_name=m', '--model_base_path=gs://bucket/models/m']);
+    const s = serve(['--port=0', '--rest_api_port=0', '--registry_path=:memory:', '--model_name=m', '--model_base_path=gs://bucket/models/m']);
     expect(await s.exit).not.toBe(0);
     expect(s.output()).toContain('uses the gs:// file system; modelhost reads local folders only');
   });
@@ -156,7 +156,7 @@ describe('model config files', () => {
   it('refuses model_type next to model_platform with TF Serving\'s text', async () => {
     const base = path.join(FIXTURES, 'saved_model_half_plus_two_cpu');
     const file = config('both.conf', `base_path: "${base}" model_type: TENSORFLOW model_platform: "tensorflow"`);
-    const s = serve(['--rest_api_port=0', '--registry_path=:memory:', `--model_config_file=${file}`]);
+    const s = serve(['--port=0', '--rest_api_port=0', '--registry_path=:memory:', `--model_config_file=${file}`]);
     expect(await s.exit).not.toBe(0);
     expect(s.output()).toContain(
       'Illegal setting both ModelServerConfig::model_type (deprecated) and ModelServerConfig::model_platform, model name is half',
@@ -167,7 +167,7 @@ describe('model config files', () => {
     const base = `file://${path.join(FIXTURES, 'saved_model_half_plus_two_cpu')}`;
     const file = config('type.conf', `base_path: "${base}" model_type: TENSORFLOW`);
     const restPort = await freePort();
-    const s = serve([`--rest_api_port=${restPort}`, '--rest_api_host=127.0.0.1', '--registry_path=:memory:', `--model_config_file=${file}`]);
+    const s = serve(['--port=0', `--rest_api_port=${restPort}`, '--rest_api_host=127.0.0.1', '--registry_path=:memory:', `--model_config_file=${file}`]);
     await waitFor('the server to listen', () => {
       if (s.proc.exitCode !== null) throw new Error(`server exited: ${s.output()}`);
       return s.output().includes(`:${restPort}`);
