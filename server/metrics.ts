@@ -25,7 +25,8 @@ import type { ServableState, ServableStateMonitor } from '../registry/servable_s
 import type { BatchReport } from '../runtime/execution/batching_servable.js';
 
 /** How a request arrived (the `protocol` label of the request metrics). */
-export type Protocol = 'rest' | 'grpc';
+/** 'rest': TF Serving's REST API (/v1); 'grpc': its gRPC API; 'v2': the Open Inference Protocol (/v2). */
+export type Protocol = 'rest' | 'grpc' | 'v2';
 
 export type RestApi = 'predict' | 'classify' | 'regress' | 'multi_inference' | 'status' | 'metadata' | 'reload_config' | 'unknown';
 

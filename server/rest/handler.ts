@@ -15,7 +15,7 @@ import type { ModelSpec, ServingCore } from '../../registry/serving_core.js';
 import { DEFAULT_MAX_JSON_DEPTH, formatErrorResponse } from '../../runtime/codec/index.js';
 import { StatusError, toStatusError, type StatusCode } from '../../runtime/errors.js';
 import { bodyTooLargeHttpStatus, httpStatusOf } from '../http_status.js';
-import type { RestApi, ServerMetrics } from '../metrics.js';
+import type { Protocol, RestApi, ServerMetrics } from '../metrics.js';
 import { classifyJson, predictJson, regressJson } from './inference.js';
 import { modelMetadataJson } from './metadata_json.js';
 import { parseRestRoute, type RestRoute } from './route.js';
@@ -37,6 +37,8 @@ export interface RestOutcome {
   version?: number;
   /** What the request asked for, once its path parsed. */
   spec?: ModelSpec;
+  /** The protocol, for the metrics' label: 'rest' (TF Serving's /v1) unless set ('v2': the Open Inference Protocol). */
+  protocol?: Protocol;
 }
 
 /** TensorFlow's text for a session run past its RunOptions timeout (DirectSession::WaitForNotification). */
@@ -219,7 +221,7 @@ export class RestHandler {
       // Unknown model names are counted under "" so they cannot grow the label set.
       const model = this.core.hasModel(outcome.model) ? outcome.model : '';
       const version = outcome.version === undefined ? '' : String(outcome.version);
-      this.metrics.observeRequest(model, version, outcome.api, outcome.code, (performance.now() - started) / 1000);
+      this.metrics.observeRequest(model, version, outcome.api, outcome.code, (performance.now() - started) / 1000, outcome.protocol);
     }
   }
 
@@ -242,6 +244,7 @@ export class RestHandler {
     const outcome: RestOutcome = { code: 'OK', body: '', api: 'unknown', model: '' };
     try {
       if (isV2Path(path)) {
+        outcome.protocol = 'v2';
         const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
         await processV2(this.core, method, path, bytes, outcome, { signal, maxJsonDepth: this.limits.maxJsonDepth, headerLength });
         return outcome;
@@ -284,7 +287,7 @@ export class RestHandler {
 /** The outcome of a request answered with `err` before it finished (its deadline passed). */
 function failedOutcome(method: string, path: string, err: StatusError): RestOutcome {
   const outcome: RestOutcome = { code: err.code, body: formatErrorResponse(err.message), api: 'unknown', model: '' };
-  if (isV2Path(path)) return { ...outcome, ...v2RequestLabels(method, path) };
+  if (isV2Path(path)) return { ...outcome, ...v2RequestLabels(method, path), protocol: 'v2' };
   try {
     const route = parseRestRoute(method, path);
     outcome.api = route.kind;

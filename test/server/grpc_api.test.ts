@@ -59,6 +59,7 @@ beforeAll(async () => {
     restApiHost: '127.0.0.1',
     restLimits: { maxRequestBytes: MAX_BYTES },
     monitoringConfigFile: path.join(FIXTURES, 'monitoring_config.txt'),
+    enableSignatureMethodNameCheck: true, // its texts are tested below; off (TF Serving's default): test/server/signature_method_check.test.ts
     log: quiet,
   });
   const address = `127.0.0.1:${server.grpcPort}`;

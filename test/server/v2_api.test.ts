@@ -271,14 +271,14 @@ describe('errors', () => {
 });
 
 describe('metrics', () => {
-  it('counts v2 inferences with /v1 predicts, by model, version and status', async () => {
+  it('counts v2 inferences under protocol="v2", by model, version and status', async () => {
     const counter = async (labels: string) => {
       const text = (await get('/monitoring/prometheus/metrics')).text;
       const line = text.split('\n').find((l) => l.startsWith(`modelhost_requests_total{${labels}}`));
       return line ? Number(line.split(' ').pop()) : 0;
     };
-    const ok = 'model="half",version="123",api="predict",status="OK"';
-    const bad = 'model="half",version="123",api="predict",status="INVALID_ARGUMENT"';
+    const ok = 'model="half",version="123",api="predict",status="OK",protocol="v2"';
+    const bad = 'model="half",version="123",api="predict",status="INVALID_ARGUMENT",protocol="v2"';
     const [ok0, bad0] = [await counter(ok), await counter(bad)];
     await postJson('/v2/models/half/infer', { inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }] });
     await postJson('/v2/models/half/infer', { inputs: [{ name: 'x', shape: [1], datatype: 'FP64', data: [1] }] });
