@@ -10,6 +10,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../registry/log.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
@@ -46,6 +48,7 @@ beforeAll(async () => {
     restApiPort: 0,
     restApiHost: '127.0.0.1',
     fileSystemPollWaitSeconds: 0,
+    grpcPort: 0,
     restApiTimeoutMs: TIMEOUT_MS,
     modelWarmupTimeoutMs: TIMEOUT_MS,
     execution: { threads: 2 },
@@ -75,6 +78,23 @@ async function bothWorkersFree(): Promise<void> {
     expect(a.body).toEqual({ outputs: 10 + i });
     expect(a.ms).toBeLessThan(TIMEOUT_MS);
   }
+}
+
+type Unary = (req: Record<string, unknown>, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null) => void) => void;
+
+/** A TF Serving gRPC client built only from proto/ (as in grpc_api.test.ts). */
+function predictionClient(): grpc.Client & { Predict: Unary } {
+  const def = protoLoader.loadSync(['tensorflow_serving/apis/prediction_service.proto'], {
+    includeDirs: [path.resolve(import.meta.dirname, '../../proto')],
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+  });
+  const pkg = grpc.loadPackageDefinition(def) as unknown as {
+    tensorflow: { serving: { PredictionService: new (addr: string, creds: grpc.ChannelCredentials) => grpc.Client & { Predict: Unary } } };
+  };
+  return new pkg.tensorflow.serving.PredictionService(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure());
 }
 
 describe('deadlines', () => {
@@ -128,5 +148,28 @@ describe('deadlines', () => {
     expect(byVersion['2'].status.error_message).toMatch(/Warm-up of version 2 of model looper did not finish within 1500 ms/);
     expect(await post('looper/versions/1', { inputs: { n: 7 } })).toMatchObject({ status: 200, body: { outputs: 7 } });
     await bothWorkersFree();
+  });
+});
+
+describe('gRPC deadlines', () => {
+  it('a Predict past its client deadline ends DEADLINE_EXCEEDED and its run stops (the worker is free again)', async () => {
+    const client = predictionClient();
+    try {
+      const t0 = performance.now();
+      const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+        client.Predict(
+          { model_spec: { name: 'count' }, inputs: { n: { dtype: 'DT_INT32', tensor_shape: { dim: [] }, int_val: [FOREVER] } } },
+          new grpc.Metadata(),
+          { deadline: Date.now() + 800 },
+          resolve,
+        ),
+      );
+      expect(err?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+      expect(performance.now() - t0).toBeLessThan(800 + 1000);
+      await new Promise((r) => setTimeout(r, 100));
+      await bothWorkersFree();
+    } finally {
+      client.close();
+    }
   });
 });
