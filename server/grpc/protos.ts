@@ -12,7 +12,7 @@ import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { packageRoot } from '../../runtime/package_root.js';
 
-const SERVICE_FILES = ['tensorflow_serving/apis/prediction_service.proto', 'tensorflow_serving/apis/model_service.proto'];
+const SERVICE_FILES = ['tensorflow_serving/apis/prediction_service.proto', 'tensorflow_serving/apis/model_service.proto', 'kserve/grpc_predict_v2.proto'];
 
 let root: protobuf.Root | undefined;
 

@@ -26,7 +26,9 @@ import { runRegress } from '../inference/regress.js';
 import type { RestApi, ServerMetrics } from '../metrics.js';
 import { modelConfigsFromMessage, type ModelServerConfigMsg } from '../config_file.js';
 import { modelVersionStates } from '../rest/status_json.js';
+import { checkModelReady, modelhostVersion, runInfer, v2ModelMetadata } from '../v2/handler.js';
 import { serviceDefinition, servingProtoRoot, UndecodableRequest } from './protos.js';
+import { modelInferResponse, parsedInferFrom, type ModelInferRequestMsg } from './v2_messages.js';
 
 export interface GrpcServerOptions {
   core: ServingCore;
@@ -80,6 +82,11 @@ interface GetModelStatusRequestMsg {
 }
 
 /** What one call reports to the metrics. */
+interface V2ModelRequestMsg {
+  name?: string;
+  version?: string;
+}
+
 interface CallRecord {
   api: RestApi;
   model: string;
@@ -120,6 +127,19 @@ export class GrpcApi {
     this.server.addService(serviceDefinition(this.root, 'tensorflow.serving.ModelService'), {
       GetModelStatus: this.unary('status', (req: GetModelStatusRequestMsg, rec) => this.status(req, rec)),
       HandleReloadConfigRequest: this.unary('reload_config', (req: ReloadConfigRequestMsg) => this.reloadConfig(req)),
+    });
+    // The Open Inference Protocol (KServe v2) over gRPC, on the same port, through server/v2/'s infer code.
+    this.server.addService(serviceDefinition(this.root, 'inference.GRPCInferenceService'), {
+      ServerLive: this.unary('status', () => ({ live: true })),
+      // Listening means the initial model loads are done (serve waits for them before listening).
+      ServerReady: this.unary('status', () => ({ ready: true })),
+      ServerMetadata: this.unary('metadata', () => ({ name: 'modelhost', version: modelhostVersion(), extensions: [] })),
+      ModelReady: this.unary('status', (req: V2ModelRequestMsg, rec) => this.v2ModelReady(req, rec)),
+      ModelMetadata: this.unary('metadata', (req: V2ModelRequestMsg, rec) => {
+        const spec = this.v2Spec(req.name, req.version, rec);
+        return v2ModelMetadata(this.options.core, spec, rec);
+      }),
+      ModelInfer: this.unary('predict', (req: ModelInferRequestMsg, rec, signal) => this.v2Infer(req, rec, signal)),
     });
   }
 
@@ -351,6 +371,39 @@ export class GrpcApi {
   }
 
   /** get_model_metadata_impl.cc: only "signature_def", as a SignatureDefMap packed in an Any. */
+  /** A v2 request's model and version ("" or absent: the latest), recorded for metrics and on-demand loading. */
+  private v2Spec(name: string | undefined, version: string | undefined, rec: CallRecord): ModelSpec {
+    const spec: ModelSpec = { name: name ?? '' };
+    if (version) {
+      if (!/^\d+$/.test(version)) throw invalidArgument(`Model version "${version}" is not a version number`);
+      spec.version = Number(version);
+    }
+    Object.assign(rec, { model: spec.name, spec });
+    return spec;
+  }
+
+  private v2ModelReady(req: V2ModelRequestMsg, rec: CallRecord) {
+    try {
+      checkModelReady(this.options.core, this.v2Spec(req.name, req.version, rec));
+      return { ready: true };
+    } catch (e) {
+      // Known but not loaded: not ready (an unknown model stays NOT_FOUND).
+      if (toStatusError(e).code === 'FAILED_PRECONDITION') return { ready: false };
+      throw e;
+    }
+  }
+
+  private async v2Infer(req: ModelInferRequestMsg, rec: CallRecord, signal: AbortSignal) {
+    const spec = this.v2Spec(req.modelName, req.modelVersion, rec);
+    const request = parsedInferFrom(req);
+    const result = await runInfer(this.options.core, spec, request, rec, { signal });
+    try {
+      return modelInferResponse(result.model, result.version, request, result.outputs);
+    } finally {
+      disposeAll(result.outputs);
+    }
+  }
+
   private metadata(req: GetModelMetadataRequestMsg, rec: CallRecord) {
     const spec = specFromProto(req.modelSpec);
     Object.assign(rec, { model: spec.name, spec });

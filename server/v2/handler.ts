@@ -53,7 +53,7 @@ export interface V2Options extends RunOptions {
 export const V2_EXTENSIONS = ['binary_tensor_data'];
 
 let serverVersion: string | undefined;
-function modelhostVersion(): string {
+export function modelhostVersion(): string {
   if (serverVersion === undefined) {
     const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
     serverVersion = pkg.version ?? '';
@@ -130,7 +130,8 @@ function availableVersions(core: ServingCore, name: string): number[] {
     .map((s) => s.version);
 }
 
-function modelReady(core: ServingCore, spec: ModelSpec): string {
+/** Throws NOT_FOUND for an unknown model, FAILED_PRECONDITION (the spec's "not ready") when no (or not that) version is loaded. */
+export function checkModelReady(core: ServingCore, spec: ModelSpec): void {
   if (!core.hasModel(spec.name) && core.monitor.getVersionStates(spec.name).length === 0) {
     throw notFound(`Model "${spec.name}" is not served here`);
   }
@@ -140,6 +141,10 @@ function modelReady(core: ServingCore, spec: ModelSpec): string {
     const which = spec.version === undefined ? `No version of model "${spec.name}" is` : `Version ${spec.version} of model "${spec.name}" is not`;
     throw failedPrecondition(`${which} ready`);
   }
+}
+
+function modelReady(core: ServingCore, spec: ModelSpec): string {
+  checkModelReady(core, spec);
   return JSON.stringify({ name: spec.name, ready: true });
 }
 
@@ -152,22 +157,34 @@ function tensorMetadata(specs: Readonly<Record<string, TensorSpec>>) {
     });
 }
 
-/** The default signature's inputs and outputs (serving_default, else the first by name). */
+export interface V2ModelMetadata {
+  name: string;
+  versions: string[];
+  platform: string;
+  inputs: { name: string; datatype: string; shape: number[] }[];
+  outputs: { name: string; datatype: string; shape: number[] }[];
+}
+
 function modelMetadata(core: ServingCore, spec: ModelSpec, outcome: V2Outcome): string {
+  return JSON.stringify(v2ModelMetadata(core, spec, outcome));
+}
+
+/** The default signature's inputs and outputs (serving_default, else the first by name). */
+export function v2ModelMetadata(core: ServingCore, spec: ModelSpec, seen: { version?: number }): V2ModelMetadata {
   const handle = core.getHandle(spec);
   try {
-    outcome.version = handle.version;
+    seen.version = handle.version;
     const signatures = handle.model.signatures;
     const name = DEFAULT_SIGNATURE in signatures ? DEFAULT_SIGNATURE : Object.keys(signatures).sort()[0];
     const sig = name === undefined ? undefined : signatures[name];
     const versions = spec.version === undefined ? availableVersions(core, handle.name) : [handle.version];
-    return JSON.stringify({
+    return {
       name: handle.name,
       versions: versions.map(String),
       platform: 'tensorflow_savedmodel',
       inputs: sig ? tensorMetadata(sig.inputs) : [],
       outputs: sig ? tensorMetadata(sig.outputs) : [],
-    });
+    };
   } finally {
     handle.release();
   }
@@ -175,7 +192,8 @@ function modelMetadata(core: ServingCore, spec: ModelSpec, outcome: V2Outcome): 
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-interface ParsedInfer {
+/** An infer request as parsed from JSON (REST) or a ModelInferRequest (gRPC). */
+export interface ParsedInfer {
   id?: string;
   signatureName: string;
   binaryOutput: boolean;
@@ -263,16 +281,34 @@ function disposeAll(tensors: Record<string, Tensor>): void {
 
 async function infer(core: ServingCore, spec: ModelSpec, body: Uint8Array, outcome: V2Outcome, options: V2Options): Promise<void> {
   const request = parseInfer(body, options);
+  const result = await runInfer(core, spec, request, outcome, options);
+  try {
+    writeInferResponse(result.model, result.version, request, result.outputs, outcome);
+  } finally {
+    disposeAll(result.outputs);
+  }
+}
+
+/**
+ * Runs a parsed infer request on the version `spec` names (inputs by alias of
+ * the signature `request.signatureName`); the caller disposes the outputs.
+ */
+export async function runInfer(
+  core: ServingCore,
+  spec: ModelSpec,
+  request: ParsedInfer,
+  seen: { version?: number },
+  options: RunOptions,
+): Promise<{ model: string; version: number; outputs: Record<string, Tensor> }> {
   const handle = core.getHandle(spec);
   try {
-    outcome.version = handle.version;
+    seen.version = handle.version;
     const { model } = handle;
     const name = request.signatureName;
     const signature = model.signatures[name];
     if (!signature) throw invalidArgument(`Serving signature name: "${name}" not found in signature def`);
     const expected = Object.keys(signature.inputs).sort();
     const inputs: Record<string, Tensor> = {};
-    let outputs: Record<string, Tensor>;
     const given = new Set(request.inputs.map((i) => i.name));
     const missing = expected.filter((k) => !given.has(k));
     if (missing.length > 0) {
@@ -287,14 +323,10 @@ async function infer(core: ServingCore, spec: ModelSpec, body: Uint8Array, outco
         if (!tensorSpec) throw invalidArgument(`Input '${input.name}' is not an input of signature "${name}", which takes {${expected.join(', ')}}`);
         inputs[input.name] = tensorFromV2(input, tensorSpec.dtype);
       }
-      outputs = await runPredict(model, name, inputs, request.outputs?.map((o) => o.name) ?? [], options);
+      const outputs = await runPredict(model, name, inputs, request.outputs?.map((o) => o.name) ?? [], options);
+      return { model: handle.name, version: handle.version, outputs };
     } finally {
       disposeAll(inputs);
-    }
-    try {
-      writeInferResponse(handle.name, handle.version, request, outputs, outcome);
-    } finally {
-      disposeAll(outputs);
     }
   } finally {
     handle.release();
