@@ -41,6 +41,8 @@ export interface ServeOptions {
   restApiHost?: string;
   /** TF Serving's gRPC API (--port) on this port (0 picks a free one), same host as REST; unset: no gRPC. */
   grpcPort?: number;
+  /** Also serve the gRPC API on this UNIX socket (TF Serving's --grpc_socket_path); a stale socket there is replaced, any other file refused. */
+  grpcSocketPath?: string;
   /** gRPC channel arguments for the gRPC server (TF Serving's --grpc_channel_arguments), e.g. grpc.max_receive_message_length. */
   grpcChannelArguments?: Readonly<Record<string, string | number>>;
   /** Seconds between base-path polls (default 1; fractions allowed). */
@@ -231,7 +233,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const port = (http.server.address() as AddressInfo).port;
   // gRPC requests are bounded like REST bodies (--max_request_bytes).
   const grpcApi =
-    options.grpcPort === undefined
+    options.grpcPort === undefined && options.grpcSocketPath === undefined
       ? undefined
       : new GrpcApi({
           core,
@@ -246,7 +248,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         });
   let grpcPort: number | undefined;
   try {
-    if (grpcApi) grpcPort = await grpcApi.listen(host, options.grpcPort ?? 0);
+    if (grpcApi && options.grpcPort !== undefined) grpcPort = await grpcApi.listen(host, options.grpcPort);
+    if (grpcApi && options.grpcSocketPath !== undefined) await grpcApi.listenUnix(options.grpcSocketPath);
   } catch (e) {
     await http.close(0);
     await registry?.stop();
@@ -256,6 +259,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     throw e;
   }
   if (grpcPort !== undefined) log.info(`Running gRPC ModelServer at ${host}:${grpcPort} ...`);
+  if (options.grpcSocketPath !== undefined) log.info(`Running gRPC ModelServer at UNIX socket ${options.grpcSocketPath} ...`);
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
   log.info(`Exporting HTTP/REST API at ${host}:${port}${metricsPath ? `; Prometheus metrics at ${metricsPath}` : ''}`);

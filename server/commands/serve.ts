@@ -33,6 +33,7 @@ import { addNoEffectFlags, noEffectLogLine, parseGrpcChannelArguments, tfInt, ve
 interface ServeFlags {
   port: number;
   grpc_channel_arguments?: GrpcChannelArgument[];
+  grpc_socket_path?: string;
   rest_api_port: number;
   rest_api_host: string;
   model_name?: string;
@@ -166,6 +167,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     restApiPort: flags.rest_api_port,
     grpcPort: flags.port,
     grpcChannelArguments: flags.grpc_channel_arguments && Object.fromEntries(flags.grpc_channel_arguments.map((a) => [a.key, a.value])),
+    // TF Serving's empty default means no socket.
+    grpcSocketPath: flags.grpc_socket_path || undefined,
     restApiHost: flags.rest_api_host,
     fileSystemPollWaitSeconds: flags.file_system_poll_wait_seconds,
     monitoringConfigFile: flags.monitoring_config_file,
@@ -239,6 +242,7 @@ export function addServeCommand(program: Command): void {
     .description('Serve SavedModels over the TensorFlow Serving REST API, hot-swapping versions as they appear.')
     .addOption(new Option('--port <port>', "port of TF Serving's gRPC API (PredictionService, ModelService; 0: pick a free one)").argParser(port).default(8500))
     .option('--grpc_channel_arguments <args>', 'gRPC channel arguments, key=value,key=value (e.g. grpc.max_receive_message_length=8388608)', parseGrpcChannelArguments)
+    .option('--grpc_socket_path <path>', 'also serve the gRPC API on this UNIX socket')
     .option('--rest_api_port <port>', 'port of the REST API (0: pick a free one)', port, 8501)
     .option('--rest_api_host <host>', 'address the REST API listens on', '0.0.0.0')
     .option('--model_name <name>', 'name of the model served from --model_base_path (default "default")')

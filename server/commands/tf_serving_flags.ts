@@ -59,7 +59,6 @@ const GRPC_PENDING = 'not implemented for the gRPC server yet';
 
 /** Every accepted TF Serving flag without an effect here, in main.cc's order. */
 export const NO_EFFECT_FLAGS: readonly NoEffectFlag[] = [
-  { name: 'grpc_socket_path', type: 'string', tfDefault: '""', help: 'UNIX socket for the gRPC API', why: GRPC_PENDING },
   { name: 'rest_api_num_threads', type: 'int', tfDefault: '4 x CPUs', help: 'threads for HTTP/REST processing', why: 'the REST API runs on the Node.js event loop; --inference_threads sizes the model workers' },
   { name: 'num_load_threads', type: 'int', tfDefault: '0', help: 'threads loading servables', why: TF_INTERNALS },
   { name: 'num_unload_threads', type: 'int', tfDefault: '0', help: 'threads unloading servables', why: TF_INTERNALS },

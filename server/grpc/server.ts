@@ -10,6 +10,7 @@
  * Messages larger than `maxReceiveMessageBytes` are refused by grpc-js with
  * RESOURCE_EXHAUSTED before they are decoded.
  */
+import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import type { ServableHandle } from '../../registry/servable_handle.js';
 import type { ModelConfig } from '../../registry/model_config.js';
@@ -148,6 +149,18 @@ export class GrpcApi {
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     return new Promise((resolve, reject) => {
       this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    });
+  }
+
+  /** Listens on a UNIX socket too (TF Serving's --grpc_socket_path). A stale socket is replaced; any other file there is refused. */
+  async listenUnix(socketPath: string): Promise<void> {
+    const existing = fs.lstatSync(socketPath, { throwIfNoEntry: false });
+    if (existing && !existing.isSocket()) {
+      throw invalidArgument(`--grpc_socket_path ${socketPath} exists and is not a socket; refusing to replace it.`);
+    }
+    if (existing) fs.unlinkSync(socketPath);
+    await new Promise<void>((resolve, reject) => {
+      this.server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()));
     });
   }
 
