@@ -11,12 +11,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../registry/log.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
 import { WARMUP_FILE } from '../../server/warmup.js';
 import { countingWarmup, writeCountingModel } from '../helpers/runaway_models.js';
+import { protoClient } from './grpc_client.js';
 import { copyVersion } from './helpers.js';
 
 const TIMEOUT_MS = 1500;
@@ -82,20 +82,9 @@ async function bothWorkersFree(): Promise<void> {
 
 type Unary = (req: Record<string, unknown>, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null) => void) => void;
 
-/** A TF Serving gRPC client built only from proto/ (as in grpc_api.test.ts). */
-function predictionClient(): grpc.Client & { Predict: Unary } {
-  const def = protoLoader.loadSync(['tensorflow_serving/apis/prediction_service.proto'], {
-    includeDirs: [path.resolve(import.meta.dirname, '../../proto')],
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-  });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    tensorflow: { serving: { PredictionService: new (addr: string, creds: grpc.ChannelCredentials) => grpc.Client & { Predict: Unary } } };
-  };
-  return new pkg.tensorflow.serving.PredictionService(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure());
-}
+/** A TF Serving gRPC client built only from proto/. */
+const predictionClient = () =>
+  protoClient<grpc.Client & { Predict: Unary }>('tensorflow_serving/apis/prediction_service.proto', 'tensorflow.serving.PredictionService', `127.0.0.1:${server.grpcPort}`);
 
 describe('deadlines', () => {
   it('answers a run past --rest_api_timeout_in_ms 504 with TF\'s text, serves another model meanwhile, and frees the worker', async () => {

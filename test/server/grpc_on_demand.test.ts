@@ -4,10 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../registry/log.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
+import { protoClient } from './grpc_client.js';
 import { copyVersion } from './helpers.js';
 
 type Reply = { outputs: Record<string, { float_val: number[] }>; model_spec: { version: { value: string } } };
@@ -30,17 +30,7 @@ beforeAll(async () => {
     registry: { path: path.join(tmp, 'registry.db'), modelsDir, maxLoadedVersions: 1 },
     log: silentLogger,
   });
-  const def = protoLoader.loadSync(['tensorflow_serving/apis/prediction_service.proto'], {
-    includeDirs: [path.resolve(import.meta.dirname, '../../proto')],
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-  });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    tensorflow: { serving: { PredictionService: new (addr: string, creds: grpc.ChannelCredentials) => grpc.Client & { Predict: Unary } } };
-  };
-  client = new pkg.tensorflow.serving.PredictionService(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure());
+  client = protoClient('tensorflow_serving/apis/prediction_service.proto', 'tensorflow.serving.PredictionService', `127.0.0.1:${server.grpcPort}`);
 }, 60_000);
 
 afterAll(async () => {

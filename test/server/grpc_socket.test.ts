@@ -6,10 +6,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../registry/log.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
+import { protoClient } from './grpc_client.js';
 import { FIXTURES } from './helpers.js';
 
 type Unary = (req: Record<string, unknown>, cb: (err: grpc.ServiceError | null, res: Record<string, unknown>) => void) => void;
@@ -30,19 +30,8 @@ const start = (socket: string) =>
     log: silentLogger,
   });
 
-function modelService(address: string): grpc.Client & { GetModelStatus: Unary } {
-  const def = protoLoader.loadSync(['tensorflow_serving/apis/model_service.proto'], {
-    includeDirs: [path.resolve(import.meta.dirname, '../../proto')],
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-  });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    tensorflow: { serving: { ModelService: new (addr: string, creds: grpc.ChannelCredentials) => grpc.Client & { GetModelStatus: Unary } } };
-  };
-  return new pkg.tensorflow.serving.ModelService(address, grpc.credentials.createInsecure());
-}
+const modelService = (address: string) =>
+  protoClient<grpc.Client & { GetModelStatus: Unary }>('tensorflow_serving/apis/model_service.proto', 'tensorflow.serving.ModelService', address);
 
 describe('--grpc_socket_path', () => {
   it('serves the gRPC API on a UNIX socket, replacing a stale one', async () => {

@@ -9,11 +9,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { heldOutImages, imageB64 } from '../../examples/f_mnist/data.js';
 import { silentLogger } from '../../registry/log.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
+import { protoClient } from './grpc_client.js';
 import { FIXTURES } from './helpers.js';
 
 type Msg = Record<string, unknown>;
@@ -44,17 +44,7 @@ beforeAll(async () => {
     restApiHost: '127.0.0.1',
     log: silentLogger,
   });
-  const def = protoLoader.loadSync(['kserve/grpc_predict_v2.proto'], {
-    includeDirs: [path.resolve(import.meta.dirname, '../../proto')],
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-  });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    inference: { GRPCInferenceService: new (addr: string, creds: grpc.ChannelCredentials) => grpc.Client & Record<string, Unary> };
-  };
-  client = new pkg.inference.GRPCInferenceService(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure());
+  client = protoClient('kserve/grpc_predict_v2.proto', 'inference.GRPCInferenceService', `127.0.0.1:${server.grpcPort}`);
 }, 60_000);
 
 afterAll(async () => {
