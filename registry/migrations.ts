@@ -1,5 +1,5 @@
 /**
- * The registry's SQLite schema, as an ordered list of migrations kept in code.
+ * The registry's SQLite schema (PostgreSQL's is registry/postgres_migrations.ts), as an ordered list of migrations kept in code.
  * `migrate(db)` applies, in one transaction each, every migration newer than
  * the number in `schema_version`, so opening an old registry file upgrades it
  * and opening a current one changes nothing. Never edit a migration that has
@@ -113,6 +113,20 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     description: 'signatures.unavailable: why a signature cannot run (ops the runtime lacks), null when it can',
     sql: `ALTER TABLE signatures ADD COLUMN unavailable TEXT;`,
+  },
+  {
+    version: 4,
+    description: 'replicas: the heartbeat of each serve process and the versions it has loaded',
+    sql: `
+      CREATE TABLE replicas (
+        id          TEXT PRIMARY KEY,
+        address     TEXT NOT NULL,
+        started_at  TEXT NOT NULL,
+        last_seen   TEXT NOT NULL,
+        stopped_at  TEXT,
+        versions    TEXT NOT NULL DEFAULT '[]'  -- JSON: [{"model": "m", "version": 1, "state": "AVAILABLE"}]
+      );
+    `,
   },
 ];
 

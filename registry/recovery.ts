@@ -23,7 +23,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { exists, removeTree } from './durable.js';
 import { consoleLogger, type Logger } from './log.js';
-import { Store, type PendingMove, type SynchronousMode } from './store.js';
+import { openRegistryStore, type RegistryStoreLocation } from './open_store.js';
+import type { PendingMove, RegistryStore, StoreTx } from './store.js';
 
 /** Name prefixes of the registry's own staging folders (hidden from the watcher and the models list). */
 export const STAGING_PREFIXES = ['.upload-', '.purged-'] as const;
@@ -39,81 +40,96 @@ export interface RecoveryReport {
 }
 
 /** Undoes a recorded upload whose folder is not in place: its row, and the model row if the upload created it. */
-export function forgetUpload(store: Store, move: PendingMove): void {
-  store.transaction(() => {
-    store.deleteVersion(move.model, move.version);
-    const origin = move.detail.previousOrigin;
-    if (origin === null || origin === undefined) {
-      store.deleteModelIfUnused(move.model);
-    } else {
-      if (move.detail.previousBasePath !== undefined) store.upsertModel({ name: move.model, basePath: move.detail.previousBasePath, origin });
-      store.setModelOrigin(move.model, origin);
-    }
-    store.deletePendingMove(move.id);
-  });
+export async function forgetUpload(tx: StoreTx, move: PendingMove): Promise<void> {
+  await tx.deleteVersion(move.model, move.version);
+  const origin = move.detail.previousOrigin;
+  if (origin === null || origin === undefined) {
+    await tx.deleteModelIfUnused(move.model);
+  } else {
+    if (move.detail.previousBasePath !== undefined) await tx.upsertModel({ name: move.model, basePath: move.detail.previousBasePath, origin });
+    await tx.setModelOrigin(move.model, origin);
+  }
+  await tx.deletePendingMove(move.id);
 }
 
 /** Finishes a recorded upload whose folder is in place: the pin activate=false asked for, the `uploaded` event. */
-function adoptUpload(store: Store, move: PendingMove): void {
-  store.transaction(() => {
-    if (store.getVersion(move.model, move.version)) {
-      const model = store.getModel(move.model);
-      const active = model?.activeVersion ?? null;
-      if (move.detail.activate === false && !store.getPin(move.model) && active !== null && active !== move.version) {
-        store.setPin(move.model, active, move.detail.actor);
-        store.addEvent({
-          model: move.model,
-          version: active,
-          kind: 'pinned',
-          actor: move.detail.actor,
-          detail: `pinned version ${active} to keep it serving: version ${move.version} was uploaded with activate=false`,
-        });
-      }
-      store.addEvent({ model: move.model, version: move.version, kind: 'uploaded', actor: move.detail.actor, detail: move.detail.eventDetail });
+async function adoptUpload(tx: StoreTx, move: PendingMove): Promise<void> {
+  if (await tx.getVersion(move.model, move.version)) {
+    const model = await tx.getModel(move.model);
+    const active = model?.activeVersion ?? null;
+    if (move.detail.activate === false && !(await tx.getPin(move.model)) && active !== null && active !== move.version) {
+      await tx.setPin(move.model, active, move.detail.actor);
+      await tx.addEvent({
+        model: move.model,
+        version: active,
+        kind: 'pinned',
+        actor: move.detail.actor,
+        detail: `pinned version ${active} to keep it serving: version ${move.version} was uploaded with activate=false`,
+      });
     }
-    store.deletePendingMove(move.id);
-  });
+    await tx.addEvent({ model: move.model, version: move.version, kind: 'uploaded', actor: move.detail.actor, detail: move.detail.eventDetail });
+  }
+  await tx.deletePendingMove(move.id);
 }
 
 /** Finishes a purge whose folder was moved away: the version is REMOVED. */
-function finishPurge(store: Store, move: PendingMove): void {
-  store.transaction(() => {
-    const row = store.getVersion(move.model, move.version);
-    if (row && row.state !== 'REMOVED') {
-      store.updateVersion(move.model, move.version, { state: 'REMOVED' });
-      store.addEvent({ model: move.model, version: move.version, kind: 'purged', actor: move.detail.actor, detail: move.detail.eventDetail });
-    }
-    store.deletePendingMove(move.id);
-  });
+async function finishPurge(tx: StoreTx, move: PendingMove): Promise<void> {
+  const row = await tx.getVersion(move.model, move.version);
+  if (row && row.state !== 'REMOVED') {
+    await tx.updateVersion(move.model, move.version, { state: 'REMOVED' });
+    await tx.addEvent({ model: move.model, version: move.version, kind: 'purged', actor: move.detail.actor, detail: move.detail.eventDetail });
+  }
+  await tx.deletePendingMove(move.id);
 }
 
-/** Finishes or undoes every pending move, then deletes staging folders in `modelsDir` and every model's base path. */
-export async function recoverRegistry(store: Store, modelsDir: string, log: Logger = consoleLogger): Promise<RecoveryReport> {
+/** How long a replica may stay silent before recovery treats its moves and staging folders as abandoned. */
+export const DEFAULT_REPLICA_LAPSE_MS = 15_000;
+
+/** On a shared store: staging folders younger than this may belong to an upload in progress on another replica. */
+export const SHARED_STAGING_MIN_AGE_MS = 60 * 60 * 1000;
+
+export interface RecoveryOptions {
+  /** A replica silent for longer than this (default 15 s) is gone: its moves are finished or undone. Shared stores only. */
+  replicaLapseMs?: number;
+}
+
+/**
+ * Finishes or undoes every pending move, then deletes staging folders in
+ * `modelsDir` and every model's base path. On a shared store (PostgreSQL)
+ * other replicas may be mid-upload: their moves are left alone while their
+ * heartbeat is live, and only staging folders older than an hour are removed.
+ */
+export async function recoverRegistry(store: RegistryStore, modelsDir: string, log: Logger = consoleLogger, options: RecoveryOptions = {}): Promise<RecoveryReport> {
   const report: RecoveryReport = { adopted: [], undone: [], purged: [], purgeUndone: [], removed: [] };
-  for (const move of store.listPendingMoves()) {
+  const shared = store.kind !== 'sqlite';
+  const live = shared
+    ? new Set((await store.listReplicas({ withinMs: options.replicaLapseMs ?? DEFAULT_REPLICA_LAPSE_MS })).filter((r) => r.stoppedAt === null).map((r) => r.id))
+    : new Set<string>();
+  for (const move of await store.listPendingMoves()) {
+    if (move.detail.replica !== undefined && live.has(move.detail.replica)) continue;
     const what = `${move.model}/${move.version}`;
     if (move.kind === 'upload') {
       if (await exists(move.target)) {
-        adoptUpload(store, move);
+        await store.transaction((tx) => adoptUpload(tx, move));
         report.adopted.push(what);
         log.warn(`Recovery: the upload of version ${move.version} of model ${move.model} was interrupted after its folder moved into place; kept it.`);
       } else {
-        forgetUpload(store, move);
+        await store.transaction((tx) => forgetUpload(tx, move));
         if (move.detail.createdBasePath) await fs.rmdir(path.dirname(move.target)).catch(() => {});
         report.undone.push(what);
         log.warn(`Recovery: the upload of version ${move.version} of model ${move.model} was interrupted before its folder moved into place; undone.`);
       }
     } else if (await exists(move.source)) {
-      store.deletePendingMove(move.id);
+      await store.transaction((tx) => tx.deletePendingMove(move.id));
       report.purgeUndone.push(what);
       log.warn(`Recovery: the purge of version ${move.version} of model ${move.model} was interrupted before its folder moved; the version stays retired with its files.`);
     } else {
-      finishPurge(store, move);
+      await store.transaction((tx) => finishPurge(tx, move));
       report.purged.push(what);
       log.warn(`Recovery: the purge of version ${move.version} of model ${move.model} was interrupted; finished it.`);
     }
   }
-  const folders = new Set([path.resolve(modelsDir), ...store.listModels().map((m) => path.resolve(m.basePath))]);
+  const folders = new Set([path.resolve(modelsDir), ...(await store.listModels()).map((m) => path.resolve(m.basePath))]);
   for (const folder of folders) {
     let names: string[];
     try {
@@ -124,6 +140,10 @@ export async function recoverRegistry(store: Store, modelsDir: string, log: Logg
     for (const name of names.sort()) {
       if (!STAGING_PREFIXES.some((p) => name.startsWith(p))) continue;
       const staged = path.join(folder, name);
+      if (shared) {
+        const mtime = await fs.stat(staged).then((st) => st.mtimeMs, () => 0);
+        if (Date.now() - mtime < SHARED_STAGING_MIN_AGE_MS) continue;
+      }
       try {
         await removeTree(staged);
       } catch (e) {
@@ -137,15 +157,12 @@ export async function recoverRegistry(store: Store, modelsDir: string, log: Logg
   return report;
 }
 
-/** Opens the registry file at `options.path` just long enough to recover it (see recoverRegistry). */
-export async function recoverRegistryAt(
-  options: { path: string; modelsDir: string; synchronous?: SynchronousMode },
-  log: Logger = consoleLogger,
-): Promise<RecoveryReport> {
-  const store = Store.open(options.path, { synchronous: options.synchronous });
+/** Opens the registry store just long enough to recover it (see recoverRegistry). */
+export async function recoverRegistryAt(options: RegistryStoreLocation & { modelsDir: string }, log: Logger = consoleLogger): Promise<RecoveryReport> {
+  const store = await openRegistryStore(options);
   try {
     return await recoverRegistry(store, options.modelsDir, log);
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -2,7 +2,17 @@
  * The registry: the one module through which the watcher, the management
  * API, the CLI (over that API) and the console change what is served, so
  * they never disagree. It plugs into the serving core as its router
- * (ServingRouter) and keeps its truth in the SQLite store.
+ * (ServingRouter) and keeps its truth in the store (registry/store.ts:
+ * SQLite, or PostgreSQL shared by replicas).
+ *
+ *  - Reads on the request path (default version, labels, pins, retired
+ *    versions) are answered from memory: a copy of the store's rows loaded
+ *    by `Registry.open` and kept current by the registry's own writes and,
+ *    on a shared store, by `refresh` (other replicas' commits, heard through
+ *    the store's change feed or found by polling `changesSince`).
+ *  - Writes go to the store in the order they are made, one transaction at
+ *    a time (a mutation and its history event together); the API mutations
+ *    wait for their commit, the manager's and watcher's reports do not.
  *
  *  - The watcher reports every complete version folder; the registry records
  *    new ones (`discovered`), and every load, failure and unload the manager
@@ -57,14 +67,19 @@ import type { ServingCore, ServingRouter } from './serving_core.js';
 import type {
   EventKind,
   EventRow,
-  LabelRow,
+  LabelSource,
   ModelOrigin,
+  ModelRow,
+  ModelSnapshot,
+  PendingMove,
+  RegistryStore,
   SignatureRow,
-  Store,
+  StoreTx,
   TensorDescription,
   VersionRow,
   VersionSource,
   VersionState,
+  VersionUpdate,
 } from './store.js';
 import { listVersionDirs } from './version_dir.js';
 import { digestFolder, type FolderDigest } from './version_files.js';
@@ -81,7 +96,7 @@ export const DEFAULT_ON_DEMAND_MAX_WAITING_REQUESTS = 100;
 export const DEFAULT_ON_DEMAND_MAX_WAIT_MS = 10_000;
 
 export interface RegistryOptions {
-  store: Store;
+  store: RegistryStore;
   core: ServingCore;
   /** Where a model the server does not know yet gets its base path ({modelsDir}/{name}). */
   modelsDir: string;
@@ -94,7 +109,16 @@ export interface RegistryOptions {
   log?: Logger;
   /** Called between the steps of an upload or purge (registry/durable.ts); default: from MODELHOST_CRASH_AT, else none. */
   crashHook?: CrashHook;
+  /**
+   * A shared store (PostgreSQL): how often to look for other replicas' changes
+   * the change feed may have missed (default 1000 ms; 0: never). Ignored for SQLite.
+   */
+  refreshIntervalMs?: number;
+  /** Names this process in the history (`server@{replicaId}`) on a shared store. */
+  replicaId?: string;
 }
+
+export const DEFAULT_REFRESH_INTERVAL_MS = 1000;
 
 export interface VersionInfo {
   model: string;
@@ -147,6 +171,11 @@ export interface UploadedVersion {
 interface ModelState {
   name: string;
   config: ModelConfig;
+  origin: ModelOrigin;
+  /** The store's version rows (kept current by our writes and refreshes). */
+  rows: Map<number, VersionRow>;
+  signatures: Map<number, SignatureRow[]>;
+  labelSources: Map<string, LabelSource>;
   /** Complete version folders on disk, from the watcher's last report. */
   found: Map<number, AspiredVersion>;
   /** Whether the watcher has reported on this model since it was configured. */
@@ -193,12 +222,14 @@ export function signatureRows(signatures: Readonly<Record<string, SignatureInfo>
 }
 
 export class Registry implements ServingRouter {
-  readonly store: Store;
+  readonly store: RegistryStore;
   readonly core: ServingCore;
   readonly modelsDir: string;
   readonly maxLoadedVersions: number;
   readonly onDemandMaxWaitingRequests: number;
   readonly onDemandMaxWaitMs: number;
+  /** This process on a shared store (heartbeats, pending moves, the history's actor). */
+  readonly replicaId: string | undefined;
   private readonly log: Logger;
   private models = new Map<string, ModelState>();
   private readonly waiters = new Map<string, Set<() => void>>();
@@ -212,8 +243,30 @@ export class Registry implements ServingRouter {
    * version is not missing, just not there yet.
    */
   private readonly uploading = new Map<string, 'moving' | 'moved'>();
+  /** The store's rows of every model, as last read or written (configure reads it). */
+  private known = new Map<string, ModelSnapshot>();
+  /** The tail of the writes, in the order they were made. */
+  private writeTail: Promise<unknown> = Promise.resolve();
+  /** Per model: writes made (a refresh read before one of them is stale) and writes not committed yet. */
+  private readonly writesMade = new Map<string, number>();
+  private readonly writesPending = new Map<string, number>();
+  private readonly refreshing = new Map<string, Promise<void>>();
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private lastEventId = 0;
+  private readonly refreshIntervalMs: number;
+  /** The actor of the registry's own changes: 'server', or 'server@{replica}' on a shared store. */
+  private readonly serverActor: string;
 
-  constructor(options: RegistryOptions) {
+  /** Creates the registry with its in-memory copy of the store; on a shared store, starts following other replicas' changes. */
+  static async open(options: RegistryOptions): Promise<Registry> {
+    const registry = new Registry(options);
+    await registry.loadKnown();
+    if (registry.store.kind !== 'sqlite') await registry.follow();
+    return registry;
+  }
+
+  /** Use Registry.open (which loads the store's rows first). */
+  private constructor(options: RegistryOptions) {
     this.store = options.store;
     this.core = options.core;
     this.modelsDir = path.resolve(options.modelsDir);
@@ -222,6 +275,9 @@ export class Registry implements ServingRouter {
     this.onDemandMaxWaitMs = Math.max(1, options.onDemandMaxWaitMs ?? DEFAULT_ON_DEMAND_MAX_WAIT_MS);
     this.log = options.log ?? consoleLogger;
     this.crashHook = options.crashHook ?? crashHookFromEnv();
+    this.refreshIntervalMs = Math.max(0, options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS);
+    this.replicaId = options.replicaId;
+    this.serverActor = this.store.kind !== 'sqlite' && options.replicaId ? `${SERVER_ACTOR}@${options.replicaId}` : SERVER_ACTOR;
     this.core.attachRouter(this);
     this.core.monitor.subscribe((s) => this.onState(s));
   }
@@ -234,24 +290,23 @@ export class Registry implements ServingRouter {
 
   getModel(name: string): ModelInfo {
     const m = this.requireModel(name);
-    const row = this.store.getModel(name);
     const explicit = m.config.versionPolicyExplicit === true;
     return {
       name,
       basePath: m.config.basePath,
-      origin: row?.origin ?? 'config',
+      origin: m.origin,
       versionPolicy: explicit ? describePolicy(m.config.versionPolicy) : null,
       activeVersion: m.active ?? null,
       previousVersion: m.previous ?? null,
       pinnedVersion: m.pinned ?? null,
       labels: Object.fromEntries([...m.labels].sort(([a], [b]) => (a < b ? -1 : 1))),
-      versions: this.store.listVersions(name).map((r) => this.versionInfo(m, r)),
+      versions: this.rowsOf(m).map((r) => this.versionInfo(m, r)),
     };
   }
 
   listVersions(name: string): VersionInfo[] {
     const m = this.requireModel(name);
-    return this.store.listVersions(name).map((r) => this.versionInfo(m, r));
+    return this.rowsOf(m).map((r) => this.versionInfo(m, r));
   }
 
   getVersion(name: string, version: number): VersionInfo {
@@ -260,8 +315,9 @@ export class Registry implements ServingRouter {
   }
 
   /** A model's history, newest first (`before`: an event id, for paging). */
-  events(name: string, options: { limit?: number; before?: number } = {}): EventRow[] {
-    if (!this.models.has(name) && !this.store.getModel(name)) throw this.unknownModel(name);
+  async events(name: string, options: { limit?: number; before?: number } = {}): Promise<EventRow[]> {
+    if (!this.models.has(name) && !this.known.has(name) && !(await this.store.getModel(name))) throw this.unknownModel(name);
+    await this.writesDone(); // our own changes are in the history before it is read
     return this.store.listEvents(name, options);
   }
 
@@ -286,7 +342,7 @@ export class Registry implements ServingRouter {
       this.requireVersionRow(m, version);
       if (m.pinned === version) return this.getModel(name);
       await this.ensureLoaded(name, version, 'pinned');
-      this.setPin(m, version, actor, 'pinned', `pinned version ${version}${m.active !== undefined ? ` (was serving ${m.active})` : ''}`);
+      await this.setPin(m, version, actor, 'pinned', `pinned version ${version}${m.active !== undefined ? ` (was serving ${m.active})` : ''}`);
       return this.getModel(name);
     });
   }
@@ -299,9 +355,9 @@ export class Registry implements ServingRouter {
       const next = this.loadSetFor(m, { pinned: undefined }).target;
       if (next !== undefined) await this.ensureLoaded(name, next, 'served').catch((e) => this.log.warn(toStatusError(e).message));
       const was = m.pinned;
-      this.store.transaction(() => {
-        this.store.deletePin(name);
-        this.event(m, was, 'unpinned', actor, `unpinned version ${was}${next !== undefined ? `; following the newest version (${next})` : ''}`);
+      await this.write(name, async (tx) => {
+        await tx.deletePin(name);
+        await this.event(tx, m, was, 'unpinned', actor, `unpinned version ${was}${next !== undefined ? `; following the newest version (${next})` : ''}`);
       });
       m.pinned = undefined;
       this.sync(m);
@@ -321,7 +377,7 @@ export class Registry implements ServingRouter {
       }
       await this.ensureLoaded(name, to, 'rolled back to');
       const from = m.active;
-      this.setPin(m, to, actor, 'rolled_back', `rolled back from version ${from} to version ${to} (now pinned)`);
+      await this.setPin(m, to, actor, 'rolled_back', `rolled back from version ${from} to version ${to} (now pinned)`);
       return this.getModel(name);
     });
   }
@@ -337,11 +393,12 @@ export class Registry implements ServingRouter {
       if (row.state !== 'AVAILABLE') await this.ensureLoaded(name, version, 'labelled');
       if (m.labels.get(label) === version) return this.getModel(name);
       const was = m.labels.get(label);
-      this.store.transaction(() => {
-        this.store.setLabel(name, label, version, 'api');
-        this.event(m, version, 'labelled', actor, `label ${label} → version ${version}${was !== undefined ? ` (was ${was})` : ''}`);
+      await this.write(name, async (tx) => {
+        await tx.setLabel(name, label, version, 'api');
+        await this.event(tx, m, version, 'labelled', actor, `label ${label} → version ${version}${was !== undefined ? ` (was ${was})` : ''}`);
       });
       m.labels.set(label, version);
+      m.labelSources.set(label, 'api');
       return this.getModel(name);
     });
   }
@@ -351,11 +408,12 @@ export class Registry implements ServingRouter {
       const m = this.requireModel(name);
       const version = m.labels.get(label);
       if (version === undefined) throw notFound(`Model ${name} has no label ${label}.`);
-      this.store.transaction(() => {
-        this.store.deleteLabel(name, label);
-        this.event(m, version, 'unlabelled', actor, `removed label ${label} (was version ${version})`);
+      await this.write(name, async (tx) => {
+        await tx.deleteLabel(name, label);
+        await this.event(tx, m, version, 'unlabelled', actor, `removed label ${label} (was version ${version})`);
       });
       m.labels.delete(label);
+      m.labelSources.delete(label);
       return this.getModel(name);
     });
   }
@@ -378,16 +436,21 @@ export class Registry implements ServingRouter {
         if (next !== undefined && next !== version) {
           await this.ensureLoaded(name, next, 'served').catch((e) => this.log.warn(toStatusError(e).message));
         }
-        this.store.transaction(() => {
-          for (const [label, v] of m.labels) {
-            if (v !== version) continue;
-            this.store.deleteLabel(name, label);
-            this.event(m, version, 'unlabelled', actor, `removed label ${label}: version ${version} was retired`);
+        const labels = [...m.labels].filter(([, v]) => v === version).map(([label]) => label);
+        const update = { retired: true, retiredAt: new Date().toISOString() };
+        await this.write(name, async (tx) => {
+          for (const label of labels) {
+            await tx.deleteLabel(name, label);
+            await this.event(tx, m, version, 'unlabelled', actor, `removed label ${label}: version ${version} was retired`);
           }
-          this.store.updateVersion(name, version, { retired: true, retiredAt: new Date().toISOString() });
-          this.event(m, version, 'retired', actor, `retired version ${version}; its files are kept`);
+          await tx.updateVersion(name, version, update);
+          await this.event(tx, m, version, 'retired', actor, `retired version ${version}; its files are kept`);
         });
-        for (const [label, v] of [...m.labels]) if (v === version) m.labels.delete(label);
+        this.patchRow(m, version, update);
+        for (const label of labels) {
+          m.labels.delete(label);
+          m.labelSources.delete(label);
+        }
         m.retired.add(version);
         m.recent.delete(version);
         this.sync(m);
@@ -411,10 +474,12 @@ export class Registry implements ServingRouter {
       if (row.state === 'REMOVED' || !m.found.has(version)) {
         throw failedPrecondition(`Version ${version} of model ${name} cannot be restored: its files are gone (purged or removed). Upload it again as a new version.`);
       }
-      this.store.transaction(() => {
-        this.store.updateVersion(name, version, { retired: false, retiredAt: null });
-        this.event(m, version, 'restored', actor, `restored version ${version}: it may serve again`);
+      const update = { retired: false, retiredAt: null };
+      await this.write(name, async (tx) => {
+        await tx.updateVersion(name, version, update);
+        await this.event(tx, m, version, 'restored', actor, `restored version ${version}: it may serve again`);
       });
+      this.patchRow(m, version, update);
       m.retired.delete(version);
       this.sync(m);
       this.updateActive(m);
@@ -439,49 +504,60 @@ export class Registry implements ServingRouter {
       if (this.stopping) throw unavailable('The server is shutting down.');
       const { basePath, exists } = this.basePathFor(name);
       const onDisk = (await listVersionDirs(basePath)) ?? [];
-      const highest = Math.max(this.store.maxVersion(name), ...onDisk.map((d) => d.version), 0);
+      await this.writesDone();
+      const highest = Math.max(await this.store.maxVersion(name), ...onDisk.map((d) => d.version), 0);
       const version = upload.version ?? highest + 1;
-      if (this.store.getVersion(name, version) || onDisk.some((d) => d.version === version)) {
-        throw new StatusError(
+      const taken = () =>
+        new StatusError(
           'ALREADY_EXISTS',
           `Model ${name} already has a version ${version}; version numbers are never reused. Leave "version" out to get the next one (${highest + 1}).`,
         );
-      }
+      if ((await this.store.getVersion(name, version)) || onDisk.some((d) => d.version === version)) throw taken();
       const target = path.join(basePath, String(version));
-      const previousRow = this.store.getModel(name);
       await syncTree(upload.dir);
       await this.crashAt('upload:staged');
       const createdBasePath = !(await fs.stat(basePath).then(() => true, () => false));
-      const move = this.store.transaction(() => {
-        this.store.upsertModel({ name, basePath, origin: exists ? 'config' : 'uploaded' });
-        // A model the server does not serve now (new, or dropped from the config) is served as an uploaded one from now on.
-        if (!exists) this.store.setModelOrigin(name, 'uploaded');
-        this.store.insertVersion({
-          model: name,
-          version,
-          path: target,
-          source: 'uploaded',
-          sha256: upload.digest.sha256,
-          sizeBytes: upload.digest.sizeBytes,
-          fingerprint: upload.fingerprint,
+      let recorded: { model: ModelRow; row: VersionRow; move: PendingMove };
+      try {
+        recorded = await this.write(name, async (tx) => {
+          const previousRow = await tx.getModel(name);
+          await tx.upsertModel({ name, basePath, origin: exists ? 'config' : 'uploaded' });
+          // A model the server does not serve now (new, or dropped from the config) is served as an uploaded one from now on.
+          if (!exists) await tx.setModelOrigin(name, 'uploaded');
+          // Another replica may have taken this number since we looked: then this throws ALREADY_EXISTS and nothing is written.
+          const row = await tx.insertVersion({
+            model: name,
+            version,
+            path: target,
+            source: 'uploaded',
+            sha256: upload.digest.sha256,
+            sizeBytes: upload.digest.sizeBytes,
+            fingerprint: upload.fingerprint,
+          });
+          await tx.setSignatures(name, version, upload.signatures);
+          const move = await tx.addPendingMove({
+            kind: 'upload',
+            model: name,
+            version,
+            source: upload.dir,
+            target,
+            detail: {
+              actor: upload.actor,
+              activate: upload.activate,
+              createdBasePath,
+              previousOrigin: previousRow?.origin ?? null,
+              previousBasePath: previousRow?.basePath,
+              eventDetail: `uploaded version ${version} (${upload.digest.sizeBytes} bytes, ${upload.digest.fileCount} files, sha256 ${upload.digest.sha256})`,
+              replica: this.replicaId,
+            },
+          });
+          return { model: (await tx.getModel(name))!, row, move };
         });
-        this.store.setSignatures(name, version, upload.signatures);
-        return this.store.addPendingMove({
-          kind: 'upload',
-          model: name,
-          version,
-          source: upload.dir,
-          target,
-          detail: {
-            actor: upload.actor,
-            activate: upload.activate,
-            createdBasePath,
-            previousOrigin: previousRow?.origin ?? null,
-            previousBasePath: previousRow?.basePath,
-            eventDetail: `uploaded version ${version} (${upload.digest.sizeBytes} bytes, ${upload.digest.fileCount} files, sha256 ${upload.digest.sha256})`,
-          },
-        });
-      });
+      } catch (e) {
+        throw e instanceof StatusError && e.code === 'ALREADY_EXISTS' ? taken() : e;
+      }
+      const { move } = recorded;
+      this.rememberVersion(recorded.model, recorded.row, upload.signatures);
       this.uploading.set(`${name}/${version}`, 'moving');
       try {
         await this.crashAt('upload:recorded');
@@ -489,7 +565,10 @@ export class Registry implements ServingRouter {
         if (createdBasePath) await syncDir(path.dirname(basePath));
         await durableRename(upload.dir, target);
       } catch (e) {
-        forgetUpload(this.store, move);
+        await this.write(name, (tx) => forgetUpload(tx, move)).catch((undo) =>
+          this.log.error(`Could not undo the record of the upload of version ${version} of model ${name} (undone at the next start): ${(undo as Error).message}`),
+        );
+        await this.forgetVersion(name, version);
         if (createdBasePath) await fs.rmdir(basePath).catch(() => {});
         this.uploading.delete(`${name}/${version}`);
         throw internal(`Could not move the upload into ${target}: ${(e as Error).message}`);
@@ -498,13 +577,13 @@ export class Registry implements ServingRouter {
       const m0 = this.models.get(name);
       // Before the watcher can offer the new version: keep what serves now, if asked to.
       const keep = !upload.activate && m0 && m0.pinned === undefined && m0.active !== undefined ? m0.active : undefined;
-      this.store.transaction(() => {
+      await this.write(name, async (tx) => {
         if (m0 && keep !== undefined) {
-          this.store.setPin(name, keep, upload.actor);
-          this.event(m0, keep, 'pinned', upload.actor, `pinned version ${keep} to keep it serving: version ${version} was uploaded with activate=false`);
+          await tx.setPin(name, keep, upload.actor);
+          await this.event(tx, m0, keep, 'pinned', upload.actor, `pinned version ${keep} to keep it serving: version ${version} was uploaded with activate=false`);
         }
-        this.store.addEvent({ model: name, version, kind: 'uploaded', actor: upload.actor, detail: move.detail.eventDetail });
-        this.store.deletePendingMove(move.id);
+        await tx.addEvent({ model: name, version, kind: 'uploaded', actor: upload.actor, detail: move.detail.eventDetail });
+        await tx.deletePendingMove(move.id);
       });
       this.uploading.set(`${name}/${version}`, 'moved');
       if (m0 && keep !== undefined) {
@@ -529,17 +608,21 @@ export class Registry implements ServingRouter {
     });
   }
 
-  /** Resolves when no load, unload or file digest is pending. */
+  /** Resolves when no load, unload, file digest or store write is pending. */
   async settled(): Promise<void> {
     await this.core.manager.settled();
     while (this.digests.size > 0) await Promise.all([...this.digests]);
+    await this.writesDone();
   }
 
-  /** Stops recording (call before stopping the core, so shutdown unloads are not history). */
+  /** Stops recording (call before stopping the core, so shutdown unloads are not history), after the writes made so far. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.refreshTimer);
     for (const name of [...this.waiters.keys()]) this.notify(name);
     while (this.digests.size > 0) await Promise.all([...this.digests]);
+    await Promise.all([...this.refreshing.values()]);
+    await this.writesDone();
   }
 
   // ------------------------------------------------- ServingRouter (the core asks)
@@ -547,20 +630,33 @@ export class Registry implements ServingRouter {
   configure(configured: readonly ModelConfig[]): ModelConfig[] {
     const listed = new Set(configured.map((c) => c.name));
     const all = [...configured];
-    for (const row of this.store.listModels()) {
+    for (const { model: row } of this.known.values()) {
       if (row.origin === 'uploaded' && !listed.has(row.name)) all.push(modelConfig(row.name, row.basePath));
     }
     const next = new Map<string, ModelState>();
-    this.store.transaction(() => {
-      for (const config of all) {
-        this.store.upsertModel({ name: config.name, basePath: config.basePath, origin: listed.has(config.name) ? 'config' : 'uploaded' });
-        const m = this.models.get(config.name) ?? this.loadModelState(config);
-        m.config = config;
-        this.applyConfigLabels(m);
-        next.set(config.name, m);
+    const added: string[] = [];
+    for (const config of all) {
+      let m = this.models.get(config.name);
+      if (!m) {
+        m = this.loadModelState(config);
+        added.push(config.name);
+      }
+      m.config = config;
+      next.set(config.name, m);
+    }
+    const labels = [...next.values()].flatMap((m) => this.configLabels(m));
+    for (const config of all) this.rememberModel({ name: config.name, basePath: config.basePath, origin: listed.has(config.name) ? 'config' : 'uploaded' });
+    this.background(all.map((c) => c.name), 'the model list', async (tx) => {
+      for (const config of all) await tx.upsertModel({ name: config.name, basePath: config.basePath, origin: listed.has(config.name) ? 'config' : 'uploaded' });
+      for (const l of labels) {
+        await tx.setLabel(l.m.name, l.label, l.version, 'config');
+        await this.event(tx, l.m, l.version, 'labelled', CONFIG_ACTOR, `label ${l.label} → version ${l.version} (from the model config)`);
       }
     });
+    for (const [name, m] of this.models) if (!next.has(name)) this.known.set(name, this.snapshotOf(m));
     this.models = next;
+    // A model new to this process may have changed in the store since it was last read.
+    if (this.store.kind !== 'sqlite') for (const name of added) this.scheduleRefresh(name);
     return all;
   }
 
@@ -585,38 +681,55 @@ export class Registry implements ServingRouter {
     this.sync(m);
   }
 
-  /** Records new, changed, returned and vanished version folders. */
+  /** Records new, changed, returned and vanished version folders (in memory now, in the store in the background). */
   private recordFound(m: ModelState, found: ReadonlyMap<number, AspiredVersion>): void {
     const name = m.name;
     for (const v of found.values()) {
-      const row = this.store.getVersion(name, v.version);
+      const row = m.rows.get(v.version);
       if (!row) {
-        this.store.transaction(() => {
-          this.store.insertVersion({ model: name, version: v.version, path: v.dir, source: 'discovered', fingerprint: v.fingerprint });
-          this.event(m, v.version, 'discovered', WATCHER_ACTOR, `found ${v.dir}`);
+        const now = new Date().toISOString();
+        m.rows.set(v.version, {
+          model: name, version: v.version, path: v.dir, state: 'DISCOVERED', error: null, sha256: null, sizeBytes: null,
+          fingerprint: v.fingerprint, source: 'discovered', createdAt: now, loadedAt: null, retired: false, retiredAt: null,
+        });
+        // Another replica may have recorded it first: then there is one row and one `discovered` event, its own.
+        this.background(name, `version ${v.version} of model ${name}`, async (tx) => {
+          if (await tx.insertVersionIfAbsent({ model: name, version: v.version, path: v.dir, source: 'discovered', fingerprint: v.fingerprint })) {
+            await this.event(tx, m, v.version, 'discovered', WATCHER_ACTOR, `found ${v.dir}`);
+          }
         });
         this.digest(m, v);
       } else if (row.state === 'REMOVED') {
-        this.store.transaction(() => {
-          this.store.updateVersion(name, v.version, { state: 'DISCOVERED', error: null, path: v.dir, fingerprint: v.fingerprint });
-          this.event(m, v.version, 'discovered', WATCHER_ACTOR, `found ${v.dir} again`);
+        const update = { state: 'DISCOVERED' as const, error: null, path: v.dir, fingerprint: v.fingerprint };
+        this.patchRow(m, v.version, update);
+        this.background(name, `version ${v.version} of model ${name}`, async (tx) => {
+          const now = await tx.getVersion(name, v.version);
+          if (now?.state !== 'REMOVED') return; // another replica saw it first
+          await tx.updateVersion(name, v.version, update);
+          await this.event(tx, m, v.version, 'discovered', WATCHER_ACTOR, `found ${v.dir} again`);
         });
         this.digest(m, v);
       } else if (row.fingerprint !== v.fingerprint || row.path !== v.dir) {
         const retry = row.state === 'FAILED' ? { state: 'DISCOVERED' as const, error: null } : {};
-        this.store.updateVersion(name, v.version, { fingerprint: v.fingerprint, path: v.dir, ...retry });
+        const update = { fingerprint: v.fingerprint, path: v.dir, ...retry };
+        this.patchRow(m, v.version, update);
+        this.background(name, `version ${v.version} of model ${name}`, (tx) => tx.updateVersion(name, v.version, update));
         this.digest(m, v);
       }
     }
     // Versions that were there and are not now; on the first report, every recorded one (it may have gone while the server was down).
-    const before = m.reported ? [...m.found.keys()] : this.store.listVersions(name).map((r) => r.version);
+    const before = m.reported ? [...m.found.keys()] : [...m.rows.keys()];
     for (const version of before) {
       if (found.has(version) || m.purging.has(version) || this.uploading.has(`${name}/${version}`)) continue;
-      const row = this.store.getVersion(name, version);
+      const row = m.rows.get(version);
       if (row && row.state !== 'REMOVED') {
-        this.store.transaction(() => {
-          this.store.updateVersion(name, version, { state: 'REMOVED' });
-          this.event(m, version, 'removed', WATCHER_ACTOR, `${m.found.get(version)?.dir ?? row.path} is gone or incomplete`);
+        const where = m.found.get(version)?.dir ?? row.path;
+        this.patchRow(m, version, { state: 'REMOVED' });
+        this.background(name, `version ${version} of model ${name}`, async (tx) => {
+          const now = await tx.getVersion(name, version);
+          if (!now || now.state === 'REMOVED') return;
+          await tx.updateVersion(name, version, { state: 'REMOVED' });
+          await this.event(tx, m, version, 'removed', WATCHER_ACTOR, `${where} is gone or incomplete`);
         });
       }
     }
@@ -810,10 +923,11 @@ export class Registry implements ServingRouter {
     this.notify(m.name);
   }
 
-  private setPin(m: ModelState, version: number, actor: string, kind: EventKind, detail: string): void {
-    this.store.transaction(() => {
-      this.store.setPin(m.name, version, actor);
-      this.event(m, version, kind, actor, detail);
+  private async setPin(m: ModelState, version: number, actor: string, kind: EventKind, detail: string): Promise<void> {
+    // The pin first, then its event: of two racing pins, the later event is the pin that stays.
+    await this.write(m.name, async (tx) => {
+      await tx.setPin(m.name, version, actor);
+      await this.event(tx, m, version, kind, actor, detail);
     });
     m.pinned = version;
     this.sync(m);
@@ -828,10 +942,15 @@ export class Registry implements ServingRouter {
     const was = m.active;
     if (was !== undefined) m.previous = was;
     m.active = current;
-    this.store.transaction(() => {
-      this.store.setActiveVersions(m.name, m.active ?? null, m.previous ?? null);
-      const why = m.pinned === current ? 'pinned' : 'newest';
-      this.event(m, current, 'activated', SERVER_ACTOR, `version ${current} (${why}) answers requests naming no version${was !== undefined ? `; was ${was}` : ''}`);
+    const previous = m.previous ?? null;
+    const why = m.pinned === current ? 'pinned' : 'newest';
+    this.background(m.name, `the active version of model ${m.name}`, async (tx) => {
+      // Only if nobody moved it meanwhile (another replica may have recorded the same switch first): one switch, one event.
+      if (await tx.setActiveVersions(m.name, current, previous, { active: was ?? null })) {
+        await this.event(tx, m, current, 'activated', this.serverActor, `version ${current} (${why}) answers requests naming no version${was !== undefined ? `; was ${was}` : ''}`);
+      } else if (this.store.kind !== 'sqlite') {
+        setImmediate(() => this.scheduleRefresh(m.name));
+      }
     });
     this.sync(m);
   }
@@ -851,33 +970,44 @@ export class Registry implements ServingRouter {
     if (!m) return;
     const before = m.states.get(s.version);
     m.states.set(s.version, s.state);
-    const row = this.store.getVersion(s.name, s.version);
+    const row = m.rows.get(s.version);
+    const what = `${s.state} of version ${s.version} of model ${s.name}`;
     switch (s.state) {
-      case 'LOADING':
-        if (row && row.state !== 'AVAILABLE') this.store.updateVersion(s.name, s.version, { state: 'LOADING', error: null });
-        this.event(m, s.version, 'loading', SERVER_ACTOR, `loading ${row?.path ?? ''}`.trim());
+      case 'LOADING': {
+        const update = row && row.state !== 'AVAILABLE' ? { state: 'LOADING' as const, error: null } : undefined;
+        if (update) this.patchRow(m, s.version, update);
+        this.background(s.name, what, async (tx) => {
+          if (update) await tx.updateVersion(s.name, s.version, update);
+          await this.event(tx, m, s.version, 'loading', this.serverActor, `loading ${row?.path ?? ''}`.trim());
+        });
         break;
-      case 'AVAILABLE':
-        this.store.transaction(() => {
-          this.store.updateVersion(s.name, s.version, { state: 'AVAILABLE', error: null, loadedAt: new Date(s.time).toISOString() });
-          this.event(m, s.version, 'available', SERVER_ACTOR, 'loaded');
+      }
+      case 'AVAILABLE': {
+        const update = { state: 'AVAILABLE' as const, error: null, loadedAt: new Date(s.time).toISOString() };
+        this.patchRow(m, s.version, update);
+        this.background(s.name, what, async (tx) => {
+          await tx.updateVersion(s.name, s.version, update);
+          await this.event(tx, m, s.version, 'available', this.serverActor, 'loaded');
         });
         this.recordSignatures(m, s.version);
         this.updateActive(m);
         break;
+      }
       case 'UNLOADING':
         this.updateActive(m);
         break;
       case 'END':
         if (s.status.code !== 'OK') {
           m.failed.set(s.version, m.found.get(s.version)?.fingerprint ?? '');
-          this.store.transaction(() => {
-            this.store.updateVersion(s.name, s.version, { state: 'FAILED', error: `${s.status.code}: ${s.status.message}` });
-            this.event(m, s.version, 'failed', SERVER_ACTOR, `${s.status.code}: ${s.status.message}`);
+          const update = { state: 'FAILED' as const, error: `${s.status.code}: ${s.status.message}` };
+          this.patchRow(m, s.version, update);
+          this.background(s.name, what, async (tx) => {
+            await tx.updateVersion(s.name, s.version, update);
+            await this.event(tx, m, s.version, 'failed', this.serverActor, update.error);
           });
           this.sync(m);
         } else if (before === 'UNLOADING') {
-          this.event(m, s.version, 'unloaded', SERVER_ACTOR, 'unloaded');
+          this.background(s.name, what, (tx) => this.event(tx, m, s.version, 'unloaded', this.serverActor, 'unloaded'));
           if (m.loadSet.includes(s.version)) this.sync(m);
         }
         break;
@@ -888,11 +1018,13 @@ export class Registry implements ServingRouter {
   }
 
   private recordSignatures(m: ModelState, version: number): void {
-    if (this.store.getSignatures(m.name, version).length > 0) return;
+    if ((m.signatures.get(version)?.length ?? 0) > 0) return;
     try {
       const handle = this.core.manager.getHandle(m.name, { kind: 'specific', version });
       try {
-        this.store.setSignatures(m.name, version, signatureRows(handle.model.signatures));
+        const rows = signatureRows(handle.model.signatures);
+        m.signatures.set(version, rows);
+        this.background(m.name, `the signatures of version ${version} of model ${m.name}`, (tx) => tx.setSignatures(m.name, version, rows));
       } finally {
         handle.release();
       }
@@ -904,9 +1036,12 @@ export class Registry implements ServingRouter {
   /** Computes size and sha256 of a discovered version's files in the background. */
   private digest(m: ModelState, v: AspiredVersion): void {
     const done: Promise<void> = digestFolder(v.dir)
-      .then((d) => {
-        const row = this.store.getVersion(m.name, v.version);
-        if (row && row.fingerprint === v.fingerprint) this.store.updateVersion(m.name, v.version, { sha256: d.sha256, sizeBytes: d.sizeBytes });
+      .then(async (d) => {
+        const row = m.rows.get(v.version);
+        if (!row || row.fingerprint !== v.fingerprint) return;
+        const update = { sha256: d.sha256, sizeBytes: d.sizeBytes };
+        this.patchRow(m, v.version, update);
+        await this.write(m.name, (tx) => tx.updateVersion(m.name, v.version, update));
       })
       .catch((e) => this.log.warn(`Could not hash version ${v.version} of model ${m.name}: ${(e as Error).message}`))
       .finally(() => this.digests.delete(done));
@@ -924,23 +1059,26 @@ export class Registry implements ServingRouter {
     const trash = path.join(path.dirname(dir), `.purged-${row.version}-${randomBytes(4).toString('hex')}`);
     m.purging.add(row.version);
     try {
-      const move = this.store.addPendingMove({ kind: 'purge', model: m.name, version: row.version, source: dir, target: trash, detail: { actor, eventDetail: `deleted ${dir}` } });
+      const move = await this.write(m.name, (tx) =>
+        tx.addPendingMove({ kind: 'purge', model: m.name, version: row.version, source: dir, target: trash, detail: { actor, eventDetail: `deleted ${dir}`, replica: this.replicaId } }),
+      );
       await this.crashAt('purge:recorded');
       try {
         await durableRename(dir, trash);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-          this.store.deletePendingMove(move.id);
+          await this.write(m.name, (tx) => tx.deletePendingMove(move.id));
           throw internal(`Could not delete ${dir}: ${(e as Error).message}`);
         }
       }
       await this.crashAt('purge:moved');
       m.found.delete(row.version);
-      this.store.transaction(() => {
-        this.store.updateVersion(m.name, row.version, { state: 'REMOVED' });
-        this.event(m, row.version, 'purged', actor, move.detail.eventDetail);
-        this.store.deletePendingMove(move.id);
+      await this.write(m.name, async (tx) => {
+        await tx.updateVersion(m.name, row.version, { state: 'REMOVED' });
+        await this.event(tx, m, row.version, 'purged', actor, move.detail.eventDetail);
+        await tx.deletePendingMove(move.id);
       });
+      this.patchRow(m, row.version, { state: 'REMOVED' });
       await this.crashAt('purge:committed');
       await removeTree(trash).catch((e) => this.log.warn(`Could not delete ${trash} (deleted at the next start): ${(e as Error).message}`));
       this.sync(m);
@@ -957,21 +1095,25 @@ export class Registry implements ServingRouter {
   }
 
   private loadModelState(config: ModelConfig): ModelState {
-    const row = this.store.getModel(config.name);
-    return {
+    const known = this.known.get(config.name);
+    const m: ModelState = {
       name: config.name,
       config,
+      origin: known?.model.origin ?? 'config',
+      rows: new Map(),
+      signatures: new Map(),
+      labelSources: new Map(),
       found: new Map(),
       reported: false,
       purging: new Set(),
       recent: new Map(),
       lastUsed: undefined,
-      pinned: this.store.getPin(config.name)?.version,
-      active: row?.activeVersion ?? undefined,
-      previous: row?.previousVersion ?? undefined,
-      retired: new Set(this.store.listVersions(config.name).filter((r) => r.retired).map((r) => r.version)),
+      pinned: undefined,
+      active: undefined,
+      previous: undefined,
+      retired: new Set(),
       failed: new Map(),
-      labels: new Map(this.store.listLabels(config.name).map((l: LabelRow) => [l.label, l.version])),
+      labels: new Map(),
       states: new Map(),
       demand: new Map(),
       holds: new Map(),
@@ -983,17 +1125,33 @@ export class Registry implements ServingRouter {
       syncing: false,
       syncAgain: false,
     };
+    if (known) this.applySnapshot(m, known);
+    return m;
   }
 
-  /** Config-file version_labels become registry labels, unless the API has set that label since. */
-  private applyConfigLabels(m: ModelState): void {
+  /** Sets what the store holds about `m` (the rest of its state is this process's own). */
+  private applySnapshot(m: ModelState, snap: ModelSnapshot): void {
+    m.origin = snap.model.origin;
+    m.active = snap.model.activeVersion ?? undefined;
+    m.previous = snap.model.previousVersion ?? undefined;
+    m.pinned = snap.pin?.version;
+    m.rows = new Map(snap.versions.map((r) => [r.version, r]));
+    m.signatures = new Map(snap.signatures);
+    m.retired = new Set(snap.versions.filter((r) => r.retired).map((r) => r.version));
+    m.labels = new Map(snap.labels.map((l) => [l.label, l.version]));
+    m.labelSources = new Map(snap.labels.map((l) => [l.label, l.source]));
+  }
+
+  /** Config-file version_labels become registry labels, unless the API has set that label since; returns those to record. */
+  private configLabels(m: ModelState): { m: ModelState; label: string; version: number }[] {
+    const out: { m: ModelState; label: string; version: number }[] = [];
     for (const [label, version] of Object.entries(m.config.versionLabels)) {
-      const existing = this.store.getLabel(m.name, label);
-      if (existing && (existing.source === 'api' || existing.version === version)) continue;
-      this.store.setLabel(m.name, label, version, 'config');
-      this.event(m, version, 'labelled', CONFIG_ACTOR, `label ${label} → version ${version} (from the model config)`);
+      if (m.labelSources.get(label) === 'api' || (m.labels.get(label) === version && m.labelSources.has(label))) continue;
       m.labels.set(label, version);
+      m.labelSources.set(label, 'config');
+      out.push({ m, label, version });
     }
+    return out;
   }
 
   private versionInfo(m: ModelState, r: VersionRow): VersionInfo {
@@ -1012,12 +1170,206 @@ export class Registry implements ServingRouter {
       retiredAt: r.retiredAt,
       loaded: this.core.manager.availableVersions(m.name).includes(r.version),
       labels: [...m.labels].filter(([, v]) => v === r.version).map(([l]) => l).sort(),
-      signatures: this.store.getSignatures(m.name, r.version),
+      signatures: m.signatures.get(r.version) ?? [],
     };
   }
 
-  private event(m: ModelState, version: number | undefined, kind: EventKind, actor: string, detail: string): void {
-    this.store.addEvent({ model: m.name, version: version ?? null, kind, actor, detail });
+  private async event(tx: StoreTx, m: ModelState, version: number | undefined, kind: EventKind, actor: string, detail: string): Promise<void> {
+    await tx.addEvent({ model: m.name, version: version ?? null, kind, actor, detail });
+  }
+
+  // ------------------------------------------- the store, and its copy in memory
+
+  /** Reads every model's rows (before the core first asks). */
+  private async loadKnown(): Promise<void> {
+    this.lastEventId = await this.newestEventId();
+    this.known = await this.store.loadSnapshot();
+  }
+
+  private async newestEventId(): Promise<number> {
+    return (await this.store.changesSince(0)).lastEventId;
+  }
+
+  /** On a shared store: hears other replicas' commits at once, and polls for any the change feed missed. */
+  private async follow(): Promise<void> {
+    await this.store.watch(
+      (name) => this.scheduleRefresh(name),
+      () => {
+        // The feed was cut: whatever changed meanwhile is found by the next poll; refresh every model now anyway.
+        for (const name of this.models.keys()) this.scheduleRefresh(name);
+      },
+    );
+    if (this.refreshIntervalMs > 0) {
+      this.refreshTimer = setInterval(() => void this.poll(), this.refreshIntervalMs);
+      this.refreshTimer.unref();
+    }
+  }
+
+  private polling = false;
+
+  /** Refreshes the models with history newer than the last poll (every change that matters to serving writes an event). */
+  private async poll(): Promise<void> {
+    if (this.polling || this.stopping) return;
+    this.polling = true;
+    try {
+      const changes = await this.store.changesSince(this.lastEventId);
+      this.lastEventId = changes.lastEventId;
+      for (const name of changes.models) this.scheduleRefresh(name);
+    } catch (e) {
+      this.log.warn(`Registry could not look for changes made by other replicas (retrying): ${(e as Error).message}`);
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private readonly refreshAgain = new Set<string>();
+
+  /** Re-reads `name` from the store soon (one refresh at a time per model; a request during one runs another after it). */
+  private scheduleRefresh(name: string): void {
+    if (this.stopping) return;
+    if (this.refreshing.has(name)) {
+      this.refreshAgain.add(name);
+      return;
+    }
+    const run = this.refresh(name)
+      .catch((e) => this.log.warn(`Registry could not reload model ${name} from the store (retrying at the next change or poll): ${(e as Error).message}`))
+      .finally(() => {
+        this.refreshing.delete(name);
+        if (this.refreshAgain.delete(name)) this.scheduleRefresh(name);
+      });
+    this.refreshing.set(name, run);
+  }
+
+  /**
+   * Reads `name` from the store and serves what it says (pin, labels,
+   * retired versions, active/previous). A read that overlapped a write of
+   * ours is stale: it is thrown away and read again.
+   */
+  private async refresh(name: string): Promise<void> {
+    for (let attempt = 0; attempt < 20 && !this.stopping; attempt++) {
+      if ((this.writesPending.get(name) ?? 0) > 0) {
+        await this.writesDone();
+        continue;
+      }
+      const made = this.writesMade.get(name) ?? 0;
+      const snap = (await this.store.loadSnapshot([name])).get(name);
+      if ((this.writesMade.get(name) ?? 0) !== made || (this.writesPending.get(name) ?? 0) > 0 || this.stopping) continue;
+      if (!snap) return;
+      this.known.set(name, snap);
+      const m = this.models.get(name);
+      if (m) {
+        this.applySnapshot(m, snap);
+        this.sync(m);
+        this.updateActive(m);
+        this.notify(name);
+      } else if (snap.model.origin === 'uploaded') {
+        // A model created by an upload through another replica: serve it here too.
+        await this.core.refreshModels();
+      }
+      return;
+    }
+  }
+
+  /**
+   * Queues a transaction after every write made before it (so writes commit
+   * in the order they were made); `models` are those it changes.
+   */
+  private write<T>(models: string | readonly string[], fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    const names = typeof models === 'string' ? [models] : [...models];
+    for (const n of names) {
+      this.writesMade.set(n, (this.writesMade.get(n) ?? 0) + 1);
+      this.writesPending.set(n, (this.writesPending.get(n) ?? 0) + 1);
+    }
+    const run = this.writeTail.then(() => this.store.transaction(fn));
+    this.writeTail = run.catch(() => undefined);
+    const done = () => {
+      for (const n of names) {
+        const left = (this.writesPending.get(n) ?? 1) - 1;
+        if (left > 0) this.writesPending.set(n, left);
+        else this.writesPending.delete(n);
+      }
+    };
+    run.then(done, done);
+    return run;
+  }
+
+  /** A write nobody waits for (the manager's and the watcher's reports): a failure is logged. */
+  private background(models: string | readonly string[], what: string, fn: (tx: StoreTx) => Promise<unknown>): void {
+    this.write(models, fn).catch((e) => this.log.error(`Registry could not record ${what}: ${(e as Error).message}`));
+  }
+
+  /** Resolves once every write made so far has committed (or failed). */
+  private async writesDone(): Promise<void> {
+    let tail: Promise<unknown>;
+    do {
+      tail = this.writeTail;
+      await tail;
+    } while (tail !== this.writeTail);
+  }
+
+  private patchRow(m: ModelState, version: number, update: VersionUpdate): void {
+    const row = m.rows.get(version);
+    if (row) m.rows.set(version, { ...row, ...update });
+  }
+
+  /** A model's version rows, highest first. */
+  private rowsOf(m: ModelState): VersionRow[] {
+    return [...m.rows.values()].sort((a, b) => b.version - a.version);
+  }
+
+  /** Records in memory what upsertModel wrote (a new model, or a new base path; the origin is kept). */
+  private rememberModel(row: { name: string; basePath: string; origin: ModelOrigin }): void {
+    const known = this.known.get(row.name);
+    if (known) known.model = { ...known.model, basePath: row.basePath };
+    else {
+      this.known.set(row.name, {
+        model: { name: row.name, basePath: row.basePath, origin: row.origin, activeVersion: null, previousVersion: null, createdAt: new Date().toISOString() },
+        versions: [],
+        signatures: new Map(),
+        labels: [],
+        pin: undefined,
+      });
+    }
+  }
+
+  /** Records in memory an uploaded version's row (and its model's, which the upload may have created). */
+  private rememberVersion(model: ModelRow, row: VersionRow, signatures: SignatureRow[]): void {
+    const known = this.known.get(model.name);
+    if (known) {
+      known.model = model;
+      known.versions = [row, ...known.versions.filter((v) => v.version !== row.version)].sort((a, b) => b.version - a.version);
+      known.signatures.set(row.version, signatures);
+    } else {
+      this.known.set(model.name, { model, versions: [row], signatures: new Map([[row.version, signatures]]), labels: [], pin: undefined });
+    }
+    const m = this.models.get(model.name);
+    if (m) {
+      m.origin = model.origin;
+      m.rows.set(row.version, row);
+      m.signatures.set(row.version, signatures);
+    }
+  }
+
+  /** Forgets an upload undone before its folder moved: its row, and its model when the store no longer has it. */
+  private async forgetVersion(name: string, version: number): Promise<void> {
+    const m = this.models.get(name);
+    m?.rows.delete(version);
+    m?.signatures.delete(version);
+    const snap = (await this.store.loadSnapshot([name]).catch(() => undefined))?.get(name);
+    if (!snap) this.known.delete(name);
+    else this.known.set(name, snap);
+  }
+
+  /** The store's view of `m`, as this process holds it (kept when `m` leaves the model list). */
+  private snapshotOf(m: ModelState): ModelSnapshot {
+    const created = this.known.get(m.name)?.model.createdAt ?? new Date().toISOString();
+    return {
+      model: { name: m.name, basePath: m.config.basePath, origin: m.origin, activeVersion: m.active ?? null, previousVersion: m.previous ?? null, createdAt: created },
+      versions: this.rowsOf(m),
+      signatures: new Map(m.signatures),
+      labels: [...m.labels].map(([label, version]) => ({ model: m.name, label, version, source: m.labelSources.get(label) ?? 'api', updatedAt: '' })),
+      pin: m.pinned === undefined ? undefined : { model: m.name, version: m.pinned, pinnedAt: '', actor: '' },
+    };
   }
 
   private requireModel(name: string): ModelState {
@@ -1031,7 +1383,7 @@ export class Registry implements ServingRouter {
   }
 
   private requireVersionRow(m: ModelState, version: number): VersionRow {
-    const row = this.store.getVersion(m.name, version);
+    const row = m.rows.get(version);
     if (!row) throw notFound(`Model ${m.name} has no version ${version}.`);
     return row;
   }

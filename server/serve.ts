@@ -12,10 +12,11 @@ import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { consoleLogger, type Logger } from '../registry/log.js';
 import type { ModelConfig } from '../registry/model_config.js';
-import { recoverRegistryAt } from '../registry/recovery.js';
+import { openRegistryStore } from '../registry/open_store.js';
+import { recoverRegistry } from '../registry/recovery.js';
 import { Registry } from '../registry/registry.js';
 import { ServingCore } from '../registry/serving_core.js';
-import { Store, type SynchronousMode } from '../registry/store.js';
+import type { RegistryStore, SynchronousMode } from '../registry/store.js';
 import { UploadIntake } from '../registry/upload.js';
 import type { ServingEngine } from '../runtime/engine.js';
 import { createServingEngine, type ExecutionOptions } from '../runtime/execution/serving_engine.js';
@@ -110,6 +111,12 @@ export interface RegistryServeOptions {
   requireAdminToken?: boolean;
   /** SQLite's synchronous mode: 'full' (default) makes every commit survive a power loss; 'normal' is faster. */
   synchronous?: SynchronousMode;
+  /** A PostgreSQL registry shared by replicas (postgresql://...); `path` is then unused. */
+  url?: string;
+  /** PostgreSQL connections per process (default 10). */
+  poolSize?: number;
+  /** Shared store: how often to poll for other replicas' changes the change feed missed (default 1000 ms). */
+  refreshIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -139,9 +146,25 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   if (options.registry) new TrustedProxies(options.registry.trustedProxies); // refuses a bad entry before anything starts
   const metricsPath = options.monitoringConfigFile ? await readMonitoringConfig(options.monitoringConfigFile) : undefined;
-  // Finish or undo what a crash interrupted before the model list is read (an interrupted upload may have left a model folder).
-  if (options.registry) await recoverRegistryAt(options.registry, log);
-  let models = await readModelList(options.models);
+  let store: RegistryStore | undefined;
+  if (options.registry) {
+    const r = options.registry;
+    store = await openRegistryStore({ path: r.path, synchronous: r.synchronous, url: r.url, postgres: { poolSize: r.poolSize } });
+    // Finish or undo what a crash interrupted before the model list is read (an interrupted upload may have left a model folder).
+    try {
+      await recoverRegistry(store, r.modelsDir, log);
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
+  let models: ModelConfig[];
+  try {
+    models = await readModelList(options.models);
+  } catch (e) {
+    await store?.close();
+    throw e;
+  }
   if (models.length === 0) {
     const where = options.models.kind === 'models_dir' ? ` (${options.models.dir} has no model folders yet)` : '';
     log.warn(`No models to serve yet${where}.`);
@@ -167,21 +190,27 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   metrics = new ServerMetrics(core.monitor);
 
-  let store: Store | undefined;
   let registry: Registry | undefined;
   let fallback = options.fallback;
-  if (options.registry) {
+  if (options.registry && store) {
     const r = options.registry;
-    store = Store.open(r.path, { synchronous: r.synchronous });
-    registry = new Registry({
-      store,
-      core,
-      modelsDir: r.modelsDir,
-      maxLoadedVersions: r.maxLoadedVersions,
-      onDemandMaxWaitingRequests: r.onDemandMaxWaitingRequests,
-      onDemandMaxWaitMs: r.onDemandMaxWaitMs,
-      log,
-    });
+    try {
+      registry = await Registry.open({
+        store,
+        refreshIntervalMs: r.refreshIntervalMs,
+        core,
+        modelsDir: r.modelsDir,
+        maxLoadedVersions: r.maxLoadedVersions,
+        onDemandMaxWaitingRequests: r.onDemandMaxWaitingRequests,
+        onDemandMaxWaitMs: r.onDemandMaxWaitMs,
+        log,
+      });
+    } catch (e) {
+      await core.stop();
+      await closeEngine();
+      await store.close();
+      throw e;
+    }
     const intake = new UploadIntake({
       registry,
       engine,
@@ -201,7 +230,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     });
     const who = r.adminToken ? 'admin token required for changes' : 'changes accepted from loopback clients connecting directly (no proxy): no admin token set';
     const proxies = r.trustedProxies?.length ? `; trusted proxies ${r.trustedProxies.join(', ')}` : '';
-    log.info(`Registry at ${r.path}; management API at /api/v1 (${who}${proxies})`);
+    log.info(`Registry at ${store.location}${store.kind === 'sqlite' ? '' : ' (shared by replicas)'}; management API at /api/v1 (${who}${proxies})`);
   }
   try {
     await core.start(models);
@@ -209,7 +238,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await registry?.stop();
     await core.stop();
     await closeEngine();
-    store?.close();
+    await store?.close();
     throw e;
   }
 
@@ -227,7 +256,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await registry?.stop();
     await core.stop();
     await closeEngine();
-    store?.close();
+    await store?.close();
     throw e;
   }
   const port = (http.server.address() as AddressInfo).port;
@@ -255,7 +284,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await registry?.stop();
     await core.stop();
     await closeEngine();
-    store?.close();
+    await store?.close();
     throw e;
   }
   if (grpcPort !== undefined) log.info(`Running gRPC ModelServer at ${host}:${grpcPort} ...`);
@@ -300,7 +329,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const clean = await within(coreStopped, left());
       await closeEngine();
       if (!clean) await within(coreStopped, 1000);
-      store?.close();
+      await store?.close();
       log.info(clean ? 'Server stopped.' : `Server stopped; work still running after ${timeoutMs} ms was abandoned.`);
     })());
 

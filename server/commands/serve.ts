@@ -23,6 +23,9 @@ import { DEFAULT_MAX_STRING_TENSOR_BYTES, DEFAULT_MAX_TENSOR_ELEMENTS } from '..
 import { perModelBatchingParameters, readBatchingParameters } from '../config_file.js';
 import { ADMIN_TOKEN_ENV, resolveAdminToken } from '../management/auth.js';
 import { SYNCHRONOUS_MODES, type SynchronousMode } from '../../registry/store.js';
+import { checkRegistryUrl, REGISTRY_URL_ENV } from '../../registry/open_store.js';
+import { DEFAULT_POOL_SIZE } from '../../registry/postgres_store.js';
+import { DEFAULT_REFRESH_INTERVAL_MS } from '../../registry/registry.js';
 import type { ModelListSource } from '../model_list.js';
 import { startServer, type ServeOptions } from '../serve.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../rest/handler.js';
@@ -47,6 +50,9 @@ interface ServeFlags {
   models_dir: string;
   registry_path: string;
   registry_synchronous: SynchronousMode;
+  registry_url?: string;
+  registry_pool_size: number;
+  registry_refresh_interval_ms: number;
   max_loaded_versions: number;
   on_demand_max_waiting_requests: number;
   on_demand_max_wait_ms: number;
@@ -92,6 +98,21 @@ function nonNegativeNumber(value: string): number {
 function positiveNumber(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number > 0.');
+  return n;
+}
+
+function registryUrl(value: string): string {
+  try {
+    checkRegistryUrl(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return value;
+}
+
+function poolSize(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 100) throw new InvalidArgumentError('expected a whole number from 1 to 100.');
   return n;
 }
 
@@ -193,6 +214,9 @@ async function serve(flags: ServeFlags): Promise<void> {
     registry: {
       path: flags.registry_path,
       synchronous: flags.registry_synchronous,
+      url: flags.registry_url,
+      poolSize: flags.registry_pool_size,
+      refreshIntervalMs: flags.registry_refresh_interval_ms,
       modelsDir: flags.models_dir,
       maxLoadedVersions: flags.max_loaded_versions,
       onDemandMaxWaitingRequests: flags.on_demand_max_waiting_requests,
@@ -259,6 +283,18 @@ export function addServeCommand(program: Command): void {
       new Option('--registry_synchronous <mode>', "SQLite synchronous mode of the registry: 'full' (every commit survives a power loss) or 'normal' (faster; a power loss may undo the last commits)")
         .choices(SYNCHRONOUS_MODES)
         .default('full'),
+    )
+    .addOption(
+      new Option('--registry_url <url>', 'a PostgreSQL registry shared by replicas (postgresql://user[:password]@host[:port]/db) instead of --registry_path')
+        .env(REGISTRY_URL_ENV)
+        .argParser(registryUrl),
+    )
+    .option('--registry_pool_size <n>', 'PostgreSQL connections per process (with --registry_url)', poolSize, DEFAULT_POOL_SIZE)
+    .option(
+      '--registry_refresh_interval_ms <ms>',
+      "with --registry_url: how often to poll for other replicas' changes that LISTEN/NOTIFY missed (0: never)",
+      nonNegativeInteger,
+      DEFAULT_REFRESH_INTERVAL_MS,
     )
     .option('--max_loaded_versions <n>', 'versions of a model kept loaded at most (least recently used evicted; default policy only)', positiveInteger, 4)
     .option('--on_demand_max_waiting_requests <n>', 'requests per model that may wait at once for a version to load on demand (more: 503)', positiveInteger, 100)

@@ -129,10 +129,10 @@ export function managementRouter(options: ManagementOptions): Router {
     res.json(versionJson(registry.getVersion(req.params.model, parseVersionNumber(req.params.version))));
   });
 
-  router.get('/models/:model/events', (req, res) => {
+  router.get('/models/:model/events', async (req, res) => {
     const limit = Math.min(intQuery(req, 'limit') ?? 100, 1000);
     if (limit < 1) throw invalidArgument('Query parameter limit must be between 1 and 1000.');
-    const events = registry.events(req.params.model, { limit, before: intQuery(req, 'before') });
+    const events = await registry.events(req.params.model, { limit, before: intQuery(req, 'before') });
     res.json(eventsJson(events, limit));
   });
 
