@@ -341,8 +341,12 @@ export class Registry implements ServingRouter {
       const m = this.requireModel(name);
       this.requireVersionRow(m, version);
       if (m.pinned === version) return this.getModel(name);
-      await this.ensureLoaded(name, version, 'pinned');
-      await this.setPin(m, version, actor, 'pinned', `pinned version ${version}${m.active !== undefined ? ` (was serving ${m.active})` : ''}`);
+      const release = await this.holdLoaded(name, version, 'pinned');
+      try {
+        await this.setPin(m, version, actor, 'pinned', `pinned version ${version}${m.active !== undefined ? ` (was serving ${m.active})` : ''}`);
+      } finally {
+        release();
+      }
       return this.getModel(name);
     });
   }
@@ -353,15 +357,19 @@ export class Registry implements ServingRouter {
       const m = this.requireModel(name);
       if (m.pinned === undefined) return this.getModel(name);
       const next = this.loadSetFor(m, { pinned: undefined }).target;
-      if (next !== undefined) await this.ensureLoaded(name, next, 'served').catch((e) => this.log.warn(toStatusError(e).message));
-      const was = m.pinned;
-      await this.write(name, async (tx) => {
-        await tx.deletePin(name);
-        await this.event(tx, m, was, 'unpinned', actor, `unpinned version ${was}${next !== undefined ? `; following the newest version (${next})` : ''}`);
-      });
-      m.pinned = undefined;
-      this.sync(m);
-      this.updateActive(m);
+      const release = await this.tryHoldLoaded(name, next);
+      try {
+        const was = m.pinned;
+        await this.write(name, async (tx) => {
+          await tx.deletePin(name);
+          await this.event(tx, m, was, 'unpinned', actor, `unpinned version ${was}${next !== undefined ? `; following the newest version (${next})` : ''}`);
+        });
+        m.pinned = undefined;
+        this.sync(m);
+        this.updateActive(m);
+      } finally {
+        release();
+      }
       return this.getModel(name);
     });
   }
@@ -375,9 +383,13 @@ export class Registry implements ServingRouter {
         const only = m.active === undefined ? 'no version has served yet' : `only version ${m.active} has served`;
         throw failedPrecondition(`Model ${name} has no previous version to roll back to: ${only}.`);
       }
-      await this.ensureLoaded(name, to, 'rolled back to');
-      const from = m.active;
-      await this.setPin(m, to, actor, 'rolled_back', `rolled back from version ${from} to version ${to} (now pinned)`);
+      const release = await this.holdLoaded(name, to, 'rolled back to');
+      try {
+        const from = m.active;
+        await this.setPin(m, to, actor, 'rolled_back', `rolled back from version ${from} to version ${to} (now pinned)`);
+      } finally {
+        release();
+      }
       return this.getModel(name);
     });
   }
@@ -433,28 +445,30 @@ export class Registry implements ServingRouter {
       if (!m.retired.has(version)) {
         // Load whatever takes over before this version stops taking requests.
         const next = this.loadSetFor(m, { retire: version }).target;
-        if (next !== undefined && next !== version) {
-          await this.ensureLoaded(name, next, 'served').catch((e) => this.log.warn(toStatusError(e).message));
-        }
+        const release = await this.tryHoldLoaded(name, next !== version ? next : undefined);
         const labels = [...m.labels].filter(([, v]) => v === version).map(([label]) => label);
         const update = { retired: true, retiredAt: new Date().toISOString() };
-        await this.write(name, async (tx) => {
+        try {
+          await this.write(name, async (tx) => {
+            for (const label of labels) {
+              await tx.deleteLabel(name, label);
+              await this.event(tx, m, version, 'unlabelled', actor, `removed label ${label}: version ${version} was retired`);
+            }
+            await tx.updateVersion(name, version, update);
+            await this.event(tx, m, version, 'retired', actor, `retired version ${version}; its files are kept`);
+          });
+          this.patchRow(m, version, update);
           for (const label of labels) {
-            await tx.deleteLabel(name, label);
-            await this.event(tx, m, version, 'unlabelled', actor, `removed label ${label}: version ${version} was retired`);
+            m.labels.delete(label);
+            m.labelSources.delete(label);
           }
-          await tx.updateVersion(name, version, update);
-          await this.event(tx, m, version, 'retired', actor, `retired version ${version}; its files are kept`);
-        });
-        this.patchRow(m, version, update);
-        for (const label of labels) {
-          m.labels.delete(label);
-          m.labelSources.delete(label);
+          m.retired.add(version);
+          m.recent.delete(version);
+          this.sync(m);
+          this.updateActive(m);
+        } finally {
+          release();
         }
-        m.retired.add(version);
-        m.recent.delete(version);
-        this.sync(m);
-        this.updateActive(m);
       }
       if (options.purge) await this.purge(m, row, actor);
       return this.getVersion(name, version);
@@ -797,16 +811,35 @@ export class Registry implements ServingRouter {
 
   /** Waits until `version` is loaded, asking the manager to load it if needed; throws why it cannot be. */
   async ensureLoaded(name: string, version: number, verb: string): Promise<void> {
+    (await this.holdLoaded(name, version, verb))();
+  }
+
+  /**
+   * As ensureLoaded, and keeps `version` loaded until the returned function
+   * is called: the caller's change (a pin...) is committed to the store
+   * first, which takes real time on a database server.
+   */
+  private async holdLoaded(name: string, version: number, verb: string): Promise<() => void> {
     if (this.stopping) throw unavailable('The server is shutting down.');
     const m = this.requireModel(name);
     this.checkServable(m, version, verb);
-    // The reservation ends after the caller's next synchronous step (setPin...), which protects the version itself.
     const release = this.reserve(m, version, m.holds);
     try {
       await this.waitLoaded(m, version, verb, undefined);
-    } finally {
+    } catch (e) {
       release();
+      throw e;
     }
+    return release;
+  }
+
+  /** Holds `version` loaded (see holdLoaded); a version that cannot be loaded is logged and nothing is held. */
+  private async tryHoldLoaded(name: string, version: number | undefined): Promise<() => void> {
+    if (version === undefined) return () => {};
+    return this.holdLoaded(name, version, 'served').catch((e) => {
+      this.log.warn(toStatusError(e).message);
+      return () => {};
+    });
   }
 
   /** Counts one reservation of `version` in `into` and syncs; the returned function (idempotent) ends it. */

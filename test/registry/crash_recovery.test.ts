@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CrashPoint } from '../../registry/durable.js';
 import { modelConfig } from '../../registry/model_config.js';
 import { recoverRegistry } from '../../registry/recovery.js';
-import { Store } from '../../registry/store.js';
+import { SqliteStore } from '../../registry/sqlite_store.js';
 import { silentLogger } from '../../registry/log.js';
 import { inlineEngine } from '../../runtime/execution/serving_engine.js';
 import { startServer } from '../../server/serve.js';
@@ -88,7 +88,7 @@ function stagingFolders(...extra: string[]): string[] {
 }
 
 /** Registry rows and version folders agree: a row is REMOVED exactly when its folder is missing; every folder has a row. */
-function expectAgreement(w: World): void {
+async function expectAgreement(w: World): Promise<void> {
   for (const model of w.registry.listModels()) {
     for (const v of model.versions) {
       expect({ model: model.name, version: v.version, onDisk: fs.existsSync(v.path) }).toEqual({
@@ -101,15 +101,12 @@ function expectAgreement(w: World): void {
     const live = model.versions.filter((v) => v.state !== 'REMOVED').map((v) => v.version);
     expect(folders.sort()).toEqual(live.sort());
   }
-  expect(w.store.listPendingMoves()).toEqual([]);
+  expect(await w.store.listPendingMoves()).toEqual([]);
   expect(stagingFolders()).toEqual([]);
 }
 
-const kinds = (w: World, model: string) =>
-  w.registry
-    .events(model, { limit: 1000 })
-    .reverse()
-    .map((e) => `${e.kind}${e.version === null ? '' : ` ${e.version}`}`);
+const kinds = async (w: World, model: string) =>
+  (await w.registry.events(model, { limit: 1000 })).reverse().map((e) => `${e.kind}${e.version === null ? '' : ` ${e.version}`}`);
 
 describe('crash recovery of uploads', () => {
   for (const [point, lands] of [
@@ -129,16 +126,16 @@ describe('crash recovery of uploads', () => {
       if (point === 'upload:staged' || point === 'upload:committed') expect(stagingFolders().length).toBe(1);
 
       const again = await start();
-      expectAgreement(again);
+      await expectAgreement(again);
       const model = again.registry.getModel('hp');
       if (lands) {
         expect(model.versions.map((v) => [v.version, v.state])).toEqual([[2, 'AVAILABLE'], [1, 'AVAILABLE']]);
         expect(await predict(again, { name: 'hp' })).toEqual({ version: 2, y: 3.5 });
-        expect(kinds(again, 'hp').filter((k) => k.startsWith('uploaded'))).toEqual(['uploaded 1', 'uploaded 2']);
+        expect((await kinds(again, 'hp')).filter((k) => k.startsWith('uploaded'))).toEqual(['uploaded 1', 'uploaded 2']);
       } else {
         expect(model.versions.map((v) => [v.version, v.state])).toEqual([[1, 'AVAILABLE']]);
         expect(await predict(again, { name: 'hp' })).toEqual({ version: 1, y: 2.5 });
-        expect(kinds(again, 'hp')).not.toContain('removed 2');
+        expect(await kinds(again, 'hp')).not.toContain('removed 2');
         // The number was never acknowledged: the next upload gets it.
         expect((await uploadDir(again, 'hp', PLUS_THREE)).version).toBe(2);
       }
@@ -151,7 +148,7 @@ describe('crash recovery of uploads', () => {
     await crash(w);
 
     const again = await start();
-    expectAgreement(again);
+    await expectAgreement(again);
     expect(again.registry.listModels().map((m) => m.name)).toEqual([]);
     expect(fs.existsSync(path.join(modelsDir, 'fresh'))).toBe(false);
     // Uploading again works and gets version 1.
@@ -191,7 +188,7 @@ describe('crash recovery of uploads', () => {
     await crash(w);
 
     const again = await start();
-    expectAgreement(again);
+    await expectAgreement(again);
     expect(again.registry.getModel('fresh')).toMatchObject({ origin: 'uploaded', activeVersion: 1 });
     expect(again.registry.getVersion('fresh', 1)).toMatchObject({ state: 'AVAILABLE', source: 'uploaded' });
     expect(await predict(again, { name: 'fresh' })).toEqual({ version: 1, y: 2.5 });
@@ -207,7 +204,7 @@ describe('crash recovery of uploads', () => {
     await crash(w);
 
     const again = await start();
-    expectAgreement(again);
+    await expectAgreement(again);
     expect(again.registry.getModel('hp')).toMatchObject({ activeVersion: 1, pinnedVersion: 1 });
     expect(await predict(again, { name: 'hp' })).toEqual({ version: 1, y: 2.5 });
     expect(await predict(again, { name: 'hp', version: 2 })).toEqual({ version: 2, y: 3.5 });
@@ -257,7 +254,7 @@ describe('a live upload between its steps', () => {
       expect(await upload).toMatchObject({ version: 2, state: 'AVAILABLE' });
       expect(w.registry.getModel('hp')).toMatchObject({ activeVersion: 1, pinnedVersion: 1 });
       expect(await predict(w, { name: 'hp' })).toEqual({ version: 1, y: 2.5 });
-      expect(kinds(w, 'hp').filter((k) => k.endsWith(' 2')).slice(0, 2)).toEqual(['uploaded 2', 'loading 2']);
+      expect((await kinds(w, 'hp')).filter((k) => k.endsWith(' 2')).slice(0, 2)).toEqual(['uploaded 2', 'loading 2']);
     });
   }
 });
@@ -279,10 +276,10 @@ describe('crash recovery of purges', () => {
       await crash(w);
 
       const again = await start();
-      expectAgreement(again);
+      await expectAgreement(again);
       expect(again.registry.getVersion('hp', 1)).toMatchObject({ retired: true, state: gone ? 'REMOVED' : 'AVAILABLE' });
       expect(fs.existsSync(path.join(modelsDir, 'hp/1'))).toBe(!gone);
-      expect(kinds(again, 'hp').filter((k) => k === 'purged 1' || k === 'removed 1')).toEqual(gone ? ['purged 1'] : []);
+      expect((await kinds(again, 'hp')).filter((k) => k === 'purged 1' || k === 'removed 1')).toEqual(gone ? ['purged 1'] : []);
       expect(await predict(again, { name: 'hp' })).toEqual({ version: 2, y: 3.5 });
     });
   }
@@ -311,11 +308,11 @@ describe('startup recovery', () => {
   });
 
   it('recovers a registry file whose pending move names folders that are both gone (undone, nothing left pointing at them)', async () => {
-    const store = Store.open(dbFile);
-    store.transaction(() => {
-      store.upsertModel({ name: 'gone', basePath: path.join(modelsDir, 'gone'), origin: 'uploaded' });
-      store.insertVersion({ model: 'gone', version: 1, path: path.join(modelsDir, 'gone/1'), source: 'uploaded' });
-      store.addPendingMove({
+    const store = SqliteStore.open(dbFile);
+    await store.transaction(async (tx) => {
+      await tx.upsertModel({ name: 'gone', basePath: path.join(modelsDir, 'gone'), origin: 'uploaded' });
+      await tx.insertVersion({ model: 'gone', version: 1, path: path.join(modelsDir, 'gone/1'), source: 'uploaded' });
+      await tx.addPendingMove({
         kind: 'upload',
         model: 'gone',
         version: 1,
@@ -326,22 +323,22 @@ describe('startup recovery', () => {
     });
     const report = await recoverRegistry(store, modelsDir, silentLogger);
     expect(report.undone).toEqual(['gone/1']);
-    expect(store.listModels()).toEqual([]);
-    expect(store.listPendingMoves()).toEqual([]);
-    store.close();
+    expect(await store.listModels()).toEqual([]);
+    expect(await store.listPendingMoves()).toEqual([]);
+    await store.close();
   });
 });
 
 describe('undoing an upload', () => {
   it('gives a model that had a row back its origin and base path', async () => {
-    const store = Store.open(dbFile);
+    const store = SqliteStore.open(dbFile);
     const oldBase = path.join(tmp, 'elsewhere/kept');
-    store.transaction(() => {
-      store.upsertModel({ name: 'kept', basePath: oldBase, origin: 'config' });
-      store.upsertModel({ name: 'kept', basePath: path.join(modelsDir, 'kept'), origin: 'config' });
-      store.setModelOrigin('kept', 'uploaded');
-      store.insertVersion({ model: 'kept', version: 4, path: path.join(modelsDir, 'kept/4'), source: 'uploaded' });
-      store.addPendingMove({
+    await store.transaction(async (tx) => {
+      await tx.upsertModel({ name: 'kept', basePath: oldBase, origin: 'config' });
+      await tx.upsertModel({ name: 'kept', basePath: path.join(modelsDir, 'kept'), origin: 'config' });
+      await tx.setModelOrigin('kept', 'uploaded');
+      await tx.insertVersion({ model: 'kept', version: 4, path: path.join(modelsDir, 'kept/4'), source: 'uploaded' });
+      await tx.addPendingMove({
         kind: 'upload',
         model: 'kept',
         version: 4,
@@ -351,22 +348,22 @@ describe('undoing an upload', () => {
       });
     });
     await recoverRegistry(store, modelsDir, silentLogger);
-    expect(store.getModel('kept')).toMatchObject({ basePath: oldBase, origin: 'config' });
-    expect(store.listVersions('kept')).toEqual([]);
-    store.close();
+    expect(await store.getModel('kept')).toMatchObject({ basePath: oldBase, origin: 'config' });
+    expect(await store.listVersions('kept')).toEqual([]);
+    await store.close();
   });
 });
 
 describe('durability settings', () => {
-  it('commits with synchronous=FULL by default, NORMAL only when asked', () => {
-    const full = Store.open(path.join(tmp, 'full.db'));
-    const normal = Store.open(path.join(tmp, 'normal.db'), { synchronous: 'normal' });
+  it('commits with synchronous=FULL by default, NORMAL only when asked', async () => {
+    const full = SqliteStore.open(path.join(tmp, 'full.db'));
+    const normal = SqliteStore.open(path.join(tmp, 'normal.db'), { synchronous: 'normal' });
     try {
       expect(full.db.pragma('synchronous', { simple: true })).toBe(2);
       expect(normal.db.pragma('synchronous', { simple: true })).toBe(1);
     } finally {
-      full.close();
-      normal.close();
+      await full.close();
+      await normal.close();
     }
   });
 
@@ -381,7 +378,7 @@ describe('durability settings', () => {
         log: silentLogger,
       });
       try {
-        expect(server.registry!.store.db.pragma('synchronous', { simple: true })).toBe(pragma);
+        expect((server.registry!.store as SqliteStore).db.pragma('synchronous', { simple: true })).toBe(pragma);
       } finally {
         await server.stop();
       }

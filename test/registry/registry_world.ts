@@ -1,5 +1,6 @@
-// A registry wired to a real serving core, runtime and SQLite file, for the
-// registry tests: start, upload, predict, restart.
+// A registry wired to a real serving core, runtime and store (a SQLite file,
+// or a PostgreSQL database when `storeUrl` is given), for the registry tests:
+// start, upload, predict, restart.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -10,7 +11,8 @@ import { recoverRegistry } from '../../registry/recovery.js';
 import { Registry } from '../../registry/registry.js';
 import type { ModelSpec } from '../../registry/serving_core.js';
 import { ServingCore } from '../../registry/serving_core.js';
-import { Store } from '../../registry/store.js';
+import { openRegistryStore } from '../../registry/open_store.js';
+import type { RegistryStore } from '../../registry/store.js';
 import { UploadIntake } from '../../registry/upload.js';
 import { StatusError } from '../../runtime/errors.js';
 import { inlineEngine } from '../../runtime/execution/serving_engine.js';
@@ -21,7 +23,7 @@ export const PLUS_TWO = path.join(FIXTURES, 'saved_model_half_plus_two_cpu/00000
 export const PLUS_THREE = path.join(FIXTURES, 'saved_model_half_plus_three/00000123'); // y = 0.5x + 3
 
 export interface World {
-  store: Store;
+  store: RegistryStore;
   core: ServingCore;
   registry: Registry;
   intake: UploadIntake;
@@ -30,6 +32,11 @@ export interface World {
 
 export async function startWorld(options: {
   dbFile: string;
+  /** A PostgreSQL database to use instead of `dbFile`. */
+  storeUrl?: string;
+  /** Shared store: this world's replica id, and how often it polls for others' changes. */
+  replicaId?: string;
+  refreshIntervalMs?: number;
   modelsDir: string;
   configs?: ModelConfig[];
   maxLoadedVersions?: number;
@@ -38,11 +45,13 @@ export async function startWorld(options: {
   maxUploadBytes?: number;
   crashHook?: CrashHook;
 }): Promise<World> {
-  const store = Store.open(options.dbFile);
+  const store = await openRegistryStore({ path: options.dbFile, url: options.storeUrl });
   await recoverRegistry(store, options.modelsDir, silentLogger);
   const core = new ServingCore({ engine: inlineEngine(), fileSystemPollWaitSeconds: 0, log: silentLogger });
-  const registry = new Registry({
+  const registry = await Registry.open({
     store,
+    replicaId: options.replicaId,
+    refreshIntervalMs: options.refreshIntervalMs,
     core,
     modelsDir: options.modelsDir,
     maxLoadedVersions: options.maxLoadedVersions,
@@ -62,7 +71,7 @@ export async function startWorld(options: {
     async stop() {
       await registry.stop();
       await core.stop();
-      store.close();
+      await store.close();
     },
   };
 }
@@ -123,4 +132,16 @@ export async function errorOf(p: Promise<unknown>): Promise<StatusError> {
     return e as StatusError;
   }
   throw new Error('did not fail');
+}
+
+/** How many models, versions and events the store holds (to show a refusal wrote nothing). */
+export async function storeCounts(store: RegistryStore): Promise<{ models: number; versions: number; events: number }> {
+  const models = await store.listModels();
+  let versions = 0;
+  let events = 0;
+  for (const m of models) {
+    versions += (await store.listVersions(m.name)).length;
+    events += (await store.listEvents(m.name, { limit: 1000 })).length;
+  }
+  return { models: models.length, versions, events };
 }

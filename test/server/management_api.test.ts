@@ -13,6 +13,7 @@ import { startServer, type RunningServer } from '../../server/serve.js';
 import { rawTar, tarGzOf } from '../registry/archive_helpers.js';
 import { FIXTURES, copyVersion } from './helpers.js';
 import { Traffic } from './traffic.js';
+import type { SqliteStore } from '../../registry/sqlite_store.js';
 
 const TOKEN = 'test-admin-token';
 const PLUS_TWO = path.join(FIXTURES, 'saved_model_half_plus_two_cpu/00000123');
@@ -75,7 +76,7 @@ async function snapshot() {
   return {
     folders: fs.readdirSync(modelsDir).sort().map((m) => [m, fs.readdirSync(path.join(modelsDir, m)).sort()]),
     models: (await api().get('/api/v1/models')).body,
-    rows: server.registry!.store.db.prepare('SELECT (SELECT COUNT(*) FROM versions) v, (SELECT COUNT(*) FROM events) e, (SELECT COUNT(*) FROM models) m').get(),
+    rows: (server.registry!.store as SqliteStore).db.prepare('SELECT (SELECT COUNT(*) FROM versions) v, (SELECT COUNT(*) FROM events) e, (SELECT COUNT(*) FROM models) m').get(),
   };
 }
 
