@@ -23,6 +23,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { exists, removeTree } from './durable.js';
 import { consoleLogger, type Logger } from './log.js';
+import { DEFAULT_REPLICA_LAPSE_MS } from './replicas.js';
 import { openRegistryStore, type RegistryStoreLocation } from './open_store.js';
 import type { PendingMove, RegistryStore, StoreTx } from './store.js';
 
@@ -82,8 +83,6 @@ async function finishPurge(tx: StoreTx, move: PendingMove): Promise<void> {
   await tx.deletePendingMove(move.id);
 }
 
-/** How long a replica may stay silent before recovery treats its moves and staging folders as abandoned. */
-export const DEFAULT_REPLICA_LAPSE_MS = 15_000;
 
 /** On a shared store: staging folders younger than this may belong to an upload in progress on another replica. */
 export const SHARED_STAGING_MIN_AGE_MS = 60 * 60 * 1000;

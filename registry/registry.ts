@@ -85,6 +85,7 @@ import { listVersionDirs } from './version_dir.js';
 import { digestFolder, type FolderDigest } from './version_files.js';
 import type { AspiredVersion } from './version_manager.js';
 import { describePolicy } from './version_policy.js';
+import { DEFAULT_REPLICA_LAPSE_MS, listReplicas, type ReplicaInfo } from './replicas.js';
 
 /** Actors the registry records for changes it makes itself. */
 export const WATCHER_ACTOR = 'watcher';
@@ -114,8 +115,10 @@ export interface RegistryOptions {
    * the change feed may have missed (default 1000 ms; 0: never). Ignored for SQLite.
    */
   refreshIntervalMs?: number;
-  /** Names this process in the history (`server@{replicaId}`) on a shared store. */
+  /** Names this process in the history (`server@{replicaId}`) on a shared store, and in its heartbeats. */
   replicaId?: string;
+  /** A replica silent for longer than this is reported gone (default 15000 ms). */
+  replicaLapseMs?: number;
 }
 
 export const DEFAULT_REFRESH_INTERVAL_MS = 1000;
@@ -230,6 +233,7 @@ export class Registry implements ServingRouter {
   readonly onDemandMaxWaitMs: number;
   /** This process on a shared store (heartbeats, pending moves, the history's actor). */
   readonly replicaId: string | undefined;
+  readonly replicaLapseMs: number;
   private readonly log: Logger;
   private models = new Map<string, ModelState>();
   private readonly waiters = new Map<string, Set<() => void>>();
@@ -277,6 +281,7 @@ export class Registry implements ServingRouter {
     this.crashHook = options.crashHook ?? crashHookFromEnv();
     this.refreshIntervalMs = Math.max(0, options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS);
     this.replicaId = options.replicaId;
+    this.replicaLapseMs = options.replicaLapseMs ?? DEFAULT_REPLICA_LAPSE_MS;
     this.serverActor = this.store.kind !== 'sqlite' && options.replicaId ? `${SERVER_ACTOR}@${options.replicaId}` : SERVER_ACTOR;
     this.core.attachRouter(this);
     this.core.monitor.subscribe((s) => this.onState(s));
@@ -321,6 +326,11 @@ export class Registry implements ServingRouter {
     return this.store.listEvents(name, options);
   }
 
+  /** The replicas sharing this registry (live, gone or stopped), from their heartbeats. */
+  replicas(): Promise<ReplicaInfo[]> {
+    return listReplicas(this.store, this.replicaLapseMs);
+  }
+
   hasModel(name: string): boolean {
     return this.models.has(name);
   }
@@ -338,6 +348,7 @@ export class Registry implements ServingRouter {
   /** Serves `version` for requests naming no version, until unpinned. */
   pin(name: string, version: number, actor: string): Promise<ModelInfo> {
     return this.withLock(name, async () => {
+      await this.current(name);
       const m = this.requireModel(name);
       this.requireVersionRow(m, version);
       if (m.pinned === version) return this.getModel(name);
@@ -354,6 +365,7 @@ export class Registry implements ServingRouter {
   /** Follows the newest available version again. */
   unpin(name: string, actor: string): Promise<ModelInfo> {
     return this.withLock(name, async () => {
+      await this.current(name);
       const m = this.requireModel(name);
       if (m.pinned === undefined) return this.getModel(name);
       const next = this.loadSetFor(m, { pinned: undefined }).target;
@@ -377,6 +389,7 @@ export class Registry implements ServingRouter {
   /** Switches to the version active before the current one, and pins it. */
   rollback(name: string, actor: string): Promise<ModelInfo> {
     return this.withLock(name, async () => {
+      await this.current(name);
       const m = this.requireModel(name);
       const to = m.previous;
       if (to === undefined || to === m.active) {
@@ -397,6 +410,7 @@ export class Registry implements ServingRouter {
   /** Points `label` at `version` (requests to /labels/{label} go there). */
   setLabel(name: string, label: string, version: number, actor: string): Promise<ModelInfo> {
     return this.withLock(name, async () => {
+      await this.current(name);
       checkLabelName(label);
       const m = this.requireModel(name);
       const row = this.requireVersionRow(m, version);
@@ -417,6 +431,7 @@ export class Registry implements ServingRouter {
 
   deleteLabel(name: string, label: string, actor: string): Promise<ModelInfo> {
     return this.withLock(name, async () => {
+      await this.current(name);
       const m = this.requireModel(name);
       const version = m.labels.get(label);
       if (version === undefined) throw notFound(`Model ${name} has no label ${label}.`);
@@ -437,6 +452,7 @@ export class Registry implements ServingRouter {
    */
   retire(name: string, version: number, options: { purge?: boolean }, actor: string): Promise<VersionInfo> {
     return this.withLock(name, async () => {
+      await this.current(name);
       const m = this.requireModel(name);
       const row = this.requireVersionRow(m, version);
       if (m.pinned === version) {
@@ -482,6 +498,7 @@ export class Registry implements ServingRouter {
    */
   restore(name: string, version: number, actor: string): Promise<VersionInfo> {
     return this.withLock(name, async () => {
+      await this.current(name);
       const m = this.requireModel(name);
       const row = this.requireVersionRow(m, version);
       if (!m.retired.has(version)) throw failedPrecondition(`Version ${version} of model ${name} is not retired.`);
@@ -972,6 +989,12 @@ export class Registry implements ServingRouter {
     const current = this.chooseDefault(m.name, this.core.manager.availableVersions(m.name));
     // Only once the intended version serves: not while, say, a pinned version is still loading at startup.
     if (current === undefined || current === m.active || current !== m.target) return;
+    // Shared store: another replica may know a newer version this one has not found or loaded yet;
+    // the newest is never moved back unless that version was retired or removed (a pin moves it anywhere).
+    if (this.store.kind !== 'sqlite' && m.pinned !== current && m.active !== undefined && current < m.active) {
+      const newer = m.rows.get(m.active);
+      if (newer && !newer.retired && newer.state !== 'REMOVED') return;
+    }
     const was = m.active;
     if (was !== undefined) m.previous = was;
     m.active = current;
@@ -1273,20 +1296,30 @@ export class Registry implements ServingRouter {
     this.refreshing.set(name, run);
   }
 
+  /** Shared store: brings `name` up to date with the store before a change is decided (other replicas may have changed it). */
+  private async current(name: string): Promise<void> {
+    if (this.store.kind === 'sqlite' || !this.models.has(name)) return;
+    await this.refresh(name);
+  }
+
   /**
    * Reads `name` from the store and serves what it says (pin, labels,
    * retired versions, active/previous). A read that overlapped a write of
    * ours is stale: it is thrown away and read again.
    */
   private async refresh(name: string): Promise<void> {
-    for (let attempt = 0; attempt < 20 && !this.stopping; attempt++) {
+    for (let attempt = 0; !this.stopping; attempt++) {
       if ((this.writesPending.get(name) ?? 0) > 0) {
         await this.writesDone();
         continue;
       }
       const made = this.writesMade.get(name) ?? 0;
       const snap = (await this.store.loadSnapshot([name])).get(name);
-      if ((this.writesMade.get(name) ?? 0) !== made || (this.writesPending.get(name) ?? 0) > 0 || this.stopping) continue;
+      if ((this.writesMade.get(name) ?? 0) !== made || (this.writesPending.get(name) ?? 0) > 0 || this.stopping) {
+        // Our own write overlapped the read: read again (after a pause that grows, so a busy model is caught between writes).
+        await new Promise((r) => setTimeout(r, Math.min(5 * 2 ** attempt, 200)));
+        continue;
+      }
       if (!snap) return;
       this.known.set(name, snap);
       const m = this.models.get(name);

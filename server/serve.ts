@@ -9,12 +9,14 @@
  *   await server.stop();
  */
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import { consoleLogger, type Logger } from '../registry/log.js';
 import type { ModelConfig } from '../registry/model_config.js';
 import { openRegistryStore } from '../registry/open_store.js';
 import { recoverRegistry } from '../registry/recovery.js';
 import { Registry } from '../registry/registry.js';
+import { defaultReplicaId, ReplicaHeartbeat } from '../registry/replicas.js';
 import { ServingCore } from '../registry/serving_core.js';
 import type { RegistryStore, SynchronousMode } from '../registry/store.js';
 import { UploadIntake } from '../registry/upload.js';
@@ -117,6 +119,13 @@ export interface RegistryServeOptions {
   poolSize?: number;
   /** Shared store: how often to poll for other replicas' changes the change feed missed (default 1000 ms). */
   refreshIntervalMs?: number;
+  /** This process among the replicas (default: host name and a random suffix). */
+  replicaId?: string;
+  /** The address other replicas and operators reach this one at (default: the REST host:port it listens on). */
+  replicaAddress?: string;
+  /** Heartbeat period (default 5000 ms), and the silence after which a replica is reported gone (default 15000 ms). */
+  heartbeatMs?: number;
+  replicaLapseMs?: number;
 }
 
 export interface RunningServer {
@@ -152,7 +161,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     store = await openRegistryStore({ path: r.path, synchronous: r.synchronous, url: r.url, postgres: { poolSize: r.poolSize } });
     // Finish or undo what a crash interrupted before the model list is read (an interrupted upload may have left a model folder).
     try {
-      await recoverRegistry(store, r.modelsDir, log);
+      await recoverRegistry(store, r.modelsDir, log, { replicaLapseMs: r.replicaLapseMs });
     } catch (e) {
       await store.close();
       throw e;
@@ -198,6 +207,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       registry = await Registry.open({
         store,
         refreshIntervalMs: r.refreshIntervalMs,
+        replicaId: r.replicaId ?? defaultReplicaId(),
+        replicaLapseMs: r.replicaLapseMs,
         core,
         modelsDir: r.modelsDir,
         maxLoadedVersions: r.maxLoadedVersions,
@@ -287,6 +298,25 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await store?.close();
     throw e;
   }
+  // The registry's record of this replica: what it serves, seen by every replica at /api/v1/replicas.
+  let heartbeat: ReplicaHeartbeat | undefined;
+  if (registry && store) {
+    const shown = host === '0.0.0.0' || host === '::' ? os.hostname() : host;
+    heartbeat = new ReplicaHeartbeat({
+      store,
+      monitor: core.monitor,
+      id: registry.replicaId!,
+      address: options.registry?.replicaAddress ?? `${shown.includes(':') ? `[${shown}]` : shown}:${port}`,
+      heartbeatMs: options.registry?.heartbeatMs,
+      log,
+    });
+    try {
+      await heartbeat.start();
+    } catch (e) {
+      log.warn(`Replica ${heartbeat.id}: the first heartbeat could not be recorded (retrying): ${(e as Error).message}`);
+    }
+    log.info(`Replica ${heartbeat.id} at ${heartbeat.address}`);
+  }
   if (grpcPort !== undefined) log.info(`Running gRPC ModelServer at ${host}:${grpcPort} ...`);
   if (options.grpcSocketPath !== undefined) log.info(`Running gRPC ModelServer at UNIX socket ${options.grpcSocketPath} ...`);
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
@@ -324,6 +354,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await within(reloading, left());
       await Promise.all([http.close(left()), grpcApi?.close(left())]);
       await within(registry?.stop(), left());
+      await within(heartbeat?.stop(), left());
       // Loads and warm-ups still running past the bound are not waited for: closing the engine fails them.
       const coreStopped = core.stop();
       const clean = await within(coreStopped, left());

@@ -26,6 +26,7 @@ import { SYNCHRONOUS_MODES, type SynchronousMode } from '../../registry/store.js
 import { checkRegistryUrl, REGISTRY_URL_ENV } from '../../registry/open_store.js';
 import { DEFAULT_POOL_SIZE } from '../../registry/postgres_store.js';
 import { DEFAULT_REFRESH_INTERVAL_MS } from '../../registry/registry.js';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_REPLICA_LAPSE_MS } from '../../registry/replicas.js';
 import type { ModelListSource } from '../model_list.js';
 import { startServer, type ServeOptions } from '../serve.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../rest/handler.js';
@@ -53,6 +54,10 @@ interface ServeFlags {
   registry_url?: string;
   registry_pool_size: number;
   registry_refresh_interval_ms: number;
+  replica_id?: string;
+  replica_address?: string;
+  replica_heartbeat_ms: number;
+  replica_lapse_ms: number;
   max_loaded_versions: number;
   on_demand_max_waiting_requests: number;
   on_demand_max_wait_ms: number;
@@ -107,6 +112,16 @@ function registryUrl(value: string): string {
   } catch (e) {
     throw new InvalidArgumentError((e as Error).message);
   }
+  return value;
+}
+
+function replicaId(value: string): string {
+  if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(value)) throw new InvalidArgumentError('expected 1 to 128 letters, digits, or _ . : -');
+  return value;
+}
+
+function replicaAddress(value: string): string {
+  if (value.length < 1 || value.length > 256 || /\s/.test(value)) throw new InvalidArgumentError('expected host:port (at most 256 characters, no spaces).');
   return value;
 }
 
@@ -217,6 +232,10 @@ async function serve(flags: ServeFlags): Promise<void> {
       url: flags.registry_url,
       poolSize: flags.registry_pool_size,
       refreshIntervalMs: flags.registry_refresh_interval_ms,
+      replicaId: flags.replica_id,
+      replicaAddress: flags.replica_address,
+      heartbeatMs: flags.replica_heartbeat_ms,
+      replicaLapseMs: flags.replica_lapse_ms,
       modelsDir: flags.models_dir,
       maxLoadedVersions: flags.max_loaded_versions,
       onDemandMaxWaitingRequests: flags.on_demand_max_waiting_requests,
@@ -296,6 +315,10 @@ export function addServeCommand(program: Command): void {
       nonNegativeInteger,
       DEFAULT_REFRESH_INTERVAL_MS,
     )
+    .option('--replica_id <id>', 'this process among the replicas sharing the registry (default: host name and a random suffix)', replicaId)
+    .option('--replica_address <host:port>', 'the address shown for this replica at /api/v1/replicas (default: the REST host:port)', replicaAddress)
+    .option('--replica_heartbeat_ms <ms>', 'how often this replica records its heartbeat and loaded versions in the registry', positiveInteger, DEFAULT_HEARTBEAT_MS)
+    .option('--replica_lapse_ms <ms>', 'a replica silent for longer is reported gone (and its unfinished uploads recovered by the next start)', positiveInteger, DEFAULT_REPLICA_LAPSE_MS)
     .option('--max_loaded_versions <n>', 'versions of a model kept loaded at most (least recently used evicted; default policy only)', positiveInteger, 4)
     .option('--on_demand_max_waiting_requests <n>', 'requests per model that may wait at once for a version to load on demand (more: 503)', positiveInteger, 100)
     .option('--on_demand_max_wait_ms <ms>', 'longest a request waits for its version to load on demand (then: 503)', positiveInteger, 10_000)

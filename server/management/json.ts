@@ -3,6 +3,7 @@
  * describes them), built from what the registry returns.
  */
 import type { ModelInfo, VersionInfo } from '../../registry/registry.js';
+import type { ReplicaInfo } from '../../registry/replicas.js';
 import type { EventRow, SignatureRow } from '../../registry/store.js';
 
 function signaturesJson(signatures: readonly SignatureRow[]) {
@@ -54,4 +55,19 @@ export function eventJson(e: EventRow) {
 /** A page of events, newest first; `next_before` fetches the next (older) page, null when there is none. */
 export function eventsJson(events: readonly EventRow[], limit: number) {
   return { events: events.map(eventJson), next_before: events.length === limit && events.length > 0 ? events[events.length - 1].id : null };
+}
+
+/** A replica of the registry, from its last heartbeat (`self`: the replica answering). */
+export function replicaJson(r: ReplicaInfo, self: string | undefined) {
+  return {
+    id: r.id,
+    self: r.id === self,
+    status: r.status,
+    address: r.address,
+    started_at: r.startedAt,
+    last_seen: r.lastSeen,
+    silent_ms: r.silentMs,
+    stopped_at: r.stoppedAt,
+    versions: r.versions,
+  };
 }

@@ -11,6 +11,7 @@
  *   GET    /models/{m}/versions             {"versions": [version]}
  *   GET    /models/{m}/versions/{v}         version
  *   GET    /models/{m}/events?limit&before  {"events": [...], "next_before"}
+ *   GET    /replicas                        {"replicas": [replica]} (live, gone, stopped; from heartbeats)
  *   POST   /models/{m}/versions             multipart: archive | files..., version?, activate?, force? → 201 version
  *   POST   /models/{m}/pin       {"version"} model
  *   DELETE /models/{m}/pin                   model
@@ -28,7 +29,7 @@ import type { UploadIntake } from '../../registry/upload.js';
 import { invalidArgument, notFound, resourceExhausted, StatusError, toStatusError, type StatusCode } from '../../runtime/errors.js';
 import { managementHttpStatusOf } from '../http_status.js';
 import { accessOf, actorOf, checkAdminAccess, TrustedProxies, type AccessPolicy } from './auth.js';
-import { eventsJson, modelJson as modelJsonOf, versionJson, type RequestsPerSecond } from './json.js';
+import { eventsJson, modelJson as modelJsonOf, replicaJson, versionJson, type RequestsPerSecond } from './json.js';
 import { attachSession, sessionStorage } from './upload_storage.js';
 import { webConsole } from './web_console.js';
 
@@ -111,6 +112,10 @@ export function managementRouter(options: ManagementOptions): Router {
 
   router.get('/access', (req, res) => {
     res.set('Cache-Control', 'no-store').json(accessOf(req, access));
+  });
+
+  router.get('/replicas', async (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ replicas: (await registry.replicas()).map((r) => replicaJson(r, registry.replicaId)) });
   });
 
   router.get('/models', (_req, res) => {
