@@ -16,7 +16,7 @@ import type { ModelConfig } from '../registry/model_config.js';
 import { openRegistryStore } from '../registry/open_store.js';
 import { recoverRegistry } from '../registry/recovery.js';
 import { Registry } from '../registry/registry.js';
-import { defaultReplicaId, ReplicaHeartbeat } from '../registry/replicas.js';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_REPLICA_LAPSE_MS, defaultReplicaId, ReplicaHeartbeat } from '../registry/replicas.js';
 import { ServingCore } from '../registry/serving_core.js';
 import type { RegistryStore, SynchronousMode } from '../registry/store.js';
 import { UploadIntake } from '../registry/upload.js';
@@ -154,6 +154,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     throw new Error(`--require_admin_token is set but no admin token is: set ${ADMIN_TOKEN_ENV} or --admin_token_file.`);
   }
   if (options.registry) new TrustedProxies(options.registry.trustedProxies); // refuses a bad entry before anything starts
+  if (options.registry) {
+    const beat = options.registry.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    const lapse = options.registry.replicaLapseMs ?? DEFAULT_REPLICA_LAPSE_MS;
+    if (lapse <= beat) throw new Error(`--replica_lapse_ms (${lapse}) must be longer than --replica_heartbeat_ms (${beat}), or live replicas would be reported gone.`);
+  }
   const metricsPath = options.monitoringConfigFile ? await readMonitoringConfig(options.monitoringConfigFile) : undefined;
   let store: RegistryStore | undefined;
   if (options.registry) {
