@@ -103,7 +103,8 @@ export function resolveLogPrefix(prefix: string, root: string, model: string): s
   checkPrefixText(prefix, model);
   const base = path.resolve(root);
   const resolved = path.isAbsolute(prefix) ? path.resolve(prefix) : path.resolve(base, prefix);
-  if (!isInside(resolved, base)) {
+  // The files are `<prefix>.<...>.tfrecord` beside the prefix: its folder must be the log folder or below it.
+  if (!isInside(path.dirname(resolved), base)) {
     throw invalidArgument(
       `Model ${model}: logging_config.log_collector_config.filename_prefix "${prefix}" is outside the request log folder ${base} (--request_log_dir); use a path relative to it.`,
     );

@@ -155,7 +155,8 @@ export class RequestLog {
       }
       loggers.set(m.name, { config: m.logging, writer });
     }
-    for (const [prefix, writer] of this.writers) if (!writers.has(prefix)) this.closing.push(writer.close());
+    // A removed series is closed once the records already logged to it are queued.
+    for (const [prefix, writer] of this.writers) if (!writers.has(prefix)) this.closing.push(this.encoded().then(() => writer.close()));
     for (const name of this.loggers.keys()) if (!loggers.has(name)) this.options.log.info(`Request logging for model ${name}: off`);
     this.loggers = loggers;
     this.writers = writers;
@@ -170,8 +171,13 @@ export class RequestLog {
 
   /** Resolves once every record logged before the call is written or dropped. */
   async flush(): Promise<void> {
-    if (this.pending > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+    await this.encoded();
     await Promise.all([...this.writers.values()].map((w) => w.flush()));
+  }
+
+  /** Resolves once the records logged so far are encoded and queued. */
+  private async encoded(): Promise<void> {
+    if (this.pending > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
   /** Writes what is queued, fsyncs and closes every file; records logged later are dropped. */
