@@ -38,9 +38,9 @@ export function tensorProtos(tensors: Readonly<Record<string, Tensor>>): Record<
 export function examplesInput(examples: readonly Uint8Array[], context?: Uint8Array): object {
   const exampleType = protoType('tensorflow.Example');
   const skip = context?.length ?? 0;
-  const decoded = examples.map((e) => exampleType.decode(e.subarray(skip)));
+  const decoded = examples.map((e) => exampleType.toObject(exampleType.decode(e.subarray(skip))));
   if (context === undefined) return { exampleList: { examples: decoded } };
-  return { exampleListWithContext: { examples: decoded, context: exampleType.decode(context) } };
+  return { exampleListWithContext: { examples: decoded, context: exampleType.toObject(exampleType.decode(context)) } };
 }
 
 /** A ClassificationResult message. */

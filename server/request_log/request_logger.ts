@@ -23,6 +23,7 @@
  *   modelhost_request_log_queue_bytes                    bytes queued or being written now
  */
 import path from 'node:path';
+import protobuf from 'protobufjs';
 import client from 'prom-client';
 import type { Logger } from '../../registry/log.js';
 import type { ModelConfig, ModelLoggingConfig } from '../../registry/model_config.js';
@@ -70,6 +71,15 @@ export interface RequestLogSink {
 interface ModelLogger {
   config: ModelLoggingConfig;
   writer: TfRecordFileWriter;
+}
+
+/**
+ * A decoded message (a gRPC request, from the vendored protos' root) as a
+ * plain object of the fields it has: copying the message itself would pick up
+ * its prototype's defaults, and so set a oneof member it does not have.
+ */
+function plain(m: object): object {
+  return m instanceof protobuf.Message ? m.$type.toObject(m) : m;
 }
 
 /** Throws INVALID_ARGUMENT when a model's log files would leave the request log folder `dir`. */
@@ -218,7 +228,7 @@ export class RequestLog {
         savedModelTags: this.tags,
         timestampSecs: Math.floor(Date.now() / 1000),
       },
-      [`${kind}Log`]: { request, response },
+      [`${kind}Log`]: { request: plain(request), response: plain(response) },
     });
     return type.encode(message).finish();
   }
