@@ -64,6 +64,12 @@ export interface LoggedSpec {
 }
 
 export interface RequestLogSink {
+  /**
+   * Runs `build` (turning a request's tensors into protos, before they are
+   * freed) and returns its result; if it throws, the call is not logged
+   * (counted as encode_error) and undefined is returned: the request goes on.
+   */
+  capture<T>(build: () => T): T | undefined;
   /** Logs one answered request (protobufjs messages or plain objects of the request and response types). */
   log(kind: LogKind, request: object, response: object, spec: LoggedSpec): void;
 }
@@ -176,7 +182,23 @@ export class RequestLog {
   sample(model: string): RequestLogSink | undefined {
     const logger = this.loggers.get(model);
     if (!logger || !(Math.random() < logger.config.samplingRate)) return undefined;
-    return { log: (kind, request, response, spec) => this.defer(logger, kind, request, response, spec) };
+    let failed = false;
+    return {
+      capture: <T>(build: () => T): T | undefined => {
+        if (failed) return undefined;
+        try {
+          return build();
+        } catch (e) {
+          failed = true;
+          this.drop(model, 'encode_error');
+          this.options.log.error(`Request log: a request of model ${model} could not be turned into its log record: ${(e as Error).message}`);
+          return undefined;
+        }
+      },
+      log: (kind, request, response, spec) => {
+        if (!failed) this.defer(logger, kind, request, response, spec);
+      },
+    };
   }
 
   /** Resolves once every record logged before the call is written or dropped. */

@@ -67,16 +67,15 @@ export function predictJson(
     let outputs: Record<string, Tensor>;
     let loggedRequest: object | undefined;
     try {
-      if (sink) loggedRequest = { modelSpec: modelSpecMsg(spec.name, spec, request.signatureName ?? ''), inputs: tensorProtos(inputs) };
+      loggedRequest = sink?.capture(() => ({ modelSpec: modelSpecMsg(spec.name, spec, request.signatureName ?? ''), inputs: tensorProtos(inputs) }));
       outputs = await runPredict(model, name, inputs, [], options);
     } finally {
       disposeAll(inputs);
     }
     try {
       const text = formatPredictResponse(outputs, format);
-      if (sink && loggedRequest) {
-        sink.log('predict', loggedRequest, { modelSpec: modelSpecMsg(spec.name, { version }, name), outputs: tensorProtos(outputs) }, { name: spec.name, version, signatureName: name });
-      }
+      const loggedResponse = loggedRequest && sink?.capture(() => ({ modelSpec: modelSpecMsg(spec.name, { version }, name), outputs: tensorProtos(outputs) }));
+      if (sink && loggedRequest && loggedResponse) sink.log('predict', loggedRequest, loggedResponse, { name: spec.name, version, signatureName: name });
       return text;
     } finally {
       disposeAll(outputs);
@@ -98,12 +97,15 @@ export function classifyJson(
     const text = formatClassificationResult(result);
     if (sink) {
       const signatureName = request.signatureName || DEFAULT_SIGNATURE;
-      sink.log(
-        'classify',
-        { modelSpec: modelSpecMsg(spec.name, spec, request.signatureName ?? ''), input: examplesInput(request.examples, request.context) },
-        { modelSpec: modelSpecMsg(spec.name, { version }, signatureName), result: classificationResultMsg(result) },
-        { name: spec.name, version, signatureName },
-      );
+      const input = sink.capture(() => examplesInput(request.examples, request.context));
+      if (input) {
+        sink.log(
+          'classify',
+          { modelSpec: modelSpecMsg(spec.name, spec, request.signatureName ?? ''), input },
+          { modelSpec: modelSpecMsg(spec.name, { version }, signatureName), result: classificationResultMsg(result) },
+          { name: spec.name, version, signatureName },
+        );
+      }
     }
     return text;
   });
@@ -123,12 +125,15 @@ export function regressJson(
     const text = formatRegressionResult(values);
     if (sink) {
       const signatureName = request.signatureName || DEFAULT_SIGNATURE;
-      sink.log(
-        'regress',
-        { modelSpec: modelSpecMsg(spec.name, spec, request.signatureName ?? ''), input: examplesInput(request.examples, request.context) },
-        { modelSpec: modelSpecMsg(spec.name, { version }, signatureName), result: regressionResultMsg(values) },
-        { name: spec.name, version, signatureName },
-      );
+      const input = sink.capture(() => examplesInput(request.examples, request.context));
+      if (input) {
+        sink.log(
+          'regress',
+          { modelSpec: modelSpecMsg(spec.name, spec, request.signatureName ?? ''), input },
+          { modelSpec: modelSpecMsg(spec.name, { version }, signatureName), result: regressionResultMsg(values) },
+          { name: spec.name, version, signatureName },
+        );
+      }
     }
     return text;
   });

@@ -110,6 +110,26 @@ describe('RequestLog metrics and updates', () => {
     await log2.close();
   });
 
+  it('skips (and counts) a call whose record cannot be built, without throwing into the request', async () => {
+    const registry = new client.Registry();
+    const errors: string[] = [];
+    const log = new RequestLog({ dir: path.join(tmp, 'capture'), log: { ...silentLogger, error: (m) => errors.push(m) }, metricsRegistry: registry });
+    log.update([model('m', 1)]);
+    const sink = log.sample('m')!;
+    expect(sink.capture(() => 7)).toBe(7);
+    expect(
+      sink.capture(() => {
+        throw new Error('a resource tensor cannot be written as a TensorProto');
+      }),
+    ).toBeUndefined();
+    expect(sink.capture(() => 8)).toBeUndefined();
+    sink.log('predict', request, response, { name: 'm', version: 3 });
+    await log.close();
+    expect(await registry.metrics()).toContain('modelhost_request_log_dropped_total{model="m",reason="encode_error"} 1');
+    expect(errors.join('\n')).toContain('could not be turned into its log record: a resource tensor cannot be written');
+    expect(fs.existsSync(path.join(tmp, 'capture', 'm'))).toBe(false);
+  });
+
   it('turns a model off and closes its files; refuses an update whose files would leave the folder, changing nothing', async () => {
     const dir = path.join(tmp, 'updates');
     const log = new RequestLog({ dir, log: silentLogger });
