@@ -1,7 +1,8 @@
 /**
  * TF Serving's config files, in protobuf text format:
  *  - `--model_config_file`: a ModelServerConfig with a `model_config_list`
- *    (name, base_path, model_platform, model_version_policy, version_labels);
+ *    (name, base_path, model_platform, model_version_policy, version_labels,
+ *    logging_config: request logging, see server/request_log/logging_config.ts);
  *  - `--monitoring_config_file`: a MonitoringConfig (`prometheus_config`);
  *  - `--batching_parameters_file`: a BatchingParameters.
  * A file that does not parse is an INVALID_ARGUMENT naming the file, with TF
@@ -20,6 +21,7 @@ import { batchingParametersFrom, type BatchingParameters, type BatchingParameter
 import { int64ToNumber, type Int64Like } from '../runtime/proto/long.js';
 import { protoType } from '../runtime/proto/schema.js';
 import { parseTextProto } from '../runtime/proto/textformat.js';
+import { loggingConfigFrom, type LoggingConfigMsg } from './request_log/logging_config.js';
 
 /** TF Serving's PrometheusExporter::kPrometheusPath. */
 export const DEFAULT_PROMETHEUS_PATH = '/monitoring/prometheus/metrics';
@@ -39,6 +41,7 @@ interface ModelConfigMsg {
   modelType?: string | number;
   modelVersionPolicy?: VersionPolicyMsg | null;
   versionLabels?: Record<string, Int64Like>;
+  loggingConfig?: LoggingConfigMsg | null;
 }
 
 export interface ModelServerConfigMsg {
@@ -135,6 +138,7 @@ export function modelConfigsFromMessage(msg: ModelServerConfigMsg, baseDir: stri
       versionPolicy: versionPolicyFrom(c.modelVersionPolicy, name),
       ...(c.modelVersionPolicy ? { versionPolicyExplicit: true } : {}),
       versionLabels: labels,
+      ...(c.loggingConfig ? { logging: loggingConfigFrom(c.loggingConfig, name) } : {}),
     });
   });
   validateModelConfigs(models);

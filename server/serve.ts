@@ -32,6 +32,7 @@ import { modelListPollSeconds, readModelList, type ModelListSource } from './mod
 import { DEFAULT_MAX_REQUEST_BYTES, type RestLimits } from './rest/handler.js';
 import { runWarmup } from './warmup.js';
 import { setSignatureMethodNameCheck } from './inference/examples.js';
+import { checkLoggingConfigs, DEFAULT_REQUEST_LOG_DIR, RequestLog } from './request_log/request_logger.js';
 
 export interface ServeOptions {
   models: ModelListSource;
@@ -82,7 +83,18 @@ export interface ServeOptions {
   restLimits?: Partial<RestLimits>;
   /** Image decode limits, process-wide (defaults: DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_GIF_FRAMES). */
   imageLimits?: Partial<ImageLimits>;
+  /** Request logging of models whose config has a logging_config (defaults: ./request_logs, 128 MiB files, 64 MiB queue). */
+  requestLog?: RequestLogServeOptions;
   log?: Logger;
+}
+
+export interface RequestLogServeOptions {
+  /** The folder every request log file stays in (--request_log_dir). */
+  dir?: string;
+  /** A file is rotated before it grows past this (--request_log_max_file_bytes). */
+  maxFileBytes?: number;
+  /** Records waiting to be written per file series, in bytes; more are dropped and counted (--request_log_queue_bytes). */
+  maxQueueBytes?: number;
 }
 
 export interface RegistryServeOptions {
@@ -120,6 +132,8 @@ export interface RunningServer {
   readonly port: number;
   /** The bound gRPC port, when gRPC is on. */
   readonly grpcPort?: number;
+  /** Request logging (flush() waits for the records logged so far to be written). */
+  readonly requestLog: RequestLog;
   /** http://<host>:<port>, with 127.0.0.1 for a wildcard host. */
   readonly url: string;
   /**
@@ -141,7 +155,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const metricsPath = options.monitoringConfigFile ? await readMonitoringConfig(options.monitoringConfigFile) : undefined;
   // Finish or undo what a crash interrupted before the model list is read (an interrupted upload may have left a model folder).
   if (options.registry) await recoverRegistryAt(options.registry, log);
+  const requestLogDir = options.requestLog?.dir ?? DEFAULT_REQUEST_LOG_DIR;
   let models = await readModelList(options.models);
+  checkLoggingConfigs(models, requestLogDir);
   if (models.length === 0) {
     const where = options.models.kind === 'models_dir' ? ` (${options.models.dir} has no model folders yet)` : '';
     log.warn(`No models to serve yet${where}.`);
@@ -166,6 +182,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     log,
   });
   metrics = new ServerMetrics(core.monitor);
+  const requestLog = new RequestLog({ ...options.requestLog, dir: requestLogDir, savedModelTags: options.tags, metricsRegistry: metrics.registry, log });
+  requestLog.update(models);
 
   let store: Store | undefined;
   let registry: Registry | undefined;
@@ -213,7 +231,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     throw e;
   }
 
-  const http = createHttpServer({ core, metrics, metricsPath, fallback, restApiTimeoutMs: options.restApiTimeoutMs, restApiCors: options.restApiEnableCorsSupport, restLimits: options.restLimits });
+  const http = createHttpServer({ core, metrics, metricsPath, fallback, restApiTimeoutMs: options.restApiTimeoutMs, restApiCors: options.restApiEnableCorsSupport, restLimits: options.restLimits, requestLog });
   const host = options.restApiHost ?? '0.0.0.0';
   try {
     await new Promise<void>((resolve, reject) => {
@@ -242,9 +260,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           channelArguments: options.grpcChannelArguments,
           // Like TF Serving, a later poll of a config file (or models folder) that changed replaces this list again.
           reloadConfig: async (next) => {
+            requestLog.update(next); // refuses (nothing changed) a logging config whose files would leave --request_log_dir
             models = next;
             await core.reloadConfig(next);
           },
+          requestLog,
         });
   let grpcPort: number | undefined;
   try {
@@ -271,12 +291,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     let next: ModelConfig[];
     try {
       next = await readModelList(options.models);
+      requestLog.check(next);
     } catch (e) {
       log.error(`Keeping the current models; the model list could not be read: ${toStatusError(e).message}`);
       return;
     }
     if (isDeepStrictEqual(next, models)) return;
     models = next;
+    requestLog.update(next);
     await core.reloadConfig(next).catch((e) => log.error(`Applying the new model list failed: ${toStatusError(e).message}`));
   };
   const timer =
@@ -294,6 +316,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       clearInterval(timer);
       await within(reloading, left());
       await Promise.all([http.close(left()), grpcApi?.close(left())]);
+      // No request is answered any more: write what is queued, fsync and close the request log files.
+      await within(requestLog.close(), left());
       await within(registry?.stop(), left());
       // Loads and warm-ups still running past the bound are not waited for: closing the engine fails them.
       const coreStopped = core.stop();
@@ -304,7 +328,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       log.info(clean ? 'Server stopped.' : `Server stopped; work still running after ${timeoutMs} ms was abandoned.`);
     })());
 
-  return { core, registry, http, port, grpcPort, url, stop };
+  return { core, registry, http, port, grpcPort, requestLog, url, stop };
 }
 
 /** Waits for `p` at most `ms`; true when it settled in time (a rejection counts as settled). */

@@ -28,6 +28,7 @@ import { startServer, type ServeOptions } from '../serve.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../rest/handler.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../../runtime/codec/index.js';
 import { DEFAULT_MAX_GIF_FRAMES, DEFAULT_MAX_IMAGE_PIXELS } from '../../runtime/kernels/image_limits.js';
+import { DEFAULT_REQUEST_LOG_DIR, DEFAULT_REQUEST_LOG_MAX_FILE_BYTES, DEFAULT_REQUEST_LOG_QUEUE_BYTES } from '../request_log/request_logger.js';
 import { addNoEffectFlags, noEffectLogLine, parseGrpcChannelArguments, tfInt, versionText, type GrpcChannelArgument } from './tf_serving_flags.js';
 
 interface ServeFlags {
@@ -81,6 +82,9 @@ interface ServeFlags {
   max_num_load_retries: number;
   allow_version_labels_for_unavailable_models: boolean;
   load_retry_interval_micros: number;
+  request_log_dir: string;
+  request_log_max_file_bytes: number;
+  request_log_queue_bytes: number;
 }
 
 function nonNegativeNumber(value: string): number {
@@ -207,6 +211,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     limits: { maxTensorElements: flags.max_tensor_elements, maxStringTensorBytes: flags.max_string_tensor_bytes },
     restLimits: { maxRequestBytes: flags.max_request_bytes, maxJsonDepth: flags.max_json_depth },
     imageLimits: { maxPixels: flags.max_image_pixels, maxGifFrames: flags.max_gif_frames },
+    requestLog: { dir: flags.request_log_dir, maxFileBytes: flags.request_log_max_file_bytes, maxQueueBytes: flags.request_log_queue_bytes },
     log,
   };
   const server = await startServer(options);
@@ -293,6 +298,9 @@ export function addServeCommand(program: Command): void {
     .option('--load_retry_interval_micros <us>', 'TF Serving: wait between load retries in microseconds (negative: none)', tfInt, 60_000_000)
     .option('--rest_api_enable_cors_support [bool]', 'TF Serving: CORS headers (Access-Control-Allow-Origin: *) on every /v1 answer', bool, false)
     .option('--num_request_iterations_for_warmup <n>', 'TF Serving: times each warm-up record is replayed (used only if > 0; else once)', tfInt, 0)
+    .option('--request_log_dir <dir>', "folder every request log file stays in: a logging_config's filename_prefix is taken under it (an absolute one must point inside it; '..' is refused)", DEFAULT_REQUEST_LOG_DIR)
+    .option('--request_log_max_file_bytes <n>', 'a request log file is closed (fsync) and the next one started before it grows past this', positiveInteger, DEFAULT_REQUEST_LOG_MAX_FILE_BYTES)
+    .option('--request_log_queue_bytes <n>', 'request log records waiting to be written, per file series; a record that does not fit is dropped and counted (modelhost_request_log_dropped_total)', positiveInteger, DEFAULT_REQUEST_LOG_QUEUE_BYTES)
     .option('--version [bool]', 'print the version and exit', bool, false);
   // TF Serving's flags that change nothing here (TF internals, gRPC-only): accepted, logged once.
   addNoEffectFlags(command);

@@ -9,6 +9,10 @@
  *
  * Messages larger than `maxReceiveMessageBytes` are refused by grpc-js with
  * RESOURCE_EXHAUSTED before they are decoded.
+ *
+ * With request logging, a sampled Predict, Classify, Regress or
+ * MultiInference call that succeeds is logged with its request and response
+ * messages (server/request_log/).
  */
 import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
@@ -30,6 +34,7 @@ import { modelVersionStates } from '../rest/status_json.js';
 import { checkModelReady, modelhostVersion, runInfer, v2ModelMetadata } from '../v2/handler.js';
 import { serviceDefinition, servingProtoRoot, UndecodableRequest } from './protos.js';
 import { modelInferResponse, parsedInferFrom, type ModelInferRequestMsg } from './v2_messages.js';
+import type { RequestLog } from '../request_log/request_logger.js';
 
 export interface GrpcServerOptions {
   core: ServingCore;
@@ -40,6 +45,8 @@ export interface GrpcServerOptions {
   channelArguments?: Readonly<Record<string, string | number>>;
   /** Serves this model list from now on (HandleReloadConfigRequest); resolves once it is applied. */
   reloadConfig(models: ModelConfig[]): Promise<void>;
+  /** Request logging (models with a logging_config); unset: nothing is logged. */
+  requestLog?: RequestLog;
 }
 
 interface ModelSpecMsg {
@@ -259,6 +266,7 @@ export class GrpcApi {
   private predict(req: PredictRequestMsg, rec: CallRecord, signal: AbortSignal) {
     const spec = specFromProto(req.modelSpec);
     Object.assign(rec, { model: spec.name, spec });
+    const sink = this.options.requestLog?.sample(spec.name);
     return this.withHandle(spec, rec, async ({ name, version, model }) => {
       const signatureName = req.modelSpec?.signatureName || DEFAULT_SIGNATURE;
       if (!model.signatures[signatureName]) throw failedPrecondition(`Serving signature key "${signatureName}" not found.`);
@@ -273,7 +281,9 @@ export class GrpcApi {
       try {
         const out: Record<string, TensorProtoMsg> = {};
         for (const [alias, t] of Object.entries(outputs)) out[alias] = tensorToProto(t);
-        return { modelSpec: this.responseSpec(name, version, signatureName), outputs: out };
+        const response = { modelSpec: this.responseSpec(name, version, signatureName), outputs: out };
+        sink?.log('predict', req, response, { name, version, signatureName });
+        return response;
       } finally {
         disposeAll(outputs);
       }
@@ -300,13 +310,16 @@ export class GrpcApi {
   private classify(req: ExamplesRequestMsg, rec: CallRecord, signal: AbortSignal) {
     const spec = specFromProto(req.modelSpec);
     Object.assign(rec, { model: spec.name, spec });
+    const sink = this.options.requestLog?.sample(spec.name);
     return this.withHandle(spec, rec, async ({ name, version, model }) => {
       const signatureName = req.modelSpec?.signatureName || DEFAULT_SIGNATURE;
       const result = await runClassify(model, signatureName, this.serializedExamples(req), { signal });
-      return {
+      const response = {
         modelSpec: this.responseSpec(name, version, signatureName),
         result: { classifications: result.map((classes) => ({ classes })) },
       };
+      sink?.log('classify', req, response, { name, version, signatureName });
+      return response;
     });
   }
 
@@ -314,10 +327,13 @@ export class GrpcApi {
   private regress(req: ExamplesRequestMsg, rec: CallRecord, signal: AbortSignal) {
     const spec = specFromProto(req.modelSpec);
     Object.assign(rec, { model: spec.name, spec });
+    const sink = this.options.requestLog?.sample(spec.name);
     return this.withHandle(spec, rec, async ({ name, version, model }) => {
       const signatureName = req.modelSpec?.signatureName || DEFAULT_SIGNATURE;
       const values = await runRegress(model, signatureName, this.serializedExamples(req), { signal });
-      return { modelSpec: this.responseSpec(name, version, signatureName), result: { regressions: values.map((value) => ({ value })) } };
+      const response = { modelSpec: this.responseSpec(name, version, signatureName), result: { regressions: values.map((value) => ({ value })) } };
+      sink?.log('regress', req, response, { name, version, signatureName });
+      return response;
     });
   }
 
@@ -332,6 +348,7 @@ export class GrpcApi {
     const tasks = req.tasks ?? [];
     const spec = specFromProto(tasks[0]?.modelSpec ?? {});
     Object.assign(rec, { model: spec.name, spec });
+    const sink = this.options.requestLog?.sample(spec.name);
     return this.withHandle(spec, rec, async ({ version, model }) => {
       const seen = new Set<string>();
       for (const task of tasks) {
@@ -359,7 +376,9 @@ export class GrpcApi {
           results.push({ modelSpec, regressionResult: { regressions: values.map((value) => ({ value })) } });
         }
       }
-      return { results };
+      const response = { results };
+      sink?.log('multiInference', req, response, { name: spec.name, version });
+      return response;
     });
   }
 
