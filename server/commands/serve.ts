@@ -34,6 +34,10 @@ interface ServeFlags {
   port: number;
   grpc_channel_arguments?: GrpcChannelArgument[];
   grpc_socket_path?: string;
+  ssl_config_file?: string;
+  use_alts_credentials?: boolean;
+  enable_grpc_healthcheck_service: boolean;
+  enable_serialization_as_tensor_content: boolean;
   rest_api_port: number;
   rest_api_host: string;
   model_name?: string;
@@ -151,6 +155,9 @@ async function serve(flags: ServeFlags): Promise<void> {
   const log = consoleLogger;
   const noEffect = noEffectLogLine(flags as unknown as Record<string, unknown>);
   if (noEffect) log.info(noEffect);
+  if (flags.use_alts_credentials && flags.ssl_config_file) {
+    throw invalidArgument('Either use_alts_credentials must be false or ssl_config_file must be empty.');
+  }
   if (!flags.enable_batching && flags.batching_parameters_file !== undefined) {
     throw invalidArgument('server_options.batching_parameters_file is set without setting server_options.enable_batching to true.');
   }
@@ -169,6 +176,9 @@ async function serve(flags: ServeFlags): Promise<void> {
     grpcChannelArguments: flags.grpc_channel_arguments && Object.fromEntries(flags.grpc_channel_arguments.map((a) => [a.key, a.value])),
     // TF Serving's empty default means no socket.
     grpcSocketPath: flags.grpc_socket_path || undefined,
+    grpcSslConfigFile: flags.ssl_config_file || undefined,
+    enableGrpcHealthcheckService: flags.enable_grpc_healthcheck_service,
+    enableSerializationAsTensorContent: flags.enable_serialization_as_tensor_content,
     restApiHost: flags.rest_api_host,
     fileSystemPollWaitSeconds: flags.file_system_poll_wait_seconds,
     monitoringConfigFile: flags.monitoring_config_file,
@@ -243,6 +253,9 @@ export function addServeCommand(program: Command): void {
     .addOption(new Option('--port <port>', "port of TF Serving's gRPC API (PredictionService, ModelService; 0: pick a free one)").argParser(port).default(8500))
     .option('--grpc_channel_arguments <args>', 'gRPC channel arguments, key=value,key=value (e.g. grpc.max_receive_message_length=8388608)', parseGrpcChannelArguments)
     .option('--grpc_socket_path <path>', 'also serve the gRPC API on this UNIX socket')
+    .option('--ssl_config_file <file>', 'TF Serving: SSLConfig in protobuf text format (server_key, server_cert, custom_ca, client_verify); the gRPC API then speaks TLS')
+    .option('--enable_grpc_healthcheck_service [bool]', 'TF Serving: serve the standard gRPC health service (grpc.health.v1.Health) on the gRPC API', bool, false)
+    .option('--enable_serialization_as_tensor_content [bool]', 'TF Serving: gRPC Predict answers outputs in tensor_content instead of typed fields', bool, false)
     .option('--rest_api_port <port>', 'port of the REST API (0: pick a free one)', port, 8501)
     .option('--rest_api_host <host>', 'address the REST API listens on', '0.0.0.0')
     .option('--model_name <name>', 'name of the model served from --model_base_path (default "default")')

@@ -8,7 +8,10 @@
  * gRPC code of the same name and TF Serving's text.
  *
  * Messages larger than `maxReceiveMessageBytes` are refused by grpc-js with
- * RESOURCE_EXHAUSTED before they are decoded.
+ * RESOURCE_EXHAUSTED before they are decoded. Every listening address uses
+ * the same credentials (plaintext, or TLS from --ssl_config_file; see
+ * credentials.ts); the standard health service is added on request
+ * (health.ts).
  */
 import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
@@ -28,6 +31,7 @@ import type { RestApi, ServerMetrics } from '../metrics.js';
 import { modelConfigsFromMessage, type ModelServerConfigMsg } from '../config_file.js';
 import { modelVersionStates } from '../rest/status_json.js';
 import { checkModelReady, modelhostVersion, runInfer, v2ModelMetadata } from '../v2/handler.js';
+import { GrpcHealthService } from './health.js';
 import { serviceDefinition, servingProtoRoot, UndecodableRequest } from './protos.js';
 import { modelInferResponse, parsedInferFrom, type ModelInferRequestMsg } from './v2_messages.js';
 
@@ -40,6 +44,12 @@ export interface GrpcServerOptions {
   channelArguments?: Readonly<Record<string, string | number>>;
   /** Serves this model list from now on (HandleReloadConfigRequest); resolves once it is applied. */
   reloadConfig(models: ModelConfig[]): Promise<void>;
+  /** Credentials of every listening address (default plaintext); see credentials.ts. */
+  credentials?: grpc.ServerCredentials;
+  /** Serve grpc.health.v1.Health (TF Serving's --enable_grpc_healthcheck_service). */
+  healthCheck?: boolean;
+  /** Predict answers numeric and string outputs in tensor_content (TF Serving's --enable_serialization_as_tensor_content). */
+  serializeAsTensorContent?: boolean;
 }
 
 interface ModelSpecMsg {
@@ -111,8 +121,11 @@ function disposeAll(tensors: Record<string, Tensor>): void {
 export class GrpcApi {
   private readonly root = servingProtoRoot();
   readonly server: grpc.Server;
+  private readonly health?: GrpcHealthService;
+  private readonly credentials: grpc.ServerCredentials;
 
   constructor(private readonly options: GrpcServerOptions) {
+    this.credentials = options.credentials ?? grpc.ServerCredentials.createInsecure();
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
       'grpc.max_send_message_length': -1,
@@ -142,13 +155,17 @@ export class GrpcApi {
       }),
       ModelInfer: this.unary('predict', (req: ModelInferRequestMsg, rec, signal) => this.v2Infer(req, rec, signal)),
     });
+    if (options.healthCheck) {
+      this.health = new GrpcHealthService();
+      this.health.addTo(this.server);
+    }
   }
 
   /** Listens on `host:port` (0: a free port); resolves with the bound port. */
   listen(host: string, port: number): Promise<number> {
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+      this.server.bindAsync(address, this.credentials, (err, bound) => (err ? reject(err) : resolve(bound)));
     });
   }
 
@@ -160,12 +177,13 @@ export class GrpcApi {
     }
     if (existing) fs.unlinkSync(socketPath);
     await new Promise<void>((resolve, reject) => {
-      this.server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()));
+      this.server.bindAsync(`unix:${socketPath}`, this.credentials, (err) => (err ? reject(err) : resolve()));
     });
   }
 
-  /** Stops accepting; waits for calls in flight up to `timeoutMs`, then cuts them. */
+  /** Health NOT_SERVING; stops accepting; waits for calls in flight up to `timeoutMs`, then cuts them. */
   close(timeoutMs: number): Promise<void> {
+    this.health?.shutdown();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();
@@ -255,7 +273,11 @@ export class GrpcApi {
     return { name, version: { value: bigIntToInt64(version) }, signatureName };
   }
 
-  /** predict_util.cc RunPredict: outputs as typed *_val fields (AsProtoField), TF Serving's default. */
+  /**
+   * predict_util.cc RunPredict: outputs as typed *_val fields (AsProtoField,
+   * TF Serving's default), or with serializeAsTensorContent as raw bytes in
+   * tensor_content (AsProtoTensorContent).
+   */
   private predict(req: PredictRequestMsg, rec: CallRecord, signal: AbortSignal) {
     const spec = specFromProto(req.modelSpec);
     Object.assign(rec, { model: spec.name, spec });
@@ -272,7 +294,8 @@ export class GrpcApi {
       }
       try {
         const out: Record<string, TensorProtoMsg> = {};
-        for (const [alias, t] of Object.entries(outputs)) out[alias] = tensorToProto(t);
+        const tensorContent = this.options.serializeAsTensorContent ?? false;
+        for (const [alias, t] of Object.entries(outputs)) out[alias] = tensorToProto(t, { tensorContent });
         return { modelSpec: this.responseSpec(name, version, signatureName), outputs: out };
       } finally {
         disposeAll(outputs);
