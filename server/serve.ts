@@ -50,6 +50,8 @@ export interface ServeOptions {
   grpcSslConfigFile?: string;
   /** TF Serving's --enable_grpc_healthcheck_service: grpc.health.v1.Health on the gRPC API. */
   enableGrpcHealthcheckService?: boolean;
+  /** Open health Watch streams at most (default 100); one more gets RESOURCE_EXHAUSTED. */
+  grpcHealthMaxWatches?: number;
   /** TF Serving's --enable_serialization_as_tensor_content: gRPC Predict outputs in tensor_content. */
   enableSerializationAsTensorContent?: boolean;
   /** Seconds between base-path polls (default 1; fractions allowed). */
@@ -250,6 +252,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           channelArguments: options.grpcChannelArguments,
           credentials: grpcCredentials,
           healthCheck: options.enableGrpcHealthcheckService,
+          healthMaxWatches: options.grpcHealthMaxWatches,
           serializeAsTensorContent: options.enableSerializationAsTensorContent,
           // Like TF Serving, a later poll of a config file (or models folder) that changed replaces this list again.
           reloadConfig: async (next) => {

@@ -21,6 +21,7 @@ import { defaultBatchingParameters } from '../../runtime/execution/batching_para
 import { defaultThreads, DEFAULT_WORKER_HEAP_MB, DEFAULT_WORKER_WASM_MB } from '../../runtime/execution/worker_pool.js';
 import { DEFAULT_MAX_STRING_TENSOR_BYTES, DEFAULT_MAX_TENSOR_ELEMENTS } from '../../runtime/limits.js';
 import { perModelBatchingParameters, readBatchingParameters } from '../config_file.js';
+import { DEFAULT_HEALTH_MAX_WATCHES } from '../grpc/health.js';
 import { ADMIN_TOKEN_ENV, resolveAdminToken } from '../management/auth.js';
 import { SYNCHRONOUS_MODES, type SynchronousMode } from '../../registry/store.js';
 import type { ModelListSource } from '../model_list.js';
@@ -37,6 +38,7 @@ interface ServeFlags {
   ssl_config_file?: string;
   use_alts_credentials?: boolean;
   enable_grpc_healthcheck_service: boolean;
+  grpc_health_max_watches: number;
   enable_serialization_as_tensor_content: boolean;
   rest_api_port: number;
   rest_api_host: string;
@@ -178,6 +180,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     grpcSocketPath: flags.grpc_socket_path || undefined,
     grpcSslConfigFile: flags.ssl_config_file || undefined,
     enableGrpcHealthcheckService: flags.enable_grpc_healthcheck_service,
+    grpcHealthMaxWatches: flags.grpc_health_max_watches,
     enableSerializationAsTensorContent: flags.enable_serialization_as_tensor_content,
     restApiHost: flags.rest_api_host,
     fileSystemPollWaitSeconds: flags.file_system_poll_wait_seconds,
@@ -255,6 +258,7 @@ export function addServeCommand(program: Command): void {
     .option('--grpc_socket_path <path>', 'also serve the gRPC API on this UNIX socket')
     .option('--ssl_config_file <file>', 'TF Serving: SSLConfig in protobuf text format (server_key, server_cert, custom_ca, client_verify); the gRPC API then speaks TLS')
     .option('--enable_grpc_healthcheck_service [bool]', 'TF Serving: serve the standard gRPC health service (grpc.health.v1.Health) on the gRPC API', bool, false)
+    .option('--grpc_health_max_watches <n>', 'health Watch streams open at once at most; one more gets RESOURCE_EXHAUSTED', positiveInteger, DEFAULT_HEALTH_MAX_WATCHES)
     .option('--enable_serialization_as_tensor_content [bool]', 'TF Serving: gRPC Predict answers outputs in tensor_content instead of typed fields', bool, false)
     .option('--rest_api_port <port>', 'port of the REST API (0: pick a free one)', port, 8501)
     .option('--rest_api_host <host>', 'address the REST API listens on', '0.0.0.0')

@@ -2,8 +2,8 @@
  * TensorFlow Serving's model server flags (tensorflow_serving/model_servers/
  * main.cc) that `modelhost serve` accepts so a TF Serving command line or
  * Kubernetes manifest starts it unchanged, but that have no effect here: they
- * tune TensorFlow internals (thread pools, GPU, XLA, TFLite, TPU) or parts not
- * built yet. Each is parsed and validated as TF Serving types it; the ones
+ * tune TensorFlow internals (thread pools, GPU, XLA, TFLite, TPU) or ask for
+ * ALTS, which grpc-js lacks. Each is parsed and validated as TF Serving types it; the ones
  * given are logged once at startup (`noEffectLogLine`). The flags with a
  * meaning here live in serve.ts. docs/PROTOCOLS.md has the full table.
  */

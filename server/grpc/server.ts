@@ -48,6 +48,8 @@ export interface GrpcServerOptions {
   credentials?: grpc.ServerCredentials;
   /** Serve grpc.health.v1.Health (TF Serving's --enable_grpc_healthcheck_service). */
   healthCheck?: boolean;
+  /** Open health Watch streams at most (default DEFAULT_HEALTH_MAX_WATCHES). */
+  healthMaxWatches?: number;
   /** Predict answers numeric and string outputs in tensor_content (TF Serving's --enable_serialization_as_tensor_content). */
   serializeAsTensorContent?: boolean;
 }
@@ -156,7 +158,7 @@ export class GrpcApi {
       ModelInfer: this.unary('predict', (req: ModelInferRequestMsg, rec, signal) => this.v2Infer(req, rec, signal)),
     });
     if (options.healthCheck) {
-      this.health = new GrpcHealthService();
+      this.health = new GrpcHealthService(options.healthMaxWatches);
       this.health.addTo(this.server);
     }
   }

@@ -390,6 +390,17 @@ describe('ModelService.HandleReloadConfigRequest', () => {
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err.details).toBe('ServerModelConfig type not supported by HandleReloadConfigRequest. Only ModelConfigList is currently supported');
   });
+
+  it('refuses an entry with neither model_platform nor model_type, keeping the served models', async () => {
+    const neither = { name: 'half_plus_two', base_path: path.join(FIXTURES, 'saved_model_half_plus_two_cpu') };
+    const err = await callError(models, 'HandleReloadConfigRequest', { config: { model_config_list: { config: [neither, original[1]] } } });
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err.details).toBe(
+      'Illegal setting neither ModelServerConfig::model_type (deprecated) nor ModelServerConfig::model_platform, model name is half_plus_two',
+    );
+    const still = await call(models, 'GetModelStatus', { model_spec: { name: 'f_mnist' } });
+    expect((still.model_version_status as Msg[]).map((s) => s.state)).toEqual(['AVAILABLE']);
+  });
 });
 
 describe('--grpc_channel_arguments', () => {

@@ -9,7 +9,8 @@
  *  - --enable_grpc_healthcheck_service: grpc.health.v1.Health with "",
  *    "ModelService" and "PredictionService" SERVING (TF Serving's names),
  *    NOT_FOUND "service name unknown" for others, Watch streams that see
- *    NOT_SERVING when the server stops; without the flag the service is absent;
+ *    NOT_SERVING when the server stops, a bound on open Watch streams;
+ *    without the flag the service is absent;
  *  - --enable_serialization_as_tensor_content: Predict outputs as raw
  *    little-endian bytes in tensor_content (strings as varint lengths then
  *    bytes), the typed fields otherwise.
@@ -226,6 +227,28 @@ describe('--enable_grpc_healthcheck_service', () => {
     await s.stop(5000);
     await ended;
     expect(seen).toEqual(['SERVING', 'NOT_SERVING']);
+  });
+
+  it('bounds open Watch streams (--grpc_health_max_watches), and Check keeps answering', async () => {
+    const s = await serve({ enableGrpcHealthcheckService: true, grpcHealthMaxWatches: 2 });
+    const h = health(`127.0.0.1:${s.grpcPort}`);
+    const first = (stream: grpc.ClientReadableStream<Msg>) =>
+      new Promise<Msg | grpc.ServiceError>((resolve) => {
+        stream.once('data', resolve);
+        stream.once('error', resolve);
+      });
+    const open = [h.Watch({ service: '' }), h.Watch({ service: 'ModelService' })];
+    for (const w of open) expect(await first(w)).toEqual({ status: 'SERVING' });
+    const refused = (await first(h.Watch({ service: '' }))) as grpc.ServiceError;
+    expect(refused.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(refused.details).toBe('Too many health Watch streams open (at most 2; --grpc_health_max_watches)');
+    expect(await call(h, 'Check', { service: '' })).toEqual({ status: 'SERVING' });
+    // A closed watch frees its place.
+    open[0].on('error', () => {});
+    open[0].cancel();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await first(h.Watch({ service: 'PredictionService' }))).toEqual({ status: 'SERVING' });
+    open[1].on('error', () => {});
   });
 
   it('is absent without the flag', async () => {
