@@ -10,6 +10,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import { protoClient } from '../grpc_client.js';
 import { FIXTURES, waitFor } from '../helpers.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -89,6 +91,11 @@ const KUBERNETES_FLAGS = [
   '--skip_initialize_tpu=false',
   '--enable_grpc_healthcheck_service=true',
   '--enable_serialization_as_tensor_content=false',
+  '--model_config_file_poll_wait_seconds=0',
+  '--platform_config_file=',
+  '--tensorflow_session_config_file=',
+  '--thread_pool_factory_config_file=',
+  `--grpc_socket_path=${path.join(tmp, 'k8s.sock')}`,
 ];
 
 describe('a TF Serving command line', () => {
@@ -104,6 +111,17 @@ describe('a TF Serving command line', () => {
     expect(await post(`${url}/v1/models/half:predict`, { instances: [1.0, 2.0, 5.0] })).toEqual({ status: 200, body: { predictions: [2.5, 3.0, 4.5] } });
     const metrics = await fetch(`${url}/monitoring/prometheus/metrics`);
     expect(metrics.status).toBe(200);
+    // A Kubernetes gRPC probe (--enable_grpc_healthcheck_service=true), on the port and on the socket.
+    for (const address of [`127.0.0.1:${grpcPort}`, `unix:${path.join(tmp, 'k8s.sock')}`]) {
+      const health = protoClient<grpc.Client & { Check: (req: object, cb: (err: Error | null, res: object) => void) => void }>(
+        'health/v1/health.proto',
+        'grpc.health.v1.Health',
+        address,
+      );
+      const res = await new Promise((resolve, reject) => health.Check({ service: '' }, (err, r) => (err ? reject(err) : resolve(r))));
+      health.close();
+      expect(res).toEqual({ status: 'SERVING' });
+    }
 
     const lines = s.output().split('\n').filter((l) => l.includes('flags accepted with no effect here'));
     expect(lines).toHaveLength(1);
