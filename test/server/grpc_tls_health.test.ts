@@ -113,12 +113,12 @@ const prediction = (address: string, credentials?: grpc.ChannelCredentials) =>
 const health = (address: string, credentials?: grpc.ChannelCredentials) =>
   client<HealthClient>('health/v1/health.proto', 'grpc.health.v1.Health', address, credentials);
 
-function call(c: Record<string, Unary>, method: string, req: Msg): Promise<Msg> {
+function call(c: object, method: string, req: Msg): Promise<Msg> {
   return new Promise((resolve, reject) =>
-    c[method](req, { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res))),
+    (c as Record<string, Unary>)[method](req, { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res))),
   );
 }
-async function callError(c: Record<string, Unary>, method: string, req: Msg): Promise<grpc.ServiceError> {
+async function callError(c: object, method: string, req: Msg): Promise<grpc.ServiceError> {
   try {
     await call(c, method, req);
   } catch (e) {
