@@ -4,14 +4,16 @@
  *    (name, base_path, model_platform, model_version_policy, version_labels,
  *    logging_config: request logging, see server/request_log/logging_config.ts);
  *  - `--monitoring_config_file`: a MonitoringConfig (`prometheus_config`);
- *  - `--batching_parameters_file`: a BatchingParameters.
+ *  - `--batching_parameters_file`: a BatchingParameters;
+ *  - `--ssl_config_file`: an SSLConfig (PEM texts for the gRPC server's TLS).
  * A file that does not parse is an INVALID_ARGUMENT naming the file, with TF
  * Serving's wording ("Invalid protobuf file: '...'", "Error parsing
  * text-format tensorflow.serving.ModelServerConfig: <line:col>: ...").
  *
  * Relative base paths are resolved against the config file's folder; a
  * `file://` URI is its path (other schemes are refused: local folders only).
- * The deprecated `model_type` is checked as TF Serving's server_core.cc does.
+ * The platform is read as TF Serving's server_core.cc GetPlatform does: from
+ * model_platform or the deprecated model_type, exactly one of them.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -47,6 +49,15 @@ interface ModelConfigMsg {
 export interface ModelServerConfigMsg {
   modelConfigList?: { config?: ModelConfigMsg[] } | null;
   customModelConfig?: object | null;
+}
+
+/** TF Serving's SSLConfig (ssl_config.proto): PEM texts and whether clients need a certificate. */
+export interface SslConfig {
+  serverKey: string;
+  serverCert: string;
+  /** "" when not given. */
+  customCa: string;
+  clientVerify: boolean;
 }
 
 interface MonitoringConfigMsg {
@@ -107,7 +118,12 @@ function platformOf(c: ModelConfigMsg, name: string): string {
     if (type === 'TENSORFLOW' || type === 1) return 'tensorflow';
     throw invalidArgument(`ModelServerConfig::model_type choice ${type === 'OTHER' ? 2 : type} not supported.`);
   }
-  return c.modelPlatform || 'tensorflow';
+  if (!c.modelPlatform) {
+    throw invalidArgument(
+      `Illegal setting neither ModelServerConfig::model_type (deprecated) nor ModelServerConfig::model_platform, model name is ${name}`,
+    );
+  }
+  return c.modelPlatform;
 }
 
 /** The models a ModelServerConfig text lists; `file` names it in errors and anchors relative paths. */
@@ -127,7 +143,14 @@ export function parseModelServerConfig(text: string, file: string): ModelConfig[
  * resolved against `baseDir`.
  */
 export function modelConfigsFromMessage(msg: ModelServerConfigMsg, baseDir: string, source = `'${baseDir}'`): ModelConfig[] {
-  const models = (msg.modelConfigList?.config ?? []).map((c) => {
+  const entries = msg.modelConfigList?.config ?? [];
+  // server_core.cc's ValidateModelConfigList (unique names) runs before any entry's platform is read.
+  const seen = new Set<string>();
+  for (const c of entries) {
+    if (seen.has(c.name ?? '')) throw invalidArgument(`Illegal to list model ${c.name ?? ''} multiple times in config list`);
+    seen.add(c.name ?? '');
+  }
+  const models = entries.map((c) => {
     const name = c.name ?? '';
     const labels = Object.fromEntries(
       Object.entries(c.versionLabels ?? {}).map(([label, v]) => [label, int64ToNumber(v, `version label ${label}`)]),
@@ -175,4 +198,26 @@ export async function perModelBatchingParameters(versionDir: string): Promise<Ba
 export async function readBatchingParameters(file: string): Promise<BatchingParameters> {
   const msg = parseConfigText(await readConfigFile(file), 'tensorflow.serving.BatchingParameters', file) as BatchingParametersMsg;
   return batchingParametersFrom(msg, `'${file}'`);
+}
+
+/**
+ * The SSLConfig text file of --ssl_config_file (read as TF Serving's
+ * BuildServerCredentials reads it). A file without server_key or
+ * server_cert is refused here, naming the file (TF Serving would start a
+ * server whose every handshake fails).
+ */
+export async function readSslConfig(file: string): Promise<SslConfig> {
+  const msg = parseConfigText(await readConfigFile(file), 'tensorflow.serving.SSLConfig', file) as Partial<SslConfig>;
+  const config: SslConfig = {
+    serverKey: msg.serverKey ?? '',
+    serverCert: msg.serverCert ?? '',
+    customCa: msg.customCa ?? '',
+    clientVerify: msg.clientVerify ?? false,
+  };
+  const missing = (['server_key', 'server_cert'] as const).filter((f) => (f === 'server_key' ? config.serverKey : config.serverCert) === '');
+  if (missing.length > 0) throw invalidArgument(`'${file}': the SSLConfig has no ${missing.join(' and no ')}; both are needed (PEM text).`);
+  if (config.clientVerify && config.customCa === '') {
+    throw invalidArgument(`'${file}': client_verify is set but custom_ca is empty: give the PEM certificate authority that signs the client certificates.`);
+  }
+  return config;
 }

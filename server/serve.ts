@@ -23,6 +23,7 @@ import { toStatusError } from '../runtime/errors.js';
 import { DEFAULT_RUNTIME_LIMITS, setRuntimeLimits, type RuntimeLimits } from '../runtime/limits.js';
 import { setImageLimits, type ImageLimits } from '../runtime/kernels/image_limits.js';
 import { readMonitoringConfig } from './config_file.js';
+import { grpcServerCredentials } from './grpc/credentials.js';
 import { GrpcApi } from './grpc/server.js';
 import { createHttpServer, type FallbackHandler, type ModelhostHttpServer } from './http_server.js';
 import { ADMIN_TOKEN_ENV, TrustedProxies } from './management/auth.js';
@@ -46,6 +47,14 @@ export interface ServeOptions {
   grpcSocketPath?: string;
   /** gRPC channel arguments for the gRPC server (TF Serving's --grpc_channel_arguments), e.g. grpc.max_receive_message_length. */
   grpcChannelArguments?: Readonly<Record<string, string | number>>;
+  /** TF Serving's --ssl_config_file: an SSLConfig text file; the gRPC API then speaks TLS (client certificates with client_verify). */
+  grpcSslConfigFile?: string;
+  /** TF Serving's --enable_grpc_healthcheck_service: grpc.health.v1.Health on the gRPC API. */
+  enableGrpcHealthcheckService?: boolean;
+  /** Open health Watch streams at most (default 100); one more gets RESOURCE_EXHAUSTED. */
+  grpcHealthMaxWatches?: number;
+  /** TF Serving's --enable_serialization_as_tensor_content: gRPC Predict outputs in tensor_content. */
+  enableSerializationAsTensorContent?: boolean;
   /** Seconds between base-path polls (default 1; fractions allowed). */
   fileSystemPollWaitSeconds?: number;
   monitoringConfigFile?: string;
@@ -153,6 +162,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   if (options.registry) new TrustedProxies(options.registry.trustedProxies); // refuses a bad entry before anything starts
   const metricsPath = options.monitoringConfigFile ? await readMonitoringConfig(options.monitoringConfigFile) : undefined;
+  const grpcCredentials = await grpcServerCredentials(options.grpcSslConfigFile); // a bad SSLConfig stops the start here
   // Finish or undo what a crash interrupted before the model list is read (an interrupted upload may have left a model folder).
   if (options.registry) await recoverRegistryAt(options.registry, log);
   const requestLogDir = options.requestLog?.dir ?? DEFAULT_REQUEST_LOG_DIR;
@@ -258,6 +268,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           metrics,
           maxReceiveMessageBytes: options.restLimits?.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
           channelArguments: options.grpcChannelArguments,
+          credentials: grpcCredentials,
+          healthCheck: options.enableGrpcHealthcheckService,
+          healthMaxWatches: options.grpcHealthMaxWatches,
+          serializeAsTensorContent: options.enableSerializationAsTensorContent,
           // Like TF Serving, a later poll of a config file (or models folder) that changed replaces this list again.
           reloadConfig: async (next) => {
             requestLog.update(next); // refuses (nothing changed) a logging config whose files would leave --request_log_dir

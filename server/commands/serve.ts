@@ -21,6 +21,7 @@ import { defaultBatchingParameters } from '../../runtime/execution/batching_para
 import { defaultThreads, DEFAULT_WORKER_HEAP_MB, DEFAULT_WORKER_WASM_MB } from '../../runtime/execution/worker_pool.js';
 import { DEFAULT_MAX_STRING_TENSOR_BYTES, DEFAULT_MAX_TENSOR_ELEMENTS } from '../../runtime/limits.js';
 import { perModelBatchingParameters, readBatchingParameters } from '../config_file.js';
+import { DEFAULT_HEALTH_MAX_WATCHES } from '../grpc/health.js';
 import { ADMIN_TOKEN_ENV, resolveAdminToken } from '../management/auth.js';
 import { SYNCHRONOUS_MODES, type SynchronousMode } from '../../registry/store.js';
 import type { ModelListSource } from '../model_list.js';
@@ -35,6 +36,11 @@ interface ServeFlags {
   port: number;
   grpc_channel_arguments?: GrpcChannelArgument[];
   grpc_socket_path?: string;
+  ssl_config_file?: string;
+  use_alts_credentials?: boolean;
+  enable_grpc_healthcheck_service: boolean;
+  grpc_health_max_watches: number;
+  enable_serialization_as_tensor_content: boolean;
   rest_api_port: number;
   rest_api_host: string;
   model_name?: string;
@@ -155,6 +161,9 @@ async function serve(flags: ServeFlags): Promise<void> {
   const log = consoleLogger;
   const noEffect = noEffectLogLine(flags as unknown as Record<string, unknown>);
   if (noEffect) log.info(noEffect);
+  if (flags.use_alts_credentials && flags.ssl_config_file) {
+    throw invalidArgument('Either use_alts_credentials must be false or ssl_config_file must be empty.');
+  }
   if (!flags.enable_batching && flags.batching_parameters_file !== undefined) {
     throw invalidArgument('server_options.batching_parameters_file is set without setting server_options.enable_batching to true.');
   }
@@ -173,6 +182,10 @@ async function serve(flags: ServeFlags): Promise<void> {
     grpcChannelArguments: flags.grpc_channel_arguments && Object.fromEntries(flags.grpc_channel_arguments.map((a) => [a.key, a.value])),
     // TF Serving's empty default means no socket.
     grpcSocketPath: flags.grpc_socket_path || undefined,
+    grpcSslConfigFile: flags.ssl_config_file || undefined,
+    enableGrpcHealthcheckService: flags.enable_grpc_healthcheck_service,
+    grpcHealthMaxWatches: flags.grpc_health_max_watches,
+    enableSerializationAsTensorContent: flags.enable_serialization_as_tensor_content,
     restApiHost: flags.rest_api_host,
     fileSystemPollWaitSeconds: flags.file_system_poll_wait_seconds,
     monitoringConfigFile: flags.monitoring_config_file,
@@ -248,6 +261,10 @@ export function addServeCommand(program: Command): void {
     .addOption(new Option('--port <port>', "port of TF Serving's gRPC API (PredictionService, ModelService; 0: pick a free one)").argParser(port).default(8500))
     .option('--grpc_channel_arguments <args>', 'gRPC channel arguments, key=value,key=value (e.g. grpc.max_receive_message_length=8388608)', parseGrpcChannelArguments)
     .option('--grpc_socket_path <path>', 'also serve the gRPC API on this UNIX socket')
+    .option('--ssl_config_file <file>', 'TF Serving: SSLConfig in protobuf text format (server_key, server_cert, custom_ca, client_verify); the gRPC API then speaks TLS')
+    .option('--enable_grpc_healthcheck_service [bool]', 'TF Serving: serve the standard gRPC health service (grpc.health.v1.Health) on the gRPC API', bool, false)
+    .option('--grpc_health_max_watches <n>', 'health Watch streams open at once at most; one more gets RESOURCE_EXHAUSTED', positiveInteger, DEFAULT_HEALTH_MAX_WATCHES)
+    .option('--enable_serialization_as_tensor_content [bool]', 'TF Serving: gRPC Predict answers outputs in tensor_content instead of typed fields', bool, false)
     .option('--rest_api_port <port>', 'port of the REST API (0: pick a free one)', port, 8501)
     .option('--rest_api_host <host>', 'address the REST API listens on', '0.0.0.0')
     .option('--model_name <name>', 'name of the model served from --model_base_path (default "default")')
