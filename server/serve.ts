@@ -22,6 +22,7 @@ import { createServingEngine, type ExecutionOptions } from '../runtime/execution
 import { toStatusError } from '../runtime/errors.js';
 import { DEFAULT_RUNTIME_LIMITS, setRuntimeLimits, type RuntimeLimits } from '../runtime/limits.js';
 import { setImageLimits, type ImageLimits } from '../runtime/kernels/image_limits.js';
+import { setGraphOptimizations, type GraphOptimizations } from '../runtime/graph/optimize/options.js';
 import { readMonitoringConfig } from './config_file.js';
 import { GrpcApi } from './grpc/server.js';
 import { createHttpServer, type FallbackHandler, type ModelhostHttpServer } from './http_server.js';
@@ -82,6 +83,8 @@ export interface ServeOptions {
   restLimits?: Partial<RestLimits>;
   /** Image decode limits, process-wide (defaults: DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_GIF_FRAMES). */
   imageLimits?: Partial<ImageLimits>;
+  /** Load-time graph passes for every model (default: all, or MODELHOST_GRAPH_OPTIMIZATIONS). */
+  graphOptimizations?: GraphOptimizations;
   log?: Logger;
 }
 
@@ -149,6 +152,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   setRuntimeLimits({ ...DEFAULT_RUNTIME_LIMITS, ...options.limits }); // before the engine: its workers take this thread's limits
   setImageLimits(options.imageLimits); // before the engine starts its workers, which copy them
+  if (options.graphOptimizations) setGraphOptimizations(options.graphOptimizations); // likewise
   const ownEngine = options.engine === undefined;
   let metrics: ServerMetrics | undefined;
   const engine =
