@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { formatPredictResponse, parsePredictRequest } from '../../runtime/codec/index.js';
+import { backendDescription } from '../../runtime/backend.js';
 import { invalidArgument } from '../../runtime/errors.js';
 import type { GraphOptimizations } from '../../runtime/graph/optimize/options.js';
 import { parseGraphOptimizations } from '../../runtime/graph/optimize/options.js';
@@ -49,7 +50,7 @@ export async function runPredict(dir: string, body: string, options: RunOptions 
         const outs = profiler.measure(() => model.run(signature, request.inputs));
         for (const t of Object.values(outs)) t.dispose();
       }
-      options.onProfile?.(formatProfile(profiler, options.profileRuns), profiler);
+      options.onProfile?.(`backend: ${await backendDescription()}\n${formatProfile(profiler, options.profileRuns)}`, profiler);
     }
     return response;
   } finally {

@@ -53,6 +53,7 @@ describe('modelhost run --profile', () => {
     const r = await modelhost('run', MODEL, '--request', body(), '--profile', '--profile_runs', '3');
     expect(r.code).toBe(0);
     expectTfAnswer(r.stdout);
+    expect(r.stderr).toMatch(/^backend: wasm \(SIMD, 1 thread\)$/m);
     expect(r.stderr).toMatch(/^profile: 3 run\(s\), [\d.]+ ms per run/m);
     expect(r.stderr).toMatch(/^op +count\/run +total ms +ms\/run +share$/m);
     // The conv, its BatchNorm and ReLU run as one fused kernel, once per run.
