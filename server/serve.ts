@@ -22,6 +22,7 @@ import { createServingEngine, type ExecutionOptions } from '../runtime/execution
 import { toStatusError } from '../runtime/errors.js';
 import { DEFAULT_RUNTIME_LIMITS, setRuntimeLimits, type RuntimeLimits } from '../runtime/limits.js';
 import { setImageLimits, type ImageLimits } from '../runtime/kernels/image_limits.js';
+import { setGraphOptimizations, type GraphOptimizations } from '../runtime/graph/optimize/options.js';
 import { readMonitoringConfig } from './config_file.js';
 import { grpcServerCredentials } from './grpc/credentials.js';
 import { GrpcApi } from './grpc/server.js';
@@ -94,6 +95,8 @@ export interface ServeOptions {
   imageLimits?: Partial<ImageLimits>;
   /** Request logging of models whose config has a logging_config (defaults: ./request_logs, 128 MiB files, 64 MiB queue). */
   requestLog?: RequestLogServeOptions;
+  /** Load-time graph passes for every model (default: all, or MODELHOST_GRAPH_OPTIMIZATIONS). */
+  graphOptimizations?: GraphOptimizations;
   log?: Logger;
 }
 
@@ -175,6 +178,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   setRuntimeLimits({ ...DEFAULT_RUNTIME_LIMITS, ...options.limits }); // before the engine: its workers take this thread's limits
   setImageLimits(options.imageLimits); // before the engine starts its workers, which copy them
+  if (options.graphOptimizations) setGraphOptimizations(options.graphOptimizations); // likewise
   const ownEngine = options.engine === undefined;
   let metrics: ServerMetrics | undefined;
   const engine =

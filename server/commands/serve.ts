@@ -30,6 +30,7 @@ import { DEFAULT_MAX_REQUEST_BYTES } from '../rest/handler.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../../runtime/codec/index.js';
 import { DEFAULT_MAX_GIF_FRAMES, DEFAULT_MAX_IMAGE_PIXELS } from '../../runtime/kernels/image_limits.js';
 import { DEFAULT_REQUEST_LOG_DIR, DEFAULT_REQUEST_LOG_MAX_FILE_BYTES, DEFAULT_REQUEST_LOG_QUEUE_BYTES } from '../request_log/request_logger.js';
+import { parseGraphOptimizations, type GraphOptimizations } from '../../runtime/graph/optimize/options.js';
 import { addNoEffectFlags, noEffectLogLine, parseGrpcChannelArguments, tfInt, versionText, type GrpcChannelArgument } from './tf_serving_flags.js';
 
 interface ServeFlags {
@@ -80,6 +81,7 @@ interface ServeFlags {
   max_json_depth: number;
   max_image_pixels: number;
   max_gif_frames: number;
+  graph_optimizations?: GraphOptimizations;
   enable_signature_method_name_check: boolean;
   enable_per_model_batching_parameters?: boolean;
   version: boolean;
@@ -109,6 +111,14 @@ function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number >= 1.');
   return n;
+}
+
+function graphPasses(value: string): GraphOptimizations {
+  try {
+    return parseGraphOptimizations(value);
+  } catch (e) {
+    throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
+  }
 }
 
 function nonNegativeInteger(value: string): number {
@@ -225,6 +235,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     restLimits: { maxRequestBytes: flags.max_request_bytes, maxJsonDepth: flags.max_json_depth },
     imageLimits: { maxPixels: flags.max_image_pixels, maxGifFrames: flags.max_gif_frames },
     requestLog: { dir: flags.request_log_dir, maxFileBytes: flags.request_log_max_file_bytes, maxQueueBytes: flags.request_log_queue_bytes },
+    graphOptimizations: flags.graph_optimizations,
     log,
   };
   const server = await startServer(options);
@@ -308,6 +319,7 @@ export function addServeCommand(program: Command): void {
     .option('--max_json_depth <n>', 'deepest nesting of arrays and objects in a /v1 JSON body (at most 1000); deeper answers 400', jsonDepth, DEFAULT_MAX_JSON_DEPTH)
     .option('--max_image_pixels <n>', 'largest image (height x width, x frames for GIF) the decode ops accept; larger answers 400 before decoding', positiveInteger, DEFAULT_MAX_IMAGE_PIXELS)
     .option('--max_gif_frames <n>', 'most frames a GIF the decode ops accept may have; more answers 400', positiveInteger, DEFAULT_MAX_GIF_FRAMES)
+    .option('--graph_optimizations <passes>', "load-time graph passes: 'all', 'none' or a comma-separated list of constant_folding, identity_pruning, invariant_caching, fusion, batchnorm_folding (default: $MODELHOST_GRAPH_OPTIMIZATIONS, else all)", graphPasses)
     .option('--enable_signature_method_name_check [bool]', 'TF Serving: :classify and :regress need a signature whose method_name is classify / regress (off: any signature with the right inputs and outputs, as TF2 exports)', bool, false)
     .option('--enable_per_model_batching_parameters [bool]', "TF Serving's spelling of --enable_per_model_batching_params (wins when both are given)", bool)
     .option('--allow_version_labels_for_unavailable_models [bool]', 'TF Serving: a config label may name a version not loaded yet, when the label is new (without the registry; registry labels may always)', bool, false)
