@@ -16,6 +16,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_MAX_ARCHIVE_COMPRESSION_RATIO, DEFAULT_MAX_ARCHIVE_ENTRIES } from '../../registry/archive.js';
 import { consoleLogger } from '../../registry/log.js';
+import { DEFAULT_MAX_VERSION_BYTES, DEFAULT_MAX_VERSION_OBJECTS, DEFAULT_MODEL_CACHE_DIR } from '../../registry/object_store/object_store.js';
 import { invalidArgument } from '../../runtime/errors.js';
 import { defaultBatchingParameters } from '../../runtime/execution/batching_parameters.js';
 import { defaultThreads, DEFAULT_WORKER_HEAP_MB, DEFAULT_WORKER_WASM_MB } from '../../runtime/execution/worker_pool.js';
@@ -81,6 +82,9 @@ interface ServeFlags {
   max_num_load_retries: number;
   allow_version_labels_for_unavailable_models: boolean;
   load_retry_interval_micros: number;
+  model_cache_dir: string;
+  object_store_max_version_objects: number;
+  object_store_max_version_bytes: number;
 }
 
 function nonNegativeNumber(value: string): number {
@@ -207,6 +211,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     limits: { maxTensorElements: flags.max_tensor_elements, maxStringTensorBytes: flags.max_string_tensor_bytes },
     restLimits: { maxRequestBytes: flags.max_request_bytes, maxJsonDepth: flags.max_json_depth },
     imageLimits: { maxPixels: flags.max_image_pixels, maxGifFrames: flags.max_gif_frames },
+    objectStore: { cacheDir: flags.model_cache_dir, maxVersionObjects: flags.object_store_max_version_objects, maxVersionBytes: flags.object_store_max_version_bytes },
     log,
   };
   const server = await startServer(options);
@@ -293,7 +298,10 @@ export function addServeCommand(program: Command): void {
     .option('--load_retry_interval_micros <us>', 'TF Serving: wait between load retries in microseconds (negative: none)', tfInt, 60_000_000)
     .option('--rest_api_enable_cors_support [bool]', 'TF Serving: CORS headers (Access-Control-Allow-Origin: *) on every /v1 answer', bool, false)
     .option('--num_request_iterations_for_warmup <n>', 'TF Serving: times each warm-up record is replayed (used only if > 0; else once)', tfInt, 0)
-    .option('--version [bool]', 'print the version and exit', bool, false);
+    .option('--version [bool]', 'print the version and exit', bool, false)
+    .option('--model_cache_dir <dir>', 'where versions on s3:// base paths are downloaded and verified before loading (docs/OBJECT_STORAGE.md)', DEFAULT_MODEL_CACHE_DIR)
+    .option('--object_store_max_version_objects <n>', 'most objects (files) one version on object storage may have; more: its load fails', positiveInteger, DEFAULT_MAX_VERSION_OBJECTS)
+    .option('--object_store_max_version_bytes <n>', 'most bytes one version on object storage may have; more: its load fails', positiveInteger, DEFAULT_MAX_VERSION_BYTES);
   // TF Serving's flags that change nothing here (TF internals, gRPC-only): accepted, logged once.
   addNoEffectFlags(command);
   command.action((flags: ServeFlags) => serve(flags));

@@ -1,0 +1,184 @@
+/**
+ * The S3 calls the object store makes, each turning an SDK failure into a
+ * StatusError that says what was being done (s3_config.ts's storeError):
+ * list the child "folders" of a prefix, list the objects under a prefix (at
+ * most a given number), read a small object, stream an object into a file
+ * with its size bounded, write, copy and delete objects.
+ */
+import fs from 'node:fs';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createHash } from 'node:crypto';
+import {
+  CopyObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { dataLoss, resourceExhausted } from '../../runtime/errors.js';
+import { createS3Client, storeError, type S3Settings } from './s3_config.js';
+
+export interface ListedObject {
+  key: string;
+  size: number;
+  etag: string;
+}
+
+/** Most child prefixes one listing of a base path returns (a base path is a model's folder, not a bucket of data). */
+export const MAX_CHILD_PREFIXES = 100_000;
+
+export class Bucket {
+  private client: S3Client | undefined;
+
+  constructor(readonly settings: S3Settings) {}
+
+  private s3(): S3Client {
+    this.client ??= createS3Client(this.settings);
+    return this.client;
+  }
+
+  private fail(e: unknown, doing: string) {
+    return storeError(e, doing, this.settings);
+  }
+
+  /** Names of the "folders" directly under `prefix` (which ends with "/" or is empty). */
+  async listChildren(bucket: string, prefix: string): Promise<string[]> {
+    const names: string[] = [];
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.s3().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }));
+      } catch (e) {
+        throw this.fail(e, `list s3://${bucket}/${prefix}`);
+      }
+      for (const p of page.CommonPrefixes ?? []) {
+        if (p.Prefix && p.Prefix.length > prefix.length + 1) names.push(p.Prefix.slice(prefix.length, -1));
+      }
+      if (names.length > MAX_CHILD_PREFIXES) throw resourceExhausted(`s3://${bucket}/${prefix} holds more than ${MAX_CHILD_PREFIXES} folders; a model's base path holds its version folders only.`);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return names;
+  }
+
+  /** The objects under `prefix`, in key order; stops once more than `max` were seen (the result then holds max + 1). */
+  async listObjects(bucket: string, prefix: string, max: number): Promise<ListedObject[]> {
+    const out: ListedObject[] = [];
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.s3().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: Math.min(1000, max + 1 - out.length) }));
+      } catch (e) {
+        throw this.fail(e, `list s3://${bucket}/${prefix}`);
+      }
+      for (const o of page.Contents ?? []) {
+        if (o.Key !== undefined) out.push({ key: o.Key, size: o.Size ?? 0, etag: o.ETag ?? '' });
+      }
+      token = page.IsTruncated && out.length <= max ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  /** The bytes of a small object; RESOURCE_EXHAUSTED past `maxBytes`. */
+  async read(bucket: string, key: string, maxBytes: number): Promise<Buffer> {
+    const doing = `read s3://${bucket}/${key}`;
+    try {
+      const got = await this.s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      if ((got.ContentLength ?? 0) > maxBytes) {
+        (got.Body as Readable | undefined)?.destroy();
+        throw resourceExhausted(`s3://${bucket}/${key} is larger than ${maxBytes} bytes.`);
+      }
+      const chunks: Buffer[] = [];
+      let n = 0;
+      for await (const chunk of got.Body as Readable) {
+        n += (chunk as Buffer).length;
+        if (n > maxBytes) {
+          (got.Body as Readable).destroy();
+          throw resourceExhausted(`s3://${bucket}/${key} is larger than ${maxBytes} bytes.`);
+        }
+        chunks.push(chunk as Buffer);
+      }
+      return Buffer.concat(chunks);
+    } catch (e) {
+      throw this.fail(e, doing);
+    }
+  }
+
+  /**
+   * Streams the object into `file` (created; must not exist), hashing it.
+   * DATA_LOSS when it is not exactly `size` bytes (more are never written).
+   * Resolves with the sha256 (hex) of what was written.
+   */
+  async download(bucket: string, key: string, file: string, size: number): Promise<string> {
+    const doing = `download s3://${bucket}/${key}`;
+    const hash = createHash('sha256');
+    let n = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, cb: TransformCallback) {
+        n += chunk.length;
+        if (n > size) return cb(dataLoss(`s3://${bucket}/${key} holds more than the ${size} bytes it was listed with; it changed or is corrupt.`));
+        hash.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    try {
+      const got = await this.s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const out = fs.createWriteStream(file, { flags: 'wx' });
+      await pipeline(got.Body as Readable, counter, out);
+    } catch (e) {
+      throw this.fail(e, doing);
+    }
+    if (n !== size) throw dataLoss(`s3://${bucket}/${key} holds ${n} bytes, expected ${size}; it changed or is corrupt.`);
+    return hash.digest('hex');
+  }
+
+  async putFile(bucket: string, key: string, file: string): Promise<void> {
+    try {
+      const size = (await fs.promises.stat(file)).size;
+      await this.s3().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: fs.createReadStream(file), ContentLength: size }));
+    } catch (e) {
+      throw this.fail(e, `write s3://${bucket}/${key}`);
+    }
+  }
+
+  async putBytes(bucket: string, key: string, body: Buffer, contentType?: string): Promise<void> {
+    try {
+      await this.s3().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+    } catch (e) {
+      throw this.fail(e, `write s3://${bucket}/${key}`);
+    }
+  }
+
+  async copy(bucket: string, fromKey: string, toKey: string): Promise<void> {
+    try {
+      await this.s3().send(new CopyObjectCommand({ Bucket: bucket, Key: toKey, CopySource: `${bucket}/${encodeURIComponent(fromKey).replace(/%2F/g, '/')}` }));
+    } catch (e) {
+      throw this.fail(e, `copy s3://${bucket}/${fromKey} to ${toKey}`);
+    }
+  }
+
+  /** Deletes `keys` (in batches of 1000, in the order given). */
+  async deleteKeys(bucket: string, keys: readonly string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      let out;
+      try {
+        out = await this.s3().send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+      } catch (e) {
+        throw this.fail(e, `delete ${batch.length} objects under s3://${bucket}/`);
+      }
+      const failed = out.Errors ?? [];
+      if (failed.length > 0) {
+        throw this.fail({ Code: failed[0].Code, message: failed[0].Message }, `delete s3://${bucket}/${failed[0].Key}`);
+      }
+    }
+  }
+
+  destroy(): void {
+    this.client?.destroy();
+    this.client = undefined;
+  }
+}
