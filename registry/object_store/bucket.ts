@@ -1,8 +1,8 @@
 /**
  * The S3 calls the object store makes, each turning an SDK failure into a
  * StatusError that says what was being done (s3_config.ts's storeError):
- * list the child "folders" of a prefix, list the objects under a prefix (at
- * most a given number), read a small object, stream an object into a file
+ * list the objects under a prefix (at most a given number; no delimiter
+ * listings, which some S3-compatible servers get wrong for nested keys), read a small object, stream an object into a file
  * with its size bounded, write, copy and delete objects.
  */
 import fs from 'node:fs';
@@ -26,8 +26,8 @@ export interface ListedObject {
   etag: string;
 }
 
-/** Most child prefixes one listing of a base path returns (a base path is a model's folder, not a bucket of data). */
-export const MAX_CHILD_PREFIXES = 100_000;
+/** Most objects one poll lists under a base path (a base path holds a model's versions, not a bucket of data). */
+export const MAX_LISTED_OBJECTS = 200_000;
 
 export class Bucket {
   private client: S3Client | undefined;
@@ -41,26 +41,6 @@ export class Bucket {
 
   private fail(e: unknown, doing: string) {
     return storeError(e, doing, this.settings);
-  }
-
-  /** Names of the "folders" directly under `prefix` (which ends with "/" or is empty). */
-  async listChildren(bucket: string, prefix: string): Promise<string[]> {
-    const names: string[] = [];
-    let token: string | undefined;
-    do {
-      let page;
-      try {
-        page = await this.s3().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }));
-      } catch (e) {
-        throw this.fail(e, `list s3://${bucket}/${prefix}`);
-      }
-      for (const p of page.CommonPrefixes ?? []) {
-        if (p.Prefix && p.Prefix.length > prefix.length + 1) names.push(p.Prefix.slice(prefix.length, -1));
-      }
-      if (names.length > MAX_CHILD_PREFIXES) throw resourceExhausted(`s3://${bucket}/${prefix} holds more than ${MAX_CHILD_PREFIXES} folders; a model's base path holds its version folders only.`);
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return names;
   }
 
   /** The objects under `prefix`, in key order; stops once more than `max` were seen (the result then holds max + 1). */

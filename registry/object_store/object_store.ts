@@ -31,6 +31,8 @@ import { isObjectStoreUrl, joinS3Url } from './s3_url.js';
 export const DEFAULT_MODEL_CACHE_DIR = 'data/model_cache';
 export const DEFAULT_MAX_VERSION_OBJECTS = 10_000;
 export const DEFAULT_MAX_VERSION_BYTES = 8 * 1024 * 1024 * 1024;
+/** How long an uploaded version's cache entry is kept for its first load. */
+const ADOPTED_GRACE_MS = 10 * 60 * 1000;
 
 export interface ObjectStoreOptions {
   /** --model_cache_dir (default data/model_cache). */
@@ -56,6 +58,8 @@ export class ObjectStore {
   private readonly localDirs = new Map<string, string>();
   /** Base paths polled at least once. */
   private readonly polled = new Set<string>();
+  /** Version URL → the entry an upload left in the cache, kept until the version's first load (or ADOPTED_GRACE_MS). */
+  private readonly adopted = new Map<string, { entry: string; timer: NodeJS.Timeout }>();
 
   constructor(private readonly options: ObjectStoreOptions = {}) {
     this.cacheDir = path.resolve(options.cacheDir ?? DEFAULT_MODEL_CACHE_DIR);
@@ -114,6 +118,7 @@ export class ObjectStore {
         if (!plan) throw failedPrecondition(`${dir} has not been listed yet; it is loaded after the next poll of its base path.`);
         const entry = this.cache.entryDir(plan);
         this.hold(entry, +1);
+        this.releaseAdopted(dir);
         let servable: Servable;
         try {
           const local = await this.cache.materialize(plan);
@@ -126,6 +131,15 @@ export class ObjectStore {
         return this.releasing(servable, entry);
       },
     };
+  }
+
+  /** Ends the hold an upload put on its cache entry. */
+  private releaseAdopted(url: string): void {
+    const a = this.adopted.get(url);
+    if (!a) return;
+    clearTimeout(a.timer);
+    this.adopted.delete(url);
+    this.hold(a.entry, -1);
   }
 
   private hold(entry: string, delta: number): void {
@@ -170,7 +184,13 @@ export class ObjectStore {
     const manifest = await publishVersion(this.bucket, dir, baseUrl, model, version, this.log);
     const url = joinS3Url(baseUrl, String(version));
     const files: PlannedFile[] = manifest.files.map((f) => ({ key: '', rel: f.path, size: f.size, sha256: f.sha256 }));
-    await this.cache.adopt(dir, { url, version, contentKey: manifest.sha256, files }).catch((e) =>
+    const plan = { url, version, contentKey: manifest.sha256, files };
+    const entry = this.cache.entryDir(plan);
+    // Held until the version's first load, so a poll before it does not prune the entry.
+    this.releaseAdopted(url);
+    this.hold(entry, +1);
+    this.adopted.set(url, { entry, timer: setTimeout(() => this.releaseAdopted(url), ADOPTED_GRACE_MS).unref() });
+    await this.cache.adopt(dir, plan).catch((e) =>
       this.log.warn(`Version ${version} of model ${model} is published; keeping its files in the cache failed (it is downloaded instead): ${(e as Error).message}`),
     );
     return url;
@@ -183,6 +203,7 @@ export class ObjectStore {
 
   /** Closes the S3 client. */
   close(): void {
+    for (const url of [...this.adopted.keys()]) this.releaseAdopted(url);
     this.bucketClient?.destroy();
   }
 }

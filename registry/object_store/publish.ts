@@ -22,10 +22,9 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { StatusError, toStatusError } from '../../runtime/errors.js';
 import type { Logger } from '../log.js';
-import { parseVersionDirName } from '../version_dir.js';
 import type { Bucket } from './bucket.js';
 import { buildManifest, MANIFEST_NAME, type Manifest } from './manifest.js';
-import { STAGING_FOLDER } from './source.js';
+import { listBasePath, STAGING_FOLDER } from './source.js';
 import { childPrefix, formatS3Url, parseS3Url } from './s3_url.js';
 
 /** Objects written or copied at once. */
@@ -51,14 +50,8 @@ async function eachLimited<T>(items: readonly T[], fn: (item: T) => Promise<void
 
 /** Every version number under `baseUrl`: version folders, and versions being uploaded (staged). */
 export async function versionNumbersAt(bucket: Bucket, baseUrl: string): Promise<number[]> {
-  const base = parseS3Url(baseUrl);
-  const children = await bucket.listChildren(base.bucket, childPrefix(base));
-  const out = children.map(parseVersionDirName).filter((v): v is number => v !== undefined);
-  if (children.includes(STAGING_FOLDER)) {
-    const staged = await bucket.listChildren(base.bucket, `${childPrefix(base)}${STAGING_FOLDER}/`);
-    out.push(...staged.map(parseVersionDirName).filter((v): v is number => v !== undefined));
-  }
-  return out;
+  const listing = await listBasePath(bucket, parseS3Url(baseUrl));
+  return listing ? [...listing.versions.keys(), ...listing.staged] : [];
 }
 
 /** Publishes the SavedModel folder `dir` as version `version` of `baseUrl` (see the module comment); resolves with its manifest. */
@@ -76,9 +69,10 @@ export async function publishVersion(bucket: Bucket, dir: string, baseUrl: strin
       written.push(`${staging}${f.path}`);
       await bucket.putFile(base.bucket, `${staging}${f.path}`, path.join(dir, ...f.path.split('/')));
     });
-    const others = (await bucket.listChildren(base.bucket, stagingRoot)).filter((id) => id !== uploadId);
-    if (others.length > 0) {
-      throw new StatusError('ABORTED', `Another upload of version ${version} to ${baseUrl} is in progress (${others.length} staged under ${STAGING_FOLDER}/${version}/); try again, or leave "version" out to get the next number.`);
+    const others = new Set((await bucket.listObjects(base.bucket, stagingRoot, 100_000)).map((o) => o.key.slice(stagingRoot.length).split('/')[0]));
+    others.delete(uploadId);
+    if (others.size > 0) {
+      throw new StatusError('ABORTED', `Another upload of version ${version} to ${baseUrl} is in progress (${others.size} staged under ${STAGING_FOLDER}/${version}/); try again, or leave "version" out to get the next number.`);
     }
     if ((await bucket.listObjects(base.bucket, versionPrefix, 1)).length > 0) {
       throw new StatusError('ALREADY_EXISTS', `${formatS3Url(base)}/${version} already holds objects; version numbers are never reused.`);

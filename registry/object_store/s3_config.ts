@@ -85,6 +85,10 @@ export function createS3Client(settings: S3Settings): S3Client {
     forcePathStyle: settings.endpoint !== undefined,
     credentials: settings.credentials,
     maxAttempts: settings.maxAttempts ?? 3,
+    // Checksums only where S3 requires them: S3-compatible servers (s3rver, older MinIO, Ceph) store
+    // the SDK's default aws-chunked CRC framing as part of the object.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: {
       connectionTimeout: settings.connectTimeoutMs,
       requestTimeout: settings.requestTimeoutMs,

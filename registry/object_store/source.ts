@@ -1,7 +1,8 @@
 /**
  * Version discovery on object storage (the Source for s3:// base paths; the
- * watcher calls it for every poll of such a model). One poll lists the
- * child prefixes of the base path, then the objects of each version prefix.
+ * watcher calls it for every poll of such a model). One poll lists every
+ * object under the base path (ListObjectsV2, 1000 keys a request; at most
+ * MAX_LISTED_OBJECTS) and groups them by version folder.
  *
  * Which version prefixes are offered (the rule, docs/OBJECT_STORAGE.md):
  *  - Version folders are named by a number, as on disk (`00000123` is 123;
@@ -37,7 +38,7 @@ import { parseVersionDirName } from '../version_dir.js';
 import type { FolderDigest } from '../version_files.js';
 import type { AspiredVersion } from '../version_manager.js';
 import { STALE_POLLS } from '../watcher.js';
-import type { Bucket, ListedObject } from './bucket.js';
+import { MAX_LISTED_OBJECTS, type Bucket, type ListedObject } from './bucket.js';
 import { MANIFEST_NAME, MAX_MANIFEST_BYTES, parseManifest, type Manifest, type VersionLimits } from './manifest.js';
 import { childPrefix, formatS3Url, parseS3Url, type S3Location } from './s3_url.js';
 
@@ -109,20 +110,9 @@ export class ObjectStoreSource {
    */
   async poll(model: ModelConfig, wanted: (version: number) => boolean): Promise<AspiredVersion[] | undefined> {
     const base = parseS3Url(model.basePath);
-    const children = await this.bucket.listChildren(base.bucket, childPrefix(base));
-    if (children.length === 0) return undefined;
-    const versions = new Map<number, string>();
-    for (const name of children.sort()) {
-      const v = parseVersionDirName(name);
-      if (v !== undefined) versions.set(v, name);
-    }
-    const staged = new Set<number>();
-    if (children.includes(STAGING_FOLDER)) {
-      for (const name of await this.bucket.listChildren(base.bucket, `${childPrefix(base)}${STAGING_FOLDER}/`)) {
-        const v = parseVersionDirName(name);
-        if (v !== undefined) staged.add(v);
-      }
-    }
+    const listing = await listBasePath(this.bucket, base);
+    if (!listing) return undefined;
+    const { versions, staged, objects: byVersion } = listing;
     const firstPoll = !this.seen.has(model.basePath);
     const before = this.seen.get(model.basePath) ?? new Map<number, VersionSeen>();
     const now = new Map<number, VersionSeen>();
@@ -131,7 +121,7 @@ export class ObjectStoreSource {
       if (!wanted(version)) continue;
       const loc: S3Location = { bucket: base.bucket, prefix: `${childPrefix(base)}${name}` };
       const url = formatS3Url(loc);
-      const objects = await this.bucket.listObjects(loc.bucket, `${loc.prefix}/`, this.limits.maxObjects + 1);
+      const objects = byVersion.get(name) ?? [];
       const fingerprint = listingHash(loc, objects);
       const prev = before.get(version);
       const seen: VersionSeen = {
@@ -240,7 +230,7 @@ export class ObjectStoreSource {
         rel = safeSegments(inner).join('/');
         if (rel === '' || inner.split('/').some((s) => s === '')) throw new Error('the key has an empty path segment');
       } catch (e) {
-        plan.error = invalidArgument(`Object key ${JSON.stringify(o.key)} under ${url} would be written outside the version folder (${(e as Error).message}); the version is not downloaded.`);
+        plan.error = invalidArgument(`Object key ${JSON.stringify(o.key)} under ${url} would be written outside the version folder (${(e as Error).message.replace(/\.$/, '')}); the version is not downloaded.`);
         return plan;
       }
       if (seen.has(rel)) {
@@ -256,6 +246,45 @@ export class ObjectStoreSource {
     }
     return plan;
   }
+}
+
+export interface BaseListing {
+  /** Version number → the folder name that holds it (of `3` and `03`, the one sorting last). */
+  versions: Map<number, string>;
+  /** Versions with an upload staging under `.modelhost-staging/{N}/`. */
+  staged: Set<number>;
+  /** Folder name → its objects, in key order. */
+  objects: Map<string, ListedObject[]>;
+}
+
+/** Everything under a base path, in one listing; undefined when it holds no objects. */
+export async function listBasePath(bucket: Bucket, base: S3Location): Promise<BaseListing | undefined> {
+  const prefix = childPrefix(base);
+  const all = await bucket.listObjects(base.bucket, prefix, MAX_LISTED_OBJECTS);
+  if (all.length > MAX_LISTED_OBJECTS) {
+    throw resourceExhausted(`${formatS3Url(base)} holds more than ${MAX_LISTED_OBJECTS} objects; a model's base path should hold its version folders only.`);
+  }
+  if (all.length === 0) return undefined;
+  const objects = new Map<string, ListedObject[]>();
+  const staged = new Set<number>();
+  for (const o of all) {
+    const rest = o.key.slice(prefix.length);
+    const slash = rest.indexOf('/');
+    if (slash <= 0) continue;
+    const folder = rest.slice(0, slash);
+    if (folder === STAGING_FOLDER) {
+      const v = parseVersionDirName(rest.slice(slash + 1).split('/')[0]);
+      if (v !== undefined) staged.add(v);
+      continue;
+    }
+    if (parseVersionDirName(folder) === undefined) continue;
+    let list = objects.get(folder);
+    if (!list) objects.set(folder, (list = []));
+    list.push(o);
+  }
+  const versions = new Map<number, string>();
+  for (const name of [...objects.keys()].sort()) versions.set(parseVersionDirName(name)!, name);
+  return { versions, staged, objects };
 }
 
 /** Changes when any object under the version prefix is added, removed, resized or rewritten. */
