@@ -6,6 +6,9 @@
  *    first materializes its verified local copy (cache.ts), then loads that;
  *    a failed download is a failed load (state and error on the version;
  *    versions already serving are left alone, as for any failed load);
+ *  - a load that failed because the store was unreachable is tried again
+ *    once the store answers (its fingerprint changes; other failures wait
+ *    for the version's objects to change, as on disk);
  *  - cache entries no loaded version uses are deleted at the next poll of
  *    their model (never on its first poll, so a restart reuses them);
  *  - `publish` / `deleteVersion` / `versionNumbers` for uploads and purges
@@ -15,7 +18,7 @@
  */
 import path from 'node:path';
 import type { Servable, ServingEngine } from '../../runtime/engine.js';
-import { failedPrecondition } from '../../runtime/errors.js';
+import { failedPrecondition, toStatusError } from '../../runtime/errors.js';
 import { consoleLogger, type Logger } from '../log.js';
 import type { ModelConfig } from '../model_config.js';
 import type { FolderDigest } from '../version_files.js';
@@ -58,6 +61,12 @@ export class ObjectStore {
   private readonly localDirs = new Map<string, string>();
   /** Base paths polled at least once. */
   private readonly polled = new Set<string>();
+  /**
+   * Version URL → loads of it that failed because the store was unreachable. Its fingerprint
+   * carries the count, so once the store answers again the registry and the manager (which do not
+   * retry a failed version until its files change) try it again.
+   */
+  private readonly outages = new Map<string, number>();
   /** Version URL → the entry an upload left in the cache, kept until the version's first load (or ADOPTED_GRACE_MS). */
   private readonly adopted = new Map<string, { entry: string; timer: NodeJS.Timeout }>();
 
@@ -89,7 +98,8 @@ export class ObjectStore {
 
   /** The versions to offer for an s3:// model (see source.ts); prunes its unused cache entries. */
   async poll(model: ModelConfig, wanted: (version: number) => boolean = () => true): Promise<AspiredVersion[] | undefined> {
-    const versions = await this.source.poll(model, wanted);
+    const listed = await this.source.poll(model, wanted);
+    const versions = listed?.map((v) => (this.outages.has(v.dir) ? { ...v, fingerprint: `${v.fingerprint}#retry-${this.outages.get(v.dir)}` } : v));
     if (this.polled.has(model.basePath)) {
       await this.cache.prune(model.basePath, (dir) => (this.inUse.get(dir) ?? 0) > 0).catch((e) => this.log.warn(`Pruning the model cache of ${model.basePath}: ${(e as Error).message}`));
     }
@@ -126,6 +136,7 @@ export class ObjectStore {
           servable = await engine.load(local, options);
         } catch (e) {
           this.hold(entry, -1);
+          if (toStatusError(e).code === 'UNAVAILABLE') this.outages.set(dir, (this.outages.get(dir) ?? 0) + 1);
           throw e;
         }
         return this.releasing(servable, entry);

@@ -127,7 +127,8 @@ describe('models on S3-compatible object storage', () => {
     expect(marker).toMatchObject({ format: 'modelhost-version/1', model: 'hp', version: 4, sha256: expected.sha256, size_bytes: expected.size_bytes, files: expected.files });
     expect(keys).toEqual([...expected.files.map((f) => `team/hp/4/${f.path}`), `team/hp/4/${MANIFEST_NAME}`].sort());
     await waitFor('the sha256 from the marker recorded', async () => (await version(4)).sha256 === expected.sha256);
-    expect(lines.filter((l) => l.startsWith('Downloading') || l.includes('cache')).slice(downloadsBefore)).toEqual([]);
+    expect(lines.filter((l) => l.startsWith('Downloading')).slice(downloadsBefore)).toEqual([]);
+    expect(lines.filter((l) => l.includes('/4-'))).toEqual([]); // its cache entry was never pruned (nor re-made)
     // Version 1 is neither active nor previous any more: unloaded, and its cache entry pruned at the next poll.
     await waitFor('the cache entry of version 1 pruned', () => cacheEntries().map((e) => e.split('-')[0]).join() === '2,4');
   });
@@ -178,7 +179,7 @@ describe('models on S3-compatible object storage', () => {
     expect(await predict()).toEqual({ status: 200, value: 2.5 });
   });
 
-  it('fails an on-demand load clearly when the store is unreachable, and keeps serving the loaded version', async () => {
+  it('fails an on-demand load clearly when the store is unreachable, keeps serving the loaded version, and loads it once the store is back', async () => {
     await s3.stop();
     try {
       // /v1 answers as TF Serving does for a version that cannot serve; the registry says why.
@@ -192,6 +193,9 @@ describe('models on S3-compatible object storage', () => {
     } finally {
       await s3.restart();
     }
+    // Once the store answers again, the version is tried again: a request for it loads it.
+    await waitFor('version 1 no longer failed', async () => (await version(1)).state !== 'FAILED');
+    expect(await predict('/versions/1')).toEqual({ status: 200, value: 2.5 });
     expect(await predict()).toEqual({ status: 200, value: 2.5 });
   });
 });
