@@ -179,6 +179,18 @@ describe('models on S3-compatible object storage', () => {
     expect(await predict()).toEqual({ status: 200, value: 2.5 });
   });
 
+  it('purges a retired version from the bucket, marker first, and does not find it again', async () => {
+    const res = await api().delete('/api/v1/models/hp/versions/5?purge=true').set(auth);
+    expect(res.status, res.text).toBe(200);
+    expect(res.body).toMatchObject({ version: 5, retired: true, state: 'REMOVED' });
+    expect(await s3.keys(BUCKET, 'team/hp/5/')).toEqual([]);
+    await new Promise((r) => setTimeout(r, 600)); // three polls
+    expect(await version(5)).toMatchObject({ state: 'REMOVED' });
+    const events = (await api().get('/api/v1/models/hp/events')).body.events.filter((e: { version: number }) => e.version === 5).map((e: { kind: string }) => e.kind);
+    expect(events[0]).toBe('purged'); // nothing since: not discovered again
+    expect(await predict()).toEqual({ status: 200, value: 2.5 });
+  });
+
   it('fails an on-demand load clearly when the store is unreachable, keeps serving the loaded version, and loads it once the store is back', async () => {
     await s3.stop();
     try {

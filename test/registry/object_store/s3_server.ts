@@ -20,7 +20,8 @@ export class TestS3 {
     readonly port: number,
     readonly dir: string,
   ) {
-    this.client = new S3Client({ ...this.settings, forcePathStyle: true });
+    const { maxAttempts: _attempts, ...settings } = this.settings;
+    this.client = new S3Client({ ...settings, forcePathStyle: true });
   }
 
   /** Starts a server (on `port`, default a free one) storing into `dir` (default a new temp folder). */
@@ -43,7 +44,6 @@ export class TestS3 {
       connectTimeoutMs: 2000,
       requestTimeoutMs: 10000,
       credentials: { accessKeyId: S3_KEY, secretAccessKey: S3_KEY },
-      maxAttempts: 1,
     };
   }
 
