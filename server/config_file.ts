@@ -11,7 +11,8 @@
  * text-format tensorflow.serving.ModelServerConfig: <line:col>: ...").
  *
  * Relative base paths are resolved against the config file's folder; a
- * `file://` URI is its path (other schemes are refused: local folders only).
+ * `file://` URI is its path; `s3://bucket/prefix` is object storage
+ * (registry/object_store/); other schemes are refused.
  * The platform is read as TF Serving's server_core.cc GetPlatform does: from
  * model_platform or the deprecated model_type, exactly one of them.
  */
@@ -19,6 +20,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { modelConfig, validateModelConfigs, type ModelConfig, type VersionPolicy } from '../registry/model_config.js';
 import { invalidArgument, StatusError } from '../runtime/errors.js';
+import { isObjectStoreUrl, normalizeS3Url } from '../registry/object_store/s3_url.js';
 import { batchingParametersFrom, type BatchingParameters, type BatchingParametersMsg } from '../runtime/execution/batching_parameters.js';
 import { int64ToNumber, type Int64Like } from '../runtime/proto/long.js';
 import { protoType } from '../runtime/proto/schema.js';
@@ -96,14 +98,22 @@ function versionPolicyFrom(msg: VersionPolicyMsg | null | undefined, model: stri
 
 /**
  * A base path from a flag or a config file as a local path: `file:///a/b` is
- * `/a/b`, `file://a/b` the relative `a/b`; any other URI scheme (gs://, s3://,
- * hdfs://...) is refused, as there is no such file system here.
+ * `/a/b`, `file://a/b` the relative `a/b`; `s3://bucket/prefix` is kept (in
+ * its canonical spelling: resolveBasePath leaves it alone); any other URI
+ * scheme (gs://, hdfs://...) is refused, as there is no such file system here.
  */
 export function localBasePath(basePath: string, what: string): string {
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(basePath);
   if (!scheme) return basePath;
   if (scheme[1].toLowerCase() === 'file') return basePath.slice(scheme[0].length);
-  throw invalidArgument(`${what}: base path ${basePath} uses the ${scheme[1]}:// file system; modelhost reads local folders only (a path or file://).`);
+  if (isObjectStoreUrl(basePath)) return normalizeS3Url(basePath, `${what}: base path`);
+  throw invalidArgument(`${what}: base path ${basePath} uses the ${scheme[1]}:// file system, which modelhost cannot read: use a local path, file://, or s3:// (S3-compatible object storage; GCS has S3 interoperability).`);
+}
+
+/** A base path as the server keeps it: local paths absolute (relative ones against `baseDir`), s3:// URLs as they are. */
+export function resolveBasePath(basePath: string, what: string, baseDir = '.'): string {
+  const p = localBasePath(basePath, what);
+  return isObjectStoreUrl(p) ? p : path.resolve(baseDir, p);
 }
 
 /** TF Serving's GetPlatform (server_core.cc): the platform of a config entry, from model_platform or the deprecated model_type. */
@@ -155,8 +165,8 @@ export function modelConfigsFromMessage(msg: ModelServerConfigMsg, baseDir: stri
     const labels = Object.fromEntries(
       Object.entries(c.versionLabels ?? {}).map(([label, v]) => [label, int64ToNumber(v, `version label ${label}`)]),
     );
-    const basePath = c.basePath ? localBasePath(c.basePath, `${source}: model ${name}`) : '';
-    return modelConfig(name, basePath ? path.resolve(baseDir, basePath) : '', {
+    const basePath = c.basePath ? resolveBasePath(c.basePath, `${source}: model ${name}`, baseDir) : '';
+    return modelConfig(name, basePath, {
       platform: platformOf(c, name),
       versionPolicy: versionPolicyFrom(c.modelVersionPolicy, name),
       ...(c.modelVersionPolicy ? { versionPolicyExplicit: true } : {}),

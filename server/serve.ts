@@ -17,6 +17,7 @@ import { Registry } from '../registry/registry.js';
 import { ServingCore } from '../registry/serving_core.js';
 import { Store, type SynchronousMode } from '../registry/store.js';
 import { UploadIntake } from '../registry/upload.js';
+import { ObjectStore, type ObjectStoreOptions } from '../registry/object_store/object_store.js';
 import type { ServingEngine } from '../runtime/engine.js';
 import { createServingEngine, type ExecutionOptions } from '../runtime/execution/serving_engine.js';
 import { toStatusError } from '../runtime/errors.js';
@@ -97,6 +98,8 @@ export interface ServeOptions {
   requestLog?: RequestLogServeOptions;
   /** Load-time graph passes for every model (default: all, or MODELHOST_GRAPH_OPTIMIZATIONS). */
   graphOptimizations?: GraphOptimizations;
+  /** s3:// base paths: --model_cache_dir, version limits, S3 settings (default: from the environment). */
+  objectStore?: ObjectStoreOptions;
   log?: Logger;
 }
 
@@ -184,15 +187,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const engine =
     options.engine ?? createServingEngine({ ...options.execution, onWorkerExit: (m) => log.error(m), onBatch: (b) => metrics?.observeBatch(b) });
   log.info(`Running models with ${engine.name}`);
-  const closeEngine = () => (ownEngine ? engine.close() : Promise.resolve());
+  const objectStore = new ObjectStore({ log, ...options.objectStore });
+  await objectStore.init();
+  const closeEngine = async () => {
+    objectStore.close();
+    if (ownEngine) await engine.close();
+  };
   const core = new ServingCore({
-    engine,
+    engine: objectStore.wrapEngine(engine),
+    objectStore,
     fileSystemPollWaitSeconds: options.fileSystemPollWaitSeconds ?? 1,
     tags: options.tags,
     maxLoadRetries: options.maxNumLoadRetries,
     allowVersionLabelsForUnavailableModels: options.allowVersionLabelsForUnavailableModels,
     loadRetryIntervalMs: options.loadRetryIntervalMicros === undefined ? undefined : options.loadRetryIntervalMicros / 1000,
-    warmup: options.enableModelWarmup === false ? undefined : (model, context) => runWarmup(model, context, { timeoutMs: options.modelWarmupTimeoutMs, iterations: options.warmupIterations }),
+    warmup:
+      options.enableModelWarmup === false
+        ? undefined
+        : (model, context) => runWarmup(model, { ...context, dir: objectStore.localDir(context.dir) }, { timeoutMs: options.modelWarmupTimeoutMs, iterations: options.warmupIterations }),
     log,
   });
   metrics = new ServerMetrics(core.monitor);

@@ -16,6 +16,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_MAX_ARCHIVE_COMPRESSION_RATIO, DEFAULT_MAX_ARCHIVE_ENTRIES } from '../../registry/archive.js';
 import { consoleLogger } from '../../registry/log.js';
+import { DEFAULT_MAX_VERSION_BYTES, DEFAULT_MAX_VERSION_OBJECTS, DEFAULT_MODEL_CACHE_DIR } from '../../registry/object_store/object_store.js';
 import { invalidArgument } from '../../runtime/errors.js';
 import { defaultBatchingParameters } from '../../runtime/execution/batching_parameters.js';
 import { defaultThreads, DEFAULT_WORKER_HEAP_MB, DEFAULT_WORKER_WASM_MB } from '../../runtime/execution/worker_pool.js';
@@ -93,6 +94,9 @@ interface ServeFlags {
   request_log_dir: string;
   request_log_max_file_bytes: number;
   request_log_queue_bytes: number;
+  model_cache_dir: string;
+  object_store_max_version_objects: number;
+  object_store_max_version_bytes: number;
 }
 
 function nonNegativeNumber(value: string): number {
@@ -236,6 +240,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     imageLimits: { maxPixels: flags.max_image_pixels, maxGifFrames: flags.max_gif_frames },
     requestLog: { dir: flags.request_log_dir, maxFileBytes: flags.request_log_max_file_bytes, maxQueueBytes: flags.request_log_queue_bytes },
     graphOptimizations: flags.graph_optimizations,
+    objectStore: { cacheDir: flags.model_cache_dir, maxVersionObjects: flags.object_store_max_version_objects, maxVersionBytes: flags.object_store_max_version_bytes },
     log,
   };
   const server = await startServer(options);
@@ -330,7 +335,10 @@ export function addServeCommand(program: Command): void {
     .option('--request_log_dir <dir>', "folder every request log file stays in: a logging_config's filename_prefix is taken under it (an absolute one must point inside it; '..' is refused)", DEFAULT_REQUEST_LOG_DIR)
     .option('--request_log_max_file_bytes <n>', 'a request log file is closed (fsync) and the next one started before it grows past this', positiveInteger, DEFAULT_REQUEST_LOG_MAX_FILE_BYTES)
     .option('--request_log_queue_bytes <n>', 'request log records waiting to be written, per file series; a record that does not fit is dropped and counted (modelhost_request_log_dropped_total)', positiveInteger, DEFAULT_REQUEST_LOG_QUEUE_BYTES)
-    .option('--version [bool]', 'print the version and exit', bool, false);
+    .option('--version [bool]', 'print the version and exit', bool, false)
+    .option('--model_cache_dir <dir>', 'where versions on s3:// base paths are downloaded and verified before loading (docs/OBJECT_STORAGE.md)', DEFAULT_MODEL_CACHE_DIR)
+    .option('--object_store_max_version_objects <n>', 'most objects (files) one version on object storage may have; more: its load fails', positiveInteger, DEFAULT_MAX_VERSION_OBJECTS)
+    .option('--object_store_max_version_bytes <n>', 'most bytes one version on object storage may have; more: its load fails', positiveInteger, DEFAULT_MAX_VERSION_BYTES);
   // TF Serving's flags that change nothing here (TF internals, gRPC-only): accepted, logged once.
   addNoEffectFlags(command);
   command.action((flags: ServeFlags) => serve(flags));

@@ -161,7 +161,7 @@ describe('a TF Serving command line', () => {
   it('refuses a base path on a file system modelhost does not have', async () => {
     const s = serve(['--port=0', '--rest_api_port=0', '--registry_path=:memory:', '--model_name=m', '--model_base_path=gs://bucket/models/m']);
     expect(await s.exit).not.toBe(0);
-    expect(s.output()).toContain('uses the gs:// file system; modelhost reads local folders only');
+    expect(s.output()).toContain('uses the gs:// file system, which modelhost cannot read');
   });
 });
 
