@@ -82,6 +82,8 @@ export interface ServeOptions {
   restLimits?: Partial<RestLimits>;
   /** Image decode limits, process-wide (defaults: DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_GIF_FRAMES). */
   imageLimits?: Partial<ImageLimits>;
+  /** Model versions whose last hour of requests is kept for the console's charts (--stats_max_series; default 128; 0: none). */
+  statsMaxSeries?: number;
   log?: Logger;
 }
 
@@ -165,7 +167,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     warmup: options.enableModelWarmup === false ? undefined : (model, context) => runWarmup(model, context, { timeoutMs: options.modelWarmupTimeoutMs, iterations: options.warmupIterations }),
     log,
   });
-  metrics = new ServerMetrics(core.monitor);
+  metrics = new ServerMetrics(core.monitor, { stats: { maxSeries: options.statsMaxSeries } });
 
   let store: Store | undefined;
   let registry: Registry | undefined;
@@ -198,6 +200,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       trustedProxies: r.trustedProxies,
       requireAdminToken: r.requireAdminToken,
       requestsPerSecond: (m) => metrics.requestRates.perSecond(m),
+      requestStats: metrics.stats,
     });
     const who = r.adminToken ? 'admin token required for changes' : 'changes accepted from loopback clients connecting directly (no proxy): no admin token set';
     const proxies = r.trustedProxies?.length ? `; trusted proxies ${r.trustedProxies.join(', ')}` : '';

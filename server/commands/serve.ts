@@ -25,6 +25,7 @@ import { ADMIN_TOKEN_ENV, resolveAdminToken } from '../management/auth.js';
 import { SYNCHRONOUS_MODES, type SynchronousMode } from '../../registry/store.js';
 import type { ModelListSource } from '../model_list.js';
 import { startServer, type ServeOptions } from '../serve.js';
+import { DEFAULT_STATS_MAX_SERIES } from '../request_stats.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../rest/handler.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../../runtime/codec/index.js';
 import { DEFAULT_MAX_GIF_FRAMES, DEFAULT_MAX_IMAGE_PIXELS } from '../../runtime/kernels/image_limits.js';
@@ -81,6 +82,7 @@ interface ServeFlags {
   max_num_load_retries: number;
   allow_version_labels_for_unavailable_models: boolean;
   load_retry_interval_micros: number;
+  stats_max_series: number;
 }
 
 function nonNegativeNumber(value: string): number {
@@ -207,6 +209,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     limits: { maxTensorElements: flags.max_tensor_elements, maxStringTensorBytes: flags.max_string_tensor_bytes },
     restLimits: { maxRequestBytes: flags.max_request_bytes, maxJsonDepth: flags.max_json_depth },
     imageLimits: { maxPixels: flags.max_image_pixels, maxGifFrames: flags.max_gif_frames },
+    statsMaxSeries: flags.stats_max_series,
     log,
   };
   const server = await startServer(options);
@@ -286,6 +289,7 @@ export function addServeCommand(program: Command): void {
     .option('--max_json_depth <n>', 'deepest nesting of arrays and objects in a /v1 JSON body (at most 1000); deeper answers 400', jsonDepth, DEFAULT_MAX_JSON_DEPTH)
     .option('--max_image_pixels <n>', 'largest image (height x width, x frames for GIF) the decode ops accept; larger answers 400 before decoding', positiveInteger, DEFAULT_MAX_IMAGE_PIXELS)
     .option('--max_gif_frames <n>', 'most frames a GIF the decode ops accept may have; more answers 400', positiveInteger, DEFAULT_MAX_GIF_FRAMES)
+    .option('--stats_max_series <n>', "model versions whose last hour of requests the console charts (about 135 KB each at most; least recently used idle ones replaced; 0: none)", nonNegativeInteger, DEFAULT_STATS_MAX_SERIES)
     .option('--enable_signature_method_name_check [bool]', 'TF Serving: :classify and :regress need a signature whose method_name is classify / regress (off: any signature with the right inputs and outputs, as TF2 exports)', bool, false)
     .option('--enable_per_model_batching_parameters [bool]', "TF Serving's spelling of --enable_per_model_batching_params (wins when both are given)", bool)
     .option('--allow_version_labels_for_unavailable_models [bool]', 'TF Serving: a config label may name a version not loaded yet, when the label is new (without the registry; registry labels may always)', bool, false)
