@@ -104,6 +104,10 @@ async function shoot(browser: Browser, base: string, width: number, suffix: stri
       const charts = page.getByTestId('live-charts');
       await charts.locator('canvas').nth(2).waitFor();
       await charts.locator('tr[data-version="1"]').waitFor();
+      // The minute of traffic is a sliver of an hour: show the last 5 minutes.
+      await charts.getByLabel('Range', { exact: true }).selectOption({ label: 'Last 5 minutes' });
+      await charts.locator('[data-testid="chart-requests"] [data-points="30"]').waitFor();
+      await charts.locator('canvas').nth(2).waitFor();
       await charts.screenshot({ path: path.join(DOCS, 'console-charts-desktop.png') });
       await page.goto(`${base}/`);
       await page.getByRole('link', { name: 'f_mnist' }).waitFor();

@@ -1,8 +1,8 @@
-// The model's traffic over the last hour, sampled by the server in 10 s
-// buckets (GET /api/v1/models/{m}/stats), polled every few seconds: request
-// rate, error rate and p50/p99 latency, for all versions (one line per
-// version beside the total) or one version; and the same figures over the
-// hour in a table, which is also what screen readers get.
+// The model's traffic over the last hour (or 15 or 5 minutes), sampled by the
+// server in 10 s buckets (GET /api/v1/models/{m}/stats), polled every few
+// seconds: request rate, error rate and p50/p99 latency, for all versions
+// (one line per version beside the total) or one version; and the same
+// figures over the range in a table, which is also what screen readers get.
 import { useId, useMemo, useState } from 'preact/hooks';
 import { ApiError, api } from '../api/client.js';
 import type { Model, ModelStats, StatsSeries } from '../api/types.js';
@@ -19,6 +19,14 @@ const VERSION_COLORS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '
 const versionColor = (version: number) => VERSION_COLORS[version % VERSION_COLORS.length];
 
 const ALL = 'all';
+const P99_COLOR = '#b02a20';
+
+/** The ranges offered, in seconds (the server keeps an hour). */
+const RANGES: readonly { seconds: number; label: string }[] = [
+  { seconds: 3600, label: 'Last hour' },
+  { seconds: 900, label: 'Last 15 minutes' },
+  { seconds: 300, label: 'Last 5 minutes' },
+];
 
 function formatMsValue(ms: number | null): string {
   if (ms === null) return '–';
@@ -70,7 +78,7 @@ function SummaryRow({ name, series, version }: { name: string; series: StatsSeri
   );
 }
 
-function Charts({ stats, scope }: { stats: ModelStats; scope: string }) {
+function Charts({ stats, scope, range }: { stats: ModelStats; scope: string; range: string }) {
   const version = stats.versions.find((v) => String(v.version) === scope);
   const series = version ?? stats.total;
   const who = version ? `version ${version.version}` : 'all versions';
@@ -84,8 +92,8 @@ function Charts({ stats, scope }: { stats: ModelStats; scope: string }) {
       rate: [main(version ? `v${version.version}` : 'All', series.requests_per_second), ...each((s) => s.requests_per_second)],
       errors: [main(version ? `v${version.version}` : 'All', percentOf(series.error_rate)), ...each((s) => percentOf(s.error_rate))],
       latency: [
-        { ...main('p50', series.p50_ms), label: 'p50' },
-        { ...main('p99', series.p99_ms), label: 'p99', dash: [6, 3] },
+        main('p50', series.p50_ms),
+        { label: 'p99', values: series.p99_ms, color: P99_COLOR, dash: [6, 3] },
       ],
     };
   }, [stats, scope]);
@@ -98,7 +106,7 @@ function Charts({ stats, scope }: { stats: ModelStats; scope: string }) {
     <div class="live-charts-grid">
       <TimeChart
         title="Requests per second"
-        description={`Requests per second over the last hour, ${who}: now ${formatRate(rateNow)}, over the hour ${formatRate(series.summary.requests_per_second)}.`}
+        description={`Requests per second, ${range}, ${who}: now ${formatRate(rateNow)}, over the range ${formatRate(series.summary.requests_per_second)}.`}
         times={stats.times}
         lines={lines.rate}
         format={axisRate}
@@ -107,7 +115,7 @@ function Charts({ stats, scope }: { stats: ModelStats; scope: string }) {
       />
       <TimeChart
         title="Errors (% of requests)"
-        description={`Share of requests answered with an error over the last hour, ${who}: latest ${formatPercent(errorsNow)}, over the hour ${formatPercent(series.summary.error_rate)}.`}
+        description={`Share of requests answered with an error, ${range}, ${who}: latest ${formatPercent(errorsNow)}, over the range ${formatPercent(series.summary.error_rate)}.`}
         times={stats.times}
         lines={lines.errors}
         format={axisPercent}
@@ -116,7 +124,7 @@ function Charts({ stats, scope }: { stats: ModelStats; scope: string }) {
       />
       <TimeChart
         title="Latency, p50 and p99"
-        description={`Server-side latency over the last hour, ${who}: latest p50 ${formatMsValue(p50Now)}, p99 ${formatMsValue(p99Now)}.`}
+        description={`Server-side latency, ${range}, ${who}: latest p50 ${formatMsValue(p50Now)}, p99 ${formatMsValue(p99Now)}.`}
         times={stats.times}
         lines={lines.latency}
         format={axisMs}
@@ -128,8 +136,10 @@ function Charts({ stats, scope }: { stats: ModelStats; scope: string }) {
 }
 
 export function LiveCharts({ model }: { model: Model }) {
-  const ids = { heading: useId(), select: useId() };
-  const { data: stats, error } = usePoll(() => api.stats(model.name), STATS_REFRESH_MS, [model.name]);
+  const ids = { heading: useId(), select: useId(), range: useId() };
+  const [windowSeconds, setWindowSeconds] = useState(RANGES[0].seconds);
+  const range = RANGES.find((r) => r.seconds === windowSeconds) ?? RANGES[0];
+  const { data: stats, error } = usePoll(() => api.stats(model.name, windowSeconds), STATS_REFRESH_MS, [model.name, windowSeconds]);
   const [chosen, setChosen] = useState(ALL);
   const scope = stats && stats.versions.some((v) => String(v.version) === chosen) ? chosen : ALL;
   const updated = stats ? new Date(stats.now * 1000).toLocaleTimeString() : undefined;
@@ -143,21 +153,33 @@ export function LiveCharts({ model }: { model: Model }) {
       data-updated={stats?.now}
     >
       <div class="panel-head">
-        <h2 id={ids.heading}>Traffic, last hour</h2>
-        {stats && stats.versions.length > 0 && (
+        <h2 id={ids.heading}>Traffic</h2>
+        <div class="panel-tools">
           <div class="field field-inline">
-            <label for={ids.select}>Show</label>
-            <select id={ids.select} value={scope} onChange={(e) => setChosen(e.currentTarget.value)}>
-              <option value={ALL}>All versions</option>
-              {stats.versions.map((v) => (
-                <option key={v.version} value={String(v.version)}>
-                  v{v.version}
-                  {v.version === model.active_version ? ' (serving)' : ''}
+            <label for={ids.range}>Range</label>
+            <select id={ids.range} value={String(windowSeconds)} onChange={(e) => setWindowSeconds(Number(e.currentTarget.value))}>
+              {RANGES.map((r) => (
+                <option key={r.seconds} value={String(r.seconds)}>
+                  {r.label}
                 </option>
               ))}
             </select>
           </div>
-        )}
+          {stats && stats.versions.length > 0 && (
+            <div class="field field-inline">
+              <label for={ids.select}>Show</label>
+              <select id={ids.select} value={scope} onChange={(e) => setChosen(e.currentTarget.value)}>
+                <option value={ALL}>All versions</option>
+                {stats.versions.map((v) => (
+                  <option key={v.version} value={String(v.version)}>
+                    v{v.version}
+                    {v.version === model.active_version ? ' (serving)' : ''}
+                  </option>
+                ))}
+              </select>
+            </div>
+          )}
+        </div>
       </div>
       {error && !stats && (
         <p class="form-error" role="alert">
@@ -167,10 +189,10 @@ export function LiveCharts({ model }: { model: Model }) {
       {stats && stats.max_series === 0 && <p class="help">This server samples no request statistics (started with --stats_max_series=0).</p>}
       {stats && stats.max_series > 0 && (
         <>
-          <Charts stats={stats} scope={scope} />
+          <Charts stats={stats} scope={scope} range={range.label.toLowerCase()} />
           <table class="table table-compact table-stack live-summary" data-testid="live-summary">
             <caption>
-              Over the last hour, by version · updated {updated}, every {STATS_REFRESH_MS / 1000} s
+              {range.label}, by version · updated {updated}, every {STATS_REFRESH_MS / 1000} s
             </caption>
             <thead>
               <tr>
@@ -199,7 +221,7 @@ export function LiveCharts({ model }: { model: Model }) {
               ))}
             </tbody>
           </table>
-          {stats.total.summary.requests === 0 && <p class="help">No inference requests in the last hour yet.</p>}
+          {stats.total.summary.requests === 0 && <p class="help">No inference requests in this range yet.</p>}
           {stats.untracked_requests > 0 && (
             <p class="help">
               {stats.untracked_requests} requests were not sampled: the server already tracks {stats.max_series} busy model versions (--stats_max_series).

@@ -1,7 +1,8 @@
 // One time-series chart drawn by uPlot (bundled, its CSS imported here):
 // lines over epoch-second times, created when the set of lines changes,
 // updated in place with setData when only the values do, resized with its
-// box. The canvas is an image to assistive technology, described by
+// box. The legend shows the values under the cursor, else each line's latest
+// value. The canvas is an image to assistive technology, described by
 // `description`; the numbers themselves are in the table beside the charts.
 // `data-points` and `data-latest` say what the chart holds now (tests read them).
 import { useEffect, useRef } from 'preact/hooks';
@@ -36,6 +37,19 @@ function dataOf(times: number[], lines: ChartLine[]): uPlot.AlignedData {
   return [times, ...lines.map((l) => l.values)];
 }
 
+function latestOf(values: ArrayLike<number | null | undefined>): number | null {
+  for (let i = values.length - 1; i >= 0; i--) {
+    const v = values[i];
+    if (v !== null && v !== undefined) return v;
+  }
+  return null;
+}
+
+const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
+/** Axis width from its longest label (about 7 px a character at 12 px). */
+const axisSize = (_u: uPlot, values: string[] | null) => (values && values.length > 0 ? Math.max(...values.map((v) => v.length)) * 7 + 22 : 40);
+
 function optionsOf(props: Props, width: number): uPlot.Options {
   const axis = { stroke: MUTED, grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID, width: 1 } };
   return {
@@ -50,10 +64,10 @@ function optionsOf(props: Props, width: number): uPlot.Options {
     },
     axes: [
       { ...axis, space: 60 },
-      { ...axis, size: 56, values: (_u, splits) => splits.map((v) => props.format(v)) },
+      { ...axis, size: axisSize, values: (_u, splits) => splits.map((v) => props.format(v)) },
     ],
     series: [
-      { label: 'Time' },
+      { label: 'Time', value: (_u: uPlot, v: number, _s: number, idx: number | null) => (idx === null ? 'latest' : clock.format(new Date(v * 1000))) },
       ...props.lines.map((l) => ({
         label: l.label,
         stroke: l.color,
@@ -61,7 +75,10 @@ function optionsOf(props: Props, width: number): uPlot.Options {
         dash: l.dash,
         spanGaps: false,
         points: { show: false },
-        value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? '–' : props.format(v)),
+        value: (u: uPlot, v: number | null, series: number, idx: number | null) => {
+          const shown = idx === null ? latestOf(u.data[series] ?? []) : v;
+          return shown === null || shown === undefined ? '–' : props.format(shown);
+        },
       })),
     ],
   };
@@ -70,9 +87,8 @@ function optionsOf(props: Props, width: number): uPlot.Options {
 /** Records what the chart holds now on its box, from uPlot's own data. */
 function mark(box: HTMLElement, u: uPlot): void {
   const first = (u.data[1] ?? []) as (number | null | undefined)[];
-  const shown = first.filter((v): v is number => v !== null && v !== undefined);
-  box.dataset.points = String(shown.length);
-  box.dataset.latest = shown.length > 0 ? String(shown[shown.length - 1]) : '';
+  box.dataset.points = String(first.filter((v) => v !== null && v !== undefined).length);
+  box.dataset.latest = String(latestOf(first) ?? '');
 }
 
 export function TimeChart(props: Props) {
