@@ -190,10 +190,10 @@ export function LiveCharts({ model }: { model: Model }) {
       {stats && stats.max_series > 0 && (
         <>
           <Charts stats={stats} scope={scope} range={range.label.toLowerCase()} />
-          <table class="table table-compact table-stack live-summary" data-testid="live-summary">
-            <caption>
-              {range.label}, by version · updated {updated}, every {STATS_REFRESH_MS / 1000} s
-            </caption>
+          <p class="help live-updated">
+            {range.label}, by version · updated {updated}, every {STATS_REFRESH_MS / 1000} s
+          </p>
+          <table class="table table-compact table-stack live-summary" data-testid="live-summary" aria-label={`Traffic by version, ${range.label.toLowerCase()}`}>
             <thead>
               <tr>
                 <th scope="col">Scope</th>

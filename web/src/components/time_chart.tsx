@@ -59,11 +59,18 @@ function optionsOf(props: Props, width: number): uPlot.Options {
     cursor: { drag: { x: false, y: false } },
     legend: { show: true, live: true },
     scales: {
-      x: { time: true },
+      // The whole range, even where a line has no values (latency without requests).
+      x: {
+        time: true,
+        range: (u, min, max) => {
+          const t = u.data[0];
+          return t.length > 1 ? [t[0], t[t.length - 1]] : [min ?? 0, (max ?? 0) + 10];
+        },
+      },
       y: { range: (_u, _min, max) => [0, Math.max(props.minTop, (max ?? 0) * 1.15)] },
     },
     axes: [
-      { ...axis, space: 60 },
+      { ...axis, space: 45 },
       { ...axis, size: axisSize, values: (_u, splits) => splits.map((v) => props.format(v)) },
     ],
     series: [
