@@ -102,7 +102,8 @@ class Accumulator {
   errors = 0;
   readonly protocolRequests = new Array<number>(P).fill(0);
   readonly protocolErrors = new Array<number>(P).fill(0);
-  readonly histogram = new Float64Array(LATENCY_BINS);
+  /** Allocated with the first request. */
+  histogram: Float64Array | undefined;
   min = Infinity;
   max = 0;
 
@@ -116,30 +117,38 @@ class Accumulator {
       this.protocolErrors[p] += e;
     }
     const h = s.latency[slot];
-    if (h) for (let b = 0; b < LATENCY_BINS; b++) this.histogram[b] += h[b];
+    if (h) {
+      const mine = (this.histogram ??= new Float64Array(LATENCY_BINS));
+      for (let b = 0; b < LATENCY_BINS; b++) mine[b] += h[b];
+    }
     this.min = Math.min(this.min, s.minSeconds[slot]);
     this.max = Math.max(this.max, s.maxSeconds[slot]);
   }
 
   addAll(other: Accumulator): void {
+    if (other.requests === 0) return;
     this.requests += other.requests;
     this.errors += other.errors;
     for (let p = 0; p < P; p++) {
       this.protocolRequests[p] += other.protocolRequests[p];
       this.protocolErrors[p] += other.protocolErrors[p];
     }
-    for (let b = 0; b < LATENCY_BINS; b++) this.histogram[b] += other.histogram[b];
+    if (other.histogram) {
+      const mine = (this.histogram ??= new Float64Array(LATENCY_BINS));
+      for (let b = 0; b < LATENCY_BINS; b++) mine[b] += other.histogram[b];
+    }
     this.min = Math.min(this.min, other.min);
     this.max = Math.max(this.max, other.max);
   }
 
   /** The q-quantile in seconds (nearest rank, interpolated inside its bin, clamped to the exact min and max); null without requests. */
   quantile(q: number): number | null {
-    if (this.requests === 0) return null;
+    const histogram = this.histogram;
+    if (this.requests === 0 || !histogram) return null;
     const rank = Math.max(1, Math.ceil(q * this.requests));
     let below = 0;
     for (let b = 0; b < LATENCY_BINS; b++) {
-      const n = this.histogram[b];
+      const n = histogram[b];
       if (n === 0) continue;
       if (below + n >= rank) {
         const [lo, hi] = binBounds(b);
@@ -199,8 +208,9 @@ export interface RequestStatsOptions {
 export class RequestStats {
   readonly maxSeries: number;
   private readonly nowMs: () => number;
-  private readonly series = new Map<string, Series>();
-  private readonly byModel = new Map<string, Set<Series>>();
+  /** model → version → series. */
+  private readonly byModel = new Map<string, Map<string, Series>>();
+  private count = 0;
   private untracked = 0;
   /** No evictable series before this time (skips the scan while every series is busy). */
   private fullUntilMs = 0;
@@ -213,7 +223,7 @@ export class RequestStats {
   }
 
   get seriesCount(): number {
-    return this.series.size;
+    return this.count;
   }
 
   get untrackedRequests(): number {
@@ -226,18 +236,17 @@ export class RequestStats {
     const now = this.nowMs();
     const bucket = Math.floor(now / 1000 / RESOLUTION_SECONDS);
     this.sweep(bucket);
-    const key = `${model}\u0000${version}`;
-    let s = this.series.get(key);
+    let s = this.byModel.get(model)?.get(version);
     if (!s) {
-      if (this.series.size >= this.maxSeries && !this.evictIdle(now)) {
+      if (this.count >= this.maxSeries && !this.evictIdle(now)) {
         this.untracked++;
         return;
       }
       s = new Series(model, version);
-      this.series.set(key, s);
-      let set = this.byModel.get(model);
-      if (!set) this.byModel.set(model, (set = new Set()));
-      set.add(s);
+      let versions = this.byModel.get(model);
+      if (!versions) this.byModel.set(model, (versions = new Map()));
+      versions.set(version, s);
+      this.count++;
     }
     s.record(bucket, PROTOCOL_INDEX[protocol] ?? 0, ok, seconds, now);
   }
@@ -259,7 +268,7 @@ export class RequestStats {
     const seconds = spans.reduce((a, b) => a + b, 0);
 
     const perVersion = new Map<string, Accumulator[]>();
-    for (const s of this.byModel.get(model) ?? []) {
+    for (const s of this.byModel.get(model)?.values() ?? []) {
       if (s.lastBucket < first) continue;
       const accs = perVersion.get(s.version) ?? Array.from({ length: count }, () => new Accumulator());
       perVersion.set(s.version, accs);
@@ -293,14 +302,14 @@ export class RequestStats {
   private sweep(bucket: number): void {
     if (bucket === this.sweptBucket) return;
     this.sweptBucket = bucket;
-    for (const s of this.series.values()) if (s.lastBucket <= bucket - BUCKETS) this.drop(s);
+    for (const s of this.all()) if (s.lastBucket <= bucket - BUCKETS) this.drop(s);
   }
 
   /** At the limit: drops the least recently used series if it has been idle for IDLE_EVICT_MS. */
   private evictIdle(now: number): boolean {
     if (now < this.fullUntilMs) return false;
     let oldest: Series | undefined;
-    for (const s of this.series.values()) if (!oldest || s.lastMs < oldest.lastMs) oldest = s;
+    for (const s of this.all()) if (!oldest || s.lastMs < oldest.lastMs) oldest = s;
     if (!oldest) return false;
     if (now - oldest.lastMs < IDLE_EVICT_MS) {
       this.fullUntilMs = oldest.lastMs + IDLE_EVICT_MS;
@@ -310,11 +319,15 @@ export class RequestStats {
     return true;
   }
 
+  private *all(): Generator<Series> {
+    for (const versions of this.byModel.values()) yield* [...versions.values()];
+  }
+
   private drop(s: Series): void {
-    this.series.delete(`${s.model}\u0000${s.version}`);
-    const set = this.byModel.get(s.model);
-    set?.delete(s);
-    if (set?.size === 0) this.byModel.delete(s.model);
+    const versions = this.byModel.get(s.model);
+    if (!versions?.delete(s.version)) return;
+    this.count--;
+    if (versions.size === 0) this.byModel.delete(s.model);
   }
 }
 
