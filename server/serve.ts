@@ -100,6 +100,8 @@ export interface ServeOptions {
   graphOptimizations?: GraphOptimizations;
   /** s3:// base paths: --model_cache_dir, version limits, S3 settings (default: from the environment). */
   objectStore?: ObjectStoreOptions;
+  /** Model versions whose last hour of requests is kept for the console's charts (--stats_max_series; default 128; 0: none). */
+  statsMaxSeries?: number;
   log?: Logger;
 }
 
@@ -207,7 +209,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         : (model, context) => runWarmup(model, { ...context, dir: objectStore.localDir(context.dir) }, { timeoutMs: options.modelWarmupTimeoutMs, iterations: options.warmupIterations }),
     log,
   });
-  metrics = new ServerMetrics(core.monitor);
+  metrics = new ServerMetrics(core.monitor, { stats: { maxSeries: options.statsMaxSeries } });
   const requestLog = new RequestLog({ ...options.requestLog, dir: requestLogDir, savedModelTags: options.tags, metricsRegistry: metrics.registry, log });
   requestLog.update(models);
 
@@ -242,6 +244,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       trustedProxies: r.trustedProxies,
       requireAdminToken: r.requireAdminToken,
       requestsPerSecond: (m) => metrics.requestRates.perSecond(m),
+      requestStats: metrics.stats,
     });
     const who = r.adminToken ? 'admin token required for changes' : 'changes accepted from loopback clients connecting directly (no proxy): no admin token set';
     const proxies = r.trustedProxies?.length ? `; trusted proxies ${r.trustedProxies.join(', ')}` : '';

@@ -27,6 +27,7 @@ import { ADMIN_TOKEN_ENV, resolveAdminToken } from '../management/auth.js';
 import { SYNCHRONOUS_MODES, type SynchronousMode } from '../../registry/store.js';
 import type { ModelListSource } from '../model_list.js';
 import { startServer, type ServeOptions } from '../serve.js';
+import { DEFAULT_STATS_MAX_SERIES } from '../request_stats.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../rest/handler.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../../runtime/codec/index.js';
 import { DEFAULT_MAX_GIF_FRAMES, DEFAULT_MAX_IMAGE_PIXELS } from '../../runtime/kernels/image_limits.js';
@@ -97,6 +98,7 @@ interface ServeFlags {
   model_cache_dir: string;
   object_store_max_version_objects: number;
   object_store_max_version_bytes: number;
+  stats_max_series: number;
 }
 
 function nonNegativeNumber(value: string): number {
@@ -241,6 +243,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     requestLog: { dir: flags.request_log_dir, maxFileBytes: flags.request_log_max_file_bytes, maxQueueBytes: flags.request_log_queue_bytes },
     graphOptimizations: flags.graph_optimizations,
     objectStore: { cacheDir: flags.model_cache_dir, maxVersionObjects: flags.object_store_max_version_objects, maxVersionBytes: flags.object_store_max_version_bytes },
+    statsMaxSeries: flags.stats_max_series,
     log,
   };
   const server = await startServer(options);
@@ -325,6 +328,7 @@ export function addServeCommand(program: Command): void {
     .option('--max_image_pixels <n>', 'largest image (height x width, x frames for GIF) the decode ops accept; larger answers 400 before decoding', positiveInteger, DEFAULT_MAX_IMAGE_PIXELS)
     .option('--max_gif_frames <n>', 'most frames a GIF the decode ops accept may have; more answers 400', positiveInteger, DEFAULT_MAX_GIF_FRAMES)
     .option('--graph_optimizations <passes>', "load-time graph passes: 'all', 'none' or a comma-separated list of constant_folding, identity_pruning, invariant_caching, fusion, batchnorm_folding (default: $MODELHOST_GRAPH_OPTIMIZATIONS, else all)", graphPasses)
+    .option('--stats_max_series <n>', "model versions whose last hour of requests the console charts (about 135 KB each at most; least recently used idle ones replaced; 0: none)", nonNegativeInteger, DEFAULT_STATS_MAX_SERIES)
     .option('--enable_signature_method_name_check [bool]', 'TF Serving: :classify and :regress need a signature whose method_name is classify / regress (off: any signature with the right inputs and outputs, as TF2 exports)', bool, false)
     .option('--enable_per_model_batching_parameters [bool]', "TF Serving's spelling of --enable_per_model_batching_params (wins when both are given)", bool)
     .option('--allow_version_labels_for_unavailable_models [bool]', 'TF Serving: a config label may name a version not loaded yet, when the label is new (without the registry; registry labels may always)', bool, false)
