@@ -27,6 +27,20 @@ export interface ModelConfig {
   versionPolicyExplicit?: boolean;
   /** Label → version number ("stable" → 2). */
   versionLabels: Record<string, number>;
+  /** The config's logging_config (request logging, acted on by server/request_log/); unset: requests are not logged. */
+  logging?: ModelLoggingConfig;
+}
+
+/** TF Serving's LoggingConfig of one model, checked (sampling rate in [0, 1], a known collector type). */
+export interface ModelLoggingConfig {
+  /** log_collector_config.type: "" or "file" (TFRecord files). */
+  collectorType: string;
+  /** log_collector_config.filename_prefix as written; server/request_log/ resolves it under --request_log_dir. */
+  filenamePrefix: string;
+  /** The rate in force: sampling_config.sampling_rate, or the first per_task_sampling_configs rule that matches. */
+  samplingRate: number;
+  /** sampling_config.attributes (bitwise OR of SamplingConfig.Attributes), copied into each record's LogMetadata. */
+  attributes: number;
 }
 
 /** TF Serving's default: serve only the highest version. */

@@ -82,6 +82,7 @@ import type {
   VersionUpdate,
 } from './store.js';
 import { listVersionDirs } from './version_dir.js';
+import { isObjectStoreUrl, joinS3Url } from './object_store/s3_url.js';
 import { digestFolder, type FolderDigest } from './version_files.js';
 import type { AspiredVersion } from './version_manager.js';
 import { describePolicy } from './version_policy.js';
@@ -534,7 +535,9 @@ export class Registry implements ServingRouter {
     return this.withLock(name, async () => {
       if (this.stopping) throw unavailable('The server is shutting down.');
       const { basePath, exists } = this.basePathFor(name);
-      const onDisk = (await listVersionDirs(basePath)) ?? [];
+      // On object storage: every version number in the bucket, staged uploads included (never reused).
+      const objectStore = isObjectStoreUrl(basePath) ? this.core.objectStore : undefined;
+      const onDisk = objectStore ? (await objectStore.versionNumbers(basePath)).map((v) => ({ version: v })) : ((await listVersionDirs(basePath)) ?? []);
       await this.writesDone();
       const highest = Math.max(await this.store.maxVersion(name), ...onDisk.map((d) => d.version), 0);
       const version = upload.version ?? highest + 1;
@@ -544,10 +547,10 @@ export class Registry implements ServingRouter {
           `Model ${name} already has a version ${version}; version numbers are never reused. Leave "version" out to get the next one (${highest + 1}).`,
         );
       if ((await this.store.getVersion(name, version)) || onDisk.some((d) => d.version === version)) throw taken();
-      const target = path.join(basePath, String(version));
+      const target = objectStore ? joinS3Url(basePath, String(version)) : path.join(basePath, String(version));
       await syncTree(upload.dir);
       await this.crashAt('upload:staged');
-      const createdBasePath = !(await fs.stat(basePath).then(() => true, () => false));
+      const createdBasePath = !objectStore && !(await fs.stat(basePath).then(() => true, () => false));
       let recorded: { model: ModelRow; row: VersionRow; move: PendingMove };
       try {
         recorded = await this.write(name, async (tx) => {
@@ -592,9 +595,13 @@ export class Registry implements ServingRouter {
       this.uploading.set(`${name}/${version}`, 'moving');
       try {
         await this.crashAt('upload:recorded');
-        await fs.mkdir(basePath, { recursive: true });
-        if (createdBasePath) await syncDir(path.dirname(basePath));
-        await durableRename(upload.dir, target);
+        if (objectStore) {
+          await objectStore.publish(upload.dir, basePath, name, version);
+        } else {
+          await fs.mkdir(basePath, { recursive: true });
+          if (createdBasePath) await syncDir(path.dirname(basePath));
+          await durableRename(upload.dir, target);
+        }
       } catch (e) {
         await this.write(name, (tx) => forgetUpload(tx, move)).catch((undo) =>
           this.log.error(`Could not undo the record of the upload of version ${version} of model ${name} (undone at the next start): ${(undo as Error).message}`),
@@ -602,6 +609,7 @@ export class Registry implements ServingRouter {
         await this.forgetVersion(name, version);
         if (createdBasePath) await fs.rmdir(basePath).catch(() => {});
         this.uploading.delete(`${name}/${version}`);
+        if (objectStore) throw new StatusError(toStatusError(e).code, `Could not publish the upload to ${target}: ${toStatusError(e).message}`);
         throw internal(`Could not move the upload into ${target}: ${(e as Error).message}`);
       }
       await this.crashAt('upload:moved');
@@ -1091,8 +1099,11 @@ export class Registry implements ServingRouter {
 
   /** Computes size and sha256 of a discovered version's files in the background. */
   private digest(m: ModelState, v: AspiredVersion): void {
-    const done: Promise<void> = digestFolder(v.dir)
+    // A version on object storage has the digest its marker recorded (none without a marker).
+    const digest = isObjectStoreUrl(v.dir) ? Promise.resolve(this.core.objectStore?.digestOf(v.dir)) : digestFolder(v.dir);
+    const done: Promise<void> = digest
       .then(async (d) => {
+        if (!d) return;
         const row = m.rows.get(v.version);
         if (!row || row.fingerprint !== v.fingerprint) return;
         const update = { sha256: d.sha256, sizeBytes: d.sizeBytes };
@@ -1120,7 +1131,8 @@ export class Registry implements ServingRouter {
       );
       await this.crashAt('purge:recorded');
       try {
-        await durableRename(dir, trash);
+        if (isObjectStoreUrl(dir)) await this.deleteFromObjectStore(dir);
+        else await durableRename(dir, trash);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
           await this.write(m.name, (tx) => tx.deletePendingMove(move.id));
@@ -1143,6 +1155,14 @@ export class Registry implements ServingRouter {
     } finally {
       m.purging.delete(row.version);
     }
+  }
+
+  /** Purge on object storage: the version's objects are deleted (the marker first); its cache entry goes at the next poll. */
+  private async deleteFromObjectStore(url: string): Promise<void> {
+    if (!this.core.objectStore) throw internal(`${url} is on object storage, which this server was started without.`);
+    await this.core.objectStore.deleteVersion(url).catch((e) => {
+      throw internal(toStatusError(e).message);
+    });
   }
 
   /** Runs the crash hook at `point` (a test's hook may never return, as a killed process never does). */

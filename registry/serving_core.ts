@@ -18,6 +18,7 @@ import type { ServableHandle } from './servable_handle.js';
 import { ServableStateMonitor } from './servable_state.js';
 import { VersionManager, type AspiredVersion, type WarmupFn } from './version_manager.js';
 import { VersionWatcher, type ReadinessCheck } from './watcher.js';
+import type { ObjectStore } from './object_store/object_store.js';
 
 /** Which servable a request asks for: a name, plus at most one of version and label. */
 export interface ModelSpec {
@@ -72,6 +73,8 @@ export interface ServingCoreOptions {
    * its version) may name any version.
    */
   allowVersionLabelsForUnavailableModels?: boolean;
+  /** Serves s3:// base paths (registry/object_store/); its wrapEngine must wrap `engine`. */
+  objectStore?: ObjectStore;
   log?: Logger;
 }
 
@@ -87,8 +90,11 @@ export class ServingCore {
   /** Without a router: each model's label → version, replaced only by a config whose labels pass the check. */
   private labels = new Map<string, Readonly<Record<string, number>>>();
   private readonly allowLabelsForUnavailable: boolean;
+  /** The object store s3:// base paths are served from, if any. */
+  readonly objectStore: ObjectStore | undefined;
 
   constructor(options: ServingCoreOptions) {
+    this.objectStore = options.objectStore;
     this.log = options.log ?? consoleLogger;
     this.allowLabelsForUnavailable = options.allowVersionLabelsForUnavailableModels ?? false;
     this.manager = new VersionManager({
@@ -106,6 +112,7 @@ export class ServingCore {
       onAspiredVersions: (name, versions) =>
         this.router ? this.router.versionsFound(name, versions) : this.manager.setAspiredVersions(name, versions),
       checkReady: options.checkReady,
+      objectStore: options.objectStore,
       log: this.log,
     });
   }

@@ -15,7 +15,10 @@
  *  3. The SavedModel must sit at the root or inside one top-level folder, and
  *     load with the engine (INVALID_ARGUMENT with the load error otherwise).
  *  4. The registry records it and renames the folder to {base_path}/{N}
- *     (Registry.commitUpload: fsync, row + pending move, rename, finish).
+ *     (Registry.commitUpload: fsync, row + pending move, rename, finish);
+ *     for an s3:// base path, the work folder is in --model_cache_dir and
+ *     the version is published to the bucket with its marker instead
+ *     (registry/object_store/publish.ts), its files kept as its cache entry.
  *     Until then nothing is visible: the watcher ignores dot folders, and no
  *     row exists. A `.upload-*` folder a crash leaves behind is deleted at
  *     the next start (registry/recovery.ts).
@@ -32,6 +35,7 @@ import { consoleLogger, type Logger } from './log.js';
 import { checkModelName } from './model_name.js';
 import { signatureRows, type Registry, type VersionInfo } from './registry.js';
 import { fingerprintDir } from './version_dir.js';
+import { isObjectStoreUrl } from './object_store/s3_url.js';
 import { digestFolder } from './version_files.js';
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
@@ -75,8 +79,9 @@ export class UploadIntake {
   async begin(name: string): Promise<UploadSession> {
     checkModelName(name);
     const { basePath, exists } = this.options.registry.basePathFor(name);
-    // Same file system as the final folder, so the last step is an atomic rename.
-    const parent = exists ? basePath : this.options.registry.modelsDir;
+    // Same file system as the final folder, so the last step is an atomic rename (for an s3:// base path: the model cache, where the published version's entry goes).
+    const objectStore = isObjectStoreUrl(basePath) ? this.options.registry.core.objectStore : undefined;
+    const parent = objectStore ? objectStore.uploadsDir : exists ? basePath : this.options.registry.modelsDir;
     const createdParent = !fs.existsSync(parent);
     await fs.promises.mkdir(parent, { recursive: true });
     const workDir = path.join(parent, `.upload-${exists ? '' : `${name}-`}${randomBytes(6).toString('hex')}`);

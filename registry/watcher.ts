@@ -33,6 +33,8 @@ import { fingerprintDir, listVersionDirs } from './version_dir.js';
 import type { AspiredVersion } from './version_manager.js';
 import { aspiredVersions } from './version_policy.js';
 import { checkVersionReady, type NotReady } from './version_readiness.js';
+import type { ObjectStore } from './object_store/object_store.js';
+import { isObjectStoreUrl } from './object_store/s3_url.js';
 
 /** Returns undefined when the folder is complete, else why it is not (registry/version_readiness.ts). */
 export type ReadinessCheck = (dir: string) => Promise<NotReady | undefined>;
@@ -44,6 +46,8 @@ export interface WatcherOptions {
   /** Seconds between polls (fractions allowed). */
   pollIntervalSeconds: number;
   checkReady?: ReadinessCheck;
+  /** Lists s3:// base paths (registry/object_store/); without it such a base path is an error. */
+  objectStore?: ObjectStore;
   log?: Logger;
 }
 
@@ -135,6 +139,7 @@ export class VersionWatcher {
 
   /** The versions to serve, or undefined to leave the aspired set as it is (base path missing). */
   private async pollModel(model: ModelConfig): Promise<AspiredVersion[] | undefined> {
+    if (isObjectStoreUrl(model.basePath)) return this.pollObjectStore(model);
     const dirs = await listVersionDirs(model.basePath);
     if (!dirs) {
       this.note(model, `Base path ${model.basePath} of model ${model.name} does not exist yet; waiting for it.`);
@@ -179,6 +184,20 @@ export class VersionWatcher {
       this.note(model, '');
     }
     const chosen = new Set(aspiredVersions(model.versionPolicy, ready.map((r) => r.version)));
+    return ready.filter((r) => chosen.has(r.version));
+  }
+
+  /** An s3:// base path: the object store's Source decides which versions are complete (registry/object_store/source.ts). */
+  private async pollObjectStore(model: ModelConfig): Promise<AspiredVersion[] | undefined> {
+    if (!this.options.objectStore) throw new Error('s3:// base paths need the object store (registry/object_store/), which this server was started without.');
+    const policy = model.versionPolicy;
+    const ready = await this.options.objectStore.poll(model, (v) => policy.kind !== 'specific' || policy.versions.includes(v));
+    if (!ready) {
+      this.note(model, `Base path ${model.basePath} of model ${model.name} holds no objects yet; waiting for a version.`);
+      return undefined;
+    }
+    this.note(model, ready.length === 0 ? `No complete versions of model ${model.name} under ${model.basePath} yet (version folders are named by a number, e.g. ${model.basePath}/1).` : '');
+    const chosen = new Set(aspiredVersions(policy, ready.map((r) => r.version)));
     return ready.filter((r) => chosen.has(r.version));
   }
 

@@ -30,6 +30,22 @@ export function initBackend(name = process.env.MODELHOST_BACKEND ?? 'wasm'): Pro
   return ready;
 }
 
+/**
+ * Which tfjs backend runs the kernels, and for WASM which binary: tfjs picks
+ * tfjs-backend-wasm-simd.wasm when WebAssembly SIMD validates (it does in
+ * Node 20: 3-4x the plain binary on convolutions here), and never the
+ * threaded one in Node (tfjs-backend-wasm 4.22 turns multithreading off there:
+ * its pthreads need browser Web Workers; forcing it on fails to initialise).
+ * Parallelism comes from the inference worker threads instead.
+ */
+export async function backendDescription(): Promise<string> {
+  const name = await initBackend();
+  if (name !== 'wasm') return name;
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  const threads = (tf.backend() as unknown as { wasm: { tfjs: { getThreadsCount(): number } } }).wasm.tfjs.getThreadsCount();
+  return `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'})`;
+}
+
 const WASM_ADDRESS_SPACE = 2 ** 32;
 type TfDType = 'float32' | 'int32' | 'bool' | 'string' | 'complex64';
 

@@ -8,6 +8,7 @@
  *   // out.y is a Tensor; the caller disposes outputs it no longer needs
  *   model.dispose();
  */
+import type { GraphPass } from './graph/optimize/options.js';
 import type { DType } from './dtypes.js';
 import type { SignatureDef, TensorShape } from './graph/types.js';
 import type { Tensor } from './tensor.js';
@@ -61,6 +62,8 @@ export interface LoadOptions {
   tags?: readonly string[];
   /** The model's name, for metrics and logs (the directory otherwise). */
   name?: string;
+  /** Load-time graph passes (graph/optimize/options.ts); default: this thread's setting. */
+  graphOptimizations?: ReadonlySet<GraphPass>;
 }
 
 export interface Engine {

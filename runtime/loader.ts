@@ -26,7 +26,8 @@ import { dtypeShortName } from './dtypes.js';
 import type { Engine, LoadedModel, LoadOptions, SignatureInfo, TensorSpec } from './engine.js';
 import { failedPrecondition, invalidArgument, notFound, StatusError } from './errors.js';
 import { FunctionLibrary } from './graph/functions.js';
-import type { Plan, RunEnv } from './graph/plan.js';
+import { graphOptimizations } from './graph/optimize/options.js';
+import { releaseRetired, type Plan, type RunEnv } from './graph/plan.js';
 import type { MetaGraph, NodeDef, SignatureDef, TensorInfo } from './graph/types.js';
 import './kernels/index.js';
 import { withTf1LoopsLifted } from './graph/tf1_while.js';
@@ -132,6 +133,7 @@ class TsLoadedModel implements LoadedModel {
       return raw.map((t) => (t.isPersistent || inputs.includes(t) ? t.clone() : t));
     });
     this.resources.releaseReplaced();
+    releaseRetired();
     return Object.fromEntries(keys.map((k, i) => [k, outs[i]]));
   }
 
@@ -198,7 +200,7 @@ async function load(dir: string, options: LoadOptions = {}): Promise<LoadedModel
   // TF1 while loops become functional While ops (graph/tf1_while.ts).
   const meta = withTf1LoopsLifted(selectMetaGraph(file, tags));
   const resources = new ModelResources(dir);
-  const library = new FunctionLibrary(meta.graphDef.library.function, meta.metaInfoDef.strippedOpList, resources);
+  const library = new FunctionLibrary(meta.graphDef.library.function, meta.metaInfoDef.strippedOpList, resources, options.graphOptimizations ?? graphOptimizations());
   const env: RunEnv = { resources, functions: library };
   const nodes = meta.graphDef.node;
   const assets = [...assetFiles(meta, dir)];

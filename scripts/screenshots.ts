@@ -5,10 +5,13 @@
  *
  *   docs/console-overview-desktop.png   docs/console-model-desktop.png   (1280 px wide)
  *   docs/console-overview-mobile.png    docs/console-model-mobile.png    (390 px wide)
+ *   docs/console-charts-desktop.png     (the model page's live traffic charts)
  *
  * Before shooting it gives the registry some history through the public API:
  * a second model (half_plus_two, two uploads, the first pinned, a third
- * version that fails to load), a label, and some predict traffic.
+ * version that fails to load), a label, and some predict traffic, then a
+ * minute of varying traffic to both f_mnist versions (some refused) so the
+ * charts have a few 10 s buckets to show.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -62,6 +65,24 @@ async function seed(base: string, modelsDir: string): Promise<void> {
   throw new Error('half_plus_two version 3 did not fail to load in time');
 }
 
+/** About `seconds` of f_mnist traffic whose rate rises and falls: the serving v2, some v1, and a few refused requests. */
+async function trafficOverTime(base: string, seconds: number): Promise<void> {
+  const images = heldOutImages();
+  const body = JSON.stringify({ instances: [imageB64(images, 0), imageB64(images, 1)] });
+  const send = (path: string, b: string) => fetch(`${base}/v1/models/f_mnist${path}:predict`, { method: 'POST', body: b }).then((r) => r.text());
+  const end = Date.now() + seconds * 1000;
+  for (let tick = 0; Date.now() < end; tick++) {
+    const t = tick / 10;
+    const burst = 2 + Math.round(3 * (1 + Math.sin(t / 2.2)));
+    const sends: Promise<string>[] = [];
+    for (let i = 0; i < burst; i++) sends.push(send('', body));
+    if (tick % 2 === 0) sends.push(send('/versions/1', body));
+    if (tick % 9 === 0) sends.push(send('/versions/2', '{"instances": [1.0]}'));
+    await Promise.all(sends);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function shoot(browser: Browser, base: string, width: number, suffix: string, png: Buffer): Promise<void> {
   const mobile = width < 600;
   const context = await browser.newContext({
@@ -77,6 +98,20 @@ async function shoot(browser: Browser, base: string, width: number, suffix: stri
     await page.getByRole('link', { name: 'f_mnist' }).waitFor();
     await page.getByText('v3 failed:').waitFor();
     await page.screenshot({ path: path.join(DOCS, `console-overview-${suffix}.png`), fullPage: true });
+
+    if (!mobile) {
+      await page.getByRole('link', { name: 'f_mnist' }).click();
+      const charts = page.getByTestId('live-charts');
+      await charts.locator('canvas').nth(2).waitFor();
+      await charts.locator('tr[data-version="1"]').waitFor();
+      // The minute of traffic is a sliver of an hour: show the last 5 minutes.
+      await charts.getByLabel('Range', { exact: true }).selectOption({ label: 'Last 5 minutes' });
+      await charts.locator('[data-testid="chart-requests"] [data-points="30"]').waitFor();
+      await charts.locator('canvas').nth(2).waitFor();
+      await charts.screenshot({ path: path.join(DOCS, 'console-charts-desktop.png') });
+      await page.goto(`${base}/`);
+      await page.getByRole('link', { name: 'f_mnist' }).waitFor();
+    }
 
     await page.getByRole('link', { name: 'f_mnist' }).click();
     await page.getByRole('heading', { name: 'Versions' }).waitFor();
@@ -105,10 +140,11 @@ async function main(): Promise<void> {
   let browser: Browser | undefined;
   try {
     await seed(served.url, served.modelsDir);
+    await trafficOverTime(served.url, 60);
     browser = await launchChromium();
     await shoot(browser, served.url, 1280, 'desktop', png);
     await shoot(browser, served.url, 390, 'mobile', png);
-    console.log(`wrote docs/console-{overview,model}-{desktop,mobile}.png`);
+    console.log(`wrote docs/console-{overview,model}-{desktop,mobile}.png and docs/console-charts-desktop.png`);
   } finally {
     await browser?.close();
     await served.stop();

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { addEventsCommand } from './commands/events.js';
 import { addCheckCommand, addInspectCommand } from './commands/inspect.js';
 import { addLabelCommand } from './commands/label.js';
+import { addLogsCommand } from './commands/logs.js';
 import { addModelsCommands } from './commands/models.js';
 import { addOpsCommand } from './commands/ops.js';
 import { addPinCommands } from './commands/pin.js';
@@ -21,6 +22,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   addCheckCommand,
   addOpsCommand,
   addRunCommand,
+  addLogsCommand,
   // Registry commands: clients of a running server's /api/v1.
   addModelsCommands,
   addUploadCommand,

@@ -13,6 +13,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { ServingCore } from '../registry/serving_core.js';
 import type { ServerMetrics } from './metrics.js';
+import type { RequestLog } from './request_log/request_logger.js';
 import { RestHandler, type RestLimits } from './rest/handler.js';
 import { isRestPath } from './rest/route.js';
 import { isV2Path } from './v2/route.js';
@@ -31,6 +32,8 @@ export interface HttpServerOptions {
   restApiCors?: boolean;
   /** Request body size and JSON depth limits of /v1 (defaults: DEFAULT_REST_LIMITS). */
   restLimits?: Partial<RestLimits>;
+  /** Request logging of /v1 predict, classify and regress (models with a logging_config). */
+  requestLog?: RequestLog;
 }
 
 export interface ModelhostHttpServer {
@@ -47,7 +50,7 @@ function notFoundHandler(req: http.IncomingMessage, res: http.ServerResponse): v
 }
 
 export function createHttpServer(options: HttpServerOptions): ModelhostHttpServer {
-  const rest = new RestHandler(options.core, options.metrics, { ...options.restLimits, timeoutMs: options.restApiTimeoutMs, cors: options.restApiCors });
+  const rest = new RestHandler(options.core, options.metrics, { ...options.restLimits, timeoutMs: options.restApiTimeoutMs, cors: options.restApiCors, requestLog: options.requestLog });
   const fallback = options.fallback ?? notFoundHandler;
   const { metrics, metricsPath } = options;
 

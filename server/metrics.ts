@@ -18,11 +18,14 @@
  *
  * `requestRates` keeps each model's inference requests (predict, classify,
  * regress; any outcome) per second over a sliding window, for the management
- * API's `requests_per_second` (the web console's overview).
+ * API's `requests_per_second` (the web console's overview); `stats` keeps the
+ * last hour of each model version's inference requests, errors and latency
+ * percentiles (server/request_stats.ts) for `GET /api/v1/models/{m}/stats`.
  */
 import client from 'prom-client';
 import type { ServableState, ServableStateMonitor } from '../registry/servable_state.js';
 import type { BatchReport } from '../runtime/execution/batching_servable.js';
+import { RequestStats, type RequestStatsOptions } from './request_stats.js';
 
 /** How a request arrived (the `protocol` label of the request metrics). */
 /** 'rest': TF Serving's REST API (/v1); 'grpc': its gRPC API; 'v2': the Open Inference Protocol (/v2). */
@@ -76,6 +79,8 @@ export class ServerMetrics {
   readonly registry = new client.Registry();
   /** Inference requests per second per model (last 60 s), for the management API. */
   readonly requestRates = new RequestRates(60);
+  /** The last hour of inference requests per model and version, for the console's charts. */
+  readonly stats: RequestStats;
   private readonly requests: client.Counter<'model' | 'version' | 'api' | 'status' | 'protocol'>;
   private readonly latency: client.Histogram<'model' | 'version' | 'api' | 'status' | 'protocol'>;
   private readonly loads: client.Counter<'model' | 'version' | 'status'>;
@@ -85,7 +90,8 @@ export class ServerMetrics {
   private readonly batchPadding: client.Histogram<'model'>;
   private readonly batchQueuing: client.Histogram<'model'>;
 
-  constructor(monitor: ServableStateMonitor) {
+  constructor(monitor: ServableStateMonitor, options: { stats?: RequestStatsOptions } = {}) {
+    this.stats = new RequestStats(options.stats);
     const registers = [this.registry];
     this.requests = new client.Counter({
       name: 'modelhost_requests_total',
@@ -153,7 +159,10 @@ export class ServerMetrics {
     const labels = { model, version, api, status, protocol };
     this.requests.inc(labels);
     this.latency.observe(labels, seconds);
-    if (model !== '' && INFERENCE_APIS.has(api)) this.requestRates.record(model);
+    if (model !== '' && INFERENCE_APIS.has(api)) {
+      this.requestRates.record(model);
+      this.stats.record(model, version, protocol, status === 'OK', seconds);
+    }
   }
 
   observeBatch(b: BatchReport): void {

@@ -13,7 +13,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { modelConfig, type ModelConfig } from '../registry/model_config.js';
 import { invalidArgument } from '../runtime/errors.js';
-import { localBasePath, readModelServerConfig } from './config_file.js';
+import { readModelServerConfig, resolveBasePath } from './config_file.js';
 
 export type ModelListSource =
   | { kind: 'single'; name: string; basePath: string }
@@ -42,7 +42,7 @@ export async function modelsDirConfigs(dir: string): Promise<ModelConfig[]> {
 export async function readModelList(source: ModelListSource): Promise<ModelConfig[]> {
   switch (source.kind) {
     case 'single':
-      return [modelConfig(source.name, path.resolve(localBasePath(source.basePath, '--model_base_path')))];
+      return [modelConfig(source.name, resolveBasePath(source.basePath, '--model_base_path'))];
     case 'config_file':
       return readModelServerConfig(source.file);
     case 'models_dir':

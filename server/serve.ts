@@ -20,12 +20,15 @@ import { DEFAULT_HEARTBEAT_MS, DEFAULT_REPLICA_LAPSE_MS, defaultReplicaId, Repli
 import { ServingCore } from '../registry/serving_core.js';
 import type { RegistryStore, SynchronousMode } from '../registry/store.js';
 import { UploadIntake } from '../registry/upload.js';
+import { ObjectStore, type ObjectStoreOptions } from '../registry/object_store/object_store.js';
 import type { ServingEngine } from '../runtime/engine.js';
 import { createServingEngine, type ExecutionOptions } from '../runtime/execution/serving_engine.js';
 import { toStatusError } from '../runtime/errors.js';
 import { DEFAULT_RUNTIME_LIMITS, setRuntimeLimits, type RuntimeLimits } from '../runtime/limits.js';
 import { setImageLimits, type ImageLimits } from '../runtime/kernels/image_limits.js';
+import { setGraphOptimizations, type GraphOptimizations } from '../runtime/graph/optimize/options.js';
 import { readMonitoringConfig } from './config_file.js';
+import { grpcServerCredentials } from './grpc/credentials.js';
 import { GrpcApi } from './grpc/server.js';
 import { createHttpServer, type FallbackHandler, type ModelhostHttpServer } from './http_server.js';
 import { ADMIN_TOKEN_ENV, TrustedProxies } from './management/auth.js';
@@ -35,6 +38,7 @@ import { modelListPollSeconds, readModelList, type ModelListSource } from './mod
 import { DEFAULT_MAX_REQUEST_BYTES, type RestLimits } from './rest/handler.js';
 import { runWarmup } from './warmup.js';
 import { setSignatureMethodNameCheck } from './inference/examples.js';
+import { checkLoggingConfigs, DEFAULT_REQUEST_LOG_DIR, RequestLog } from './request_log/request_logger.js';
 
 export interface ServeOptions {
   models: ModelListSource;
@@ -48,6 +52,14 @@ export interface ServeOptions {
   grpcSocketPath?: string;
   /** gRPC channel arguments for the gRPC server (TF Serving's --grpc_channel_arguments), e.g. grpc.max_receive_message_length. */
   grpcChannelArguments?: Readonly<Record<string, string | number>>;
+  /** TF Serving's --ssl_config_file: an SSLConfig text file; the gRPC API then speaks TLS (client certificates with client_verify). */
+  grpcSslConfigFile?: string;
+  /** TF Serving's --enable_grpc_healthcheck_service: grpc.health.v1.Health on the gRPC API. */
+  enableGrpcHealthcheckService?: boolean;
+  /** Open health Watch streams at most (default 100); one more gets RESOURCE_EXHAUSTED. */
+  grpcHealthMaxWatches?: number;
+  /** TF Serving's --enable_serialization_as_tensor_content: gRPC Predict outputs in tensor_content. */
+  enableSerializationAsTensorContent?: boolean;
   /** Seconds between base-path polls (default 1; fractions allowed). */
   fileSystemPollWaitSeconds?: number;
   monitoringConfigFile?: string;
@@ -85,7 +97,24 @@ export interface ServeOptions {
   restLimits?: Partial<RestLimits>;
   /** Image decode limits, process-wide (defaults: DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_GIF_FRAMES). */
   imageLimits?: Partial<ImageLimits>;
+  /** Request logging of models whose config has a logging_config (defaults: ./request_logs, 128 MiB files, 64 MiB queue). */
+  requestLog?: RequestLogServeOptions;
+  /** Load-time graph passes for every model (default: all, or MODELHOST_GRAPH_OPTIMIZATIONS). */
+  graphOptimizations?: GraphOptimizations;
+  /** s3:// base paths: --model_cache_dir, version limits, S3 settings (default: from the environment). */
+  objectStore?: ObjectStoreOptions;
+  /** Model versions whose last hour of requests is kept for the console's charts (--stats_max_series; default 128; 0: none). */
+  statsMaxSeries?: number;
   log?: Logger;
+}
+
+export interface RequestLogServeOptions {
+  /** The folder every request log file stays in (--request_log_dir). */
+  dir?: string;
+  /** A file is rotated before it grows past this (--request_log_max_file_bytes). */
+  maxFileBytes?: number;
+  /** Records waiting to be written per file series, in bytes; more are dropped and counted (--request_log_queue_bytes). */
+  maxQueueBytes?: number;
 }
 
 export interface RegistryServeOptions {
@@ -136,6 +165,8 @@ export interface RunningServer {
   readonly port: number;
   /** The bound gRPC port, when gRPC is on. */
   readonly grpcPort?: number;
+  /** Request logging (flush() waits for the records logged so far to be written). */
+  readonly requestLog: RequestLog;
   /** http://<host>:<port>, with 127.0.0.1 for a wildcard host. */
   readonly url: string;
   /**
@@ -160,6 +191,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (lapse <= beat) throw new Error(`--replica_lapse_ms (${lapse}) must be longer than --replica_heartbeat_ms (${beat}), or live replicas would be reported gone.`);
   }
   const metricsPath = options.monitoringConfigFile ? await readMonitoringConfig(options.monitoringConfigFile) : undefined;
+  const grpcCredentials = await grpcServerCredentials(options.grpcSslConfigFile); // a bad SSLConfig stops the start here
   let store: RegistryStore | undefined;
   if (options.registry) {
     const r = options.registry;
@@ -172,9 +204,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       throw e;
     }
   }
+  const requestLogDir = options.requestLog?.dir ?? DEFAULT_REQUEST_LOG_DIR;
   let models: ModelConfig[];
   try {
     models = await readModelList(options.models);
+    checkLoggingConfigs(models, requestLogDir);
   } catch (e) {
     await store?.close();
     throw e;
@@ -186,23 +220,35 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   setRuntimeLimits({ ...DEFAULT_RUNTIME_LIMITS, ...options.limits }); // before the engine: its workers take this thread's limits
   setImageLimits(options.imageLimits); // before the engine starts its workers, which copy them
+  if (options.graphOptimizations) setGraphOptimizations(options.graphOptimizations); // likewise
   const ownEngine = options.engine === undefined;
   let metrics: ServerMetrics | undefined;
   const engine =
     options.engine ?? createServingEngine({ ...options.execution, onWorkerExit: (m) => log.error(m), onBatch: (b) => metrics?.observeBatch(b) });
   log.info(`Running models with ${engine.name}`);
-  const closeEngine = () => (ownEngine ? engine.close() : Promise.resolve());
+  const objectStore = new ObjectStore({ log, ...options.objectStore });
+  await objectStore.init();
+  const closeEngine = async () => {
+    objectStore.close();
+    if (ownEngine) await engine.close();
+  };
   const core = new ServingCore({
-    engine,
+    engine: objectStore.wrapEngine(engine),
+    objectStore,
     fileSystemPollWaitSeconds: options.fileSystemPollWaitSeconds ?? 1,
     tags: options.tags,
     maxLoadRetries: options.maxNumLoadRetries,
     allowVersionLabelsForUnavailableModels: options.allowVersionLabelsForUnavailableModels,
     loadRetryIntervalMs: options.loadRetryIntervalMicros === undefined ? undefined : options.loadRetryIntervalMicros / 1000,
-    warmup: options.enableModelWarmup === false ? undefined : (model, context) => runWarmup(model, context, { timeoutMs: options.modelWarmupTimeoutMs, iterations: options.warmupIterations }),
+    warmup:
+      options.enableModelWarmup === false
+        ? undefined
+        : (model, context) => runWarmup(model, { ...context, dir: objectStore.localDir(context.dir) }, { timeoutMs: options.modelWarmupTimeoutMs, iterations: options.warmupIterations }),
     log,
   });
-  metrics = new ServerMetrics(core.monitor);
+  metrics = new ServerMetrics(core.monitor, { stats: { maxSeries: options.statsMaxSeries } });
+  const requestLog = new RequestLog({ ...options.requestLog, dir: requestLogDir, savedModelTags: options.tags, metricsRegistry: metrics.registry, log });
+  requestLog.update(models);
 
   let registry: Registry | undefined;
   let fallback = options.fallback;
@@ -243,6 +289,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       trustedProxies: r.trustedProxies,
       requireAdminToken: r.requireAdminToken,
       requestsPerSecond: (m) => metrics.requestRates.perSecond(m),
+      requestStats: metrics.stats,
     });
     const who = r.adminToken ? 'admin token required for changes' : 'changes accepted from loopback clients connecting directly (no proxy): no admin token set';
     const proxies = r.trustedProxies?.length ? `; trusted proxies ${r.trustedProxies.join(', ')}` : '';
@@ -258,7 +305,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     throw e;
   }
 
-  const http = createHttpServer({ core, metrics, metricsPath, fallback, restApiTimeoutMs: options.restApiTimeoutMs, restApiCors: options.restApiEnableCorsSupport, restLimits: options.restLimits });
+  const http = createHttpServer({ core, metrics, metricsPath, fallback, restApiTimeoutMs: options.restApiTimeoutMs, restApiCors: options.restApiEnableCorsSupport, restLimits: options.restLimits, requestLog });
   const host = options.restApiHost ?? '0.0.0.0';
   try {
     await new Promise<void>((resolve, reject) => {
@@ -285,11 +332,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           metrics,
           maxReceiveMessageBytes: options.restLimits?.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
           channelArguments: options.grpcChannelArguments,
+          credentials: grpcCredentials,
+          healthCheck: options.enableGrpcHealthcheckService,
+          healthMaxWatches: options.grpcHealthMaxWatches,
+          serializeAsTensorContent: options.enableSerializationAsTensorContent,
           // Like TF Serving, a later poll of a config file (or models folder) that changed replaces this list again.
           reloadConfig: async (next) => {
+            requestLog.update(next); // refuses (nothing changed) a logging config whose files would leave --request_log_dir
             models = next;
             await core.reloadConfig(next);
           },
+          requestLog,
         });
   let grpcPort: number | undefined;
   try {
@@ -335,12 +388,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     let next: ModelConfig[];
     try {
       next = await readModelList(options.models);
+      requestLog.check(next);
     } catch (e) {
       log.error(`Keeping the current models; the model list could not be read: ${toStatusError(e).message}`);
       return;
     }
     if (isDeepStrictEqual(next, models)) return;
     models = next;
+    requestLog.update(next);
     await core.reloadConfig(next).catch((e) => log.error(`Applying the new model list failed: ${toStatusError(e).message}`));
   };
   const timer =
@@ -358,6 +413,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       clearInterval(timer);
       await within(reloading, left());
       await Promise.all([http.close(left()), grpcApi?.close(left())]);
+      // No request is answered any more: write what is queued, fsync and close the request log files.
+      await within(requestLog.close(), left());
       await within(registry?.stop(), left());
       await within(heartbeat?.stop(), left());
       // Loads and warm-ups still running past the bound are not waited for: closing the engine fails them.
@@ -369,7 +426,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       log.info(clean ? 'Server stopped.' : `Server stopped; work still running after ${timeoutMs} ms was abandoned.`);
     })());
 
-  return { core, registry, http, port, grpcPort, url, stop };
+  return { core, registry, http, port, grpcPort, requestLog, url, stop };
 }
 
 /** Waits for `p` at most `ms`; true when it settled in time (a rejection counts as settled). */

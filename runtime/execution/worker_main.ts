@@ -23,6 +23,7 @@ import type { LoadedModel } from '../engine.js';
 import { notFound, resourceExhausted, StatusError, toStatusError } from '../errors.js';
 import { setRuntimeLimits } from '../limits.js';
 import { setImageLimits } from '../kernels/image_limits.js';
+import { setGraphOptimizations } from '../graph/optimize/options.js';
 import { tsEngine } from '../loader.js';
 import type { Tensor } from '../tensor.js';
 import { fromWireTensors, toWireTensors } from './tensor_transfer.js';
@@ -45,6 +46,7 @@ const OVER_CAP_LOAD = `Loading the model took the worker's WASM memory to ${OVER
 // The pool's thread's runtime and image decode limits (worker_pool.ts).
 setRuntimeLimits(start.limits);
 setImageLimits(start.imageLimits);
+if (start.graphOptimizations) setGraphOptimizations(start.graphOptimizations);
 
 const models = new Map<number, LoadedModel>();
 /** Set once a run broke the engine: nothing runs here any more. */

@@ -39,6 +39,7 @@ import type { ModelDescription, RunOptions, Servable } from '../engine.js';
 import { internal, StatusError } from '../errors.js';
 import { runtimeLimits } from '../limits.js';
 import { imageLimits } from '../kernels/image_limits.js';
+import { graphOptimizations } from '../graph/optimize/options.js';
 import type { Tensor } from '../tensor.js';
 import { fromWireTensors, toWireTensors } from './tensor_transfer.js';
 import { CANCEL_SLOTS, markCancelled, type LoadedInfo, type WorkerReply, type WorkerRequest, type WorkerStartData } from './worker_protocol.js';
@@ -196,7 +197,7 @@ export class WorkerPool {
     const worker = new Worker(this.script, {
       name: `modelhost-inference-${slot}`,
       // The worker applies this thread's runtime limits (limits.ts) at start.
-      workerData: { cancelFlags, wasmCapMb: this.options.maxWasmMb ?? DEFAULT_WORKER_WASM_MB, limits: runtimeLimits(), imageLimits: imageLimits() } satisfies WorkerStartData,
+      workerData: { cancelFlags, wasmCapMb: this.options.maxWasmMb ?? DEFAULT_WORKER_WASM_MB, limits: runtimeLimits(), imageLimits: imageLimits(), graphOptimizations: [...graphOptimizations()] } satisfies WorkerStartData,
       resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMb ?? DEFAULT_WORKER_HEAP_MB },
     });
     let markGone = () => {};

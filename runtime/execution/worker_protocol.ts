@@ -12,6 +12,7 @@
  * none): the pool marks a run id in the worker's shared cancel flags, and the
  * worker polls them between kernels (see ../cancellation.ts).
  */
+import type { GraphPass } from '../graph/optimize/options.js';
 import type { ImageLimits } from '../kernels/image_limits.js';
 import type { RuntimeLimits } from '../limits.js';
 import type { SignatureInfo } from '../engine.js';
@@ -45,6 +46,8 @@ export interface WorkerStartData {
   limits: RuntimeLimits;
   /** The pool thread's image decode limits (kernels/image_limits.ts), applied at start. */
   imageLimits: ImageLimits;
+  /** The pool thread's load-time graph passes (graph/optimize/options.ts), applied at start. */
+  graphOptimizations?: GraphPass[];
 }
 
 /** Cancel cells per worker: ids of cancelled runs, hashed by id (enough for the runs one worker has queued). */

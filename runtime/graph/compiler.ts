@@ -9,12 +9,17 @@
  *  - looks up kernels, library functions called as ops, and attr defaults
  *    from the MetaGraph's stripped op list; collects every unsupported op;
  *  - folds stateless nodes whose inputs are all constant;
- *  - turns pass-through ops (Identity, IdentityN...) into slot aliases.
+ *  - turns pass-through ops (Identity, IdentityN...) into slot aliases;
+ *  - fuses Conv/MatMul + BiasAdd (+ BatchNorm) + activation chains
+ *    (optimize/fusion.ts) and marks stateless steps for invariant caching.
+ * Each optimisation can be switched off (optimize/options.ts).
  */
 import { StatusError, invalidArgument } from '../errors.js';
 import { Attrs } from '../kernels/attrs.js';
-import { kernelFor, type KernelDef } from '../kernels/registry.js';
+import { KernelCache, kernelFor, type KernelDef } from '../kernels/registry.js';
 import type { Tensor } from '../tensor.js';
+import { fuseChains } from './optimize/fusion.js';
+import type { GraphOptimizations } from './optimize/options.js';
 import { Plan, withNode, type RunEnv, type Step } from './plan.js';
 import type { ArgDef, AttrValue, NodeDef, OpDef } from './types.js';
 
@@ -30,6 +35,8 @@ export interface CompileContext {
   unsupported(op: string, nodeName: string): void;
   /** The environment used to evaluate folded constants. */
   readonly foldEnv: RunEnv;
+  /** Which load-time optimisations apply. */
+  readonly optimizations: GraphOptimizations;
 }
 
 export interface GraphBody {
@@ -63,7 +70,9 @@ interface Ref {
   index: number;
 }
 
-export function compileBody(body: GraphBody, cctx: CompileContext): Plan {
+export function compileBody(original: GraphBody, cctx: CompileContext): Plan {
+  const passes = cctx.optimizations;
+  const body = passes.has('fusion') ? fuseChains(original, passes.has('batchnorm_folding')) : original;
   const byName = new Map<string, NodeDef>();
   for (const n of body.nodes) byName.set(n.name, n);
 
@@ -225,8 +234,10 @@ export function compileBody(body: GraphBody, cctx: CompileContext): Plan {
       inputs: Int32Array.from(p.inputs),
       deref: Uint8Array.from(p.deref),
       outputs,
+      cache: p.def.cache ? new KernelCache() : undefined,
     };
     const foldable =
+      passes.has('constant_folding') &&
       !p.def.stateful &&
       !p.def.refOutput &&
       p.def !== CALL_FUNCTION &&
@@ -267,7 +278,7 @@ export function compileBody(body: GraphBody, cctx: CompileContext): Plan {
       const controls = controlsOf.get(step.node)!.map((c) => stepOf.get(c)).filter((c): c is number => c !== undefined && c < i);
       return { ...step, controlSteps: Int32Array.from(controls) };
     });
-    return new Plan(withControls, numSlots, [...constants], Int32Array.from(body.feeds.map((_, i) => i)), fetchSlots, fetchDeref, true);
+    return labelled(new Plan(withControls, numSlots, [...constants], Int32Array.from(body.feeds.map((_, i) => i)), fetchSlots, fetchDeref, true), body.label);
   }
 
   // 5. Pass-through steps read values, not reference variables: their outputs
@@ -276,13 +287,14 @@ export function compileBody(body: GraphBody, cctx: CompileContext): Plan {
   const runSteps: Step[] = [];
   for (const step of steps) {
     const inputs = step.inputs.map((s) => alias[s]);
-    if (step.def.passThrough && step.deref.every((d) => d === 0)) {
+    if (passes.has('identity_pruning') && step.def.passThrough && step.deref.every((d) => d === 0)) {
       step.outputs.forEach((o, i) => {
         if (o >= 0 && i < inputs.length) alias[o] = inputs[i];
       });
       if (step.outputs.length <= inputs.length) continue;
     }
-    runSteps.push({ ...step, inputs });
+    const memo = passes.has('invariant_caching') && cacheable(step) ? { key: undefined, values: undefined } : undefined;
+    runSteps.push({ ...step, inputs, memo });
   }
   for (let i = 0; i < fetchSlots.length; i++) fetchSlots[i] = alias[fetchSlots[i]];
 
@@ -297,7 +309,17 @@ export function compileBody(body: GraphBody, cctx: CompileContext): Plan {
     kept.push([slot, t]);
   }
 
-  return new Plan(runSteps, numSlots, kept, Int32Array.from(body.feeds.map((_, i) => i)), fetchSlots, fetchDeref);
+  return labelled(new Plan(runSteps, numSlots, kept, Int32Array.from(body.feeds.map((_, i) => i)), fetchSlots, fetchDeref), body.label);
+}
+
+function labelled(plan: Plan, label: string): Plan {
+  plan.label = label;
+  return plan;
+}
+
+/** Steps whose outputs depend on their inputs and attrs alone (what constant folding would fold). */
+function cacheable(step: Step): boolean {
+  return !step.def.stateful && !step.def.refOutput && step.def !== CALL_FUNCTION && !NEVER_FOLD.has(step.node.op) && step.deref.every((d) => d === 0) && step.inputs.length > 0;
 }
 
 function kernelDefFor(node: NodeDef, cctx: CompileContext): KernelDef | undefined {

@@ -9,6 +9,7 @@ import { StatusError, internal, invalidArgument, unimplemented } from '../errors
 import type { FunctionCaller, ResourceManager } from '../kernels/registry.js';
 import type { Tensor } from '../tensor.js';
 import { compileBody, type CompileContext, type GraphBody } from './compiler.js';
+import { GRAPH_PASSES, type GraphOptimizations } from './optimize/options.js';
 import type { Plan, RunEnv } from './plan.js';
 import type { FunctionDef, NameAttrList, OpDef } from './types.js';
 
@@ -28,6 +29,8 @@ export class FunctionLibrary implements FunctionCaller, CompileContext {
     functions: readonly FunctionDef[],
     strippedOpList: readonly OpDef[],
     readonly resources: ResourceManager,
+    /** Load-time passes for every plan of this library (default: all). */
+    readonly optimizations: GraphOptimizations = new Set(GRAPH_PASSES),
   ) {
     for (const op of strippedOpList) this.opDefs.set(op.name, op);
     for (const f of functions) {

@@ -7,8 +7,9 @@
 import { checkCancelled } from '../cancellation.js';
 import { StatusError, internal } from '../errors.js';
 import type { Attrs } from '../kernels/attrs.js';
-import type { FunctionCaller, KernelDef, ResourceManager, Variable } from '../kernels/registry.js';
+import type { FunctionCaller, KernelCache, KernelDef, ResourceManager, Variable } from '../kernels/registry.js';
 import { Tensor } from '../tensor.js';
+import { activeProfiler } from './profile.js';
 import type { NodeDef } from './types.js';
 
 export interface Step {
@@ -23,6 +24,39 @@ export interface Step {
   readonly outputs: Int32Array;
   /** Plans with TF1 conditionals only: steps this one has control dependencies on. */
   readonly controlSteps?: Int32Array;
+  /** Invariant caching (optimize/options.ts): the last outputs computed from persistent inputs. */
+  readonly memo?: StepMemo;
+  /** The kernel's own cache, for kernels that declare `cache`. */
+  readonly cache?: KernelCache;
+}
+
+/**
+ * A stateless step's last outputs, kept while its inputs stay the same
+ * persistent tensors (constants, variable values, other cached outputs).
+ * A variable assigned a new value gives a new tensor, so the key no longer
+ * matches and the step runs again.
+ */
+export interface StepMemo {
+  key: Tensor[] | undefined;
+  /** Outputs by output index (consumed ones only); `owned[i]` when the memo made it persistent and must free it. */
+  values: Array<Tensor | undefined> | undefined;
+  owned?: boolean[];
+  /** Times the key changed; a step whose inputs keep changing stops caching. */
+  misses?: number;
+}
+
+/** Keys that changed this often are not cached any more (inputs that vary, e.g. a loop variable). */
+const MAX_MEMO_MISSES = 8;
+
+/**
+ * Replaced memo outputs wait here until the outermost run ends
+ * (`releaseRetired`): a step of the same run may still read them.
+ */
+const retired: Tensor[] = [];
+
+/** Frees the memo outputs replaced during the runs that just ended; called after each top-level run. */
+export function releaseRetired(): void {
+  for (const t of retired.splice(0)) t.dispose();
 }
 
 export interface RunEnv {
@@ -41,6 +75,9 @@ export function withNode(e: unknown, node: NodeDef): StatusError {
 }
 
 export class Plan {
+  /** What the plan computes, for profiles ("signature 'serving_default'", "function foo"). */
+  label = '';
+
   constructor(
     readonly steps: readonly Step[],
     readonly numSlots: number,
@@ -64,6 +101,7 @@ export class Plan {
     for (let i = 0; i < feeds.length; i++) slots[this.feedSlots[i]] = feeds[i];
 
     const steps = this.steps;
+    const profiler = activeProfiler();
     for (let s = 0; s < steps.length; s++) {
       checkCancelled();
       const step = steps[s];
@@ -75,11 +113,20 @@ export class Plan {
         if (t === undefined) throw internal(`input ${i} of node ${step.node.name} was never produced`);
         inputs[i] = step.deref[i] ? readRef(t) : t;
       }
-      let outs: Tensor[];
-      try {
-        outs = step.def.kernel({ node: step.node, attrs: step.attrs, inputs, resources: env.resources, functions: env.functions });
-      } catch (e) {
-        throw withNode(e, step.node);
+      const memo = step.memo;
+      let outs: Tensor[] | Array<Tensor | undefined>;
+      if (memo !== undefined && memo.key !== undefined && sameTensors(memo.key, inputs)) {
+        outs = memo.values!;
+      } else {
+        const started = profiler?.enter() ?? 0;
+        try {
+          outs = step.def.kernel({ node: step.node, attrs: step.attrs, inputs, resources: env.resources, functions: env.functions, cache: step.cache });
+        } catch (e) {
+          throw withNode(e, step.node);
+        } finally {
+          profiler?.leave(started, this.label, step.node);
+        }
+        if (memo !== undefined && (memo.misses ?? 0) < MAX_MEMO_MISSES && invariantInputs(inputs)) remember(memo, inputs, outs, step.outputs);
       }
       const o = step.outputs;
       for (let i = 0; i < o.length; i++) {
@@ -147,10 +194,14 @@ export class Plan {
         return;
       }
       let outs: Tensor[];
+      const profiler = activeProfiler();
+      const started = profiler?.enter() ?? 0;
       try {
-        outs = step.def.kernel({ node: step.node, attrs: step.attrs, inputs: inputs as Tensor[], resources: env.resources, functions: env.functions });
+        outs = step.def.kernel({ node: step.node, attrs: step.attrs, inputs: inputs as Tensor[], resources: env.resources, functions: env.functions, cache: step.cache });
       } catch (e) {
         throw withNode(e, step.node);
+      } finally {
+        profiler?.leave(started, this.label, step.node);
       }
       setOutputs(step, outs);
     });
@@ -163,7 +214,59 @@ export class Plan {
 
   dispose(): void {
     for (const [, t] of this.constants) t.dispose();
+    for (const step of this.steps) {
+      if (step.memo) forget(step.memo);
+      step.cache?.dispose();
+    }
   }
+}
+
+function sameTensors(a: readonly Tensor[], b: readonly Tensor[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Inputs that outlive runs and hold plain values (not handles to state that changes in place). */
+function invariantInputs(inputs: readonly Tensor[]): boolean {
+  for (let i = 0; i < inputs.length; i++) {
+    const t = inputs[i];
+    if (!t.isPersistent || t.isDisposed || t.dtype === 'resource' || t.dtype === 'variant') return false;
+  }
+  return true;
+}
+
+function remember(memo: StepMemo, inputs: Tensor[], outs: ReadonlyArray<Tensor | undefined>, slots: Int32Array): void {
+  if (memo.values !== undefined) {
+    memo.misses = (memo.misses ?? 0) + 1;
+    memo.values.forEach((t, i) => {
+      if (t && memo.owned?.[i]) retired.push(t);
+    });
+    memo.values = undefined;
+  }
+  const values: Array<Tensor | undefined> = new Array(outs.length);
+  const owned: boolean[] = new Array(outs.length).fill(false);
+  for (let i = 0; i < outs.length; i++) {
+    const t = outs[i];
+    if (t === undefined || i >= slots.length || slots[i] < 0) continue;
+    if (!t.isPersistent) {
+      t.keep();
+      owned[i] = true;
+    }
+    values[i] = t;
+  }
+  memo.key = inputs.slice();
+  memo.values = values;
+  memo.owned = owned;
+}
+
+function forget(memo: StepMemo): void {
+  memo.values?.forEach((t, i) => {
+    if (t && memo.owned?.[i]) t.dispose();
+  });
+  memo.key = undefined;
+  memo.values = undefined;
+  memo.owned = undefined;
 }
 
 /** A VariableV2 output carries the variable itself; reading it gives its current value. */

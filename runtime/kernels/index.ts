@@ -6,6 +6,7 @@ import './control.js';
 import './image.js';
 import './math.js';
 import './nn.js';
+import './nn_fused.js';
 import './parsing.js';
 import './random.js';
 import './reduction.js';

@@ -1,8 +1,8 @@
 /**
  * Neural-network kernels (tensorflow/core/ops/nn_ops.cc): BiasAdd,
  * Softmax/LogSoftmax, Conv2D, DepthwiseConv2dNative, Conv2DBackpropInput,
- * MaxPool/MaxPoolV2/AvgPool, FusedBatchNorm(V2/V3), the grappler fusions
- * _FusedMatMul/_FusedConv2D/_FusedDepthwiseConv2dNative, L2Loss and LRN.
+ * MaxPool/MaxPoolV2/AvgPool, FusedBatchNorm(V2/V3), L2Loss and LRN (the
+ * grappler fusions _FusedConv2D... are in nn_fused.ts).
  *
  * float32 (and half types) run on tfjs; NCHW inputs are transposed to NHWC
  * and back. Window geometry (SAME/VALID/EXPLICIT padding, strides, dilations)
@@ -127,9 +127,9 @@ registerKernel({
 // ---------------------------------------------------------------------------
 // Window geometry
 
-type Format = 'NHWC' | 'NCHW';
+export type Format = 'NHWC' | 'NCHW';
 
-function dataFormat(attrs: Attrs): Format {
+export function dataFormat(attrs: Attrs): Format {
   const f = attrs.string('data_format', 'NHWC');
   if (f !== 'NHWC' && f !== 'NCHW') throw invalidArgument(`Invalid data format: ${f}`);
   return f;
@@ -149,7 +149,7 @@ function spatial(values: number[], format: Format, what: string, op: string): [n
   return [h, w];
 }
 
-interface Window {
+export interface Window {
   inH: number;
   inW: number;
   kH: number;
@@ -223,7 +223,7 @@ function windowOf(op: string, attrs: Attrs, format: Format, nhwc: Shape, kH: num
 const toNhwc = (s: Shape, f: Format): number[] => (f === 'NHWC' ? [...s] : [s[0], s[2], s[3], s[1]]);
 const fromNhwc = (s: Shape, f: Format): number[] => (f === 'NHWC' ? [...s] : [s[0], s[3], s[1], s[2]]);
 
-const explicitPad = (w: Window): tf.backend_util.ExplicitPadding => [[0, 0], w.padH, w.padW, [0, 0]];
+export const explicitPad = (w: Window): tf.backend_util.ExplicitPadding => [[0, 0], w.padH, w.padW, [0, 0]];
 
 /** Runs an NHWC tfjs computation on an input in `format`, transposing around it for NCHW. */
 function inNhwc(x: tf.Tensor, format: Format, fn: (nhwc: tf.Tensor4D) => tf.Tensor): tf.Tensor {
@@ -250,14 +250,14 @@ function check4d(what: string, t: Tensor): void {
   if (t.rank !== 4) throw invalidArgument(`${what} must be 4-dimensional${shapeString(t.shape)}`);
 }
 
-interface ConvPlan {
+export interface ConvPlan {
   format: Format;
   window: Window;
   groups: number;
   outShape: number[];
 }
 
-function planConv2D(op: string, attrs: Attrs, input: Tensor, filter: Tensor): ConvPlan {
+export function planConv2D(op: string, attrs: Attrs, input: Tensor, filter: Tensor): ConvPlan {
   check4d('input', input);
   if (filter.rank !== 4) throw invalidArgument(`filter must be 4-dimensional: ${shapeString(filter.shape)}`);
   const format = dataFormat(attrs);
@@ -357,19 +357,25 @@ export function conv2D(op: string, attrs: Attrs, input: Tensor, filter: Tensor):
 
 registerKernel({ op: 'Conv2D', kernel: (ctx) => [conv2D('Conv2D', ctx.attrs, ctx.inputs[0], ctx.inputs[1])] });
 
-export function depthwiseConv2D(op: string, attrs: Attrs, input: Tensor, filter: Tensor): Tensor {
-  checkSameDtype(op, [input, filter]);
-  const dtype = input.dtype;
-  if (!FLOAT_TYPES.includes(dtype)) throw unsupportedDtype(op, dtype);
+/** Validates a depthwise convolution's operands and attrs (TF's checks and wording) and computes its geometry. */
+export function planDepthwise(op: string, attrs: Attrs, input: Tensor, filter: Tensor): ConvPlan {
   check4d('input', input);
   if (filter.rank !== 4) throw invalidArgument(`filter must be 4-dimensional: ${shapeString(filter.shape)}`);
   const format = dataFormat(attrs);
   const nhwc = toNhwc(input.shape, format);
   const [kH, kW, fIn, mult] = filter.shape;
   if (nhwc[3] !== fIn) throw invalidArgument(`input and filter must have the same depth: ${nhwc[3]} vs ${fIn}`);
-  const w = windowOf(op, attrs, format, nhwc, kH, kW, attrs.ints('strides'), attrs.ints('dilations', [1, 1, 1, 1]));
+  const window = windowOf(op, attrs, format, nhwc, kH, kW, attrs.ints('strides'), attrs.ints('dilations', [1, 1, 1, 1]));
+  return { format, window, groups: 1, outShape: fromNhwc([nhwc[0], window.outH, window.outW, fIn * mult], format) };
+}
+
+export function depthwiseConv2D(op: string, attrs: Attrs, input: Tensor, filter: Tensor): Tensor {
+  checkSameDtype(op, [input, filter]);
+  const dtype = input.dtype;
+  if (!FLOAT_TYPES.includes(dtype)) throw unsupportedDtype(op, dtype);
+  const { format, window: w, outShape } = planDepthwise(op, attrs, input, filter);
+  const [kH, kW, fIn, mult] = filter.shape;
   const outC = fIn * mult;
-  const outShape = fromNhwc([nhwc[0], w.outH, w.outW, outC], format);
   if (sizeOf(outShape) === 0 || input.size === 0) return Tensor.fromHost(dtype, outShape, allocHost(dtype, sizeOf(outShape)));
   if (isTfFloat(dtype)) {
     return runTf(dtype, [input, filter], (x, f) =>
@@ -711,95 +717,3 @@ registerKernel({
     return [Tensor.fromHost(x.dtype, x.shape, out)];
   },
 });
-
-// ---------------------------------------------------------------------------
-// Grappler fusions: _FusedMatMul, _FusedConv2D, _FusedDepthwiseConv2dNative
-
-/** Applies a fused activation to a tfjs tensor. */
-function activation(name: string, x: tf.Tensor, alpha: number): tf.Tensor {
-  switch (name) {
-    case 'Relu':
-      return tf.relu(x);
-    case 'Relu6':
-      return tf.minimum(tf.relu(x), 6);
-    case 'Elu':
-      return tf.elu(x);
-    case 'Selu':
-      return tf.selu(x);
-    case 'LeakyRelu':
-      return tf.leakyRelu(x, alpha);
-    case 'Tanh':
-      return tf.tanh(x);
-    case 'Sigmoid':
-      return tf.sigmoid(x);
-    case 'GeluExact':
-      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
-    case 'GeluApproximate': {
-      const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
-      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
-    }
-    default:
-      throw invalidArgument(`Unsupported fusion: ${name}`);
-  }
-}
-
-/**
- * Applies the fused_ops after the main product: BiasAdd (args[0]), Add
- * (next arg), FusedBatchNorm (scale, offset, mean, variance), then one activation.
- */
-function applyFusedOps(op: string, y: tf.Tensor, fused: string[], args: tf.Tensor[], attrs: Attrs, nchw: boolean): tf.Tensor {
-  const alpha = attrs.float('leakyrelu_alpha', 0.2);
-  const eps = attrs.float('epsilon', 0.0001);
-  const channelShape = (t: tf.Tensor) => (nchw ? tf.reshape(t, [t.shape[0], 1, 1]) : t);
-  let next = 0;
-  let out = y;
-  for (const name of fused) {
-    if (name === 'BiasAdd') out = tf.add(out, channelShape(args[next++]));
-    else if (name === 'Add') out = tf.add(out, args[next++]);
-    else if (name === 'FusedBatchNorm') {
-      const [scale, offset, mean, variance] = args.slice(next, next + 4).map(channelShape);
-      next += 4;
-      out = tf.add(tf.mul(tf.mul(tf.sub(out, mean), tf.rsqrt(tf.add(variance, eps))), scale), offset);
-    } else out = activation(name, out, alpha);
-  }
-  if (next > args.length) throw invalidArgument(`${op}: fused_ops need ${next} extra inputs, got ${args.length}`);
-  return out;
-}
-
-registerKernel({
-  op: '_FusedMatMul',
-  kernel: (ctx) => {
-    const [a, b, ...args] = ctx.inputs;
-    const fused = ctx.attrs.strings('fused_ops', []);
-    const ta = ctx.attrs.bool('transpose_a', false);
-    const tb = ctx.attrs.bool('transpose_b', false);
-    if (!isTfFloat(a.dtype)) throw unsupportedDtype('_FusedMatMul', a.dtype);
-    if (a.rank !== 2 || b.rank !== 2) throw invalidArgument(`In[0] and In[1] ndims must be == 2: ${a.rank}`);
-    // Shape checks and the product itself; the fused ops then run on the result.
-    const product = batchMatMul('_FusedMatMul', a, b, ta, tb);
-    try {
-      return [runTf(a.dtype, [product, ...args], (p, ...rest) => applyFusedOps('_FusedMatMul', p, fused, rest, ctx.attrs, false))];
-    } finally {
-      product.dispose();
-    }
-  },
-});
-
-function registerFusedConv(op: '_FusedConv2D' | '_FusedDepthwiseConv2dNative'): void {
-  registerKernel({
-    op,
-    kernel: (ctx) => {
-      const [x, filter, ...args] = ctx.inputs;
-      if (!isTfFloat(x.dtype)) throw unsupportedDtype(op, x.dtype);
-      const conv = op === '_FusedConv2D' ? conv2D(op, ctx.attrs, x, filter) : depthwiseConv2D(op, ctx.attrs, x, filter);
-      const nchw = dataFormat(ctx.attrs) === 'NCHW';
-      try {
-        return [runTf(x.dtype, [conv, ...args], (y, ...rest) => applyFusedOps(op, y, ctx.attrs.strings('fused_ops', []), rest, ctx.attrs, nchw))];
-      } finally {
-        conv.dispose();
-      }
-    },
-  });
-}
-registerFusedConv('_FusedConv2D');
-registerFusedConv('_FusedDepthwiseConv2dNative');

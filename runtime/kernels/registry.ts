@@ -70,6 +70,41 @@ export interface KernelContext {
   readonly inputs: Tensor[];
   readonly resources: ResourceManager;
   readonly functions: FunctionCaller;
+  /** For kernels declaring `cache`: this step's cache (absent when folding constants). */
+  readonly cache?: KernelCache;
+}
+
+/**
+ * Values a kernel derives from some of its inputs (folded filters, say) and
+ * keeps for later runs while those inputs stay the same persistent tensors.
+ * Owned by the plan step; freed when the plan is disposed.
+ */
+export class KernelCache {
+  private key: readonly Tensor[] | undefined;
+  private values: Tensor[] | undefined;
+
+  /** The values stored for exactly these input tensors, if any. */
+  get(key: readonly Tensor[]): Tensor[] | undefined {
+    const k = this.key;
+    if (!k || k.length !== key.length) return undefined;
+    for (let i = 0; i < k.length; i++) if (k[i] !== key[i]) return undefined;
+    return this.values;
+  }
+
+  /** Stores values derived from `key` when every key tensor is persistent (else they would never match again); true when stored. */
+  set(key: readonly Tensor[], values: Tensor[]): boolean {
+    if (!key.every((t) => t.isPersistent)) return false;
+    this.dispose();
+    this.key = key.slice();
+    this.values = values.map((v) => v.keep());
+    return true;
+  }
+
+  dispose(): void {
+    for (const v of this.values ?? []) v.dispose();
+    this.key = undefined;
+    this.values = undefined;
+  }
 }
 
 export type Kernel = (ctx: KernelContext) => Tensor[];
@@ -100,6 +135,8 @@ export interface KernelDef {
    * turns such steps into slot aliases, so they cost nothing at run time.
    */
   passThrough?: boolean;
+  /** The kernel gets a KernelCache per plan step (ctx.cache). */
+  cache?: boolean;
 }
 
 const kernels = new Map<string, KernelDef>();

@@ -16,11 +16,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_MAX_ARCHIVE_COMPRESSION_RATIO, DEFAULT_MAX_ARCHIVE_ENTRIES } from '../../registry/archive.js';
 import { consoleLogger } from '../../registry/log.js';
+import { DEFAULT_MAX_VERSION_BYTES, DEFAULT_MAX_VERSION_OBJECTS, DEFAULT_MODEL_CACHE_DIR } from '../../registry/object_store/object_store.js';
 import { invalidArgument } from '../../runtime/errors.js';
 import { defaultBatchingParameters } from '../../runtime/execution/batching_parameters.js';
 import { defaultThreads, DEFAULT_WORKER_HEAP_MB, DEFAULT_WORKER_WASM_MB } from '../../runtime/execution/worker_pool.js';
 import { DEFAULT_MAX_STRING_TENSOR_BYTES, DEFAULT_MAX_TENSOR_ELEMENTS } from '../../runtime/limits.js';
 import { perModelBatchingParameters, readBatchingParameters } from '../config_file.js';
+import { DEFAULT_HEALTH_MAX_WATCHES } from '../grpc/health.js';
 import { ADMIN_TOKEN_ENV, resolveAdminToken } from '../management/auth.js';
 import { SYNCHRONOUS_MODES, type SynchronousMode } from '../../registry/store.js';
 import { checkRegistryUrl, REGISTRY_URL_ENV } from '../../registry/open_store.js';
@@ -29,15 +31,23 @@ import { DEFAULT_REFRESH_INTERVAL_MS } from '../../registry/registry.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_REPLICA_LAPSE_MS } from '../../registry/replicas.js';
 import type { ModelListSource } from '../model_list.js';
 import { startServer, type ServeOptions } from '../serve.js';
+import { DEFAULT_STATS_MAX_SERIES } from '../request_stats.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../rest/handler.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../../runtime/codec/index.js';
 import { DEFAULT_MAX_GIF_FRAMES, DEFAULT_MAX_IMAGE_PIXELS } from '../../runtime/kernels/image_limits.js';
+import { DEFAULT_REQUEST_LOG_DIR, DEFAULT_REQUEST_LOG_MAX_FILE_BYTES, DEFAULT_REQUEST_LOG_QUEUE_BYTES } from '../request_log/request_logger.js';
+import { parseGraphOptimizations, type GraphOptimizations } from '../../runtime/graph/optimize/options.js';
 import { addNoEffectFlags, noEffectLogLine, parseGrpcChannelArguments, tfInt, versionText, type GrpcChannelArgument } from './tf_serving_flags.js';
 
 interface ServeFlags {
   port: number;
   grpc_channel_arguments?: GrpcChannelArgument[];
   grpc_socket_path?: string;
+  ssl_config_file?: string;
+  use_alts_credentials?: boolean;
+  enable_grpc_healthcheck_service: boolean;
+  grpc_health_max_watches: number;
+  enable_serialization_as_tensor_content: boolean;
   rest_api_port: number;
   rest_api_host: string;
   model_name?: string;
@@ -84,6 +94,7 @@ interface ServeFlags {
   max_json_depth: number;
   max_image_pixels: number;
   max_gif_frames: number;
+  graph_optimizations?: GraphOptimizations;
   enable_signature_method_name_check: boolean;
   enable_per_model_batching_parameters?: boolean;
   version: boolean;
@@ -92,6 +103,13 @@ interface ServeFlags {
   max_num_load_retries: number;
   allow_version_labels_for_unavailable_models: boolean;
   load_retry_interval_micros: number;
+  request_log_dir: string;
+  request_log_max_file_bytes: number;
+  request_log_queue_bytes: number;
+  model_cache_dir: string;
+  object_store_max_version_objects: number;
+  object_store_max_version_bytes: number;
+  stats_max_series: number;
 }
 
 function nonNegativeNumber(value: string): number {
@@ -135,6 +153,14 @@ function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number >= 1.');
   return n;
+}
+
+function graphPasses(value: string): GraphOptimizations {
+  try {
+    return parseGraphOptimizations(value);
+  } catch (e) {
+    throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
+  }
 }
 
 function nonNegativeInteger(value: string): number {
@@ -187,6 +213,9 @@ async function serve(flags: ServeFlags): Promise<void> {
   const log = consoleLogger;
   const noEffect = noEffectLogLine(flags as unknown as Record<string, unknown>);
   if (noEffect) log.info(noEffect);
+  if (flags.use_alts_credentials && flags.ssl_config_file) {
+    throw invalidArgument('Either use_alts_credentials must be false or ssl_config_file must be empty.');
+  }
   if (!flags.enable_batching && flags.batching_parameters_file !== undefined) {
     throw invalidArgument('server_options.batching_parameters_file is set without setting server_options.enable_batching to true.');
   }
@@ -205,6 +234,10 @@ async function serve(flags: ServeFlags): Promise<void> {
     grpcChannelArguments: flags.grpc_channel_arguments && Object.fromEntries(flags.grpc_channel_arguments.map((a) => [a.key, a.value])),
     // TF Serving's empty default means no socket.
     grpcSocketPath: flags.grpc_socket_path || undefined,
+    grpcSslConfigFile: flags.ssl_config_file || undefined,
+    enableGrpcHealthcheckService: flags.enable_grpc_healthcheck_service,
+    grpcHealthMaxWatches: flags.grpc_health_max_watches,
+    enableSerializationAsTensorContent: flags.enable_serialization_as_tensor_content,
     restApiHost: flags.rest_api_host,
     fileSystemPollWaitSeconds: flags.file_system_poll_wait_seconds,
     monitoringConfigFile: flags.monitoring_config_file,
@@ -250,6 +283,10 @@ async function serve(flags: ServeFlags): Promise<void> {
     limits: { maxTensorElements: flags.max_tensor_elements, maxStringTensorBytes: flags.max_string_tensor_bytes },
     restLimits: { maxRequestBytes: flags.max_request_bytes, maxJsonDepth: flags.max_json_depth },
     imageLimits: { maxPixels: flags.max_image_pixels, maxGifFrames: flags.max_gif_frames },
+    requestLog: { dir: flags.request_log_dir, maxFileBytes: flags.request_log_max_file_bytes, maxQueueBytes: flags.request_log_queue_bytes },
+    graphOptimizations: flags.graph_optimizations,
+    objectStore: { cacheDir: flags.model_cache_dir, maxVersionObjects: flags.object_store_max_version_objects, maxVersionBytes: flags.object_store_max_version_bytes },
+    statsMaxSeries: flags.stats_max_series,
     log,
   };
   const server = await startServer(options);
@@ -286,6 +323,10 @@ export function addServeCommand(program: Command): void {
     .addOption(new Option('--port <port>', "port of TF Serving's gRPC API (PredictionService, ModelService; 0: pick a free one)").argParser(port).default(8500))
     .option('--grpc_channel_arguments <args>', 'gRPC channel arguments, key=value,key=value (e.g. grpc.max_receive_message_length=8388608)', parseGrpcChannelArguments)
     .option('--grpc_socket_path <path>', 'also serve the gRPC API on this UNIX socket')
+    .option('--ssl_config_file <file>', 'TF Serving: SSLConfig in protobuf text format (server_key, server_cert, custom_ca, client_verify); the gRPC API then speaks TLS')
+    .option('--enable_grpc_healthcheck_service [bool]', 'TF Serving: serve the standard gRPC health service (grpc.health.v1.Health) on the gRPC API', bool, false)
+    .option('--grpc_health_max_watches <n>', 'health Watch streams open at once at most; one more gets RESOURCE_EXHAUSTED', positiveInteger, DEFAULT_HEALTH_MAX_WATCHES)
+    .option('--enable_serialization_as_tensor_content [bool]', 'TF Serving: gRPC Predict answers outputs in tensor_content instead of typed fields', bool, false)
     .option('--rest_api_port <port>', 'port of the REST API (0: pick a free one)', port, 8501)
     .option('--rest_api_host <host>', 'address the REST API listens on', '0.0.0.0')
     .option('--model_name <name>', 'name of the model served from --model_base_path (default "default")')
@@ -345,6 +386,8 @@ export function addServeCommand(program: Command): void {
     .option('--max_json_depth <n>', 'deepest nesting of arrays and objects in a /v1 JSON body (at most 1000); deeper answers 400', jsonDepth, DEFAULT_MAX_JSON_DEPTH)
     .option('--max_image_pixels <n>', 'largest image (height x width, x frames for GIF) the decode ops accept; larger answers 400 before decoding', positiveInteger, DEFAULT_MAX_IMAGE_PIXELS)
     .option('--max_gif_frames <n>', 'most frames a GIF the decode ops accept may have; more answers 400', positiveInteger, DEFAULT_MAX_GIF_FRAMES)
+    .option('--graph_optimizations <passes>', "load-time graph passes: 'all', 'none' or a comma-separated list of constant_folding, identity_pruning, invariant_caching, fusion, batchnorm_folding (default: $MODELHOST_GRAPH_OPTIMIZATIONS, else all)", graphPasses)
+    .option('--stats_max_series <n>', "model versions whose last hour of requests the console charts (about 135 KB each at most; least recently used idle ones replaced; 0: none)", nonNegativeInteger, DEFAULT_STATS_MAX_SERIES)
     .option('--enable_signature_method_name_check [bool]', 'TF Serving: :classify and :regress need a signature whose method_name is classify / regress (off: any signature with the right inputs and outputs, as TF2 exports)', bool, false)
     .option('--enable_per_model_batching_parameters [bool]', "TF Serving's spelling of --enable_per_model_batching_params (wins when both are given)", bool)
     .option('--allow_version_labels_for_unavailable_models [bool]', 'TF Serving: a config label may name a version not loaded yet, when the label is new (without the registry; registry labels may always)', bool, false)
@@ -352,7 +395,13 @@ export function addServeCommand(program: Command): void {
     .option('--load_retry_interval_micros <us>', 'TF Serving: wait between load retries in microseconds (negative: none)', tfInt, 60_000_000)
     .option('--rest_api_enable_cors_support [bool]', 'TF Serving: CORS headers (Access-Control-Allow-Origin: *) on every /v1 answer', bool, false)
     .option('--num_request_iterations_for_warmup <n>', 'TF Serving: times each warm-up record is replayed (used only if > 0; else once)', tfInt, 0)
-    .option('--version [bool]', 'print the version and exit', bool, false);
+    .option('--request_log_dir <dir>', "folder every request log file stays in: a logging_config's filename_prefix is taken under it (an absolute one must point inside it; '..' is refused)", DEFAULT_REQUEST_LOG_DIR)
+    .option('--request_log_max_file_bytes <n>', 'a request log file is closed (fsync) and the next one started before it grows past this', positiveInteger, DEFAULT_REQUEST_LOG_MAX_FILE_BYTES)
+    .option('--request_log_queue_bytes <n>', 'request log records waiting to be written, per file series; a record that does not fit is dropped and counted (modelhost_request_log_dropped_total)', positiveInteger, DEFAULT_REQUEST_LOG_QUEUE_BYTES)
+    .option('--version [bool]', 'print the version and exit', bool, false)
+    .option('--model_cache_dir <dir>', 'where versions on s3:// base paths are downloaded and verified before loading (docs/OBJECT_STORAGE.md)', DEFAULT_MODEL_CACHE_DIR)
+    .option('--object_store_max_version_objects <n>', 'most objects (files) one version on object storage may have; more: its load fails', positiveInteger, DEFAULT_MAX_VERSION_OBJECTS)
+    .option('--object_store_max_version_bytes <n>', 'most bytes one version on object storage may have; more: its load fails', positiveInteger, DEFAULT_MAX_VERSION_BYTES);
   // TF Serving's flags that change nothing here (TF internals, gRPC-only): accepted, logged once.
   addNoEffectFlags(command);
   command.action((flags: ServeFlags) => serve(flags));

@@ -2,8 +2,8 @@
  * TensorFlow Serving's model server flags (tensorflow_serving/model_servers/
  * main.cc) that `modelhost serve` accepts so a TF Serving command line or
  * Kubernetes manifest starts it unchanged, but that have no effect here: they
- * tune TensorFlow internals (thread pools, GPU, XLA, TFLite, TPU) or parts not
- * built yet. Each is parsed and validated as TF Serving types it; the ones
+ * tune TensorFlow internals (thread pools, GPU, XLA, TFLite, TPU) or ask for
+ * ALTS, which grpc-js lacks. Each is parsed and validated as TF Serving types it; the ones
  * given are logged once at startup (`noEffectLogLine`). The flags with a
  * meaning here live in serve.ts. docs/PROTOCOLS.md has the full table.
  */
@@ -55,7 +55,7 @@ export function parseGrpcChannelArguments(text: string): GrpcChannelArgument[] {
 }
 
 const TF_INTERNALS = 'TensorFlow runtime internal';
-const GRPC_PENDING = 'not implemented for the gRPC server yet';
+const NO_ALTS = 'ALTS (Google Cloud only) is not available in @grpc/grpc-js; use --ssl_config_file for TLS';
 
 /** Every accepted TF Serving flag without an effect here, in main.cc's order. */
 export const NO_EFFECT_FLAGS: readonly NoEffectFlag[] = [
@@ -67,8 +67,7 @@ export const NO_EFFECT_FLAGS: readonly NoEffectFlag[] = [
   { name: 'tensorflow_session_config_file', type: 'string', tfDefault: '""', help: 'TensorFlow Session ConfigProto file', why: TF_INTERNALS },
   { name: 'tensorflow_intra_op_parallelism', type: 'int', tfDefault: '0', help: 'threads inside one op', why: TF_INTERNALS },
   { name: 'tensorflow_inter_op_parallelism', type: 'int', tfDefault: '0', help: 'ops run at once', why: TF_INTERNALS },
-  { name: 'use_alts_credentials', type: 'bool', tfDefault: 'false', help: 'Google ALTS credentials for gRPC', why: GRPC_PENDING },
-  { name: 'ssl_config_file', type: 'string', tfDefault: '""', help: 'SSLConfig file for a secure gRPC channel', why: GRPC_PENDING },
+  { name: 'use_alts_credentials', type: 'bool', tfDefault: 'false', help: 'Google ALTS credentials for gRPC', why: NO_ALTS },
   { name: 'platform_config_file', type: 'string', tfDefault: '""', help: 'PlatformConfigMap replacing the TensorFlow platform', why: TF_INTERNALS },
   { name: 'per_process_gpu_memory_fraction', type: 'float', tfDefault: '0', help: 'share of GPU memory', why: 'no GPU (WASM backend)' },
   { name: 'grpc_max_threads', type: 'int', tfDefault: '4 x CPUs', help: 'gRPC server threads', why: TF_INTERNALS },
@@ -82,8 +81,6 @@ export const NO_EFFECT_FLAGS: readonly NoEffectFlag[] = [
   { name: 'thread_pool_factory_config_file', type: 'string', tfDefault: '""', help: 'ThreadPoolConfig file', why: TF_INTERNALS },
   { name: 'mixed_precision', type: 'string', tfDefault: '""', help: 'mixed precision mode', why: TF_INTERNALS },
   { name: 'skip_initialize_tpu', type: 'bool', tfDefault: 'false', help: 'skip TPU initialisation', why: 'no TPU' },
-  { name: 'enable_grpc_healthcheck_service', type: 'bool', tfDefault: 'false', help: 'standard gRPC health service', why: GRPC_PENDING },
-  { name: 'enable_serialization_as_tensor_content', type: 'bool', tfDefault: 'false', help: 'gRPC predict responses in tensor_content', why: GRPC_PENDING },
 ];
 
 const INT_RE = /^[+-]?\d+$/;

@@ -8,7 +8,14 @@
  * gRPC code of the same name and TF Serving's text.
  *
  * Messages larger than `maxReceiveMessageBytes` are refused by grpc-js with
- * RESOURCE_EXHAUSTED before they are decoded.
+ * RESOURCE_EXHAUSTED before they are decoded. Every listening address uses
+ * the same credentials (plaintext, or TLS from --ssl_config_file; see
+ * credentials.ts); the standard health service is added on request
+ * (health.ts).
+ *
+ * With request logging, a sampled Predict, Classify, Regress or
+ * MultiInference call that succeeds is logged with its request and response
+ * messages (server/request_log/).
  */
 import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
@@ -28,8 +35,10 @@ import type { RestApi, ServerMetrics } from '../metrics.js';
 import { modelConfigsFromMessage, type ModelServerConfigMsg } from '../config_file.js';
 import { modelVersionStates } from '../rest/status_json.js';
 import { checkModelReady, modelhostVersion, runInfer, v2ModelMetadata } from '../v2/handler.js';
+import { GrpcHealthService } from './health.js';
 import { serviceDefinition, servingProtoRoot, UndecodableRequest } from './protos.js';
 import { modelInferResponse, parsedInferFrom, type ModelInferRequestMsg } from './v2_messages.js';
+import type { RequestLog } from '../request_log/request_logger.js';
 
 export interface GrpcServerOptions {
   core: ServingCore;
@@ -40,6 +49,16 @@ export interface GrpcServerOptions {
   channelArguments?: Readonly<Record<string, string | number>>;
   /** Serves this model list from now on (HandleReloadConfigRequest); resolves once it is applied. */
   reloadConfig(models: ModelConfig[]): Promise<void>;
+  /** Request logging (models with a logging_config); unset: nothing is logged. */
+  requestLog?: RequestLog;
+  /** Credentials of every listening address (default plaintext); see credentials.ts. */
+  credentials?: grpc.ServerCredentials;
+  /** Serve grpc.health.v1.Health (TF Serving's --enable_grpc_healthcheck_service). */
+  healthCheck?: boolean;
+  /** Open health Watch streams at most (default DEFAULT_HEALTH_MAX_WATCHES). */
+  healthMaxWatches?: number;
+  /** Predict answers numeric and string outputs in tensor_content (TF Serving's --enable_serialization_as_tensor_content). */
+  serializeAsTensorContent?: boolean;
 }
 
 interface ModelSpecMsg {
@@ -111,8 +130,11 @@ function disposeAll(tensors: Record<string, Tensor>): void {
 export class GrpcApi {
   private readonly root = servingProtoRoot();
   readonly server: grpc.Server;
+  private readonly health?: GrpcHealthService;
+  private readonly credentials: grpc.ServerCredentials;
 
   constructor(private readonly options: GrpcServerOptions) {
+    this.credentials = options.credentials ?? grpc.ServerCredentials.createInsecure();
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
       'grpc.max_send_message_length': -1,
@@ -142,13 +164,17 @@ export class GrpcApi {
       }),
       ModelInfer: this.unary('predict', (req: ModelInferRequestMsg, rec, signal) => this.v2Infer(req, rec, signal)),
     });
+    if (options.healthCheck) {
+      this.health = new GrpcHealthService(options.healthMaxWatches);
+      this.health.addTo(this.server);
+    }
   }
 
   /** Listens on `host:port` (0: a free port); resolves with the bound port. */
   listen(host: string, port: number): Promise<number> {
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+      this.server.bindAsync(address, this.credentials, (err, bound) => (err ? reject(err) : resolve(bound)));
     });
   }
 
@@ -160,12 +186,13 @@ export class GrpcApi {
     }
     if (existing) fs.unlinkSync(socketPath);
     await new Promise<void>((resolve, reject) => {
-      this.server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()));
+      this.server.bindAsync(`unix:${socketPath}`, this.credentials, (err) => (err ? reject(err) : resolve()));
     });
   }
 
-  /** Stops accepting; waits for calls in flight up to `timeoutMs`, then cuts them. */
+  /** Health NOT_SERVING; stops accepting; waits for calls in flight up to `timeoutMs`, then cuts them. */
   close(timeoutMs: number): Promise<void> {
+    this.health?.shutdown();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();
@@ -255,10 +282,15 @@ export class GrpcApi {
     return { name, version: { value: bigIntToInt64(version) }, signatureName };
   }
 
-  /** predict_util.cc RunPredict: outputs as typed *_val fields (AsProtoField), TF Serving's default. */
+  /**
+   * predict_util.cc RunPredict: outputs as typed *_val fields (AsProtoField,
+   * TF Serving's default), or with serializeAsTensorContent as raw bytes in
+   * tensor_content (AsProtoTensorContent).
+   */
   private predict(req: PredictRequestMsg, rec: CallRecord, signal: AbortSignal) {
     const spec = specFromProto(req.modelSpec);
     Object.assign(rec, { model: spec.name, spec });
+    const sink = this.options.requestLog?.sample(spec.name);
     return this.withHandle(spec, rec, async ({ name, version, model }) => {
       const signatureName = req.modelSpec?.signatureName || DEFAULT_SIGNATURE;
       if (!model.signatures[signatureName]) throw failedPrecondition(`Serving signature key "${signatureName}" not found.`);
@@ -272,8 +304,11 @@ export class GrpcApi {
       }
       try {
         const out: Record<string, TensorProtoMsg> = {};
-        for (const [alias, t] of Object.entries(outputs)) out[alias] = tensorToProto(t);
-        return { modelSpec: this.responseSpec(name, version, signatureName), outputs: out };
+        const tensorContent = this.options.serializeAsTensorContent ?? false;
+        for (const [alias, t] of Object.entries(outputs)) out[alias] = tensorToProto(t, { tensorContent });
+        const response = { modelSpec: this.responseSpec(name, version, signatureName), outputs: out };
+        sink?.log('predict', req, response, { name, version, signatureName });
+        return response;
       } finally {
         disposeAll(outputs);
       }
@@ -300,13 +335,16 @@ export class GrpcApi {
   private classify(req: ExamplesRequestMsg, rec: CallRecord, signal: AbortSignal) {
     const spec = specFromProto(req.modelSpec);
     Object.assign(rec, { model: spec.name, spec });
+    const sink = this.options.requestLog?.sample(spec.name);
     return this.withHandle(spec, rec, async ({ name, version, model }) => {
       const signatureName = req.modelSpec?.signatureName || DEFAULT_SIGNATURE;
       const result = await runClassify(model, signatureName, this.serializedExamples(req), { signal });
-      return {
+      const response = {
         modelSpec: this.responseSpec(name, version, signatureName),
         result: { classifications: result.map((classes) => ({ classes })) },
       };
+      sink?.log('classify', req, response, { name, version, signatureName });
+      return response;
     });
   }
 
@@ -314,10 +352,13 @@ export class GrpcApi {
   private regress(req: ExamplesRequestMsg, rec: CallRecord, signal: AbortSignal) {
     const spec = specFromProto(req.modelSpec);
     Object.assign(rec, { model: spec.name, spec });
+    const sink = this.options.requestLog?.sample(spec.name);
     return this.withHandle(spec, rec, async ({ name, version, model }) => {
       const signatureName = req.modelSpec?.signatureName || DEFAULT_SIGNATURE;
       const values = await runRegress(model, signatureName, this.serializedExamples(req), { signal });
-      return { modelSpec: this.responseSpec(name, version, signatureName), result: { regressions: values.map((value) => ({ value })) } };
+      const response = { modelSpec: this.responseSpec(name, version, signatureName), result: { regressions: values.map((value) => ({ value })) } };
+      sink?.log('regress', req, response, { name, version, signatureName });
+      return response;
     });
   }
 
@@ -332,6 +373,7 @@ export class GrpcApi {
     const tasks = req.tasks ?? [];
     const spec = specFromProto(tasks[0]?.modelSpec ?? {});
     Object.assign(rec, { model: spec.name, spec });
+    const sink = this.options.requestLog?.sample(spec.name);
     return this.withHandle(spec, rec, async ({ version, model }) => {
       const seen = new Set<string>();
       for (const task of tasks) {
@@ -359,7 +401,9 @@ export class GrpcApi {
           results.push({ modelSpec, regressionResult: { regressions: values.map((value) => ({ value })) } });
         }
       }
-      return { results };
+      const response = { results };
+      sink?.log('multiInference', req, response, { name: spec.name, version });
+      return response;
     });
   }
 

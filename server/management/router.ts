@@ -11,6 +11,7 @@
  *   GET    /models/{m}/versions             {"versions": [version]}
  *   GET    /models/{m}/versions/{v}         version
  *   GET    /models/{m}/events?limit&before  {"events": [...], "next_before"}
+ *   GET    /models/{m}/stats?window=3600    request rate, errors, p50/p99 latency per 10 s (server/request_stats.ts)
  *   GET    /replicas                        {"replicas": [replica]} (live, gone, stopped; from heartbeats)
  *   POST   /models/{m}/versions             multipart: archive | files..., version?, activate?, force? → 201 version
  *   POST   /models/{m}/pin       {"version"} model
@@ -26,10 +27,12 @@ import multer from 'multer';
 import { parseVersionNumber } from '../../registry/model_name.js';
 import type { ModelInfo, Registry } from '../../registry/registry.js';
 import type { UploadIntake } from '../../registry/upload.js';
-import { invalidArgument, notFound, resourceExhausted, StatusError, toStatusError, type StatusCode } from '../../runtime/errors.js';
+import type { RequestStats } from '../request_stats.js';
+import { invalidArgument, notFound, resourceExhausted, StatusError, toStatusError, unimplemented, type StatusCode } from '../../runtime/errors.js';
 import { managementHttpStatusOf } from '../http_status.js';
 import { accessOf, actorOf, checkAdminAccess, TrustedProxies, type AccessPolicy } from './auth.js';
 import { eventsJson, modelJson as modelJsonOf, replicaJson, versionJson, type RequestsPerSecond } from './json.js';
+import { statsWindow } from './stats.js';
 import { attachSession, sessionStorage } from './upload_storage.js';
 import { webConsole } from './web_console.js';
 
@@ -44,6 +47,8 @@ export interface ManagementOptions {
   requireAdminToken?: boolean;
   /** Inference requests per second of a model (ServerMetrics.requestRates); unset: `requests_per_second` is null. */
   requestsPerSecond?: RequestsPerSecond;
+  /** The last hour of each model's requests (ServerMetrics.stats); unset: /models/{m}/stats answers 501. */
+  requestStats?: RequestStats;
   /** The built web console served at `/` (default: dist/web of this package); false: no console. */
   consoleDir?: string | false;
 }
@@ -139,6 +144,13 @@ export function managementRouter(options: ManagementOptions): Router {
     if (limit < 1) throw invalidArgument('Query parameter limit must be between 1 and 1000.');
     const events = await registry.events(req.params.model, { limit, before: intQuery(req, 'before') });
     res.json(eventsJson(events, limit));
+  });
+
+  router.get('/models/:model/stats', (req, res) => {
+    const model = registry.getModel(req.params.model).name; // NOT_FOUND for a model the registry does not know
+    const window = statsWindow(req.query.window);
+    if (!options.requestStats) throw unimplemented('This server does not sample request statistics.');
+    res.set('Cache-Control', 'no-store').json(options.requestStats.query(model, window));
   });
 
   router.post('/models/:model/versions', async (req, res) => {

@@ -22,6 +22,7 @@ import { parseRestRoute, type RestRoute } from './route.js';
 import { processV2, v2RequestLabels } from '../v2/handler.js';
 import { isV2Path } from '../v2/route.js';
 import { modelStatusJson } from './status_json.js';
+import type { RequestLog } from '../request_log/request_logger.js';
 
 export interface RestOutcome {
   code: StatusCode;
@@ -72,6 +73,8 @@ export interface RestHandlerOptions extends Partial<RestLimits> {
   timeoutMs?: number;
   /** TF Serving's --rest_api_enable_cors_support: CORS headers on every /v1 answer (default false). */
   cors?: boolean;
+  /** Request logging (models with a logging_config); unset: nothing is logged. */
+  requestLog?: RequestLog;
 }
 
 /** TF Serving's AddCORSHeaders (http_rest_api_util.cc). */
@@ -91,6 +94,7 @@ export class RestHandler {
   private readonly timeoutMs: number;
   private readonly cors: boolean;
   private readonly limits: RestLimits;
+  private readonly requestLog?: RequestLog;
 
   constructor(
     private readonly core: ServingCore,
@@ -99,6 +103,7 @@ export class RestHandler {
   ) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_REST_API_TIMEOUT_MS;
     this.cors = options.cors ?? false;
+    this.requestLog = options.requestLog;
     this.limits = {
       maxRequestBytes: options.maxRequestBytes ?? DEFAULT_REST_LIMITS.maxRequestBytes,
       maxJsonDepth: options.maxJsonDepth ?? DEFAULT_REST_LIMITS.maxJsonDepth,
@@ -271,7 +276,7 @@ export class RestHandler {
         case 'classify':
         case 'regress': {
           const run = route.kind === 'predict' ? predictJson : route.kind === 'classify' ? classifyJson : regressJson;
-          outcome.body = await run(this.core, route.spec, body, outcome, { signal, maxJsonDepth: this.limits.maxJsonDepth });
+          outcome.body = await run(this.core, route.spec, body, outcome, { signal, maxJsonDepth: this.limits.maxJsonDepth, requestLog: this.requestLog });
           break;
         }
       }

@@ -4,6 +4,10 @@
  * model spec to a handle (NOT_FOUND, unknown label), look up the signature,
  * convert the inputs, run, format. The handle is held for the whole run and
  * released afterwards, so an in-flight request finishes on its version.
+ *
+ * With request logging (`requestLog`), a sampled request that succeeds is
+ * logged as the PredictRequest/PredictResponse (ClassificationRequest...)
+ * TF Serving's REST handler would build from it (../request_log/messages.ts).
  */
 import type { ServableHandle } from '../../registry/servable_handle.js';
 import type { ModelSpec, ServingCore } from '../../registry/serving_core.js';
@@ -21,6 +25,11 @@ import type { Tensor } from '../../runtime/tensor.js';
 import { runClassify } from '../inference/classify.js';
 import { DEFAULT_SIGNATURE, runPredict } from '../inference/predict.js';
 import { runRegress } from '../inference/regress.js';
+import { classificationResultMsg, examplesInput, modelSpecMsg, regressionResultMsg, tensorProtos } from '../request_log/messages.js';
+import type { RequestLog } from '../request_log/request_logger.js';
+
+/** What a REST inference call is given besides its body. */
+export type RestCallOptions = CodecOptions & RunOptions & { requestLog?: RequestLog };
 
 /** Receives the version that answered, for metrics. */
 export interface AnsweringVersion {
@@ -46,22 +55,28 @@ export function predictJson(
   spec: ModelSpec,
   body: string | Uint8Array,
   seen: AnsweringVersion,
-  options: CodecOptions & RunOptions = {},
+  options: RestCallOptions = {},
 ): Promise<string> {
   const request = readPredictRequest(body, options);
-  return withHandle(core, spec, seen, async ({ model }) => {
+  const sink = options.requestLog?.sample(spec.name);
+  return withHandle(core, spec, seen, async ({ version, model }) => {
     const name = request.signatureName || DEFAULT_SIGNATURE;
     const signature = model.signatures[name];
     if (!signature) throw invalidArgument(`Serving signature name: "${name}" not found in signature def`);
     const { format, inputs } = request.decodeInputs(signature.inputs);
     let outputs: Record<string, Tensor>;
+    let loggedRequest: object | undefined;
     try {
+      loggedRequest = sink?.capture(() => ({ modelSpec: modelSpecMsg(spec.name, spec, request.signatureName ?? ''), inputs: tensorProtos(inputs) }));
       outputs = await runPredict(model, name, inputs, [], options);
     } finally {
       disposeAll(inputs);
     }
     try {
-      return formatPredictResponse(outputs, format);
+      const text = formatPredictResponse(outputs, format);
+      const loggedResponse = loggedRequest && sink?.capture(() => ({ modelSpec: modelSpecMsg(spec.name, { version }, name), outputs: tensorProtos(outputs) }));
+      if (sink && loggedRequest && loggedResponse) sink.log('predict', loggedRequest, loggedResponse, { name: spec.name, version, signatureName: name });
+      return text;
     } finally {
       disposeAll(outputs);
     }
@@ -73,12 +88,27 @@ export function classifyJson(
   spec: ModelSpec,
   body: string | Uint8Array,
   seen: AnsweringVersion,
-  options: CodecOptions & RunOptions = {},
+  options: RestCallOptions = {},
 ): Promise<string> {
   const request = parseExamplesRequest(body, options);
-  return withHandle(core, spec, seen, async ({ model }) =>
-    formatClassificationResult(await runClassify(model, request.signatureName ?? '', request.examples, options)),
-  );
+  const sink = options.requestLog?.sample(spec.name);
+  return withHandle(core, spec, seen, async ({ version, model }) => {
+    const result = await runClassify(model, request.signatureName ?? '', request.examples, options);
+    const text = formatClassificationResult(result);
+    if (sink) {
+      const signatureName = request.signatureName || DEFAULT_SIGNATURE;
+      const input = sink.capture(() => examplesInput(request.examples, request.context));
+      if (input) {
+        sink.log(
+          'classify',
+          { modelSpec: modelSpecMsg(spec.name, spec, request.signatureName ?? ''), input },
+          { modelSpec: modelSpecMsg(spec.name, { version }, signatureName), result: classificationResultMsg(result) },
+          { name: spec.name, version, signatureName },
+        );
+      }
+    }
+    return text;
+  });
 }
 
 export function regressJson(
@@ -86,10 +116,25 @@ export function regressJson(
   spec: ModelSpec,
   body: string | Uint8Array,
   seen: AnsweringVersion,
-  options: CodecOptions & RunOptions = {},
+  options: RestCallOptions = {},
 ): Promise<string> {
   const request = parseExamplesRequest(body, options);
-  return withHandle(core, spec, seen, async ({ model }) =>
-    formatRegressionResult(await runRegress(model, request.signatureName ?? '', request.examples, options)),
-  );
+  const sink = options.requestLog?.sample(spec.name);
+  return withHandle(core, spec, seen, async ({ version, model }) => {
+    const values = await runRegress(model, request.signatureName ?? '', request.examples, options);
+    const text = formatRegressionResult(values);
+    if (sink) {
+      const signatureName = request.signatureName || DEFAULT_SIGNATURE;
+      const input = sink.capture(() => examplesInput(request.examples, request.context));
+      if (input) {
+        sink.log(
+          'regress',
+          { modelSpec: modelSpecMsg(spec.name, spec, request.signatureName ?? ''), input },
+          { modelSpec: modelSpecMsg(spec.name, { version }, signatureName), result: regressionResultMsg(values) },
+          { name: spec.name, version, signatureName },
+        );
+      }
+    }
+    return text;
+  });
 }

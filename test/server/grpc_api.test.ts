@@ -155,6 +155,15 @@ describe('PredictionService.Predict', () => {
     expect(err.details).toBe('Servable not found for request: Latest(nope)');
   });
 
+  it('unknown version: NOT_FOUND, unknown label: INVALID_ARGUMENT, with TF Serving\'s texts', async () => {
+    const version = await callError(prediction, 'Predict', { model_spec: { name: 'half_plus_two', version: { value: 99 } }, inputs: { x: floats([1]) } });
+    expect(version.code).toBe(grpc.status.NOT_FOUND);
+    expect(version.details).toBe('Servable not found for request: Specific(half_plus_two, 99)');
+    const label = await callError(prediction, 'Predict', { model_spec: { name: 'half_plus_two', version_label: 'nope' }, inputs: { x: floats([1]) } });
+    expect(label.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(label.details).toBe('Unrecognized servable version label: nope');
+  });
+
   it('unknown signature: FAILED_PRECONDITION as RunPredict says', async () => {
     const err = await callError(prediction, 'Predict', { model_spec: { name: 'half_plus_two', signature_name: 'nope' }, inputs: { x: floats([1]) } });
     expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
@@ -365,6 +374,7 @@ describe('metrics', () => {
     expect(text).toMatch(/modelhost_requests_total\{model="half_plus_two",version="123",api="predict",status="OK",protocol="grpc"\} [1-9]/);
     expect(text).toMatch(/modelhost_requests_total\{model="half_plus_two",version="123",api="predict",status="OK",protocol="rest"\} [1-9]/);
     expect(text).toMatch(/modelhost_requests_total\{model="",version="",api="predict",status="NOT_FOUND",protocol="grpc"\} [1-9]/);
+    expect(text).toMatch(/modelhost_request_duration_seconds_count\{model="half_plus_two",version="123",api="predict",status="OK",protocol="grpc"\} [1-9]/);
   });
 });
 
@@ -389,6 +399,17 @@ describe('ModelService.HandleReloadConfigRequest', () => {
     const err = await callError(models, 'HandleReloadConfigRequest', { config: { custom_model_config: { type_url: 'x', value: Buffer.alloc(0) } } });
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err.details).toBe('ServerModelConfig type not supported by HandleReloadConfigRequest. Only ModelConfigList is currently supported');
+  });
+
+  it('refuses an entry with neither model_platform nor model_type, keeping the served models', async () => {
+    const neither = { name: 'half_plus_two', base_path: path.join(FIXTURES, 'saved_model_half_plus_two_cpu') };
+    const err = await callError(models, 'HandleReloadConfigRequest', { config: { model_config_list: { config: [neither, original[1]] } } });
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err.details).toBe(
+      'Illegal setting neither ModelServerConfig::model_type (deprecated) nor ModelServerConfig::model_platform, model name is half_plus_two',
+    );
+    const still = await call(models, 'GetModelStatus', { model_spec: { name: 'f_mnist' } });
+    expect((still.model_version_status as Msg[]).map((s) => s.state)).toEqual(['AVAILABLE']);
   });
 });
 

@@ -7,6 +7,7 @@ import type { AttrValue } from '../../../runtime/graph/types.js';
 import { Attrs } from '../../../runtime/kernels/attrs.js';
 import '../../../runtime/kernels/math.js';
 import '../../../runtime/kernels/nn.js';
+import '../../../runtime/kernels/nn_fused.js';
 import { kernelFor } from '../../../runtime/kernels/registry.js';
 import { Tensor } from '../../../runtime/tensor.js';
 

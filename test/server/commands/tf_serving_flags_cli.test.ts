@@ -1,14 +1,17 @@
 // TF Serving's command line starts `modelhost serve` unchanged (issue 15): the
 // built binary with TF Serving's documented flags plus every other flag of
 // tensorflow_serving/model_servers/main.cc at typical Kubernetes values,
-// `--version`, hostile flag values, `file://` base paths, and the deprecated
-// model_type refused next to model_platform as server_core.cc refuses it.
+// `--version`, hostile flag values, `file://` base paths, the deprecated
+// model_type refused next to model_platform and an entry with neither, as
+// server_core.cc refuses them, and a bad --ssl_config_file.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import { protoClient } from '../grpc_client.js';
 import { FIXTURES, waitFor } from '../helpers.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -88,6 +91,11 @@ const KUBERNETES_FLAGS = [
   '--skip_initialize_tpu=false',
   '--enable_grpc_healthcheck_service=true',
   '--enable_serialization_as_tensor_content=false',
+  '--model_config_file_poll_wait_seconds=0',
+  '--platform_config_file=',
+  '--tensorflow_session_config_file=',
+  '--thread_pool_factory_config_file=',
+  `--grpc_socket_path=${path.join(tmp, 'k8s.sock')}`,
 ];
 
 describe('a TF Serving command line', () => {
@@ -103,6 +111,17 @@ describe('a TF Serving command line', () => {
     expect(await post(`${url}/v1/models/half:predict`, { instances: [1.0, 2.0, 5.0] })).toEqual({ status: 200, body: { predictions: [2.5, 3.0, 4.5] } });
     const metrics = await fetch(`${url}/monitoring/prometheus/metrics`);
     expect(metrics.status).toBe(200);
+    // A Kubernetes gRPC probe (--enable_grpc_healthcheck_service=true), on the port and on the socket.
+    for (const address of [`127.0.0.1:${grpcPort}`, `unix:${path.join(tmp, 'k8s.sock')}`]) {
+      const health = protoClient<grpc.Client & { Check: (req: object, cb: (err: Error | null, res: object) => void) => void }>(
+        'health/v1/health.proto',
+        'grpc.health.v1.Health',
+        address,
+      );
+      const res = await new Promise((resolve, reject) => health.Check({ service: '' }, (err, r) => (err ? reject(err) : resolve(r))));
+      health.close();
+      expect(res).toEqual({ status: 'SERVING' });
+    }
 
     const lines = s.output().split('\n').filter((l) => l.includes('flags accepted with no effect here'));
     expect(lines).toHaveLength(1);
@@ -142,7 +161,7 @@ describe('a TF Serving command line', () => {
   it('refuses a base path on a file system modelhost does not have', async () => {
     const s = serve(['--port=0', '--rest_api_port=0', '--registry_path=:memory:', '--model_name=m', '--model_base_path=gs://bucket/models/m']);
     expect(await s.exit).not.toBe(0);
-    expect(s.output()).toContain('uses the gs:// file system; modelhost reads local folders only');
+    expect(s.output()).toContain('uses the gs:// file system, which modelhost cannot read');
   });
 });
 
@@ -163,6 +182,15 @@ describe('model config files', () => {
     );
   });
 
+  it('refuses an entry with neither model_type nor model_platform with TF Serving\'s text', async () => {
+    const file = config('neither.conf', `base_path: "${path.join(FIXTURES, 'saved_model_half_plus_two_cpu')}"`);
+    const s = serve(['--port=0', '--rest_api_port=0', '--registry_path=:memory:', `--model_config_file=${file}`]);
+    expect(await s.exit).not.toBe(0);
+    expect(s.output()).toContain(
+      'Illegal setting neither ModelServerConfig::model_type (deprecated) nor ModelServerConfig::model_platform, model name is half',
+    );
+  });
+
   it('serves a file:// base path and the deprecated model_type: TENSORFLOW alone', async () => {
     const base = `file://${path.join(FIXTURES, 'saved_model_half_plus_two_cpu')}`;
     const file = config('type.conf', `base_path: "${base}" model_type: TENSORFLOW`);
@@ -175,6 +203,38 @@ describe('model config files', () => {
     expect(await post(`http://127.0.0.1:${restPort}/v1/models/half:predict`, { instances: [2.0] })).toEqual({ status: 200, body: { predictions: [3.0] } });
     s.proc.kill('SIGTERM');
     expect(await s.exit).toBe(0);
+  });
+});
+
+describe('--ssl_config_file', () => {
+  const args = ['--port=0', '--rest_api_port=0', '--registry_path=:memory:', `--model_name=half`, `--model_base_path=${path.join(FIXTURES, 'saved_model_half_plus_two_cpu')}`];
+
+  it('stops at startup on a missing file, naming it', async () => {
+    const file = path.join(tmp, 'no-such-ssl.conf');
+    const s = serve([...args, `--ssl_config_file=${file}`]);
+    expect(await s.exit).not.toBe(0);
+    expect(s.output()).toContain(`Could not read config file '${file}'`);
+    expect(s.output()).not.toContain('Exporting');
+  });
+
+  it('stops at startup on a file that is not an SSLConfig, or whose PEM is unusable, naming it', async () => {
+    const garbled = path.join(tmp, 'garbled-ssl.conf');
+    fs.writeFileSync(garbled, 'server_key: "k"\nserver_certificate: "c"\n');
+    const s1 = serve([...args, `--ssl_config_file=${garbled}`]);
+    expect(await s1.exit).not.toBe(0);
+    expect(s1.output()).toContain(`Invalid protobuf file: '${garbled}'. Error parsing text-format tensorflow.serving.SSLConfig`);
+
+    const notPem = path.join(tmp, 'not-pem-ssl.conf');
+    fs.writeFileSync(notPem, 'server_key: "not a key" server_cert: "not a certificate"');
+    const s2 = serve([...args, `--ssl_config_file=${notPem}`]);
+    expect(await s2.exit).not.toBe(0);
+    expect(s2.output()).toContain(`'${notPem}': the SSLConfig's server_key, server_cert or custom_ca is not usable PEM`);
+  });
+
+  it('refuses it together with --use_alts_credentials, as TF Serving does', async () => {
+    const s = serve([...args, '--use_alts_credentials=true', `--ssl_config_file=${path.join(tmp, 'any.conf')}`]);
+    expect(await s.exit).not.toBe(0);
+    expect(s.output()).toContain('Either use_alts_credentials must be false or ssl_config_file must be empty.');
   });
 });
 
@@ -201,7 +261,11 @@ describe('config entries (parsed as the server reads them)', () => {
     expect(() => one('base_path: "/srv/m" model_type: TENSORFLOW model_platform: "tensorflow"')).toThrow(
       'Illegal setting both ModelServerConfig::model_type (deprecated) and ModelServerConfig::model_platform, model name is m',
     );
-    expect(() => one('base_path: "s3://bucket/m"')).toThrow('uses the s3:// file system');
+    expect(() => one('base_path: "/srv/m"')).toThrow(
+      'Illegal setting neither ModelServerConfig::model_type (deprecated) nor ModelServerConfig::model_platform, model name is m',
+    );
+    expect(() => one('base_path: "/srv/m" model_type: MODEL_TYPE_UNSPECIFIED')).toThrow('Illegal setting neither');
+    expect(() => one('base_path: "s3://bucket/m" model_platform: "tensorflow"')).toThrow('uses the s3:// file system');
     // Enum values by number too (text format allows both).
     expect(() => one('base_path: "/srv/m" model_type: 1 model_platform: "tensorflow"')).toThrow('Illegal setting both');
     expect(() => one('base_path: "/srv/m" model_type: 2')).toThrow('ModelServerConfig::model_type choice 2 not supported.');

@@ -2,7 +2,7 @@
 // /api/v1 (docs/openapi.yaml) and TensorFlow Serving's REST API under /v1.
 // Changes carry the admin token when the server needs one (./auth.ts).
 import { access, authHeaders, fetchAccess, promptForToken, storedToken, storeToken } from './auth.js';
-import type { ErrorBody, EventsPage, Model, Version } from './types.js';
+import type { ErrorBody, EventsPage, Model, ModelStats, Version } from './types.js';
 
 export class ApiError extends Error {
   constructor(
@@ -79,6 +79,7 @@ export const api = {
   model: (name: string) => getJson<Model>(modelPath(name)),
   events: (name: string, limit = 50, before?: number) =>
     getJson<EventsPage>(`${modelPath(name)}/events?limit=${limit}${before === undefined ? '' : `&before=${before}`}`),
+  stats: (name: string, windowSeconds = 3600) => getJson<ModelStats>(`${modelPath(name)}/stats?window=${windowSeconds}`),
   pin: (name: string, version: number) => change<Model>('POST', `${modelPath(name)}/pin`, { version }),
   unpin: (name: string) => change<Model>('DELETE', `${modelPath(name)}/pin`),
   rollback: (name: string) => change<Model>('POST', `${modelPath(name)}/rollback`),

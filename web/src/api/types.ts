@@ -92,3 +92,35 @@ export interface ErrorBody {
   error: string;
   code?: string;
 }
+
+/** One chart line of GET /api/v1/models/{m}/stats: a value per bucket, aligned with ModelStats.times. */
+export interface StatsSeries {
+  requests: number[];
+  /** Requests answered with any status but OK. */
+  errors: number[];
+  requests_per_second: number[];
+  /** errors / requests; null for a bucket without requests. */
+  error_rate: (number | null)[];
+  p50_ms: (number | null)[];
+  p99_ms: (number | null)[];
+  protocols: Partial<Record<'rest' | 'grpc' | 'v2', { requests: number[]; errors: number[] }>>;
+  /** The same figures over the whole window. */
+  summary: { requests: number; errors: number; requests_per_second: number; error_rate: number | null; p50_ms: number | null; p99_ms: number | null };
+}
+
+/** GET /api/v1/models/{m}/stats: the last hour of a model's inference traffic in 10 s buckets. */
+export interface ModelStats {
+  model: string;
+  resolution_seconds: number;
+  window_seconds: number;
+  /** Server time of the answer (epoch seconds); the last bucket ends here. */
+  now: number;
+  /** Start of each bucket (epoch seconds), oldest first. */
+  times: number[];
+  total: StatsSeries;
+  /** Versions with requests in the window, ascending. */
+  versions: (StatsSeries & { version: number })[];
+  untracked_requests: number;
+  /** The server's --stats_max_series; 0: it samples nothing. */
+  max_series: number;
+}

@@ -1,7 +1,8 @@
-// One model: summary, versions and their actions, try it, upload, signatures, history.
+// One model: summary, versions and their actions, live traffic charts, try it, upload, signatures, history.
 import { ApiError, api } from '../api/client.js';
 import type { Model } from '../api/types.js';
 import { EventsTimeline } from '../components/events_timeline.js';
+import { LiveCharts } from '../components/live_charts.js';
 import { ModelSummary } from '../components/model_summary.js';
 import { SignaturesView } from '../components/signatures_view.js';
 import { TryIt } from '../components/try_it.js';
@@ -52,6 +53,7 @@ export function ModelPage({ name, canChange }: { name: string; canChange: boolea
         <>
           <ModelSummary model={model} canChange={canChange} onChanged={changed} />
           <VersionsTable model={model} canChange={canChange} onChanged={changed} />
+          <LiveCharts model={model} />
           <div class="columns">
             <TryIt model={model} />
             <UploadPanel
