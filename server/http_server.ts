@@ -1,9 +1,9 @@
 /**
  * The HTTP server `modelhost serve` listens with: `/v1/...` goes to the lean
  * TF Serving REST handler (which also answers `/v2/...`, the Open Inference
- * Protocol), the Prometheus path (when configured) to the metrics, anything
- * else to `fallback` (the management API and console plug in there) or a
- * JSON 404.
+ * Protocol), the Prometheus path (when configured) to the metrics,
+ * `/healthz` and `/readyz` to the probes (health.ts), anything else to
+ * `fallback` (the management API and console plug in there) or a JSON 404.
  *
  * `close()` is the graceful stop: stop accepting connections, let requests in
  * flight finish (idle keep-alive connections are closed at once), and after
@@ -12,6 +12,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { ServingCore } from '../registry/serving_core.js';
+import { handleHealth, isHealthPath } from './health.js';
 import type { ServerMetrics } from './metrics.js';
 import { RestHandler, type RestLimits } from './rest/handler.js';
 import { isRestPath } from './rest/route.js';
@@ -31,6 +32,8 @@ export interface HttpServerOptions {
   restApiCors?: boolean;
   /** Request body size and JSON depth limits of /v1 (defaults: DEFAULT_REST_LIMITS). */
   restLimits?: Partial<RestLimits>;
+  /** The configured model names /readyz waits for (default: every model the core serves); see health.ts. */
+  configuredModels?: () => readonly string[];
 }
 
 export interface ModelhostHttpServer {
@@ -51,7 +54,7 @@ export function createHttpServer(options: HttpServerOptions): ModelhostHttpServe
   const fallback = options.fallback ?? notFoundHandler;
   const { metrics, metricsPath } = options;
 
-  const server = http.createServer((req, res) => {
+  const dispatch = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
@@ -66,12 +69,15 @@ export function createHttpServer(options: HttpServerOptions): ModelhostHttpServe
           res.end(`Could not collect metrics: ${e.message}`);
         },
       );
+    } else if (isHealthPath(path)) {
+      handleHealth(req, res, path, { core: options.core, configuredModels: options.configuredModels, draining: () => closing !== undefined });
     } else if (isRestPath(path) || isV2Path(path)) {
       rest.handle(req, res, path);
     } else {
       fallback(req, res);
     }
-  });
+  };
+  const server = http.createServer();
   // Many clients keep connections open between requests; Node's default 5 s is short for that.
   server.keepAliveTimeout = 65_000;
 
@@ -94,6 +100,8 @@ export function createHttpServer(options: HttpServerOptions): ModelhostHttpServe
       if (closing && left === 0) socket.end();
     });
   });
+  // After the bookkeeping above, so a handler that answers synchronously (the probes) still gets Connection: close.
+  server.on('request', dispatch);
 
   const close = (timeoutMs = 30_000): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
