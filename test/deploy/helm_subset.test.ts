@@ -44,6 +44,8 @@ describe('helm_subset', () => {
     const defines = { h: '{{ define "labels" }}app: {{ .name }}\ntier: web{{ end }}' };
     expect(r('labels:{{ include "labels" . | nindent 2 }}', { name: 'm' }, defines)).toBe('labels:\n  app: m\n  tier: web');
     expect(r('{{ toYaml .r }}', { r: { requests: { memory: '1Gi', cpu: '500m' } } })).toBe('requests:\n  cpu: 500m\n  memory: 1Gi');
+    // As sigs.k8s.io/yaml writes: YAML 1.1 booleans quoted (the "Norway problem"), lists not indented under their key.
+    expect(r('{{ toYaml . }}', { x: 'y', on: 'off', l: ['a', 'no'] })).toBe('l:\n- a\n- "no"\n"on": "off"\nx: "y"');
     expect(r('{{ .v | quote }} {{ .n | default "d" }} {{ "" | default "d" }}', { v: 'a"b', n: 'x' })).toBe('"a\\"b" x d');
     expect(() => r('{{ required "set image.tag" .tag }}', { tag: '' })).toThrow('set image.tag');
     expect(r('{{ printf "%s-%s" .a "b" | trunc 5 | trimSuffix "-" }}', { a: 'abcd' })).toBe('abcd');

@@ -408,7 +408,8 @@ function field(v: Value, names: readonly string[], where: string, shown: string)
 function toYaml(v: Value): string {
   if (v === null || v === undefined) return 'null';
   const plain = JSON.parse(JSON.stringify(v, (_k, x: Value) => (x instanceof GoInt ? x.value : x))) as Value;
-  return YAML.stringify(plain, { sortMapEntries: true, lineWidth: 0 }).replace(/\n$/, '');
+  // As sigs.k8s.io/yaml (go-yaml v2) writes it: sorted keys, YAML 1.1 scalars quoted ("y", "on", "no"), sequences not indented under their key.
+  return YAML.stringify(plain, { version: '1.1', sortMapEntries: true, lineWidth: 0, indentSeq: false }).replace(/\n$/, '');
 }
 
 function printf(format: string, args: Value[], where: string): string {

@@ -13,38 +13,12 @@ import YAML from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startServeProcess } from '../../scripts/serve_process.js';
 import { renderChart } from './helm_subset.js';
+import { example, VALUE_SETS } from './value_sets.js';
 import { CHART, consistencyProblems, only, parseServeArgs, readPlainManifests, ROOT, validateObject, type K8sObject } from './manifests.js';
 
-const example = (name: string) => YAML.parse(fs.readFileSync(path.join(CHART, 'examples', name), 'utf8')) as Record<string, unknown>;
 const render = (values: Record<string, unknown> = {}, releaseName = 'modelhost') => renderChart(CHART, { releaseName, values });
 const kinds = (objects: K8sObject[]) => objects.map((o) => o.kind).sort();
 const clone = <T>(v: T): T => structuredClone(v);
-
-/** Every values file we ship, and one that turns on every option. */
-const VALUE_SETS: Record<string, Record<string, unknown>> = {
-  defaults: {},
-  'examples/scaleout.yaml': example('scaleout.yaml'),
-  'examples/resnet.yaml': example('resnet.yaml'),
-  'every option': {
-    image: { repository: 'r.example/modelhost', tag: 'dev', pullPolicy: 'Always' },
-    imagePullSecrets: [{ name: 'pull' }],
-    replicaCount: 1,
-    service: { type: 'NodePort', annotations: { a: 'b' } },
-    data: { existingClaim: 'modelhost-data' },
-    modelsVolume: { existingClaim: 'models', mountPath: '/models' },
-    modelConfig: 'model_config_list { config { name: "m" base_path: "/models/m" model_platform: "tensorflow" } }',
-    adminToken: { existingSecret: 'tokens', existingSecretKey: 'token', require: true },
-    trustedProxies: '10.0.0.0/8',
-    s3: { enabled: true, existingSecret: 's3-keys', verifySsl: false, endpoint: 'https://minio.local:9000' },
-    metrics: { enabled: false },
-    extraArgs: ['--enable_batching=true', '--max_loaded_versions=2'],
-    extraEnv: [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=1024' }],
-    podAnnotations: { x: 'y' },
-    podLabels: { team: 'ml' },
-    nodeSelector: { 'kubernetes.io/arch': 'amd64' },
-    tolerations: [{ key: 'gpu', operator: 'Exists', effect: 'NoSchedule' }],
-  },
-};
 
 describe('Helm chart deploy/helm/modelhost', () => {
   it("deploys package.json's version (appVersion) on TF Serving's ports", () => {
