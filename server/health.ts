@@ -3,18 +3,27 @@
  *
  *   GET|HEAD /healthz  200 {"live":true} while the process answers HTTP at all
  *                      (also while draining: a drain is not a reason to restart).
- *   GET|HEAD /readyz   200 {"ready":true,"models":[names]} when every configured
- *                      model has a version AVAILABLE; 503 {"ready":false,
- *                      "error":"...","models":[{"name","reason"}]} naming the
- *                      models that have none and why (loading, failed with
- *                      which error, no version found), or while shutting down.
+ *   GET|HEAD /readyz   200 {"ready":true,"models":[names]} or 503
+ *                      {"ready":false,"error":"...","models":[{"name","reason"}]}
+ *                      naming the models that hold readiness back and why
+ *                      (loading, failed with which error, no version found);
+ *                      503 while shutting down.
+ *
+ * The rule. A server becomes ready once every configured model has a version
+ * AVAILABLE. After that it stays ready while every configured model that has
+ * had an AVAILABLE version here still has one; a model added to the list
+ * later does not take a ready server out of service while it loads (or if it
+ * never loads): every replica re-reads the same list at about the same time,
+ * so gating on it would empty the Service at once. Such models are listed in
+ * the 200 answer as "pending": {"ready":true,"models":[...],"pending":[{"name",
+ * "reason"}]}. A new replica (a rollout, a scale-up) still waits for them, so
+ * a model that cannot load stalls the rollout instead of serving without it.
  *
  * "Configured" is the operator's model list (--model_config_file,
  * --model_name/--model_base_path, or the folders of --models_dir), as last
- * read; models created only through uploads are not waited for. A model list
- * with no models is ready. The server listens only once the first loads are
- * done, so before that the probes get no answer at all (Kubernetes: use a
- * startupProbe for slow first loads).
+ * read; models created only through uploads are not waited for. A list with
+ * no models is ready. The server listens only once the first loads are done,
+ * so before that the probes get no answer at all (Kubernetes: a startupProbe).
  */
 import type http from 'node:http';
 import type { ServableState } from '../registry/servable_state.js';
@@ -37,10 +46,12 @@ export interface ModelReadiness {
 
 export interface Readiness {
   ready: boolean;
-  /** Every configured model (ready ones too), in list order. */
+  /** Every configured model, in list order. */
   configured: readonly string[];
-  /** Configured models without an AVAILABLE version. */
+  /** Configured models without an AVAILABLE version that hold readiness back. */
   notReady: ModelReadiness[];
+  /** Configured models without an AVAILABLE version that do not (added after the server became ready, never AVAILABLE here). */
+  pending: ModelReadiness[];
 }
 
 function cut(text: string): string {
@@ -52,7 +63,7 @@ function describe(s: ServableState): string {
   return `version ${s.version} ${s.state}${error}`;
 }
 
-/** Why a model with no AVAILABLE version is not ready, from its recorded version states. */
+/** Why a model with no AVAILABLE version is not servable, from its recorded version states. */
 function notReadyReason(states: readonly ServableState[]): string {
   if (states.length === 0) return 'no version found under its base path yet';
   const shown = states.slice(0, MAX_VERSIONS_DESCRIBED).map(describe).join('; ');
@@ -60,20 +71,44 @@ function notReadyReason(states: readonly ServableState[]): string {
   return `no version AVAILABLE: ${shown}${more}`;
 }
 
-/** Is every model in `configured` servable now? */
-export function readiness(core: ServingCore, configured: readonly string[]): Readiness {
-  const notReady: ModelReadiness[] = [];
-  for (const name of configured) {
-    const states = core.monitor.getVersionStates(name);
-    if (!states.some((s) => s.state === 'AVAILABLE')) notReady.push({ name, reason: notReadyReason(states) });
+/** Applies the readiness rule (see the module comment) for one server. */
+export class ReadinessTracker {
+  private becameReady = false;
+  /** Models that have had an AVAILABLE version on this server. */
+  private readonly established = new Set<string>();
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly core: ServingCore) {
+    for (const s of core.monitor.all()) if (s.state === 'AVAILABLE') this.established.add(s.name);
+    this.unsubscribe = core.monitor.subscribe((s) => {
+      if (s.state === 'AVAILABLE') this.established.add(s.name);
+    });
   }
-  return { ready: notReady.length === 0, configured, notReady };
+
+  check(configured: readonly string[]): Readiness {
+    const notReady: ModelReadiness[] = [];
+    const pending: ModelReadiness[] = [];
+    for (const name of configured) {
+      const states = this.core.monitor.getVersionStates(name);
+      if (states.some((s) => s.state === 'AVAILABLE')) continue;
+      const entry = { name, reason: notReadyReason(states) };
+      if (this.becameReady && !this.established.has(name)) pending.push(entry);
+      else notReady.push(entry);
+    }
+    const ready = notReady.length === 0;
+    if (ready) this.becameReady = true;
+    return { ready, configured, notReady, pending };
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
 }
 
 export interface HealthOptions {
-  core: ServingCore;
-  /** Names of the configured models (default: every model the core serves). */
-  configuredModels?: () => readonly string[];
+  readiness: ReadinessTracker;
+  /** Names of the configured models. */
+  configuredModels: () => readonly string[];
   /** True once a graceful stop has begun: /readyz answers 503. */
   draining: () => boolean;
 }
@@ -90,6 +125,12 @@ function send(req: http.IncomingMessage, res: http.ServerResponse, status: numbe
   res.end(req.method === 'HEAD' ? undefined : text);
 }
 
+/** "a, b, and 3 more" for at most MAX_LISTED_MODELS names. */
+function nameList(models: readonly ModelReadiness[]): string {
+  const listed = models.slice(0, MAX_LISTED_MODELS).map((m) => m.name);
+  return listed.join(', ') + (models.length > listed.length ? `, and ${models.length - listed.length} more` : '');
+}
+
 /** Answers /healthz or /readyz (see the module comment). */
 export function handleHealth(req: http.IncomingMessage, res: http.ServerResponse, path: string, options: HealthOptions): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -104,14 +145,13 @@ export function handleHealth(req: http.IncomingMessage, res: http.ServerResponse
     send(req, res, 503, { ready: false, error: 'The server is shutting down: finishing in-flight requests, taking no new ones.', models: [] });
     return;
   }
-  const names = options.configuredModels?.() ?? options.core.modelConfigs().map((m) => m.name);
-  const r = readiness(options.core, names);
+  const r = options.readiness.check(options.configuredModels());
   if (r.ready) {
-    send(req, res, 200, { ready: true, models: r.configured.slice(0, MAX_LISTED_MODELS) });
+    const body: Record<string, unknown> = { ready: true, models: r.configured.slice(0, MAX_LISTED_MODELS) };
+    if (r.pending.length) body.pending = r.pending.slice(0, MAX_LISTED_MODELS);
+    send(req, res, 200, body);
     return;
   }
-  const listed = r.notReady.slice(0, MAX_LISTED_MODELS);
-  const named = listed.map((m) => m.name).join(', ') + (r.notReady.length > listed.length ? `, and ${r.notReady.length - listed.length} more` : '');
-  const error = `${r.notReady.length} of ${r.configured.length} configured model(s) have no AVAILABLE version: ${named}`;
-  send(req, res, 503, { ready: false, error, models: listed });
+  const error = `${r.notReady.length} of ${r.configured.length} configured model(s) have no AVAILABLE version: ${nameList(r.notReady)}`;
+  send(req, res, 503, { ready: false, error, models: r.notReady.slice(0, MAX_LISTED_MODELS) });
 }

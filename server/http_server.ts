@@ -12,7 +12,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { ServingCore } from '../registry/serving_core.js';
-import { handleHealth, isHealthPath } from './health.js';
+import { handleHealth, isHealthPath, ReadinessTracker } from './health.js';
 import type { ServerMetrics } from './metrics.js';
 import { RestHandler, type RestLimits } from './rest/handler.js';
 import { isRestPath } from './rest/route.js';
@@ -53,6 +53,8 @@ export function createHttpServer(options: HttpServerOptions): ModelhostHttpServe
   const rest = new RestHandler(options.core, options.metrics, { ...options.restLimits, timeoutMs: options.restApiTimeoutMs, cors: options.restApiCors });
   const fallback = options.fallback ?? notFoundHandler;
   const { metrics, metricsPath } = options;
+  const readiness = new ReadinessTracker(options.core);
+  const configuredModels = options.configuredModels ?? (() => options.core.modelConfigs().map((m) => m.name));
 
   const dispatch = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = req.url ?? '/';
@@ -70,7 +72,7 @@ export function createHttpServer(options: HttpServerOptions): ModelhostHttpServe
         },
       );
     } else if (isHealthPath(path)) {
-      handleHealth(req, res, path, { core: options.core, configuredModels: options.configuredModels, draining: () => closing !== undefined });
+      handleHealth(req, res, path, { readiness, configuredModels, draining: () => closing !== undefined });
     } else if (isRestPath(path) || isV2Path(path)) {
       rest.handle(req, res, path);
     } else {
@@ -104,6 +106,7 @@ export function createHttpServer(options: HttpServerOptions): ModelhostHttpServe
   server.on('request', dispatch);
 
   const close = (timeoutMs = 30_000): Promise<void> => {
+    readiness.close();
     closing ??= new Promise<void>((resolve) => {
       if (!server.listening) return resolve();
       const cutoff = setTimeout(() => server.closeAllConnections(), timeoutMs);

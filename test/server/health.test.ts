@@ -1,7 +1,8 @@
 // The probe endpoints Kubernetes uses (deploy/): /healthz answers while the
-// process serves HTTP; /readyz answers 200 only when every configured model
-// has an AVAILABLE version, else 503 naming the models that do not and why,
-// and 503 once a graceful stop has begun.
+// process serves HTTP; /readyz answers 200 once every configured model has an
+// AVAILABLE version, else 503 naming the models that do not and why; a ready
+// server leaves service only when a model it served loses its last version
+// (a model added later is "pending"), and on a graceful stop.
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -9,7 +10,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../registry/log.js';
-import { MAX_LISTED_MODELS, readiness } from '../../server/health.js';
+import { MAX_LISTED_MODELS, ReadinessTracker } from '../../server/health.js';
 import { createHttpServer } from '../../server/http_server.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
 import { copyVersion, FIXTURES, waitFor } from './helpers.js';
@@ -110,6 +111,35 @@ describe('/readyz', () => {
     expect((await request(server.http.server).get('/readyz')).body).toEqual({ ready: true, models: ['half', 'empty'] });
   });
 
+  it('once ready: a model added to the list later is pending, not gating; a new server waits for it; a served model losing its versions gates', async () => {
+    copyVersion('saved_model_half_plus_two_cpu/00000123', path.join(tmp, 'half/1'));
+    copyVersion('matrix_half_plus_two/1', path.join(tmp, 'matrix/1'));
+    fs.mkdirSync(path.join(tmp, 'empty'));
+    const { server, file } = await serveConfig({ half: 'half', matrix: 'matrix' });
+    expect((await request(server.http.server).get('/readyz')).status).toBe(200);
+
+    // Every replica re-reads the list at about the same time: a new model that never loads must not empty the Service.
+    fs.writeFileSync(file, config({ half: 'half', matrix: 'matrix', empty: 'empty' }));
+    await waitFor('the new model to be configured', () => server.core.hasModel('empty'));
+    const res = await request(server.http.server).get('/readyz');
+    expect(res.status, res.text).toBe(200);
+    expect(res.body).toEqual({ ready: true, models: ['half', 'matrix', 'empty'], pending: [{ name: 'empty', reason: 'no version found under its base path yet' }] });
+
+    // A replica starting now (a rollout, a scale-up) waits for it.
+    const fresh = createHttpServer({ core: server.core, configuredModels: () => ['half', 'matrix', 'empty'] });
+    const freshRes = await request(fresh.server).get('/readyz');
+    expect(freshRes.status).toBe(503);
+    expect(freshRes.body.error).toBe('1 of 3 configured model(s) have no AVAILABLE version: empty');
+    await fresh.close();
+
+    // A model this server served loses its only version: out of service, naming it.
+    fs.rmSync(path.join(tmp, 'matrix/1'), { recursive: true });
+    await waitFor('/readyz to turn 503', async () => (await request(server.http.server).get('/readyz')).status === 503);
+    const lost = await request(server.http.server).get('/readyz');
+    expect(lost.body.error).toBe('1 of 3 configured model(s) have no AVAILABLE version: matrix');
+    expect(lost.body.models).toEqual([{ name: 'matrix', reason: expect.stringMatching(/^no version AVAILABLE: version 1 (UNLOADING|END)/) }]);
+  });
+
   it('is 200 with no configured models (nothing to wait for)', async () => {
     server = await startServer({ models: { kind: 'models_dir', dir: path.join(tmp, 'none'), pollSeconds: 0 }, restApiPort: 0, restApiHost: '127.0.0.1', log });
     const res = await request(server.http.server).get('/readyz');
@@ -121,12 +151,13 @@ describe('/readyz', () => {
     fs.mkdirSync(path.join(tmp, 'x'));
     const { server } = await serveConfig({ x: 'x' });
     const names = Array.from({ length: MAX_LISTED_MODELS + 5 }, (_, i) => `m${i}`);
-    expect(readiness(server.core, names).notReady).toHaveLength(MAX_LISTED_MODELS + 5);
+    expect(new ReadinessTracker(server.core).check(names).notReady).toHaveLength(MAX_LISTED_MODELS + 5);
     // An HTTP server over the same core, told the model list as serve tells it.
     const http = createHttpServer({ core: server.core, configuredModels: () => names });
     const res = await request(http.server).get('/readyz');
     expect(res.status).toBe(503);
     expect(res.body.models).toHaveLength(MAX_LISTED_MODELS);
+    await http.close();
     expect(res.body.error).toMatch(new RegExp(`^${MAX_LISTED_MODELS + 5} of ${MAX_LISTED_MODELS + 5} configured model\\(s\\) have no AVAILABLE version: m0, m1, .*, and 5 more$`));
   });
 
