@@ -30,8 +30,8 @@ COPY --from=build /app/models ./models
 COPY deploy/docker/entrypoint.sh /usr/local/bin/modelhost-entrypoint
 RUN ln -s /app/bin/modelhost.js /usr/local/bin/modelhost \
     && chmod 0755 /app/bin/modelhost.js /usr/local/bin/modelhost-entrypoint \
-    && mkdir -p /models /var/lib/modelhost /var/cache/modelhost \
-    && chown node:node /var/lib/modelhost /var/cache/modelhost
+    && mkdir -p /models /app/data /var/lib/modelhost /var/cache/modelhost \
+    && chown -R node:node /app/data /app/models /var/lib/modelhost /var/cache/modelhost
 
 # TF Serving's image variables and defaults.
 ENV GRPC_PORT=8500 \
@@ -39,6 +39,7 @@ ENV GRPC_PORT=8500 \
     MODEL_BASE_PATH=/models \
     MODEL_NAME=model
 EXPOSE 8500 8501
-# Uid/gid 1000 (the node user), as the Kubernetes manifests' securityContext expects.
+# Uid/gid 1000 (the node user), as the Kubernetes manifests' securityContext expects. Writable: /app/data
+# (the default SQLite registry), /app/models (the default --models_dir, for uploads), /var/lib/modelhost.
 USER node
 ENTRYPOINT ["modelhost-entrypoint"]

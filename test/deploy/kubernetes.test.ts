@@ -12,6 +12,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startServeProcess } from '../../scripts/serve_process.js';
+import { LIVENESS_PATH, READINESS_PATH } from '../../server/health.js';
 import { renderChart } from './helm_subset.js';
 import { example, VALUE_SETS } from './value_sets.js';
 import { CHART, consistencyProblems, only, parseServeArgs, readPlainManifests, ROOT, validateObject, type K8sObject } from './manifests.js';
@@ -166,6 +167,29 @@ describe('plain manifests deploy/kubernetes', () => {
       };
     };
     expect(pick(plain)).toEqual(pick(chart));
+  });
+});
+
+describe("TF Serving's resnet_k8s.yaml for modelhost (deploy/kubernetes/examples)", () => {
+  it("validates, and its probes and Service ports meet the image's server on 8501/8500", () => {
+    const objects = YAML.parseAllDocuments(fs.readFileSync(path.join(ROOT, 'deploy/kubernetes/examples/resnet_k8s.yaml'), 'utf8')).map((d) => d.toJS() as K8sObject);
+    for (const o of objects) validateObject(o);
+    const d = only(objects, 'Deployment');
+    const service = only(objects, 'Service');
+    expect(d.spec.replicas).toBe(3);
+    expect(service.spec.type).toBe('LoadBalancer');
+    expect(Object.entries(service.spec.selector).every(([k, v]) => d.spec.template.metadata.labels[k] === v)).toBe(true);
+    const c = d.spec.template.spec.containers[0];
+    // No command: the image's entry point runs modelhost serve --port=$GRPC_PORT --rest_api_port=$PORT.
+    expect(c.command).toBeUndefined();
+    const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/GRPC_PORT=8500/);
+    expect(dockerfile).toMatch(/\bPORT=8501/);
+    const ports = new Map((c.ports as K8sObject[]).map((p) => [p.name, p.containerPort]));
+    expect([ports.get('grpc'), ports.get('rest')]).toEqual([8500, 8501]);
+    expect([c.livenessProbe.httpGet.path, c.startupProbe.httpGet.path, c.readinessProbe.httpGet.path]).toEqual([LIVENESS_PATH, LIVENESS_PATH, READINESS_PATH]);
+    for (const probe of [c.livenessProbe, c.startupProbe, c.readinessProbe]) expect(probe.httpGet.port).toBe('rest');
+    for (const p of service.spec.ports as K8sObject[]) expect([...ports.values()]).toContain(p.targetPort);
   });
 });
 
