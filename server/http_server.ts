@@ -1,9 +1,9 @@
 /**
  * The HTTP server `modelhost serve` listens with: `/v1/...` goes to the lean
  * TF Serving REST handler (which also answers `/v2/...`, the Open Inference
- * Protocol), the Prometheus path (when configured) to the metrics, anything
- * else to `fallback` (the management API and console plug in there) or a
- * JSON 404.
+ * Protocol), the Prometheus path (when configured) to the metrics,
+ * `/healthz` and `/readyz` to the probes (health.ts), anything else to
+ * `fallback` (the management API and console plug in there) or a JSON 404.
  *
  * `close()` is the graceful stop: stop accepting connections, let requests in
  * flight finish (idle keep-alive connections are closed at once), and after
@@ -12,6 +12,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { ServingCore } from '../registry/serving_core.js';
+import { handleHealth, isHealthPath, ReadinessTracker } from './health.js';
 import type { ServerMetrics } from './metrics.js';
 import type { RequestLog } from './request_log/request_logger.js';
 import { RestHandler, type RestLimits } from './rest/handler.js';
@@ -34,6 +35,8 @@ export interface HttpServerOptions {
   restLimits?: Partial<RestLimits>;
   /** Request logging of /v1 predict, classify and regress (models with a logging_config). */
   requestLog?: RequestLog;
+  /** The configured model names /readyz waits for (default: every model the core serves); see health.ts. */
+  configuredModels?: () => readonly string[];
 }
 
 export interface ModelhostHttpServer {
@@ -53,8 +56,10 @@ export function createHttpServer(options: HttpServerOptions): ModelhostHttpServe
   const rest = new RestHandler(options.core, options.metrics, { ...options.restLimits, timeoutMs: options.restApiTimeoutMs, cors: options.restApiCors, requestLog: options.requestLog });
   const fallback = options.fallback ?? notFoundHandler;
   const { metrics, metricsPath } = options;
+  const readiness = new ReadinessTracker(options.core);
+  const configuredModels = options.configuredModels ?? (() => options.core.modelConfigs().map((m) => m.name));
 
-  const server = http.createServer((req, res) => {
+  const dispatch = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
@@ -69,12 +74,15 @@ export function createHttpServer(options: HttpServerOptions): ModelhostHttpServe
           res.end(`Could not collect metrics: ${e.message}`);
         },
       );
+    } else if (isHealthPath(path)) {
+      handleHealth(req, res, path, { readiness, configuredModels, draining: () => closing !== undefined });
     } else if (isRestPath(path) || isV2Path(path)) {
       rest.handle(req, res, path);
     } else {
       fallback(req, res);
     }
-  });
+  };
+  const server = http.createServer();
   // Many clients keep connections open between requests; Node's default 5 s is short for that.
   server.keepAliveTimeout = 65_000;
 
@@ -97,8 +105,11 @@ export function createHttpServer(options: HttpServerOptions): ModelhostHttpServe
       if (closing && left === 0) socket.end();
     });
   });
+  // After the bookkeeping above, so a handler that answers synchronously (the probes) still gets Connection: close.
+  server.on('request', dispatch);
 
   const close = (timeoutMs = 30_000): Promise<void> => {
+    readiness.close();
     closing ??= new Promise<void>((resolve) => {
       if (!server.listening) return resolve();
       const cutoff = setTimeout(() => server.closeAllConnections(), timeoutMs);
