@@ -183,8 +183,9 @@ export function consistencyProblems(objects: K8sObject[]): string[] {
     ['model_config_file', opts.model_config_file],
     ['monitoring_config_file', opts.monitoring_config_file],
     ['admin_token_file', opts.admin_token_file],
-    ['model_cache_dir', opts.model_cache_dir],
   ];
+  // The cache holds versions of s3:// models only: it must be writable when the chart passes it.
+  if (((c.args ?? []) as string[]).some((a) => a.startsWith('--model_cache_dir='))) fileFlags.push(['model_cache_dir', opts.model_cache_dir]);
   // Without $MODELHOST_REGISTRY_URL (PostgreSQL) the registry is the SQLite file.
   if (!(c.env ?? []).some((e: K8sObject) => e.name === 'MODELHOST_REGISTRY_URL')) fileFlags.push(['registry_path', opts.registry_path]);
   for (const [flag, file] of fileFlags) {
