@@ -265,7 +265,8 @@ describe('config entries (parsed as the server reads them)', () => {
       'Illegal setting neither ModelServerConfig::model_type (deprecated) nor ModelServerConfig::model_platform, model name is m',
     );
     expect(() => one('base_path: "/srv/m" model_type: MODEL_TYPE_UNSPECIFIED')).toThrow('Illegal setting neither');
-    expect(() => one('base_path: "s3://bucket/m" model_platform: "tensorflow"')).toThrow('uses the s3:// file system');
+    expect(() => one('base_path: "gs://bucket/m" model_platform: "tensorflow"')).toThrow('uses the gs:// file system');
+    expect(one('base_path: "s3://bucket/m" model_platform: "tensorflow"')).toMatchObject({ basePath: 's3://bucket/m' });
     // Enum values by number too (text format allows both).
     expect(() => one('base_path: "/srv/m" model_type: 1 model_platform: "tensorflow"')).toThrow('Illegal setting both');
     expect(() => one('base_path: "/srv/m" model_type: 2')).toThrow('ModelServerConfig::model_type choice 2 not supported.');
