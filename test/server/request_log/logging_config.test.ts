@@ -23,8 +23,8 @@ describe('logging_config in model_config_list', () => {
   it('leaves models without one unlogged, and defaults an absent sampling_config to rate 0 (TF Serving: nothing sampled)', () => {
     const models = parseModelServerConfig(
       `model_config_list {
-        config { name: "a" base_path: "/m/a" }
-        config { name: "b" base_path: "/m/b" logging_config { log_collector_config { filename_prefix: "b" } } }
+        config { name: "a" base_path: "/m/a" model_platform: "tensorflow" }
+        config { name: "b" base_path: "/m/b" model_platform: "tensorflow" logging_config { log_collector_config { filename_prefix: "b" } } }
       }`,
       FILE,
     );
