@@ -52,7 +52,8 @@ export function area(frame: CpuProfileNode['callFrame']): string {
   if (url.includes('tfjs-backend-wasm')) return 'tfjs-backend-wasm (JS glue)';
   if (url.includes('tfjs-core')) return 'tfjs-core (JS)';
   if (url.includes('/server/') || url.includes('/registry/')) return 'server / registry (JS)';
-  if (url.startsWith('node:') || url === '') return 'Node.js internals';
+  if (url.startsWith('node:')) return 'Node.js internals (JS)';
+  if (url === '') return 'native, no URL (V8 builtins, zlib, socket writes...)';
   return 'other JS';
 }
 
@@ -99,7 +100,13 @@ function lines(map: Map<string, number>, totalMs: number, top: number): ProfileL
     .map(([name, ms]) => ({ name, ms, share: totalMs > 0 ? ms / totalMs : 0 }));
 }
 
-export function summarise(p: CpuProfile, top = 12): ProfileSummary {
+/**
+ * Summarises `p`. `window` keeps only samples taken between `fromEndUs` and
+ * `toEndUs` microseconds before the profile's end (a server's profile covers
+ * its start-up too; the caller knows how long before the process exited the
+ * load ran).
+ */
+export function summarise(p: CpuProfile, top = 12, window?: { fromEndUs: number; toEndUs: number }): ProfileSummary {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -108,7 +115,10 @@ export function summarise(p: CpuProfile, top = 12): ProfileSummary {
   const deltas = p.timeDeltas ?? [];
   if (samples.length) {
     // timeDeltas[i] is the time before sample i; the time after it is attributed to it.
+    let at = p.startTime;
     for (let i = 0; i < samples.length; i++) {
+      at += deltas[i] ?? 0;
+      if (window && (at < p.endTime - window.fromEndUs || at > p.endTime - window.toEndUs)) continue;
       const ms = (deltas[i + 1] ?? 0) / 1000;
       self.set(samples[i], (self.get(samples[i]) ?? 0) + ms);
     }
