@@ -133,6 +133,16 @@ export function renderVsTf(r: VsTfReport): { markdown: string; goalsText: string
     '',
   );
   out.push(...r.machine, ...r.versions, '');
+  out.push(
+    'To run it: a Python with TensorFlow 2.21, FastAPI and uvicorn[standard], from the local package index (`pip config list`), then the bench (the perf set is generated into `~/.cache/modelhost-bench/perf_models` on first use; `--perf-cache=DIR`):',
+    '',
+    '```sh',
+    'python3 -m venv /work/tfvenv',
+    "/work/tfvenv/bin/pip install --index-url file:///opt/pypi/simple --extra-index-url file:///opt/pypi-more/simple tensorflow-cpu==2.21.0 fastapi 'uvicorn[standard]'",
+    'npm run bench -- --vs-tf --python=/work/tfvenv/bin/python      # or MODELHOST_BENCH_PYTHON=...; --quick, --models=a,b, --parts=compute,serving,load',
+    '```',
+    '',
+  );
 
   out.push('### Goals (issue 17)', '');
   out.push(table(['goal', 'target', 'measured', 'status'], goals.map((g) => [g.goal, g.target, g.measured, g.status === 'NOT met' ? '**NOT met** (profile below)' : g.status]), ['l', 'l', 'l', 'l']));
