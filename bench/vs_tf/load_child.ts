@@ -28,6 +28,8 @@ export interface ModelhostLoadResult {
   rssPerVersionMb: number;
   heapPerVersionMb: number;
   externalPerVersionMb: number;
+  /** The part of external that is ArrayBuffers (host typed arrays; the WASM memory is not one of them). */
+  arrayBuffersPerVersionMb: number;
   wasmGrowthPerVersionMb: number;
   baselineRssMb: number;
   extra: number;
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
     rssPerVersionMb: mb(after.rss - before.rss),
     heapPerVersionMb: mb(after.heapUsed - before.heapUsed),
     externalPerVersionMb: mb(after.external - before.external),
+    arrayBuffersPerVersionMb: mb(after.arrayBuffers - before.arrayBuffers),
     wasmGrowthPerVersionMb: mb(wasmMemoryBytes() - wasmBefore),
     baselineRssMb: before.rss / 2 ** 20,
     extra,
