@@ -26,7 +26,7 @@ import type { BundleEntryProtoMsg, BundleHeaderProtoMsg } from '../proto/message
 import { protoType } from '../proto/schema.js';
 import { dataTypeName, dtypeFromProto, shapeFromProto } from '../proto/tensor_proto.js';
 import { decodeTensorBytes, rawElementSize } from '../proto/tensor_bytes.js';
-import { sizeOf, Tensor } from '../tensor.js';
+import { allocHost, sizeOf, Tensor, type HostData } from '../tensor.js';
 import { getFixed32, getVarint } from './coding.js';
 import { crc32c, crc32cExtend, unmaskCrc } from './crc32c.js';
 import { dataFilename, metaFilename } from './naming.js';
@@ -55,6 +55,9 @@ interface RawEntry {
 
 const utf8 = new TextDecoder();
 
+/** Dtypes whose host storage (tensor.ts) is byte for byte the checkpoint's raw little-endian layout. */
+const RAW_IS_HOST_LAYOUT: ReadonlySet<DType> = new Set<DType>(['float32', 'float64', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'complex64', 'complex128']);
+
 function fmtCrc(v: number): string {
   return String(v).padStart(8, '0');
 }
@@ -66,6 +69,15 @@ export class BundleReader {
     private readonly entries: Map<string, RawEntry>,
     private readonly shardSizes: number[],
   ) {}
+
+  /**
+   * Host arrays of tensors read before, while something still holds them:
+   * reading a key again (a TF2 SavedModel's restore function and its object
+   * graph often restore two variables from one key) shares the array instead
+   * of holding the bytes twice. Tensor storage is never written in place.
+   * Weak, so the reader (kept by the model for run-time RestoreV2) pins nothing.
+   */
+  private readonly recent = new Map<string, WeakRef<HostData>>();
 
   /** Opens `prefix.index` and checks the header and the data shards' presence. */
   static async open(prefix: string): Promise<BundleReader> {
@@ -142,7 +154,7 @@ export class BundleReader {
     };
   }
 
-  /** Reads one tensor (host storage), verifying its checksum. */
+  /** Reads one tensor (host storage), verifying its checksum (once per array: see `recent`). */
   read(key: string): Tensor {
     const e = this.entry(key);
     if (e.sliced) {
@@ -164,16 +176,25 @@ export class BundleReader {
     } else if (e.size < n) {
       throw dataLoss(`Invalid size in bundle entry: key ${key}; stored size ${e.size}; expected size is at least ${n}`);
     }
-    const bytes = this.readRange(file, key, e.offset, e.size, this.shardSizes[e.shardId]);
+    const shared = this.recent.get(key)?.deref();
+    if (shared) return Tensor.fromHost(e.dtype, e.shape, shared);
     let actual: number;
-    let tensor: Tensor;
+    let data: HostData;
     if (e.dtype === 'string') {
+      const bytes = this.readRange(file, key, e.offset, e.size, this.shardSizes[e.shardId]);
       const [strings, crc] = this.decodeStrings(bytes, n, file, key);
       actual = crc;
-      tensor = Tensor.fromHost('string', e.shape, strings);
-    } else {
+      data = strings;
+    } else if (RAW_IS_HOST_LAYOUT.has(e.dtype)) {
+      // The file's bytes are the host layout: read them straight into the tensor's own array.
+      data = allocHost(e.dtype, n);
+      const view = data as Uint8Array;
+      const bytes = this.readRange(file, key, e.offset, e.size, this.shardSizes[e.shardId], new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
       actual = crc32c(bytes);
-      tensor = Tensor.fromHost(e.dtype, e.shape, decodeTensorBytes(e.dtype, bytes, n));
+    } else {
+      const bytes = this.readRange(file, key, e.offset, e.size, this.shardSizes[e.shardId]);
+      actual = crc32c(bytes);
+      data = decodeTensorBytes(e.dtype, bytes, n);
     }
     if (unmaskCrc(e.crc32c) !== actual) {
       throw dataLoss(
@@ -181,7 +202,8 @@ export class BundleReader {
           `${fmtCrc(unmaskCrc(e.crc32c))} vs. calculated on the restored bytes ${actual} (tensor ${key} in ${file})`,
       );
     }
-    return tensor;
+    if (n > 0) this.recent.set(key, new WeakRef(data));
+    return Tensor.fromHost(e.dtype, e.shape, data);
   }
 
   private validShape(key: string, p: BundleEntryProtoMsg): number[] {
@@ -197,11 +219,12 @@ export class BundleReader {
     return shape.dims;
   }
 
-  private readRange(file: string, key: string, offset: number, size: number, fileSize: number): Uint8Array {
+  /** Reads `size` bytes at `offset` into `into` (when given: exactly `size` long) or a new array. */
+  private readRange(file: string, key: string, offset: number, size: number, fileSize: number, into?: Uint8Array): Uint8Array {
     if (offset + size > fileSize) {
       throw dataLoss(`Checkpoint data file ${file} is truncated: tensor ${key} needs bytes [${offset}, ${offset + size}) but the file has ${fileSize}`);
     }
-    const out = new Uint8Array(size);
+    const out = into ?? new Uint8Array(size);
     if (size === 0) return out;
     const fd = fs.openSync(file, 'r');
     try {
