@@ -160,6 +160,9 @@ export const decodeString = (b: Uint8Array): string => utf8d.decode(b);
 
 const SCALAR_SHAPE: Shape = Object.freeze([]);
 
+/** Persistent tensors of fewer elements keep their host copy after upload (see Tensor.dropHostCopy). */
+const KEEP_HOST_BELOW = 4096;
+
 export class Tensor {
   readonly dtype: DType;
   readonly shape: Shape;
@@ -267,7 +270,10 @@ export class Tensor {
       data = host as Float32Array | Int32Array | Uint8Array;
     }
     this.tfValue = tf.tensor(data, [...this.shape], storage);
-    if (this.persistent) tf.keep(this.tfValue);
+    if (this.persistent) {
+      tf.keep(this.tfValue);
+      this.dropHostCopy();
+    }
     return this.tfValue;
   }
 
@@ -351,8 +357,23 @@ export class Tensor {
   /** Marks the tensor as living beyond the current run (constants, variable values). */
   keep(): this {
     this.persistent = true;
-    if (this.tfValue) tf.keep(this.tfValue);
+    if (this.tfValue) {
+      tf.keep(this.tfValue);
+      this.dropHostCopy();
+    }
     return this;
+  }
+
+  /**
+   * A persistent tensor (weights, constants) on the backend lets go of its
+   * host copy, so it is held once (the backend keeps it: kept tensors are
+   * never freed by a run's scope). A host kernel reading it later downloads
+   * it once and keeps both copies: each tensor ends with the copies its use
+   * needs. Small tensors keep theirs (host kernels read small operands).
+   */
+  private dropHostCopy(): void {
+    if (this.hostValue === undefined || this.size < KEEP_HOST_BELOW || !this.tfValue || this.tfValue.isDisposed) return;
+    this.hostValue = undefined;
   }
 
   get isPersistent(): boolean {

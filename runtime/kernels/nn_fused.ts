@@ -196,9 +196,13 @@ function foldedOperands(
   if (hit) return { filter: hit[0], bias: hit[1] };
   const w = affine.scale ? scaledFilter(filter, affine.scale, channelOf) : filter;
   const bias = affine.shift ? Tensor.fromHost('float32', [affine.shift.length], Float32Array.from(affine.shift)) : undefined;
+  // An unscaled filter that is a weight goes to the backend itself (dropping its host copy), the clone shares that.
+  if (w === filter && filter.isPersistent) filter.toTf();
   const values = [w === filter ? filter.clone() : w, ...(bias ? [bias] : [])];
   // Keep the uploaded copies: the WASM backend caches its packed XNNPACK operator per filter.
-  for (const v of values) v.toTf();
+  // Kept before the upload, so a folded filter is held on the backend only (tensor.ts).
+  const cached = cache !== undefined && key.every((t) => t.isPersistent);
+  for (const v of values) (cached ? v.keep() : v).toTf();
   cache?.set(key, values);
   return { filter: values[0], bias };
 }
