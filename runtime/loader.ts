@@ -13,7 +13,8 @@
  *     variables/variables.index fails the load (NOT_FOUND, TF's
  *     checkpoint-not-found wording) instead of loading without them and
  *     failing every request (a version folder copied half-way);
- *  4. run the init op, feeding asset file paths to the asset placeholders.
+ *  4. run the init op, feeding asset file paths to the asset placeholders;
+ *  5. free the variables no signature reaches (only the restore op wrote them).
  * Variables live in the model's ResourceManager; signature runs that assign
  * them change the state later runs see.
  */
@@ -29,6 +30,7 @@ import { FunctionLibrary } from './graph/functions.js';
 import { graphOptimizations } from './graph/optimize/options.js';
 import { releaseRetired, type Plan, type RunEnv } from './graph/plan.js';
 import type { MetaGraph, NodeDef, SignatureDef, TensorInfo } from './graph/types.js';
+import { Attrs } from './kernels/attrs.js';
 import './kernels/index.js';
 import { withTf1LoopsLifted } from './graph/tf1_while.js';
 import { restoreCapturedVariables } from './savedmodel/object_graph_restore.js';
@@ -142,22 +144,43 @@ class TsLoadedModel implements LoadedModel {
     return this.signatureDefs[signature];
   }
 
-  /** Whether a compiled signature reaches an op that writes state (directly or through called functions). */
-  signaturesMutateState(): boolean {
+  /** Every node the compiled signatures can run: their steps and, transitively, the bodies of the functions they call. */
+  private reachableNodes(): NodeDef[] {
     const functions = new Map(this.meta.graphDef.library.function.map((f) => [f.signature.name, f]));
     const seen = new Set<string>();
-    const writes = (nodes: readonly NodeDef[]): boolean =>
-      nodes.some((node) => {
-        if (STATE_WRITING_OP.test(node.op)) return true;
+    const out: NodeDef[] = [];
+    const visit = (nodes: readonly NodeDef[]) => {
+      for (const node of nodes) {
+        out.push(node);
         for (const name of calledFunctions(node)) {
           if (seen.has(name)) continue;
           seen.add(name);
           const f = functions.get(name);
-          if (f && writes(f.nodeDef)) return true;
+          if (f) visit(f.nodeDef);
         }
-        return false;
-      });
-    return [...this.plans.values()].some((plan) => writes(plan.steps.map((s) => s.node)));
+      }
+    };
+    for (const plan of this.plans.values()) visit(plan.steps.map((s) => s.node));
+    return out;
+  }
+
+  /** Whether a compiled signature reaches an op that writes state (directly or through called functions). */
+  signaturesMutateState(): boolean {
+    return this.reachableNodes().some((node) => STATE_WRITING_OP.test(node.op));
+  }
+
+  /**
+   * Frees the variables no signature can reach, once restore and init ops
+   * have run: TF2 SavedModels of Keras models restore a second set of
+   * variables that only their restore function uses (the signatures capture
+   * the others), and nothing after the load can ever read them.
+   */
+  releaseUnreachableVariables(): number {
+    const keys = new Set<string>();
+    for (const node of this.reachableNodes()) {
+      if (VARIABLE_OPS.has(node.op)) keys.add(variableKeyOf(node));
+    }
+    return this.resources.retainVariables(keys);
   }
 
   dispose(): void {
@@ -171,6 +194,17 @@ class TsLoadedModel implements LoadedModel {
 
 /** Ops that change variables or tables: Assign*, Scatter*, ResourceScatter*, LookupTableInsert/Remove/Import. */
 const STATE_WRITING_OP = /^(Assign|ResourceScatter|Scatter|ResourceStridedSliceAssign|LookupTable(Insert|Remove|Import)|InitializeTable)/;
+
+/** Ops that name a variable of the model's ResourceManager (kernels/state.ts). */
+const VARIABLE_OPS = new Set(['VarHandleOp', 'VariableV2', 'Variable']);
+
+/** The ResourceManager key of a variable node, as its kernel derives it (kernels/state.ts). */
+function variableKeyOf(node: NodeDef): string {
+  const attrs = new Attrs(node.attr, node.name, node.op);
+  const container = attrs.string('container', '');
+  const shared = attrs.string('shared_name', '') || node.name;
+  return container ? `${container}/${shared}` : shared;
+}
 
 /** Function names a node calls: its func attrs (call ops, While/If bodies) and, for a function-call node, its own op. */
 function calledFunctions(node: NodeDef): string[] {
@@ -258,6 +292,7 @@ async function load(dir: string, options: LoadOptions = {}): Promise<LoadedModel
       runScoped(() => init.run(assets.map(([, file]) => Tensor.scalar('string', file)), env));
     }
     resources.releaseReplaced();
+    model.releaseUnreachableVariables();
   } catch (e) {
     model.dispose();
     throw e;

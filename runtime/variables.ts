@@ -107,6 +107,18 @@ export class ModelResources implements ResourceManager {
     return fs.readFileSync(real);
   }
 
+  /** Drops every variable whose key is not in `keys` (freeing its value); returns how many went. */
+  retainVariables(keys: ReadonlySet<string>): number {
+    let dropped = 0;
+    for (const [key, v] of this.variables) {
+      if (keys.has(key)) continue;
+      v.value?.dispose();
+      this.variables.delete(key);
+      dropped++;
+    }
+    return dropped;
+  }
+
   /** Frees variable values replaced during the run that just finished. */
   releaseReplaced(): void {
     if (this.replaced.length === 0) return;
