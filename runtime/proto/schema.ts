@@ -20,6 +20,40 @@ import { packageRoot } from '../package_root.js';
 
 let root: protobuf.Root | undefined;
 
+/*
+ * protobufjs 8 decodes short strings (proto3 fields are UTF-8 checked) by
+ * appending 8 characters at a time: every node name, input and attr key of a
+ * graph becomes a chain of V8 cons strings (~30 bytes per 8 characters, kept
+ * for the model's life, flattened again on every Map lookup). These readers
+ * give the same strings, and the same errors on malformed UTF-8, as one flat
+ * string each: ASCII via String.fromCharCode, the rest via TextDecoder.
+ */
+const SHORT_STRING = 64;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const looseUtf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+function flatUtf8Reader(decoder: { decode(bytes: Uint8Array): string }): (buffer: Uint8Array, start: number, end: number) => string {
+  return (buffer, start, end) => {
+    if (end - start < 1) return '';
+    const bytes = buffer.subarray(start, end);
+    if (bytes.length < SHORT_STRING) {
+      let ascii = true;
+      for (let i = 0; i < bytes.length; i++) {
+        if (bytes[i] & 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+    }
+    return decoder.decode(bytes);
+  };
+}
+
+const utf8 = protobuf.util.utf8 as { read: unknown; readStrict?: unknown };
+utf8.read = flatUtf8Reader(looseUtf8);
+utf8.readStrict = flatUtf8Reader(strictUtf8);
+
 /** The folder holding the project's .proto files (runtime/proto under the project root). */
 export function protoDir(): string {
   return path.join(packageRoot(), 'runtime', 'proto');

@@ -17,6 +17,23 @@ describe('protobuf schema', () => {
     expect(sm.metaGraphs[0].signatureDef['regress_x_to_y'].methodName).toBe('tensorflow/serving/regress');
   });
 
+  it('decodes strings of every length and script unchanged, and still refuses malformed UTF-8', () => {
+    const NodeDef = protoType('tensorflow.NodeDef');
+    const names = ['', 'x', 'dense/kernel', 'model/block_1/conv/Conv2D:output:0', 'a'.repeat(63), 'b'.repeat(64), 'ünïcödé/层/😀', `${'c'.repeat(70)}é`];
+    for (const name of names) {
+      const bytes = NodeDef.encode({ name, op: 'Identity', input: [name, `^${name}`] }).finish();
+      const back = NodeDef.decode(Buffer.from(bytes)) as unknown as { name: string; input: string[] };
+      expect(back.name).toBe(name);
+      expect(back.input).toEqual([name, `^${name}`]);
+      // A plain Uint8Array (not a Buffer) takes protobufjs's other reader.
+      expect((NodeDef.decode(new Uint8Array(bytes)) as unknown as { name: string }).name).toBe(name);
+    }
+    // field 1 (name), length 3: 'a', then a lone continuation byte and a truncated 2-byte sequence.
+    for (const bad of [[0x0a, 0x03, 0x61, 0x80, 0x62], [0x0a, 0x02, 0x61, 0xc3]]) {
+      expect(() => NodeDef.decode(new Uint8Array(bad))).toThrow();
+    }
+  });
+
   it('round-trips a tf.Example with exact int64 values', () => {
     const Example = protoType('tensorflow.Example');
     const big = 9007199254740993n; // 2^53 + 1: not representable as a double
