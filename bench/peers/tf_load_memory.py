@@ -4,7 +4,8 @@ process (the TF side of item (d) of `npm run bench -- --vs-tf`).
     python bench/peers/tf_load_memory.py JOB_JSON_FILE --threads N --extra K
 
 import_ms: `import tensorflow`; load_ms: the first tf.saved_model.load;
-warmup_ms: its first call on one input (graph instantiation, kernel set-up).
+warmup_ms: its first call on one input (graph instantiation, kernel set-up);
+load_cpu_ms / warmup_cpu_ms: the CPU time of both (time.process_time: all threads).
 Then K more copies are loaded and each called once; rss_per_version_mb is
 the RSS growth (after gc) divided by K. Prints one JSON line.
 """
@@ -34,14 +35,17 @@ def main():
     feed = {job["input"]: tf.constant(data[:1])}
 
     def load_and_warm():
+        c = time.process_time()
         t = time.perf_counter()
         model = tf.saved_model.load(job["dir"])
         load_ms = (time.perf_counter() - t) * 1000
+        load_cpu_ms = (time.process_time() - c) * 1000
+        c = time.process_time()
         t = time.perf_counter()
         model.signatures[job["signature"]](**feed)[job["output"]].numpy()
-        return model, load_ms, (time.perf_counter() - t) * 1000
+        return model, load_ms, (time.perf_counter() - t) * 1000, load_cpu_ms, (time.process_time() - c) * 1000
 
-    first, load_ms, warmup_ms = load_and_warm()
+    first, load_ms, warmup_ms, load_cpu_ms, warmup_cpu_ms = load_and_warm()
     gc.collect()
     before = rss_bytes()
     more = []
@@ -53,6 +57,8 @@ def main():
         "import_ms": IMPORT_MS,
         "load_ms": load_ms,
         "warmup_ms": warmup_ms,
+        "load_cpu_ms": load_cpu_ms,
+        "warmup_cpu_ms": warmup_cpu_ms,
         "second_load_ms": more[0][1] if more else None,
         "second_warmup_ms": more[0][2] if more else None,
         "rss_per_version_mb": (after - before) / max(1, args.extra) / 2**20,

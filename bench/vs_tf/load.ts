@@ -15,6 +15,8 @@ export interface TfLoadResult {
   import_ms: number;
   load_ms: number;
   warmup_ms: number;
+  load_cpu_ms?: number;
+  warmup_cpu_ms?: number;
   second_load_ms: number | null;
   second_warmup_ms: number | null;
   rss_per_version_mb: number;

@@ -23,13 +23,16 @@ export interface ModelhostLoadResult {
   initMs: number;
   loadMs: number;
   warmupMs: number;
+  /** CPU time (all threads of the process: process.cpuUsage) of the first load and of its warm-up. */
+  loadCpuMs?: number;
+  warmupCpuMs?: number;
   secondLoadMs?: number;
   secondWarmupMs?: number;
   rssPerVersionMb: number;
   heapPerVersionMb: number;
   externalPerVersionMb: number;
   /** The part of external that is ArrayBuffers (host typed arrays; the WASM memory is not one of them). */
-  arrayBuffersPerVersionMb: number;
+  arrayBuffersPerVersionMb?: number;
   wasmGrowthPerVersionMb: number;
   baselineRssMb: number;
   extra: number;
@@ -48,14 +51,21 @@ async function main(): Promise<void> {
   let t = performance.now();
   await backendInfo();
   const initMs = performance.now() - t;
+  const cpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
   // measureJob with a zero budget makes exactly one (warm-up) call: the first run.
   const loadAndWarm = async () => {
+    let c = cpuMs();
     const { loaded, loadMs } = await loadJob(job);
+    const loadCpuMs = cpuMs() - c;
+    c = cpuMs();
     t = performance.now();
     measureJob(loaded, 1, ONE_CALL, 1);
-    return { model: loaded.model, loadMs, warmupMs: performance.now() - t };
+    return { model: loaded.model, loadMs, warmupMs: performance.now() - t, loadCpuMs, warmupCpuMs: cpuMs() - c };
   };
-  let first: { model: LoadedModel; loadMs: number; warmupMs: number };
+  let first: { model: LoadedModel; loadMs: number; warmupMs: number; loadCpuMs: number; warmupCpuMs: number };
   let profile: ProfileSummary | undefined;
   if (argv.includes('--profile')) {
     const p = await profileThis(loadAndWarm, 500);
@@ -82,6 +92,8 @@ async function main(): Promise<void> {
     initMs,
     loadMs: first.loadMs,
     warmupMs: first.warmupMs,
+    loadCpuMs: first.loadCpuMs,
+    warmupCpuMs: first.warmupCpuMs,
     secondLoadMs: more[0]?.loadMs,
     secondWarmupMs: more[0]?.warmupMs,
     rssPerVersionMb: mb(after.rss - before.rss),
