@@ -26,27 +26,29 @@ let root: protobuf.Root | undefined;
  * graph becomes a chain of V8 cons strings (~30 bytes per 8 characters, kept
  * for the model's life, flattened again on every Map lookup). These readers
  * give the same strings, and the same errors on malformed UTF-8, as one flat
- * string each: ASCII via String.fromCharCode, the rest via TextDecoder.
+ * string each: ASCII via Node's Latin-1 slice, the rest via TextDecoder.
  */
 const SHORT_STRING = 64;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const looseUtf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
+/** Node's native Latin-1 slice (a flat string; for ASCII bytes, the same string as UTF-8). */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice?: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
+
 function flatUtf8Reader(decoder: { decode(bytes: Uint8Array): string }): (buffer: Uint8Array, start: number, end: number) => string {
   return (buffer, start, end) => {
     if (end - start < 1) return '';
-    const bytes = buffer.subarray(start, end);
-    if (bytes.length < SHORT_STRING) {
+    if (end - start < SHORT_STRING) {
       let ascii = true;
-      for (let i = 0; i < bytes.length; i++) {
-        if (bytes[i] & 0x80) {
+      for (let i = start; i < end; i++) {
+        if (buffer[i] & 0x80) {
           ascii = false;
           break;
         }
       }
-      if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+      if (ascii) return latin1Slice ? latin1Slice.call(buffer, start, end) : String.fromCharCode.apply(null, buffer.subarray(start, end) as unknown as number[]);
     }
-    return decoder.decode(bytes);
+    return decoder.decode(buffer.subarray(start, end));
   };
 }
 
