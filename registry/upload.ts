@@ -37,6 +37,7 @@ import { signatureRows, type Registry, type VersionInfo } from './registry.js';
 import { fingerprintDir } from './version_dir.js';
 import { isObjectStoreUrl } from './object_store/s3_url.js';
 import { digestFolder } from './version_files.js';
+import { applyMetadataPatch, checkMetadata, emptyMetadata, type MetadataPatch } from './version_metadata.js';
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
 
@@ -60,6 +61,8 @@ export interface FinishOptions {
   actor: string;
   /** Accept a model whose default serving signature cannot run here (ops the runtime lacks). */
   force?: boolean;
+  /** Description, tags, metrics, source of the new version (checked against the registry's metadataLimits first). */
+  metadata?: MetadataPatch;
 }
 
 const SAVED_MODEL_FILES = ['saved_model.pb', 'saved_model.pbtxt'];
@@ -178,6 +181,8 @@ export class UploadSession {
   /** Extracts, validates and commits; the session's folder is gone afterwards either way. */
   async finish(options: FinishOptions): Promise<VersionInfo> {
     try {
+      const metadata = applyMetadataPatch(emptyMetadata(), options.metadata ?? {});
+      checkMetadata(metadata, this.options.registry.metadataLimits);
       if (this.archiveFile !== undefined) {
         const kind = await detectArchive(this.archiveFile);
         if (!kind) throw invalidArgument('The "archive" part is not a .tar.gz, .tgz, .tar or .zip file.');
@@ -203,6 +208,7 @@ export class UploadSession {
         digest,
         fingerprint,
         signatures,
+        metadata,
       });
     } finally {
       await this.discard();
