@@ -20,6 +20,7 @@ import { DEFAULT_HEARTBEAT_MS, DEFAULT_REPLICA_LAPSE_MS, defaultReplicaId, Repli
 import { ServingCore } from '../registry/serving_core.js';
 import type { RegistryStore, SynchronousMode } from '../registry/store.js';
 import { UploadIntake } from '../registry/upload.js';
+import type { MetadataLimits } from '../registry/version_metadata.js';
 import { ObjectStore, type ObjectStoreOptions } from '../registry/object_store/object_store.js';
 import type { ServingEngine } from '../runtime/engine.js';
 import { createServingEngine, type ExecutionOptions } from '../runtime/execution/serving_engine.js';
@@ -155,6 +156,8 @@ export interface RegistryServeOptions {
   /** Heartbeat period (default 5000 ms), and the silence after which a replica is reported gone (default 15000 ms). */
   heartbeatMs?: number;
   replicaLapseMs?: number;
+  /** Bounds of version metadata (--metadata_max_*; registry/version_metadata.ts has the defaults). */
+  metadataLimits?: Partial<MetadataLimits>;
 }
 
 export interface RunningServer {
@@ -265,6 +268,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         maxLoadedVersions: r.maxLoadedVersions,
         onDemandMaxWaitingRequests: r.onDemandMaxWaitingRequests,
         onDemandMaxWaitMs: r.onDemandMaxWaitMs,
+        metadataLimits: r.metadataLimits,
         log,
       });
     } catch (e) {
