@@ -90,8 +90,11 @@ describe.skipIf(skip)('web console in Chromium', () => {
     await visible(row(3).getByText('AVAILABLE', { exact: true }));
     await visible(page.getByTestId('serving-mode').getByText('pinned to v2'));
 
-    // Pin version 3 (no second token prompt: it is kept for the session).
+    // Pin version 3, confirming after the signature diff (no second token prompt: it is kept for the session).
     await page.getByRole('button', { name: 'Pin version 3' }).click();
+    const pinDialog = page.getByRole('dialog', { name: 'Pin version 3?' });
+    await visible(pinDialog.getByTestId('signature-diff'));
+    await pinDialog.getByRole('button', { name: 'Pin', exact: true }).click();
     await visible(page.getByTestId('serving-mode').getByText('pinned to v3'));
     await visible(row(3).getByText('serving'));
     expect(await dialog.isVisible()).toBe(false);
