@@ -8,7 +8,7 @@ import { checkCancelled } from '../cancellation.js';
 import { dtypeShortName } from '../dtypes.js';
 import { invalidArgument } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { beginIteration, endIteration, loopScopesEnabled } from './loop_scope.js';
+import { LoopMemory, loopScopesEnabled } from './loop_scope.js';
 import { registerKernel } from './registry.js';
 
 /** TensorFlow's truth value of a predicate: scalar → nonzero/non-empty; otherwise → has elements. */
@@ -27,8 +27,6 @@ registerKernel({
   kernel: (ctx) => ctx.functions.call(ctx.attrs.func('f'), ctx.inputs),
 });
 
-const NO_TENSORS: Tensor[] = [];
-
 /** Safety net for a loop whose condition never turns false. */
 const MAX_ITERATIONS = 1 << 30;
 
@@ -38,12 +36,12 @@ registerKernel({
   kernel: (ctx) => {
     const cond = ctx.attrs.func('cond');
     const body = ctx.attrs.func('body');
-    const scoped = loopScopesEnabled();
+    const memory = loopScopesEnabled() ? new LoopMemory() : undefined;
     let vars = ctx.inputs;
     for (let i = 0; ; i++) {
       if (i >= MAX_ITERATIONS) throw invalidArgument(`While loop ${ctx.node.name} exceeded ${MAX_ITERATIONS} iterations`);
       checkCancelled();
-      if (scoped) beginIteration();
+      memory?.beginIteration();
       let next: Tensor[] | undefined;
       try {
         const [c] = ctx.functions.call(cond, vars);
@@ -54,15 +52,14 @@ registerKernel({
           }
         }
       } finally {
-        // Frees the iteration's intermediates (loop_scope.ts); on an error, all it made.
-        if (scoped) endIteration(next ?? NO_TENSORS);
+        // Frees the iteration's intermediates and the variables it replaced (loop_scope.ts); on an error, all it made.
+        memory?.endIteration(next);
       }
       if (next === undefined) return vars;
       vars = next;
     }
   },
 });
-
 
 registerKernel({
   op: ['If', 'StatelessIf'],
