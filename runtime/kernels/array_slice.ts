@@ -6,13 +6,14 @@
  * (tensorflow/core/util/strided_slice_op.cc) transcribed: it turns the sparse
  * spec into one dense (begin, end, stride) per input dimension, the
  * "processing" shape the slice produces, and the final shape after new axes
- * are inserted and shrunk axes dropped. Unit-stride slices use tf.slice on
- * the backend; everything else is an index map (any dtype).
+ * are inserted and shrunk axes dropped. Unit-stride slices of backend
+ * tensors are copied on the backend (dispatch.sliceOnBackend); everything
+ * else is an index map (any dtype).
  */
-import * as tf from '@tensorflow/tfjs-core';
 import { invalidArgument } from '../errors.js';
 import { Tensor, type Shape } from '../tensor.js';
-import { affineOffsets, composeMap, dbg, emptyTensor, onTf, preferTf, readInts, takeFlat } from './array_util.js';
+import { affineOffsets, composeMap, dbg, emptyTensor, preferTf, readInts, takeFlat } from './array_util.js';
+import { sliceOnBackend } from './dispatch.js';
 import { registerKernel } from './registry.js';
 
 export interface StridedSliceMasks {
@@ -165,9 +166,7 @@ export function stridedSliceSpec(
 /** Extracts the box begin[d] + i*strides[d], i < sizes[d], then reshapes to finalShape. */
 function sliceBox(x: Tensor, begin: number[], strides: number[], sizes: number[], finalShape: Shape): Tensor {
   if (sizes.some((s) => s === 0)) return emptyTensor(x.dtype, finalShape);
-  if (strides.every((s) => s === 1) && preferTf(x)) {
-    return onTf(x.dtype, [x], (xt) => tf.reshape(tf.slice(xt, begin, sizes), [...finalShape]));
-  }
+  if (strides.every((s) => s === 1) && preferTf(x)) return Tensor.fromTf(sliceOnBackend(x.toTf(), begin, sizes, finalShape), x.dtype);
   const map = composeMap(sizes, affineOffsets(x.shape, sizes, begin, strides));
   return takeFlat(x, finalShape, map);
 }

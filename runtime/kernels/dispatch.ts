@@ -84,44 +84,87 @@ interface WasmBackendMemory {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
+/** The WASM backend's memory when direct dispatch is on and WASM runs the kernels; else undefined. */
+function wasmMemory(x: tf.Tensor): WasmBackendMemory | undefined {
+  if (!direct || tf.engine().backendName !== 'wasm' || x.dtype === 'string' || x.dtype === 'complex64') return undefined;
+  kernelFunc('Identity'); // sets `backend` for this backend
+  return backend as unknown as WasmBackendMemory;
+}
+
+/**
+ * The box of `x` starting at `begin` with `sizes` (stride 1, within bounds,
+ * no size 0), shaped `outShape` (same element count). On WASM the box is
+ * copied within the heap, one contiguous run at a time; the backend's own
+ * Slice first copies all of `x` out of the heap. Other backends, and direct
+ * dispatch off, use tf.slice.
+ */
+export function sliceOnBackend(x: tf.Tensor, begin: readonly number[], sizes: readonly number[], outShape: readonly number[]): tf.Tensor {
+  const b = wasmMemory(x);
+  if (!b) return tf.reshape(tf.slice(x, [...begin], [...sizes]), [...outShape]);
+  const info = b.makeOutput([...outShape], x.dtype);
+  copyBox(b, x, begin, sizes, b.dataIdMap.get(info.dataId)!.memoryOffset);
+  return wrap(info);
+}
+
+/** Copies a box of `x` (as sliceOnBackend) to `dst` in the heap. */
+function copyBox(b: WasmBackendMemory, x: tf.Tensor, begin: readonly number[], sizes: readonly number[], dst: number): void {
+  const shape = x.shape;
+  const rank = shape.length;
+  const bytes = tf.util.bytesPerElement(x.dtype);
+  // Trailing dims the box covers whole, plus the first one it does not, form contiguous runs.
+  let k = rank - 1;
+  let run = 1;
+  while (k > 0 && begin[k] === 0 && sizes[k] === shape[k]) run *= shape[k--];
+  if (rank > 0) run *= sizes[k];
+  const strides = new Array<number>(rank);
+  let stride = 1;
+  for (let d = rank - 1; d >= 0; d--) {
+    strides[d] = stride;
+    stride *= shape[d];
+  }
+  let base = 0;
+  for (let d = 0; d < rank; d++) base += begin[d] * strides[d];
+  const runBytes = run * bytes;
+  if (runBytes === 0) return;
+  // Read after makeOutput: its malloc may have grown (and replaced) the heap.
+  const src = b.dataIdMap.get(x.dataId)!.memoryOffset;
+  const heap = b.wasm.HEAPU8;
+  // Odometer over the dims before k.
+  const index = new Array<number>(Math.max(k, 0)).fill(0);
+  let out = dst;
+  for (;;) {
+    let at = base;
+    for (let d = 0; d < k; d++) at += index[d] * strides[d];
+    heap.copyWithin(out, src + at * bytes, src + at * bytes + runBytes);
+    out += runBytes;
+    let d = k - 1;
+    while (d >= 0 && ++index[d] === sizes[d]) index[d--] = 0;
+    if (d < 0) return;
+  }
+}
+
 /**
  * Splits `x` along `axis` into pieces of `sizes` (valid, summing to the
- * dimension). On WASM each piece is copied within the heap, chunk by chunk;
- * the backend's own SplitV slices one piece at a time, copying all of `x`
- * out of the heap for each (quadratic for a TensorList unstacked into many
- * elements). `dropAxis` (pieces of size 1): the pieces lose that axis, as
- * tf.unstack's do. Other backends, and direct dispatch off, use
- * tf.split / tf.unstack.
+ * dimension), as sliceOnBackend does one box (the backend's own SplitV
+ * copies all of `x` out of the heap for each piece: quadratic for a
+ * TensorList unstacked into many elements). `dropAxis` (pieces of size 1):
+ * the pieces lose that axis, as tf.unstack's do. Other backends, and direct
+ * dispatch off, use tf.split / tf.unstack.
  */
 export function splitOnBackend(x: tf.Tensor, axis: number, sizes: readonly number[], dropAxis = false): tf.Tensor[] {
-  if (!direct || tf.engine().backendName !== 'wasm' || x.dtype === 'string' || x.dtype === 'complex64') {
-    return dropAxis ? tf.unstack(x, axis) : tf.split(x, [...sizes], axis);
-  }
-  kernelFunc('Identity'); // sets `backend` for this backend
-  const b = backend as unknown as WasmBackendMemory;
-  const bytes = tf.util.bytesPerElement(x.dtype);
-  let before = 1;
-  for (let i = 0; i < axis; i++) before *= x.shape[i];
-  let after = 1;
-  for (let i = axis + 1; i < x.shape.length; i++) after *= x.shape[i];
-  const rowBytes = x.shape[axis] * after * bytes;
+  const b = wasmMemory(x);
+  if (!b) return dropAxis ? tf.unstack(x, axis) : tf.split(x, [...sizes], axis);
   const out: tf.Tensor[] = new Array(sizes.length);
-  let start = 0;
+  const begin = new Array<number>(x.shape.length).fill(0);
   for (let p = 0; p < sizes.length; p++) {
-    const shape = x.shape.slice();
+    const box = x.shape.slice();
+    box[axis] = sizes[p];
+    const shape = box.slice();
     if (dropAxis) shape.splice(axis, 1);
-    else shape[axis] = sizes[p];
     const info = b.makeOutput(shape, x.dtype);
-    const chunk = sizes[p] * after * bytes;
-    if (chunk > 0 && before > 0) {
-      // Read after makeOutput: its malloc may have grown (and replaced) the heap.
-      const src = b.dataIdMap.get(x.dataId)!.memoryOffset + start * after * bytes;
-      const dst = b.dataIdMap.get(info.dataId)!.memoryOffset;
-      const heap = b.wasm.HEAPU8;
-      for (let r = 0; r < before; r++) heap.copyWithin(dst + r * chunk, src + r * rowBytes, src + r * rowBytes + chunk);
-    }
+    if (sizes[p] > 0 && tf.util.sizeFromShape(box) > 0) copyBox(b, x, begin, box, b.dataIdMap.get(info.dataId)!.memoryOffset);
     out[p] = wrap(info);
-    start += sizes[p];
+    begin[axis] += sizes[p];
   }
   return out;
 }
