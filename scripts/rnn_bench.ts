@@ -2,7 +2,8 @@
  * Recurrent nets, before vs after the loop and dispatch work of issue 17, in
  * one process: each model is loaded once and run with the runtime's switches
  * off ("before": tfjs op wrappers with the engine's per-kernel buffer check,
- * no per-iteration scopes in While loops) and on ("after": the defaults),
+ * every float32 op on the backend, no per-iteration scopes in While loops)
+ * and on ("after": the defaults: runtime/kernels/dispatch.ts, loop_scope.ts),
  * alternating run by run so both see the same machine load. Prints the median
  * and fastest run of each, their ratios (before / after: above 1 means the
  * new paths are faster), the largest relative difference between the two
@@ -19,7 +20,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmMemoryBytes } from '../runtime/backend.js';
 import type { LoadedModel } from '../runtime/engine.js';
-import { setDirectDispatch } from '../runtime/kernels/dispatch.js';
+import { setDirectDispatch, setSmallHostMath } from '../runtime/kernels/dispatch.js';
 import { setLoopScopes } from '../runtime/kernels/loop_scope.js';
 import { formatProfile, Profiler } from '../runtime/graph/profile.js';
 import { tsEngine } from '../runtime/loader.js';
@@ -54,6 +55,7 @@ function defaultModels(): string[] {
 /** The switches this benchmark compares; `true` is the runtime's default. */
 function configure(after: boolean): void {
   setDirectDispatch(after);
+  setSmallHostMath(after);
   setLoopScopes(after);
   // The runtime sets PROD (backend.ts); before, it set IS_TEST, which adds a buffer count around every kernel.
   tf.env().set('IS_TEST', !after);

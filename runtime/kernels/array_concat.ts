@@ -14,7 +14,7 @@ import { checkTensorSize } from '../limits.js';
 import { allocHost, sizeOf, Tensor, type Shape } from '../tensor.js';
 import { intVector } from './array_basic.js';
 import { copyElements, dbg, elementWidth, onTf, preferTf, readInts } from './array_util.js';
-import { splitOnBackend } from './dispatch.js';
+import { smallHostMath, splitOnBackend } from './dispatch.js';
 import { registerKernel } from './registry.js';
 
 function product(dims: readonly number[]): number {
@@ -181,7 +181,7 @@ export function splitAlong(x: Tensor, axis: number, sizes: number[]): Tensor[] {
     sh[axis] = s;
     return sh;
   });
-  if (preferTf(x) && x.size > 0) {
+  if (preferTf(x) && x.size > 0 && !(x.isOnHost && smallHostMath(x.size))) {
     return splitOnBackend(x.toTf(), axis, sizes).map((t) => Tensor.fromTf(t, x.dtype));
   }
   const before = product(x.shape.slice(0, axis));

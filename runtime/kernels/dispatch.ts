@@ -168,3 +168,28 @@ export function splitOnBackend(x: tf.Tensor, axis: number, sizes: readonly numbe
   }
   return out;
 }
+
+/**
+ * Small float32 results on the host. At batch 1 a recurrent cell's gates are
+ * a few hundred elements: a tfjs kernel call costs microseconds of
+ * bookkeeping, a typed JS loop over them a fraction of that. With this on
+ * (the default), a rank-2 MatMul or _FusedMatMul result of at most
+ * SMALL_HOST_ELEMENTS elements also gets a host copy; elementwise ops whose
+ * operands are all on the host and that small (Add, Mul, Sub, BiasAdd, the
+ * activations with host loops, Split, unit-stride slices) then run as host
+ * loops, and their results reach the backend again only when a kernel needs
+ * them there (the next MatMul). The host loops of the binary ops give
+ * tfjs's bits; Sigmoid/Tanh/Exp compute in float64 and round to float32
+ * (within an ulp of tfjs's).
+ */
+export const SMALL_HOST_ELEMENTS = 1024;
+let smallOnHost = true;
+
+export function setSmallHostMath(on: boolean): void {
+  smallOnHost = on;
+}
+
+/** True when small host operands (`size` elements, all on the host) should stay on the host. */
+export function smallHostMath(size: number): boolean {
+  return smallOnHost && size <= SMALL_HOST_ELEMENTS;
+}

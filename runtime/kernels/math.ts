@@ -22,7 +22,7 @@ import { invalidArgument } from '../errors.js';
 import { checkTensorSize } from '../limits.js';
 import { type Shape, Tensor, allocHost, shapeString, sizeOf } from '../tensor.js';
 import { castTensor } from './cast.js';
-import { runKernel } from './dispatch.js';
+import { runKernel, smallHostMath } from './dispatch.js';
 import {
   type ArithOp,
   type BigArray,
@@ -457,6 +457,8 @@ export interface UnaryDef {
   big?: (x: bigint) => bigint | boolean;
   /** The tfjs kernel tfFloat/tfInt/tfBool call with the operand as it is, by storage kind: run directly (dispatch.ts). */
   tfKernel?: TfKernels;
+  /** Small float32 host operands are computed with `float` on the host (dispatch.ts smallHostMath). */
+  hostSmall?: boolean;
 }
 
 /** Applies a unary op definition (exported for kernels of other families). */
@@ -467,6 +469,14 @@ export function applyUnary(op: string, def: UnaryDef, x: Tensor): Tensor {
   const outDtype: DType = def.bool ? 'bool' : dtype;
   const kind = tfKind(dtype);
   const tfFn = tfFor(kind, def.tfFloat, def.tfInt, def.tfBool);
+  if (dtype === 'float32' && def.hostSmall && x.isOnHost && smallHostMath(x.size)) {
+    // Small host operands stay on the host (dispatch.ts smallHostMath).
+    const f = def.float as (v: number) => number;
+    const xv = x.values() as Float32Array;
+    const out = allocHost('float32', x.size) as Float32Array;
+    for (let i = 0; i < xv.length; i++) out[i] = f(xv[i]);
+    return Tensor.fromHost('float32', x.shape, out);
+  }
   if (tfFn) {
     const name = kind && def.tfKernel?.[kind];
     if (name) return Tensor.fromTf(runKernel(name, { x: x.toTf() }), outDtype);
@@ -544,7 +554,7 @@ export const UNARY = {
   },
   sqrt: { op: 'Sqrt', types: FLOAT_TYPES, tfFloat: tf.sqrt, float: Math.sqrt },
   rsqrt: { op: 'Rsqrt', types: FLOAT_TYPES, tfFloat: tf.rsqrt, float: (x) => 1 / Math.sqrt(x) },
-  exp: { op: 'Exp', types: FLOAT_TYPES, tfKernel: { float: 'Exp' }, tfFloat: tf.exp, float: Math.exp },
+  exp: { op: 'Exp', types: FLOAT_TYPES, tfKernel: { float: 'Exp' }, hostSmall: true, tfFloat: tf.exp, float: Math.exp },
   expm1: { op: 'Expm1', types: FLOAT_TYPES, tfFloat: tf.expm1, float: Math.expm1 },
   log: { op: 'Log', types: FLOAT_TYPES, tfFloat: tf.log, float: Math.log },
   log1p: { op: 'Log1p', types: FLOAT_TYPES, tfFloat: tfLog1p, float: Math.log1p },
@@ -559,14 +569,15 @@ export const UNARY = {
   asinh: { op: 'Asinh', types: FLOAT_TYPES, tfFloat: tf.asinh, float: Math.asinh },
   acosh: { op: 'Acosh', types: FLOAT_TYPES, tfFloat: tf.acosh, float: Math.acosh },
   atanh: { op: 'Atanh', types: FLOAT_TYPES, tfFloat: tf.atanh, float: Math.atanh },
-  tanh: { op: 'Tanh', types: FLOAT_TYPES, tfKernel: { float: 'Tanh' }, tfFloat: tf.tanh, float: Math.tanh },
-  sigmoid: { op: 'Sigmoid', types: FLOAT_TYPES, tfKernel: { float: 'Sigmoid' }, tfFloat: tf.sigmoid, float: sigmoid },
+  tanh: { op: 'Tanh', types: FLOAT_TYPES, tfKernel: { float: 'Tanh' }, hostSmall: true, tfFloat: tf.tanh, float: Math.tanh },
+  sigmoid: { op: 'Sigmoid', types: FLOAT_TYPES, tfKernel: { float: 'Sigmoid' }, hostSmall: true, tfFloat: tf.sigmoid, float: sigmoid },
   erf: { op: 'Erf', types: FLOAT_TYPES, tfFloat: tf.erf, float: erf },
   erfc: { op: 'Erfc', types: FLOAT_TYPES, tfFloat: (x) => tf.sub(1, tf.erf(x)), float: erfc },
   relu: {
     op: 'Relu',
     types: NUMERIC_TYPES,
     tfKernel: { float: 'Relu', int: 'Relu' },
+    hostSmall: true,
     tfFloat: tf.relu,
     tfInt: tf.relu,
     float: (x) => (x < 0 ? 0 : x),
@@ -854,7 +865,12 @@ export function batchMatMul(op: string, a: Tensor, b: Tensor, ta: boolean, tb: b
   checkTensorSize([...batchShape, d0, d3], a.dtype);
   if (tfKind(a.dtype) === 'float' && a.size > 0 && b.size > 0) {
     // The backend's BatchMatMul takes rank-2 operands as they are (what tf.matMul calls after reshaping).
-    if (a.rank === 2 && b.rank === 2) return Tensor.fromTf(runKernel('BatchMatMul', { a: a.toTf(), b: b.toTf() }, { transposeA: ta, transposeB: tb }), a.dtype);
+    if (a.rank === 2 && b.rank === 2) {
+      const y = Tensor.fromTf(runKernel('BatchMatMul', { a: a.toTf(), b: b.toTf() }, { transposeA: ta, transposeB: tb }), a.dtype);
+      // A small result also goes to the host, where the elementwise ops after it run (dispatch.ts smallHostMath).
+      if (a.dtype === 'float32' && smallHostMath(y.size)) y.values();
+      return y;
+    }
     return runTf(a.dtype, [a, b], (x, y) => tfBatchMatMul(x, y, ta, tb, batchShape, d0, d3));
   }
   // BatchMatMul's adj_x/adj_y are adjoints (conjugate transposes); MatMul's transpose_a/b are not.

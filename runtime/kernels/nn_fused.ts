@@ -22,7 +22,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { invalidArgument } from '../errors.js';
 import { Tensor, shapeString } from '../tensor.js';
 import type { Attrs } from './attrs.js';
-import { directDispatch, runKernel } from './dispatch.js';
+import { directDispatch, runKernel, smallHostMath } from './dispatch.js';
 import { unsupportedDtype } from './host_math.js';
 import { batchMatMul, runTf, tfKind } from './math.js';
 import { conv2D, depthwiseConv2D, explicitPad, planConv2D, planDepthwise, type ConvPlan } from './nn.js';
@@ -281,7 +281,10 @@ function fusedMatMul(attrs: Attrs, inputs: Tensor[], cache: KernelCache | undefi
     const folded = foldedOperands(cache, b, args, affine, tb ? (i) => Math.floor(i / k) : (i) => i % channels);
     const act = affine.activation === undefined ? 'linear' : TFJS_ACTIVATION[affine.activation];
     if (act !== undefined && directDispatch()) {
-      return Tensor.fromTf(directFusedMatMul(a.toTf(), folded.filter.toTf(), folded.bias?.toTf(), ta, tb, act, attrs.float('leakyrelu_alpha', 0.2), [rows, channels]));
+      const y = Tensor.fromTf(directFusedMatMul(a.toTf(), folded.filter.toTf(), folded.bias?.toTf(), ta, tb, act, attrs.float('leakyrelu_alpha', 0.2), [rows, channels]));
+      // A small result also goes to the host, where the elementwise ops after it run (dispatch.ts smallHostMath).
+      if (smallHostMath(y.size)) y.values();
+      return y;
     }
     const operands = folded.bias ? [a, folded.filter, folded.bias] : [a, folded.filter];
     return runTf('float32', operands, (aa, bb, bias) => {

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../runtime/backend.js';
-import { runKernel, runKernelMany, setDirectDispatch, sliceOnBackend, splitOnBackend } from '../../../runtime/kernels/dispatch.js';
+import { runKernel, runKernelMany, setDirectDispatch, setSmallHostMath, SMALL_HOST_ELEMENTS, sliceOnBackend, splitOnBackend } from '../../../runtime/kernels/dispatch.js';
 
 beforeAll(async () => {
   await initBackend();
@@ -108,5 +108,32 @@ describe('direct kernel dispatch', () => {
       same(sliceOnBackend(x, [1, 0], [2, 4], [8]), tf.reshape(tf.slice(x, [1, 0], [2, 4]), [8]));
       tf.split(x, [2, 2], 1).forEach((w, i) => same(splitOnBackend(x, 1, [2, 2])[i], w));
     });
+  });
+});
+
+describe('small host math', () => {
+  it('computes small float32 activations of host operands on the host, within an ulp of the backend', async () => {
+    const { Tensor } = await import('../../../runtime/tensor.js');
+    await import('../../../runtime/kernels/index.js');
+    const { kernelFor } = await import('../../../runtime/kernels/registry.js');
+    const { Attrs } = await import('../../../runtime/kernels/attrs.js');
+    const run = (op: string, x: InstanceType<typeof Tensor>) =>
+      kernelFor(op)!.kernel({ node: { name: op, op, input: [], device: '', attr: {} }, attrs: new Attrs({}, op, op), inputs: [x] } as never)[0];
+    const values = Array.from({ length: 256 }, (_, i) => (i - 128) / 16);
+    for (const op of ['Sigmoid', 'Tanh', 'Relu', 'Exp']) {
+      setSmallHostMath(true);
+      const host = run(op, Tensor.from('float32', [1, 256], values));
+      expect(host.isOnBackend).toBe(false);
+      setSmallHostMath(false);
+      const backend = run(op, Tensor.from('float32', [1, 256], values));
+      expect(backend.isOnBackend).toBe(true);
+      const a = host.values() as Float32Array;
+      const b = backend.values() as Float32Array;
+      for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(2 ** -22 * Math.max(1, Math.abs(b[i])));
+      backend.dispose();
+    }
+    setSmallHostMath(true);
+    // Beyond SMALL_HOST_ELEMENTS the backend computes.
+    expect(run('Tanh', Tensor.from('float32', [SMALL_HOST_ELEMENTS + 1], new Array(SMALL_HOST_ELEMENTS + 1).fill(0.5))).isOnBackend).toBe(true);
   });
 });

@@ -32,7 +32,7 @@ function library(functions: FunctionDef[]) {
   return { lib, env: { resources, functions: lib } };
 }
 
-/** while i < n: h = tanh(h * x + x); i += 1 (h, x: float32 [1, 1024]). */
+/** while i < n: h = tanh(h * x + x); i += 1 (h, x: float32 [1, 2048]: beyond the small host path, so on the backend). */
 const recurrence = [
   fn('cond', [['i', 'int32'], ['n', 'int32'], ['h', 'float32'], ['x', 'float32']], [['r', 'bool']], [node('lt', 'Less', ['i', 'n'], { T: i32 })], { r: 'lt:z:0' }),
   fn(
@@ -58,7 +58,7 @@ const loopGraph: NodeDef[] = [
   node('loop', 'While', ['i0', 'n', 'h', 'x'], { cond: attr.func('cond'), body: attr.func('body'), T: attr.types(['int32', 'int32', 'float32', 'float32']) }),
 ];
 
-const WIDTH = 1024;
+const WIDTH = 2048;
 const vec = (v: number) => Tensor.from('float32', [1, WIDTH], new Array(WIDTH).fill(v));
 
 /** Runs the loop n times inside a run scope; returns h and the live tfjs tensors/bytes just before the run's scope ends. */
