@@ -56,14 +56,15 @@ import { randomBytes } from 'node:crypto';
 import { failedPrecondition, internal, notFound, StatusError, toStatusError, unavailable } from '../runtime/errors.js';
 import type { SignatureInfo, TensorSpec } from '../runtime/engine.js';
 import { dtypeTfName } from '../runtime/dtypes.js';
-import { crashHookFromEnv, durableRename, removeTree, syncDir, syncTree, type CrashHook, type CrashPoint } from './durable.js';
+import { crashHookFromEnv, type CrashHook, type CrashPoint } from './crash_points.js';
+import { durableRename, removeTree, syncDir, syncTree } from '../serving/durable.js';
 import { allowedVersions, computeLoadSet } from './load_set.js';
-import { consoleLogger, type Logger } from './log.js';
-import { modelConfig, type ModelConfig } from './model_config.js';
+import { consoleLogger, type Logger } from '../serving/log.js';
+import { modelConfig, type ModelConfig } from '../serving/model_config.js';
 import { checkLabelName, checkModelName } from './model_name.js';
 import { forgetUpload } from './recovery.js';
-import type { ManagerState, ServableState } from './servable_state.js';
-import type { ServingCore, ServingRouter } from './serving_core.js';
+import type { ManagerState, ServableState } from '../serving/servable_state.js';
+import type { ServingCore, ServingRouter } from '../serving/serving_core.js';
 import type {
   EventKind,
   EventRow,
@@ -81,11 +82,11 @@ import type {
   VersionState,
   VersionUpdate,
 } from './store.js';
-import { listVersionDirs } from './version_dir.js';
-import { isObjectStoreUrl, joinS3Url } from './object_store/s3_url.js';
-import { digestFolder, type FolderDigest } from './version_files.js';
-import type { AspiredVersion } from './version_manager.js';
-import { describePolicy } from './version_policy.js';
+import { listVersionDirs } from '../serving/version_dir.js';
+import { isObjectStoreUrl, joinS3Url } from '../serving/object_store/s3_url.js';
+import { digestFolder, type FolderDigest } from '../serving/version_files.js';
+import type { AspiredVersion } from '../serving/version_manager.js';
+import { describePolicy } from '../serving/version_policy.js';
 import { DEFAULT_REPLICA_LAPSE_MS, listReplicas, type ReplicaInfo } from './replicas.js';
 import {
   applyMetadataPatch,
@@ -119,7 +120,7 @@ export interface RegistryOptions {
   /** How long a request waits for an on-demand load (default 10000 ms) before it gets UNAVAILABLE. */
   onDemandMaxWaitMs?: number;
   log?: Logger;
-  /** Called between the steps of an upload or purge (registry/durable.ts); default: from MODELHOST_CRASH_AT, else none. */
+  /** Called between the steps of an upload or purge (registry/crash_points.ts); default: from MODELHOST_CRASH_AT, else none. */
   crashHook?: CrashHook;
   /**
    * A shared store (PostgreSQL): how often to look for other replicas' changes

@@ -69,7 +69,7 @@ export interface VersionRow {
   error: string | null;
   sha256: string | null;
   sizeBytes: number | null;
-  /** Cheap change detector of the folder's files (registry/version_dir.ts). */
+  /** Cheap change detector of the folder's files (serving/version_dir.ts). */
   fingerprint: string | null;
   source: VersionSource;
   createdAt: string;

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { listFiles } from '../../registry/version_files.js';
+import { listFiles } from '../../serving/version_files.js';
 import type { VersionJson } from './api_client.js';
 import { collect } from './metadata.js';
 import { multipartBody, type FormPart } from './multipart.js';

@@ -4,13 +4,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { silentLogger } from '../../registry/log.js';
-import type { ModelConfig } from '../../registry/model_config.js';
-import type { CrashHook } from '../../registry/durable.js';
+import { silentLogger } from '../../serving/log.js';
+import type { ModelConfig } from '../../serving/model_config.js';
+import type { CrashHook } from '../../registry/crash_points.js';
 import { recoverRegistry } from '../../registry/recovery.js';
 import { Registry } from '../../registry/registry.js';
-import type { ModelSpec } from '../../registry/serving_core.js';
-import { ServingCore } from '../../registry/serving_core.js';
+import type { ModelSpec } from '../../serving/serving_core.js';
+import { ServingCore } from '../../serving/serving_core.js';
 import { openRegistryStore } from '../../registry/open_store.js';
 import type { RegistryStore } from '../../registry/store.js';
 import { UploadIntake } from '../../registry/upload.js';
