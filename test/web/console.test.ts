@@ -111,7 +111,7 @@ describe.skipIf(skip)('web console in Chromium', () => {
     // Roll back to version 2, confirming first.
     await page.getByRole('button', { name: 'Roll back to version 2' }).click();
     const confirm = page.getByRole('dialog', { name: 'Roll back f_mnist?' });
-    await visible(confirm);
+    await visible(confirm.getByTestId('breaking-changes').getByText('would break clients of version 3'));
     await confirm.getByRole('button', { name: 'Roll back' }).click();
     await visible(page.getByTestId('serving-mode').getByText('pinned to v2'));
     await visible(page.getByTestId('events').getByText('Rolled back'));

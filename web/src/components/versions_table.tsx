@@ -9,6 +9,7 @@ import { notify } from '../lib/notices.js';
 import { LabelChip, Mark, StateBadge } from './badges.js';
 import { ConfirmDialog, Modal } from './dialog.js';
 import { PinDialog } from './pin_dialog.js';
+import { SignatureDiffPanel } from './signature_diff_view.js';
 import { Link, versionHref } from '../router.js';
 
 interface Props {
@@ -216,7 +217,11 @@ export function VersionsTable({ model, canChange, onChanged }: Props) {
           notify('success', `Rolled back: version ${m.active_version} serves ${name}, pinned.`);
           onChanged();
         }}
-      />
+      >
+        {pending?.kind === 'rollback' && model.active_version !== null && (
+          <SignatureDiffPanel model={name} from={model.active_version} to={pending.version} />
+        )}
+      </ConfirmDialog>
 
       <ConfirmDialog
         open={pending?.kind === 'retire'}
