@@ -111,6 +111,16 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: 'version metadata: description, tags, metrics and provenance (the API\'s "source") of each version',
+    sql: `
+      ALTER TABLE versions ADD COLUMN description TEXT;
+      ALTER TABLE versions ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE versions ADD COLUMN metrics TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE versions ADD COLUMN provenance TEXT;
+    `,
+  },
 ];
 
 /**

@@ -2,7 +2,7 @@
 // /api/v1 (docs/openapi.yaml) and TensorFlow Serving's REST API under /v1.
 // Changes carry the admin token when the server needs one (./auth.ts).
 import { access, authHeaders, fetchAccess, promptForToken, storedToken, storeToken } from './auth.js';
-import type { ErrorBody, EventsPage, Model, ModelStats, Version } from './types.js';
+import type { ErrorBody, EventsPage, MetadataPatch, Model, ModelStats, SignatureDiff, Version } from './types.js';
 
 export class ApiError extends Error {
   constructor(
@@ -88,6 +88,9 @@ export const api = {
   retire: (name: string, version: number, purge: boolean) =>
     change<Version>('DELETE', `${modelPath(name)}/versions/${version}${purge ? '?purge=true' : ''}`),
   restore: (name: string, version: number) => change<Version>('POST', `${modelPath(name)}/versions/${version}/restore`),
+  version: (name: string, version: number) => getJson<Version>(`${modelPath(name)}/versions/${version}`),
+  setMetadata: (name: string, version: number, patch: MetadataPatch) => change<Version>('PATCH', `${modelPath(name)}/versions/${version}`, patch),
+  diff: (name: string, from: number, to: number) => getJson<SignatureDiff>(`${modelPath(name)}/versions/${from}/diff/${to}`),
 };
 
 /** One file of an upload: an archive, or a SavedModel file with its path relative to the dropped folder. */

@@ -21,6 +21,7 @@ const KIND_TEXT: Record<EventKind, string> = {
   retired: 'Retired',
   restored: 'Restored',
   purged: 'Purged',
+  metadata_changed: 'Metadata changed',
 };
 
 const TONE: Partial<Record<EventKind, string>> = {

@@ -1,8 +1,8 @@
 // Version policies and the availability-preserving swap policy (TF Serving's
 // file_system_storage_path_source and availability_preserving_policy rules).
 import { describe, expect, it } from 'vitest';
-import { nextAction, type VersionSnapshot } from '../../registry/availability_policy.js';
-import { aspiredVersions } from '../../registry/version_policy.js';
+import { nextAction, type VersionSnapshot } from '../../serving/availability_policy.js';
+import { aspiredVersions } from '../../serving/version_policy.js';
 
 describe('version policies', () => {
   const onDisk = [3, 1, 7, 5];

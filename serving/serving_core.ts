@@ -73,7 +73,7 @@ export interface ServingCoreOptions {
    * its version) may name any version.
    */
   allowVersionLabelsForUnavailableModels?: boolean;
-  /** Serves s3:// base paths (registry/object_store/); its wrapEngine must wrap `engine`. */
+  /** Serves s3:// base paths (serving/object_store/); its wrapEngine must wrap `engine`. */
   objectStore?: ObjectStore;
   log?: Logger;
 }

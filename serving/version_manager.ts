@@ -32,7 +32,7 @@ export interface AspiredVersion {
   version: number;
   /** The version folder. */
   dir: string;
-  /** Changes whenever the folder's files change (see registry/version_dir.ts). */
+  /** Changes whenever the folder's files change (see serving/version_dir.ts). */
   fingerprint: string;
 }
 

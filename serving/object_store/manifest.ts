@@ -1,8 +1,8 @@
 /**
  * The marker of a published version: `{base}/{N}/.modelhost-manifest.json`,
- * written last by an upload (registry/object_store/publish.ts). It lists
+ * written last by an upload (serving/object_store/publish.ts). It lists
  * every file of the version with its size and sha256, plus the folder's
- * size and digest (registry/version_files.ts's algorithm, so the registry
+ * size and digest (serving/version_files.ts's algorithm, so the registry
  * records the same sha256 for the version wherever it lives):
  *
  *   { "format": "modelhost-version/1", "model": "m", "version": 3, "created_at": "…",
@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { invalidArgument, resourceExhausted, StatusError } from '../../runtime/errors.js';
-import { safeSegments } from '../archive.js';
+import { safeSegments } from '../safe_path.js';
 import { listFiles, type FolderDigest } from '../version_files.js';
 
 export const MANIFEST_NAME = '.modelhost-manifest.json';

@@ -4,7 +4,7 @@
  *
  *  - A version folder is offered only once it is complete and unchanged
  *    across two polls: `saved_model.pb` parses and every file the checkpoint
- *    index names is present and long enough (registry/version_readiness.ts),
+ *    index names is present and long enough (serving/version_readiness.ts),
  *    and its fingerprint (names, sizes, mtimes) is the same as on the poll
  *    before. On a model's first poll (server start, model added) complete is
  *    enough, so startup does not wait a poll interval. A partial folder
@@ -36,7 +36,7 @@ import { checkVersionReady, type NotReady } from './version_readiness.js';
 import type { ObjectStore } from './object_store/object_store.js';
 import { isObjectStoreUrl } from './object_store/s3_url.js';
 
-/** Returns undefined when the folder is complete, else why it is not (registry/version_readiness.ts). */
+/** Returns undefined when the folder is complete, else why it is not (serving/version_readiness.ts). */
 export type ReadinessCheck = (dir: string) => Promise<NotReady | undefined>;
 
 export type AspiredVersionsCallback = (model: string, versions: AspiredVersion[]) => void;
@@ -46,7 +46,7 @@ export interface WatcherOptions {
   /** Seconds between polls (fractions allowed). */
   pollIntervalSeconds: number;
   checkReady?: ReadinessCheck;
-  /** Lists s3:// base paths (registry/object_store/); without it such a base path is an error. */
+  /** Lists s3:// base paths (serving/object_store/); without it such a base path is an error. */
   objectStore?: ObjectStore;
   log?: Logger;
 }
@@ -187,9 +187,9 @@ export class VersionWatcher {
     return ready.filter((r) => chosen.has(r.version));
   }
 
-  /** An s3:// base path: the object store's Source decides which versions are complete (registry/object_store/source.ts). */
+  /** An s3:// base path: the object store's Source decides which versions are complete (serving/object_store/source.ts). */
   private async pollObjectStore(model: ModelConfig): Promise<AspiredVersion[] | undefined> {
-    if (!this.options.objectStore) throw new Error('s3:// base paths need the object store (registry/object_store/), which this server was started without.');
+    if (!this.options.objectStore) throw new Error('s3:// base paths need the object store (serving/object_store/), which this server was started without.');
     const policy = model.versionPolicy;
     const ready = await this.options.objectStore.poll(model, (v) => policy.kind !== 'specific' || policy.versions.includes(v));
     if (!ready) {

@@ -1,5 +1,5 @@
 /**
- * The logging interface registry/ and server/ write through: one line per
+ * The logging interface serving/, registry/ and server/ write through: one line per
  * event, to stderr by default. Tests pass a quiet or capturing logger.
  */
 export interface Logger {

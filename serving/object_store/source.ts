@@ -27,11 +27,11 @@
  *
  * Each offered version is an AspiredVersion whose `dir` is the version's
  * s3:// URL; the DownloadPlan registered for that URL tells the cache what to
- * fetch when the manager loads it (registry/object_store/cache.ts).
+ * fetch when the manager loads it (serving/object_store/cache.ts).
  */
 import { createHash } from 'node:crypto';
 import { invalidArgument, resourceExhausted, toStatusError, type StatusError } from '../../runtime/errors.js';
-import { safeSegments } from '../archive.js';
+import { safeSegments } from '../safe_path.js';
 import type { Logger } from '../log.js';
 import type { ModelConfig } from '../model_config.js';
 import { parseVersionDirName } from '../version_dir.js';
