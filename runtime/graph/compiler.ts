@@ -157,14 +157,16 @@ export function compileBody(original: GraphBody, cctx: CompileContext): Plan {
 
   // 2. Slots: feeds first, then each consumed node output.
   let numSlots = body.feeds.length;
-  const outSlot = new Map<string, number>();
+  // Per producing node, the slot of each consumed output index.
+  const outSlots = new Map<string, number[]>();
   const slotFor = (r: Ref): number => {
     if (r.feed !== undefined) return r.feed;
-    const key = `${r.node}:${r.index}`;
-    let s = outSlot.get(key);
+    let list = outSlots.get(r.node!);
+    if (list === undefined) outSlots.set(r.node!, (list = []));
+    let s = list[r.index];
     if (s === undefined) {
       s = numSlots++;
-      outSlot.set(key, s);
+      list[r.index] = s;
     }
     return s;
   };
@@ -226,7 +228,7 @@ export function compileBody(original: GraphBody, cctx: CompileContext): Plan {
   const folded = new Set<string>();
   const steps: Step[] = [];
   for (const p of pending) {
-    const outputs = outputSlots(p.node.name, outSlot);
+    const outputs = outputSlots(outSlots.get(p.node.name));
     const step: Step = {
       node: p.node,
       attrs: p.attrs,
@@ -332,22 +334,18 @@ function kernelDefFor(node: NodeDef, cctx: CompileContext): KernelDef | undefine
   return undefined;
 }
 
-function outputSlots(name: string, outSlot: Map<string, number>): Int32Array {
-  let max = -1;
-  const found: Array<[number, number]> = [];
-  for (let i = 0; ; i++) {
-    const s = outSlot.get(`${name}:${i}`);
-    if (s !== undefined) {
-      found.push([i, s]);
-      max = i;
-    }
-    // Output lists are short; stop after a generous gap past the last consumed index.
-    if (i > max + 64) break;
-  }
-  const out = new Int32Array(max + 1).fill(-1);
-  for (const [i, s] of found) out[i] = s;
+/** Slot per output index of a node (-1 where nothing consumes it), from its consumed outputs. */
+function outputSlots(consumed: readonly number[] | undefined): Int32Array {
+  if (consumed === undefined) return new Int32Array(0);
+  // An index no op has (a malformed "node:4294967295") stays unproduced: the run reports it.
+  const n = Math.min(consumed.length, MAX_OUTPUT_INDEX);
+  const out = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) if (consumed[i] !== undefined) out[i] = consumed[i];
   return out;
 }
+
+/** More outputs than any op has (list outputs included). */
+const MAX_OUTPUT_INDEX = 1 << 16;
 
 /** "x" → "x:0"; "x:1" stays. */
 export function normalizeTensorName(name: string): string {

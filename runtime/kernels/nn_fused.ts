@@ -170,11 +170,25 @@ function affineOf(fused: readonly string[], args: readonly Tensor[], channels: n
   return { scale, shift, activation: act };
 }
 
-/** W * scale along the output-channel index of the filter (`channelOf` maps a flat index to it). */
-function scaledFilter(w: Tensor, scale: Float64Array, channelOf: (i: number) => number): Tensor {
+/**
+ * W * scale along the output-channel index of the filter: the fastest-varying
+ * index (conv filters, MatMul's b), or with `rowLength` the row (a transposed
+ * b: channel = i / rowLength). Same products as one multiply per element.
+ */
+function scaledFilter(w: Tensor, scale: Float64Array, rowLength?: number): Tensor {
   const src = w.values() as Float32Array;
   const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = src[i] * scale[channelOf(i)];
+  const channels = scale.length;
+  if (rowLength === undefined) {
+    for (let base = 0; base < src.length; base += channels) {
+      for (let c = 0; c < channels; c++) out[base + c] = src[base + c] * scale[c];
+    }
+  } else {
+    for (let row = 0, i = 0; i < src.length; row++) {
+      const m = scale[row];
+      for (const end = i + rowLength; i < end; i++) out[i] = src[i] * m;
+    }
+  }
   return Tensor.fromHost('float32', w.shape, out);
 }
 
@@ -187,7 +201,8 @@ function foldedOperands(
   filter: Tensor,
   args: readonly Tensor[],
   affine: Affine,
-  channelOf: (i: number) => number,
+  /** How output channels lie in the filter (scaledFilter). */
+  rowLength: number | undefined,
 ): { filter: Tensor; bias: Tensor | undefined } {
   // The bias is always a new rank-1 tensor: the WASM kernels check the shape
   // their storage was allocated with, which a reshaped view (Squeeze of a [1, C] slice) does not change.
@@ -195,7 +210,7 @@ function foldedOperands(
   const key = [filter, ...args];
   const hit = cache?.get(key);
   if (hit) return { filter: hit[0], bias: hit[1] };
-  const w = affine.scale ? scaledFilter(filter, affine.scale, channelOf) : filter;
+  const w = affine.scale ? scaledFilter(filter, affine.scale, rowLength) : filter;
   const bias = affine.shift ? Tensor.fromHost('float32', [affine.shift.length], Float32Array.from(affine.shift)) : undefined;
   // An unscaled filter that is a weight goes to the backend itself (dropping its host copy), the clone shares that.
   if (w === filter && filter.isPersistent) filter.toTf();
@@ -236,7 +251,7 @@ function fusedConv(op: '_FusedConv2D' | '_FusedDepthwiseConv2dNative', attrs: At
     x.size > 0;
   const affine = fast ? affineOf(fused, args, channels, 4, attrs.float('epsilon', 0.0001)) : undefined;
   if (affine) {
-    const folded = foldedOperands(cache, filter, args, affine, (i) => i % channels);
+    const folded = foldedOperands(cache, filter, args, affine, undefined);
     const act = affine.activation === undefined ? 'linear' : TFJS_ACTIVATION[affine.activation];
     const operands = folded.bias ? [x, folded.filter, folded.bias] : [x, folded.filter];
     return runTf('float32', operands, (xx, ff, bb) => {
@@ -282,7 +297,7 @@ function fusedMatMul(attrs: Attrs, inputs: Tensor[], cache: KernelCache | undefi
   // tfjs-backend-wasm 4.22's _FusedMatMul adds the bias at wrong offsets when an operand is transposed (and M > 1).
   if (affine && !((ta || tb) && affine.shift)) {
     const k = inner[0];
-    const folded = foldedOperands(cache, b, args, affine, tb ? (i) => Math.floor(i / k) : (i) => i % channels);
+    const folded = foldedOperands(cache, b, args, affine, tb ? k : undefined);
     const act = affine.activation === undefined ? 'linear' : TFJS_ACTIVATION[affine.activation];
     if (act !== undefined && directDispatch()) {
       const y = Tensor.fromTf(directFusedMatMul(a.toTf(), folded.filter.toTf(), folded.bias?.toTf(), ta, tb, act, attrs.float('leakyrelu_alpha', 0.2), [rows, channels]));
