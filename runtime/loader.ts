@@ -232,7 +232,7 @@ async function load(dir: string, options: LoadOptions = {}): Promise<LoadedModel
   const tags = options.tags ?? ['serve'];
   const file = await readSavedModel(dir);
   // TF1 while loops become functional While ops (graph/tf1_while.ts).
-  const meta = withTf1LoopsLifted(selectMetaGraph(file, tags));
+  const meta = withTf1LoopsLifted(selectMetaGraph(file, tags, 'run'));
   const resources = new ModelResources(dir);
   const library = new FunctionLibrary(meta.graphDef.library.function, meta.metaInfoDef.strippedOpList, resources, options.graphOptimizations ?? graphOptimizations());
   const env: RunEnv = { resources, functions: library };

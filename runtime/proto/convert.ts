@@ -129,8 +129,17 @@ function nameAttrListFromProto(p: NameAttrListMsg, where: string): NameAttrList 
   return { name: p.name ?? '', attr: attrMapFromProto(p.attr, `${where} (function ${p.name ?? ''})`) };
 }
 
-export function attrMapFromProto(p: Record<string, AttrValueMsg> | undefined, where: string): Record<string, AttrValue> {
-  return mapValues(p, (v, k) => attrFromProto(v, `${where}, attr '${k}'`));
+export function attrMapFromProto(p: Record<string, AttrValueMsg> | undefined, where: string, skip?: ReadonlySet<string>): Record<string, AttrValue> {
+  if (!skip) return mapValues(p, (v, k) => attrFromProto(v, `${where}, attr '${k}'`));
+  const out: Record<string, AttrValue> = {};
+  if (!p) return out;
+  for (const k of Object.keys(p)) if (!skip.has(k)) out[k] = attrFromProto(p[k], `${where}, attr '${k}'`);
+  return out;
+}
+
+/** What conversion may leave out: node attrs nothing reads (e.g. for a graph only run, not written back). */
+export interface ConvertOptions {
+  skipNodeAttrs?: ReadonlySet<string>;
 }
 
 export function attrToProto(a: AttrValue): AttrValueMsg {
@@ -179,14 +188,14 @@ function nameAttrListToProto(n: NameAttrList): NameAttrListMsg {
 
 // ---------- NodeDef, OpDef, FunctionDef, GraphDef ----------
 
-export function nodeDefFromProto(p: NodeDefMsg, where = ''): NodeDef {
+export function nodeDefFromProto(p: NodeDefMsg, where = '', options: ConvertOptions = {}): NodeDef {
   const name = p.name ?? '';
   return {
     name,
     op: p.op ?? '',
     input: p.input ?? [],
     device: p.device ?? '',
-    attr: attrMapFromProto(p.attr, `${where}node '${name}'`),
+    attr: attrMapFromProto(p.attr, `${where}node '${name}'`, options.skipNodeAttrs),
   };
 }
 
@@ -254,13 +263,13 @@ export function opDefToProto(o: OpDef): OpDefMsg {
   });
 }
 
-export function functionDefFromProto(p: FunctionDefMsg): FunctionDef {
+export function functionDefFromProto(p: FunctionDefMsg, options: ConvertOptions = {}): FunctionDef {
   const signature = opDefFromProto(p.signature ?? {});
   const where = `function '${signature.name}': `;
   return {
     signature,
     attr: attrMapFromProto(p.attr, `function '${signature.name}'`),
-    nodeDef: (p.nodeDef ?? []).map((n) => nodeDefFromProto(n, where)),
+    nodeDef: (p.nodeDef ?? []).map((n) => nodeDefFromProto(n, where, options)),
     ret: { ...(p.ret ?? {}) },
     controlRet: { ...(p.controlRet ?? {}) },
   };
@@ -276,10 +285,10 @@ export function functionDefToProto(f: FunctionDef): FunctionDefMsg {
   });
 }
 
-export function graphDefFromProto(p: GraphDefMsg): GraphDef {
+export function graphDefFromProto(p: GraphDefMsg, options: ConvertOptions = {}): GraphDef {
   const g: GraphDef = {
-    node: (p.node ?? []).map((n) => nodeDefFromProto(n)),
-    library: { function: (p.library?.function ?? []).map(functionDefFromProto) },
+    node: (p.node ?? []).map((n) => nodeDefFromProto(n, '', options)),
+    library: { function: (p.library?.function ?? []).map((f) => functionDefFromProto(f, options)) },
   };
   if (p.versions) g.versions = { producer: p.versions.producer ?? 0, minConsumer: p.versions.minConsumer ?? 0 };
   return g;
@@ -411,10 +420,10 @@ export function metaInfoDefToProto(m: MetaInfoDef): MetaInfoDefMsg {
   });
 }
 
-export function metaGraphFromProto(p: MetaGraphDefMsg): MetaGraph {
+export function metaGraphFromProto(p: MetaGraphDefMsg, options: ConvertOptions = {}): MetaGraph {
   const meta: MetaGraph = {
     metaInfoDef: metaInfoDefFromProto(p.metaInfoDef ?? {}),
-    graphDef: graphDefFromProto(p.graphDef ?? {}),
+    graphDef: graphDefFromProto(p.graphDef ?? {}, options),
     collectionDef: mapValues(p.collectionDef, collectionDefFromProto),
     signatureDef: mapValues(p.signatureDef, (s) => signatureDefFromProto(s)),
     assetFileDef: (p.assetFileDef ?? []).map(assetFileDefFromProto),

@@ -4,8 +4,9 @@
  *  - readSavedModel(dir): parses `saved_model.pb` (or `saved_model.pbtxt`);
  *    a directory without either is NOT_FOUND with TF's wording, plus a hint
  *    when it holds a legacy SessionBundle (`export.meta`);
- *  - selectMetaGraph(file, tags): the MetaGraphDef whose tag SET equals
- *    `tags` (order and duplicates do not matter), converted to plain types;
+ *  - selectMetaGraph(file, tags, use): the MetaGraphDef whose tag SET equals
+ *    `tags` (order and duplicates do not matter), converted to plain types
+ *    (use 'run': without the attrs running it never reads);
  *  - initOpName(meta): the op to run once after restoring variables
  *    (signature `__saved_model_init_op`, else collection
  *    `saved_model_main_op`, else `legacy_init_op`);
@@ -47,6 +48,14 @@ export interface SavedModelFile {
 }
 
 const converted = new WeakMap<MetaGraphDefMsg, MetaGraph>();
+const convertedToRun = new WeakMap<MetaGraphDefMsg, MetaGraph>();
+
+/**
+ * Node attrs a graph that is only run never reads (TF's executor ignores them
+ * too): `_output_shapes`, the shapes an export records on every node (a
+ * third of a Keras export's attrs, and its largest).
+ */
+const NOT_READ_TO_RUN: ReadonlySet<string> = new Set(['_output_shapes']);
 
 async function exists(p: string): Promise<boolean> {
   try {
@@ -110,15 +119,16 @@ function sameTagSet(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /** The MetaGraphDef tagged exactly with `tags` (as a set); NOT_FOUND listing the available tag sets otherwise. */
-export function selectMetaGraph(file: SavedModelFile, tags: readonly string[]): MetaGraph {
+export function selectMetaGraph(file: SavedModelFile, tags: readonly string[], use: 'any' | 'run' = 'any'): MetaGraph {
   const metaGraphs = file.proto.metaGraphs ?? [];
   for (let i = 0; i < metaGraphs.length; i++) {
     if (!sameTagSet(file.tagSets[i], tags)) continue;
     const msg = metaGraphs[i];
-    let meta = converted.get(msg);
+    const cache = use === 'run' ? convertedToRun : converted;
+    let meta = cache.get(msg);
     if (!meta) {
-      meta = metaGraphFromProto(msg);
-      converted.set(msg, meta);
+      meta = metaGraphFromProto(msg, use === 'run' ? { skipNodeAttrs: NOT_READ_TO_RUN } : {});
+      cache.set(msg, meta);
     }
     return meta;
   }

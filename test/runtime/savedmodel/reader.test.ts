@@ -64,6 +64,18 @@ describe('readSavedModel + selectMetaGraph on the TF Serving fixtures', () => {
     expect(meta.collectionDef['saved_model_main_op'].nodeList).toEqual(['group_deps']);
   });
 
+  it("converted to run ('run'), a graph leaves out the _output_shapes attrs; otherwise every attr stays", async () => {
+    for (const dir of ['saved_model_half_plus_two_cpu/00000123', 'saved_model_half_plus_two_tf2_cpu/00000123']) {
+      const all = selectMetaGraph(await readSavedModel(fixture(dir)), ['serve']);
+      const run = selectMetaGraph(await readSavedModel(fixture(dir)), ['serve'], 'run');
+      const nodes = (m: typeof all) => [...m.graphDef.node, ...m.graphDef.library.function.flatMap((f) => f.nodeDef)];
+      expect(nodes(all).filter((n) => '_output_shapes' in n.attr).length, dir).toBeGreaterThan(20);
+      expect(nodes(run).filter((n) => '_output_shapes' in n.attr)).toEqual([]);
+      const rest = (m: typeof all) => nodes(m).map((n) => ({ ...n, attr: Object.fromEntries(Object.entries(n.attr).filter(([k]) => k !== '_output_shapes')) }));
+      expect(rest(run)).toEqual(rest(all));
+    }
+  });
+
   it('half_plus_two_2_versions/00000124 uses the legacy_init_op collection', async () => {
     const { meta } = await load('saved_model_half_plus_two_2_versions/00000124');
     expect(meta.collectionDef['saved_model_main_op']).toBeUndefined();
