@@ -47,7 +47,11 @@ export type EventKind =
   | 'uploaded'
   | 'retired'
   | 'restored'
-  | 'purged';
+  | 'purged'
+  | 'rollout_started'
+  | 'rollout_changed'
+  | 'rollout_promoted'
+  | 'rollout_aborted';
 
 export interface ModelRow {
   name: string;
@@ -202,6 +206,43 @@ export interface ModelSnapshot {
   signatures: Map<number, SignatureRow[]>;
   labels: LabelRow[];
   pin: PinRow | undefined;
+  /** The model's rollout, running or the last one that ended (absent: never had one). */
+  rollout?: RolloutRow;
+}
+
+/** 'canary': a share of the requests naming no version go to the candidate; 'shadow': the candidate gets copies, clients get the stable version. */
+export type RolloutMode = 'canary' | 'shadow';
+export type RolloutState = 'running' | 'promoted' | 'aborted';
+
+/** Guard rails of a rollout (registry/rollout/types.ts): null fields are not checked. */
+export interface RolloutLimits {
+  maxErrorRate: number | null;
+  maxP99LatencyRatio: number | null;
+  minRequests: number;
+}
+
+/** A model's rollout (one row per model: the running one, or the last one that ended). */
+export interface RolloutRow {
+  model: string;
+  stable: number;
+  candidate: number;
+  /** Share (0..100) of the requests naming no version that the candidate answers (canary) or gets a copy of (shadow). */
+  percent: number;
+  mode: RolloutMode;
+  state: RolloutState;
+  /** Why it ended (aborted: who or which limit, with the figures). */
+  reason: string | null;
+  limits: RolloutLimits | null;
+  windowSeconds: number;
+  /** Automatic percentages, in order, each held stepSeconds while within limits; null: none. */
+  steps: number[] | null;
+  stepSeconds: number | null;
+  /** Bumped by every change: conditional writes (putRollout's expectedRevision) let one replica win a race. */
+  revision: number;
+  startedAt: string;
+  /** When the percentage (or state) last changed: automatic steps count from here. */
+  changedAt: string;
+  actor: string;
 }
 
 export interface NewVersion {
@@ -236,6 +277,8 @@ export interface StoreReads {
   loadSnapshot(names?: readonly string[]): Promise<Map<string, ModelSnapshot>>;
   /** The models with events newer than `eventId`, and the newest event id (the polling side of `watch`). */
   changesSince(eventId: number): Promise<{ lastEventId: number; models: string[] }>;
+  /** The model's rollout row (running or ended), if it ever had one. */
+  getRollout(model: string): Promise<RolloutRow | undefined>;
   /** Replicas seen within `withinMs` (default: all ever recorded), most recently started first. */
   listReplicas(options?: { withinMs?: number }): Promise<ReplicaRow[]>;
 }
@@ -268,6 +311,12 @@ export interface StoreTx extends StoreReads {
   addPendingMove(m: { kind: PendingMoveKind; model: string; version: number; source: string; target: string; detail: PendingMoveDetail }): Promise<PendingMove>;
   deletePendingMove(id: number): Promise<void>;
   addEvent(e: NewEvent): Promise<EventRow>;
+  /**
+   * Writes a model's rollout row. With `expectedRevision`, only when the row
+   * there still has that revision (another replica may have changed it
+   * first); returns whether it was written.
+   */
+  putRollout(row: RolloutRow, expectedRevision?: number): Promise<boolean>;
   /** Records (or refreshes) a replica's heartbeat; `lastSeen` is the store's clock. */
   recordHeartbeat(r: NewReplicaHeartbeat): Promise<void>;
   markReplicaStopped(id: string): Promise<void>;
