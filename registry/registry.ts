@@ -676,6 +676,12 @@ export class Registry implements ServingRouter {
     return this.requireModel(name).rollout;
   }
 
+  /** The model's running rollout, if any (undefined for an unknown model too: the request path asks). */
+  runningRollout(name: string): RolloutRow | undefined {
+    const r = this.models.get(name)?.rollout;
+    return r?.state === 'running' ? r : undefined;
+  }
+
   /** Rollouts running now, one per model. */
   runningRollouts(): RolloutRow[] {
     return [...this.models.values()].flatMap((m) => (m.rollout?.state === 'running' ? [m.rollout] : []));

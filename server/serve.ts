@@ -39,6 +39,7 @@ import { DEFAULT_MAX_REQUEST_BYTES, type RestLimits } from './rest/handler.js';
 import { runWarmup } from './warmup.js';
 import { setSignatureMethodNameCheck } from './inference/examples.js';
 import { checkLoggingConfigs, DEFAULT_REQUEST_LOG_DIR, RequestLog } from './request_log/request_logger.js';
+import { RolloutGuard } from './rollout/guard.js';
 
 export interface ServeOptions {
   models: ModelListSource;
@@ -155,6 +156,8 @@ export interface RegistryServeOptions {
   /** Heartbeat period (default 5000 ms), and the silence after which a replica is reported gone (default 15000 ms). */
   heartbeatMs?: number;
   replicaLapseMs?: number;
+  /** Shadow rollouts: request copies waiting or running at most (--rollout_shadow_queue, default 64; 0: none). */
+  rolloutShadowQueue?: number;
 }
 
 export interface RunningServer {
@@ -251,6 +254,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   requestLog.update(models);
 
   let registry: Registry | undefined;
+  let guard: RolloutGuard | undefined;
   let fallback = options.fallback;
   if (options.registry && store) {
     const r = options.registry;
@@ -265,6 +269,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         maxLoadedVersions: r.maxLoadedVersions,
         onDemandMaxWaitingRequests: r.onDemandMaxWaitingRequests,
         onDemandMaxWaitMs: r.onDemandMaxWaitMs,
+        shadowQueue: r.rolloutShadowQueue,
         log,
       });
     } catch (e) {
@@ -273,6 +278,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await store.close();
       throw e;
     }
+    guard = new RolloutGuard({ registry, actor: store.kind === 'sqlite' ? 'guard' : `guard@${registry.replicaId}`, log });
+    const rolloutGuard = guard;
+    metrics.inferenceListeners.push((m, v, ok, seconds) => rolloutGuard.observe(m, v, ok, seconds));
     const intake = new UploadIntake({
       registry,
       engine,
@@ -290,6 +298,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       requireAdminToken: r.requireAdminToken,
       requestsPerSecond: (m) => metrics.requestRates.perSecond(m),
       requestStats: metrics.stats,
+      rolloutWindowStats: (m) => guard?.stats(m),
     });
     const who = r.adminToken ? 'admin token required for changes' : 'changes accepted from loopback clients connecting directly (no proxy): no admin token set';
     const proxies = r.trustedProxies?.length ? `; trusted proxies ${r.trustedProxies.join(', ')}` : '';
@@ -375,6 +384,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }
     log.info(`Replica ${heartbeat.id} at ${heartbeat.address}`);
   }
+  guard?.start();
   if (grpcPort !== undefined) log.info(`Running gRPC ModelServer at ${host}:${grpcPort} ...`);
   if (options.grpcSocketPath !== undefined) log.info(`Running gRPC ModelServer at UNIX socket ${options.grpcSocketPath} ...`);
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
@@ -411,6 +421,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const deadline = Date.now() + timeoutMs;
       const left = () => Math.max(0, deadline - Date.now());
       clearInterval(timer);
+      guard?.stop();
       await within(reloading, left());
       await Promise.all([http.close(left()), grpcApi?.close(left())]);
       // No request is answered any more: write what is queued, fsync and close the request log files.

@@ -296,7 +296,7 @@ describePostgres('registry store: PostgreSQL', () => {
     const rows = await raw<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
     expect(rows.map((r) => r.version)).toEqual(POSTGRES_MIGRATIONS.map((m) => m.version));
     const tables = await raw<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename");
-    expect(tables.map((t) => t.tablename)).toEqual(['events', 'labels', 'models', 'pending_moves', 'pins', 'replicas', 'schema_migrations', 'signatures', 'versions']);
+    expect(tables.map((t) => t.tablename)).toEqual(['events', 'labels', 'models', 'pending_moves', 'pins', 'replicas', 'rollouts', 'schema_migrations', 'signatures', 'versions']);
   });
 
   it('refuses a database written by a newer modelhost, and an unreachable server with its address (no password)', async () => {
