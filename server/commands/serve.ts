@@ -71,6 +71,7 @@ interface ServeFlags {
   max_loaded_versions: number;
   on_demand_max_waiting_requests: number;
   on_demand_max_wait_ms: number;
+  rollout_shadow_queue: number;
   max_upload_bytes: number;
   max_archive_entries: number;
   max_archive_compression_ratio: number;
@@ -273,6 +274,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       maxLoadedVersions: flags.max_loaded_versions,
       onDemandMaxWaitingRequests: flags.on_demand_max_waiting_requests,
       onDemandMaxWaitMs: flags.on_demand_max_wait_ms,
+      rolloutShadowQueue: flags.rollout_shadow_queue,
       maxUploadBytes: flags.max_upload_bytes,
       maxArchiveEntries: flags.max_archive_entries,
       maxArchiveCompressionRatio: flags.max_archive_compression_ratio,
@@ -363,6 +365,7 @@ export function addServeCommand(program: Command): void {
     .option('--max_loaded_versions <n>', 'versions of a model kept loaded at most (least recently used evicted; default policy only)', positiveInteger, 4)
     .option('--on_demand_max_waiting_requests <n>', 'requests per model that may wait at once for a version to load on demand (more: 503)', positiveInteger, 100)
     .option('--on_demand_max_wait_ms <ms>', 'longest a request waits for its version to load on demand (then: 503)', positiveInteger, 10_000)
+    .option('--rollout_shadow_queue <n>', 'shadow rollouts: request copies waiting or running at most; more are dropped and counted (0: none)', nonNegativeInteger, 64)
     .option('--max_upload_bytes <n>', 'largest upload, and largest SavedModel an archive may expand to', positiveInteger, 1024 * 1024 * 1024)
     .option('--max_archive_entries <n>', 'files and folders an uploaded archive may hold', positiveInteger, DEFAULT_MAX_ARCHIVE_ENTRIES)
     .option('--max_archive_compression_ratio <r>', 'bytes an uploaded archive may expand to per byte of archive (deflate tops out near 1030)', positiveNumber, DEFAULT_MAX_ARCHIVE_COMPRESSION_RATIO)
