@@ -1,7 +1,8 @@
 /**
  * The rollout routes of the management API (docs/registry.md#rollouts):
  *
- *   GET    /models/{m}/rollout           the rollout (running or the last one that ended) with this replica's window figures
+ *   GET    /models/{m}/rollout           the rollout (running or the last one that ended) with this replica's window figures;
+ *                                       {"state": "none", ...nulls} when the model never had one
  *   POST   /models/{m}/rollout           {"version", "percent"?, "mode"?, "limits"?, "window_seconds"?, "steps"?, "step_seconds"?, "force"?}
  *                                       starts one, or changes the running one → the rollout
  *   POST   /models/{m}/rollout/promote   the candidate serves every request naming no version → the rollout
@@ -48,6 +49,28 @@ export function rolloutJson(r: RolloutRow, registry: Registry, windowStats: Roll
 
 const modelOf = (req: Request) => String(req.params.model);
 
+/** A model that never had a rollout: state "none", every other field null (200, so a console polling it logs no error). */
+export function noRolloutJson(model: string) {
+  return {
+    model,
+    stable: null,
+    candidate: null,
+    percent: null,
+    mode: null,
+    state: 'none',
+    reason: null,
+    limits: null,
+    window_seconds: null,
+    steps: null,
+    step_seconds: null,
+    started_at: null,
+    changed_at: null,
+    actor: null,
+    revision: 0,
+    stats: { stable: null, candidate: null },
+  };
+}
+
 export function mountRolloutRoutes(router: Router, options: RolloutRouteOptions): void {
   const { registry, json, actorOf } = options;
   const answer = (r: RolloutRow | undefined) => {
@@ -58,8 +81,7 @@ export function mountRolloutRoutes(router: Router, options: RolloutRouteOptions)
   router.get('/models/:model/rollout', (req, res) => {
     const name = modelOf(req);
     const r = registry.getRollout(name);
-    if (!r) throw notFound(`Model ${name} has had no rollout. Start one with POST /api/v1/models/${name}/rollout {"version": N, "percent": 10}.`);
-    res.set('Cache-Control', 'no-store').json(answer(r));
+    res.set('Cache-Control', 'no-store').json(r ? answer(r) : noRolloutJson(name));
   });
 
   router.post('/models/:model/rollout', json, async (req, res) => {

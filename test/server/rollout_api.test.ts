@@ -68,7 +68,8 @@ describe('rollout API', () => {
   it('splits REST, /v2 and gRPC requests naming no version, sticky per routing key; refuses bad input; promote and abort', async () => {
     await start([THREE, TWO]); // v2 (half_plus_two) serves
     // Nothing yet; refusals that name what was wrong.
-    expect(await api('GET', '/models/hp/rollout')).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
+    expect(await api('GET', '/models/hp/rollout')).toMatchObject({ status: 200, body: { model: 'hp', state: 'none', candidate: null, stats: { stable: null, candidate: null } } });
+    expect(await api('GET', '/models/nope/rollout')).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
     expect(await api('POST', '/models/hp/rollout', { version: 1, percent: 30 }, null)).toMatchObject({ status: 401 });
     expect(await api('POST', '/models/hp/rollout', { version: 1, percent: 130 })).toMatchObject({
       status: 400,

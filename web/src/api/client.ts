@@ -2,7 +2,7 @@
 // /api/v1 (docs/openapi.yaml) and TensorFlow Serving's REST API under /v1.
 // Changes carry the admin token when the server needs one (./auth.ts).
 import { access, authHeaders, fetchAccess, promptForToken, storedToken, storeToken } from './auth.js';
-import type { ErrorBody, EventsPage, Model, ModelStats, Version } from './types.js';
+import type { ErrorBody, EventsPage, Model, ModelStats, Rollout, RolloutRequest, Version } from './types.js';
 
 export class ApiError extends Error {
   constructor(
@@ -88,6 +88,14 @@ export const api = {
   retire: (name: string, version: number, purge: boolean) =>
     change<Version>('DELETE', `${modelPath(name)}/versions/${version}${purge ? '?purge=true' : ''}`),
   restore: (name: string, version: number) => change<Version>('POST', `${modelPath(name)}/versions/${version}/restore`),
+  /** The running rollout or the last one that ended; null when the model never had one. */
+  rollout: async (name: string): Promise<Rollout | null> => {
+    const r = await getJson<Rollout | { state: 'none' }>(`${modelPath(name)}/rollout`);
+    return r.state === 'none' ? null : (r as Rollout);
+  },
+  startRollout: (name: string, request: RolloutRequest) => change<Rollout>('POST', `${modelPath(name)}/rollout`, request),
+  promoteRollout: (name: string) => change<Rollout>('POST', `${modelPath(name)}/rollout/promote`),
+  abortRollout: (name: string) => change<Rollout>('DELETE', `${modelPath(name)}/rollout`),
 };
 
 /** One file of an upload: an archive, or a SavedModel file with its path relative to the dropped folder. */
