@@ -26,7 +26,8 @@ export interface RolloutJson {
   candidate: number;
   percent: number;
   mode: 'canary' | 'shadow';
-  state: 'running' | 'promoted' | 'aborted';
+  /** 'none': the model never had a rollout (the other fields are null then). */
+  state: 'running' | 'promoted' | 'aborted' | 'none';
   reason: string | null;
   limits: { max_error_rate: number | null; max_p99_latency_ratio: number | null; min_requests: number } | null;
   window_seconds: number;
@@ -68,6 +69,7 @@ const side = (s: SideJson | null) =>
 
 /** A few lines saying where the rollout stands. */
 export function rolloutText(r: RolloutJson): string {
+  if (r.state === 'none') return `${r.model}: no rollout yet (start one: modelhost rollout ${r.model} VERSION --percent 10)\n`;
   const lines = [
     r.mode === 'shadow'
       ? `${r.model}: shadow rollout of version ${r.candidate} (copies of ${r.percent}% of version ${r.stable}'s requests), ${r.state}`
