@@ -44,6 +44,8 @@ export async function startWorld(options: {
   onDemandMaxWaitMs?: number;
   maxUploadBytes?: number;
   crashHook?: CrashHook;
+  /** Shadow rollouts' copy queue (Registry's shadowQueue). */
+  shadowQueue?: number;
 }): Promise<World> {
   const store = await openRegistryStore({ path: options.dbFile, url: options.storeUrl });
   await recoverRegistry(store, options.modelsDir, silentLogger);
@@ -59,6 +61,7 @@ export async function startWorld(options: {
     onDemandMaxWaitMs: options.onDemandMaxWaitMs,
     log: silentLogger,
     crashHook: options.crashHook,
+    shadowQueue: options.shadowQueue,
   });
   const intake = new UploadIntake({ registry, engine: inlineEngine(), maxUploadBytes: options.maxUploadBytes, log: silentLogger });
   await core.start(options.configs ?? []);

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseRolloutRequest } from '../../registry/rollout/rollout_request.js';
+import { BUCKETS, MAX_KEY_CHARS, routingBucket, routingKeyOf, takesCandidate } from '../../registry/rollout/routing.js';
 import { FIXTURES, waitFor } from '../server/helpers.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from './postgres_helper.js';
 import { errorOf, PLUS_THREE, PLUS_TWO, predict, startWorld, uploadDir, type World } from './registry_world.js';
@@ -99,6 +100,24 @@ describe('rollout requests', () => {
       expect(e.code, JSON.stringify(body)).toBe('INVALID_ARGUMENT');
       expect(e.message, JSON.stringify(body)).toMatch(message);
     }
+  });
+});
+
+describe('routing keys', () => {
+  it('hash into the 10,000 buckets evenly, per model, reading only the first 256 characters', () => {
+    const counts = new Array(10).fill(0);
+    for (let i = 0; i < 20_000; i++) counts[Math.floor(routingBucket('m', `req-${i}`) / (BUCKETS / 10))]++;
+    for (const c of counts) expect(Math.abs(c - 2000)).toBeLessThan(200);
+    expect(routingBucket('a', 'key')).not.toBe(routingBucket('b', 'key'));
+    const long = 'k'.repeat(MAX_KEY_CHARS);
+    expect(routingBucket('m', `${long}tail-1`)).toBe(routingBucket('m', `${long}tail-2`));
+    expect(takesCandidate('m', 'x', 0)).toBe(false);
+    expect(takesCandidate('m', 'x', 100)).toBe(true);
+    // X-Routing-Key wins over X-Request-Id; empty values are skipped.
+    const headers: Record<string, string> = { 'x-request-id': 'r', 'x-routing-key': 'k' };
+    expect(routingKeyOf((h) => headers[h])).toBe('k');
+    expect(routingKeyOf((h) => ({ 'x-routing-key': '', 'x-request-id': 'r' })[h])).toBe('r');
+    expect(routingKeyOf(() => undefined)).toBeUndefined();
   });
 });
 
@@ -279,6 +298,50 @@ function rolloutSuite() {
     });
     expect(await predict(w, { name: 'hp', routing: {} })).toEqual({ version: 2, y: 2.5 });
     expect(await predict(w, { name: 'hp' })).toEqual({ version: 1, y: 3.5 });
+  });
+
+  it('writes a rollout row only at the revision expected (one replica wins a race)', async () => {
+    const w = await start();
+    await twoVersions(w);
+    const row = await w.registry.startRollout('hp', rollout({ version: 2, percent: 10 }), 'test');
+    expect(await w.store.transaction((tx) => tx.putRollout({ ...row, percent: 20, revision: row.revision + 1 }, row.revision + 5))).toBe(false);
+    expect((await w.store.getRollout('hp'))!.percent).toBe(10);
+    expect(await w.store.transaction((tx) => tx.putRollout({ ...row, percent: 20, revision: row.revision + 1 }, row.revision))).toBe(true);
+    expect(await w.store.getRollout('hp')).toMatchObject({ percent: 20, revision: row.revision + 1, limits: null, steps: null });
+    // A step decided on the old revision changes nothing: on PostgreSQL the registry rereads the row first and
+    // finds the revision moved; on SQLite (whose row was changed behind the registry's back here) the write loses.
+    const step = w.registry.stepRollout('hp', row.revision, 50, 'guard', 'test');
+    if (w.store.kind === 'sqlite') expect(await errorOf(step)).toMatchObject({ code: 'ABORTED' });
+    else expect(await step).toBeUndefined();
+    expect((await w.store.getRollout('hp'))!.percent).toBe(20);
+  });
+
+  it('a new upload during a rollout does not take the traffic from the stable version', async () => {
+    const w = await start();
+    await uploadDir(w, 'hp', PLUS_THREE);
+    await uploadDir(w, 'hp', PLUS_TWO, { activate: false });
+    await w.registry.unpin('hp', 'test');
+    await w.registry.pin('hp', 1, 'test');
+    await w.registry.unpin('hp', 'test'); // follows the newest (2) now
+    await w.registry.settled();
+    await w.registry.startRollout('hp', rollout({ version: 1, percent: 0 }), 'test');
+    await uploadDir(w, 'hp', PLUS_THREE); // v3, activate=true
+    await w.registry.settled();
+    expect(await predict(w, { name: 'hp', routing: {} })).toEqual({ version: 2, y: 2.5 });
+    expect(w.registry.getModel('hp').activeVersion).toBe(2);
+    // Aborting keeps the stable version serving (pinned: the model would follow v3 otherwise).
+    await w.registry.abortRollout('hp', 'test');
+    await w.registry.settled();
+    expect(await predict(w, { name: 'hp', routing: {} })).toEqual({ version: 2, y: 2.5 });
+    expect(w.registry.getModel('hp').pinnedVersion).toBe(2);
+  });
+
+  it('shadow with no room for copies (queue 0) drops every copy and still answers every client', async () => {
+    const w = await start({ shadowQueue: 0 });
+    await twoVersions(w);
+    await w.registry.startRollout('hp', rollout({ version: 2, mode: 'shadow' }), 'test');
+    for (let i = 0; i < 20; i++) expect(await predict(w, { name: 'hp', routing: {} })).toEqual({ version: 1, y: 3.5 });
+    expect(w.registry.shadowStats('hp')).toMatchObject({ requests: 0, dropped: 20, failed: 0, queued: 0, queue_limit: 0, agreement: null });
   });
 
   it('shadow: clients always get the stable answer; the candidate gets copies, compared', async () => {
