@@ -18,6 +18,7 @@
  *   npm run bench -- --only http,runtime,load   a subset (BENCHMARKS.md is then not written)
  *   npm run bench -- --seconds 8 --warmup 2 --no-write
  *   MODELHOST_BENCH_SERVE_ARGS="--inference_threads=1" npm run bench   extra flags for every modelhost server
+ *   npm run bench -- --vs-tf [--python=PATH] [--quick] ...   against TensorFlow 2.21 instead (bench/vs_tf/, ~15 min)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -30,6 +31,7 @@ import type { OverheadResult } from './runtime_overhead.js';
 import { overheadTable } from './runtime_overhead.js';
 import { measureServerMemory } from './server_memory.js';
 import { prepareModels, serveFlags, startBare, startModelhost, type RunningServer } from './servers.js';
+import { runVsTf } from './vs_tf/run_vs_tf.js';
 
 interface Options {
   quick: boolean;
@@ -190,6 +192,11 @@ function printHttp(rows: HttpRow[]): void {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--vs-tf')) {
+    // The comparison with TensorFlow is its own run (bench/vs_tf/run_vs_tf.ts).
+    process.exitCode = await runVsTf(process.argv.slice(2));
+    return;
+  }
   const o = parseArgs(process.argv.slice(2));
   const started = Date.now();
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelhost-bench-'));

@@ -32,6 +32,7 @@ import zlib from 'node:zlib';
 import * as tar from 'tar';
 import yauzl from 'yauzl';
 import { invalidArgument, resourceExhausted, StatusError } from '../runtime/errors.js';
+import { safeSegments } from '../serving/safe_path.js';
 
 export type ArchiveKind = 'tar.gz' | 'tar' | 'zip';
 
@@ -64,22 +65,6 @@ export async function detectArchive(file: string): Promise<ArchiveKind | undefin
 }
 
 const refuse = (entry: string, why: string) => invalidArgument(`Refused archive entry ${JSON.stringify(entry)}: ${why}.`);
-
-/**
- * The entry's path as POSIX segments, or a refusal when it is absolute,
- * climbs out with `..` or holds control characters. Empty and `.` segments
- * are dropped.
- */
-export function safeSegments(entryPath: string): string[] {
-  if (entryPath.includes('\0')) throw refuse(entryPath, 'the path contains a NUL byte');
-  if (/[\x01-\x1f\x7f]/.test(entryPath)) throw refuse(entryPath, 'the path contains control characters');
-  if (entryPath.startsWith('/') || /^[A-Za-z]:/.test(entryPath) || entryPath.startsWith('\\')) {
-    throw refuse(entryPath, 'absolute paths are not allowed; paths must be relative to the SavedModel folder');
-  }
-  const segments = entryPath.split(/[/\\]/).filter((s) => s !== '' && s !== '.');
-  if (segments.includes('..')) throw refuse(entryPath, '".." would place it outside the upload folder');
-  return segments;
-}
 
 const LINK_ADVICE = 'a SavedModel needs none: archive the files themselves (tar --dereference --hard-dereference, zip without --symlinks)';
 

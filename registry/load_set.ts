@@ -25,8 +25,8 @@
  *     5. the newest remaining versions.
  *    Anything else is loaded on demand.
  */
-import type { VersionPolicy } from './model_config.js';
-import { aspiredVersions } from './version_policy.js';
+import type { VersionPolicy } from '../serving/model_config.js';
+import { aspiredVersions } from '../serving/version_policy.js';
 
 export interface LoadSetInput {
   candidates: readonly number[];

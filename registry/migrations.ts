@@ -130,6 +130,16 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 5,
+    description: 'version metadata: description, tags, metrics and provenance (the API\'s "source") of each version',
+    sql: `
+      ALTER TABLE versions ADD COLUMN description TEXT;
+      ALTER TABLE versions ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';     -- JSON: {"key": "value"}
+      ALTER TABLE versions ADD COLUMN metrics TEXT NOT NULL DEFAULT '{}';  -- JSON: {"name": 0.91}
+      ALTER TABLE versions ADD COLUMN provenance TEXT;                     -- who made it, from where (the API's metadata.source)
+    `,
+  },
+  {
+    version: 6,
     description: 'rollouts: a model\'s canary or shadow rollout (running, or the last one that ended)',
     sql: `
       CREATE TABLE rollouts (

@@ -113,6 +113,16 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 2,
+    description: 'version metadata: description, tags, metrics and provenance (the API\'s "source") of each version',
+    sql: `
+      ALTER TABLE versions ADD COLUMN description TEXT;
+      ALTER TABLE versions ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE versions ADD COLUMN metrics TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE versions ADD COLUMN provenance TEXT;
+    `,
+  },
+  {
+    version: 3,
     description: 'rollouts: a model\'s canary or shadow rollout (running, or the last one that ended)',
     sql: `
       CREATE TABLE rollouts (

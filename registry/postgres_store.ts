@@ -19,6 +19,7 @@ import pg from 'pg';
 import { StatusError, unavailable } from '../runtime/errors.js';
 import { ROLLOUT_COLUMNS, rolloutFromColumns, rolloutValues } from './rollout/rollout_row.js';
 import { migratePostgres } from './postgres_migrations.js';
+import { EMPTY_METADATA, type VersionMetadata } from './version_metadata.js';
 import {
   eventsLimit,
   versionExists,
@@ -87,7 +88,21 @@ const versionFromRow = (r: Record<string, unknown>): VersionRow => ({
   loadedAt: r.loaded_at as string | null,
   retired: r.retired as boolean,
   retiredAt: r.retired_at as string | null,
+  metadata: {
+    description: r.description as string | null,
+    tags: JSON.parse(r.tags as string),
+    metrics: JSON.parse(r.metrics as string),
+    source: r.provenance as string | null,
+  },
 });
+
+/** description, tags, metrics, provenance column values. */
+const metadataSql = (m: VersionMetadata = EMPTY_METADATA): [string | null, string, string, string | null] => [
+  m.description,
+  JSON.stringify(m.tags),
+  JSON.stringify(m.metrics),
+  m.source,
+];
 
 const signatureFromRow = (r: Record<string, unknown>): SignatureRow => ({
   name: r.name as string,
@@ -230,9 +245,9 @@ class PostgresOps implements StoreTx {
   async insertVersionIfAbsent(v: NewVersion): Promise<boolean> {
     this.touch(v.model);
     const r = await this.query(
-      `INSERT INTO versions (model, version, path, state, sha256, size_bytes, fingerprint, source, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (model, version) DO NOTHING`,
-      [v.model, v.version, v.path, v.state ?? 'DISCOVERED', v.sha256 ?? null, v.sizeBytes ?? null, v.fingerprint ?? null, v.source, now()],
+      `INSERT INTO versions (model, version, path, state, sha256, size_bytes, fingerprint, source, created_at, description, tags, metrics, provenance)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (model, version) DO NOTHING`,
+      [v.model, v.version, v.path, v.state ?? 'DISCOVERED', v.sha256 ?? null, v.sizeBytes ?? null, v.fingerprint ?? null, v.source, now(), ...metadataSql(v.metadata)],
     );
     return (r.rowCount ?? 0) > 0;
   }
@@ -244,6 +259,15 @@ class PostgresOps implements StoreTx {
     const sets = keys.map((k, i) => `${VERSION_COLUMNS[k]} = $${i + 1}`).join(', ');
     const values = keys.map((k) => update[k] ?? null);
     await this.query(`UPDATE versions SET ${sets} WHERE model = $${keys.length + 1} AND version = $${keys.length + 2}`, [...values, model, version]);
+  }
+
+  async setVersionMetadata(model: string, version: number, metadata: VersionMetadata): Promise<void> {
+    this.touch(model);
+    await this.query('UPDATE versions SET description = $1, tags = $2, metrics = $3, provenance = $4 WHERE model = $5 AND version = $6', [
+      ...metadataSql(metadata),
+      model,
+      version,
+    ]);
   }
 
   async deleteVersion(model: string, version: number): Promise<void> {

@@ -21,8 +21,8 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { exists, removeTree } from './durable.js';
-import { consoleLogger, type Logger } from './log.js';
+import { exists, removeTree } from '../serving/durable.js';
+import { consoleLogger, type Logger } from '../serving/log.js';
 import { DEFAULT_REPLICA_LAPSE_MS } from './replicas.js';
 import { openRegistryStore, type RegistryStoreLocation } from './open_store.js';
 import type { PendingMove, RegistryStore, StoreTx } from './store.js';

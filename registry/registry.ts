@@ -56,14 +56,15 @@ import { randomBytes } from 'node:crypto';
 import { failedPrecondition, internal, notFound, StatusError, toStatusError, unavailable } from '../runtime/errors.js';
 import type { SignatureInfo, TensorSpec } from '../runtime/engine.js';
 import { dtypeTfName } from '../runtime/dtypes.js';
-import { crashHookFromEnv, durableRename, removeTree, syncDir, syncTree, type CrashHook, type CrashPoint } from './durable.js';
+import { crashHookFromEnv, type CrashHook, type CrashPoint } from './crash_points.js';
+import { durableRename, removeTree, syncDir, syncTree } from '../serving/durable.js';
 import { allowedVersions, computeLoadSet } from './load_set.js';
-import { consoleLogger, type Logger } from './log.js';
-import { modelConfig, type ModelConfig } from './model_config.js';
+import { consoleLogger, type Logger } from '../serving/log.js';
+import { modelConfig, type ModelConfig } from '../serving/model_config.js';
 import { checkLabelName, checkModelName } from './model_name.js';
 import { forgetUpload } from './recovery.js';
-import type { ManagerState, ServableState } from './servable_state.js';
-import type { ServingCore, ServingRouter } from './serving_core.js';
+import type { ManagerState, ServableState } from '../serving/servable_state.js';
+import type { ServingCore, ServingRouter } from '../serving/serving_core.js';
 import type {
   EventKind,
   EventRow,
@@ -81,20 +82,30 @@ import type {
   VersionState,
   VersionUpdate,
 } from './store.js';
-import { listVersionDirs } from './version_dir.js';
-import { isObjectStoreUrl, joinS3Url } from './object_store/s3_url.js';
-import { digestFolder, type FolderDigest } from './version_files.js';
-import type { AspiredVersion } from './version_manager.js';
-import { describePolicy } from './version_policy.js';
+import { listVersionDirs } from '../serving/version_dir.js';
+import { isObjectStoreUrl, joinS3Url } from '../serving/object_store/s3_url.js';
+import { digestFolder, type FolderDigest } from '../serving/version_files.js';
+import type { AspiredVersion } from '../serving/version_manager.js';
+import { describePolicy } from '../serving/version_policy.js';
 import { DEFAULT_REPLICA_LAPSE_MS, listReplicas, type ReplicaInfo } from './replicas.js';
 import type { RolloutRow } from './store.js';
-import type { ServableHandle } from './servable_handle.js';
-import type { ModelSpec } from './serving_core.js';
+import type { ServableHandle } from '../serving/servable_handle.js';
+import type { ModelSpec } from '../serving/serving_core.js';
 import { changedRollout, describeChange, describeStart, newRollout } from './rollout/rollout_plan.js';
 import type { RolloutRequest } from './rollout/rollout_request.js';
 import { takesCandidate } from './rollout/routing.js';
 import { DEFAULT_SHADOW_QUEUE, ShadowTraffic, type ShadowStats } from './rollout/shadow.js';
-import { breakingSignatureChanges } from './rollout/signature_check.js';
+import { breakingChanges, describeBreakingChanges } from './signature_diff.js';
+import {
+  applyMetadataPatch,
+  checkMetadata,
+  DEFAULT_METADATA_LIMITS,
+  describeMetadataChange,
+  emptyMetadata,
+  type MetadataLimits,
+  type MetadataPatch,
+  type VersionMetadata,
+} from './version_metadata.js';
 
 /** Actors the registry records for changes it makes itself. */
 export const WATCHER_ACTOR = 'watcher';
@@ -117,7 +128,7 @@ export interface RegistryOptions {
   /** How long a request waits for an on-demand load (default 10000 ms) before it gets UNAVAILABLE. */
   onDemandMaxWaitMs?: number;
   log?: Logger;
-  /** Called between the steps of an upload or purge (registry/durable.ts); default: from MODELHOST_CRASH_AT, else none. */
+  /** Called between the steps of an upload or purge (registry/crash_points.ts); default: from MODELHOST_CRASH_AT, else none. */
   crashHook?: CrashHook;
   /**
    * A shared store (PostgreSQL): how often to look for other replicas' changes
@@ -130,6 +141,8 @@ export interface RegistryOptions {
   replicaLapseMs?: number;
   /** Shadow rollouts: copies waiting or running at most (--rollout_shadow_queue, default 64); more are dropped and counted. */
   shadowQueue?: number;
+  /** Bounds of version metadata (registry/version_metadata.ts; defaults DEFAULT_METADATA_LIMITS). */
+  metadataLimits?: Partial<MetadataLimits>;
 }
 
 export const DEFAULT_REFRESH_INTERVAL_MS = 1000;
@@ -152,6 +165,8 @@ export interface VersionInfo {
   /** Labels pointing at this version. */
   labels: string[];
   signatures: SignatureRow[];
+  /** Description, tags, metrics, source. */
+  metadata: VersionMetadata;
 }
 
 export interface ModelInfo {
@@ -180,6 +195,8 @@ export interface UploadedVersion {
   digest: FolderDigest;
   fingerprint: string;
   signatures: SignatureRow[];
+  /** Description, tags, metrics, source given with the upload (checked against the limits). */
+  metadata?: VersionMetadata;
 }
 
 interface ModelState {
@@ -247,6 +264,7 @@ export class Registry implements ServingRouter {
   /** This process on a shared store (heartbeats, pending moves, the history's actor). */
   readonly replicaId: string | undefined;
   readonly replicaLapseMs: number;
+  readonly metadataLimits: MetadataLimits;
   private readonly log: Logger;
   private models = new Map<string, ModelState>();
   private readonly waiters = new Map<string, Set<() => void>>();
@@ -297,6 +315,7 @@ export class Registry implements ServingRouter {
     this.refreshIntervalMs = Math.max(0, options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS);
     this.replicaId = options.replicaId;
     this.replicaLapseMs = options.replicaLapseMs ?? DEFAULT_REPLICA_LAPSE_MS;
+    this.metadataLimits = { ...DEFAULT_METADATA_LIMITS, ...options.metadataLimits };
     this.serverActor = this.store.kind !== 'sqlite' && options.replicaId ? `${SERVER_ACTOR}@${options.replicaId}` : SERVER_ACTOR;
     this.shadow = new ShadowTraffic({
       maxQueued: Math.max(0, options.shadowQueue ?? DEFAULT_SHADOW_QUEUE),
@@ -542,6 +561,50 @@ export class Registry implements ServingRouter {
   }
 
   /**
+   * Changes a version's description, tags, metrics or source (a merge patch:
+   * absent fields kept, null clears or removes), within `metadataLimits`
+   * (INVALID_ARGUMENT beyond); recorded in the history as `metadata_changed`.
+   * Retired versions may be annotated too.
+   */
+  setMetadata(name: string, version: number, patch: MetadataPatch, actor: string): Promise<VersionInfo> {
+    return this.withLock(name, async () => {
+      await this.current(name);
+      const m = this.requireModel(name);
+      const row = this.requireVersionRow(m, version);
+      const next = applyMetadataPatch(row.metadata, patch);
+      checkMetadata(next, this.metadataLimits);
+      const change = describeMetadataChange(row.metadata, next);
+      if (change === '') return this.getVersion(name, version);
+      await this.write(name, async (tx) => {
+        await tx.setVersionMetadata(name, version, next);
+        await this.event(tx, m, version, 'metadata_changed', actor, change);
+      });
+      const now = m.rows.get(version);
+      if (now) m.rows.set(version, { ...now, metadata: next });
+      return this.getVersion(name, version);
+    });
+  }
+
+  /**
+   * A version's signatures, as recorded at its first load; a version never
+   * loaded is loaded (on demand) to read them. FAILED_PRECONDITION when it
+   * cannot load (retired, failed, files gone).
+   */
+  async versionSignatures(name: string, version: number): Promise<SignatureRow[]> {
+    const m = this.requireModel(name);
+    this.requireVersionRow(m, version);
+    const known = m.signatures.get(version);
+    if (known && known.length > 0) return known;
+    const release = await this.holdLoaded(name, version, 'compared');
+    try {
+      this.recordSignatures(m, version);
+    } finally {
+      release();
+    }
+    return m.signatures.get(version) ?? [];
+  }
+
+  /**
    * Records a validated upload and moves its folder into place as
    * {base_path}/{N}, crash-consistently: the staged files are synced; the
    * version row is committed together with a pending move; the folder is
@@ -589,6 +652,7 @@ export class Registry implements ServingRouter {
             sha256: upload.digest.sha256,
             sizeBytes: upload.digest.sizeBytes,
             fingerprint: upload.fingerprint,
+            metadata: upload.metadata,
           });
           await tx.setSignatures(name, version, upload.signatures);
           const move = await tx.addPendingMove({
@@ -725,10 +789,10 @@ export class Registry implements ServingRouter {
       const release = await this.holdLoaded(name, req.version, 'rolled out');
       try {
         if (!req.force) {
-          const changes = breakingSignatureChanges(m.signatures.get(stable) ?? [], m.signatures.get(req.version) ?? []);
+          const changes = breakingChanges(m.signatures.get(stable) ?? [], m.signatures.get(req.version) ?? []);
           if (changes.length > 0) {
             throw failedPrecondition(
-              `Version ${req.version} of model ${name} would break callers of version ${stable}: ${changes.join('; ')}. Send "force": true to roll it out anyway.`,
+              `Version ${req.version} of model ${name} would break callers of version ${stable}: ${describeBreakingChanges(changes)}. Send "force": true to roll it out anyway.`,
             );
           }
         }
@@ -944,7 +1008,7 @@ export class Registry implements ServingRouter {
         const now = new Date().toISOString();
         m.rows.set(v.version, {
           model: name, version: v.version, path: v.dir, state: 'DISCOVERED', error: null, sha256: null, sizeBytes: null,
-          fingerprint: v.fingerprint, source: 'discovered', createdAt: now, loadedAt: null, retired: false, retiredAt: null,
+          fingerprint: v.fingerprint, source: 'discovered', createdAt: now, loadedAt: null, retired: false, retiredAt: null, metadata: emptyMetadata(),
         });
         // Another replica may have recorded it first: then there is one row and one `discovered` event, its own.
         this.background(name, `version ${v.version} of model ${name}`, async (tx) => {
@@ -1466,6 +1530,7 @@ export class Registry implements ServingRouter {
       loaded: this.core.manager.availableVersions(m.name).includes(r.version),
       labels: [...m.labels].filter(([, v]) => v === r.version).map(([l]) => l).sort(),
       signatures: m.signatures.get(r.version) ?? [],
+      metadata: r.metadata,
     };
   }
 

@@ -11,8 +11,8 @@
  */
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { consoleLogger, type Logger } from './log.js';
-import type { ServableStateMonitor } from './servable_state.js';
+import { consoleLogger, type Logger } from '../serving/log.js';
+import type { ServableStateMonitor } from '../serving/servable_state.js';
 import type { RegistryStore, ReplicaRow, ReplicaVersion } from './store.js';
 
 export const DEFAULT_HEARTBEAT_MS = 5_000;

@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { StatusError } from '../runtime/errors.js';
 import { migrate } from './migrations.js';
 import { ROLLOUT_COLUMNS, rolloutFromColumns, rolloutValues } from './rollout/rollout_row.js';
+import { EMPTY_METADATA, type VersionMetadata } from './version_metadata.js';
 import {
   eventsLimit,
   versionExists,
@@ -67,6 +68,10 @@ interface VersionSql {
   loaded_at: string | null;
   retired: number;
   retired_at: string | null;
+  description: string | null;
+  tags: string;
+  metrics: string;
+  provenance: string | null;
 }
 
 const modelFromSql = (r: ModelSql): ModelRow => ({
@@ -92,7 +97,16 @@ const versionFromSql = (r: VersionSql): VersionRow => ({
   loadedAt: r.loaded_at,
   retired: r.retired === 1,
   retiredAt: r.retired_at,
+  metadata: { description: r.description, tags: JSON.parse(r.tags), metrics: JSON.parse(r.metrics), source: r.provenance },
 });
+
+/** description, tags, metrics, provenance column values. */
+const metadataSql = (m: VersionMetadata = EMPTY_METADATA): [string | null, string, string, string | null] => [
+  m.description,
+  JSON.stringify(m.tags),
+  JSON.stringify(m.metrics),
+  m.source,
+];
 
 const VERSION_COLUMNS: Record<keyof VersionUpdate, string> = {
   path: 'path',
@@ -246,10 +260,10 @@ class SqliteOps implements StoreTx {
   async insertVersionIfAbsent(v: NewVersion): Promise<boolean> {
     const info = this.db
       .prepare(
-        `INSERT INTO versions (model, version, path, state, sha256, size_bytes, fingerprint, source, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (model, version) DO NOTHING`,
+        `INSERT INTO versions (model, version, path, state, sha256, size_bytes, fingerprint, source, created_at, description, tags, metrics, provenance)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (model, version) DO NOTHING`,
       )
-      .run(v.model, v.version, v.path, v.state ?? 'DISCOVERED', v.sha256 ?? null, v.sizeBytes ?? null, v.fingerprint ?? null, v.source, now());
+      .run(v.model, v.version, v.path, v.state ?? 'DISCOVERED', v.sha256 ?? null, v.sizeBytes ?? null, v.fingerprint ?? null, v.source, now(), ...metadataSql(v.metadata));
     return info.changes > 0;
   }
 
@@ -262,6 +276,12 @@ class SqliteOps implements StoreTx {
       return typeof v === 'boolean' ? (v ? 1 : 0) : (v ?? null);
     });
     this.db.prepare(`UPDATE versions SET ${sets} WHERE model = ? AND version = ?`).run(...values, model, version);
+  }
+
+  async setVersionMetadata(model: string, version: number, metadata: VersionMetadata): Promise<void> {
+    this.db
+      .prepare('UPDATE versions SET description = ?, tags = ?, metrics = ?, provenance = ? WHERE model = ? AND version = ?')
+      .run(...metadataSql(metadata), model, version);
   }
 
   async deleteVersion(model: string, version: number): Promise<void> {

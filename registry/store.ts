@@ -26,6 +26,8 @@
  *     await tx.addEvent({ model: 'm', version: 1, kind: 'pinned', actor: 'api@127.0.0.1' });
  *   });
  */
+import type { VersionMetadata } from './version_metadata.js';
+
 export type VersionState = 'DISCOVERED' | 'LOADING' | 'AVAILABLE' | 'FAILED' | 'REMOVED';
 export type VersionSource = 'discovered' | 'uploaded';
 export type ModelOrigin = 'config' | 'uploaded';
@@ -48,6 +50,7 @@ export type EventKind =
   | 'retired'
   | 'restored'
   | 'purged'
+  | 'metadata_changed'
   | 'rollout_started'
   | 'rollout_changed'
   | 'rollout_promoted'
@@ -70,13 +73,15 @@ export interface VersionRow {
   error: string | null;
   sha256: string | null;
   sizeBytes: number | null;
-  /** Cheap change detector of the folder's files (registry/version_dir.ts). */
+  /** Cheap change detector of the folder's files (serving/version_dir.ts). */
   fingerprint: string | null;
   source: VersionSource;
   createdAt: string;
   loadedAt: string | null;
   retired: boolean;
   retiredAt: string | null;
+  /** Description, tags, metrics and source (registry/version_metadata.ts). */
+  metadata: VersionMetadata;
 }
 
 /** A tensor of a signature: TF dtype name ("DT_FLOAT") and shape (-1 unknown; null: unknown rank). */
@@ -254,6 +259,8 @@ export interface NewVersion {
   sha256?: string | null;
   sizeBytes?: number | null;
   fingerprint?: string | null;
+  /** Set at upload (default: empty). */
+  metadata?: VersionMetadata;
 }
 
 /** What either store reads, inside or outside a transaction. */
@@ -320,6 +327,8 @@ export interface StoreTx extends StoreReads {
   /** Records (or refreshes) a replica's heartbeat; `lastSeen` is the store's clock. */
   recordHeartbeat(r: NewReplicaHeartbeat): Promise<void>;
   markReplicaStopped(id: string): Promise<void>;
+  /** Replaces a version's metadata (description, tags, metrics, source). */
+  setVersionMetadata(model: string, version: number, metadata: VersionMetadata): Promise<void>;
 }
 
 export type StoreKind = 'sqlite' | 'postgresql';

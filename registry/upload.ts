@@ -18,7 +18,7 @@
  *     (Registry.commitUpload: fsync, row + pending move, rename, finish);
  *     for an s3:// base path, the work folder is in --model_cache_dir and
  *     the version is published to the bucket with its marker instead
- *     (registry/object_store/publish.ts), its files kept as its cache entry.
+ *     (serving/object_store/publish.ts), its files kept as its cache entry.
  *     Until then nothing is visible: the watcher ignores dot folders, and no
  *     row exists. A `.upload-*` folder a crash leaves behind is deleted at
  *     the next start (registry/recovery.ts).
@@ -30,13 +30,15 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ServingEngine } from '../runtime/engine.js';
 import { invalidArgument, resourceExhausted, toStatusError } from '../runtime/errors.js';
-import { detectArchive, extractArchive, safeSegments } from './archive.js';
-import { consoleLogger, type Logger } from './log.js';
+import { detectArchive, extractArchive } from './archive.js';
+import { safeSegments } from '../serving/safe_path.js';
+import { consoleLogger, type Logger } from '../serving/log.js';
 import { checkModelName } from './model_name.js';
 import { signatureRows, type Registry, type VersionInfo } from './registry.js';
-import { fingerprintDir } from './version_dir.js';
-import { isObjectStoreUrl } from './object_store/s3_url.js';
-import { digestFolder } from './version_files.js';
+import { fingerprintDir } from '../serving/version_dir.js';
+import { isObjectStoreUrl } from '../serving/object_store/s3_url.js';
+import { digestFolder } from '../serving/version_files.js';
+import { applyMetadataPatch, checkMetadata, emptyMetadata, type MetadataPatch } from './version_metadata.js';
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
 
@@ -60,6 +62,8 @@ export interface FinishOptions {
   actor: string;
   /** Accept a model whose default serving signature cannot run here (ops the runtime lacks). */
   force?: boolean;
+  /** Description, tags, metrics, source of the new version (checked against the registry's metadataLimits first). */
+  metadata?: MetadataPatch;
 }
 
 const SAVED_MODEL_FILES = ['saved_model.pb', 'saved_model.pbtxt'];
@@ -178,6 +182,8 @@ export class UploadSession {
   /** Extracts, validates and commits; the session's folder is gone afterwards either way. */
   async finish(options: FinishOptions): Promise<VersionInfo> {
     try {
+      const metadata = applyMetadataPatch(emptyMetadata(), options.metadata ?? {});
+      checkMetadata(metadata, this.options.registry.metadataLimits);
       if (this.archiveFile !== undefined) {
         const kind = await detectArchive(this.archiveFile);
         if (!kind) throw invalidArgument('The "archive" part is not a .tar.gz, .tgz, .tar or .zip file.');
@@ -203,6 +209,7 @@ export class UploadSession {
         digest,
         fingerprint,
         signatures,
+        metadata,
       });
     } finally {
       await this.discard();

@@ -19,8 +19,9 @@ let ready: Promise<string> | undefined;
 
 export function initBackend(name = process.env.MODELHOST_BACKEND ?? 'wasm'): Promise<string> {
   ready ??= (async () => {
-    // tfjs logs a hint about tfjs-node on first use in Node; it does not apply here.
-    tf.env().set('IS_TEST', true);
+    // tfjs logs a hint about tfjs-node on first use in Node; it does not apply here. PROD silences
+    // it (IS_TEST would too, but also makes the engine count buffers around every kernel call).
+    tf.env().set('PROD', true);
     const ok = await tf.setBackend(name);
     if (!ok) throw new Error(`tfjs backend '${name}' failed to initialise`);
     await tf.ready();

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { Logger } from '../registry/log.js';
+import type { Logger } from '../serving/log.js';
 import { packageRoot } from '../runtime/package_root.js';
 import { startServer, type RunningServer } from '../server/serve.js';
 

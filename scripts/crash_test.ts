@@ -8,7 +8,7 @@
  * with activate=true or false, a pin, an unpin, or a retire with purge) and
  * kills the server with SIGKILL: either after a random delay within the
  * change's usual duration, or exactly at one of the registry's crash points
- * (MODELHOST_CRASH_AT, registry/durable.ts). The next start checks:
+ * (MODELHOST_CRASH_AT, registry/crash_points.ts). The next start checks:
  *  - the registry and the folders agree: a version row is REMOVED exactly
  *    when its folder is missing, every version folder has a row, and no
  *    other model (a ghost) appeared;
@@ -31,7 +31,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CRASH_AT_ENV, type CrashPoint } from '../registry/durable.js';
+import { CRASH_AT_ENV, type CrashPoint } from '../registry/crash_points.js';
 import { packageRoot } from '../runtime/package_root.js';
 import { ApiClient, type ModelJson } from '../server/commands/api_client.js';
 import { multipartBody } from '../server/commands/multipart.js';

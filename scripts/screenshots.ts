@@ -7,6 +7,7 @@
  *   docs/console-overview-mobile.png    docs/console-model-mobile.png    (390 px wide)
  *   docs/console-charts-desktop.png     (the model page's live traffic charts)
  *   docs/console-rollout-desktop.png    (the model page's rollout panel: a canary of f_mnist v1)
+ *   docs/console-version-desktop.png    (a version's metadata and its signature diff with the serving version)
  *
  * Before shooting it gives the registry some history through the public API:
  * a second model (half_plus_two, two uploads, the first pinned, a third
@@ -140,6 +141,29 @@ async function shoot(browser: Browser, base: string, width: number, suffix: stri
   }
 }
 
+/** Uploads half_plus_three as half_plus_two version 4 with metadata (after the other pictures), and shoots its page. */
+async function shootVersionPage(browser: Browser, base: string): Promise<void> {
+  const form = filesForm(path.resolve(ROOT, '../shared/fixtures/tf-serving/saved_model_half_plus_three/00000123'));
+  form.append('description', 'y = 0.5x + 3, a TF2 export: scalar input and a regress signature');
+  form.append('tag', 'stage=candidate');
+  form.append('tag', 'owner=serving-team');
+  form.append('metric', 'mae=0.0031');
+  form.append('metric', 'val/mae=0.0042');
+  form.append('source', 'ana@ws-12, git@github.com:org/half_plus.git 3f2a1c9, run 2024-05-01-17');
+  await call(`${base}/api/v1/models/half_plus_two/versions`, { method: 'POST', body: form });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const problems = watchPage(page);
+  try {
+    await page.goto(`${base}/models/half_plus_two/versions/4`);
+    await page.getByTestId('breaking-changes').waitFor();
+    await page.screenshot({ path: path.join(DOCS, 'console-version-desktop.png'), fullPage: true });
+    if (problems.length > 0) throw new Error(`the page reported errors:\n${problems.join('\n')}`);
+  } finally {
+    await context.close();
+  }
+}
+
 async function main(): Promise<void> {
   const images = heldOutImages();
   const png = Buffer.from(imagePng(images, 0)); // an ankle boot both versions classify correctly
@@ -155,7 +179,8 @@ async function main(): Promise<void> {
     browser = await launchChromium();
     await shoot(browser, served.url, 1280, 'desktop', png);
     await shoot(browser, served.url, 390, 'mobile', png);
-    console.log(`wrote docs/console-{overview,model}-{desktop,mobile}.png, docs/console-charts-desktop.png and docs/console-rollout-desktop.png`);
+    await shootVersionPage(browser, served.url);
+    console.log(`wrote docs/console-{overview,model}-{desktop,mobile}.png, docs/console-charts-desktop.png, docs/console-rollout-desktop.png and docs/console-version-desktop.png`);
   } finally {
     await browser?.close();
     await served.stop();

@@ -8,6 +8,7 @@ import { addEventsCommand } from './commands/events.js';
 import { addCheckCommand, addInspectCommand } from './commands/inspect.js';
 import { addLabelCommand } from './commands/label.js';
 import { addLogsCommand } from './commands/logs.js';
+import { addMetadataCommands } from './commands/metadata.js';
 import { addModelsCommands } from './commands/models.js';
 import { addOpsCommand } from './commands/ops.js';
 import { addPinCommands } from './commands/pin.js';
@@ -32,6 +33,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   addRetireCommands,
   addEventsCommand,
   addRolloutCommand,
+  addMetadataCommands,
 ];
 
 export async function main(argv: readonly string[]): Promise<void> {

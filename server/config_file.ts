@@ -12,15 +12,15 @@
  *
  * Relative base paths are resolved against the config file's folder; a
  * `file://` URI is its path; `s3://bucket/prefix` is object storage
- * (registry/object_store/); other schemes are refused.
+ * (serving/object_store/); other schemes are refused.
  * The platform is read as TF Serving's server_core.cc GetPlatform does: from
  * model_platform or the deprecated model_type, exactly one of them.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { modelConfig, validateModelConfigs, type ModelConfig, type VersionPolicy } from '../registry/model_config.js';
+import { modelConfig, validateModelConfigs, type ModelConfig, type VersionPolicy } from '../serving/model_config.js';
 import { invalidArgument, StatusError } from '../runtime/errors.js';
-import { isObjectStoreUrl, normalizeS3Url } from '../registry/object_store/s3_url.js';
+import { isObjectStoreUrl, normalizeS3Url } from '../serving/object_store/s3_url.js';
 import { batchingParametersFrom, type BatchingParameters, type BatchingParametersMsg } from '../runtime/execution/batching_parameters.js';
 import { int64ToNumber, type Int64Like } from '../runtime/proto/long.js';
 import { protoType } from '../runtime/proto/schema.js';

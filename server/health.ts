@@ -26,8 +26,8 @@
  * so before that the probes get no answer at all (Kubernetes: a startupProbe).
  */
 import type http from 'node:http';
-import type { ServableState } from '../registry/servable_state.js';
-import type { ServingCore } from '../registry/serving_core.js';
+import type { ServableState } from '../serving/servable_state.js';
+import type { ServingCore } from '../serving/serving_core.js';
 
 export const LIVENESS_PATH = '/healthz';
 export const READINESS_PATH = '/readyz';

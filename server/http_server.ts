@@ -11,7 +11,7 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import type { ServingCore } from '../registry/serving_core.js';
+import type { ServingCore } from '../serving/serving_core.js';
 import { handleHealth, isHealthPath, ReadinessTracker } from './health.js';
 import type { ServerMetrics } from './metrics.js';
 import type { RequestLog } from './request_log/request_logger.js';

@@ -23,7 +23,7 @@
  * percentiles (server/request_stats.ts) for `GET /api/v1/models/{m}/stats`.
  */
 import client from 'prom-client';
-import type { ServableState, ServableStateMonitor } from '../registry/servable_state.js';
+import type { ServableState, ServableStateMonitor } from '../serving/servable_state.js';
 import type { BatchReport } from '../runtime/execution/batching_servable.js';
 import { RequestStats, type RequestStatsOptions } from './request_stats.js';
 

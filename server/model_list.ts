@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { modelConfig, type ModelConfig } from '../registry/model_config.js';
+import { modelConfig, type ModelConfig } from '../serving/model_config.js';
 import { invalidArgument } from '../runtime/errors.js';
 import { readModelServerConfig, resolveBasePath } from './config_file.js';
 

@@ -11,16 +11,17 @@
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
-import { consoleLogger, type Logger } from '../registry/log.js';
-import type { ModelConfig } from '../registry/model_config.js';
+import { consoleLogger, type Logger } from '../serving/log.js';
+import type { ModelConfig } from '../serving/model_config.js';
 import { openRegistryStore } from '../registry/open_store.js';
 import { recoverRegistry } from '../registry/recovery.js';
 import { Registry } from '../registry/registry.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_REPLICA_LAPSE_MS, defaultReplicaId, ReplicaHeartbeat } from '../registry/replicas.js';
-import { ServingCore } from '../registry/serving_core.js';
+import { ServingCore } from '../serving/serving_core.js';
 import type { RegistryStore, SynchronousMode } from '../registry/store.js';
 import { UploadIntake } from '../registry/upload.js';
-import { ObjectStore, type ObjectStoreOptions } from '../registry/object_store/object_store.js';
+import { ObjectStore, type ObjectStoreOptions } from '../serving/object_store/object_store.js';
+import type { MetadataLimits } from '../registry/version_metadata.js';
 import type { ServingEngine } from '../runtime/engine.js';
 import { createServingEngine, type ExecutionOptions } from '../runtime/execution/serving_engine.js';
 import { toStatusError } from '../runtime/errors.js';
@@ -158,6 +159,8 @@ export interface RegistryServeOptions {
   replicaLapseMs?: number;
   /** Shadow rollouts: request copies waiting or running at most (--rollout_shadow_queue, default 64; 0: none). */
   rolloutShadowQueue?: number;
+  /** Bounds of version metadata (--metadata_max_*; registry/version_metadata.ts has the defaults). */
+  metadataLimits?: Partial<MetadataLimits>;
 }
 
 export interface RunningServer {
@@ -270,6 +273,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         onDemandMaxWaitingRequests: r.onDemandMaxWaitingRequests,
         onDemandMaxWaitMs: r.onDemandMaxWaitMs,
         shadowQueue: r.rolloutShadowQueue,
+        metadataLimits: r.metadataLimits,
         log,
       });
     } catch (e) {

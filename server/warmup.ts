@@ -13,7 +13,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { WarmupContext } from '../registry/version_manager.js';
+import type { WarmupContext } from '../serving/version_manager.js';
 import type { RunOptions, Servable } from '../runtime/engine.js';
 import { invalidArgument, StatusError, toStatusError, unimplemented } from '../runtime/errors.js';
 import type { TensorProtoMsg } from '../runtime/proto/messages.js';

@@ -66,8 +66,8 @@ async function trainEpoch(model: tfl.Sequential, train: Dataset, epoch: number):
   const xs = tf.tensor3d(x, [train.count, IMAGE_SIZE, IMAGE_SIZE]);
   const ys = tf.tensor2d(y, [train.count, 1]);
   const started = Date.now();
-  // backend.ts sets IS_TEST (it silences tfjs's tfjs-node hint), which also makes tfjs check every kernel
-  // for leaked buffers; the WASM backend's fused MatMul gradient trips that check, so training runs without it.
+  // IS_TEST makes tfjs check every kernel for leaked buffers; the WASM backend's fused MatMul gradient
+  // trips that check, so training runs without it (backend.ts silences tfjs's hints with PROD instead).
   const isTest = tf.env().getBool('IS_TEST');
   tf.env().set('IS_TEST', false);
   const h = await model.fit(xs, ys, { epochs: 1, batchSize: 32, shuffle: false, verbose: 0 }).finally(() => tf.env().set('IS_TEST', isTest));

@@ -23,7 +23,7 @@
  */
 import type { Servable } from '../../runtime/engine.js';
 import { Tensor, type HostData } from '../../runtime/tensor.js';
-import type { ServableHandle } from '../servable_handle.js';
+import type { ServableHandle } from '../../serving/servable_handle.js';
 import type { RolloutRow } from '../store.js';
 
 export const DEFAULT_SHADOW_QUEUE = 64;
@@ -211,11 +211,12 @@ export class ShadowTraffic {
     try {
       const feeds = job.feeds;
       job.feeds = {};
-      outputs = await handle.model.run(job.signature, feeds, job.outputKeys, { signal: AbortSignal.timeout(SHADOW_RUN_TIMEOUT_MS) });
+      const answered = await handle.model.run(job.signature, feeds, job.outputKeys, { signal: AbortSignal.timeout(SHADOW_RUN_TIMEOUT_MS) });
+      outputs = answered;
       const ms = performance.now() - started;
       tally.latencies[tally.samples % LATENCY_SAMPLES] = ms;
       tally.samples++;
-      const { agree, maxAbsDiff } = compareOutputs(job.expected, outputs);
+      const { agree, maxAbsDiff } = compareOutputs(job.expected, answered);
       tally.requests++;
       if (agree) tally.agreed++;
       if (maxAbsDiff !== null) tally.maxAbsDiff = Math.max(tally.maxAbsDiff ?? 0, maxAbsDiff);

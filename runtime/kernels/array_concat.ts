@@ -3,7 +3,7 @@
  * Unpack, Split, SplitV. Validation and error texts follow concat_op.cc,
  * pack_op.cc, unpack_op.cc, split_op.cc and split_v_op.cc.
  *
- * Backend tensors use tf.concat / tf.split / tf.unstack; host tensors (any
+ * Backend tensors use tf.concat / dispatch.splitOnBackend; host tensors (any
  * dtype) are copied in contiguous blocks: viewing a tensor as
  * [before, axisDim * after], each input contributes one block per row.
  */
@@ -13,7 +13,8 @@ import { invalidArgument } from '../errors.js';
 import { checkTensorSize } from '../limits.js';
 import { allocHost, sizeOf, Tensor, type Shape } from '../tensor.js';
 import { intVector } from './array_basic.js';
-import { copyElements, dbg, elementWidth, onTf, onTfMany, preferTf, readInts } from './array_util.js';
+import { copyElements, dbg, elementWidth, onTf, preferTf, readInts } from './array_util.js';
+import { smallHostMath, splitOnBackend } from './dispatch.js';
 import { registerKernel } from './registry.js';
 
 function product(dims: readonly number[]): number {
@@ -180,8 +181,8 @@ export function splitAlong(x: Tensor, axis: number, sizes: number[]): Tensor[] {
     sh[axis] = s;
     return sh;
   });
-  if (preferTf(x) && x.size > 0) {
-    return onTfMany(x.dtype, [x], (xt) => tf.split(xt, sizes, axis));
+  if (preferTf(x) && x.size > 0 && !(x.isOnHost && smallHostMath(x.size))) {
+    return splitOnBackend(x.toTf(), axis, sizes).map((t) => Tensor.fromTf(t, x.dtype));
   }
   const before = product(x.shape.slice(0, axis));
   const after = product(x.shape.slice(axis + 1));
@@ -213,7 +214,7 @@ registerKernel({
       throw invalidArgument(`Input shape axis ${axis} must equal ${num}, got shape ${dbg(x.shape)}`);
     }
     const outShape = x.shape.filter((_, i) => i !== axis);
-    if (preferTf(x) && x.size > 0) return onTfMany(x.dtype, [x], (xt) => tf.unstack(xt, axis));
+    if (preferTf(x) && x.size > 0) return splitOnBackend(x.toTf(), axis, new Array<number>(num).fill(1), true).map((t) => Tensor.fromTf(t, x.dtype));
     // Host pieces: reshaping host storage is free.
     return splitAlong(x, axis, new Array<number>(num).fill(1)).map((p) => p.reshape(outShape));
   },

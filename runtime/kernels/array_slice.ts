@@ -6,13 +6,14 @@
  * (tensorflow/core/util/strided_slice_op.cc) transcribed: it turns the sparse
  * spec into one dense (begin, end, stride) per input dimension, the
  * "processing" shape the slice produces, and the final shape after new axes
- * are inserted and shrunk axes dropped. Unit-stride slices use tf.slice on
- * the backend; everything else is an index map (any dtype).
+ * are inserted and shrunk axes dropped. Unit-stride slices of backend
+ * tensors are copied on the backend (dispatch.sliceOnBackend); everything
+ * else is an index map (any dtype).
  */
-import * as tf from '@tensorflow/tfjs-core';
 import { invalidArgument } from '../errors.js';
-import { Tensor, type Shape } from '../tensor.js';
-import { affineOffsets, composeMap, dbg, emptyTensor, onTf, preferTf, readInts, takeFlat } from './array_util.js';
+import { sizeOf, Tensor, type HostData, type Shape } from '../tensor.js';
+import { affineOffsets, composeMap, dbg, emptyTensor, preferTf, readInts, takeFlat } from './array_util.js';
+import { sliceOnBackend, smallHostMath } from './dispatch.js';
 import { registerKernel } from './registry.js';
 
 export interface StridedSliceMasks {
@@ -165,11 +166,35 @@ export function stridedSliceSpec(
 /** Extracts the box begin[d] + i*strides[d], i < sizes[d], then reshapes to finalShape. */
 function sliceBox(x: Tensor, begin: number[], strides: number[], sizes: number[], finalShape: Shape): Tensor {
   if (sizes.some((s) => s === 0)) return emptyTensor(x.dtype, finalShape);
-  if (strides.every((s) => s === 1) && preferTf(x)) {
-    return onTf(x.dtype, [x], (xt) => tf.reshape(tf.slice(xt, begin, sizes), [...finalShape]));
+  if (strides.every((s) => s === 1) && preferTf(x) && !(x.isOnHost && smallHostMath(x.size))) return Tensor.fromTf(sliceOnBackend(x.toTf(), begin, sizes, finalShape), x.dtype);
+  const run = strides.every((s) => s === 1) ? contiguousRun(x.shape, begin, sizes) : undefined;
+  if (run !== undefined && x.dtype !== 'complex64' && x.dtype !== 'complex128') {
+    const v = x.values();
+    const n = sizeOf(sizes);
+    // One contiguous block of a typed array: a view (tensors are never written in place),
+    // or a copy when the view would keep a much larger buffer alive.
+    if (!Array.isArray(v)) {
+      const block = x.size <= 16384 || x.size <= 4 * n ? (v as Float32Array).subarray(run, run + n) : (v as Float32Array).slice(run, run + n);
+      return Tensor.fromHost(x.dtype, finalShape, block as HostData);
+    }
   }
   const map = composeMap(sizes, affineOffsets(x.shape, sizes, begin, strides));
   return takeFlat(x, finalShape, map);
+}
+
+/** The flat start of a unit-stride box when its elements are one contiguous block of `shape`; else undefined. */
+function contiguousRun(shape: Shape, begin: readonly number[], sizes: readonly number[]): number | undefined {
+  // Whole trailing dims, then one partial dim, then dims of size 1.
+  let d = shape.length - 1;
+  while (d > 0 && begin[d] === 0 && sizes[d] === shape[d]) d--;
+  for (let i = 0; i < d; i++) if (sizes[i] !== 1) return undefined;
+  let start = 0;
+  let stride = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    start += begin[i] * stride;
+    stride *= shape[i];
+  }
+  return start;
 }
 
 registerKernel({

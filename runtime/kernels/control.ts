@@ -8,6 +8,7 @@ import { checkCancelled } from '../cancellation.js';
 import { dtypeShortName } from '../dtypes.js';
 import { invalidArgument } from '../errors.js';
 import type { Tensor } from '../tensor.js';
+import { LoopMemory, loopScopesEnabled } from './loop_scope.js';
 import { registerKernel } from './registry.js';
 
 /** TensorFlow's truth value of a predicate: scalar → nonzero/non-empty; otherwise → has elements. */
@@ -35,16 +36,26 @@ registerKernel({
   kernel: (ctx) => {
     const cond = ctx.attrs.func('cond');
     const body = ctx.attrs.func('body');
+    const memory = loopScopesEnabled() ? new LoopMemory() : undefined;
     let vars = ctx.inputs;
     for (let i = 0; ; i++) {
       if (i >= MAX_ITERATIONS) throw invalidArgument(`While loop ${ctx.node.name} exceeded ${MAX_ITERATIONS} iterations`);
       checkCancelled();
-      const [c] = ctx.functions.call(cond, vars);
-      if (!truthy(c)) return vars;
-      const next = ctx.functions.call(body, vars);
-      if (next.length !== vars.length) {
-        throw invalidArgument(`While body ${body.name} returned ${next.length} values for ${vars.length} loop variables`);
+      memory?.beginIteration();
+      let next: Tensor[] | undefined;
+      try {
+        const [c] = ctx.functions.call(cond, vars);
+        if (truthy(c)) {
+          next = ctx.functions.call(body, vars);
+          if (next.length !== vars.length) {
+            throw invalidArgument(`While body ${body.name} returned ${next.length} values for ${vars.length} loop variables`);
+          }
+        }
+      } finally {
+        // Frees the iteration's intermediates and the variables it replaced (loop_scope.ts); on an error, all it made.
+        memory?.endIteration(next);
       }
+      if (next === undefined) return vars;
       vars = next;
     }
   },

@@ -22,6 +22,7 @@ import { invalidArgument } from '../errors.js';
 import { checkTensorSize } from '../limits.js';
 import { type Shape, Tensor, allocHost, shapeString, sizeOf } from '../tensor.js';
 import { castTensor } from './cast.js';
+import { runKernel, smallHostMath } from './dispatch.js';
 import {
   type ArithOp,
   type BigArray,
@@ -151,7 +152,15 @@ export interface BinaryDef {
   hostExact?: boolean;
   /** Float32/int32 host work through the typed loops of host_math.ts (`f32Arith`, `i32Arith`). */
   arith?: ArithOp;
+  /**
+   * The tfjs kernel that tfFloat/tfInt/tfBool call with the operands as they
+   * are, by storage kind: run directly (dispatch.ts), skipping the op wrapper.
+   */
+  tfKernel?: TfKernels;
 }
+
+/** tfjs kernel names by storage kind (see BinaryDef.tfKernel). */
+export type TfKernels = Partial<Record<'float' | 'int' | 'bool', string>>;
 
 /**
  * Elementwise results up to this many elements are computed on the host when
@@ -222,8 +231,13 @@ export function applyBinary(op: string, def: BinaryDef, a: Tensor, b: Tensor, sh
   }
   const outDtype: DType = def.bool ? 'bool' : a.dtype;
   checkTensorSize(outShape, outDtype); // a broadcast can ask for far more than its operands hold
-  const tfFn = tfFor(tfKind(a.dtype), def.tfFloat, def.tfInt, def.tfBool);
-  if (tfFn && !(def.hostExact && a.isOnHost && b.isOnHost && sizeOf(outShape) <= HOST_SMALL)) return runTf(outDtype, [a, b], tfFn);
+  const kind = tfKind(a.dtype);
+  const tfFn = tfFor(kind, def.tfFloat, def.tfInt, def.tfBool);
+  if (tfFn && !(def.hostExact && a.isOnHost && b.isOnHost && sizeOf(outShape) <= HOST_SMALL)) {
+    const name = kind && def.tfKernel?.[kind];
+    if (name) return Tensor.fromTf(runKernel(name, { a: a.toTf(), b: b.toTf() }), outDtype);
+    return runTf(outDtype, [a, b], tfFn);
+  }
   return hostBinary(op, def, a, b, outShape, outDtype);
 }
 
@@ -266,6 +280,7 @@ export const BINARY = {
   add: {
     op: ['Add', 'AddV2'],
     hostExact: true,
+    tfKernel: { float: 'Add', int: 'Add' },
     arith: 'add',
     types: [...NUMERIC_TYPES, 'string'],
     tfFloat: tf.add,
@@ -274,10 +289,11 @@ export const BINARY = {
     big: (x, y) => x + y,
     str: concatBytes,
   },
-  sub: { op: 'Sub', hostExact: true, arith: 'sub', types: NUMERIC_TYPES, tfFloat: tf.sub, tfInt: tf.sub, float: (x, y) => x - y, big: (x, y) => x - y },
+  sub: { op: 'Sub', hostExact: true, tfKernel: { float: 'Sub', int: 'Sub' }, arith: 'sub', types: NUMERIC_TYPES, tfFloat: tf.sub, tfInt: tf.sub, float: (x, y) => x - y, big: (x, y) => x - y },
   mul: {
     op: 'Mul',
     hostExact: true,
+    tfKernel: { float: 'Multiply', int: 'Multiply' },
     arith: 'mul',
     types: NUMERIC_TYPES,
     tfFloat: tf.mul,
@@ -286,8 +302,8 @@ export const BINARY = {
     int: Math.imul,
     big: (x, y) => x * y,
   },
-  realDiv: { op: 'RealDiv', hostExact: true, arith: 'div', types: FLOAT_TYPES, tfFloat: tf.div, float: (x, y) => x / y },
-  div: { op: 'Div', hostExact: true, arith: 'div', types: NUMERIC_TYPES, tfFloat: tf.div, float: (x, y) => x / y, int: intDiv, big: bigDiv },
+  realDiv: { op: 'RealDiv', hostExact: true, tfKernel: { float: 'RealDiv' }, arith: 'div', types: FLOAT_TYPES, tfFloat: tf.div, float: (x, y) => x / y },
+  div: { op: 'Div', hostExact: true, tfKernel: { float: 'RealDiv' }, arith: 'div', types: NUMERIC_TYPES, tfFloat: tf.div, float: (x, y) => x / y, int: intDiv, big: bigDiv },
   truncateDiv: { op: 'TruncateDiv', types: INT_TYPES, int: intDiv, big: bigDiv },
   divNoNan: {
     op: 'DivNoNan',
@@ -384,7 +400,7 @@ export const BINARY = {
     big: (x, y) => x !== y,
     str: (x, y) => !bytesEqual(x, y),
   },
-  less: { op: 'Less', hostExact: true, types: NUMERIC_TYPES, bool: true, tfFloat: tf.less, tfInt: tf.less, float: (x, y) => x < y, big: (x, y) => x < y },
+  less: { op: 'Less', hostExact: true, tfKernel: { float: 'Less', int: 'Less' }, types: NUMERIC_TYPES, bool: true, tfFloat: tf.less, tfInt: tf.less, float: (x, y) => x < y, big: (x, y) => x < y },
   lessEqual: {
     op: 'LessEqual',
     hostExact: true,
@@ -439,6 +455,10 @@ export interface UnaryDef {
   float?: (x: number) => number | boolean;
   int?: (x: number) => number | boolean;
   big?: (x: bigint) => bigint | boolean;
+  /** The tfjs kernel tfFloat/tfInt/tfBool call with the operand as it is, by storage kind: run directly (dispatch.ts). */
+  tfKernel?: TfKernels;
+  /** Small float32 host operands are computed with `float` on the host (dispatch.ts smallHostMath). */
+  hostSmall?: boolean;
 }
 
 /** Applies a unary op definition (exported for kernels of other families). */
@@ -447,8 +467,21 @@ export function applyUnary(op: string, def: UnaryDef, x: Tensor): Tensor {
   if (isComplex(dtype)) return complexUnary(op, x);
   checkType(op, dtype, def.types);
   const outDtype: DType = def.bool ? 'bool' : dtype;
-  const tfFn = tfFor(tfKind(dtype), def.tfFloat, def.tfInt, def.tfBool);
-  if (tfFn) return runTf(outDtype, [x], tfFn);
+  const kind = tfKind(dtype);
+  const tfFn = tfFor(kind, def.tfFloat, def.tfInt, def.tfBool);
+  if (dtype === 'float32' && def.hostSmall && x.isOnHost && smallHostMath(x.size)) {
+    // Small host operands stay on the host (dispatch.ts smallHostMath).
+    const f = def.float as (v: number) => number;
+    const xv = x.values() as Float32Array;
+    const out = allocHost('float32', x.size) as Float32Array;
+    for (let i = 0; i < xv.length; i++) out[i] = f(xv[i]);
+    return Tensor.fromHost('float32', x.shape, out);
+  }
+  if (tfFn) {
+    const name = kind && def.tfKernel?.[kind];
+    if (name) return Tensor.fromTf(runKernel(name, { x: x.toTf() }), outDtype);
+    return runTf(outDtype, [x], tfFn);
+  }
   const fn = isBigDtype(dtype) ? def.big : isInteger(dtype) || dtype === 'bool' ? (def.int ?? def.float) : def.float;
   if (!fn) throw unsupportedDtype(op, dtype);
   const f = fn as (v: Scalarish) => Scalarish;
@@ -521,7 +554,7 @@ export const UNARY = {
   },
   sqrt: { op: 'Sqrt', types: FLOAT_TYPES, tfFloat: tf.sqrt, float: Math.sqrt },
   rsqrt: { op: 'Rsqrt', types: FLOAT_TYPES, tfFloat: tf.rsqrt, float: (x) => 1 / Math.sqrt(x) },
-  exp: { op: 'Exp', types: FLOAT_TYPES, tfFloat: tf.exp, float: Math.exp },
+  exp: { op: 'Exp', types: FLOAT_TYPES, tfKernel: { float: 'Exp' }, hostSmall: true, tfFloat: tf.exp, float: Math.exp },
   expm1: { op: 'Expm1', types: FLOAT_TYPES, tfFloat: tf.expm1, float: Math.expm1 },
   log: { op: 'Log', types: FLOAT_TYPES, tfFloat: tf.log, float: Math.log },
   log1p: { op: 'Log1p', types: FLOAT_TYPES, tfFloat: tfLog1p, float: Math.log1p },
@@ -536,13 +569,15 @@ export const UNARY = {
   asinh: { op: 'Asinh', types: FLOAT_TYPES, tfFloat: tf.asinh, float: Math.asinh },
   acosh: { op: 'Acosh', types: FLOAT_TYPES, tfFloat: tf.acosh, float: Math.acosh },
   atanh: { op: 'Atanh', types: FLOAT_TYPES, tfFloat: tf.atanh, float: Math.atanh },
-  tanh: { op: 'Tanh', types: FLOAT_TYPES, tfFloat: tf.tanh, float: Math.tanh },
-  sigmoid: { op: 'Sigmoid', types: FLOAT_TYPES, tfFloat: tf.sigmoid, float: sigmoid },
+  tanh: { op: 'Tanh', types: FLOAT_TYPES, tfKernel: { float: 'Tanh' }, hostSmall: true, tfFloat: tf.tanh, float: Math.tanh },
+  sigmoid: { op: 'Sigmoid', types: FLOAT_TYPES, tfKernel: { float: 'Sigmoid' }, hostSmall: true, tfFloat: tf.sigmoid, float: sigmoid },
   erf: { op: 'Erf', types: FLOAT_TYPES, tfFloat: tf.erf, float: erf },
   erfc: { op: 'Erfc', types: FLOAT_TYPES, tfFloat: (x) => tf.sub(1, tf.erf(x)), float: erfc },
   relu: {
     op: 'Relu',
     types: NUMERIC_TYPES,
+    tfKernel: { float: 'Relu', int: 'Relu' },
+    hostSmall: true,
     tfFloat: tf.relu,
     tfInt: tf.relu,
     float: (x) => (x < 0 ? 0 : x),
@@ -829,7 +864,13 @@ export function batchMatMul(op: string, a: Tensor, b: Tensor, ta: boolean, tb: b
   }
   checkTensorSize([...batchShape, d0, d3], a.dtype);
   if (tfKind(a.dtype) === 'float' && a.size > 0 && b.size > 0) {
-    if (a.rank === 2 && b.rank === 2) return runTf(a.dtype, [a, b], (x, y) => tf.matMul(x, y, ta, tb), false);
+    // The backend's BatchMatMul takes rank-2 operands as they are (what tf.matMul calls after reshaping).
+    if (a.rank === 2 && b.rank === 2) {
+      const y = Tensor.fromTf(runKernel('BatchMatMul', { a: a.toTf(), b: b.toTf() }, { transposeA: ta, transposeB: tb }), a.dtype);
+      // A small result also goes to the host, where the elementwise ops after it run (dispatch.ts smallHostMath).
+      if (a.dtype === 'float32' && smallHostMath(y.size)) y.values();
+      return y;
+    }
     return runTf(a.dtype, [a, b], (x, y) => tfBatchMatMul(x, y, ta, tb, batchShape, d0, d3));
   }
   // BatchMatMul's adj_x/adj_y are adjoints (conjugate transposes); MatMul's transpose_a/b are not.

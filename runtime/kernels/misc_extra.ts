@@ -19,6 +19,7 @@ import { dtypeShortName } from '../dtypes.js';
 import { invalidArgument } from '../errors.js';
 import { checkTensorSize } from '../limits.js';
 import { allocHost, shapeString, Tensor, type HostData } from '../tensor.js';
+import { retainBeyondIteration } from './loop_scope.js';
 import { kernelFor, registerKernel, type KernelContext, type KernelDef } from './registry.js';
 import { variableOf } from './state.js';
 
@@ -469,7 +470,14 @@ function optionalOf(t: Tensor, op: string): OptionalValue {
   if (!v || v.optional !== true) throw invalidArgument(`${op}: input must be a scalar variant tensor holding an Optional`);
   return v;
 }
-register({ op: 'OptionalFromValue', kernel: (ctx) => [Tensor.scalar('variant', { optional: true, components: [...ctx.inputs] })] });
+register({
+  op: 'OptionalFromValue',
+  kernel: (ctx) => {
+    // The components outlive the While iteration that stored them (loop_scope.ts).
+    for (const t of ctx.inputs) retainBeyondIteration(t);
+    return [Tensor.scalar('variant', { optional: true, components: [...ctx.inputs] })];
+  },
+});
 register({ op: 'OptionalNone', kernel: () => [Tensor.scalar('variant', { optional: true, components: undefined })] });
 register({ op: 'OptionalHasValue', kernel: (ctx) => [Tensor.scalar('bool', optionalOf(ctx.inputs[0], 'OptionalHasValue').components !== undefined)] });
 register({

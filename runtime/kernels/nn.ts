@@ -30,6 +30,7 @@ import {
   tfKind,
   transposeHost,
 } from './math.js';
+import { runKernel, smallHostMath } from './dispatch.js';
 import { registerKernel } from './registry.js';
 
 const isTfFloat = (d: DType) => tfKind(d) === 'float';
@@ -57,8 +58,9 @@ function biasAdd(op: string, value: Tensor, bias: Tensor, format: string): Tenso
   }
   const biasShape = nchw ? [bias.shape[0], ...new Array<number>(value.rank - 2).fill(1)] : [bias.shape[0]];
   const kind = tfKind(value.dtype);
+  if (!nchw && value.dtype === 'float32' && value.isOnHost && bias.isOnHost && smallHostMath(value.size)) return applyBinary(op, BINARY.add, value, bias);
   if (kind === 'float' || kind === 'int') {
-    if (!nchw) return runTf(value.dtype, [value, bias], tf.add);
+    if (!nchw) return Tensor.fromTf(runKernel('Add', { a: value.toTf(), b: bias.toTf() }), value.dtype);
     return runTf(value.dtype, [value, bias], (x, b) => tf.add(x, tf.reshape(b, biasShape)));
   }
   const b = Tensor.fromHost(bias.dtype, biasShape, bias.values());

@@ -22,6 +22,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { invalidArgument } from '../errors.js';
 import { Tensor, shapeString } from '../tensor.js';
 import type { Attrs } from './attrs.js';
+import { directDispatch, runKernel, smallHostMath } from './dispatch.js';
 import { unsupportedDtype } from './host_math.js';
 import { batchMatMul, runTf, tfKind } from './math.js';
 import { conv2D, depthwiseConv2D, explicitPad, planConv2D, planDepthwise, type ConvPlan } from './nn.js';
@@ -279,6 +280,12 @@ function fusedMatMul(attrs: Attrs, inputs: Tensor[], cache: KernelCache | undefi
     const k = inner[0];
     const folded = foldedOperands(cache, b, args, affine, tb ? (i) => Math.floor(i / k) : (i) => i % channels);
     const act = affine.activation === undefined ? 'linear' : TFJS_ACTIVATION[affine.activation];
+    if (act !== undefined && directDispatch()) {
+      const y = Tensor.fromTf(directFusedMatMul(a.toTf(), folded.filter.toTf(), folded.bias?.toTf(), ta, tb, act, attrs.float('leakyrelu_alpha', 0.2), [rows, channels]));
+      // A small result also goes to the host, where the elementwise ops after it run (dispatch.ts smallHostMath).
+      if (smallHostMath(y.size)) y.values();
+      return y;
+    }
     const operands = folded.bias ? [a, folded.filter, folded.bias] : [a, folded.filter];
     return runTf('float32', operands, (aa, bb, bias) => {
       const y = tf.fused.matMul({ a: aa, b: bb, transposeA: ta, transposeB: tb, bias, activation: act ?? 'linear', leakyreluAlpha: attrs.float('leakyrelu_alpha', 0.2) });
@@ -291,6 +298,31 @@ function fusedMatMul(attrs: Attrs, inputs: Tensor[], cache: KernelCache | undefi
   } finally {
     product.dispose();
   }
+}
+
+/**
+ * What tf.fused.matMul runs for rank-2 operands without its op wrapper and
+ * custom-gradient machinery (dispatch.ts): the backend's _FusedMatMul on
+ * rank-3 views, reshaped back to [rows, channels].
+ */
+function directFusedMatMul(
+  a: tf.Tensor,
+  b: tf.Tensor,
+  bias: tf.Tensor | undefined,
+  transposeA: boolean,
+  transposeB: boolean,
+  activation: tf.fused.Activation,
+  leakyreluAlpha: number,
+  outShape: number[],
+): tf.Tensor {
+  const a3 = runKernel('Reshape', { x: a }, { shape: [1, ...a.shape] });
+  const b3 = runKernel('Reshape', { x: b }, { shape: [1, ...b.shape] });
+  const y3 = runKernel('_FusedMatMul', bias ? { a: a3, b: b3, bias } : { a: a3, b: b3 }, { transposeA, transposeB, activation, leakyreluAlpha });
+  const y = runKernel('Reshape', { x: y3 }, { shape: outShape });
+  a3.dispose();
+  b3.dispose();
+  y3.dispose();
+  return y;
 }
 
 registerKernel({ op: '_FusedMatMul', cache: true, kernel: (ctx) => [fusedMatMul(ctx.attrs, ctx.inputs, ctx.cache)] });

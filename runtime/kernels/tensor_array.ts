@@ -10,6 +10,7 @@ import { dtypeShortName } from '../dtypes.js';
 import { invalidArgument } from '../errors.js';
 import type { TensorShape } from '../graph/types.js';
 import { allocHost, shapeString, sizeOf, Tensor } from '../tensor.js';
+import { retainBeyondIteration } from './loop_scope.js';
 import { registerKernel, type KernelContext } from './registry.js';
 
 class TensorArray {
@@ -46,6 +47,7 @@ class TensorArray {
       );
     }
     this.items[index] = value;
+    retainBeyondIteration(value);
   }
 
   read(index: number): Tensor {

@@ -10,6 +10,8 @@ import { dtypeShortName } from '../dtypes.js';
 import { invalidArgument } from '../errors.js';
 import { checkTensorSize } from '../limits.js';
 import { allocHost, hasTfStorage, shapeString, Tensor, type HostData } from '../tensor.js';
+import { splitOnBackend } from './dispatch.js';
+import { retainBeyondIteration } from './loop_scope.js';
 import { registerKernel } from './registry.js';
 
 export interface TensorList {
@@ -98,13 +100,19 @@ class ListValue implements TensorList {
   }
 
   withItem(index: number, value: Tensor): ListValue {
+    retainBeyondIteration(value);
     return new ListValue(this.elementDtype, this.elementShape, this.store.set(index, value));
   }
 }
 
-/** A list value holding a fresh copy-free `items` array (the caller gives it up). */
-const wrap = (l: { elementDtype: DType; elementShape: readonly number[] | undefined; items: (Tensor | undefined)[] }) =>
-  Tensor.scalar('variant', new ListValue(l.elementDtype, l.elementShape, new Items(l.items)));
+/**
+ * A list value holding a fresh copy-free `items` array (the caller gives it
+ * up). Its items outlive the While iteration that made the list (loop_scope.ts).
+ */
+function wrap(l: { elementDtype: DType; elementShape: readonly number[] | undefined; items: (Tensor | undefined)[] }): Tensor {
+  for (const t of l.items) if (t !== undefined) retainBeyondIteration(t);
+  return Tensor.scalar('variant', new ListValue(l.elementDtype, l.elementShape, new Items(l.items)));
+}
 
 /** Decodes an element_shape tensor: scalar -1 = unknown rank; -1 entries = unknown dims. */
 function shapeFrom(t: Tensor): number[] | undefined {
@@ -173,7 +181,7 @@ export function unstackTensor(t: Tensor): Tensor[] {
   if (t.rank === 0) throw invalidArgument('Cannot split a scalar into a TensorList');
   const n = t.shape[0];
   const elementShape = t.shape.slice(1);
-  if (t.isOnBackend) return tf.unstack(t.toTf()).map((x) => Tensor.fromTf(x, t.dtype));
+  if (t.isOnBackend) return splitOnBackend(t.toTf(), 0, new Array<number>(n).fill(1), true).map((x) => Tensor.fromTf(x, t.dtype));
   // Complex elements take two host values each.
   const per = (t.size / Math.max(n, 1)) * (t.dtype === 'complex64' || t.dtype === 'complex128' ? 2 : 1);
   const v = t.values();

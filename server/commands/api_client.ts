@@ -28,6 +28,46 @@ export interface VersionJson {
   labels: string[];
   path: string;
   signatures: Record<string, { method: string; inputs: Record<string, unknown>; outputs: Record<string, unknown> }>;
+  metadata: MetadataJson;
+}
+
+export interface MetadataJson {
+  description: string | null;
+  tags: Record<string, string>;
+  metrics: Record<string, number>;
+  source: string | null;
+}
+
+interface TensorJson {
+  dtype: string;
+  shape: number[] | null;
+}
+
+interface TensorsDiffJson {
+  added: Record<string, TensorJson>;
+  removed: Record<string, TensorJson>;
+  changed: Record<string, { before: TensorJson; after: TensorJson; dtype_changed: boolean; shape_changed: boolean }>;
+}
+
+export interface SignatureDiffJson {
+  model: string;
+  from: number;
+  to: number;
+  identical: boolean;
+  added: string[];
+  removed: string[];
+  changed: string[];
+  signatures: Record<
+    string,
+    {
+      status: 'added' | 'removed' | 'changed' | 'unchanged';
+      method: { before: string; after: string } | null;
+      unavailable: { before: string | null; after: string | null } | null;
+      inputs: TensorsDiffJson;
+      outputs: TensorsDiffJson;
+    }
+  >;
+  breaking_changes: { kind: string; signature: string; tensor: string | null; renamed_to: string | null; message: string }[];
 }
 
 export interface ModelJson {

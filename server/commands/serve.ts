@@ -15,8 +15,8 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_MAX_ARCHIVE_COMPRESSION_RATIO, DEFAULT_MAX_ARCHIVE_ENTRIES } from '../../registry/archive.js';
-import { consoleLogger } from '../../registry/log.js';
-import { DEFAULT_MAX_VERSION_BYTES, DEFAULT_MAX_VERSION_OBJECTS, DEFAULT_MODEL_CACHE_DIR } from '../../registry/object_store/object_store.js';
+import { consoleLogger } from '../../serving/log.js';
+import { DEFAULT_MAX_VERSION_BYTES, DEFAULT_MAX_VERSION_OBJECTS, DEFAULT_MODEL_CACHE_DIR } from '../../serving/object_store/object_store.js';
 import { invalidArgument } from '../../runtime/errors.js';
 import { defaultBatchingParameters } from '../../runtime/execution/batching_parameters.js';
 import { defaultThreads, DEFAULT_WORKER_HEAP_MB, DEFAULT_WORKER_WASM_MB } from '../../runtime/execution/worker_pool.js';
@@ -32,6 +32,7 @@ import { DEFAULT_HEARTBEAT_MS, DEFAULT_REPLICA_LAPSE_MS } from '../../registry/r
 import type { ModelListSource } from '../model_list.js';
 import { startServer, type ServeOptions } from '../serve.js';
 import { DEFAULT_STATS_MAX_SERIES } from '../request_stats.js';
+import { DEFAULT_METADATA_LIMITS } from '../../registry/version_metadata.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../rest/handler.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../../runtime/codec/index.js';
 import { DEFAULT_MAX_GIF_FRAMES, DEFAULT_MAX_IMAGE_PIXELS } from '../../runtime/kernels/image_limits.js';
@@ -111,6 +112,11 @@ interface ServeFlags {
   object_store_max_version_objects: number;
   object_store_max_version_bytes: number;
   stats_max_series: number;
+  metadata_max_description_chars: number;
+  metadata_max_tags: number;
+  metadata_max_metrics: number;
+  metadata_max_key_chars: number;
+  metadata_max_value_chars: number;
 }
 
 function nonNegativeNumber(value: string): number {
@@ -281,6 +287,13 @@ async function serve(flags: ServeFlags): Promise<void> {
       adminToken,
       trustedProxies: flags.trusted_proxies.split(',').map((p) => p.trim()).filter((p) => p !== ''),
       requireAdminToken: flags.require_admin_token,
+      metadataLimits: {
+        maxDescriptionChars: flags.metadata_max_description_chars,
+        maxTags: flags.metadata_max_tags,
+        maxMetrics: flags.metadata_max_metrics,
+        maxKeyChars: flags.metadata_max_key_chars,
+        maxValueChars: flags.metadata_max_value_chars,
+      },
     },
     limits: { maxTensorElements: flags.max_tensor_elements, maxStringTensorBytes: flags.max_string_tensor_bytes },
     restLimits: { maxRequestBytes: flags.max_request_bytes, maxJsonDepth: flags.max_json_depth },
@@ -390,6 +403,11 @@ export function addServeCommand(program: Command): void {
     .option('--max_image_pixels <n>', 'largest image (height x width, x frames for GIF) the decode ops accept; larger answers 400 before decoding', positiveInteger, DEFAULT_MAX_IMAGE_PIXELS)
     .option('--max_gif_frames <n>', 'most frames a GIF the decode ops accept may have; more answers 400', positiveInteger, DEFAULT_MAX_GIF_FRAMES)
     .option('--graph_optimizations <passes>', "load-time graph passes: 'all', 'none' or a comma-separated list of constant_folding, identity_pruning, invariant_caching, fusion, batchnorm_folding (default: $MODELHOST_GRAPH_OPTIMIZATIONS, else all)", graphPasses)
+    .option('--metadata_max_description_chars <n>', "longest description of a version (characters)", positiveInteger, DEFAULT_METADATA_LIMITS.maxDescriptionChars)
+    .option('--metadata_max_tags <n>', 'most tags a version may have', nonNegativeInteger, DEFAULT_METADATA_LIMITS.maxTags)
+    .option('--metadata_max_metrics <n>', 'most metrics a version may have', nonNegativeInteger, DEFAULT_METADATA_LIMITS.maxMetrics)
+    .option('--metadata_max_key_chars <n>', 'longest tag key or metric name (characters)', positiveInteger, DEFAULT_METADATA_LIMITS.maxKeyChars)
+    .option('--metadata_max_value_chars <n>', "longest tag value, and longest source, of a version (characters)", positiveInteger, DEFAULT_METADATA_LIMITS.maxValueChars)
     .option('--stats_max_series <n>', "model versions whose last hour of requests the console charts (about 135 KB each at most; least recently used idle ones replaced; 0: none)", nonNegativeInteger, DEFAULT_STATS_MAX_SERIES)
     .option('--enable_signature_method_name_check [bool]', 'TF Serving: :classify and :regress need a signature whose method_name is classify / regress (off: any signature with the right inputs and outputs, as TF2 exports)', bool, false)
     .option('--enable_per_model_batching_parameters [bool]', "TF Serving's spelling of --enable_per_model_batching_params (wins when both are given)", bool)

@@ -1,5 +1,6 @@
 /**
- * `modelhost upload M DIR|ARCHIVE [--version N] [--no-activate] [--force]`: sends a
+ * `modelhost upload M DIR|ARCHIVE [--version N] [--no-activate] [--force]
+ * [--description TEXT] [--tag k=v ...] [--metric k=v ...] [--source TEXT]`: sends a
  * SavedModel folder (as "files" parts with relative paths) or an archive
  * (.tar.gz, .tgz, .zip: one "archive" part) to POST /api/v1/models/{m}/versions,
  * streaming from disk with a progress bar on a terminal.
@@ -8,8 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { listFiles } from '../../registry/version_files.js';
+import { listFiles } from '../../serving/version_files.js';
 import type { VersionJson } from './api_client.js';
+import { collect } from './metadata.js';
 import { multipartBody, type FormPart } from './multipart.js';
 import { clientCommand, clientFor, formatBytes, printJson, versionArg, type ClientFlags } from './output.js';
 
@@ -17,10 +19,17 @@ interface UploadFlags extends ClientFlags {
   version?: number;
   activate: boolean;
   force?: boolean;
+  description?: string;
+  source?: string;
+  tag?: string[];
+  metric?: string[];
 }
 
 /** The form parts for a folder or an archive file. */
-export async function uploadParts(source: string, flags: { version?: number; activate: boolean; force?: boolean }): Promise<FormPart[]> {
+export async function uploadParts(
+  source: string,
+  flags: { version?: number; activate: boolean; force?: boolean; description?: string; source?: string; tag?: string[]; metric?: string[] },
+): Promise<FormPart[]> {
   let st: fs.Stats;
   try {
     st = await fs.promises.stat(source);
@@ -31,6 +40,11 @@ export async function uploadParts(source: string, flags: { version?: number; act
   if (flags.version !== undefined) parts.push({ name: 'version', value: String(flags.version) });
   parts.push({ name: 'activate', value: String(flags.activate) });
   if (flags.force) parts.push({ name: 'force', value: 'true' });
+  // Metadata goes before the files, so the server has it when the files are checked.
+  if (flags.description !== undefined) parts.push({ name: 'description', value: flags.description });
+  if (flags.source !== undefined) parts.push({ name: 'source', value: flags.source });
+  for (const t of flags.tag ?? []) parts.push({ name: 'tag', value: t });
+  for (const m of flags.metric ?? []) parts.push({ name: 'metric', value: m });
   if (st.isDirectory()) {
     const files = await listFiles(source);
     if (files.length === 0) throw new Error(`${source} is empty.`);
@@ -48,6 +62,10 @@ export function addUploadCommand(program: Command): void {
     .option('--version <n>', 'version number to create (default: the next one)', versionArg)
     .option('--no-activate', 'keep the version serving now (it gets pinned) instead of switching to the new one')
     .option('--force', 'accept a model whose default serving signature cannot run on this server (its other signatures serve)')
+    .option('--description <text>', 'what this version is')
+    .option('--tag <key=value>', 'a tag (repeat for more)', collect, [])
+    .option('--metric <name=number>', 'a metric, e.g. accuracy=0.91 (repeat for more)', collect, [])
+    .option('--source <text>', 'where it comes from: who, from where, commit or training run id')
     .action(async (model: string, source: string, flags: UploadFlags) => {
       const body = multipartBody(await uploadParts(source, flags));
       const showBar = process.stderr.isTTY && !flags.json;

@@ -19,9 +19,9 @@
  */
 import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import type { ServableHandle } from '../../registry/servable_handle.js';
-import type { ModelConfig } from '../../registry/model_config.js';
-import type { ModelSpec, ServingCore } from '../../registry/serving_core.js';
+import type { ServableHandle } from '../../serving/servable_handle.js';
+import type { ModelConfig } from '../../serving/model_config.js';
+import type { ModelSpec, ServingCore } from '../../serving/serving_core.js';
 import { failedPrecondition, invalidArgument, StatusError, unimplemented, toStatusError, type StatusCode } from '../../runtime/errors.js';
 import { signatureDefToProto } from '../../runtime/proto/convert.js';
 import { bigIntToInt64, int64ToNumber, type Int64Like } from '../../runtime/proto/long.js';

@@ -4,7 +4,9 @@
  */
 import type { ModelInfo, VersionInfo } from '../../registry/registry.js';
 import type { ReplicaInfo } from '../../registry/replicas.js';
+import type { BreakingChange, SignaturesDiff, TensorsDiff } from '../../registry/signature_diff.js';
 import type { EventRow, SignatureRow } from '../../registry/store.js';
+import { metadataJson } from '../../registry/version_metadata.js';
 
 function signaturesJson(signatures: readonly SignatureRow[]) {
   return Object.fromEntries(signatures.map((s) => [s.name, { method: s.method, inputs: s.inputs, outputs: s.outputs, unavailable: s.unavailable }]));
@@ -26,6 +28,43 @@ export function versionJson(v: VersionInfo) {
     labels: v.labels,
     path: v.path,
     signatures: signaturesJson(v.signatures),
+    metadata: metadataJson(v.metadata),
+  };
+}
+
+function tensorsDiffJson(t: TensorsDiff) {
+  return {
+    added: t.added,
+    removed: t.removed,
+    changed: Object.fromEntries(t.changed.map((c) => [c.name, { before: c.before, after: c.after, dtype_changed: c.dtypeChanged, shape_changed: c.shapeChanged }])),
+  };
+}
+
+/** GET /models/{m}/versions/{a}/diff/{b}: what changed from a to b, and what would break callers of a if b answered them. */
+export function signatureDiffJson(model: string, from: number, to: number, diff: SignaturesDiff, breaking: readonly BreakingChange[]) {
+  return {
+    model,
+    from,
+    to,
+    identical: diff.identical,
+    added: diff.added,
+    removed: diff.removed,
+    changed: diff.changed,
+    signatures: Object.fromEntries(
+      diff.signatures.map((s) => [
+        s.name,
+        { status: s.status, method: s.method ?? null, unavailable: s.unavailable ?? null, inputs: tensorsDiffJson(s.inputs), outputs: tensorsDiffJson(s.outputs) },
+      ]),
+    ),
+    breaking_changes: breaking.map((b) => ({
+      kind: b.kind,
+      signature: b.signature,
+      tensor: b.tensor ?? null,
+      renamed_to: b.renamedTo ?? null,
+      before: b.before ?? null,
+      after: b.after ?? null,
+      message: b.message,
+    })),
   };
 }
 

@@ -13,7 +13,8 @@
  *   GET    /models/{m}/events?limit&before  {"events": [...], "next_before"}
  *   GET    /models/{m}/stats?window=3600    request rate, errors, p50/p99 latency per 10 s (server/request_stats.ts)
  *   GET    /replicas                        {"replicas": [replica]} (live, gone, stopped; from heartbeats)
- *   POST   /models/{m}/versions             multipart: archive | files..., version?, activate?, force? → 201 version
+ *   POST   /models/{m}/versions             multipart: archive | files..., version?, activate?, force?,
+ *                                            description?, source?, tag=k=v..., metric=k=v... → 201 version
  *   POST   /models/{m}/pin       {"version"} model
  *   DELETE /models/{m}/pin                   model
  *   POST   /models/{m}/rollback             model
@@ -22,6 +23,8 @@
  *   DELETE /models/{m}/versions/{v}[?purge=true]  version (retired)
  *   POST   /models/{m}/versions/{v}/restore      version (no longer retired)
  *   GET|POST|DELETE /models/{m}/rollout, POST /models/{m}/rollout/promote   (./rollout.ts)
+ *   PATCH  /models/{m}/versions/{v}  {"description", "tags", "metrics", "source"} (merge patch) version
+ *   GET    /models/{m}/versions/{a}/diff/{b}     signature diff from a to b, with what breaks callers of a
  */
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import multer from 'multer';
@@ -32,7 +35,9 @@ import type { RequestStats } from '../request_stats.js';
 import { invalidArgument, notFound, resourceExhausted, StatusError, toStatusError, unimplemented, type StatusCode } from '../../runtime/errors.js';
 import { managementHttpStatusOf } from '../http_status.js';
 import { accessOf, actorOf, checkAdminAccess, TrustedProxies, type AccessPolicy } from './auth.js';
-import { eventsJson, modelJson as modelJsonOf, replicaJson, versionJson, type RequestsPerSecond } from './json.js';
+import { eventsJson, modelJson as modelJsonOf, replicaJson, signatureDiffJson, versionJson, type RequestsPerSecond } from './json.js';
+import { breakingChanges, diffSignatures } from '../../registry/signature_diff.js';
+import { metadataFromFields, parseMetadataPatch } from '../../registry/version_metadata.js';
 import { statsWindow } from './stats.js';
 import { attachSession, sessionStorage } from './upload_storage.js';
 import { webConsole } from './web_console.js';
@@ -108,12 +113,27 @@ export function managementRouter(options: ManagementOptions): Router {
   };
   // Bodies of pin and label calls are JSON whatever Content-Type says (curl -d sends form-urlencoded).
   const json = express.json({ limit: '64kb', type: () => true });
+  // Room for the metadata fields (one past each count limit, so the registry's own message names the limit).
+  const limits = registry.metadataLimits;
+  const metadataFields = limits.maxTags + limits.maxMetrics + 2;
   const parts = multer({
     storage: sessionStorage,
     preservePath: true,
     defParamCharset: 'utf8',
-    limits: { fields: 20, fieldSize: 4096, files: 100_000, parts: 100_020 },
+    limits: {
+      fields: 20 + metadataFields,
+      fieldSize: Math.max(4096, 4 * Math.max(limits.maxDescriptionChars, limits.maxKeyChars + 1 + limits.maxValueChars) + 16),
+      files: 100_000,
+      parts: 100_020 + metadataFields,
+    },
   }).any();
+  // PATCH bodies keep their text, so a key given twice (which JSON.parse merges) is refused.
+  const rawBodies = new WeakMap<Request, string>();
+  const patchJson = express.json({
+    limit: '256kb',
+    type: () => true,
+    verify: (req, _res, buf) => void rawBodies.set(req as Request, buf.toString('utf8')),
+  });
 
   router.use((req: Request, _res: Response, next: NextFunction) => {
     checkAdminAccess(req, access);
@@ -182,7 +202,8 @@ export function managementRouter(options: ManagementOptions): Router {
       const version = fields.version === undefined || fields.version === '' ? undefined : parseVersionNumber(fields.version);
       const activate = bool(fields.activate, true, 'activate');
       const force = bool(fields.force, false, 'force');
-      const info = await session.finish({ version, activate, force, actor: actorOf(req, access) });
+      const metadata = metadataFromFields({ description: fields.description, source: fields.source, tag: fields.tag, metric: fields.metric });
+      const info = await session.finish({ version, activate, force, metadata, actor: actorOf(req, access) });
       res.status(201).location(`/api/v1/models/${encodeURIComponent(name)}/versions/${info.version}`).json(versionJson(info));
     } finally {
       await session.discard();
@@ -221,6 +242,23 @@ export function managementRouter(options: ManagementOptions): Router {
   });
 
   mountRolloutRoutes(router, { registry, json, actorOf: (req) => actorOf(req, access), windowStats: options.rolloutWindowStats });
+
+  router.patch('/models/:model/versions/:version', patchJson, async (req, res) => {
+    const version = parseVersionNumber(req.params.version);
+    const patch = parseMetadataPatch(req.body, rawBodies.get(req));
+    res.json(versionJson(await registry.setMetadata(req.params.model, version, patch, actorOf(req, access))));
+  });
+
+  router.get('/models/:model/versions/:from/diff/:to', async (req, res) => {
+    const model = req.params.model;
+    const from = parseVersionNumber(req.params.from);
+    const to = parseVersionNumber(req.params.to);
+    // NOT_FOUND for an unknown model or version before anything is loaded.
+    registry.getVersion(model, from);
+    registry.getVersion(model, to);
+    const [a, b] = [await registry.versionSignatures(model, from), await registry.versionSignatures(model, to)];
+    res.json(signatureDiffJson(model, from, to, diffSignatures(a, b), breakingChanges(a, b)));
+  });
 
   router.use((req: Request) => {
     throw notFound(`No management API route for ${req.method} ${req.baseUrl}${req.path}. See docs/registry.md.`);

@@ -30,8 +30,8 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** The console's client-side routes (web/src/router.ts): `/`, `/models`, `/models/{name}`. */
-const CONSOLE_ROUTE = /^\/(?:index\.html|models(?:\/[^/]*)?\/?)?$/;
+/** The console's client-side routes (web/src/router.ts): `/`, `/models`, `/models/{name}`, `/models/{name}/versions/{n}`. */
+const CONSOLE_ROUTE = /^\/(?:index\.html|models(?:\/[^/]*(?:\/versions\/\d+)?)?\/?)?$/;
 
 /** Where `npm run build` writes the console: {package root}/dist/web. */
 export function defaultConsoleDir(): string {

@@ -25,7 +25,7 @@
  * request log folder is refused then.
  */
 import path from 'node:path';
-import type { ModelLoggingConfig } from '../../registry/model_config.js';
+import type { ModelLoggingConfig } from '../../serving/model_config.js';
 import { invalidArgument } from '../../runtime/errors.js';
 
 /** Collector types modelhost writes: both mean TFRecord files of PredictionLog. */

@@ -25,8 +25,8 @@
 import path from 'node:path';
 import protobuf from 'protobufjs';
 import client from 'prom-client';
-import type { Logger } from '../../registry/log.js';
-import type { ModelConfig, ModelLoggingConfig } from '../../registry/model_config.js';
+import type { Logger } from '../../serving/log.js';
+import type { ModelConfig, ModelLoggingConfig } from '../../serving/model_config.js';
 import { protoType } from '../../runtime/proto/schema.js';
 import { DEFAULT_SIGNATURE } from '../inference/predict.js';
 import { resolveLogPrefix } from './logging_config.js';

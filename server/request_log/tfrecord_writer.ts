@@ -17,7 +17,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from '../../registry/log.js';
+import type { Logger } from '../../serving/log.js';
 import { failedPrecondition } from '../../runtime/errors.js';
 import { writeTfRecords } from '../tfrecord.js';
 import { isInside } from './logging_config.js';

@@ -11,7 +11,7 @@
  * its run the same way.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ModelSpec, ServingCore } from '../../registry/serving_core.js';
+import type { ModelSpec, ServingCore } from '../../serving/serving_core.js';
 import { DEFAULT_MAX_JSON_DEPTH, formatErrorResponse } from '../../runtime/codec/index.js';
 import { StatusError, toStatusError, type StatusCode } from '../../runtime/errors.js';
 import { bodyTooLargeHttpStatus, httpStatusOf } from '../http_status.js';

@@ -9,8 +9,8 @@
  * logged as the PredictRequest/PredictResponse (ClassificationRequest...)
  * TF Serving's REST handler would build from it (../request_log/messages.ts).
  */
-import type { ServableHandle } from '../../registry/servable_handle.js';
-import type { ModelSpec, ServingCore } from '../../registry/serving_core.js';
+import type { ServableHandle } from '../../serving/servable_handle.js';
+import type { ModelSpec, ServingCore } from '../../serving/serving_core.js';
 import {
   formatClassificationResult,
   formatPredictResponse,

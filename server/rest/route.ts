@@ -5,7 +5,7 @@
  * and labels, and the same errors ("Malformed request: POST /v1/foo",
  * "Missing model name in request.", "Failed to convert version: ...").
  */
-import type { ModelSpec } from '../../registry/serving_core.js';
+import type { ModelSpec } from '../../serving/serving_core.js';
 import { invalidArgument } from '../../runtime/errors.js';
 
 const PREDICTION_PATH = /^\/v1\/models\/([^/:]+)(?:(?:\/versions\/(\d+))|(?:\/labels\/([^/:]+)))?:(classify|regress|predict)$/i;

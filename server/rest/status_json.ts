@@ -5,7 +5,7 @@
  * (get_model_status_impl.cc).
  */
 import { notFound } from '../../runtime/errors.js';
-import type { ServableState, ServableStateMonitor } from '../../registry/servable_state.js';
+import type { ServableState, ServableStateMonitor } from '../../serving/servable_state.js';
 
 function versionStatus(s: ServableState) {
   return {

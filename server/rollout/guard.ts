@@ -15,7 +15,7 @@
  * Each replica judges its own traffic; the registry's revision check lets
  * one replica's abort or step win a race and the others' do nothing.
  */
-import type { Logger } from '../../registry/log.js';
+import type { Logger } from '../../serving/log.js';
 import { nextStep } from '../../registry/rollout/rollout_plan.js';
 import type { Registry } from '../../registry/registry.js';
 import type { RolloutRow } from '../../registry/store.js';

@@ -19,7 +19,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ModelSpec, ServingCore } from '../../registry/serving_core.js';
+import type { ModelSpec, ServingCore } from '../../serving/serving_core.js';
 import { dtypeShortName } from '../../runtime/dtypes.js';
 import { exceedsJsonDepth } from '../../runtime/codec/json_parse.js';
 import type { RunOptions, TensorSpec } from '../../runtime/engine.js';

@@ -8,7 +8,7 @@
  *
  * Model names are percent-decoded as /v1 does; a version is a decimal int64.
  */
-import type { ModelSpec } from '../../registry/serving_core.js';
+import type { ModelSpec } from '../../serving/serving_core.js';
 import { invalidArgument, notFound } from '../../runtime/errors.js';
 import { unescapePath } from '../rest/route.js';
 

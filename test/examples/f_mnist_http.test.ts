@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLASS_NAMES, type Dataset, heldOutImages, imageB64 } from '../../examples/f_mnist/data.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
-import type { Logger } from '../../registry/log.js';
+import type { Logger } from '../../serving/log.js';
 
 const MODELS = path.resolve(import.meta.dirname, '../../models');
 const SAMPLE = 500;

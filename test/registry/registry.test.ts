@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { modelConfig } from '../../registry/model_config.js';
+import { modelConfig } from '../../serving/model_config.js';
 import { FIXTURES, copyVersion, waitFor } from '../server/helpers.js';
 import { rawTar, tarGzOf } from './archive_helpers.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from './postgres_helper.js';

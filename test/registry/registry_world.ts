@@ -4,16 +4,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { silentLogger } from '../../registry/log.js';
-import type { ModelConfig } from '../../registry/model_config.js';
-import type { CrashHook } from '../../registry/durable.js';
+import { silentLogger } from '../../serving/log.js';
+import type { ModelConfig } from '../../serving/model_config.js';
+import type { CrashHook } from '../../registry/crash_points.js';
 import { recoverRegistry } from '../../registry/recovery.js';
 import { Registry } from '../../registry/registry.js';
-import type { ModelSpec } from '../../registry/serving_core.js';
-import { ServingCore } from '../../registry/serving_core.js';
+import type { ModelSpec } from '../../serving/serving_core.js';
+import { ServingCore } from '../../serving/serving_core.js';
 import { openRegistryStore } from '../../registry/open_store.js';
 import type { RegistryStore } from '../../registry/store.js';
 import { UploadIntake } from '../../registry/upload.js';
+import type { MetadataLimits, MetadataPatch } from '../../registry/version_metadata.js';
 import { StatusError } from '../../runtime/errors.js';
 import { inlineEngine } from '../../runtime/execution/serving_engine.js';
 import { Tensor } from '../../runtime/tensor.js';
@@ -46,6 +47,7 @@ export async function startWorld(options: {
   crashHook?: CrashHook;
   /** Shadow rollouts' copy queue (Registry's shadowQueue). */
   shadowQueue?: number;
+  metadataLimits?: Partial<MetadataLimits>;
 }): Promise<World> {
   const store = await openRegistryStore({ path: options.dbFile, url: options.storeUrl });
   await recoverRegistry(store, options.modelsDir, silentLogger);
@@ -62,6 +64,7 @@ export async function startWorld(options: {
     log: silentLogger,
     crashHook: options.crashHook,
     shadowQueue: options.shadowQueue,
+    metadataLimits: options.metadataLimits,
   });
   const intake = new UploadIntake({ registry, engine: inlineEngine(), maxUploadBytes: options.maxUploadBytes, log: silentLogger });
   await core.start(options.configs ?? []);
@@ -80,7 +83,7 @@ export async function startWorld(options: {
 }
 
 /** Uploads the files of `dir` as "files" parts with their relative paths. */
-export async function uploadDir(w: World, model: string, dir: string, options: { version?: number; activate?: boolean } = {}) {
+export async function uploadDir(w: World, model: string, dir: string, options: { version?: number; activate?: boolean; metadata?: MetadataPatch } = {}) {
   const session = await w.intake.begin(model);
   try {
     const walk = async (rel: string): Promise<void> => {
@@ -91,7 +94,7 @@ export async function uploadDir(w: World, model: string, dir: string, options: {
       }
     };
     await walk('');
-    return await session.finish({ version: options.version, activate: options.activate ?? true, actor: 'test' });
+    return await session.finish({ version: options.version, activate: options.activate ?? true, actor: 'test', metadata: options.metadata });
   } finally {
     await session.discard();
   }

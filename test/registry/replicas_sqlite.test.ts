@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../registry/log.js';
+import { silentLogger } from '../../serving/log.js';
 import { checkRegistryUrl } from '../../registry/open_store.js';
 import { SqliteStore } from '../../registry/sqlite_store.js';
 import { inlineEngine } from '../../runtime/execution/serving_engine.js';

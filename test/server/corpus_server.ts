@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { silentLogger } from '../../registry/log.js';
+import { silentLogger } from '../../serving/log.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
 import { CORPUS_DIR, type CorpusRun, type JsonTensor } from '../conformance/corpus.js';
 

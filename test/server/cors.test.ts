@@ -2,7 +2,7 @@
 // http_server.cc answers them (AddCORSHeaders; OPTIONS needs an http(s) Origin).
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../registry/log.js';
+import { silentLogger } from '../../serving/log.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
 import { FIXTURES } from './helpers.js';
 

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../registry/log.js';
+import { silentLogger } from '../../serving/log.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
 import { WARMUP_FILE } from '../../server/warmup.js';
 import { countingWarmup, writeCountingModel } from '../helpers/runaway_models.js';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { heldOutImages, imageB64 } from '../../examples/f_mnist/data.js';
-import { silentLogger } from '../../registry/log.js';
+import { silentLogger } from '../../serving/log.js';
 import { defaultBatchingParameters } from '../../runtime/execution/batching_parameters.js';
 import { perModelBatchingParameters } from '../../server/config_file.js';
 import { startServer, type RunningServer, type ServeOptions } from '../../server/serve.js';

@@ -15,7 +15,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { heldOutImages, imageB64 } from '../../examples/f_mnist/data.js';
-import type { Logger } from '../../registry/log.js';
+import type { Logger } from '../../serving/log.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
 import { FIXTURES } from './helpers.js';
 

@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../registry/log.js';
+import { silentLogger } from '../../serving/log.js';
 import { startServer, type RunningServer, type ServeOptions } from '../../server/serve.js';
 import { writeDtypesModel } from '../helpers/dtypes_model.js';
 import { protoClient } from './grpc_client.js';

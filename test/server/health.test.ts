@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Logger } from '../../registry/log.js';
+import type { Logger } from '../../serving/log.js';
 import { MAX_LISTED_MODELS, ReadinessTracker } from '../../server/health.js';
 import { createHttpServer } from '../../server/http_server.js';
 import { startServer, type RunningServer } from '../../server/serve.js';

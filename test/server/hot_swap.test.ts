@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../../registry/log.js';
+import type { Logger } from '../../serving/log.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
 import { copyVersion, FIXTURES, makeWritable, waitFor } from './helpers.js';
 import { Traffic } from './traffic.js';

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../../registry/log.js';
+import type { Logger } from '../../serving/log.js';
 import type { IncomingMessage } from 'node:http';
 import { clientOf, resolveAdminToken, TrustedProxies } from '../../server/management/auth.js';
 import { startServer, type RunningServer, type RegistryServeOptions } from '../../server/serve.js';

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../registry/log.js';
+import { silentLogger } from '../../serving/log.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
 import type { ModelStats } from '../../server/request_stats.js';
 import { protoClient } from './grpc_client.js';

@@ -10,11 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../../registry/log.js';
-import { buildManifest, MANIFEST_NAME } from '../../registry/object_store/manifest.js';
+import type { Logger } from '../../serving/log.js';
+import { buildManifest, MANIFEST_NAME } from '../../serving/object_store/manifest.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
 import { tarGzOf } from '../registry/archive_helpers.js';
-import { TestS3 } from '../registry/object_store/s3_server.js';
+import { TestS3 } from '../serving/object_store/s3_server.js';
 import { FIXTURES, waitFor } from './helpers.js';
 import { Traffic } from './traffic.js';
 

@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../../registry/log.js';
+import type { Logger } from '../../serving/log.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
 import { protoClient, PROTO_DIR } from './grpc_client.js';
 import { FIXTURES } from './helpers.js';

@@ -2,7 +2,7 @@
 // the management API's `requests_per_second`.
 import { describe, expect, it } from 'vitest';
 import { RequestRates, ServerMetrics } from '../../server/metrics.js';
-import { ServableStateMonitor } from '../../registry/servable_state.js';
+import { ServableStateMonitor } from '../../serving/servable_state.js';
 
 describe('RequestRates', () => {
   it('averages events over the last window of whole seconds, per key', () => {

@@ -3,7 +3,7 @@
 // the fixed latency bins, the series limit and eviction, and ServerMetrics
 // feeding it from the same call that records the Prometheus metrics.
 import { describe, expect, it } from 'vitest';
-import { ServableStateMonitor } from '../../registry/servable_state.js';
+import { ServableStateMonitor } from '../../serving/servable_state.js';
 import { ServerMetrics } from '../../server/metrics.js';
 import { BUCKETS, IDLE_EVICT_MS, MAX_WINDOW_SECONDS, RESOLUTION_SECONDS, RequestStats } from '../../server/request_stats.js';
 

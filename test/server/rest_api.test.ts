@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../registry/log.js';
+import { silentLogger } from '../../serving/log.js';
 import { protoType } from '../../runtime/proto/schema.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
 import { FIXTURES, waitFor } from './helpers.js';

@@ -5,7 +5,7 @@
 // PreProcessRegression); on, it is refused with TF Serving's text.
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../registry/log.js';
+import { silentLogger } from '../../serving/log.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
 import { FIXTURES } from './helpers.js';
 

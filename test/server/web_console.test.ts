@@ -33,7 +33,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 describe('web console static files', () => {
   it('answers index.html for / and the console routes, with a strict CSP and no caching', async () => {
     const app = appFor(path.join(tmp, 'build'));
-    for (const p of ['/', '/models', '/models/', '/models/f_mnist', '/models/my.model-2/', '/index.html']) {
+    for (const p of ['/', '/models', '/models/', '/models/f_mnist', '/models/my.model-2/', '/models/f_mnist/versions/3', '/models/f_mnist/versions/12/', '/index.html']) {
       const res = await request(app).get(p).set('Accept', 'text/html');
       expect(res.status, p).toBe(200);
       expect(res.headers['content-type']).toMatch(/^text\/html/);
@@ -72,7 +72,7 @@ describe('web console static files', () => {
 
   it('leaves API paths, unknown paths, missing assets and writes to the next handler', async () => {
     const app = appFor(path.join(tmp, 'build'));
-    for (const p of ['/api', '/api/v2/models', '/monitoring/prometheus/metrics', '/assets/missing.js', '/models/a/b', '/../package.json', '/other']) {
+    for (const p of ['/api', '/api/v2/models', '/monitoring/prometheus/metrics', '/assets/missing.js', '/models/a/b', '/models/a/versions/x', '/models/a/versions/1/diff', '/../package.json', '/other']) {
       const res = await request(app).get(p).set('Accept', 'text/html');
       expect(res.status, p).toBe(404);
       expect(res.body, p).toEqual({ error: 'fell through' });

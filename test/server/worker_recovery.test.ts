@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../registry/log.js';
+import { silentLogger } from '../../serving/log.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
 import { writeMemoryBombModel } from '../helpers/runaway_models.js';
 import { copyVersion } from './helpers.js';

@@ -90,8 +90,11 @@ describe.skipIf(skip)('web console in Chromium', () => {
     await visible(row(3).getByText('AVAILABLE', { exact: true }));
     await visible(page.getByTestId('serving-mode').getByText('pinned to v2'));
 
-    // Pin version 3 (no second token prompt: it is kept for the session).
+    // Pin version 3, confirming after the signature diff (no second token prompt: it is kept for the session).
     await page.getByRole('button', { name: 'Pin version 3' }).click();
+    const pinDialog = page.getByRole('dialog', { name: 'Pin version 3?' });
+    await visible(pinDialog.getByTestId('signature-diff'));
+    await pinDialog.getByRole('button', { name: 'Pin', exact: true }).click();
     await visible(page.getByTestId('serving-mode').getByText('pinned to v3'));
     await visible(row(3).getByText('serving'));
     expect(await dialog.isVisible()).toBe(false);
@@ -108,7 +111,7 @@ describe.skipIf(skip)('web console in Chromium', () => {
     // Roll back to version 2, confirming first.
     await page.getByRole('button', { name: 'Roll back to version 2' }).click();
     const confirm = page.getByRole('dialog', { name: 'Roll back f_mnist?' });
-    await visible(confirm);
+    await visible(confirm.getByTestId('breaking-changes').getByText('would break clients of version 3'));
     await confirm.getByRole('button', { name: 'Roll back' }).click();
     await visible(page.getByTestId('serving-mode').getByText('pinned to v2'));
     await visible(page.getByTestId('events').getByText('Rolled back'));

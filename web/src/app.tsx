@@ -8,6 +8,7 @@ import { useStore } from './lib/store.js';
 import { ModelPage } from './pages/model_page.js';
 import { OverviewPage } from './pages/overview_page.js';
 import { PageTitle } from './pages/page_title.js';
+import { VersionPage } from './pages/version_page.js';
 import { Link, useRoute } from './router.js';
 
 export function App() {
@@ -55,6 +56,7 @@ export function App() {
       <main id="main" class="container">
         {route.page === 'overview' && <OverviewPage canChange={canChange} />}
         {route.page === 'model' && <ModelPage key={route.model} name={route.model} canChange={canChange} />}
+        {route.page === 'version' && <VersionPage key={`${route.model}/${route.version}`} name={route.model} version={route.version} canChange={canChange} />}
         {route.page === 'not_found' && (
           <>
             <PageTitle title="Not found" />

@@ -2,13 +2,26 @@
 // each of them (server/management/web_console.ts):
 //   /                 the models overview
 //   /models/{name}    one model
+//   /models/{name}/versions/{n}    one version: metadata, signature diff
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 
-export type Route = { page: 'overview' } | { page: 'model'; model: string } | { page: 'not_found'; path: string };
+export type Route =
+  | { page: 'overview' }
+  | { page: 'model'; model: string }
+  | { page: 'version'; model: string; version: number }
+  | { page: 'not_found'; path: string };
 
 export function parseRoute(pathname: string): Route {
   if (pathname === '/' || pathname === '/models' || pathname === '/models/' || pathname === '/index.html') return { page: 'overview' };
+  const v = /^\/models\/([^/]+)\/versions\/(\d{1,15})\/?$/.exec(pathname);
+  if (v) {
+    try {
+      return { page: 'version', model: decodeURIComponent(v[1]), version: Number(v[2]) };
+    } catch {
+      // malformed escape: not a route
+    }
+  }
   const m = /^\/models\/([^/]+)\/?$/.exec(pathname);
   if (m) {
     try {
@@ -21,6 +34,7 @@ export function parseRoute(pathname: string): Route {
 }
 
 export const modelHref = (name: string) => `/models/${encodeURIComponent(name)}`;
+export const versionHref = (name: string, version: number) => `${modelHref(name)}/versions/${version}`;
 
 const listeners = new Set<() => void>();
 

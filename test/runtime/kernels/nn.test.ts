@@ -9,6 +9,7 @@ import '../../../runtime/kernels/math.js';
 import '../../../runtime/kernels/nn.js';
 import '../../../runtime/kernels/nn_fused.js';
 import { kernelFor } from '../../../runtime/kernels/registry.js';
+import { setSmallHostMath } from '../../../runtime/kernels/dispatch.js';
 import { Tensor } from '../../../runtime/tensor.js';
 
 beforeAll(async () => {
@@ -64,6 +65,21 @@ const ones2x2 = (dtype: DType = 'float32') => T(dtype, [2, 2, 1, 1], [1, 1, 1, 1
 
 describe('a Keras Dense layer (MatMul + BiasAdd + Relu/Softmax)', () => {
   it('runs entirely on the tfjs backend without leaking', () => {
+    setSmallHostMath(false);
+    try {
+      denseLayer(true);
+    } finally {
+      setSmallHostMath(true);
+    }
+  });
+
+  it('at batch 1 continues on the host after the MatMul (small host math), with the same results and no leak', () => {
+    denseLayer(false);
+  });
+});
+
+function denseLayer(onBackend: boolean): void {
+  {
     const x = Tensor.fromTf(tf.tensor2d([1, 2, 3], [1, 3]), 'float32');
     const w = T('float32', [3, 2], [1, -1, 0, 1, 1, 0]).keep();
     const bias = T('float32', [2], [0.5, -0.5]).keep();
@@ -74,8 +90,13 @@ describe('a Keras Dense layer (MatMul + BiasAdd + Relu/Softmax)', () => {
     const ba = run('BiasAdd', [mm, bias]);
     const relu = run('Relu', [ba]);
     const sm = run('Softmax', [relu]);
-    for (const t of [mm, ba, relu, sm]) expect(t.isOnBackend).toBe(true);
-    expect(tf.memory().numTensors).toBe(before + 4);
+    if (onBackend) {
+      for (const t of [mm, ba, relu, sm]) expect(t.isOnBackend).toBe(true);
+      expect(tf.memory().numTensors).toBe(before + 4);
+    } else {
+      for (const t of [mm, ba, relu]) expect(t.isOnHost).toBe(true);
+      expect(ba.isOnBackend).toBe(false);
+    }
     expect(vals(ba)).toEqual([4.5, 0.5]);
     const e = [Math.exp(4.5), Math.exp(0.5)];
     const got = vals(sm);
@@ -83,8 +104,8 @@ describe('a Keras Dense layer (MatMul + BiasAdd + Relu/Softmax)', () => {
     expect(got[1]).toBeCloseTo(e[1] / (e[0] + e[1]), 6);
     for (const t of [mm, ba, relu, sm]) t.dispose();
     expect(tf.memory().numTensors).toBe(before);
-  });
-});
+  }
+}
 
 describe('BiasAdd', () => {
   it('adds along the channel dimension in NHWC and NCHW', () => {

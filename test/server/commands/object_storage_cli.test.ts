@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, waitFor } from '../helpers.js';
-import { S3_KEY, TestS3 } from '../../registry/object_store/s3_server.js';
+import { S3_KEY, TestS3 } from '../../serving/object_store/s3_server.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const BIN = path.join(ROOT, 'bin/modelhost.js');

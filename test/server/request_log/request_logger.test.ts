@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import client from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../registry/log.js';
-import { modelConfig, type ModelConfig } from '../../../registry/model_config.js';
+import { silentLogger } from '../../../serving/log.js';
+import { modelConfig, type ModelConfig } from '../../../serving/model_config.js';
 import { describeRecord, logFiles, readRecords } from '../../../server/request_log/log_reader.js';
 import { RequestLog } from '../../../server/request_log/request_logger.js';
 

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { crc32c as referenceCrc32c } from '@aws-crypto/crc32c';
 import { afterAll, describe, expect, it } from 'vitest';
-import { silentLogger, type Logger } from '../../../registry/log.js';
+import { silentLogger, type Logger } from '../../../serving/log.js';
 import { logFiles, readRecords } from '../../../server/request_log/log_reader.js';
 import { TfRecordFileWriter, type DropReason } from '../../../server/request_log/tfrecord_writer.js';
 

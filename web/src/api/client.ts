@@ -2,7 +2,7 @@
 // /api/v1 (docs/openapi.yaml) and TensorFlow Serving's REST API under /v1.
 // Changes carry the admin token when the server needs one (./auth.ts).
 import { access, authHeaders, fetchAccess, promptForToken, storedToken, storeToken } from './auth.js';
-import type { ErrorBody, EventsPage, Model, ModelStats, Rollout, RolloutRequest, Version } from './types.js';
+import type { ErrorBody, EventsPage, MetadataPatch, Model, ModelStats, Rollout, RolloutRequest, SignatureDiff, Version } from './types.js';
 
 export class ApiError extends Error {
   constructor(
@@ -96,6 +96,9 @@ export const api = {
   startRollout: (name: string, request: RolloutRequest) => change<Rollout>('POST', `${modelPath(name)}/rollout`, request),
   promoteRollout: (name: string) => change<Rollout>('POST', `${modelPath(name)}/rollout/promote`),
   abortRollout: (name: string) => change<Rollout>('DELETE', `${modelPath(name)}/rollout`),
+  version: (name: string, version: number) => getJson<Version>(`${modelPath(name)}/versions/${version}`),
+  setMetadata: (name: string, version: number, patch: MetadataPatch) => change<Version>('PATCH', `${modelPath(name)}/versions/${version}`, patch),
+  diff: (name: string, from: number, to: number) => getJson<SignatureDiff>(`${modelPath(name)}/versions/${from}/diff/${to}`),
 };
 
 /** One file of an upload: an archive, or a SavedModel file with its path relative to the dropped folder. */

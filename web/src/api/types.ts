@@ -32,6 +32,61 @@ export interface Version {
   labels: string[];
   path: string;
   signatures: Record<string, Signature>;
+  metadata: VersionMetadata;
+}
+
+/** What a person records about a version (set at upload, changed with PATCH). */
+export interface VersionMetadata {
+  description: string | null;
+  tags: Record<string, string>;
+  metrics: Record<string, number>;
+  /** Who made it, from where, which commit or run. */
+  source: string | null;
+}
+
+/** PATCH /api/v1/models/{m}/versions/{v}: a JSON merge patch of the metadata (null clears or removes). */
+export interface MetadataPatch {
+  description?: string | null;
+  source?: string | null;
+  tags?: Record<string, string | null>;
+  metrics?: Record<string, number | null>;
+}
+
+export interface TensorsDiff {
+  added: Record<string, TensorSpec>;
+  removed: Record<string, TensorSpec>;
+  changed: Record<string, { before: TensorSpec; after: TensorSpec; dtype_changed: boolean; shape_changed: boolean }>;
+}
+
+export interface BreakingChange {
+  kind: string;
+  signature: string;
+  tensor: string | null;
+  renamed_to: string | null;
+  message: string;
+}
+
+/** GET /api/v1/models/{m}/versions/{from}/diff/{to}. */
+export interface SignatureDiff {
+  model: string;
+  from: number;
+  to: number;
+  identical: boolean;
+  added: string[];
+  removed: string[];
+  changed: string[];
+  signatures: Record<
+    string,
+    {
+      status: 'added' | 'removed' | 'changed' | 'unchanged';
+      method: { before: string; after: string } | null;
+      unavailable: { before: string | null; after: string | null } | null;
+      inputs: TensorsDiff;
+      outputs: TensorsDiff;
+    }
+  >;
+  /** What would break clients of `from` if `to` answered them. */
+  breaking_changes: BreakingChange[];
 }
 
 export interface Model {
@@ -69,7 +124,8 @@ export type EventKind =
   | 'rollout_started'
   | 'rollout_changed'
   | 'rollout_promoted'
-  | 'rollout_aborted';
+  | 'rollout_aborted'
+  | 'metadata_changed';
 
 export interface RegistryEvent {
   id: number;

@@ -25,6 +25,7 @@ const KIND_TEXT: Record<EventKind, string> = {
   rollout_changed: 'Rollout changed',
   rollout_promoted: 'Rollout promoted',
   rollout_aborted: 'Rollout aborted',
+  metadata_changed: 'Metadata changed',
 };
 
 const TONE: Partial<Record<EventKind, string>> = {

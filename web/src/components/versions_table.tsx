@@ -8,6 +8,9 @@ import { isValidName, NAME_HINT } from '../lib/names.js';
 import { notify } from '../lib/notices.js';
 import { LabelChip, Mark, StateBadge } from './badges.js';
 import { ConfirmDialog, Modal } from './dialog.js';
+import { PinDialog } from './pin_dialog.js';
+import { SignatureDiffPanel } from './signature_diff_view.js';
+import { Link, versionHref } from '../router.js';
 
 interface Props {
   model: Model;
@@ -16,7 +19,7 @@ interface Props {
   onChanged: () => void;
 }
 
-type Pending = { kind: 'rollback'; version: number } | { kind: 'retire'; version: Version } | { kind: 'label'; version: number };
+type Pending = { kind: 'rollback'; version: number } | { kind: 'retire'; version: Version } | { kind: 'label'; version: number } | { kind: 'pin'; version: number };
 
 export function VersionsTable({ model, canChange, onChanged }: Props) {
   const headingId = useId();
@@ -77,7 +80,9 @@ export function VersionsTable({ model, canChange, onChanged }: Props) {
                 <tr key={n} class={serving ? 'row-serving' : v.retired ? 'row-retired' : undefined} data-version={n}>
                   <th scope="row" data-label="Version">
                     <div>
-                      <span class="version-number">v{n}</span>
+                      <Link href={versionHref(name, n)} class="version-number" aria-label={`Version ${n}: metadata and signature changes`}>
+                        v{n}
+                      </Link>
                       <span class="marks">
                         {serving && <Mark kind="serving">serving</Mark>}
                         {pinned && <Mark kind="pinned">pinned</Mark>}
@@ -133,7 +138,7 @@ export function VersionsTable({ model, canChange, onChanged }: Props) {
                               class="button button-small"
                               disabled={disabled}
                               aria-label={`Pin version ${n}`}
-                              onClick={() => act(`pin${n}`, () => api.pin(name, n), `Pinned version ${n}: it answers requests that name no version.`)}
+                              onClick={() => setPending({ kind: 'pin', version: n })}
                             >
                               Pin
                             </button>
@@ -212,7 +217,11 @@ export function VersionsTable({ model, canChange, onChanged }: Props) {
           notify('success', `Rolled back: version ${m.active_version} serves ${name}, pinned.`);
           onChanged();
         }}
-      />
+      >
+        {pending?.kind === 'rollback' && model.active_version !== null && (
+          <SignatureDiffPanel model={name} from={model.active_version} to={pending.version} />
+        )}
+      </ConfirmDialog>
 
       <ConfirmDialog
         open={pending?.kind === 'retire'}
@@ -241,6 +250,16 @@ export function VersionsTable({ model, canChange, onChanged }: Props) {
           <label for={purgeId}>Also delete its files from the base path</label>
         </div>
       </ConfirmDialog>
+
+      <PinDialog
+        model={model}
+        version={pending?.kind === 'pin' ? pending.version : undefined}
+        onClose={close}
+        onPinned={(m) => {
+          notify('success', `Pinned version ${m.pinned_version}: it answers requests that name no version.`);
+          onChanged();
+        }}
+      />
 
       <LabelDialog
         model={model}

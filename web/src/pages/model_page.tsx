@@ -24,7 +24,7 @@ function revisionOf(m: Model): string {
     m.pinned_version,
     m.previous_version,
     m.labels,
-    m.versions.map((v) => [v.version, v.state, v.retired, v.loaded, v.labels]),
+    m.versions.map((v) => [v.version, v.state, v.retired, v.loaded, v.labels, v.metadata]),
   ]);
 }
 
