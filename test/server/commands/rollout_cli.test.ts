@@ -61,7 +61,7 @@ describe('modelhost rollout', () => {
     expect(r.stderr).toMatch(/Model nope is not served by this server/);
     r = await cli(['rollout', 'hp', '1', '--percent', '10']);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/Version 1 of model hp would break callers of version 2: signature tensorflow\/serving\/regress removed\. Send "force": true/);
+    expect(r.stderr).toMatch(/Version 1 of model hp would break callers of version 2: .*signature tensorflow\/serving\/regress removed\. Send "force": true/);
     r = await cli(['rollout', 'hp', '1', '--percent', '150', '--force']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/percent must be a number from 0 to 100 with at most two decimals, got 150\./);
