@@ -223,7 +223,12 @@ describe('the rendered container, run here', () => {
     try {
       const get = (p: string) => fetch(server.url + p);
       expect((await get(c.livenessProbe.httpGet.path)).status).toBe(200);
-      const ready = await get(c.readinessProbe.httpGet.path);
+      // As the kubelet does: probe until ready (the model loads after the port opens), within the probe's budget.
+      let ready = await get(c.readinessProbe.httpGet.path);
+      for (let i = 0; i < 600 && ready.status === 503; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        ready = await get(c.readinessProbe.httpGet.path);
+      }
       expect(ready.status).toBe(200);
       expect(await ready.json()).toEqual({ ready: true, models: ['f_mnist'] });
       const metrics = await get(d.spec.template.metadata.annotations['prometheus.io/path']);
