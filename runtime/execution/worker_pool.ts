@@ -161,7 +161,7 @@ export class WorkerPool {
       const keep = this.leastLoadedSlot([...entry.slots]);
       await Promise.all([...entry.slots].filter((s) => s !== keep).map((s) => this.unloadFrom(s, model)));
     }
-    return new PooledServable(this, model, { dir, tags, signatures: info.signatures, signatureDefs: info.signatureDefs });
+    return new PooledServable(this, model, { dir, tags, signatures: info.signatures, signatureDefs: info.signatureDefs, mutatesState: info.mutatesState });
   }
 
   /**
@@ -437,6 +437,7 @@ class PooledServable implements Servable {
   readonly tags: readonly string[];
   readonly signatures: ModelDescription['signatures'];
   readonly signatureDefs: ModelDescription['signatureDefs'];
+  readonly mutatesState?: boolean;
   private disposed = false;
 
   constructor(
@@ -444,7 +445,7 @@ class PooledServable implements Servable {
     private readonly model: number,
     description: ModelDescription,
   ) {
-    ({ dir: this.dir, tags: this.tags, signatures: this.signatures, signatureDefs: this.signatureDefs } = description);
+    ({ dir: this.dir, tags: this.tags, signatures: this.signatures, signatureDefs: this.signatureDefs, mutatesState: this.mutatesState } = description);
   }
 
   run(signature: string, feeds: Record<string, Tensor>, outputKeys?: readonly string[], options?: RunOptions): Promise<Record<string, Tensor>> {

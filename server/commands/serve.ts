@@ -17,7 +17,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_MAX_ARCHIVE_COMPRESSION_RATIO, DEFAULT_MAX_ARCHIVE_ENTRIES } from '../../registry/archive.js';
 import { consoleLogger } from '../../registry/log.js';
 import { invalidArgument } from '../../runtime/errors.js';
-import { defaultBatchingParameters } from '../../runtime/execution/batching_parameters.js';
+import { autoBatchingParameters, defaultBatchingParameters } from '../../runtime/execution/batching_parameters.js';
 import { defaultThreads, DEFAULT_WORKER_HEAP_MB, DEFAULT_WORKER_WASM_MB } from '../../runtime/execution/worker_pool.js';
 import { DEFAULT_MAX_STRING_TENSOR_BYTES, DEFAULT_MAX_TENSOR_ELEMENTS } from '../../runtime/limits.js';
 import { perModelBatchingParameters, readBatchingParameters } from '../config_file.js';
@@ -59,6 +59,7 @@ interface ServeFlags {
   trusted_proxies: string;
   require_admin_token: boolean;
   enable_batching: boolean;
+  auto_batching: boolean;
   batching_parameters_file?: string;
   enable_per_model_batching_params: boolean;
   inference_threads: number;
@@ -164,6 +165,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     log.info(
       `Batching: max_batch_size ${batching.maxBatchSize}, batch_timeout_micros ${batching.batchTimeoutMicros}, max_enqueued_batches ${batching.maxEnqueuedBatches}, num_batch_threads ${batching.numBatchThreads}${batching.allowedBatchSizes.length ? `, allowed_batch_sizes ${batching.allowedBatchSizes.join(',')}` : ''}`,
     );
+  } else if (flags.auto_batching) {
+    log.info('Automatic batching of concurrent requests to batch-shaped signatures (--auto_batching=false turns it off)');
   }
   const adminToken = resolveAdminToken({ flag: flags.admin_token, file: flags.admin_token_file, env: process.env[ADMIN_TOKEN_ENV] }, (m) => log.warn(m));
   const options: ServeOptions = {
@@ -192,6 +195,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       workerHeapMb: flags.inference_worker_heap_mb,
       workerWasmMb: flags.inference_worker_wasm_mb,
       batching,
+      autoBatching: !batching && flags.auto_batching ? autoBatchingParameters(flags.inference_threads) : undefined,
       batchingFor: batching && (flags.enable_per_model_batching_parameters ?? flags.enable_per_model_batching_params) ? perModelBatchingParameters : undefined,
     },
     registry: {
@@ -285,6 +289,7 @@ export function addServeCommand(program: Command): void {
     .option('--model_warmup_timeout_in_ms <ms>', "bound of one version's warm-up; past it the version's load fails (0: none)", nonNegativeInteger, 60000)
     .option('--shutdown_timeout_seconds <s>', 'on SIGTERM/SIGINT: how long in-flight work may finish before it is cut and the server exits', nonNegativeNumber, 30)
     .option('--enable_batching [bool]', 'merge concurrent requests to the same model version and signature into one run', bool, false)
+    .option('--auto_batching [bool]', "without --enable_batching: merge concurrent requests to signatures whose inputs and outputs all have a batch dimension, of models that write no state; a lone request never waits; like TF Serving's batching it assumes a model treats each row on its own", bool, true)
     .option('--enable_per_model_batching_params [bool]', 'with --enable_batching: a version folder\'s batching_params.pbtxt replaces the server-wide batching parameters for it', bool, false)
     .option('--batching_parameters_file <file>', 'BatchingParameters in protobuf text format (max_batch_size, batch_timeout_micros, ...); needs --enable_batching')
     .option('--max_request_bytes <n>', 'largest /v1 request body; a larger one answers 413 unread', positiveInteger, DEFAULT_MAX_REQUEST_BYTES)
