@@ -3,7 +3,9 @@
  * that model execution never runs on the HTTP event loop.
  *
  * Every model is loaded into every worker (or into `copies` of them, the
- * workers holding the fewest models, to bound memory for large models), and
+ * workers holding the fewest models, to bound memory for large models; by
+ * default as many as fit in a quarter of the machine's memory,
+ * model_copies.ts), and
  * each run goes to the least busy worker holding it; a model whose
  * signatures write state (variables)
  * is kept in one worker only, so its runs see each other's effects in order,
@@ -40,6 +42,7 @@ import { internal, StatusError } from '../errors.js';
 import { runtimeLimits } from '../limits.js';
 import { imageLimits } from '../kernels/image_limits.js';
 import type { Tensor } from '../tensor.js';
+import { defaultModelCopies, folderBytes } from './model_copies.js';
 import { fromWireTensors, toWireTensors } from './tensor_transfer.js';
 import { CANCEL_SLOTS, markCancelled, type LoadedInfo, type WorkerReply, type WorkerRequest, type WorkerStartData } from './worker_protocol.js';
 import type { WireTensors } from './tensor_transfer.js';
@@ -108,7 +111,7 @@ export function defaultThreads(): number {
 
 export interface WorkerPoolOptions {
   threads: number;
-  /** Workers each model is loaded into (default and 0: all of them). */
+  /** Workers each model is loaded into (default and 0: by the model's size, defaultModelCopies()). */
   copies?: number;
   /** Told when a worker dies and is replaced. */
   onWorkerExit?: (message: string) => void;
@@ -149,7 +152,8 @@ export class WorkerPool {
     const model = this.nextModel++;
     const entry: ModelEntry = { dir, tags, slots: new Set() };
     this.models.set(model, entry);
-    const results = await Promise.allSettled(this.slotsForNewModel().map((slot) => this.loadInto(slot, model)));
+    const copies = this.options.copies || defaultModelCopies(await folderBytes(dir), this.slots.length);
+    const results = await Promise.allSettled(this.slotsForNewModel(copies).map((slot) => this.loadInto(slot, model)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       await this.unload(model);
@@ -308,9 +312,8 @@ export class WorkerPool {
   }
 
   /** The workers a new model goes to: all, or the `copies` holding the fewest models. */
-  private slotsForNewModel(): number[] {
+  private slotsForNewModel(copies: number): number[] {
     const all = this.slots.map((_, i) => i);
-    const copies = this.options.copies || all.length;
     if (copies >= all.length) return all;
     const held = (slot: number) => [...this.models.values()].filter((m) => m.slots.has(slot)).length;
     return all.sort((a, b) => held(a) - held(b) || a - b).slice(0, copies);
