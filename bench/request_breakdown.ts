@@ -16,8 +16,13 @@
  * /proc/<pid>/stat), for bare node:http and modelhost with the given flags.
  * On a shared machine CPU per request is steadier than requests per second.
  *
+ * With `--cpu-prof <dir>` every modelhost server runs under `node
+ * --cpu-prof` (through NODE_OPTIONS) and the script prints, per thread (the
+ * event loop and each inference worker), the functions that took the most
+ * time during the measured window only (startup and shutdown left out).
+ *
  *   node dist/bench/request_breakdown.js [--seconds 5] [--connections 64] [--skip-servers]
- *       [--config 'name=flags'] ...
+ *       [--config 'name=flags'] ... [--cpu-prof /tmp/prof] [--top 15]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -38,10 +43,12 @@ interface Options {
   connections: number;
   servers: boolean;
   configs: { name: string; args: string[] }[];
+  cpuProf?: string;
+  top: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { seconds: 5, connections: 64, servers: true, configs: [] };
+  const o: Options = { seconds: 5, connections: 64, servers: true, configs: [], top: 15 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -52,6 +59,8 @@ function parseArgs(argv: string[]): Options {
     if (a === '--seconds') o.seconds = Number(value());
     else if (a === '--connections') o.connections = Number(value());
     else if (a === '--skip-servers') o.servers = false;
+    else if (a === '--cpu-prof') o.cpuProf = path.resolve(value());
+    else if (a === '--top') o.top = Number(value());
     else if (a === '--config') {
       const v = value();
       const eq = v.indexOf('=');
@@ -150,12 +159,15 @@ function cpuMs(pid: number): number {
 async function underLoad(o: Options, bodies: Buffer[]): Promise<void> {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelhost-breakdown-'));
   const texts = bodies.map((b) => b.toString('utf8'));
+  const nowUs = () => Number(process.hrtime.bigint() / 1000n);
   const measure = async (server: RunningServer, urlPath: string) => {
     await runLoad({ url: server.url + urlPath, bodies: texts, imagesPerRequest: 1, connections: o.connections, warmupSeconds: 1, seconds: 0.5 });
     const before = cpuMs(server.pid);
+    const from = nowUs();
     const r = await runLoad({ url: server.url + urlPath, bodies: texts, imagesPerRequest: 1, connections: o.connections, warmupSeconds: 0, seconds: o.seconds });
+    const to = nowUs();
     const cpu = cpuMs(server.pid) - before;
-    return { reqPerSec: r.reqPerSec, cpuUsPerReq: (cpu * 1000) / r.requests, failures: r.failures };
+    return { reqPerSec: r.reqPerSec, cpuUsPerReq: (cpu * 1000) / r.requests, failures: r.failures, requests: r.requests, window: [from, to] as const };
   };
   try {
     log(`\nPart 2: server CPU per request under load (${o.connections} connections, ${o.seconds} s; all threads of the server process)`);
@@ -169,16 +181,68 @@ async function underLoad(o: Options, bodies: Buffer[]): Promise<void> {
     log(`  bare node:http        ${fmt(b.cpuUsPerReq, 1).padStart(8)} µs CPU/request   ${fmt(b.reqPerSec).padStart(8)} req/s   failures ${b.failures}`);
     const modelsDir = prepareModels(workDir);
     for (const c of o.configs) {
-      const server = await startModelhost({ workDir, modelsDir, args: ['--file_system_poll_wait_seconds=0', ...c.args], models: ['f_mnist'], label: c.name });
-      try {
-        const m = await measure(server, '/v1/models/f_mnist:predict');
-        log(`  modelhost ${c.name.padEnd(11)} ${fmt(m.cpuUsPerReq, 1).padStart(8)} µs CPU/request   ${fmt(m.reqPerSec).padStart(8)} req/s   failures ${m.failures}   ${c.args.join(' ') || '(defaults)'}`);
-      } finally {
-        await server.stop();
+      const profDir = o.cpuProf && path.join(o.cpuProf, c.name);
+      const savedOptions = process.env.NODE_OPTIONS;
+      if (profDir) {
+        fs.rmSync(profDir, { recursive: true, force: true });
+        process.env.NODE_OPTIONS = `${savedOptions ?? ''} --cpu-prof --cpu-prof-dir=${profDir}`.trim();
       }
+      let m;
+      try {
+        const server = await startModelhost({ workDir, modelsDir, args: ['--file_system_poll_wait_seconds=0', ...c.args], models: ['f_mnist'], label: c.name });
+        try {
+          m = await measure(server, '/v1/models/f_mnist:predict');
+          log(`  modelhost ${c.name.padEnd(11)} ${fmt(m.cpuUsPerReq, 1).padStart(8)} µs CPU/request   ${fmt(m.reqPerSec).padStart(8)} req/s   failures ${m.failures}   ${c.args.join(' ') || '(defaults)'}`);
+        } finally {
+          await server.stop();
+        }
+      } finally {
+        if (profDir) {
+          if (savedOptions === undefined) delete process.env.NODE_OPTIONS;
+          else process.env.NODE_OPTIONS = savedOptions;
+        }
+      }
+      if (profDir && m) printProfiles(profDir, m.window, m.requests, o.top);
     }
   } finally {
     fs.rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Per thread profile in `dir`: the functions with the most self time inside `window` (µs, monotonic clock). */
+function printProfiles(dir: string, window: readonly [number, number], requests: number, top: number): void {
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort() : [];
+  for (const file of files) {
+    const p = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as CpuProfile;
+    const names = new Map(p.nodes.map((n) => [n.id, `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.split('/').slice(-2).join('/')}:${n.callFrame.lineNumber + 1}`]));
+    const self = new Map<string, number>();
+    let t = p.startTime;
+    let total = 0;
+    for (let i = 0; i < p.samples.length; i++) {
+      t += p.timeDeltas[i];
+      if (t < window[0] || t > window[1]) continue;
+      const d = p.timeDeltas[i + 1] ?? 0;
+      const name = names.get(p.samples[i])!;
+      self.set(name, (self.get(name) ?? 0) + d);
+      total += d;
+    }
+    if (total === 0) continue;
+    const idle = (self.get('(idle) :0') ?? 0) / total;
+    // Thread 0 of the process is the event loop; the others are inference workers.
+    const thread = /\.(\d+)\.\d+\.cpuprofile$/.exec(file)?.[1] === '0' ? 'event loop' : 'worker';
+    log(`    ${thread} (${file}): ${fmt(100 * (1 - idle), 0)}% busy in the window, ${fmt((total * (1 - idle)) / requests, 1)} µs wall per request`);
+    for (const [name, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) log(`      ${fmt((100 * us) / total, 1).padStart(5)}%  ${name}`);
   }
 }
 

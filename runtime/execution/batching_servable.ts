@@ -174,7 +174,8 @@ export class BatchingServable implements Servable {
     return q;
   }
 
-  private async process(signature: string, queued: RunTask[]): Promise<void> {
+  /** Runs a batch; returns what answers its tasks (the scheduler calls it once the next batch has started). */
+  private async process(signature: string, queued: RunTask[]): Promise<void | (() => void)> {
     const tasks = queued.filter((t) => !t.abandoned);
     for (const t of queued) if (t.abandoned) disposeAll(t.feeds);
     if (tasks.length === 0) return;
@@ -187,8 +188,10 @@ export class BatchingServable implements Servable {
     }
     if (tasks.length === 1) {
       const [task] = tasks;
-      await this.inner.run(signature, task.feeds, undefined, { signal: task.signal }).then(task.resolve, task.reject);
-      return;
+      return this.inner.run(signature, task.feeds, undefined, { signal: task.signal }).then(
+        (outputs) => () => task.resolve(outputs),
+        (e: unknown) => () => task.reject(e),
+      );
     }
     let outputs: Record<string, Tensor>[];
     try {
@@ -198,7 +201,7 @@ export class BatchingServable implements Servable {
       await Promise.all(tasks.map((t) => (t.abandoned ? undefined : this.inner.run(signature, t.feeds, undefined, { signal: t.signal }).then(t.resolve, t.reject))));
       return;
     }
-    tasks.forEach((t, i) => t.resolve(outputs[i]));
+    return () => tasks.forEach((t, i) => t.resolve(outputs[i]));
   }
 
   /** Merges, runs and splits; on failure the tasks' feeds are left intact for a retry. */
