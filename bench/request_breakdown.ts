@@ -17,7 +17,7 @@
  * On a shared machine CPU per request is steadier than requests per second.
  *
  * With `--cpu-prof <dir>` every modelhost server runs under `node
- * --cpu-prof` (through NODE_OPTIONS) and the script prints, per thread (the
+ * --cpu-prof` and the script prints, per thread (the
  * event loop and each inference worker), the functions that took the most
  * time during the measured window only (startup and shutdown left out).
  *
@@ -182,27 +182,17 @@ async function underLoad(o: Options, bodies: Buffer[]): Promise<void> {
     const modelsDir = prepareModels(workDir);
     for (const c of o.configs) {
       const profDir = o.cpuProf && path.join(o.cpuProf, c.name);
-      const savedOptions = process.env.NODE_OPTIONS;
-      if (profDir) {
-        fs.rmSync(profDir, { recursive: true, force: true });
-        process.env.NODE_OPTIONS = `${savedOptions ?? ''} --cpu-prof --cpu-prof-dir=${profDir}`.trim();
-      }
+      if (profDir) fs.rmSync(profDir, { recursive: true, force: true });
+      const nodeArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+      const server = await startModelhost({ workDir, modelsDir, args: ['--file_system_poll_wait_seconds=0', ...c.args], models: ['f_mnist'], label: c.name, nodeArgs });
       let m;
       try {
-        const server = await startModelhost({ workDir, modelsDir, args: ['--file_system_poll_wait_seconds=0', ...c.args], models: ['f_mnist'], label: c.name });
-        try {
-          m = await measure(server, '/v1/models/f_mnist:predict');
-          log(`  modelhost ${c.name.padEnd(11)} ${fmt(m.cpuUsPerReq, 1).padStart(8)} µs CPU/request   ${fmt(m.reqPerSec).padStart(8)} req/s   failures ${m.failures}   ${c.args.join(' ') || '(defaults)'}`);
-        } finally {
-          await server.stop();
-        }
+        m = await measure(server, '/v1/models/f_mnist:predict');
+        log(`  modelhost ${c.name.padEnd(11)} ${fmt(m.cpuUsPerReq, 1).padStart(8)} µs CPU/request   ${fmt(m.reqPerSec).padStart(8)} req/s   failures ${m.failures}   ${c.args.join(' ') || '(defaults)'}`);
       } finally {
-        if (profDir) {
-          if (savedOptions === undefined) delete process.env.NODE_OPTIONS;
-          else process.env.NODE_OPTIONS = savedOptions;
-        }
+        await server.stop();
       }
-      if (profDir && m) printProfiles(profDir, m.window, m.requests, o.top);
+      if (profDir) printProfiles(profDir, m.window, m.requests, o.top);
     }
   } finally {
     fs.rmSync(workDir, { recursive: true, force: true });

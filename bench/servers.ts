@@ -112,6 +112,8 @@ export interface ModelhostOptions {
   /** Models that must be AVAILABLE before the server counts as ready. */
   models: readonly string[];
   label: string;
+  /** Options for node itself, before the script (e.g. --cpu-prof). */
+  nodeArgs?: readonly string[];
 }
 
 export async function startModelhost(o: ModelhostOptions): Promise<RunningServer> {
@@ -126,7 +128,7 @@ export async function startModelhost(o: ModelhostOptions): Promise<RunningServer
     `--registry_path=${registry}`,
     ...o.args,
   ];
-  const s = spawnServer([path.join(ROOT, 'bin', 'modelhost.js'), ...args]);
+  const s = spawnServer([...(o.nodeArgs ?? []), path.join(ROOT, 'bin', 'modelhost.js'), ...args]);
   const url = `http://127.0.0.1:${port}`;
   const server: RunningServer = {
     url,
