@@ -174,6 +174,24 @@ describe('automatic batching (--auto_batching, without --enable_batching)', () =
     expect(answers.map((a) => a.output_0.strings())).toEqual(alone);
   });
 
+  it('gives a bad image in an automatic batch its own error and the others their answers', async () => {
+    let open!: () => void;
+    const inner = recording(fmnist, new Promise<void>((r) => (open = r)));
+    const bad = () => ({ input_images: Tensor.from('string', [1], ['bm90IGFuIGltYWdl']) });
+    const aloneError = await errorOf(fmnist.run('serving_default', bad()));
+    const expected = (await fmnist.run('serving_default', pngs(20, 2))).output_0.strings();
+    const b = auto(inner);
+    const first = b.run('serving_default', pngs(19, 1));
+    const settled = Promise.allSettled([b.run('serving_default', pngs(20, 2)), b.run('serving_default', bad())]);
+    open();
+    await first;
+    const [good, failed] = await settled;
+    expect(good.status === 'fulfilled' && good.value.output_0.strings()).toEqual(expected);
+    expect(failed.status === 'rejected' && (failed.reason as StatusError).message).toBe(aloneError.message);
+    // The two were merged (3 rows), failed together, and were retried one by one.
+    expect(inner.runs).toEqual([1, 3, 2, 1]);
+  });
+
   it('leaves models that write state alone', async () => {
     const counter = await engine.load(path.join(FIXTURES, 'saved_model_counter/00000123'));
     try {
