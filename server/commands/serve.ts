@@ -18,7 +18,7 @@ import { DEFAULT_MAX_ARCHIVE_COMPRESSION_RATIO, DEFAULT_MAX_ARCHIVE_ENTRIES } fr
 import { consoleLogger } from '../../serving/log.js';
 import { DEFAULT_MAX_VERSION_BYTES, DEFAULT_MAX_VERSION_OBJECTS, DEFAULT_MODEL_CACHE_DIR } from '../../serving/object_store/object_store.js';
 import { invalidArgument } from '../../runtime/errors.js';
-import { defaultBatchingParameters } from '../../runtime/execution/batching_parameters.js';
+import { autoBatchingParameters, defaultBatchingParameters } from '../../runtime/execution/batching_parameters.js';
 import { defaultThreads, DEFAULT_WORKER_HEAP_MB, DEFAULT_WORKER_WASM_MB } from '../../runtime/execution/worker_pool.js';
 import { DEFAULT_MAX_STRING_TENSOR_BYTES, DEFAULT_MAX_TENSOR_ELEMENTS } from '../../runtime/limits.js';
 import { perModelBatchingParameters, readBatchingParameters } from '../config_file.js';
@@ -81,6 +81,7 @@ interface ServeFlags {
   trusted_proxies: string;
   require_admin_token: boolean;
   enable_batching: boolean;
+  auto_batching: boolean;
   batching_parameters_file?: string;
   enable_per_model_batching_params: boolean;
   inference_threads: number;
@@ -232,6 +233,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     log.info(
       `Batching: max_batch_size ${batching.maxBatchSize}, batch_timeout_micros ${batching.batchTimeoutMicros}, max_enqueued_batches ${batching.maxEnqueuedBatches}, num_batch_threads ${batching.numBatchThreads}${batching.allowedBatchSizes.length ? `, allowed_batch_sizes ${batching.allowedBatchSizes.join(',')}` : ''}`,
     );
+  } else if (flags.auto_batching) {
+    log.info('Automatic batching of concurrent requests to batch-shaped signatures (--auto_batching=false turns it off)');
   }
   const adminToken = resolveAdminToken({ flag: flags.admin_token, file: flags.admin_token_file, env: process.env[ADMIN_TOKEN_ENV] }, (m) => log.warn(m));
   const options: ServeOptions = {
@@ -264,6 +267,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       workerHeapMb: flags.inference_worker_heap_mb,
       workerWasmMb: flags.inference_worker_wasm_mb,
       batching,
+      autoBatching: !batching && flags.auto_batching ? autoBatchingParameters(flags.inference_threads) : undefined,
       batchingFor: batching && (flags.enable_per_model_batching_parameters ?? flags.enable_per_model_batching_params) ? perModelBatchingParameters : undefined,
     },
     registry: {
@@ -387,7 +391,7 @@ export function addServeCommand(program: Command): void {
     .option('--require_admin_token [bool]', 'every change needs the token, from loopback too; refuse to start without one', bool, false)
     .option('--trusted_proxies <list>', 'comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed (default: none)', '')
     .option('--inference_threads <n>', 'worker threads running models (0: run them on the HTTP event loop)', nonNegativeInteger, defaultThreads())
-    .option('--inference_model_copies <n>', 'worker threads each model is loaded into (0: all of them; fewer saves memory for large models)', nonNegativeInteger, 0)
+    .option('--inference_model_copies <n>', "worker threads each model is loaded into (0: as many as fit in a quarter of the machine's memory, by the model's size on disk; fewer saves memory for large models)", nonNegativeInteger, 0)
     .option('--max_tensor_elements <n>', 'most elements one tensor may have; a model asking for more answers RESOURCE_EXHAUSTED (2^28: 1 GiB of float32)', positiveInteger, DEFAULT_MAX_TENSOR_ELEMENTS)
     .option('--max_string_tensor_bytes <n>', 'most bytes one string tensor may hold (its strings plus 24 per element)', positiveInteger, DEFAULT_MAX_STRING_TENSOR_BYTES)
     .option('--inference_worker_heap_mb <n>', 'JavaScript heap cap of each inference worker in MiB; a worker over it is replaced', positiveInteger, DEFAULT_WORKER_HEAP_MB)
@@ -396,6 +400,7 @@ export function addServeCommand(program: Command): void {
     .option('--model_warmup_timeout_in_ms <ms>', "bound of one version's warm-up; past it the version's load fails (0: none)", nonNegativeInteger, 60000)
     .option('--shutdown_timeout_seconds <s>', 'on SIGTERM/SIGINT: how long in-flight work may finish before it is cut and the server exits', nonNegativeNumber, 30)
     .option('--enable_batching [bool]', 'merge concurrent requests to the same model version and signature into one run', bool, false)
+    .option('--auto_batching [bool]', "without --enable_batching: merge concurrent requests to signatures whose inputs and outputs all have a batch dimension, of models that write no state; a lone request never waits; like TF Serving's batching it assumes a model treats each row on its own", bool, true)
     .option('--enable_per_model_batching_params [bool]', 'with --enable_batching: a version folder\'s batching_params.pbtxt replaces the server-wide batching parameters for it', bool, false)
     .option('--batching_parameters_file <file>', 'BatchingParameters in protobuf text format (max_batch_size, batch_timeout_micros, ...); needs --enable_batching')
     .option('--max_request_bytes <n>', 'largest /v1 request body; a larger one answers 413 unread', positiveInteger, DEFAULT_MAX_REQUEST_BYTES)
