@@ -647,6 +647,11 @@ export class Registry implements ServingRouter {
     });
   }
 
+  /** Re-reads `names` from the store: this process changed their rows outside the registry (recovery of a dead replica's upload). */
+  reloadFromStore(names: readonly string[]): void {
+    for (const name of names) if (this.models.has(name)) this.scheduleRefresh(name);
+  }
+
   /** Resolves when no load, unload, file digest or store write is pending. */
   async settled(): Promise<void> {
     await this.core.manager.settled();

@@ -266,7 +266,8 @@ export interface StoreTx extends StoreReads {
   setPin(model: string, version: number, actor: string): Promise<void>;
   deletePin(model: string): Promise<boolean>;
   addPendingMove(m: { kind: PendingMoveKind; model: string; version: number; source: string; target: string; detail: PendingMoveDetail }): Promise<PendingMove>;
-  deletePendingMove(id: number): Promise<void>;
+  /** True when this call deleted it (recoverers race for a lapsed replica's move: one wins). */
+  deletePendingMove(id: number): Promise<boolean>;
   addEvent(e: NewEvent): Promise<EventRow>;
   /** Records (or refreshes) a replica's heartbeat; `lastSeen` is the store's clock. */
   recordHeartbeat(r: NewReplicaHeartbeat): Promise<void>;

@@ -115,7 +115,7 @@ function send(agent: http.Agent, url: string, method: string, body?: string | { 
 }
 
 /** A SavedModel answering x + b with b = 999 + version restored from its checkpoint (x = 1 → 1000 + version). */
-async function writeVersionModel(dir: string, version: number): Promise<void> {
+export async function writeVersionModel(dir: string, version: number): Promise<void> {
   const m = new ModelBuilder();
   const b = m.variable('b', Tensor.from('float32', [], [999 + version]));
   const fn = m.function('serve', [{ name: 'x', dtype: 'float32', shape: [-1] }], (tf, x) => tf.add(x, tf.readVariable(b)));
