@@ -210,6 +210,8 @@ interface ModelState {
   /** Last computed: the versions to keep loaded, and the one meant to be the default. */
   loadSet: number[];
   target: number | undefined;
+  /** The version this process last chose as the default: it keeps serving until the target is available (as TF Serving's availability-preserving policy keeps the old version until the new one serves). */
+  served: number | undefined;
   syncing: boolean;
   syncAgain: boolean;
 }
@@ -781,9 +783,13 @@ export class Registry implements ServingRouter {
 
   chooseDefault(name: string, available: readonly number[]): number | undefined {
     const m = this.models.get(name);
-    if (m?.pinned !== undefined && available.includes(m.pinned)) return m.pinned;
-    for (let i = available.length - 1; i >= 0; i--) if (!m?.retired.has(available[i])) return available[i];
-    return undefined;
+    if (!m) return available.at(-1);
+    if (m.pinned !== undefined && available.includes(m.pinned)) return (m.served = m.pinned);
+    // The target (pinned, or newest) still loading here: the version that served keeps serving, not some other loaded one.
+    // (With replicas, a pin or unpin made elsewhere arrives before this one has the target loaded.)
+    if (m.target !== undefined && !available.includes(m.target) && m.served !== undefined && available.includes(m.served) && !m.retired.has(m.served)) return m.served;
+    for (let i = available.length - 1; i >= 0; i--) if (!m.retired.has(available[i])) return (m.served = available[i]);
+    return (m.served = undefined);
   }
 
   resolveLabel(name: string, label: string): number | undefined {
@@ -948,6 +954,8 @@ export class Registry implements ServingRouter {
     for (const v of this.core.manager.availableVersions(m.name)) if (this.core.manager.inFlight(m.name, v) > 0) held.add(v);
     const waiting: number[] = [];
     for (const v of m.demand.keys()) (m.loadSet.includes(v) ? held.add(v) : waiting.push(v));
+    // The version serving here stays loaded until the target takes over.
+    if (m.served !== undefined && m.served !== m.target && !m.retired.has(m.served) && m.found.has(m.served)) held.add(m.served);
     return computeLoadSet({
       held: [...held],
       waiting,
@@ -1203,6 +1211,7 @@ export class Registry implements ServingRouter {
       syncScheduled: false,
       loadSet: [],
       target: undefined,
+      served: undefined,
       syncing: false,
       syncAgain: false,
     };
