@@ -52,6 +52,17 @@ export interface RecoveryReport {
 /** Undoes a recorded upload whose folder is not in place: its row, and the model row if the upload created it. */
 export async function forgetUpload(tx: StoreTx, move: PendingMove): Promise<void> {
   await tx.deleteVersion(move.model, move.version);
+  // The pin an activate=false upload made when it was recorded goes with it (unless it was changed since).
+  const pinned = move.detail.pinned;
+  if (pinned !== undefined && pinned !== null && (await tx.getPin(move.model))?.version === pinned && (await tx.deletePin(move.model))) {
+    await tx.addEvent({
+      model: move.model,
+      version: pinned,
+      kind: 'unpinned',
+      actor: move.detail.actor,
+      detail: `unpinned version ${pinned}: the upload of version ${move.version} with activate=false that pinned it did not complete`,
+    });
+  }
   const origin = move.detail.previousOrigin;
   if (origin === null || origin === undefined) {
     await tx.deleteModelIfUnused(move.model);
@@ -67,7 +78,8 @@ async function adoptUpload(tx: StoreTx, move: PendingMove): Promise<void> {
   if (await tx.getVersion(move.model, move.version)) {
     const model = await tx.getModel(move.model);
     const active = model?.activeVersion ?? null;
-    if (move.detail.activate === false && !(await tx.getPin(move.model)) && active !== null && active !== move.version) {
+    // Moves recorded since pins are made with the upload's record carry `pinned`: nothing to pin here.
+    if (move.detail.activate === false && move.detail.pinned === undefined && !(await tx.getPin(move.model)) && active !== null && active !== move.version) {
       await tx.setPin(move.model, active, move.detail.actor);
       await tx.addEvent({
         model: move.model,

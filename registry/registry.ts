@@ -553,7 +553,7 @@ export class Registry implements ServingRouter {
       await syncTree(upload.dir);
       await this.crashAt('upload:staged');
       const createdBasePath = !objectStore && !(await fs.stat(basePath).then(() => true, () => false));
-      let recorded: { model: ModelRow; row: VersionRow; move: PendingMove };
+      let recorded: { model: ModelRow; row: VersionRow; move: PendingMove; keep: number | null };
       try {
         recorded = await this.write(name, async (tx) => {
           const previousRow = await tx.getModel(name);
@@ -571,6 +571,14 @@ export class Registry implements ServingRouter {
             fingerprint: upload.fingerprint,
           });
           await tx.setSignatures(name, version, upload.signatures);
+          // activate=false: the version serving now is pinned in this same commit, before the files land, so that no
+          // replica (another one finds the files on its own) ever takes the new version as the newest one.
+          const serving = previousRow?.activeVersion ?? null;
+          const keep = !upload.activate && serving !== null && !(await tx.getPin(name)) ? serving : null;
+          if (keep !== null) {
+            await tx.setPin(name, keep, upload.actor);
+            await tx.addEvent({ model: name, version: keep, kind: 'pinned', actor: upload.actor, detail: `pinned version ${keep} to keep it serving: version ${version} was uploaded with activate=false` });
+          }
           const move = await tx.addPendingMove({
             kind: 'upload',
             model: name,
@@ -585,15 +593,24 @@ export class Registry implements ServingRouter {
               previousBasePath: previousRow?.basePath,
               eventDetail: `uploaded version ${version} (${upload.digest.sizeBytes} bytes, ${upload.digest.fileCount} files, sha256 ${upload.digest.sha256})`,
               replica: this.replicaId,
+              pinned: keep,
             },
           });
-          return { model: (await tx.getModel(name))!, row, move };
+          return { model: (await tx.getModel(name))!, row, move, keep };
         });
       } catch (e) {
         throw e instanceof StatusError && e.code === 'ALREADY_EXISTS' ? taken() : e;
       }
-      const { move } = recorded;
+      const { move, keep } = recorded;
       this.rememberVersion(recorded.model, recorded.row, upload.signatures);
+      const pinnedHere = (version: number | undefined) => {
+        const m = this.models.get(name);
+        if (!m) return;
+        m.pinned = version;
+        this.sync(m);
+        this.updateActive(m);
+      };
+      if (keep !== null) pinnedHere(keep);
       this.uploading.set(`${name}/${version}`, 'moving');
       try {
         await this.crashAt('upload:recorded');
@@ -609,6 +626,7 @@ export class Registry implements ServingRouter {
           this.log.error(`Could not undo the record of the upload of version ${version} of model ${name} (undone at the next start): ${(undo as Error).message}`),
         );
         await this.forgetVersion(name, version);
+        if (keep !== null && this.models.get(name)?.pinned === keep) pinnedHere(undefined); // forgetUpload removed the pin it made
         if (createdBasePath) await fs.rmdir(basePath).catch(() => {});
         this.uploading.delete(`${name}/${version}`);
         if (objectStore) throw new StatusError(toStatusError(e).code, `Could not publish the upload to ${target}: ${toStatusError(e).message}`);
@@ -616,22 +634,11 @@ export class Registry implements ServingRouter {
       }
       await this.crashAt('upload:moved');
       const m0 = this.models.get(name);
-      // Before the watcher can offer the new version: keep what serves now, if asked to.
-      const keep = !upload.activate && m0 && m0.pinned === undefined && m0.active !== undefined ? m0.active : undefined;
       await this.write(name, async (tx) => {
-        if (m0 && keep !== undefined) {
-          await tx.setPin(name, keep, upload.actor);
-          await this.event(tx, m0, keep, 'pinned', upload.actor, `pinned version ${keep} to keep it serving: version ${version} was uploaded with activate=false`);
-        }
         await tx.addEvent({ model: name, version, kind: 'uploaded', actor: upload.actor, detail: move.detail.eventDetail });
         await tx.deletePendingMove(move.id);
       });
       this.uploading.set(`${name}/${version}`, 'moved');
-      if (m0 && keep !== undefined) {
-        m0.pinned = keep;
-        this.sync(m0);
-        this.updateActive(m0);
-      }
       await this.crashAt('upload:committed');
       try {
         if (m0) await this.core.pollNow();

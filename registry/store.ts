@@ -144,6 +144,8 @@ export interface PendingMoveDetail {
   eventDetail: string;
   /** On a shared store: the replica making the move (recovery leaves the moves of live replicas alone). */
   replica?: string;
+  /** upload with activate=false: the version pinned when the upload was recorded (null: none was needed); absent in moves recorded before pins were made then. */
+  pinned?: number | null;
 }
 
 export interface PendingMove {

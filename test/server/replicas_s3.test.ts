@@ -230,10 +230,37 @@ describePostgres('three replicas sharing PostgreSQL and an S3 bucket', () => {
     await consistent();
   });
 
+  it('an upload with activate=false through A is never served by B or C: the version serving stays, pinned', async () => {
+    const version = nextVersion++;
+    const before = (await call(a, 'GET', '/models/hp')).active_version as number;
+    const traffic = [b, c].map((s) => new Traffic(`${s.url}/v1/models/hp:predict`, [valueOf(before)], 3));
+    try {
+      await Promise.all(traffic.map((t) => t.passes(5)));
+      const form = await uploadForm(version);
+      form.append('activate', 'false');
+      const res = await fetch(`${a.url}/api/v1/models/hp/versions`, { method: 'POST', body: form });
+      expect(res.status, await res.clone().text()).toBe(201);
+      // Every replica finds the new version in the bucket and loads it (newest), within a few polls.
+      await waitFor('the new version loaded on B and C', async () => {
+        const loaded = await Promise.all([b, c].map(async (s) => (await versions(s)).find((v) => v.version === version)?.state));
+        return loaded.every((x) => x === 'AVAILABLE');
+      });
+      await Promise.all(traffic.map((t) => t.passes(20)));
+    } finally {
+      await Promise.all(traffic.map((t) => t.stop()));
+    }
+    for (const t of traffic) expect(t.failures).toEqual([]);
+    for (const s of live()) expect(await call(s, 'GET', '/models/hp')).toMatchObject({ active_version: before, pinned_version: before });
+    const t = Date.now();
+    await call(b, 'DELETE', '/models/hp/pin');
+    expect(await allAgree(valueOf(version), t)).toBeLessThan(AGREE_WITHIN_MS);
+  });
+
   /** Runs `upload` (which ends with a replica killed) under traffic on A, B and C; checks the others kept serving and the outcome. */
-  async function killedDuringUpload(version: number, upload: () => Promise<void>): Promise<'complete' | 'nothing'> {
-    const before = valueOf((await call(a, 'GET', '/models/hp')).active_version);
-    const traffic = live().map((s) => new Traffic(`${s.url}/v1/models/hp:predict`, [before, valueOf(version)], 2));
+  async function killedDuringUpload(version: number, upload: () => Promise<void>, activate = true): Promise<'complete' | 'nothing'> {
+    const active = (await call(a, 'GET', '/models/hp')).active_version as number;
+    const before = valueOf(active);
+    const traffic = live().map((s) => new Traffic(`${s.url}/v1/models/hp:predict`, activate ? [before, valueOf(version)] : [before], 2));
     let outcome: 'complete' | 'nothing';
     try {
       await Promise.all(traffic.map((t) => t.passes(5)));
@@ -248,7 +275,7 @@ describePostgres('three replicas sharing PostgreSQL and an S3 bucket', () => {
       if (outcome === 'complete') {
         expect(row).toEqual({ source: 'uploaded' });
         expect(await markerOf(version)).toBe(true);
-        await allAgree(valueOf(version), Date.now(), 5000);
+        if (activate) await allAgree(valueOf(version), Date.now(), 5000);
         const history = await events(b);
         expect(history.filter((e) => e.version === version && (e.kind === 'uploaded' || e.kind === 'discovered')).map((e) => e.kind)).toEqual(['uploaded']);
       } else {
@@ -287,6 +314,31 @@ describePostgres('three replicas sharing PostgreSQL and an S3 bucket', () => {
       });
       expect(outcome).toBe(expectedOutcome[point]);
       expect(d.output()).not.toMatch(/Recovery:/); // it was the live replicas that recovered its upload
+    });
+  }
+
+  for (const [point, expected] of [
+    ['upload:recorded', 'nothing'],
+    ['upload:moved', 'complete'],
+  ] as const) {
+    it(`a replica killed at ${point} during an upload with activate=false: the version serving stays on every replica, pinned only while the upload stands`, async () => {
+      const version = nextVersion++;
+      const active = (await call(a, 'GET', '/models/hp')).active_version as number;
+      const d = await serve(`replica-d-inactive-${point.split(':')[1]}`, point);
+      const outcome = await killedDuringUpload(
+        version,
+        async () => {
+          const form = await uploadForm(version);
+          form.append('activate', 'false');
+          await expect(fetch(`${d.url}/api/v1/models/hp/versions`, { method: 'POST', body: form })).rejects.toThrow();
+          await waitFor('the replica to die', () => d.proc.signalCode === 'SIGKILL');
+        },
+        false,
+      );
+      expect(outcome).toBe(expected);
+      // The pin the upload made when it was recorded is undone with it.
+      for (const s of live()) expect(await call(s, 'GET', '/models/hp')).toMatchObject({ active_version: active, pinned_version: expected === 'complete' ? active : null });
+      if (expected === 'complete') await call(a, 'DELETE', '/models/hp/pin');
     });
   }
 
