@@ -173,6 +173,8 @@ export interface ReplicaVersion {
   model: string;
   version: number;
   state: string;
+  /** This version answers the model's requests that name no version on that replica (absent in heartbeats of older replicas). */
+  serving?: boolean;
 }
 
 /** A `modelhost serve` process sharing the registry, as its last heartbeat left it. */

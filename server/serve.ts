@@ -369,6 +369,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       id: registry.replicaId!,
       address: options.registry?.replicaAddress ?? `${shown.includes(':') ? `[${shown}]` : shown}:${port}`,
       heartbeatMs: options.registry?.heartbeatMs,
+      servingVersion: (model) => registry.chooseDefault(model, core.manager.availableVersions(model)),
       log,
     });
     try {

@@ -211,6 +211,12 @@ describePostgres('three replicas sharing PostgreSQL and an S3 bucket', () => {
     t = Date.now();
     expect(await call(b, 'POST', '/models/hp/pin', { version: 1 })).toMatchObject({ pinned_version: 1 });
     took.push(await allAgree(2.5, t));
+    // Each replica's heartbeat says which version serves: v1 on all three, shortly after.
+    const servingOf = async () =>
+      ((await call(c, 'GET', '/replicas')).replicas as { id: string; versions: { model: string; version: number; serving?: boolean }[] }[])
+        .map((r) => `${r.id} ${r.versions.filter((v) => v.serving).map((v) => `${v.model}/${v.version}`).join()}`)
+        .sort();
+    await expect.poll(servingOf, { timeout: AGREE_WITHIN_MS }).toEqual(['replica-a hp/1', 'replica-b hp/1', 'replica-c hp/1']);
 
     t = Date.now();
     await call(b, 'DELETE', '/models/hp/pin');
