@@ -22,7 +22,20 @@
  *    change the server's active version must be the one the change implies.
  *  - Resident memory of the server is sampled from /proc/<pid>/status.
  *
+ * With `--replicas=N` (N > 1; scripts/soak_replicas.ts) N replicas with
+ * default flags share a PostgreSQL registry (a database made for the run on
+ * --postgres_url or $MODELHOST_TEST_POSTGRES_URL) and an s3rver bucket
+ * holding the model's base path. Each client sends its requests to the
+ * replicas in turn (a round robin over their ports), and each change goes
+ * through the next replica. A change's window of allowed answers (before
+ * and after) lasts until 2 s after its acknowledgement; from then on every
+ * replica must answer only with the new version, and every replica's
+ * registry must report it active; a second of traffic is checked so before
+ * the next change. New versions become targets of the specific-version
+ * clients 2 s after their upload.
+ *
  *   npm run soak -- --changes=200 --clients=32 --seed=1
+ *   npm run soak -- --replicas=3 [--changes=100] [--postgres_url=postgresql://...] [--every_change]
  */
 import fs from 'node:fs';
 import http from 'node:http';

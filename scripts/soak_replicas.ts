@@ -16,6 +16,8 @@ import { startServeProcess, type ServeProcess } from './serve_process.js';
 
 export const SOAK_BUCKET = 'soak';
 
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export interface Replicas {
   servers: ServeProcess[];
   /** The model's base path (s3://...). */
