@@ -358,8 +358,8 @@ class PostgresOps implements StoreTx {
     return (await this.query('SELECT * FROM pending_moves ORDER BY id')).rows.map(pendingMoveFromRow);
   }
 
-  async deletePendingMove(id: number): Promise<void> {
-    await this.query('DELETE FROM pending_moves WHERE id = $1', [id]);
+  async deletePendingMove(id: number): Promise<boolean> {
+    return ((await this.query('DELETE FROM pending_moves WHERE id = $1', [id])).rowCount ?? 0) > 0;
   }
 
   // ---- events (append-only)

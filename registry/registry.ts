@@ -237,6 +237,8 @@ interface ModelState {
   /** Last computed: the versions to keep loaded, and the one meant to be the default. */
   loadSet: number[];
   target: number | undefined;
+  /** The version this process last chose as the default: it keeps serving until the target is available (as TF Serving's availability-preserving policy keeps the old version until the new one serves). */
+  served: number | undefined;
   syncing: boolean;
   syncAgain: boolean;
   /** The store's rollout row (running, or the last one that ended). */
@@ -636,7 +638,7 @@ export class Registry implements ServingRouter {
       await syncTree(upload.dir);
       await this.crashAt('upload:staged');
       const createdBasePath = !objectStore && !(await fs.stat(basePath).then(() => true, () => false));
-      let recorded: { model: ModelRow; row: VersionRow; move: PendingMove };
+      let recorded: { model: ModelRow; row: VersionRow; move: PendingMove; keep: number | null };
       try {
         recorded = await this.write(name, async (tx) => {
           const previousRow = await tx.getModel(name);
@@ -655,6 +657,14 @@ export class Registry implements ServingRouter {
             metadata: upload.metadata,
           });
           await tx.setSignatures(name, version, upload.signatures);
+          // activate=false: the version serving now is pinned in this same commit, before the files land, so that no
+          // replica (another one finds the files on its own) ever takes the new version as the newest one.
+          const serving = previousRow?.activeVersion ?? null;
+          const keep = !upload.activate && serving !== null && !(await tx.getPin(name)) ? serving : null;
+          if (keep !== null) {
+            await tx.setPin(name, keep, upload.actor);
+            await tx.addEvent({ model: name, version: keep, kind: 'pinned', actor: upload.actor, detail: `pinned version ${keep} to keep it serving: version ${version} was uploaded with activate=false` });
+          }
           const move = await tx.addPendingMove({
             kind: 'upload',
             model: name,
@@ -669,15 +679,24 @@ export class Registry implements ServingRouter {
               previousBasePath: previousRow?.basePath,
               eventDetail: `uploaded version ${version} (${upload.digest.sizeBytes} bytes, ${upload.digest.fileCount} files, sha256 ${upload.digest.sha256})`,
               replica: this.replicaId,
+              pinned: keep,
             },
           });
-          return { model: (await tx.getModel(name))!, row, move };
+          return { model: (await tx.getModel(name))!, row, move, keep };
         });
       } catch (e) {
         throw e instanceof StatusError && e.code === 'ALREADY_EXISTS' ? taken() : e;
       }
-      const { move } = recorded;
+      const { move, keep } = recorded;
       this.rememberVersion(recorded.model, recorded.row, upload.signatures);
+      const pinnedHere = (version: number | undefined) => {
+        const m = this.models.get(name);
+        if (!m) return;
+        m.pinned = version;
+        this.sync(m);
+        this.updateActive(m);
+      };
+      if (keep !== null) pinnedHere(keep);
       this.uploading.set(`${name}/${version}`, 'moving');
       try {
         await this.crashAt('upload:recorded');
@@ -693,6 +712,7 @@ export class Registry implements ServingRouter {
           this.log.error(`Could not undo the record of the upload of version ${version} of model ${name} (undone at the next start): ${(undo as Error).message}`),
         );
         await this.forgetVersion(name, version);
+        if (keep !== null && this.models.get(name)?.pinned === keep) pinnedHere(undefined); // forgetUpload removed the pin it made
         if (createdBasePath) await fs.rmdir(basePath).catch(() => {});
         this.uploading.delete(`${name}/${version}`);
         if (objectStore) throw new StatusError(toStatusError(e).code, `Could not publish the upload to ${target}: ${toStatusError(e).message}`);
@@ -700,22 +720,11 @@ export class Registry implements ServingRouter {
       }
       await this.crashAt('upload:moved');
       const m0 = this.models.get(name);
-      // Before the watcher can offer the new version: keep what serves now, if asked to.
-      const keep = !upload.activate && m0 && m0.pinned === undefined && m0.active !== undefined ? m0.active : undefined;
       await this.write(name, async (tx) => {
-        if (m0 && keep !== undefined) {
-          await tx.setPin(name, keep, upload.actor);
-          await this.event(tx, m0, keep, 'pinned', upload.actor, `pinned version ${keep} to keep it serving: version ${version} was uploaded with activate=false`);
-        }
         await tx.addEvent({ model: name, version, kind: 'uploaded', actor: upload.actor, detail: move.detail.eventDetail });
         await tx.deletePendingMove(move.id);
       });
       this.uploading.set(`${name}/${version}`, 'moved');
-      if (m0 && keep !== undefined) {
-        m0.pinned = keep;
-        this.sync(m0);
-        this.updateActive(m0);
-      }
       await this.crashAt('upload:committed');
       try {
         if (m0) await this.core.pollNow();
@@ -925,6 +934,11 @@ export class Registry implements ServingRouter {
     this.updateActive(m);
   }
 
+  /** Re-reads `names` from the store: this process changed their rows outside the registry (recovery of a dead replica's upload). */
+  reloadFromStore(names: readonly string[]): void {
+    for (const name of names) if (this.models.has(name)) this.scheduleRefresh(name);
+  }
+
   /** Resolves when no load, unload, file digest or store write is pending. */
   async settled(): Promise<void> {
     await this.core.manager.settled();
@@ -1055,10 +1069,14 @@ export class Registry implements ServingRouter {
 
   chooseDefault(name: string, available: readonly number[]): number | undefined {
     const m = this.models.get(name);
-    if (m?.rollout?.state === 'running' && available.includes(m.rollout.stable)) return m.rollout.stable;
-    if (m?.pinned !== undefined && available.includes(m.pinned)) return m.pinned;
-    for (let i = available.length - 1; i >= 0; i--) if (!m?.retired.has(available[i])) return available[i];
-    return undefined;
+    if (!m) return available.at(-1);
+    if (m.rollout?.state === 'running' && available.includes(m.rollout.stable)) return (m.served = m.rollout.stable);
+    if (m.pinned !== undefined && available.includes(m.pinned)) return (m.served = m.pinned);
+    // The target (pinned, or newest) still loading here: the version that served keeps serving, not some other loaded one.
+    // (With replicas, a pin or unpin made elsewhere arrives before this one has the target loaded.)
+    if (m.target !== undefined && !available.includes(m.target) && m.served !== undefined && available.includes(m.served) && !m.retired.has(m.served)) return m.served;
+    for (let i = available.length - 1; i >= 0; i--) if (!m.retired.has(available[i])) return (m.served = available[i]);
+    return (m.served = undefined);
   }
 
   resolveLabel(name: string, label: string): number | undefined {
@@ -1224,6 +1242,8 @@ export class Registry implements ServingRouter {
     for (const v of this.core.manager.availableVersions(m.name)) if (this.core.manager.inFlight(m.name, v) > 0) held.add(v);
     const waiting: number[] = [];
     for (const v of m.demand.keys()) (m.loadSet.includes(v) ? held.add(v) : waiting.push(v));
+    // The version serving here stays loaded until the target takes over.
+    if (m.served !== undefined && m.served !== m.target && !m.retired.has(m.served) && m.found.has(m.served)) held.add(m.served);
     return computeLoadSet({
       held: [...held],
       waiting,
@@ -1479,6 +1499,7 @@ export class Registry implements ServingRouter {
       syncScheduled: false,
       loadSet: [],
       target: undefined,
+      served: undefined,
       syncing: false,
       syncAgain: false,
       rollout: undefined,

@@ -360,8 +360,8 @@ class SqliteOps implements StoreTx {
     return (this.db.prepare('SELECT * FROM pending_moves ORDER BY id').all() as PendingMoveSql[]).map(pendingMoveFromSql);
   }
 
-  async deletePendingMove(id: number): Promise<void> {
-    this.db.prepare('DELETE FROM pending_moves WHERE id = ?').run(id);
+  async deletePendingMove(id: number): Promise<boolean> {
+    return this.db.prepare('DELETE FROM pending_moves WHERE id = ?').run(id).changes > 0;
   }
 
   // ---- events (append-only)

@@ -153,6 +153,8 @@ export interface PendingMoveDetail {
   eventDetail: string;
   /** On a shared store: the replica making the move (recovery leaves the moves of live replicas alone). */
   replica?: string;
+  /** upload with activate=false: the version pinned when the upload was recorded (null: none was needed); absent in moves recorded before pins were made then. */
+  pinned?: number | null;
 }
 
 export interface PendingMove {
@@ -180,6 +182,8 @@ export interface ReplicaVersion {
   model: string;
   version: number;
   state: string;
+  /** This version answers the model's requests that name no version on that replica (absent in heartbeats of older replicas). */
+  serving?: boolean;
 }
 
 /** A `modelhost serve` process sharing the registry, as its last heartbeat left it. */
@@ -316,7 +320,8 @@ export interface StoreTx extends StoreReads {
   setPin(model: string, version: number, actor: string): Promise<void>;
   deletePin(model: string): Promise<boolean>;
   addPendingMove(m: { kind: PendingMoveKind; model: string; version: number; source: string; target: string; detail: PendingMoveDetail }): Promise<PendingMove>;
-  deletePendingMove(id: number): Promise<void>;
+  /** True when this call deleted it (recoverers race for a lapsed replica's move: one wins). */
+  deletePendingMove(id: number): Promise<boolean>;
   addEvent(e: NewEvent): Promise<EventRow>;
   /**
    * Writes a model's rollout row. With `expectedRevision`, only when the row

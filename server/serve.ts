@@ -14,7 +14,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { consoleLogger, type Logger } from '../serving/log.js';
 import type { ModelConfig } from '../serving/model_config.js';
 import { openRegistryStore } from '../registry/open_store.js';
-import { recoverRegistry } from '../registry/recovery.js';
+import { LapsedMoveRecovery, recoverRegistry } from '../registry/recovery.js';
 import { Registry } from '../registry/registry.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_REPLICA_LAPSE_MS, defaultReplicaId, ReplicaHeartbeat } from '../registry/replicas.js';
 import { ServingCore } from '../serving/serving_core.js';
@@ -199,13 +199,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const metricsPath = options.monitoringConfigFile ? await readMonitoringConfig(options.monitoringConfigFile) : undefined;
   const grpcCredentials = await grpcServerCredentials(options.grpcSslConfigFile); // a bad SSLConfig stops the start here
   let store: RegistryStore | undefined;
+  // Made before recovery: an interrupted upload to an s3:// base path is adopted or undone by whether its marker is published.
+  const objectStore = new ObjectStore({ log, ...options.objectStore });
+  const replicaId = options.registry ? (options.registry.replicaId ?? defaultReplicaId()) : undefined;
   if (options.registry) {
     const r = options.registry;
     store = await openRegistryStore({ path: r.path, synchronous: r.synchronous, url: r.url, postgres: { poolSize: r.poolSize } });
     // Finish or undo what a crash interrupted before the model list is read (an interrupted upload may have left a model folder).
     try {
-      await recoverRegistry(store, r.modelsDir, log, { replicaLapseMs: r.replicaLapseMs });
+      await recoverRegistry(store, r.modelsDir, log, { replicaLapseMs: r.replicaLapseMs, self: replicaId, objectStore });
     } catch (e) {
+      objectStore.close();
       await store.close();
       throw e;
     }
@@ -232,7 +236,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const engine =
     options.engine ?? createServingEngine({ ...options.execution, onWorkerExit: (m) => log.error(m), onBatch: (b) => metrics?.observeBatch(b) });
   log.info(`Running models with ${engine.name}`);
-  const objectStore = new ObjectStore({ log, ...options.objectStore });
   await objectStore.init();
   const closeEngine = async () => {
     objectStore.close();
@@ -265,7 +268,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       registry = await Registry.open({
         store,
         refreshIntervalMs: r.refreshIntervalMs,
-        replicaId: r.replicaId ?? defaultReplicaId(),
+        replicaId,
         replicaLapseMs: r.replicaLapseMs,
         core,
         modelsDir: r.modelsDir,
@@ -379,6 +382,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       id: registry.replicaId!,
       address: options.registry?.replicaAddress ?? `${shown.includes(':') ? `[${shown}]` : shown}:${port}`,
       heartbeatMs: options.registry?.heartbeatMs,
+      servingVersion: (model) => registry.chooseDefault(model, core.manager.availableVersions(model)),
       log,
     });
     try {
@@ -389,6 +393,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     log.info(`Replica ${heartbeat.id} at ${heartbeat.address}`);
   }
   guard?.start();
+  // Shared store: an upload or purge left by a replica that died is finished or undone by a live one once its heartbeat lapses.
+  const lapsedMoves =
+    registry && store && store.kind !== 'sqlite'
+      ? new LapsedMoveRecovery({
+          store,
+          objectStore,
+          lapseMs: options.registry?.replicaLapseMs,
+          everyMs: options.registry?.heartbeatMs,
+          onChange: (models) => registry.reloadFromStore(models),
+          log,
+        })
+      : undefined;
   if (grpcPort !== undefined) log.info(`Running gRPC ModelServer at ${host}:${grpcPort} ...`);
   if (options.grpcSocketPath !== undefined) log.info(`Running gRPC ModelServer at UNIX socket ${options.grpcSocketPath} ...`);
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
@@ -430,6 +446,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await Promise.all([http.close(left()), grpcApi?.close(left())]);
       // No request is answered any more: write what is queued, fsync and close the request log files.
       await within(requestLog.close(), left());
+      await within(lapsedMoves?.stop(), left());
       await within(registry?.stop(), left());
       await within(heartbeat?.stop(), left());
       // Loads and warm-ups still running past the bound are not waited for: closing the engine fails them.

@@ -378,7 +378,7 @@ export function addServeCommand(program: Command): void {
     .option('--replica_id <id>', 'this process among the replicas sharing the registry (default: host name and a random suffix)', replicaId)
     .option('--replica_address <host:port>', 'the address shown for this replica at /api/v1/replicas (default: the REST host:port)', replicaAddress)
     .option('--replica_heartbeat_ms <ms>', 'how often this replica records its heartbeat and loaded versions in the registry', positiveInteger, DEFAULT_HEARTBEAT_MS)
-    .option('--replica_lapse_ms <ms>', 'a replica silent for longer is reported gone (and its unfinished uploads recovered by the next start)', positiveInteger, DEFAULT_REPLICA_LAPSE_MS)
+    .option('--replica_lapse_ms <ms>', 'a replica silent for longer is reported gone (and its unfinished uploads finished or undone by the live replicas)', positiveInteger, DEFAULT_REPLICA_LAPSE_MS)
     .option('--max_loaded_versions <n>', 'versions of a model kept loaded at most (least recently used evicted; default policy only)', positiveInteger, 4)
     .option('--on_demand_max_waiting_requests <n>', 'requests per model that may wait at once for a version to load on demand (more: 503)', positiveInteger, 100)
     .option('--on_demand_max_wait_ms <ms>', 'longest a request waits for its version to load on demand (then: 503)', positiveInteger, 10_000)

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Logger } from '../../registry/log.js';
+import type { Logger } from '../../serving/log.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
 import { protoClient } from './grpc_client.js';
 import { copyVersion, waitFor } from './helpers.js';

@@ -2,7 +2,7 @@
 // /api/v1 (docs/openapi.yaml) and TensorFlow Serving's REST API under /v1.
 // Changes carry the admin token when the server needs one (./auth.ts).
 import { access, authHeaders, fetchAccess, promptForToken, storedToken, storeToken } from './auth.js';
-import type { ErrorBody, EventsPage, MetadataPatch, Model, ModelStats, Rollout, RolloutRequest, SignatureDiff, Version } from './types.js';
+import type { ErrorBody, EventsPage, MetadataPatch, Model, ModelStats, Replica, Rollout, RolloutRequest, SignatureDiff, Version } from './types.js';
 
 export class ApiError extends Error {
   constructor(
@@ -77,6 +77,7 @@ const modelPath = (name: string) => `/api/v1/models/${enc(name)}`;
 export const api = {
   models: async () => (await getJson<{ models: Model[] }>('/api/v1/models')).models,
   model: (name: string) => getJson<Model>(modelPath(name)),
+  replicas: async () => (await getJson<{ replicas: Replica[] }>('/api/v1/replicas')).replicas,
   events: (name: string, limit = 50, before?: number) =>
     getJson<EventsPage>(`${modelPath(name)}/events?limit=${limit}${before === undefined ? '' : `&before=${before}`}`),
   stats: (name: string, windowSeconds = 3600) => getJson<ModelStats>(`${modelPath(name)}/stats?window=${windowSeconds}`),

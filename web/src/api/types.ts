@@ -245,3 +245,27 @@ export interface RolloutRequest {
   step_seconds?: number | null;
   force?: boolean;
 }
+
+/** A version a replica holds, from its last heartbeat. */
+export interface ReplicaVersion {
+  model: string;
+  version: number;
+  /** The manager's state: START, LOADING, AVAILABLE, UNLOADING. */
+  state: string;
+  /** It answers the model's requests that name no version on that replica (absent from older replicas). */
+  serving?: boolean;
+}
+
+/** GET /api/v1/replicas: a `modelhost serve` process sharing the registry. */
+export interface Replica {
+  id: string;
+  /** The replica answering this request (the console's own server). */
+  self: boolean;
+  status: 'live' | 'gone' | 'stopped';
+  address: string;
+  started_at: string;
+  last_seen: string;
+  silent_ms: number;
+  stopped_at: string | null;
+  versions: ReplicaVersion[];
+}
