@@ -120,8 +120,8 @@ async function httpCases(o: Options, workDir: string, images: string[], rows: Ht
   const predict = '/v1/models/f_mnist:predict';
   await checkAnswers(modelsDir, workDir, extra, oneImage[0], thirtyTwo[0], halfPlusTwo[0]);
 
-  // (b)-(e), batching off
-  const off = await startModelhost({ workDir, modelsDir, args: ['--file_system_poll_wait_seconds=0', ...extra], models: ['f_mnist', 'half_plus_two'], label: 'off' });
+  // (b)-(e), batching off (automatic batching too: --auto_batching=false)
+  const off = await startModelhost({ workDir, modelsDir, args: ['--file_system_poll_wait_seconds=0', '--auto_batching=false', ...extra], models: ['f_mnist', 'half_plus_two'], label: 'off' });
   commands.push(off.command);
   try {
     await run(off, 'b', 'f_mnist predict, 1 image/request', predict, oneImage, 1, 64);

@@ -138,6 +138,29 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE versions ADD COLUMN provenance TEXT;                     -- who made it, from where (the API's metadata.source)
     `,
   },
+  {
+    version: 6,
+    description: 'rollouts: a model\'s canary or shadow rollout (running, or the last one that ended)',
+    sql: `
+      CREATE TABLE rollouts (
+        model          TEXT PRIMARY KEY REFERENCES models (name),
+        stable         INTEGER NOT NULL,
+        candidate      INTEGER NOT NULL,
+        percent        REAL NOT NULL CHECK (percent >= 0 AND percent <= 100),
+        mode           TEXT NOT NULL CHECK (mode IN ('canary', 'shadow')),
+        state          TEXT NOT NULL CHECK (state IN ('running', 'promoted', 'aborted')),
+        reason         TEXT,
+        limits         TEXT,     -- JSON: {"maxErrorRate", "maxP99LatencyRatio", "minRequests"} or NULL
+        window_seconds INTEGER NOT NULL,
+        steps          TEXT,     -- JSON: [10, 50, 100] or NULL
+        step_seconds   INTEGER,
+        revision       INTEGER NOT NULL,
+        started_at     TEXT NOT NULL,
+        changed_at     TEXT NOT NULL,
+        actor          TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The schema version a database is at (0 for a new, empty file). */

@@ -121,6 +121,29 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE versions ADD COLUMN provenance TEXT;
     `,
   },
+  {
+    version: 3,
+    description: 'rollouts: a model\'s canary or shadow rollout (running, or the last one that ended)',
+    sql: `
+      CREATE TABLE rollouts (
+        model          TEXT PRIMARY KEY REFERENCES models (name),
+        stable         INTEGER NOT NULL,
+        candidate      INTEGER NOT NULL,
+        percent        DOUBLE PRECISION NOT NULL CHECK (percent >= 0 AND percent <= 100),
+        mode           TEXT NOT NULL CHECK (mode IN ('canary', 'shadow')),
+        state          TEXT NOT NULL CHECK (state IN ('running', 'promoted', 'aborted')),
+        reason         TEXT,
+        limits         TEXT,
+        window_seconds INTEGER NOT NULL,
+        steps          TEXT,
+        step_seconds   INTEGER,
+        revision       INTEGER NOT NULL,
+        started_at     TEXT NOT NULL,
+        changed_at     TEXT NOT NULL,
+        actor          TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

@@ -17,6 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { StatusError, unavailable } from '../runtime/errors.js';
+import { ROLLOUT_COLUMNS, rolloutFromColumns, rolloutValues } from './rollout/rollout_row.js';
 import { migratePostgres } from './postgres_migrations.js';
 import { EMPTY_METADATA, type VersionMetadata } from './version_metadata.js';
 import {
@@ -36,6 +37,7 @@ import {
   type PendingMoveDetail,
   type PendingMoveKind,
   type PinRow,
+  type RolloutRow,
   type RegistryStore,
   type ReplicaRow,
   type SignatureRow,
@@ -356,8 +358,8 @@ class PostgresOps implements StoreTx {
     return (await this.query('SELECT * FROM pending_moves ORDER BY id')).rows.map(pendingMoveFromRow);
   }
 
-  async deletePendingMove(id: number): Promise<void> {
-    await this.query('DELETE FROM pending_moves WHERE id = $1', [id]);
+  async deletePendingMove(id: number): Promise<boolean> {
+    return ((await this.query('DELETE FROM pending_moves WHERE id = $1', [id])).rowCount ?? 0) > 0;
   }
 
   // ---- events (append-only)
@@ -386,6 +388,30 @@ class PostgresOps implements StoreTx {
     return { lastEventId: Math.max(eventId, ...r.rows.map((row) => num(row.id))), models: r.rows.map((row) => row.model as string).sort() };
   }
 
+  // ---- rollouts
+
+  async getRollout(model: string): Promise<RolloutRow | undefined> {
+    const r = await this.query('SELECT * FROM rollouts WHERE model = $1', [model]);
+    return r.rows[0] && rolloutFromColumns(r.rows[0]);
+  }
+
+  async putRollout(row: RolloutRow, expectedRevision?: number): Promise<boolean> {
+    this.touch(row.model);
+    const values = rolloutValues(row);
+    if (expectedRevision === undefined) {
+      const updates = ROLLOUT_COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ');
+      await this.query(
+        `INSERT INTO rollouts (${ROLLOUT_COLUMNS.join(', ')}) VALUES (${ROLLOUT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}) ON CONFLICT (model) DO UPDATE SET ${updates}`,
+        values,
+      );
+      return true;
+    }
+    const sets = ROLLOUT_COLUMNS.slice(1).map((c, i) => `${c} = $${i + 1}`).join(', ');
+    const n = ROLLOUT_COLUMNS.length;
+    const r = await this.query(`UPDATE rollouts SET ${sets} WHERE model = $${n} AND revision = $${n + 1}`, [...values.slice(1), row.model, expectedRevision]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
   // ---- snapshot
 
   async loadSnapshot(names?: readonly string[]): Promise<Map<string, ModelSnapshot>> {
@@ -409,6 +435,10 @@ class PostgresOps implements StoreTx {
     for (const row of (await this.query(`SELECT * FROM pins ${filter}`, args)).rows) {
       const s = out.get(row.model);
       if (s) s.pin = pinFromRow(row);
+    }
+    for (const row of (await this.query(`SELECT * FROM rollouts ${filter}`, args)).rows) {
+      const s = out.get(row.model);
+      if (s) s.rollout = rolloutFromColumns(row);
     }
     return out;
   }
@@ -587,6 +617,7 @@ export class PostgresStore implements RegistryStore {
   listLabels(model: string) { return this.reads.listLabels(model); }
   getLabel(model: string, label: string) { return this.reads.getLabel(model, label); }
   getPin(model: string) { return this.reads.getPin(model); }
+  getRollout(model: string) { return this.reads.getRollout(model); }
   listPendingMoves() { return this.reads.listPendingMoves(); }
   listEvents(model: string, options?: { limit?: number; before?: number }) { return this.reads.listEvents(model, options); }
   listReplicas(options?: { withinMs?: number }) { return this.reads.listReplicas(options); }

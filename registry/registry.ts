@@ -88,6 +88,14 @@ import { digestFolder, type FolderDigest } from '../serving/version_files.js';
 import type { AspiredVersion } from '../serving/version_manager.js';
 import { describePolicy } from '../serving/version_policy.js';
 import { DEFAULT_REPLICA_LAPSE_MS, listReplicas, type ReplicaInfo } from './replicas.js';
+import type { RolloutRow } from './store.js';
+import type { ServableHandle } from '../serving/servable_handle.js';
+import type { ModelSpec } from '../serving/serving_core.js';
+import { changedRollout, describeChange, describeStart, newRollout } from './rollout/rollout_plan.js';
+import type { RolloutRequest } from './rollout/rollout_request.js';
+import { takesCandidate } from './rollout/routing.js';
+import { DEFAULT_SHADOW_QUEUE, ShadowTraffic, type ShadowStats } from './rollout/shadow.js';
+import { breakingChanges, describeBreakingChanges } from './signature_diff.js';
 import {
   applyMetadataPatch,
   checkMetadata,
@@ -131,6 +139,8 @@ export interface RegistryOptions {
   replicaId?: string;
   /** A replica silent for longer than this is reported gone (default 15000 ms). */
   replicaLapseMs?: number;
+  /** Shadow rollouts: copies waiting or running at most (--rollout_shadow_queue, default 64); more are dropped and counted. */
+  shadowQueue?: number;
   /** Bounds of version metadata (registry/version_metadata.ts; defaults DEFAULT_METADATA_LIMITS). */
   metadataLimits?: Partial<MetadataLimits>;
 }
@@ -227,8 +237,12 @@ interface ModelState {
   /** Last computed: the versions to keep loaded, and the one meant to be the default. */
   loadSet: number[];
   target: number | undefined;
+  /** The version this process last chose as the default: it keeps serving until the target is available (as TF Serving's availability-preserving policy keeps the old version until the new one serves). */
+  served: number | undefined;
   syncing: boolean;
   syncAgain: boolean;
+  /** The store's rollout row (running, or the last one that ended). */
+  rollout: RolloutRow | undefined;
 }
 
 export function describeTensor(spec: TensorSpec): TensorDescription {
@@ -279,6 +293,8 @@ export class Registry implements ServingRouter {
   private readonly refreshIntervalMs: number;
   /** The actor of the registry's own changes: 'server', or 'server@{replica}' on a shared store. */
   private readonly serverActor: string;
+  /** Copies of requests for shadow rollouts (registry/rollout/shadow.ts). */
+  private readonly shadow: ShadowTraffic;
 
   /** Creates the registry with its in-memory copy of the store; on a shared store, starts following other replicas' changes. */
   static async open(options: RegistryOptions): Promise<Registry> {
@@ -303,6 +319,10 @@ export class Registry implements ServingRouter {
     this.replicaLapseMs = options.replicaLapseMs ?? DEFAULT_REPLICA_LAPSE_MS;
     this.metadataLimits = { ...DEFAULT_METADATA_LIMITS, ...options.metadataLimits };
     this.serverActor = this.store.kind !== 'sqlite' && options.replicaId ? `${SERVER_ACTOR}@${options.replicaId}` : SERVER_ACTOR;
+    this.shadow = new ShadowTraffic({
+      maxQueued: Math.max(0, options.shadowQueue ?? DEFAULT_SHADOW_QUEUE),
+      candidateHandle: (name, version) => this.handleOf(name, version),
+    });
     this.core.attachRouter(this);
     this.core.monitor.subscribe((s) => this.onState(s));
   }
@@ -371,6 +391,7 @@ export class Registry implements ServingRouter {
       await this.current(name);
       const m = this.requireModel(name);
       this.requireVersionRow(m, version);
+      this.refuseDuringRollout(m, 'pinning a version');
       if (m.pinned === version) return this.getModel(name);
       const release = await this.holdLoaded(name, version, 'pinned');
       try {
@@ -387,6 +408,7 @@ export class Registry implements ServingRouter {
     return this.withLock(name, async () => {
       await this.current(name);
       const m = this.requireModel(name);
+      this.refuseDuringRollout(m, 'unpinning');
       if (m.pinned === undefined) return this.getModel(name);
       const next = this.loadSetFor(m, { pinned: undefined }).target;
       const release = await this.tryHoldLoaded(name, next);
@@ -411,6 +433,7 @@ export class Registry implements ServingRouter {
     return this.withLock(name, async () => {
       await this.current(name);
       const m = this.requireModel(name);
+      this.refuseDuringRollout(m, 'a rollback');
       const to = m.previous;
       if (to === undefined || to === m.active) {
         const only = m.active === undefined ? 'no version has served yet' : `only version ${m.active} has served`;
@@ -478,6 +501,7 @@ export class Registry implements ServingRouter {
       if (m.pinned === version) {
         throw failedPrecondition(`Version ${version} of model ${name} is pinned; unpin it (or pin another version) before retiring it.`);
       }
+      if (m.rollout?.state === 'running' && (m.rollout.stable === version || m.rollout.candidate === version)) this.refuseDuringRollout(m, `retiring version ${version}`);
       if (!m.retired.has(version)) {
         // Load whatever takes over before this version stops taking requests.
         const next = this.loadSetFor(m, { retire: version }).target;
@@ -614,7 +638,7 @@ export class Registry implements ServingRouter {
       await syncTree(upload.dir);
       await this.crashAt('upload:staged');
       const createdBasePath = !objectStore && !(await fs.stat(basePath).then(() => true, () => false));
-      let recorded: { model: ModelRow; row: VersionRow; move: PendingMove };
+      let recorded: { model: ModelRow; row: VersionRow; move: PendingMove; keep: number | null };
       try {
         recorded = await this.write(name, async (tx) => {
           const previousRow = await tx.getModel(name);
@@ -633,6 +657,14 @@ export class Registry implements ServingRouter {
             metadata: upload.metadata,
           });
           await tx.setSignatures(name, version, upload.signatures);
+          // activate=false: the version serving now is pinned in this same commit, before the files land, so that no
+          // replica (another one finds the files on its own) ever takes the new version as the newest one.
+          const serving = previousRow?.activeVersion ?? null;
+          const keep = !upload.activate && serving !== null && !(await tx.getPin(name)) ? serving : null;
+          if (keep !== null) {
+            await tx.setPin(name, keep, upload.actor);
+            await tx.addEvent({ model: name, version: keep, kind: 'pinned', actor: upload.actor, detail: `pinned version ${keep} to keep it serving: version ${version} was uploaded with activate=false` });
+          }
           const move = await tx.addPendingMove({
             kind: 'upload',
             model: name,
@@ -647,15 +679,24 @@ export class Registry implements ServingRouter {
               previousBasePath: previousRow?.basePath,
               eventDetail: `uploaded version ${version} (${upload.digest.sizeBytes} bytes, ${upload.digest.fileCount} files, sha256 ${upload.digest.sha256})`,
               replica: this.replicaId,
+              pinned: keep,
             },
           });
-          return { model: (await tx.getModel(name))!, row, move };
+          return { model: (await tx.getModel(name))!, row, move, keep };
         });
       } catch (e) {
         throw e instanceof StatusError && e.code === 'ALREADY_EXISTS' ? taken() : e;
       }
-      const { move } = recorded;
+      const { move, keep } = recorded;
       this.rememberVersion(recorded.model, recorded.row, upload.signatures);
+      const pinnedHere = (version: number | undefined) => {
+        const m = this.models.get(name);
+        if (!m) return;
+        m.pinned = version;
+        this.sync(m);
+        this.updateActive(m);
+      };
+      if (keep !== null) pinnedHere(keep);
       this.uploading.set(`${name}/${version}`, 'moving');
       try {
         await this.crashAt('upload:recorded');
@@ -671,6 +712,7 @@ export class Registry implements ServingRouter {
           this.log.error(`Could not undo the record of the upload of version ${version} of model ${name} (undone at the next start): ${(undo as Error).message}`),
         );
         await this.forgetVersion(name, version);
+        if (keep !== null && this.models.get(name)?.pinned === keep) pinnedHere(undefined); // forgetUpload removed the pin it made
         if (createdBasePath) await fs.rmdir(basePath).catch(() => {});
         this.uploading.delete(`${name}/${version}`);
         if (objectStore) throw new StatusError(toStatusError(e).code, `Could not publish the upload to ${target}: ${toStatusError(e).message}`);
@@ -678,22 +720,11 @@ export class Registry implements ServingRouter {
       }
       await this.crashAt('upload:moved');
       const m0 = this.models.get(name);
-      // Before the watcher can offer the new version: keep what serves now, if asked to.
-      const keep = !upload.activate && m0 && m0.pinned === undefined && m0.active !== undefined ? m0.active : undefined;
       await this.write(name, async (tx) => {
-        if (m0 && keep !== undefined) {
-          await tx.setPin(name, keep, upload.actor);
-          await this.event(tx, m0, keep, 'pinned', upload.actor, `pinned version ${keep} to keep it serving: version ${version} was uploaded with activate=false`);
-        }
         await tx.addEvent({ model: name, version, kind: 'uploaded', actor: upload.actor, detail: move.detail.eventDetail });
         await tx.deletePendingMove(move.id);
       });
       this.uploading.set(`${name}/${version}`, 'moved');
-      if (m0 && keep !== undefined) {
-        m0.pinned = keep;
-        this.sync(m0);
-        this.updateActive(m0);
-      }
       await this.crashAt('upload:committed');
       try {
         if (m0) await this.core.pollNow();
@@ -711,6 +742,203 @@ export class Registry implements ServingRouter {
     });
   }
 
+  // ---------------------------------------------------------------- rollouts
+
+  /** The model's rollout (running, or the last one that ended); undefined when it never had one. */
+  getRollout(name: string): RolloutRow | undefined {
+    return this.requireModel(name).rollout;
+  }
+
+  /** The model's running rollout, if any (undefined for an unknown model too: the request path asks). */
+  runningRollout(name: string): RolloutRow | undefined {
+    const r = this.models.get(name)?.rollout;
+    return r?.state === 'running' ? r : undefined;
+  }
+
+  /** Rollouts running now, one per model. */
+  runningRollouts(): RolloutRow[] {
+    return [...this.models.values()].flatMap((m) => (m.rollout?.state === 'running' ? [m.rollout] : []));
+  }
+
+  /** This process's shadow comparison of the model's rollout (undefined unless it is a shadow rollout). */
+  shadowStats(name: string): ShadowStats | undefined {
+    const r = this.requireModel(name).rollout;
+    return r?.mode === 'shadow' ? this.shadow.stats(r) : undefined;
+  }
+
+  /**
+   * Starts a rollout from the version serving now (stable) to `req.version`
+   * (candidate), or changes the running one's percentage, limits or steps.
+   * Refused (FAILED_PRECONDITION) while another candidate's rollout runs, for
+   * the serving version itself, for a version that cannot serve, and, unless
+   * `force`, for a candidate whose signatures would break the stable
+   * version's callers. The candidate is loaded before it takes a request.
+   */
+  startRollout(name: string, req: RolloutRequest, actor: string): Promise<RolloutRow> {
+    return this.withLock(name, async () => {
+      await this.current(name);
+      const m = this.requireModel(name);
+      const running = m.rollout?.state === 'running' ? m.rollout : undefined;
+      if (running) {
+        if (running.candidate !== req.version) {
+          throw failedPrecondition(`Model ${name} has a rollout of version ${running.candidate} running; promote or abort it before rolling out version ${req.version}.`);
+        }
+        if (running.mode !== req.mode) throw failedPrecondition(`The rollout of version ${req.version} of model ${name} is a ${running.mode} rollout; abort it to start a ${req.mode} one.`);
+        const next = changedRollout(running, req, new Date().toISOString());
+        if (!next) return running;
+        await this.writeRollout(m, next, running.revision, 'rollout_changed', actor, describeChange(running, next));
+        return next;
+      }
+      const stable = m.active;
+      if (stable === undefined || !this.core.manager.availableVersions(name).includes(stable)) {
+        throw failedPrecondition(`Model ${name} has no version serving now to roll out from.`);
+      }
+      this.requireVersionRow(m, req.version);
+      if (req.version === stable) throw failedPrecondition(`Version ${stable} already serves model ${name}; roll out another version.`);
+      const release = await this.holdLoaded(name, req.version, 'rolled out');
+      try {
+        if (!req.force) {
+          const changes = breakingChanges(m.signatures.get(stable) ?? [], m.signatures.get(req.version) ?? []);
+          if (changes.length > 0) {
+            throw failedPrecondition(
+              `Version ${req.version} of model ${name} would break callers of version ${stable}: ${describeBreakingChanges(changes)}. Send "force": true to roll it out anyway.`,
+            );
+          }
+        }
+        const row = newRollout(name, stable, req, actor, new Date().toISOString());
+        row.revision = (m.rollout?.revision ?? 0) + 1;
+        await this.writeRollout(m, row, m.rollout?.revision, 'rollout_started', actor, describeStart(row) + (req.force ? ' (forced)' : ''));
+        return row;
+      } finally {
+        release();
+      }
+    });
+  }
+
+  /**
+   * Ends the running rollout with the candidate serving every request that
+   * names no version. A pinned model's pin moves to the candidate; an
+   * unpinned one is pinned to it unless it is the version the model would
+   * follow anyway (its newest).
+   */
+  promoteRollout(name: string, actor: string, options: { expectedRevision?: number; reason?: string } = {}): Promise<RolloutRow | undefined> {
+    return this.withLock(name, async () => {
+      await this.current(name);
+      const m = this.requireModel(name);
+      const r = this.requireRunning(m, options.expectedRevision);
+      if (!r) return undefined;
+      const release = await this.holdLoaded(name, r.candidate, 'promoted');
+      try {
+        const pin = m.pinned !== undefined || this.loadSetFor(m, { pinned: undefined }).target !== r.candidate ? r.candidate : undefined;
+        const row: RolloutRow = { ...r, state: 'promoted', reason: options.reason ?? `promoted by ${actor}`, revision: r.revision + 1, changedAt: new Date().toISOString() };
+        const detail = `${row.reason}: version ${r.candidate} answers every request naming no version (was version ${r.stable}, candidate at ${r.percent}%)`;
+        await this.writeRollout(m, row, r.revision, 'rollout_promoted', actor, detail, pin);
+        return row;
+      } finally {
+        release();
+      }
+    });
+  }
+
+  /**
+   * Ends the running rollout with the stable version taking every request
+   * again (pinned to it when the model would otherwise follow another
+   * version, such as a newer candidate). `reason` names who or which limit.
+   * With `expectedRevision` (the guard rails), nothing happens when the
+   * rollout changed or ended meanwhile.
+   */
+  abortRollout(name: string, actor: string, options: { expectedRevision?: number; reason?: string } = {}): Promise<RolloutRow | undefined> {
+    return this.withLock(name, async () => {
+      await this.current(name);
+      const m = this.requireModel(name);
+      const r = this.requireRunning(m, options.expectedRevision);
+      if (!r) return undefined;
+      const natural = m.pinned ?? this.loadSetFor(m, { pinned: undefined }).target;
+      const pin = natural !== r.stable && m.found.has(r.stable) && !m.retired.has(r.stable) ? r.stable : undefined;
+      const row: RolloutRow = { ...r, state: 'aborted', reason: options.reason ?? `aborted by ${actor}`, revision: r.revision + 1, changedAt: new Date().toISOString() };
+      await this.writeRollout(m, row, r.revision, 'rollout_aborted', actor, `rollout of version ${r.candidate} aborted (${row.reason}); version ${r.stable} answers every request naming no version`, pin);
+      return row;
+    });
+  }
+
+  /** Moves a running rollout to `percent` (an automatic step); nothing happens when it changed meanwhile. */
+  stepRollout(name: string, expectedRevision: number, percent: number, actor: string, why: string): Promise<RolloutRow | undefined> {
+    return this.withLock(name, async () => {
+      await this.current(name);
+      const m = this.requireModel(name);
+      const r = this.requireRunning(m, expectedRevision);
+      if (!r) return undefined;
+      const row: RolloutRow = { ...r, percent, revision: r.revision + 1, changedAt: new Date().toISOString() };
+      await this.writeRollout(m, row, r.revision, 'rollout_changed', actor, `rollout of version ${r.candidate} stepped ${r.percent}% → ${percent}% (${why})`);
+      return row;
+    });
+  }
+
+  /**
+   * ServingRouter: a request naming neither version nor label during a
+   * running rollout: the candidate's handle for the candidate's share
+   * (canary), the stable version's with a shadow copy (shadow), else
+   * undefined (the default version, which is the stable one).
+   */
+  routeDefault(spec: ModelSpec): ServableHandle | undefined {
+    const r = this.models.get(spec.name)?.rollout;
+    if (!r || r.state !== 'running' || !takesCandidate(spec.name, spec.routing?.key, r.percent)) return undefined;
+    if (r.mode === 'canary') return this.handleOf(spec.name, r.candidate);
+    const stable = this.handleOf(spec.name, r.stable);
+    return stable && this.shadow.wrap(stable, r);
+  }
+
+  /** A handle on a loaded version, or undefined when it is not loaded. */
+  private handleOf(name: string, version: number): ServableHandle | undefined {
+    if (!this.core.manager.availableVersions(name).includes(version)) return undefined;
+    try {
+      return this.core.manager.getHandle(name, { kind: 'specific', version });
+    } catch {
+      return undefined;
+    }
+  }
+
+  private refuseDuringRollout(m: ModelState, what: string): void {
+    const r = m.rollout;
+    if (r?.state === 'running') {
+      throw failedPrecondition(`Model ${m.name} has a rollout of version ${r.candidate} running; promote or abort it before ${what}.`);
+    }
+  }
+
+  /** The running rollout; without one FAILED_PRECONDITION, or undefined when the caller expected a revision (it ended or changed). */
+  private requireRunning(m: ModelState, expectedRevision: number | undefined): RolloutRow | undefined {
+    const r = m.rollout?.state === 'running' ? m.rollout : undefined;
+    if (expectedRevision !== undefined) return r?.revision === expectedRevision ? r : undefined;
+    if (!r) throw failedPrecondition(`Model ${m.name} has no rollout running.`);
+    return r;
+  }
+
+  /** Commits a rollout row with its event (and a pin); on a lost race (another replica changed it first) reloads and refuses. */
+  private async writeRollout(m: ModelState, row: RolloutRow, expectedRevision: number | undefined, kind: EventKind, actor: string, detail: string, pin?: number): Promise<void> {
+    const won = await this.write(m.name, async (tx) => {
+      if (!(await tx.putRollout(row, expectedRevision))) return false;
+      if (pin !== undefined && pin !== m.pinned) {
+        await tx.setPin(m.name, pin, actor);
+        await this.event(tx, m, pin, 'pinned', actor, `pinned version ${pin}: the rollout of version ${row.candidate} ended`);
+      }
+      await this.event(tx, m, row.candidate, kind, actor, detail);
+      return true;
+    });
+    if (!won) {
+      if (this.store.kind !== 'sqlite') await this.refresh(m.name);
+      throw new StatusError('ABORTED', `The rollout of model ${m.name} was changed by another replica meanwhile; look again and retry.`);
+    }
+    m.rollout = row;
+    if (pin !== undefined) m.pinned = pin;
+    this.sync(m);
+    this.updateActive(m);
+  }
+
+  /** Re-reads `names` from the store: this process changed their rows outside the registry (recovery of a dead replica's upload). */
+  reloadFromStore(names: readonly string[]): void {
+    for (const name of names) if (this.models.has(name)) this.scheduleRefresh(name);
+  }
+
   /** Resolves when no load, unload, file digest or store write is pending. */
   async settled(): Promise<void> {
     await this.core.manager.settled();
@@ -721,6 +949,7 @@ export class Registry implements ServingRouter {
   /** Stops recording (call before stopping the core, so shutdown unloads are not history), after the writes made so far. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.shadow.stop();
     clearInterval(this.refreshTimer);
     for (const name of [...this.waiters.keys()]) this.notify(name);
     while (this.digests.size > 0) await Promise.all([...this.digests]);
@@ -840,9 +1069,14 @@ export class Registry implements ServingRouter {
 
   chooseDefault(name: string, available: readonly number[]): number | undefined {
     const m = this.models.get(name);
-    if (m?.pinned !== undefined && available.includes(m.pinned)) return m.pinned;
-    for (let i = available.length - 1; i >= 0; i--) if (!m?.retired.has(available[i])) return available[i];
-    return undefined;
+    if (!m) return available.at(-1);
+    if (m.rollout?.state === 'running' && available.includes(m.rollout.stable)) return (m.served = m.rollout.stable);
+    if (m.pinned !== undefined && available.includes(m.pinned)) return (m.served = m.pinned);
+    // The target (pinned, or newest) still loading here: the version that served keeps serving, not some other loaded one.
+    // (With replicas, a pin or unpin made elsewhere arrives before this one has the target loaded.)
+    if (m.target !== undefined && !available.includes(m.target) && m.served !== undefined && available.includes(m.served) && !m.retired.has(m.served)) return m.served;
+    for (let i = available.length - 1; i >= 0; i--) if (!m.retired.has(available[i])) return (m.served = available[i]);
+    return (m.served = undefined);
   }
 
   resolveLabel(name: string, label: string): number | undefined {
@@ -1004,9 +1238,12 @@ export class Registry implements ServingRouter {
   private loadSetFor(m: ModelState, change: { pinned?: number; retire?: number } = {}) {
     // In use: reserved by a registry change, requests in flight, or requests waiting on a version that has its slot.
     const held = new Set(m.holds.keys());
+    if (m.rollout?.state === 'running') for (const v of [m.rollout.stable, m.rollout.candidate]) if (m.found.has(v) && !m.retired.has(v)) held.add(v);
     for (const v of this.core.manager.availableVersions(m.name)) if (this.core.manager.inFlight(m.name, v) > 0) held.add(v);
     const waiting: number[] = [];
     for (const v of m.demand.keys()) (m.loadSet.includes(v) ? held.add(v) : waiting.push(v));
+    // The version serving here stays loaded until the target takes over.
+    if (m.served !== undefined && m.served !== m.target && !m.retired.has(m.served) && m.found.has(m.served)) held.add(m.served);
     return computeLoadSet({
       held: [...held],
       waiting,
@@ -1262,8 +1499,10 @@ export class Registry implements ServingRouter {
       syncScheduled: false,
       loadSet: [],
       target: undefined,
+      served: undefined,
       syncing: false,
       syncAgain: false,
+      rollout: undefined,
     };
     if (known) this.applySnapshot(m, known);
     return m;
@@ -1280,6 +1519,7 @@ export class Registry implements ServingRouter {
     m.retired = new Set(snap.versions.filter((r) => r.retired).map((r) => r.version));
     m.labels = new Map(snap.labels.map((l) => [l.label, l.version]));
     m.labelSources = new Map(snap.labels.map((l) => [l.label, l.source]));
+    m.rollout = snap.rollout;
   }
 
   /** Config-file version_labels become registry labels, unless the API has set that label since; returns those to record. */
@@ -1520,6 +1760,7 @@ export class Registry implements ServingRouter {
       signatures: new Map(m.signatures),
       labels: [...m.labels].map(([label, version]) => ({ model: m.name, label, version, source: m.labelSources.get(label) ?? 'api', updatedAt: '' })),
       pin: m.pinned === undefined ? undefined : { model: m.name, version: m.pinned, pinnedAt: '', actor: '' },
+      rollout: m.rollout,
     };
   }
 

@@ -1,7 +1,8 @@
 /**
  * This process as one replica of the registry: a heartbeat row in the store
  * (id, address, start time, last seen by the store's clock, and every
- * version the manager holds with its state), written every
+ * version the manager holds with its state, and which one answers requests
+ * naming no version: `serving`), written every
  * `heartbeatMs` and soon after a version changes state, and marked stopped
  * on a clean shutdown. A replica whose heartbeat is older than `lapseMs` is
  * reported `gone` (it died or lost the database); its rows stay as history.
@@ -21,6 +22,8 @@ export const DEFAULT_REPLICA_LAPSE_MS = 15_000;
 export const REPLICAS_LISTED_WITHIN_MS = 24 * 60 * 60 * 1000;
 /** A state change is reported at most this soon after it happens (several changes make one write). */
 const CHANGE_DEBOUNCE_MS = 100;
+/** How often what would be reported is compared with what was (a pin switches `serving` without a state change). */
+const CHANGE_CHECK_MS = 250;
 
 export type ReplicaStatus = 'live' | 'gone' | 'stopped';
 
@@ -51,6 +54,8 @@ export interface ReplicaHeartbeatOptions {
   id: string;
   address: string;
   heartbeatMs?: number;
+  /** The version answering requests that name none, per model (the registry's choice); reported as `serving`. */
+  servingVersion?: (model: string) => number | undefined;
   log?: Logger;
 }
 
@@ -59,7 +64,10 @@ export class ReplicaHeartbeat {
   readonly address: string;
   private readonly startedAt = new Date().toISOString();
   private timer: NodeJS.Timeout | undefined;
+  private check: NodeJS.Timeout | undefined;
   private soon: NodeJS.Timeout | undefined;
+  /** The versions last recorded, as JSON. */
+  private reported = '';
   private beating: Promise<void> | undefined;
   private failing = false;
   private stopped = false;
@@ -84,6 +92,10 @@ export class ReplicaHeartbeat {
   async start(): Promise<void> {
     this.timer = setInterval(() => void this.beat(), this.options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     this.timer.unref();
+    this.check = setInterval(() => {
+      if (JSON.stringify(this.versions()) !== this.reported) void this.beat();
+    }, CHANGE_CHECK_MS);
+    this.check.unref();
     await this.write();
   }
 
@@ -92,6 +104,7 @@ export class ReplicaHeartbeat {
     this.stopped = true;
     this.unsubscribe();
     clearInterval(this.timer);
+    clearInterval(this.check);
     clearTimeout(this.soon);
     await this.beating;
     await this.options.store
@@ -100,16 +113,22 @@ export class ReplicaHeartbeat {
   }
 
   private versions(): ReplicaVersion[] {
+    const serving = new Map<string, number | undefined>();
+    const servingVersion = (model: string) => {
+      if (!serving.has(model)) serving.set(model, this.options.servingVersion?.(model));
+      return serving.get(model);
+    };
     return this.options.monitor
       .all()
       .filter((s) => s.state !== 'END')
-      .map((s) => ({ model: s.name, version: s.version, state: s.state }))
+      .map((s) => ({ model: s.name, version: s.version, state: s.state, serving: s.state === 'AVAILABLE' && servingVersion(s.name) === s.version }))
       .sort((a, b) => (a.model === b.model ? b.version - a.version : a.model < b.model ? -1 : 1));
   }
 
-  private write(): Promise<void> {
+  private async write(): Promise<void> {
     const beat = { id: this.id, address: this.address, startedAt: this.startedAt, versions: this.versions() };
-    return this.options.store.transaction((tx) => tx.recordHeartbeat(beat));
+    await this.options.store.transaction((tx) => tx.recordHeartbeat(beat));
+    this.reported = JSON.stringify(beat.versions);
   }
 
   /** One heartbeat; failures are logged once per streak (the replica keeps serving what it has). */

@@ -13,6 +13,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { StatusError } from '../runtime/errors.js';
 import { migrate } from './migrations.js';
+import { ROLLOUT_COLUMNS, rolloutFromColumns, rolloutValues } from './rollout/rollout_row.js';
 import { EMPTY_METADATA, type VersionMetadata } from './version_metadata.js';
 import {
   eventsLimit,
@@ -32,6 +33,7 @@ import {
   type PinRow,
   type RegistryStore,
   type ReplicaRow,
+  type RolloutRow,
   type SignatureRow,
   type StoreTx,
   type SynchronousMode,
@@ -358,8 +360,8 @@ class SqliteOps implements StoreTx {
     return (this.db.prepare('SELECT * FROM pending_moves ORDER BY id').all() as PendingMoveSql[]).map(pendingMoveFromSql);
   }
 
-  async deletePendingMove(id: number): Promise<void> {
-    this.db.prepare('DELETE FROM pending_moves WHERE id = ?').run(id);
+  async deletePendingMove(id: number): Promise<boolean> {
+    return this.db.prepare('DELETE FROM pending_moves WHERE id = ?').run(id).changes > 0;
   }
 
   // ---- events (append-only)
@@ -380,6 +382,26 @@ class SqliteOps implements StoreTx {
   async changesSince(eventId: number): Promise<{ lastEventId: number; models: string[] }> {
     const rows = this.db.prepare('SELECT model, MAX(id) AS id FROM events WHERE id > ? GROUP BY model ORDER BY model').all(eventId) as { model: string; id: number }[];
     return { lastEventId: Math.max(eventId, ...rows.map((r) => r.id)), models: rows.map((r) => r.model) };
+  }
+
+  // ---- rollouts
+
+  async getRollout(model: string): Promise<RolloutRow | undefined> {
+    const r = this.db.prepare('SELECT * FROM rollouts WHERE model = ?').get(model) as Record<string, unknown> | undefined;
+    return r && rolloutFromColumns(r);
+  }
+
+  async putRollout(row: RolloutRow, expectedRevision?: number): Promise<boolean> {
+    const values = rolloutValues(row);
+    if (expectedRevision === undefined) {
+      const updates = ROLLOUT_COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ');
+      this.db
+        .prepare(`INSERT INTO rollouts (${ROLLOUT_COLUMNS.join(', ')}) VALUES (${ROLLOUT_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (model) DO UPDATE SET ${updates}`)
+        .run(...values);
+      return true;
+    }
+    const sets = ROLLOUT_COLUMNS.slice(1).map((c) => `${c} = ?`).join(', ');
+    return this.db.prepare(`UPDATE rollouts SET ${sets} WHERE model = ? AND revision = ?`).run(...values.slice(1), row.model, expectedRevision).changes > 0;
   }
 
   // ---- snapshot
@@ -403,6 +425,7 @@ class SqliteOps implements StoreTx {
         signatures,
         labels: await this.listLabels(model.name),
         pin: await this.getPin(model.name),
+        rollout: await this.getRollout(model.name),
       });
     }
     return out;
@@ -510,6 +533,7 @@ export class SqliteStore implements RegistryStore {
   listLabels(model: string) { return this.exclusive(() => this.ops.listLabels(model)); }
   getLabel(model: string, label: string) { return this.exclusive(() => this.ops.getLabel(model, label)); }
   getPin(model: string) { return this.exclusive(() => this.ops.getPin(model)); }
+  getRollout(model: string) { return this.exclusive(() => this.ops.getRollout(model)); }
   listPendingMoves() { return this.exclusive(() => this.ops.listPendingMoves()); }
   listEvents(model: string, options?: { limit?: number; before?: number }) { return this.exclusive(() => this.ops.listEvents(model, options)); }
   loadSnapshot(names?: readonly string[]) { return this.exclusive(() => this.ops.loadSnapshot(names)); }

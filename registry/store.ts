@@ -50,7 +50,11 @@ export type EventKind =
   | 'retired'
   | 'restored'
   | 'purged'
-  | 'metadata_changed';
+  | 'metadata_changed'
+  | 'rollout_started'
+  | 'rollout_changed'
+  | 'rollout_promoted'
+  | 'rollout_aborted';
 
 export interface ModelRow {
   name: string;
@@ -149,6 +153,8 @@ export interface PendingMoveDetail {
   eventDetail: string;
   /** On a shared store: the replica making the move (recovery leaves the moves of live replicas alone). */
   replica?: string;
+  /** upload with activate=false: the version pinned when the upload was recorded (null: none was needed); absent in moves recorded before pins were made then. */
+  pinned?: number | null;
 }
 
 export interface PendingMove {
@@ -176,6 +182,8 @@ export interface ReplicaVersion {
   model: string;
   version: number;
   state: string;
+  /** This version answers the model's requests that name no version on that replica (absent in heartbeats of older replicas). */
+  serving?: boolean;
 }
 
 /** A `modelhost serve` process sharing the registry, as its last heartbeat left it. */
@@ -207,6 +215,43 @@ export interface ModelSnapshot {
   signatures: Map<number, SignatureRow[]>;
   labels: LabelRow[];
   pin: PinRow | undefined;
+  /** The model's rollout, running or the last one that ended (absent: never had one). */
+  rollout?: RolloutRow;
+}
+
+/** 'canary': a share of the requests naming no version go to the candidate; 'shadow': the candidate gets copies, clients get the stable version. */
+export type RolloutMode = 'canary' | 'shadow';
+export type RolloutState = 'running' | 'promoted' | 'aborted';
+
+/** Guard rails of a rollout (registry/rollout/types.ts): null fields are not checked. */
+export interface RolloutLimits {
+  maxErrorRate: number | null;
+  maxP99LatencyRatio: number | null;
+  minRequests: number;
+}
+
+/** A model's rollout (one row per model: the running one, or the last one that ended). */
+export interface RolloutRow {
+  model: string;
+  stable: number;
+  candidate: number;
+  /** Share (0..100) of the requests naming no version that the candidate answers (canary) or gets a copy of (shadow). */
+  percent: number;
+  mode: RolloutMode;
+  state: RolloutState;
+  /** Why it ended (aborted: who or which limit, with the figures). */
+  reason: string | null;
+  limits: RolloutLimits | null;
+  windowSeconds: number;
+  /** Automatic percentages, in order, each held stepSeconds while within limits; null: none. */
+  steps: number[] | null;
+  stepSeconds: number | null;
+  /** Bumped by every change: conditional writes (putRollout's expectedRevision) let one replica win a race. */
+  revision: number;
+  startedAt: string;
+  /** When the percentage (or state) last changed: automatic steps count from here. */
+  changedAt: string;
+  actor: string;
 }
 
 export interface NewVersion {
@@ -243,6 +288,8 @@ export interface StoreReads {
   loadSnapshot(names?: readonly string[]): Promise<Map<string, ModelSnapshot>>;
   /** The models with events newer than `eventId`, and the newest event id (the polling side of `watch`). */
   changesSince(eventId: number): Promise<{ lastEventId: number; models: string[] }>;
+  /** The model's rollout row (running or ended), if it ever had one. */
+  getRollout(model: string): Promise<RolloutRow | undefined>;
   /** Replicas seen within `withinMs` (default: all ever recorded), most recently started first. */
   listReplicas(options?: { withinMs?: number }): Promise<ReplicaRow[]>;
 }
@@ -273,8 +320,15 @@ export interface StoreTx extends StoreReads {
   setPin(model: string, version: number, actor: string): Promise<void>;
   deletePin(model: string): Promise<boolean>;
   addPendingMove(m: { kind: PendingMoveKind; model: string; version: number; source: string; target: string; detail: PendingMoveDetail }): Promise<PendingMove>;
-  deletePendingMove(id: number): Promise<void>;
+  /** True when this call deleted it (recoverers race for a lapsed replica's move: one wins). */
+  deletePendingMove(id: number): Promise<boolean>;
   addEvent(e: NewEvent): Promise<EventRow>;
+  /**
+   * Writes a model's rollout row. With `expectedRevision`, only when the row
+   * there still has that revision (another replica may have changed it
+   * first); returns whether it was written.
+   */
+  putRollout(row: RolloutRow, expectedRevision?: number): Promise<boolean>;
   /** Records (or refreshes) a replica's heartbeat; `lastSeen` is the store's clock. */
   recordHeartbeat(r: NewReplicaHeartbeat): Promise<void>;
   markReplicaStopped(id: string): Promise<void>;

@@ -77,6 +77,8 @@ export interface ModelDescription {
   readonly tags: readonly string[];
   readonly signatures: Readonly<Record<string, SignatureInfo>>;
   readonly signatureDefs: Readonly<Record<string, SignatureDef>>;
+  /** LoadedModel.mutatesState, when known (automatic batching leaves such models alone). */
+  readonly mutatesState?: boolean;
 }
 
 /** How one asynchronous run may be stopped. */

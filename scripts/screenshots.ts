@@ -6,13 +6,15 @@
  *   docs/console-overview-desktop.png   docs/console-model-desktop.png   (1280 px wide)
  *   docs/console-overview-mobile.png    docs/console-model-mobile.png    (390 px wide)
  *   docs/console-charts-desktop.png     (the model page's live traffic charts)
+ *   docs/console-rollout-desktop.png    (the model page's rollout panel: a canary of f_mnist v1)
  *   docs/console-version-desktop.png    (a version's metadata and its signature diff with the serving version)
  *
  * Before shooting it gives the registry some history through the public API:
  * a second model (half_plus_two, two uploads, the first pinned, a third
  * version that fails to load), a label, and some predict traffic, then a
  * minute of varying traffic to both f_mnist versions (some refused) so the
- * charts have a few 10 s buckets to show.
+ * charts have a few 10 s buckets to show, while a canary rollout sends 30%
+ * of f_mnist's requests naming no version to v1.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -70,7 +72,9 @@ async function seed(base: string, modelsDir: string): Promise<void> {
 async function trafficOverTime(base: string, seconds: number): Promise<void> {
   const images = heldOutImages();
   const body = JSON.stringify({ instances: [imageB64(images, 0), imageB64(images, 1)] });
-  const send = (path: string, b: string) => fetch(`${base}/v1/models/f_mnist${path}:predict`, { method: 'POST', body: b }).then((r) => r.text());
+  let id = 0;
+  const send = (path: string, b: string) =>
+    fetch(`${base}/v1/models/f_mnist${path}:predict`, { method: 'POST', headers: { 'X-Request-Id': `docs-${id++}` }, body: b }).then((r) => r.text());
   const end = Date.now() + seconds * 1000;
   for (let tick = 0; Date.now() < end; tick++) {
     const t = tick / 10;
@@ -110,6 +114,9 @@ async function shoot(browser: Browser, base: string, width: number, suffix: stri
       await charts.locator('[data-testid="chart-requests"] [data-points="30"]').waitFor();
       await charts.locator('canvas').nth(2).waitFor();
       await charts.screenshot({ path: path.join(DOCS, 'console-charts-desktop.png') });
+      const rollout = page.getByTestId('rollout');
+      await rollout.locator('tr[data-side="candidate"] td[data-label="Requests"]').waitFor();
+      await rollout.screenshot({ path: path.join(DOCS, 'console-rollout-desktop.png') });
       await page.goto(`${base}/`);
       await page.getByRole('link', { name: 'f_mnist' }).waitFor();
     }
@@ -164,12 +171,16 @@ async function main(): Promise<void> {
   let browser: Browser | undefined;
   try {
     await seed(served.url, served.modelsDir);
+    await call(`${served.url}/api/v1/models/f_mnist/rollout`, {
+      method: 'POST',
+      body: JSON.stringify({ version: 1, percent: 30, limits: { max_error_rate: 0.05, min_requests: 50 }, window_seconds: 120 }),
+    });
     await trafficOverTime(served.url, 60);
     browser = await launchChromium();
     await shoot(browser, served.url, 1280, 'desktop', png);
     await shoot(browser, served.url, 390, 'mobile', png);
     await shootVersionPage(browser, served.url);
-    console.log(`wrote docs/console-{overview,model}-{desktop,mobile}.png, docs/console-charts-desktop.png and docs/console-version-desktop.png`);
+    console.log(`wrote docs/console-{overview,model}-{desktop,mobile}.png, docs/console-charts-desktop.png, docs/console-rollout-desktop.png and docs/console-version-desktop.png`);
   } finally {
     await browser?.close();
     await served.stop();

@@ -13,6 +13,7 @@ import { addModelsCommands } from './commands/models.js';
 import { addOpsCommand } from './commands/ops.js';
 import { addPinCommands } from './commands/pin.js';
 import { addRetireCommands } from './commands/retire.js';
+import { addRolloutCommand } from './commands/rollout.js';
 import { addRunCommand } from './commands/run.js';
 import { addServeCommand } from './commands/serve.js';
 import { addUploadCommand } from './commands/upload.js';
@@ -31,6 +32,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   addLabelCommand,
   addRetireCommands,
   addEventsCommand,
+  addRolloutCommand,
   addMetadataCommands,
 ];
 

@@ -75,8 +75,13 @@ export class RequestRates {
   }
 }
 
+/** Told of every finished inference request (the rollout guard rails); `version` '' when none answered. */
+export type InferenceListener = (model: string, version: string, ok: boolean, seconds: number) => void;
+
 export class ServerMetrics {
   readonly registry = new client.Registry();
+  /** Called for every inference request, after the metrics are counted. */
+  readonly inferenceListeners: InferenceListener[] = [];
   /** Inference requests per second per model (last 60 s), for the management API. */
   readonly requestRates = new RequestRates(60);
   /** The last hour of inference requests per model and version, for the console's charts. */
@@ -162,6 +167,7 @@ export class ServerMetrics {
     if (model !== '' && INFERENCE_APIS.has(api)) {
       this.requestRates.record(model);
       this.stats.record(model, version, protocol, status === 'OK', seconds);
+      for (const listener of this.inferenceListeners) listener(model, version, status === 'OK', seconds);
     }
   }
 

@@ -42,14 +42,14 @@ export const LATENCY_BINS = DOUBLINGS * PER_DOUBLING + 2;
 /** Approximate bytes of one series whose every bucket saw traffic. */
 export const SERIES_BYTES = BUCKETS * (8 + P * 8 + 16 + LATENCY_BINS * 4);
 
-function binOf(seconds: number): number {
+export function binOf(seconds: number): number {
   if (!(seconds >= LOWEST_SECONDS)) return 0; // also NaN and negatives
   const i = 1 + Math.floor(Math.log2(seconds / LOWEST_SECONDS) * PER_DOUBLING);
   return Math.min(i, LATENCY_BINS - 1);
 }
 
 /** Lower and upper bound (seconds) of a bin; the last bin's upper bound is Infinity. */
-function binBounds(bin: number): [number, number] {
+export function binBounds(bin: number): [number, number] {
   if (bin === 0) return [0, LOWEST_SECONDS];
   const lo = LOWEST_SECONDS * 2 ** ((bin - 1) / PER_DOUBLING);
   const hi = bin === LATENCY_BINS - 1 ? Infinity : LOWEST_SECONDS * 2 ** (bin / PER_DOUBLING);

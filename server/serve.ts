@@ -14,7 +14,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { consoleLogger, type Logger } from '../serving/log.js';
 import type { ModelConfig } from '../serving/model_config.js';
 import { openRegistryStore } from '../registry/open_store.js';
-import { recoverRegistry } from '../registry/recovery.js';
+import { LapsedMoveRecovery, recoverRegistry } from '../registry/recovery.js';
 import { Registry } from '../registry/registry.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_REPLICA_LAPSE_MS, defaultReplicaId, ReplicaHeartbeat } from '../registry/replicas.js';
 import { ServingCore } from '../serving/serving_core.js';
@@ -40,6 +40,7 @@ import { DEFAULT_MAX_REQUEST_BYTES, type RestLimits } from './rest/handler.js';
 import { runWarmup } from './warmup.js';
 import { setSignatureMethodNameCheck } from './inference/examples.js';
 import { checkLoggingConfigs, DEFAULT_REQUEST_LOG_DIR, RequestLog } from './request_log/request_logger.js';
+import { RolloutGuard } from './rollout/guard.js';
 
 export interface ServeOptions {
   models: ModelListSource;
@@ -156,6 +157,8 @@ export interface RegistryServeOptions {
   /** Heartbeat period (default 5000 ms), and the silence after which a replica is reported gone (default 15000 ms). */
   heartbeatMs?: number;
   replicaLapseMs?: number;
+  /** Shadow rollouts: request copies waiting or running at most (--rollout_shadow_queue, default 64; 0: none). */
+  rolloutShadowQueue?: number;
   /** Bounds of version metadata (--metadata_max_*; registry/version_metadata.ts has the defaults). */
   metadataLimits?: Partial<MetadataLimits>;
 }
@@ -196,13 +199,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const metricsPath = options.monitoringConfigFile ? await readMonitoringConfig(options.monitoringConfigFile) : undefined;
   const grpcCredentials = await grpcServerCredentials(options.grpcSslConfigFile); // a bad SSLConfig stops the start here
   let store: RegistryStore | undefined;
+  // Made before recovery: an interrupted upload to an s3:// base path is adopted or undone by whether its marker is published.
+  const objectStore = new ObjectStore({ log, ...options.objectStore });
+  const replicaId = options.registry ? (options.registry.replicaId ?? defaultReplicaId()) : undefined;
   if (options.registry) {
     const r = options.registry;
     store = await openRegistryStore({ path: r.path, synchronous: r.synchronous, url: r.url, postgres: { poolSize: r.poolSize } });
     // Finish or undo what a crash interrupted before the model list is read (an interrupted upload may have left a model folder).
     try {
-      await recoverRegistry(store, r.modelsDir, log, { replicaLapseMs: r.replicaLapseMs });
+      await recoverRegistry(store, r.modelsDir, log, { replicaLapseMs: r.replicaLapseMs, self: replicaId, objectStore });
     } catch (e) {
+      objectStore.close();
       await store.close();
       throw e;
     }
@@ -229,7 +236,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const engine =
     options.engine ?? createServingEngine({ ...options.execution, onWorkerExit: (m) => log.error(m), onBatch: (b) => metrics?.observeBatch(b) });
   log.info(`Running models with ${engine.name}`);
-  const objectStore = new ObjectStore({ log, ...options.objectStore });
   await objectStore.init();
   const closeEngine = async () => {
     objectStore.close();
@@ -254,6 +260,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   requestLog.update(models);
 
   let registry: Registry | undefined;
+  let guard: RolloutGuard | undefined;
   let fallback = options.fallback;
   if (options.registry && store) {
     const r = options.registry;
@@ -261,13 +268,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       registry = await Registry.open({
         store,
         refreshIntervalMs: r.refreshIntervalMs,
-        replicaId: r.replicaId ?? defaultReplicaId(),
+        replicaId,
         replicaLapseMs: r.replicaLapseMs,
         core,
         modelsDir: r.modelsDir,
         maxLoadedVersions: r.maxLoadedVersions,
         onDemandMaxWaitingRequests: r.onDemandMaxWaitingRequests,
         onDemandMaxWaitMs: r.onDemandMaxWaitMs,
+        shadowQueue: r.rolloutShadowQueue,
         metadataLimits: r.metadataLimits,
         log,
       });
@@ -277,6 +285,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await store.close();
       throw e;
     }
+    guard = new RolloutGuard({ registry, actor: store.kind === 'sqlite' ? 'guard' : `guard@${registry.replicaId}`, log });
+    const rolloutGuard = guard;
+    metrics.inferenceListeners.push((m, v, ok, seconds) => rolloutGuard.observe(m, v, ok, seconds));
     const intake = new UploadIntake({
       registry,
       engine,
@@ -294,6 +305,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       requireAdminToken: r.requireAdminToken,
       requestsPerSecond: (m) => metrics.requestRates.perSecond(m),
       requestStats: metrics.stats,
+      rolloutWindowStats: (m) => guard?.stats(m),
     });
     const who = r.adminToken ? 'admin token required for changes' : 'changes accepted from loopback clients connecting directly (no proxy): no admin token set';
     const proxies = r.trustedProxies?.length ? `; trusted proxies ${r.trustedProxies.join(', ')}` : '';
@@ -370,6 +382,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       id: registry.replicaId!,
       address: options.registry?.replicaAddress ?? `${shown.includes(':') ? `[${shown}]` : shown}:${port}`,
       heartbeatMs: options.registry?.heartbeatMs,
+      servingVersion: (model) => registry.chooseDefault(model, core.manager.availableVersions(model)),
       log,
     });
     try {
@@ -379,6 +392,19 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }
     log.info(`Replica ${heartbeat.id} at ${heartbeat.address}`);
   }
+  guard?.start();
+  // Shared store: an upload or purge left by a replica that died is finished or undone by a live one once its heartbeat lapses.
+  const lapsedMoves =
+    registry && store && store.kind !== 'sqlite'
+      ? new LapsedMoveRecovery({
+          store,
+          objectStore,
+          lapseMs: options.registry?.replicaLapseMs,
+          everyMs: options.registry?.heartbeatMs,
+          onChange: (models) => registry.reloadFromStore(models),
+          log,
+        })
+      : undefined;
   if (grpcPort !== undefined) log.info(`Running gRPC ModelServer at ${host}:${grpcPort} ...`);
   if (options.grpcSocketPath !== undefined) log.info(`Running gRPC ModelServer at UNIX socket ${options.grpcSocketPath} ...`);
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
@@ -415,10 +441,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const deadline = Date.now() + timeoutMs;
       const left = () => Math.max(0, deadline - Date.now());
       clearInterval(timer);
+      guard?.stop();
       await within(reloading, left());
       await Promise.all([http.close(left()), grpcApi?.close(left())]);
       // No request is answered any more: write what is queued, fsync and close the request log files.
       await within(requestLog.close(), left());
+      await within(lapsedMoves?.stop(), left());
       await within(registry?.stop(), left());
       await within(heartbeat?.stop(), left());
       // Loads and warm-ups still running past the bound are not waited for: closing the engine fails them.

@@ -25,6 +25,8 @@ export interface ModelSpec {
   name: string;
   version?: number;
   label?: string;
+  /** Set by the inference entry points: a spec naming neither version nor label may be routed by a rollout (its key keeps a client on one side). */
+  routing?: { key?: string };
 }
 
 /**
@@ -53,6 +55,8 @@ export interface ServingRouter {
   loadOnDemand(name: string, version: number, signal?: AbortSignal): Promise<() => void>;
   /** Called when the last request holding a loaded version released it. */
   idle(name: string, version: number): void;
+  /** Optional (rollouts): the handle for an inference request naming neither version nor label, or undefined for the default version. */
+  routeDefault?(spec: ModelSpec): ServableHandle | undefined;
 }
 
 export interface ServingCoreOptions {
@@ -195,7 +199,7 @@ export class ServingCore {
     } else if (spec.version !== undefined) {
       handle = this.manager.getHandle(spec.name, { kind: 'specific', version: spec.version });
     } else {
-      handle = this.manager.getHandle(spec.name, { kind: 'latest' });
+      handle = (spec.routing && this.router?.routeDefault?.(spec)) || this.manager.getHandle(spec.name, { kind: 'latest' });
     }
     this.router?.used(spec.name, handle.version);
     return handle;

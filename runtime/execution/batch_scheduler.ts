@@ -21,6 +21,14 @@ export interface BatchTask {
   readonly key: string;
 }
 
+/**
+ * Runs one batch. It may return a function that answers the batch's tasks:
+ * the scheduler calls it after freeing the batch slot and starting the next
+ * batch, so the model computes the next batch while this one's answers are
+ * written.
+ */
+export type ProcessBatch<T> = (tasks: T[]) => Promise<void | (() => void)>;
+
 interface Batch<T> {
   tasks: T[];
   size: number;
@@ -35,7 +43,7 @@ export class BatchQueue<T extends BatchTask> {
 
   constructor(
     private readonly scheduler: BatchScheduler,
-    readonly process: (tasks: T[]) => Promise<void>,
+    readonly process: ProcessBatch<T>,
   ) {}
 
   /** Adds a task; throws INVALID_ARGUMENT (too large) or UNAVAILABLE (queue full). */
@@ -80,7 +88,7 @@ export class BatchScheduler {
 
   constructor(readonly params: BatchingParameters) {}
 
-  addQueue<T extends BatchTask>(process: (tasks: T[]) => Promise<void>): BatchQueue<T> {
+  addQueue<T extends BatchTask>(process: ProcessBatch<T>): BatchQueue<T> {
     const queue = new BatchQueue<T>(this, process);
     this.queues.push(queue as unknown as BatchQueue<BatchTask>);
     return queue;
@@ -127,13 +135,17 @@ export class BatchScheduler {
 
   private start(queue: BatchQueue<BatchTask>, batch: Batch<BatchTask>): void {
     this.running++;
-    queue
-      .process(batch.tasks)
-      .catch(() => {})
-      .finally(() => {
+    queue.process(batch.tasks).then(
+      (answer) => {
         this.running--;
         this.pump();
-      });
+        answer?.();
+      },
+      () => {
+        this.running--;
+        this.pump();
+      },
+    );
   }
 
   private armTimer(timeoutMs: number): void {

@@ -46,6 +46,30 @@ export function defaultBatchingParameters(): BatchingParameters {
   };
 }
 
+/**
+ * What modelhost batches with when --enable_batching is not given
+ * (--auto_batching, on by default; batching_servable.ts says which runs it
+ * merges). A lone request never waits (timeout 0); while every batch slot is
+ * busy, requests pile up into the next batch. One slot per inference
+ * thread (measured: a second slot per worker splits the waiting requests
+ * into smaller batches and served f_mnist at 64 connections several times
+ * slower; the next batch starts while the last one's answers are written,
+ * batch_scheduler.ts). The queue is never full (no UNAVAILABLE TF Serving
+ * without batching would not give). max_batch_size 32 (BENCHMARKS.md,
+ * "Request path").
+ */
+export function autoBatchingParameters(inferenceThreads: number): BatchingParameters {
+  return {
+    maxBatchSize: 32,
+    batchTimeoutMicros: 0,
+    maxEnqueuedBatches: Number.MAX_SAFE_INTEGER,
+    numBatchThreads: Math.max(1, inferenceThreads),
+    threadPoolName: 'auto_batch_threads',
+    allowedBatchSizes: [],
+    padVariableLengthInputs: false,
+  };
+}
+
 /** Validated parameters from a decoded BatchingParameters message; `source` names the file in errors. */
 export function batchingParametersFrom(msg: BatchingParametersMsg, source: string): BatchingParameters {
   const p = defaultBatchingParameters();

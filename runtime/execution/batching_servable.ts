@@ -14,6 +14,13 @@
  * A task whose signal aborts is answered at once; still queued, it is left
  * out of its batch; a batch is stopped only once every task in it has been
  * abandoned.
+ *
+ * Automatic batching (`auto`, modelhost's default without --enable_batching,
+ * see batching_parameters.ts autoBatchingParameters) adds no outcome TF
+ * Serving without batching would not give: it merges only signatures whose
+ * every input and output has an unknown leading (batch) dimension, of models
+ * that write no state; a run larger than a batch, or of size 0, runs alone
+ * instead of being refused; its queue is never full.
  */
 import type { RunOptions, Servable, SignatureInfo } from '../engine.js';
 import { failedPrecondition, invalidArgument, toStatusError } from '../errors.js';
@@ -80,6 +87,12 @@ function feedsMatch(signature: SignatureInfo, feeds: Record<string, Tensor>): bo
   return names.every((n) => signature.inputs[n]?.dtype === feeds[n].dtype);
 }
 
+/** A signature automatic batching may merge: every input and output has an unknown leading dimension. */
+export function autoBatchable(signature: SignatureInfo): boolean {
+  const specs = [...Object.values(signature.inputs), ...Object.values(signature.outputs)];
+  return specs.length > 0 && specs.every((s) => !s.shape.unknownRank && s.shape.dims.length >= 1 && s.shape.dims[0] === -1);
+}
+
 function innerShapeKey(feeds: Record<string, Tensor>): string {
   return Object.keys(feeds)
     .sort()
@@ -96,7 +109,10 @@ export class BatchingServable implements Servable {
   readonly tags: readonly string[];
   readonly signatures: Servable['signatures'];
   readonly signatureDefs: Servable['signatureDefs'];
+  readonly mutatesState?: boolean;
   private readonly queues = new Map<string, BatchQueue<RunTask>>();
+  /** Automatic batching: the signatures it merges (see the module comment); undefined: configured batching. */
+  private readonly autoSignatures?: Set<string>;
 
   constructor(
     private readonly inner: Servable,
@@ -105,14 +121,21 @@ export class BatchingServable implements Servable {
     private readonly onBatch?: (report: BatchReport) => void,
     /** The scheduler is this servable's own (per-model parameters): close it with the servable. */
     private readonly ownsScheduler = false,
+    /** Automatic batching (modelhost's default) rather than --enable_batching. */
+    auto = false,
   ) {
-    ({ dir: this.dir, tags: this.tags, signatures: this.signatures, signatureDefs: this.signatureDefs } = inner);
+    ({ dir: this.dir, tags: this.tags, signatures: this.signatures, signatureDefs: this.signatureDefs, mutatesState: this.mutatesState } = inner);
+    if (auto) {
+      this.autoSignatures = new Set(inner.mutatesState !== false ? [] : Object.keys(inner.signatures).filter((name) => autoBatchable(inner.signatures[name])));
+    }
   }
 
   run(signature: string, feeds: Record<string, Tensor>, outputKeys?: readonly string[], options?: RunOptions): Promise<Record<string, Tensor>> {
     const info = this.signatures[signature];
     const allOutputs = info && (!outputKeys || sameSet(outputKeys, Object.keys(info.outputs)));
     if (!info || !allOutputs || !feedsMatch(info, feeds)) return this.inner.run(signature, feeds, outputKeys, options);
+    const auto = this.autoSignatures;
+    if (auto && !(auto.has(signature) && autoSizeFits(feeds, this.scheduler.params.maxBatchSize))) return this.inner.run(signature, feeds, outputKeys, options);
     const signal = options?.signal;
     return new Promise((resolve, reject) => {
       if (signal?.aborted) throw signal.reason;
@@ -151,7 +174,8 @@ export class BatchingServable implements Servable {
     return q;
   }
 
-  private async process(signature: string, queued: RunTask[]): Promise<void> {
+  /** Runs a batch; returns what answers its tasks (the scheduler calls it once the next batch has started). */
+  private async process(signature: string, queued: RunTask[]): Promise<void | (() => void)> {
     const tasks = queued.filter((t) => !t.abandoned);
     for (const t of queued) if (t.abandoned) disposeAll(t.feeds);
     if (tasks.length === 0) return;
@@ -164,8 +188,10 @@ export class BatchingServable implements Servable {
     }
     if (tasks.length === 1) {
       const [task] = tasks;
-      await this.inner.run(signature, task.feeds, undefined, { signal: task.signal }).then(task.resolve, task.reject);
-      return;
+      return this.inner.run(signature, task.feeds, undefined, { signal: task.signal }).then(
+        (outputs) => () => task.resolve(outputs),
+        (e: unknown) => () => task.reject(e),
+      );
     }
     let outputs: Record<string, Tensor>[];
     try {
@@ -175,7 +201,7 @@ export class BatchingServable implements Servable {
       await Promise.all(tasks.map((t) => (t.abandoned ? undefined : this.inner.run(signature, t.feeds, undefined, { signal: t.signal }).then(t.resolve, t.reject))));
       return;
     }
-    tasks.forEach((t, i) => t.resolve(outputs[i]));
+    return () => tasks.forEach((t, i) => t.resolve(outputs[i]));
   }
 
   /** Merges, runs and splits; on failure the tasks' feeds are left intact for a retry. */
@@ -206,6 +232,17 @@ export class BatchingServable implements Servable {
       throw toStatusError(e);
     }
   }
+}
+
+/** Automatic batching takes a run whose inputs share a leading size from 1 to `max` (anything else runs alone). */
+function autoSizeFits(feeds: Record<string, Tensor>, max: number): boolean {
+  let size = -1;
+  for (const name in feeds) {
+    const t = feeds[name];
+    if (t.rank === 0 || (size >= 0 && t.shape[0] !== size)) return false;
+    size = t.shape[0];
+  }
+  return size >= 1 && size <= max;
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {

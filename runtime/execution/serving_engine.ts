@@ -25,6 +25,7 @@ export function inlineServable(model: LoadedModel): Servable {
     tags: model.tags,
     signatures: model.signatures,
     signatureDefs: model.signatureDefs,
+    mutatesState: model.mutatesState,
     // On the calling thread nothing can abort a run once started; a signal aborted already stops it before.
     run: (signature: string, feeds: Record<string, Tensor>, outputKeys?: readonly string[], options?: RunOptions) =>
       new Promise<Record<string, Tensor>>((resolve) => {
@@ -49,8 +50,14 @@ export interface ExecutionOptions {
   threads?: number;
   /** Worker threads each model is loaded into (0 or unset: every one); fewer copies use less memory. */
   modelCopies?: number;
-  /** Dynamic batching (TF Serving's --enable_batching); unset: every request runs on its own. */
+  /** Dynamic batching (TF Serving's --enable_batching); unset: every request runs on its own, unless `autoBatching`. */
   batching?: BatchingParameters;
+  /**
+   * Without `batching`: merge concurrent runs of the signatures automatic
+   * batching may merge (batching_servable.ts), with these parameters
+   * (autoBatchingParameters()); unset: none.
+   */
+  autoBatching?: BatchingParameters;
   /** Told when an inference worker dies and is replaced. */
   onWorkerExit?: (message: string) => void;
   /** Heap cap of each inference worker in MiB (default DEFAULT_WORKER_HEAP_MB). */
@@ -82,6 +89,17 @@ export function createServingEngine(options: ExecutionOptions = {}): ServingEngi
     };
   }
   const batching = options.batching;
+  if (!batching && options.autoBatching) {
+    const auto = new BatchScheduler(options.autoBatching);
+    return {
+      name: `${base.name}, automatic batching`,
+      load: async (dir, loadOptions) => new BatchingServable(await base.load(dir, loadOptions), auto, loadOptions?.name ?? dir, options.onBatch, false, true),
+      close: async () => {
+        auto.close();
+        await base.close();
+      },
+    };
+  }
   if (!batching) return base;
   const scheduler = new BatchScheduler(batching);
   return {

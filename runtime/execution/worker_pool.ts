@@ -3,7 +3,9 @@
  * that model execution never runs on the HTTP event loop.
  *
  * Every model is loaded into every worker (or into `copies` of them, the
- * workers holding the fewest models, to bound memory for large models), and
+ * workers holding the fewest models, to bound memory for large models; by
+ * default as many as fit in a quarter of the machine's memory,
+ * model_copies.ts), and
  * each run goes to the least busy worker holding it; a model whose
  * signatures write state (variables)
  * is kept in one worker only, so its runs see each other's effects in order,
@@ -41,6 +43,7 @@ import { runtimeLimits } from '../limits.js';
 import { imageLimits } from '../kernels/image_limits.js';
 import { graphOptimizations } from '../graph/optimize/options.js';
 import type { Tensor } from '../tensor.js';
+import { defaultModelCopies, folderBytes } from './model_copies.js';
 import { fromWireTensors, toWireTensors } from './tensor_transfer.js';
 import { CANCEL_SLOTS, markCancelled, type LoadedInfo, type WorkerReply, type WorkerRequest, type WorkerStartData } from './worker_protocol.js';
 import type { WireTensors } from './tensor_transfer.js';
@@ -109,7 +112,7 @@ export function defaultThreads(): number {
 
 export interface WorkerPoolOptions {
   threads: number;
-  /** Workers each model is loaded into (default and 0: all of them). */
+  /** Workers each model is loaded into (default and 0: by the model's size, defaultModelCopies()). */
   copies?: number;
   /** Told when a worker dies and is replaced. */
   onWorkerExit?: (message: string) => void;
@@ -150,7 +153,8 @@ export class WorkerPool {
     const model = this.nextModel++;
     const entry: ModelEntry = { dir, tags, slots: new Set() };
     this.models.set(model, entry);
-    const results = await Promise.allSettled(this.slotsForNewModel().map((slot) => this.loadInto(slot, model)));
+    const copies = this.options.copies || defaultModelCopies(await folderBytes(dir), this.slots.length);
+    const results = await Promise.allSettled(this.slotsForNewModel(copies).map((slot) => this.loadInto(slot, model)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       await this.unload(model);
@@ -162,7 +166,7 @@ export class WorkerPool {
       const keep = this.leastLoadedSlot([...entry.slots]);
       await Promise.all([...entry.slots].filter((s) => s !== keep).map((s) => this.unloadFrom(s, model)));
     }
-    return new PooledServable(this, model, { dir, tags, signatures: info.signatures, signatureDefs: info.signatureDefs });
+    return new PooledServable(this, model, { dir, tags, signatures: info.signatures, signatureDefs: info.signatureDefs, mutatesState: info.mutatesState });
   }
 
   /**
@@ -309,9 +313,8 @@ export class WorkerPool {
   }
 
   /** The workers a new model goes to: all, or the `copies` holding the fewest models. */
-  private slotsForNewModel(): number[] {
+  private slotsForNewModel(copies: number): number[] {
     const all = this.slots.map((_, i) => i);
-    const copies = this.options.copies || all.length;
     if (copies >= all.length) return all;
     const held = (slot: number) => [...this.models.values()].filter((m) => m.slots.has(slot)).length;
     return all.sort((a, b) => held(a) - held(b) || a - b).slice(0, copies);
@@ -438,6 +441,7 @@ class PooledServable implements Servable {
   readonly tags: readonly string[];
   readonly signatures: ModelDescription['signatures'];
   readonly signatureDefs: ModelDescription['signatureDefs'];
+  readonly mutatesState?: boolean;
   private disposed = false;
 
   constructor(
@@ -445,7 +449,7 @@ class PooledServable implements Servable {
     private readonly model: number,
     description: ModelDescription,
   ) {
-    ({ dir: this.dir, tags: this.tags, signatures: this.signatures, signatureDefs: this.signatureDefs } = description);
+    ({ dir: this.dir, tags: this.tags, signatures: this.signatures, signatureDefs: this.signatureDefs, mutatesState: this.mutatesState } = description);
   }
 
   run(signature: string, feeds: Record<string, Tensor>, outputKeys?: readonly string[], options?: RunOptions): Promise<Record<string, Tensor>> {

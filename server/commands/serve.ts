@@ -18,7 +18,7 @@ import { DEFAULT_MAX_ARCHIVE_COMPRESSION_RATIO, DEFAULT_MAX_ARCHIVE_ENTRIES } fr
 import { consoleLogger } from '../../serving/log.js';
 import { DEFAULT_MAX_VERSION_BYTES, DEFAULT_MAX_VERSION_OBJECTS, DEFAULT_MODEL_CACHE_DIR } from '../../serving/object_store/object_store.js';
 import { invalidArgument } from '../../runtime/errors.js';
-import { defaultBatchingParameters } from '../../runtime/execution/batching_parameters.js';
+import { autoBatchingParameters, defaultBatchingParameters } from '../../runtime/execution/batching_parameters.js';
 import { defaultThreads, DEFAULT_WORKER_HEAP_MB, DEFAULT_WORKER_WASM_MB } from '../../runtime/execution/worker_pool.js';
 import { DEFAULT_MAX_STRING_TENSOR_BYTES, DEFAULT_MAX_TENSOR_ELEMENTS } from '../../runtime/limits.js';
 import { perModelBatchingParameters, readBatchingParameters } from '../config_file.js';
@@ -72,6 +72,7 @@ interface ServeFlags {
   max_loaded_versions: number;
   on_demand_max_waiting_requests: number;
   on_demand_max_wait_ms: number;
+  rollout_shadow_queue: number;
   max_upload_bytes: number;
   max_archive_entries: number;
   max_archive_compression_ratio: number;
@@ -80,6 +81,7 @@ interface ServeFlags {
   trusted_proxies: string;
   require_admin_token: boolean;
   enable_batching: boolean;
+  auto_batching: boolean;
   batching_parameters_file?: string;
   enable_per_model_batching_params: boolean;
   inference_threads: number;
@@ -231,6 +233,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     log.info(
       `Batching: max_batch_size ${batching.maxBatchSize}, batch_timeout_micros ${batching.batchTimeoutMicros}, max_enqueued_batches ${batching.maxEnqueuedBatches}, num_batch_threads ${batching.numBatchThreads}${batching.allowedBatchSizes.length ? `, allowed_batch_sizes ${batching.allowedBatchSizes.join(',')}` : ''}`,
     );
+  } else if (flags.auto_batching) {
+    log.info('Automatic batching of concurrent requests to batch-shaped signatures (--auto_batching=false turns it off)');
   }
   const adminToken = resolveAdminToken({ flag: flags.admin_token, file: flags.admin_token_file, env: process.env[ADMIN_TOKEN_ENV] }, (m) => log.warn(m));
   const options: ServeOptions = {
@@ -263,6 +267,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       workerHeapMb: flags.inference_worker_heap_mb,
       workerWasmMb: flags.inference_worker_wasm_mb,
       batching,
+      autoBatching: !batching && flags.auto_batching ? autoBatchingParameters(flags.inference_threads) : undefined,
       batchingFor: batching && (flags.enable_per_model_batching_parameters ?? flags.enable_per_model_batching_params) ? perModelBatchingParameters : undefined,
     },
     registry: {
@@ -279,6 +284,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       maxLoadedVersions: flags.max_loaded_versions,
       onDemandMaxWaitingRequests: flags.on_demand_max_waiting_requests,
       onDemandMaxWaitMs: flags.on_demand_max_wait_ms,
+      rolloutShadowQueue: flags.rollout_shadow_queue,
       maxUploadBytes: flags.max_upload_bytes,
       maxArchiveEntries: flags.max_archive_entries,
       maxArchiveCompressionRatio: flags.max_archive_compression_ratio,
@@ -372,10 +378,11 @@ export function addServeCommand(program: Command): void {
     .option('--replica_id <id>', 'this process among the replicas sharing the registry (default: host name and a random suffix)', replicaId)
     .option('--replica_address <host:port>', 'the address shown for this replica at /api/v1/replicas (default: the REST host:port)', replicaAddress)
     .option('--replica_heartbeat_ms <ms>', 'how often this replica records its heartbeat and loaded versions in the registry', positiveInteger, DEFAULT_HEARTBEAT_MS)
-    .option('--replica_lapse_ms <ms>', 'a replica silent for longer is reported gone (and its unfinished uploads recovered by the next start)', positiveInteger, DEFAULT_REPLICA_LAPSE_MS)
+    .option('--replica_lapse_ms <ms>', 'a replica silent for longer is reported gone (and its unfinished uploads finished or undone by the live replicas)', positiveInteger, DEFAULT_REPLICA_LAPSE_MS)
     .option('--max_loaded_versions <n>', 'versions of a model kept loaded at most (least recently used evicted; default policy only)', positiveInteger, 4)
     .option('--on_demand_max_waiting_requests <n>', 'requests per model that may wait at once for a version to load on demand (more: 503)', positiveInteger, 100)
     .option('--on_demand_max_wait_ms <ms>', 'longest a request waits for its version to load on demand (then: 503)', positiveInteger, 10_000)
+    .option('--rollout_shadow_queue <n>', 'shadow rollouts: request copies waiting or running at most; more are dropped and counted (0: none)', nonNegativeInteger, 64)
     .option('--max_upload_bytes <n>', 'largest upload, and largest SavedModel an archive may expand to', positiveInteger, 1024 * 1024 * 1024)
     .option('--max_archive_entries <n>', 'files and folders an uploaded archive may hold', positiveInteger, DEFAULT_MAX_ARCHIVE_ENTRIES)
     .option('--max_archive_compression_ratio <r>', 'bytes an uploaded archive may expand to per byte of archive (deflate tops out near 1030)', positiveNumber, DEFAULT_MAX_ARCHIVE_COMPRESSION_RATIO)
@@ -384,7 +391,7 @@ export function addServeCommand(program: Command): void {
     .option('--require_admin_token [bool]', 'every change needs the token, from loopback too; refuse to start without one', bool, false)
     .option('--trusted_proxies <list>', 'comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed (default: none)', '')
     .option('--inference_threads <n>', 'worker threads running models (0: run them on the HTTP event loop)', nonNegativeInteger, defaultThreads())
-    .option('--inference_model_copies <n>', 'worker threads each model is loaded into (0: all of them; fewer saves memory for large models)', nonNegativeInteger, 0)
+    .option('--inference_model_copies <n>', "worker threads each model is loaded into (0: as many as fit in a quarter of the machine's memory, by the model's size on disk; fewer saves memory for large models)", nonNegativeInteger, 0)
     .option('--max_tensor_elements <n>', 'most elements one tensor may have; a model asking for more answers RESOURCE_EXHAUSTED (2^28: 1 GiB of float32)', positiveInteger, DEFAULT_MAX_TENSOR_ELEMENTS)
     .option('--max_string_tensor_bytes <n>', 'most bytes one string tensor may hold (its strings plus 24 per element)', positiveInteger, DEFAULT_MAX_STRING_TENSOR_BYTES)
     .option('--inference_worker_heap_mb <n>', 'JavaScript heap cap of each inference worker in MiB; a worker over it is replaced', positiveInteger, DEFAULT_WORKER_HEAP_MB)
@@ -393,6 +400,7 @@ export function addServeCommand(program: Command): void {
     .option('--model_warmup_timeout_in_ms <ms>', "bound of one version's warm-up; past it the version's load fails (0: none)", nonNegativeInteger, 60000)
     .option('--shutdown_timeout_seconds <s>', 'on SIGTERM/SIGINT: how long in-flight work may finish before it is cut and the server exits', nonNegativeNumber, 30)
     .option('--enable_batching [bool]', 'merge concurrent requests to the same model version and signature into one run', bool, false)
+    .option('--auto_batching [bool]', "without --enable_batching: merge concurrent requests to signatures whose inputs and outputs all have a batch dimension, of models that write no state; a lone request never waits; like TF Serving's batching it assumes a model treats each row on its own", bool, true)
     .option('--enable_per_model_batching_params [bool]', 'with --enable_batching: a version folder\'s batching_params.pbtxt replaces the server-wide batching parameters for it', bool, false)
     .option('--batching_parameters_file <file>', 'BatchingParameters in protobuf text format (max_batch_size, batch_timeout_micros, ...); needs --enable_batching')
     .option('--max_request_bytes <n>', 'largest /v1 request body; a larger one answers 413 unread', positiveInteger, DEFAULT_MAX_REQUEST_BYTES)

@@ -39,6 +39,7 @@ import { GrpcHealthService } from './health.js';
 import { serviceDefinition, servingProtoRoot, UndecodableRequest } from './protos.js';
 import { modelInferResponse, parsedInferFrom, type ModelInferRequestMsg } from './v2_messages.js';
 import type { RequestLog } from '../request_log/request_logger.js';
+import { routingKeyOf } from '../../registry/rollout/routing.js';
 
 export interface GrpcServerOptions {
   core: ServingCore;
@@ -113,6 +114,13 @@ interface CallRecord {
   version?: number;
   /** What the request asked for, once its model_spec parsed. */
   spec?: ModelSpec;
+  /** x-routing-key (or x-request-id) metadata: keeps a client on one side of a rollout. */
+  routingKey?: string;
+}
+
+/** An inference call's spec, which a running rollout may route when it names no version or label. */
+function routed(spec: ModelSpec, rec: CallRecord): ModelSpec {
+  return { ...spec, routing: { key: rec.routingKey } };
 }
 
 function specFromProto(m: ModelSpecMsg | null | undefined): ModelSpec {
@@ -218,7 +226,7 @@ export class GrpcApi {
       const started = performance.now();
       const lifetime = new AbortController();
       call.on('cancelled', () => lifetime.abort(new StatusError('CANCELLED', 'The client cancelled the call')));
-      const rec: CallRecord = { api, model: '' };
+      const rec: CallRecord = { api, model: '', routingKey: routingKeyOf((h) => call.metadata.get(h).map(String)) };
       const request: unknown = call.request;
       const run = () => {
         if (request instanceof UndecodableRequest) throw invalidArgument(request.message);
@@ -291,7 +299,7 @@ export class GrpcApi {
     const spec = specFromProto(req.modelSpec);
     Object.assign(rec, { model: spec.name, spec });
     const sink = this.options.requestLog?.sample(spec.name);
-    return this.withHandle(spec, rec, async ({ name, version, model }) => {
+    return this.withHandle(routed(spec, rec), rec, async ({ name, version, model }) => {
       const signatureName = req.modelSpec?.signatureName || DEFAULT_SIGNATURE;
       if (!model.signatures[signatureName]) throw failedPrecondition(`Serving signature key "${signatureName}" not found.`);
       const inputs: Record<string, Tensor> = {};
@@ -336,7 +344,7 @@ export class GrpcApi {
     const spec = specFromProto(req.modelSpec);
     Object.assign(rec, { model: spec.name, spec });
     const sink = this.options.requestLog?.sample(spec.name);
-    return this.withHandle(spec, rec, async ({ name, version, model }) => {
+    return this.withHandle(routed(spec, rec), rec, async ({ name, version, model }) => {
       const signatureName = req.modelSpec?.signatureName || DEFAULT_SIGNATURE;
       const result = await runClassify(model, signatureName, this.serializedExamples(req), { signal });
       const response = {
@@ -353,7 +361,7 @@ export class GrpcApi {
     const spec = specFromProto(req.modelSpec);
     Object.assign(rec, { model: spec.name, spec });
     const sink = this.options.requestLog?.sample(spec.name);
-    return this.withHandle(spec, rec, async ({ name, version, model }) => {
+    return this.withHandle(routed(spec, rec), rec, async ({ name, version, model }) => {
       const signatureName = req.modelSpec?.signatureName || DEFAULT_SIGNATURE;
       const values = await runRegress(model, signatureName, this.serializedExamples(req), { signal });
       const response = { modelSpec: this.responseSpec(name, version, signatureName), result: { regressions: values.map((value) => ({ value })) } };
@@ -374,7 +382,7 @@ export class GrpcApi {
     const spec = specFromProto(tasks[0]?.modelSpec ?? {});
     Object.assign(rec, { model: spec.name, spec });
     const sink = this.options.requestLog?.sample(spec.name);
-    return this.withHandle(spec, rec, async ({ version, model }) => {
+    return this.withHandle(routed(spec, rec), rec, async ({ version, model }) => {
       const seen = new Set<string>();
       for (const task of tasks) {
         const name = task.modelSpec?.name ?? '';
@@ -453,7 +461,7 @@ export class GrpcApi {
   private async v2Infer(req: ModelInferRequestMsg, rec: CallRecord, signal: AbortSignal) {
     const spec = this.v2Spec(req.modelName, req.modelVersion, rec);
     const request = parsedInferFrom(req);
-    const result = await runInfer(this.options.core, spec, request, rec, { signal });
+    const result = await runInfer(this.options.core, routed(spec, rec), request, rec, { signal });
     try {
       return modelInferResponse(result.model, result.version, request, result.outputs);
     } finally {

@@ -22,6 +22,7 @@
  *   DELETE /models/{m}/labels/{l}           model
  *   DELETE /models/{m}/versions/{v}[?purge=true]  version (retired)
  *   POST   /models/{m}/versions/{v}/restore      version (no longer retired)
+ *   GET|POST|DELETE /models/{m}/rollout, POST /models/{m}/rollout/promote   (./rollout.ts)
  *   PATCH  /models/{m}/versions/{v}  {"description", "tags", "metrics", "source"} (merge patch) version
  *   GET    /models/{m}/versions/{a}/diff/{b}     signature diff from a to b, with what breaks callers of a
  */
@@ -40,6 +41,8 @@ import { metadataFromFields, parseMetadataPatch } from '../../registry/version_m
 import { statsWindow } from './stats.js';
 import { attachSession, sessionStorage } from './upload_storage.js';
 import { webConsole } from './web_console.js';
+import { mountRolloutRoutes } from './rollout.js';
+import type { SideStats } from '../rollout/guard_window.js';
 
 export interface ManagementOptions {
   registry: Registry;
@@ -56,6 +59,8 @@ export interface ManagementOptions {
   requestStats?: RequestStats;
   /** The built web console served at `/` (default: dist/web of this package); false: no console. */
   consoleDir?: string | false;
+  /** This replica's guard-rail window figures of a running canary (server/rollout/guard.ts). */
+  rolloutWindowStats?: (model: string) => { stable: SideStats; candidate: SideStats } | undefined;
 }
 
 /** Room for multipart headers and boundaries on top of --max_upload_bytes in the Content-Length check. */
@@ -235,6 +240,8 @@ export function managementRouter(options: ManagementOptions): Router {
     const version = parseVersionNumber(req.params.version);
     res.json(versionJson(await registry.restore(req.params.model, version, actorOf(req, access))));
   });
+
+  mountRolloutRoutes(router, { registry, json, actorOf: (req) => actorOf(req, access), windowStats: options.rolloutWindowStats });
 
   router.patch('/models/:model/versions/:version', patchJson, async (req, res) => {
     const version = parseVersionNumber(req.params.version);

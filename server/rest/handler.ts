@@ -23,6 +23,7 @@ import { processV2, v2RequestLabels } from '../v2/handler.js';
 import { isV2Path } from '../v2/route.js';
 import { modelStatusJson } from './status_json.js';
 import type { RequestLog } from '../request_log/request_logger.js';
+import { routingKeyOf } from '../../registry/rollout/routing.js';
 
 export interface RestOutcome {
   code: StatusCode;
@@ -161,7 +162,8 @@ export class RestHandler {
       chunks.length = 0;
       if (method === 'OPTIONS') return finish(preflightOutcome(req.headers.origin));
       const headerLength = req.headers['inference-header-content-length'];
-      void this.answer(method, path, body, lifetime.signal, typeof headerLength === 'string' ? headerLength : undefined).then(finish);
+      const routingKey = routingKeyOf((h) => req.headers[h]);
+      void this.answer(method, path, body, lifetime.signal, typeof headerLength === 'string' ? headerLength : undefined, routingKey).then(finish);
     });
   }
 
@@ -196,8 +198,8 @@ export class RestHandler {
    * now is loaded on demand (with a registry), then retried while the
    * registry keeps it loaded for this request (503 when its wait bounds trip).
    */
-  private async answer(method: string, path: string, body: Uint8Array, signal?: AbortSignal, headerLength?: string): Promise<RestOutcome> {
-    const outcome = await this.process(method, path, body, signal, headerLength);
+  private async answer(method: string, path: string, body: Uint8Array, signal?: AbortSignal, headerLength?: string, routingKey?: string): Promise<RestOutcome> {
+    const outcome = await this.process(method, path, body, signal, headerLength, routingKey);
     const spec = outcome.spec;
     if (outcome.code === 'NOT_FOUND' && spec && (spec.version !== undefined || spec.label !== undefined) && outcome.api !== 'status') {
       let release: (() => void) | undefined;
@@ -210,7 +212,7 @@ export class RestHandler {
       }
       if (release) {
         try {
-          if (!signal?.aborted) return await this.process(method, path, body, signal, headerLength);
+          if (!signal?.aborted) return await this.process(method, path, body, signal, headerLength, routingKey);
         } finally {
           release();
         }
@@ -242,16 +244,17 @@ export class RestHandler {
 
   /**
    * Routes and answers one request (/v1, or /v2: the Open Inference Protocol, server/v2/); never rejects.
-   * `signal` aborts its run (deadline, client gone); `headerLength` is v2's Inference-Header-Content-Length.
+   * `signal` aborts its run (deadline, client gone); `headerLength` is v2's Inference-Header-Content-Length;
+   * `routingKey` keeps a client on one side of a rollout (registry/rollout/routing.ts).
    */
-  async process(method: string, path: string, body: string | Uint8Array, signal?: AbortSignal, headerLength?: string): Promise<RestOutcome> {
+  async process(method: string, path: string, body: string | Uint8Array, signal?: AbortSignal, headerLength?: string, routingKey?: string): Promise<RestOutcome> {
     let route: RestRoute | undefined;
     const outcome: RestOutcome = { code: 'OK', body: '', api: 'unknown', model: '' };
     try {
       if (isV2Path(path)) {
         outcome.protocol = 'v2';
         const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-        await processV2(this.core, method, path, bytes, outcome, { signal, maxJsonDepth: this.limits.maxJsonDepth, headerLength });
+        await processV2(this.core, method, path, bytes, outcome, { signal, maxJsonDepth: this.limits.maxJsonDepth, headerLength, routingKey });
         return outcome;
       }
       route = parseRestRoute(method, path);
@@ -276,7 +279,8 @@ export class RestHandler {
         case 'classify':
         case 'regress': {
           const run = route.kind === 'predict' ? predictJson : route.kind === 'classify' ? classifyJson : regressJson;
-          outcome.body = await run(this.core, route.spec, body, outcome, { signal, maxJsonDepth: this.limits.maxJsonDepth, requestLog: this.requestLog });
+          const spec = { ...route.spec, routing: { key: routingKey } };
+          outcome.body = await run(this.core, spec, body, outcome, { signal, maxJsonDepth: this.limits.maxJsonDepth, requestLog: this.requestLog });
           break;
         }
       }

@@ -47,6 +47,8 @@ export interface V2Options extends RunOptions {
   maxJsonDepth: number;
   /** The Inference-Header-Content-Length request header, when sent. */
   headerLength?: string;
+  /** The request's routing key (server/rest/handler.ts): keeps a client on one side of a rollout. */
+  routingKey?: string;
 }
 
 /** Extensions this server implements, as GET /v2 lists them. */
@@ -118,7 +120,7 @@ export async function processV2(
       outcome.api = 'predict';
       outcome.model = route.spec.name;
       outcome.spec = route.spec;
-      await infer(core, route.spec, body, outcome, options);
+      await infer(core, { ...route.spec, routing: { key: options.routingKey } }, body, outcome, options);
       return;
   }
 }

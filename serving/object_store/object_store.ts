@@ -25,11 +25,11 @@ import type { FolderDigest } from '../version_files.js';
 import type { AspiredVersion } from '../version_manager.js';
 import { Bucket } from './bucket.js';
 import { removeCacheLeftovers, VersionCache } from './cache.js';
-import type { VersionLimits } from './manifest.js';
+import { MANIFEST_NAME, type VersionLimits } from './manifest.js';
 import { deleteVersionObjects, publishVersion, versionNumbersAt } from './publish.js';
 import { s3SettingsFromEnv, type S3Settings } from './s3_config.js';
 import { ObjectStoreSource, type PlannedFile } from './source.js';
-import { isObjectStoreUrl, joinS3Url } from './s3_url.js';
+import { isObjectStoreUrl, joinS3Url, parseS3Url } from './s3_url.js';
 
 export const DEFAULT_MODEL_CACHE_DIR = 'data/model_cache';
 export const DEFAULT_MAX_VERSION_OBJECTS = 10_000;
@@ -205,6 +205,13 @@ export class ObjectStore {
       this.log.warn(`Version ${version} of model ${model} is published; keeping its files in the cache failed (it is downloaded instead): ${(e as Error).message}`),
     );
     return url;
+  }
+
+  /** Whether the version at `versionUrl` is published: its marker is in the store (recovery of an interrupted upload asks). */
+  async versionPublished(versionUrl: string): Promise<boolean> {
+    const loc = parseS3Url(versionUrl);
+    const key = `${loc.prefix}/${MANIFEST_NAME}`;
+    return (await this.bucket.listObjects(loc.bucket, key, 1)).some((o) => o.key === key);
   }
 
   /** Deletes a version's objects from the store (purge). */

@@ -209,7 +209,11 @@ describe('the rendered container, run here', () => {
     expect(dockerfile).toMatch(/^WORKDIR \/app$/m);
     const mapping: [string, string][] = [['/app/', `${ROOT}/`]];
     for (const m of c.volumeMounts as K8sObject[]) mapping.push([m.mountPath, path.join(tmp, m.name)]);
-    const local = (p: string) => mapping.reduce((s, [from, to]) => (s.startsWith(from) ? to + s.slice(from.length) : s), p);
+    // One mapping per path, the longest matching prefix (a checkout under /tmp must not be mapped again by a /tmp volume).
+    const local = (p: string) => {
+      const hit = mapping.filter(([from]) => p === from || p.startsWith(from.endsWith('/') ? from : `${from}/`)).sort((a, b) => b[0].length - a[0].length)[0];
+      return hit ? hit[1] + p.slice(hit[0].length) : p;
+    };
     const configMap = only(objects, 'ConfigMap');
     const configDir = local('/etc/modelhost/config');
     fs.mkdirSync(configDir, { recursive: true });
@@ -223,7 +227,12 @@ describe('the rendered container, run here', () => {
     try {
       const get = (p: string) => fetch(server.url + p);
       expect((await get(c.livenessProbe.httpGet.path)).status).toBe(200);
-      const ready = await get(c.readinessProbe.httpGet.path);
+      // As the kubelet does: probe until ready (the model loads after the port opens), within the probe's budget.
+      let ready = await get(c.readinessProbe.httpGet.path);
+      for (let i = 0; i < 600 && ready.status === 503; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        ready = await get(c.readinessProbe.httpGet.path);
+      }
       expect(ready.status).toBe(200);
       expect(await ready.json()).toEqual({ ready: true, models: ['f_mnist'] });
       const metrics = await get(d.spec.template.metadata.annotations['prometheus.io/path']);

@@ -45,6 +45,8 @@ export async function startWorld(options: {
   onDemandMaxWaitMs?: number;
   maxUploadBytes?: number;
   crashHook?: CrashHook;
+  /** Shadow rollouts' copy queue (Registry's shadowQueue). */
+  shadowQueue?: number;
   metadataLimits?: Partial<MetadataLimits>;
 }): Promise<World> {
   const store = await openRegistryStore({ path: options.dbFile, url: options.storeUrl });
@@ -61,6 +63,7 @@ export async function startWorld(options: {
     onDemandMaxWaitMs: options.onDemandMaxWaitMs,
     log: silentLogger,
     crashHook: options.crashHook,
+    shadowQueue: options.shadowQueue,
     metadataLimits: options.metadataLimits,
   });
   const intake = new UploadIntake({ registry, engine: inlineEngine(), maxUploadBytes: options.maxUploadBytes, log: silentLogger });

@@ -52,7 +52,7 @@ describe('registry store selection and replicas on SQLite', () => {
       const body = await res.json();
       expect(body.replicas).toHaveLength(1);
       expect(body.replicas[0]).toMatchObject({ id: 'solo', self: true, status: 'live', address: `127.0.0.1:${server.port}`, stopped_at: null });
-      expect(body.replicas[0].versions).toEqual([{ model: 'hp', version: 1, state: 'AVAILABLE' }]);
+      expect(body.replicas[0].versions).toEqual([{ model: 'hp', version: 1, state: 'AVAILABLE', serving: true }]);
       // The history names the server plainly on a store only it uses.
       const events = (await (await fetch(`${server.url}/api/v1/models/hp/events`)).json()).events as { kind: string; actor: string }[];
       expect(events.find((e) => e.kind === 'available')?.actor).toBe('server');

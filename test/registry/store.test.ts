@@ -12,6 +12,7 @@ import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS, migrate, schemaVersion } from '../../registry/migrations.js';
 import { POSTGRES_MIGRATIONS } from '../../registry/postgres_migrations.js';
+import { recoverMoves } from '../../registry/recovery.js';
 import { PostgresStore } from '../../registry/postgres_store.js';
 import { SqliteStore } from '../../registry/sqlite_store.js';
 import type { RegistryStore } from '../../registry/store.js';
@@ -174,8 +175,10 @@ function storeSuite(backend: () => Backend) {
     );
     expect(await s.listPendingMoves()).toEqual([move]);
     expect(move.detail).toEqual({ actor: 'a', eventDetail: 'd', replica: 'r1' });
-    await s.transaction((tx) => tx.deletePendingMove(move.id));
+    expect(await s.transaction((tx) => tx.deletePendingMove(move.id))).toBe(true);
     expect(await s.listPendingMoves()).toEqual([]);
+    // A second delete (a recoverer that lost the race) is told so.
+    expect(await s.transaction((tx) => tx.deletePendingMove(move.id))).toBe(false);
   });
 
   it("records replicas' heartbeats and what they serve", async () => {
@@ -296,7 +299,7 @@ describePostgres('registry store: PostgreSQL', () => {
     const rows = await raw<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
     expect(rows.map((r) => r.version)).toEqual(POSTGRES_MIGRATIONS.map((m) => m.version));
     const tables = await raw<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename");
-    expect(tables.map((t) => t.tablename)).toEqual(['events', 'labels', 'models', 'pending_moves', 'pins', 'replicas', 'schema_migrations', 'signatures', 'versions']);
+    expect(tables.map((t) => t.tablename)).toEqual(['events', 'labels', 'models', 'pending_moves', 'pins', 'replicas', 'rollouts', 'schema_migrations', 'signatures', 'versions']);
   });
 
   it('refuses a database written by a newer modelhost, and an unreachable server with its address (no password)', async () => {
@@ -398,6 +401,25 @@ describePostgres('registry store: PostgreSQL', () => {
     const versions = await a.listVersions('m');
     expect(versions).toHaveLength(ok.length);
     expect(await a.listPendingMoves()).toHaveLength(ok.length);
+  });
+
+  it("two replicas recovering a dead replica's upload at once: it is adopted once, with one event", async () => {
+    const stores = await Promise.all(Array.from({ length: 3 }, () => track(PostgresStore.open(db.url))));
+    const target = fs.mkdtempSync(path.join(os.tmpdir(), 'modelhost-recover-race-')); // the upload's folder is in place
+    try {
+      await stores[0].transaction(async (tx) => {
+        await tx.upsertModel({ name: 'm', basePath: path.dirname(target), origin: 'uploaded' });
+        await tx.insertVersion({ model: 'm', version: 1, path: target, source: 'uploaded' });
+        await tx.addPendingMove({ kind: 'upload', model: 'm', version: 1, source: '/staged', target, detail: { actor: 'alice', eventDetail: 'uploaded version 1', replica: 'dead' } });
+      });
+      const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+      const reports = await Promise.all(stores.map((s) => recoverMoves(s, quiet, { replicaLapseMs: 1000 })));
+      expect(reports.flatMap((r) => r.adopted)).toEqual(['m/1']);
+      expect((await stores[0].listEvents('m')).map((e) => e.kind)).toEqual(['uploaded']);
+      expect(await stores[0].listPendingMoves()).toEqual([]);
+    } finally {
+      fs.rmSync(target, { recursive: true, force: true });
+    }
   });
 
   it("tells a watcher about other processes' commits, not its own", async () => {

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../../registry/log.js';
+import type { Logger } from '../../serving/log.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
 import { FIXTURES } from './helpers.js';
 

@@ -8,7 +8,7 @@ import { heldOutImages, imageB64, type Dataset } from '../../../examples/f_mnist
 import type { Servable } from '../../../runtime/engine.js';
 import { StatusError } from '../../../runtime/errors.js';
 import { BatchScheduler } from '../../../runtime/execution/batch_scheduler.js';
-import { defaultBatchingParameters, type BatchingParameters } from '../../../runtime/execution/batching_parameters.js';
+import { autoBatchingParameters, defaultBatchingParameters, type BatchingParameters } from '../../../runtime/execution/batching_parameters.js';
 import { BatchingServable } from '../../../runtime/execution/batching_servable.js';
 import { inlineEngine } from '../../../runtime/execution/serving_engine.js';
 import { Tensor } from '../../../runtime/tensor.js';
@@ -148,5 +148,93 @@ describe('dynamic batching', () => {
     const scalar = await errorOf(b.run('serving_default', { x: Tensor.from('float32', [], [1]) }));
     expect(scalar.message).toBe('Batching session Run() input tensors must have at least one dimension');
     expect((await b.run('serving_default', x(2), ['y'])).y.numbers()).toEqual([3]);
+  });
+});
+
+describe('automatic batching (--auto_batching, without --enable_batching)', () => {
+  const auto = (inner: Servable, params: Partial<BatchingParameters> = {}) =>
+    new BatchingServable(inner, new BatchScheduler({ ...autoBatchingParameters(1), numBatchThreads: 1, ...params }), inner.dir, undefined, false, true);
+
+  /** Runs `requests` while the first one holds the only batch slot, so the rest pile up behind it. */
+  async function pileUp(b: Servable, open: () => void, signature: string, requests: Record<string, Tensor>[]) {
+    const answers = requests.map((r) => b.run(signature, r));
+    open();
+    return Promise.all(answers);
+  }
+
+  it('merges concurrent f_mnist runs while a batch is running, and answers each as an unbatched run does', async () => {
+    let open!: () => void;
+    const inner = recording(fmnist, new Promise<void>((r) => (open = r)));
+    const b = auto(inner);
+    const alone = [];
+    for (const r of [pngs(0, 1), pngs(1, 1), pngs(2, 2), pngs(4, 1)]) alone.push((await fmnist.run('serving_default', r)).output_0.strings());
+    const answers = await pileUp(b, open, 'serving_default', [pngs(0, 1), pngs(1, 1), pngs(2, 2), pngs(4, 1)]);
+    // A lone request runs at once (timeout 0); the three behind it form one batch.
+    expect(inner.runs).toEqual([1, 4]);
+    expect(answers.map((a) => a.output_0.strings())).toEqual(alone);
+  });
+
+  it('gives a bad image in an automatic batch its own error and the others their answers', async () => {
+    let open!: () => void;
+    const inner = recording(fmnist, new Promise<void>((r) => (open = r)));
+    const bad = () => ({ input_images: Tensor.from('string', [1], ['bm90IGFuIGltYWdl']) });
+    const aloneError = await errorOf(fmnist.run('serving_default', bad()));
+    const expected = (await fmnist.run('serving_default', pngs(20, 2))).output_0.strings();
+    const b = auto(inner);
+    const first = b.run('serving_default', pngs(19, 1));
+    const settled = Promise.allSettled([b.run('serving_default', pngs(20, 2)), b.run('serving_default', bad())]);
+    open();
+    await first;
+    const [good, failed] = await settled;
+    expect(good.status === 'fulfilled' && good.value.output_0.strings()).toEqual(expected);
+    expect(failed.status === 'rejected' && (failed.reason as StatusError).message).toBe(aloneError.message);
+    // The two were merged (3 rows), failed together, and were retried one by one.
+    expect(inner.runs).toEqual([1, 3, 2, 1]);
+  });
+
+  it('leaves models that write state alone', async () => {
+    const counter = await engine.load(path.join(FIXTURES, 'saved_model_counter/00000123'));
+    try {
+      expect(counter.mutatesState).toBe(true);
+      let open!: () => void;
+      const inner = recording(counter, new Promise<void>((r) => (open = r)));
+      await pileUp(auto(inner), open, 'incr_counter_by', [1, 2, 3].map((d) => ({ delta: Tensor.from('float32', [], [d]) })));
+      expect((await counter.run('get_counter', {})).output.numbers()).toEqual([6]);
+    } finally {
+      await counter.dispose();
+    }
+    // A batch-shaped signature of a model said to write state is not merged either.
+    let open!: () => void;
+    const inner = { ...recording(halfPlusTwo, new Promise<void>((r) => (open = r))), mutatesState: true };
+    const answers = await pileUp(auto(inner), open, 'serving_default', [x(1), x(2), x(3)]);
+    expect(inner.runs).toEqual([1, 1, 1]);
+    expect(answers.map((a) => a.y.numbers())).toEqual([[2.5], [3], [3.5]]);
+  });
+
+  it('leaves signatures without a batch dimension alone', async () => {
+    const tf2 = await engine.load(path.join(FIXTURES, 'saved_model_half_plus_two_tf2_cpu/00000123'));
+    try {
+      // serving_default is x: [1] → y: [1]: a fixed size, not a batch dimension.
+      let open!: () => void;
+      const inner = recording(tf2, new Promise<void>((r) => (open = r)));
+      const answers = await pileUp(auto(inner), open, 'serving_default', [x(1), x(2), x(3)]);
+      expect(inner.runs).toEqual([1, 1, 1]);
+      expect(answers.map((a) => a.y.numbers())).toEqual([[2.5], [3], [3.5]]);
+    } finally {
+      await tf2.dispose();
+    }
+  });
+
+  it('runs a request larger than a batch alone instead of refusing it, and its queue is never full', async () => {
+    let open!: () => void;
+    const inner = recording(halfPlusTwo, new Promise<void>((r) => (open = r)));
+    const b = auto(inner, { maxBatchSize: 2, maxEnqueuedBatches: autoBatchingParameters(1).maxEnqueuedBatches });
+    const requests = [x(1), x(1, 2, 3), ...Array.from({ length: 20 }, (_, i) => x(i))];
+    const answers = await pileUp(b, open, 'serving_default', requests);
+    expect(answers[1].y.numbers()).toEqual([2.5, 3, 3.5]);
+    expect(answers.slice(2).map((a) => a.y.numbers()[0])).toEqual(Array.from({ length: 20 }, (_, i) => i / 2 + 2));
+    // The first runs alone, the large one bypasses the batcher, the 20 others go in batches of 2.
+    expect(inner.runs.filter((n) => n === 3)).toEqual([3]);
+    expect(inner.runs.filter((n) => n === 2).length).toBe(10);
   });
 });

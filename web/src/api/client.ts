@@ -2,7 +2,7 @@
 // /api/v1 (docs/openapi.yaml) and TensorFlow Serving's REST API under /v1.
 // Changes carry the admin token when the server needs one (./auth.ts).
 import { access, authHeaders, fetchAccess, promptForToken, storedToken, storeToken } from './auth.js';
-import type { ErrorBody, EventsPage, MetadataPatch, Model, ModelStats, SignatureDiff, Version } from './types.js';
+import type { ErrorBody, EventsPage, MetadataPatch, Model, ModelStats, Replica, Rollout, RolloutRequest, SignatureDiff, Version } from './types.js';
 
 export class ApiError extends Error {
   constructor(
@@ -77,6 +77,7 @@ const modelPath = (name: string) => `/api/v1/models/${enc(name)}`;
 export const api = {
   models: async () => (await getJson<{ models: Model[] }>('/api/v1/models')).models,
   model: (name: string) => getJson<Model>(modelPath(name)),
+  replicas: async () => (await getJson<{ replicas: Replica[] }>('/api/v1/replicas')).replicas,
   events: (name: string, limit = 50, before?: number) =>
     getJson<EventsPage>(`${modelPath(name)}/events?limit=${limit}${before === undefined ? '' : `&before=${before}`}`),
   stats: (name: string, windowSeconds = 3600) => getJson<ModelStats>(`${modelPath(name)}/stats?window=${windowSeconds}`),
@@ -88,6 +89,14 @@ export const api = {
   retire: (name: string, version: number, purge: boolean) =>
     change<Version>('DELETE', `${modelPath(name)}/versions/${version}${purge ? '?purge=true' : ''}`),
   restore: (name: string, version: number) => change<Version>('POST', `${modelPath(name)}/versions/${version}/restore`),
+  /** The running rollout or the last one that ended; null when the model never had one. */
+  rollout: async (name: string): Promise<Rollout | null> => {
+    const r = await getJson<Rollout | { state: 'none' }>(`${modelPath(name)}/rollout`);
+    return r.state === 'none' ? null : (r as Rollout);
+  },
+  startRollout: (name: string, request: RolloutRequest) => change<Rollout>('POST', `${modelPath(name)}/rollout`, request),
+  promoteRollout: (name: string) => change<Rollout>('POST', `${modelPath(name)}/rollout/promote`),
+  abortRollout: (name: string) => change<Rollout>('DELETE', `${modelPath(name)}/rollout`),
   version: (name: string, version: number) => getJson<Version>(`${modelPath(name)}/versions/${version}`),
   setMetadata: (name: string, version: number, patch: MetadataPatch) => change<Version>('PATCH', `${modelPath(name)}/versions/${version}`, patch),
   diff: (name: string, from: number, to: number) => getJson<SignatureDiff>(`${modelPath(name)}/versions/${from}/diff/${to}`),

@@ -121,6 +121,10 @@ export type EventKind =
   | 'retired'
   | 'restored'
   | 'purged'
+  | 'rollout_started'
+  | 'rollout_changed'
+  | 'rollout_promoted'
+  | 'rollout_aborted'
   | 'metadata_changed';
 
 export interface RegistryEvent {
@@ -179,4 +183,89 @@ export interface ModelStats {
   untracked_requests: number;
   /** The server's --stats_max_series; 0: it samples nothing. */
   max_series: number;
+}
+
+/** One side of a rollout over its guard-rail window (this replica's requests). */
+export interface RolloutSide {
+  version: number;
+  requests: number;
+  errors: number;
+  error_rate: number | null;
+  p50_ms: number | null;
+  p99_ms: number | null;
+}
+
+/** A shadow rollout's comparison of the candidate's answers with the stable ones. */
+export interface ShadowStats {
+  requests: number;
+  agreement: number | null;
+  max_abs_diff: number | null;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  dropped: number;
+  failed: number;
+  queued: number;
+  queue_limit: number;
+}
+
+export interface RolloutLimits {
+  max_error_rate: number | null;
+  max_p99_latency_ratio: number | null;
+  min_requests: number;
+}
+
+/** GET /api/v1/models/{m}/rollout: the running rollout, or the last one that ended. */
+export interface Rollout {
+  model: string;
+  stable: number;
+  candidate: number;
+  percent: number;
+  mode: 'canary' | 'shadow';
+  state: 'running' | 'promoted' | 'aborted';
+  reason: string | null;
+  limits: RolloutLimits | null;
+  window_seconds: number;
+  steps: number[] | null;
+  step_seconds: number | null;
+  started_at: string;
+  changed_at: string;
+  actor: string;
+  revision: number;
+  stats: { stable: RolloutSide | null; candidate: RolloutSide | null; shadow?: ShadowStats };
+}
+
+/** POST /api/v1/models/{m}/rollout. */
+export interface RolloutRequest {
+  version: number;
+  percent?: number;
+  mode?: 'canary' | 'shadow';
+  limits?: Partial<RolloutLimits> | null;
+  window_seconds?: number;
+  steps?: number[] | null;
+  step_seconds?: number | null;
+  force?: boolean;
+}
+
+/** A version a replica holds, from its last heartbeat. */
+export interface ReplicaVersion {
+  model: string;
+  version: number;
+  /** The manager's state: START, LOADING, AVAILABLE, UNLOADING. */
+  state: string;
+  /** It answers the model's requests that name no version on that replica (absent from older replicas). */
+  serving?: boolean;
+}
+
+/** GET /api/v1/replicas: a `modelhost serve` process sharing the registry. */
+export interface Replica {
+  id: string;
+  /** The replica answering this request (the console's own server). */
+  self: boolean;
+  status: 'live' | 'gone' | 'stopped';
+  address: string;
+  started_at: string;
+  last_seen: string;
+  silent_ms: number;
+  stopped_at: string | null;
+  versions: ReplicaVersion[];
 }

@@ -21,6 +21,10 @@ const KIND_TEXT: Record<EventKind, string> = {
   retired: 'Retired',
   restored: 'Restored',
   purged: 'Purged',
+  rollout_started: 'Rollout started',
+  rollout_changed: 'Rollout changed',
+  rollout_promoted: 'Rollout promoted',
+  rollout_aborted: 'Rollout aborted',
   metadata_changed: 'Metadata changed',
 };
 
@@ -36,6 +40,10 @@ const TONE: Partial<Record<EventKind, string>> = {
   pinned: 'info',
   unpinned: 'info',
   uploaded: 'info',
+  rollout_started: 'info',
+  rollout_changed: 'info',
+  rollout_promoted: 'good',
+  rollout_aborted: 'warn',
 };
 
 interface Props {

@@ -1,9 +1,12 @@
-// One model: summary, versions and their actions, live traffic charts, try it, upload, signatures, history.
+// One model: summary, versions and their actions, rollout, what each replica serves (with several), live traffic charts, try it, upload, signatures, history.
+import { useState } from 'preact/hooks';
 import { ApiError, api } from '../api/client.js';
 import type { Model } from '../api/types.js';
 import { EventsTimeline } from '../components/events_timeline.js';
 import { LiveCharts } from '../components/live_charts.js';
 import { ModelSummary } from '../components/model_summary.js';
+import { RolloutPanel } from '../components/rollout_panel.js';
+import { ReplicasPanel } from '../components/replicas_panel.js';
 import { SignaturesView } from '../components/signatures_view.js';
 import { TryIt } from '../components/try_it.js';
 import { UploadPanel } from '../components/upload_panel.js';
@@ -29,6 +32,8 @@ function revisionOf(m: Model): string {
 export function ModelPage({ name, canChange }: { name: string; canChange: boolean }) {
   const { data: model, error, loading, reload } = usePoll(() => api.model(name), REFRESH_MS, [name]);
   const changed = () => void reload();
+  // The rollout's state and revision: its changes are history too (the guard rails may abort it by themselves).
+  const [rolloutRevision, setRolloutRevision] = useState('');
 
   return (
     <>
@@ -53,6 +58,8 @@ export function ModelPage({ name, canChange }: { name: string; canChange: boolea
         <>
           <ModelSummary model={model} canChange={canChange} onChanged={changed} />
           <VersionsTable model={model} canChange={canChange} onChanged={changed} />
+          <RolloutPanel model={model} canChange={canChange} onChanged={changed} onRevision={setRolloutRevision} />
+          <ReplicasPanel model={model.name} />
           <LiveCharts model={model} />
           <div class="columns">
             <TryIt model={model} />
@@ -66,7 +73,7 @@ export function ModelPage({ name, canChange }: { name: string; canChange: boolea
             />
           </div>
           <SignaturesView model={model} />
-          <EventsTimeline model={model.name} revision={revisionOf(model)} />
+          <EventsTimeline model={model.name} revision={`${revisionOf(model)}/${rolloutRevision}`} />
         </>
       )}
     </>

@@ -1,9 +1,11 @@
 // Every model at a glance: serving version, pinned or following the newest,
-// labels, state (with load errors), traffic. Refreshes every few seconds.
+// labels, state (with load errors), traffic; then the replicas sharing the
+// registry and what each serves. Refreshes every few seconds.
 import { api } from '../api/client.js';
 import type { Model } from '../api/types.js';
 import { LabelChip, StateBadge } from '../components/badges.js';
 import { ServingMode } from '../components/model_summary.js';
+import { ReplicasPanel } from '../components/replicas_panel.js';
 import { UploadPanel } from '../components/upload_panel.js';
 import { formatRate } from '../lib/format.js';
 import { notify } from '../lib/notices.js';
@@ -119,6 +121,7 @@ export function OverviewPage({ canChange }: { canChange: boolean }) {
         )}
         {data && data.length > 0 && <ModelsTable models={data} />}
       </section>
+      <ReplicasPanel />
       <UploadPanel
         disabled={!canChange}
         onUploaded={(model, version) => {
