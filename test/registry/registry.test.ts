@@ -5,37 +5,16 @@
 // Versions alternate between half_plus_two (x=1 → 2.5) and half_plus_three
 // (x=1 → 3.5), so an answer tells which one served it.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { modelConfig } from '../../serving/model_config.js';
 import { FIXTURES, copyVersion, waitFor } from '../server/helpers.js';
 import { rawTar, tarGzOf } from './archive_helpers.js';
-import { createTestDatabase, describePostgres, type TestDatabase } from './postgres_helper.js';
-import { errorOf, PLUS_THREE, PLUS_TWO, predict, startWorld, storeCounts, uploadArchive, uploadDir, type World } from './registry_world.js';
+import { describePostgres } from './postgres_helper.js';
+import { errorOf, PLUS_THREE, PLUS_TWO, predict, storeCounts, uploadArchive, uploadDir, type World, worldsPerTest } from './registry_world.js';
 
-let tmp: string;
-let dbFile: string;
-let modelsDir: string;
-/** Set by the PostgreSQL suite: each test's own database. */
-let storeUrl: string | undefined;
-const worlds: World[] = [];
-
-async function start(options: Partial<Parameters<typeof startWorld>[0]> = {}): Promise<World> {
-  const w = await startWorld({ dbFile, modelsDir, storeUrl, ...options });
-  worlds.push(w);
-  return w;
-}
-
-beforeEach(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modelhost-registry-'));
-  dbFile = path.join(tmp, 'data/registry.db');
-  modelsDir = path.join(tmp, 'models');
-});
-afterEach(async () => {
-  for (const w of worlds.splice(0)) await w.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+const harness = worldsPerTest('modelhost-registry-');
+const { start, worlds } = harness;
 
 const kinds = async (w: World, model: string) =>
   (await w.registry.events(model, { limit: 1000 })).reverse().map((e) => `${e.kind}${e.version === null ? '' : ` ${e.version}`}`);
@@ -43,16 +22,7 @@ const kinds = async (w: World, model: string) =>
 describe('registry on SQLite', () => registrySuite());
 
 describePostgres('registry on PostgreSQL', () => {
-  let db: TestDatabase;
-  beforeEach(async () => {
-    db = await createTestDatabase();
-    storeUrl = db.url;
-  });
-  afterEach(async () => {
-    for (const w of worlds.splice(0)) await w.stop();
-    storeUrl = undefined;
-    await db.drop();
-  });
+  harness.usePostgres();
   registrySuite();
 });
 
@@ -65,7 +35,7 @@ function registrySuite() {
     expect(v1.sizeBytes).toBeGreaterThan(0);
     expect(v1.signatures.map((s) => s.name)).toContain('serving_default');
     expect(v1.signatures.find((s) => s.name === 'serving_default')!.inputs.x).toEqual({ dtype: 'DT_FLOAT', shape: [-1, 1] });
-    expect(fs.existsSync(path.join(modelsDir, 'hp/1/saved_model.pb'))).toBe(true);
+    expect(fs.existsSync(path.join(harness.modelsDir, 'hp/1/saved_model.pb'))).toBe(true);
     expect(await predict(w, { name: 'hp' })).toEqual({ version: 1, y: 2.5 });
 
     await uploadDir(w, 'hp', PLUS_THREE);
@@ -136,15 +106,15 @@ function registrySuite() {
     await uploadDir(w, 'hp', PLUS_TWO);
     const snapshot = async () => {
       await w.registry.settled(); // the history of what did happen (loading, activated...) is written in the background
-      return { models: fs.readdirSync(modelsDir).sort(), hp: fs.readdirSync(path.join(modelsDir, 'hp')).sort(), rows: await storeCounts(w.store) };
+      return { models: fs.readdirSync(harness.modelsDir).sort(), hp: fs.readdirSync(path.join(harness.modelsDir, 'hp')).sort(), rows: await storeCounts(w.store) };
     };
     const before = await snapshot();
     expect(before.hp).toEqual(['1']);
 
-    const corrupt = path.join(tmp, 'corrupt');
+    const corrupt = path.join(harness.tmp, 'corrupt');
     copyVersion('saved_model_half_plus_two_cpu/00000123', corrupt);
     fs.writeFileSync(path.join(corrupt, 'saved_model.pb'), 'not a protobuf at all');
-    const big = path.join(tmp, 'big');
+    const big = path.join(harness.tmp, 'big');
     copyVersion('saved_model_half_plus_two_cpu/00000123', big);
     fs.writeFileSync(path.join(big, 'assets/padding.bin'), Buffer.alloc(100 * 1024));
 
@@ -162,14 +132,14 @@ function registrySuite() {
     }
     const name = await errorOf(w.intake.begin('../etc'));
     expect(name.message).toMatch(/Invalid model name/);
-    expect(fs.existsSync(path.join(tmp, 'escape.txt'))).toBe(false);
+    expect(fs.existsSync(path.join(harness.tmp, 'escape.txt'))).toBe(false);
     expect(await snapshot()).toEqual(before);
   });
 
   it('accepts archives with the SavedModel at the root or in one top-level folder, and an explicit version number', async () => {
     const w = await start();
-    await uploadArchive(w, 'hp', fs.readFileSync(await tarGzOf(PLUS_TWO, path.join(tmp, 'root.tgz'))));
-    const v7 = await uploadArchive(w, 'hp', fs.readFileSync(await tarGzOf(PLUS_THREE, path.join(tmp, 'top.tgz'), 'my_model')), { version: 7 });
+    await uploadArchive(w, 'hp', fs.readFileSync(await tarGzOf(PLUS_TWO, path.join(harness.tmp, 'root.tgz'))));
+    const v7 = await uploadArchive(w, 'hp', fs.readFileSync(await tarGzOf(PLUS_THREE, path.join(harness.tmp, 'top.tgz'), 'my_model')), { version: 7 });
     expect(v7.version).toBe(7);
     expect(await predict(w, { name: 'hp' })).toEqual({ version: 7, y: 3.5 });
     const dup = await errorOf(uploadDir(w, 'hp', PLUS_TWO, { version: 7 }));
@@ -188,7 +158,7 @@ function registrySuite() {
   });
 
   it('records versions found on disk with size, sha256 and signatures, and refuses to pin one that failed, saying why', async () => {
-    const base = path.join(tmp, 'disk');
+    const base = path.join(harness.tmp, 'disk');
     copyVersion('saved_model_half_plus_two_cpu/00000123', path.join(base, '1'));
     copyVersion('saved_model_half_plus_three/00000123', path.join(base, '2'));
     // One version loaded at a time, so version 1 is found but not loaded.
@@ -259,7 +229,7 @@ function registrySuite() {
     const retired = await w.registry.retire('hp', 2, { purge: true }, 'test');
     expect(retired).toMatchObject({ retired: true, state: 'REMOVED', labels: [] });
     expect(await predict(w, { name: 'hp' })).toEqual({ version: 1, y: 2.5 });
-    expect(fs.readdirSync(path.join(modelsDir, 'hp'))).toEqual(['1']);
+    expect(fs.readdirSync(path.join(harness.modelsDir, 'hp'))).toEqual(['1']);
     expect(w.registry.getModel('hp').labels).toEqual({});
     await w.core.pollNow();
     const steps = (await kinds(w, 'hp')).filter((k) => !/^(loading|available|unloaded)/.test(k));
@@ -269,7 +239,7 @@ function registrySuite() {
   });
 
   it('keeps at most max_loaded_versions loaded, evicting the least recently used, and reloads on demand', async () => {
-    const base = path.join(tmp, 'many');
+    const base = path.join(harness.tmp, 'many');
     for (let v = 1; v <= 6; v++) copyVersion(v % 2 ? 'saved_model_half_plus_two_cpu/00000123' : 'saved_model_half_plus_three/00000123', path.join(base, String(v)));
     const w = await start({ configs: [modelConfig('many', base)], maxLoadedVersions: 3 });
     const loaded = () => [...w.core.manager.availableVersions('many')];
@@ -287,7 +257,7 @@ function registrySuite() {
   });
 
   it('never evicts a version with a request in flight; on-demand waits are bounded (UNAVAILABLE naming the limit)', async () => {
-    const base = path.join(tmp, 'od');
+    const base = path.join(harness.tmp, 'od');
     for (let v = 1; v <= 3; v++) copyVersion(v % 2 ? 'saved_model_half_plus_two_cpu/00000123' : 'saved_model_half_plus_three/00000123', path.join(base, String(v)));
     const w = await start({ configs: [modelConfig('od', base)], maxLoadedVersions: 1, onDemandMaxWaitingRequests: 1, onDemandMaxWaitMs: 300 });
     const loaded = () => [...w.core.manager.availableVersions('od')];
@@ -311,7 +281,7 @@ function registrySuite() {
   });
 
   it('turns config version_labels into registry labels, and keeps a label the API changed', async () => {
-    const base = path.join(tmp, 'cfg');
+    const base = path.join(harness.tmp, 'cfg');
     copyVersion('saved_model_half_plus_two_cpu/00000123', path.join(base, '1'));
     copyVersion('saved_model_half_plus_three/00000123', path.join(base, '2'));
     const configs = [modelConfig('cfg', base, { versionLabels: { stable: 1, canary: 2 } })];
@@ -326,7 +296,7 @@ function registrySuite() {
   });
 
   it('serves an upload to a model dropped from the config from --models_dir, also after a restart', async () => {
-    const base = path.join(tmp, 'old');
+    const base = path.join(harness.tmp, 'old');
     copyVersion('saved_model_half_plus_two_cpu/00000123', path.join(base, '1'));
     const w = await start({ configs: [modelConfig('old', base)] });
     expect(await predict(w, { name: 'old' })).toEqual({ version: 1, y: 2.5 });
@@ -336,17 +306,17 @@ function registrySuite() {
     expect(dropped.registry.hasModel('old')).toBe(false);
     expect((await uploadDir(dropped, 'old', PLUS_THREE)).version).toBe(2);
     expect(await predict(dropped, { name: 'old' })).toEqual({ version: 2, y: 3.5 });
-    expect(fs.existsSync(path.join(modelsDir, 'old/2/saved_model.pb'))).toBe(true);
+    expect(fs.existsSync(path.join(harness.modelsDir, 'old/2/saved_model.pb'))).toBe(true);
     await dropped.stop();
     worlds.splice(worlds.indexOf(dropped), 1);
     const again = await start({ configs: [] });
-    expect(again.registry.getModel('old')).toMatchObject({ basePath: path.join(modelsDir, 'old'), origin: 'uploaded', activeVersion: 2 });
+    expect(again.registry.getModel('old')).toMatchObject({ basePath: path.join(harness.modelsDir, 'old'), origin: 'uploaded', activeVersion: 2 });
     // Version 1 lives in the old base path, which this model no longer reads.
     expect(again.registry.getVersion('old', 1).state).toBe('REMOVED');
   });
 
   it('serves only what an explicit version policy allows, and says so when asked for more', async () => {
-    const base = path.join(tmp, 'pol');
+    const base = path.join(harness.tmp, 'pol');
     copyVersion('saved_model_half_plus_two_cpu/00000123', path.join(base, '1'));
     copyVersion('saved_model_half_plus_three/00000123', path.join(base, '2'));
     const w = await start({ configs: [modelConfig('pol', base, { versionPolicy: { kind: 'latest', numVersions: 1 }, versionPolicyExplicit: true })] });

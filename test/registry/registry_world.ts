@@ -1,9 +1,12 @@
 // A registry wired to a real serving core, runtime and store (a SQLite file,
 // or a PostgreSQL database when `storeUrl` is given), for the registry tests:
-// start, upload, predict, restart.
+// start, upload, predict, restart; worldsPerTest() for the per-test folders,
+// database and cleanup.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { afterEach, beforeEach } from 'vitest';
 import { silentLogger } from '../../serving/log.js';
 import type { ModelConfig } from '../../serving/model_config.js';
 import type { CrashHook } from '../../registry/crash_points.js';
@@ -19,6 +22,7 @@ import { StatusError } from '../../runtime/errors.js';
 import { inlineEngine } from '../../runtime/execution/serving_engine.js';
 import { Tensor } from '../../runtime/tensor.js';
 import { FIXTURES } from '../server/helpers.js';
+import { createTestDatabase, type TestDatabase } from './postgres_helper.js';
 
 export const PLUS_TWO = path.join(FIXTURES, 'saved_model_half_plus_two_cpu/00000123'); // y = 0.5x + 2
 export const PLUS_THREE = path.join(FIXTURES, 'saved_model_half_plus_three/00000123'); // y = 0.5x + 3
@@ -150,4 +154,66 @@ export async function storeCounts(store: RegistryStore): Promise<{ models: numbe
     events += (await store.listEvents(m.name, { limit: 1000 })).length;
   }
   return { models: models.length, versions, events };
+}
+
+/** The worlds of one test file: a fresh folder per test, its worlds stopped after it (see worldsPerTest). */
+export interface WorldsPerTest {
+  /** This test's temporary folder, and the registry file and models folder in it. */
+  readonly tmp: string;
+  readonly dbFile: string;
+  readonly modelsDir: string;
+  /** The worlds started in this test, stopped after it; a test that stops one itself takes it out. */
+  readonly worlds: World[];
+  /** startWorld on this test's folders (and database, under usePostgres), remembered in `worlds`. */
+  start(options?: Partial<Parameters<typeof startWorld>[0]>): Promise<World>;
+  /** Call inside a describePostgres block: each test there runs its worlds on its own PostgreSQL database. */
+  usePostgres(): void;
+}
+
+/**
+ * Call at the top of a test file: before each test a fresh temporary folder
+ * (named from `prefix`) with data/registry.db and models/; after it, its
+ * worlds stopped and the folder removed.
+ */
+export function worldsPerTest(prefix: string): WorldsPerTest {
+  let tmp = '';
+  let storeUrl: string | undefined;
+  const worlds: World[] = [];
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  });
+  afterEach(async () => {
+    for (const w of worlds.splice(0)) await w.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+  const harness: WorldsPerTest = {
+    get tmp() {
+      return tmp;
+    },
+    get dbFile() {
+      return path.join(tmp, 'data/registry.db');
+    },
+    get modelsDir() {
+      return path.join(tmp, 'models');
+    },
+    worlds,
+    async start(options = {}) {
+      const w = await startWorld({ dbFile: harness.dbFile, modelsDir: harness.modelsDir, storeUrl, ...options });
+      worlds.push(w);
+      return w;
+    },
+    usePostgres() {
+      let db: TestDatabase;
+      beforeEach(async () => {
+        db = await createTestDatabase();
+        storeUrl = db.url;
+      });
+      afterEach(async () => {
+        for (const w of worlds.splice(0)) await w.stop();
+        storeUrl = undefined;
+        await db.drop();
+      });
+    },
+  };
+  return harness;
 }

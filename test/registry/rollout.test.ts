@@ -7,39 +7,18 @@
 // which version served it. Each has a signature the other lacks (a breaking
 // change either way), so the rollouts between them are forced (`rollout`)
 // except in the test of that refusal.
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseRolloutRequest } from '../../registry/rollout/rollout_request.js';
 import { BUCKETS, MAX_KEY_CHARS, routingBucket, routingKeyOf, takesCandidate } from '../../registry/rollout/routing.js';
 import { FIXTURES, waitFor } from '../server/helpers.js';
-import { createTestDatabase, describePostgres, type TestDatabase } from './postgres_helper.js';
-import { errorOf, PLUS_THREE, PLUS_TWO, predict, startWorld, uploadDir, type World } from './registry_world.js';
+import { describePostgres } from './postgres_helper.js';
+import { errorOf, PLUS_THREE, PLUS_TWO, predict, uploadDir, type World, worldsPerTest } from './registry_world.js';
 
 const COUNTER = path.join(FIXTURES, 'saved_model_counter/00000123'); // no serving_default
 
-let tmp: string;
-let dbFile: string;
-let modelsDir: string;
-let storeUrl: string | undefined;
-const worlds: World[] = [];
-
-async function start(options: Partial<Parameters<typeof startWorld>[0]> = {}): Promise<World> {
-  const w = await startWorld({ dbFile, modelsDir, storeUrl, ...options });
-  worlds.push(w);
-  return w;
-}
-
-beforeEach(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modelhost-rollout-'));
-  dbFile = path.join(tmp, 'data/registry.db');
-  modelsDir = path.join(tmp, 'models');
-});
-afterEach(async () => {
-  for (const w of worlds.splice(0)) await w.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+const harness = worldsPerTest('modelhost-rollout-');
+const { start, worlds } = harness;
 
 /** A rollout request, forced (see the top) unless it says otherwise. */
 const rollout = (body: Record<string, unknown>) => parseRolloutRequest({ force: true, ...body });
@@ -124,16 +103,7 @@ describe('routing keys', () => {
 describe('rollouts on SQLite', () => rolloutSuite());
 
 describePostgres('rollouts on PostgreSQL', () => {
-  let db: TestDatabase;
-  beforeEach(async () => {
-    db = await createTestDatabase();
-    storeUrl = db.url;
-  });
-  afterEach(async () => {
-    for (const w of worlds.splice(0)) await w.stop();
-    storeUrl = undefined;
-    await db.drop();
-  });
+  harness.usePostgres();
   rolloutSuite();
 
   it('a second replica routes by the rollout another started, and stops when it is aborted there', async () => {

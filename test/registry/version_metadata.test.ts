@@ -20,8 +20,8 @@ import {
   parseMetadataPatch,
 } from '../../registry/version_metadata.js';
 import { StatusError } from '../../runtime/errors.js';
-import { createTestDatabase, describePostgres, type TestDatabase } from './postgres_helper.js';
-import { errorOf, PLUS_THREE, PLUS_TWO, startWorld, storeCounts, uploadDir, type World } from './registry_world.js';
+import { describePostgres } from './postgres_helper.js';
+import { errorOf, PLUS_THREE, PLUS_TWO, storeCounts, uploadDir, worldsPerTest } from './registry_world.js';
 
 const F_MNIST = path.resolve(import.meta.dirname, '../../models/f_mnist/1');
 
@@ -136,41 +136,13 @@ describe('metadata in a SQLite file made before metadata existed', () => {
   });
 });
 
-let tmp: string;
-let dbFile: string;
-let modelsDir: string;
-let storeUrl: string | undefined;
-const worlds: World[] = [];
-
-async function start(options: Partial<Parameters<typeof startWorld>[0]> = {}): Promise<World> {
-  const w = await startWorld({ dbFile, modelsDir, storeUrl, ...options });
-  worlds.push(w);
-  return w;
-}
-
-beforeEach(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modelhost-metadata-'));
-  dbFile = path.join(tmp, 'data/registry.db');
-  modelsDir = path.join(tmp, 'models');
-});
-afterEach(async () => {
-  for (const w of worlds.splice(0)) await w.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+const harness = worldsPerTest('modelhost-metadata-');
+const { start, worlds } = harness;
 
 describe('version metadata in the registry on SQLite', () => metadataSuite());
 
 describePostgres('version metadata in the registry on PostgreSQL', () => {
-  let db: TestDatabase;
-  beforeEach(async () => {
-    db = await createTestDatabase();
-    storeUrl = db.url;
-  });
-  afterEach(async () => {
-    for (const w of worlds.splice(0)) await w.stop();
-    storeUrl = undefined;
-    await db.drop();
-  });
+  harness.usePostgres();
   metadataSuite();
 
   it('a change made on one replica is served by the other', async () => {
@@ -236,7 +208,7 @@ function metadataSuite() {
     expect(refused.code).toBe('INVALID_ARGUMENT');
     expect(refused.message).toMatch(/--metadata_max_description_chars/);
     expect(await storeCounts(w.store)).toEqual(counts);
-    expect(fs.readdirSync(path.join(modelsDir, 'm')).filter((f) => !f.startsWith('.'))).toEqual(['1']);
+    expect(fs.readdirSync(path.join(harness.modelsDir, 'm')).filter((f) => !f.startsWith('.'))).toEqual(['1']);
   });
 
   it('diffs the signatures of real versions (loading those never loaded to read them)', async () => {

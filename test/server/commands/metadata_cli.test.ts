@@ -2,65 +2,20 @@
 // metadata` and `modelhost diff` against a real `modelhost serve` process
 // over loopback (admin token from the environment): metadata set by the CLI
 // reads back through the API and the CLI, and refusals name what is wrong.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, waitFor } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES } from '../helpers.js';
+import { serveForCli } from './cli_server.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../../..');
-const BIN = path.join(ROOT, 'bin/modelhost.js');
 const TOKEN = 'metadata-cli-token';
 const PLUS_TWO = path.join(FIXTURES, 'saved_model_half_plus_two_cpu/00000123');
 const PLUS_THREE = path.join(FIXTURES, 'saved_model_half_plus_three/00000123');
-const exec = promisify(execFile);
 
-let tmp: string;
-let proc: ChildProcess;
-let url: string;
-let output = '';
+const server = serveForCli({ prefix: 'modelhost-metacli-', token: TOKEN, flags: ['--metadata_max_tags=4'] });
+const { cli } = server;
 
-async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const fullEnv = { ...process.env, MODELHOST_SERVER: url, MODELHOST_ADMIN_TOKEN: TOKEN, ...env };
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete fullEnv[k];
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { cwd: tmp, env: fullEnv });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
-
-const apiVersion = async (v: number) => (await (await fetch(`${url}/api/v1/models/hp/versions/${v}`)).json()) as { metadata: unknown };
-
-beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modelhost-metacli-'));
-  fs.mkdirSync(path.join(tmp, 'models'));
-  proc = spawn(
-    process.execPath,
-    [BIN, 'serve', '--rest_api_host=127.0.0.1', '--rest_api_port=0', '--port=0', '--file_system_poll_wait_seconds=0.2', `--admin_token=${TOKEN}`, '--metadata_max_tags=4'],
-    { cwd: tmp },
-  );
-  proc.stdout!.on('data', (d) => (output += d));
-  proc.stderr!.on('data', (d) => (output += d));
-  const port = await waitFor('the server to listen', () => {
-    const m = /Exporting HTTP\/REST API at [^\s]*:(\d+)/.exec(output);
-    if (!m && proc.exitCode !== null) throw new Error(`server exited: ${output}`);
-    return m ? Number(m[1]) : undefined;
-  }, 60_000);
-  url = `http://127.0.0.1:${port}`;
-});
-afterAll(async () => {
-  if (proc && proc.exitCode === null) {
-    const exited = new Promise((r) => proc.on('exit', r));
-    proc.kill('SIGTERM');
-    await exited;
-  }
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+const apiVersion = async (v: number) => (await (await fetch(`${server.url}/api/v1/models/hp/versions/${v}`)).json()) as { metadata: unknown };
 
 describe('metadata and diff CLI', () => {
   it('sets metadata at upload and changes it later; the API and the CLI read it back', async () => {
@@ -88,7 +43,7 @@ describe('metadata and diff CLI', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Changed hp version 1\nDescription: -\nSource:      ana@laptop git 3f2a1c9\nTags:        stage=prod\nMetrics:     mae=0.011\n$/);
     expect((await apiVersion(1)).metadata).toEqual({ description: null, tags: { stage: 'prod' }, metrics: { mae: 0.011 }, source: 'ana@laptop git 3f2a1c9' });
-    const events = (await (await fetch(`${url}/api/v1/models/hp/events?limit=1`)).json()) as { events: { kind: string; actor: string }[] };
+    const events = (await (await fetch(`${server.url}/api/v1/models/hp/events?limit=1`)).json()) as { events: { kind: string; actor: string }[] };
     expect(events.events[0]).toMatchObject({ kind: 'metadata_changed' });
     expect(events.events[0].actor).toMatch(/^token@127\.0\.0\.1 \(claims "cli:.*"\)$/);
   });
@@ -107,7 +62,7 @@ describe('metadata and diff CLI', () => {
     r = await cli(['metadata', 'hp', '7']);
     expect(r.stderr).toMatch(/Model hp has no version 7\. \(HTTP 404\)/);
     expect(await apiVersion(1)).toEqual(before);
-    expect(fs.readdirSync(path.join(tmp, 'models/hp')).filter((f) => !f.startsWith('.'))).toEqual(['1']);
+    expect(fs.readdirSync(path.join(server.tmp, 'models/hp')).filter((f) => !f.startsWith('.'))).toEqual(['1']);
   });
 
   it('diffs two versions, naming what breaks clients of the first', async () => {

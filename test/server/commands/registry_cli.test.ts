@@ -2,38 +2,19 @@
 // label|retire|events`) against a real `modelhost serve` process over
 // loopback, with the admin token from the environment: the issue's sequence,
 // half_plus_two (x=1 → 2.5) and half_plus_three (x=1 → 3.5) as versions.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tarGzOf } from '../../registry/archive_helpers.js';
-import { FIXTURES, waitFor } from '../helpers.js';
+import { FIXTURES } from '../helpers.js';
+import { serveForCli } from './cli_server.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../../..');
-const BIN = path.join(ROOT, 'bin/modelhost.js');
 const TOKEN = 'cli-test-token';
 const PLUS_TWO = path.join(FIXTURES, 'saved_model_half_plus_two_cpu/00000123');
 const PLUS_THREE = path.join(FIXTURES, 'saved_model_half_plus_three/00000123');
-const exec = promisify(execFile);
 
-let tmp: string;
-let proc: ChildProcess;
-let url: string;
-let output = '';
-
-async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const fullEnv = { ...process.env, MODELHOST_SERVER: url, MODELHOST_ADMIN_TOKEN: TOKEN, ...env };
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete fullEnv[k];
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { cwd: tmp, env: fullEnv });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const server = serveForCli({ prefix: 'modelhost-regcli-', token: TOKEN });
+const { cli } = server;
 
 async function json<T>(args: string[]): Promise<T> {
   const r = await cli([...args, '--json']);
@@ -42,36 +23,10 @@ async function json<T>(args: string[]): Promise<T> {
 }
 
 async function predict(suffix = ''): Promise<number> {
-  const res = await fetch(`${url}/v1/models/hp${suffix}:predict`, { method: 'POST', body: '{"instances": [1.0]}' });
+  const res = await fetch(`${server.url}/v1/models/hp${suffix}:predict`, { method: 'POST', body: '{"instances": [1.0]}' });
   expect(res.status).toBe(200);
   return ((await res.json()) as { predictions: number[] }).predictions[0];
 }
-
-beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modelhost-regcli-'));
-  fs.mkdirSync(path.join(tmp, 'models'));
-  proc = spawn(
-    process.execPath,
-    [BIN, 'serve', '--rest_api_host=127.0.0.1', '--rest_api_port=0', '--port=0', '--file_system_poll_wait_seconds=0.2', `--admin_token=${TOKEN}`],
-    { cwd: tmp },
-  );
-  proc.stdout!.on('data', (d) => (output += d));
-  proc.stderr!.on('data', (d) => (output += d));
-  const port = await waitFor('the server to listen', () => {
-    const m = /Exporting HTTP\/REST API at [^\s]*:(\d+)/.exec(output);
-    if (!m && proc.exitCode !== null) throw new Error(`server exited: ${output}`);
-    return m ? Number(m[1]) : undefined;
-  }, 60_000);
-  url = `http://127.0.0.1:${port}`;
-});
-afterAll(async () => {
-  if (proc && proc.exitCode === null) {
-    const exited = new Promise((r) => proc.on('exit', r));
-    proc.kill('SIGTERM');
-    await exited;
-  }
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
 
 describe('registry CLI', () => {
   it('performs the sequence against a running server', async () => {
@@ -80,7 +35,7 @@ describe('registry CLI', () => {
     expect(r.stdout).toMatch(/^Uploaded hp version 1: AVAILABLE, loaded/);
     expect(await predict()).toBe(2.5);
 
-    const archive = await tarGzOf(PLUS_THREE, path.join(tmp, 'three.tgz'), 'half_plus_three');
+    const archive = await tarGzOf(PLUS_THREE, path.join(server.tmp, 'three.tgz'), 'half_plus_three');
     const v2 = await json<{ version: number; state: string }>(['upload', 'hp', archive]);
     expect(v2).toMatchObject({ version: 2, state: 'AVAILABLE' });
     expect(await predict()).toBe(3.5);
@@ -108,7 +63,7 @@ describe('registry CLI', () => {
 
     r = await cli(['retire', 'hp', '2', '--purge']);
     expect(r.stdout).toBe('Retired hp version 2; its files are deleted\n');
-    expect(fs.readdirSync(path.join(tmp, 'models/hp')).sort()).toEqual(['1', '3']);
+    expect(fs.readdirSync(path.join(server.tmp, 'models/hp')).sort()).toEqual(['1', '3']);
 
     const upload4 = await cli(['upload', 'hp', PLUS_THREE, '--no-activate']);
     expect(upload4.stdout).toMatch(/^Uploaded hp version 4/);
@@ -164,7 +119,7 @@ describe('registry CLI', () => {
     expect(r.stderr).toMatch(/Version 2 of model hp cannot be pinned: it is retired\. \(HTTP 409\)/);
     r = await cli(['restore', 'hp', '2']);
     expect(r.stderr).toMatch(/Version 2 of model hp cannot be restored: its files are gone .* \(HTTP 409\)/);
-    r = await cli(['upload', 'hp', path.join(tmp, 'nothing-here')]);
+    r = await cli(['upload', 'hp', path.join(server.tmp, 'nothing-here')]);
     expect(r.stderr).toMatch(/does not exist/);
     expect(await state()).toEqual(before);
     r = await cli(['models'], { MODELHOST_SERVER: 'http://127.0.0.1:1' });

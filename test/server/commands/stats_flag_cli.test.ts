@@ -1,44 +1,11 @@
 // `modelhost serve --stats_max_series`, the built binary as a user runs it:
 // a bad value refuses to start naming the flag; 0 samples nothing; 1 tracks
 // one model version and counts the requests of another as untracked.
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { copyVersion, waitFor } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { serveHpWithFlags } from './serve_hp_process.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../../..');
-const BIN = path.join(ROOT, 'bin/modelhost.js');
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modelhost-stats-cli-'));
-const running: ChildProcess[] = [];
-const base = path.join(tmp, 'hp');
-copyVersion('saved_model_half_plus_two_2_versions/00000123', path.join(base, '123'));
-copyVersion('saved_model_half_plus_two_2_versions/00000124', path.join(base, '124'));
-
-function serve(flag: string) {
-  const args = [BIN, 'serve', '--rest_api_host=127.0.0.1', '--rest_api_port=0', '--port=0', '--registry_path=:memory:', '--model_name=hp', `--model_base_path=${base}`, flag];
-  const proc = spawn(process.execPath, args, { cwd: tmp });
-  running.push(proc);
-  let output = '';
-  proc.stdout!.on('data', (d) => (output += d));
-  proc.stderr!.on('data', (d) => (output += d));
-  const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const url = async () => {
-    const port = await waitFor('the server to listen', () => {
-      const m = /Exporting HTTP\/REST API at [^\s]*:(\d+)/.exec(output);
-      if (!m && proc.exitCode !== null) throw new Error(`server exited: ${output}`);
-      return m ? Number(m[1]) : undefined;
-    }, 60_000);
-    return `http://127.0.0.1:${port}`;
-  };
-  return { output: () => output, exit, url };
-}
-
-afterEach(() => {
-  for (const p of running.splice(0)) if (p.exitCode === null) p.kill('SIGKILL');
-});
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const serveWith = serveHpWithFlags('modelhost-stats-cli-');
+const serve = (flag: string) => serveWith([flag]);
 
 async function predict(url: string, version: number): Promise<void> {
   const res = await fetch(`${url}/v1/models/hp/versions/${version}:predict`, { method: 'POST', body: '{"instances": [1.0]}' });
