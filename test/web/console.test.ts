@@ -8,16 +8,13 @@
 // Needs the built console (`npm test` builds it first) and Chromium
 // (`apt-get install -y chromium`; .ci/run installs it). Set
 // MODELHOST_SKIP_BROWSER_TESTS=1 to skip on a machine without Chromium.
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLASS_NAMES, heldOutImages, imagePng } from '../../examples/f_mnist/data.js';
-import { HALF_PLUS_TWO, ROOT, chromiumPath, launchChromium, startConsoleServer, watchPage, type ConsoleServer } from '../../scripts/console_harness.js';
+import { HALF_PLUS_TWO, type ConsoleServer } from '../../scripts/console_harness.js';
+import { STEP_MS, openPage, skipBrowser as skip, startConsoleAndChromium } from './browser_world.js';
 
 const TOKEN = 'console-e2e-token';
-const STEP_MS = 15_000;
-const skip = process.env.MODELHOST_SKIP_BROWSER_TESTS === '1';
 
 let served: ConsoleServer;
 let browser: Browser;
@@ -31,14 +28,7 @@ const row = (version: number) => page.locator(`table.versions tr[data-version="$
 
 describe.skipIf(skip)('web console in Chromium', () => {
   beforeAll(async () => {
-    if (!fs.existsSync(path.join(ROOT, 'dist/web/index.html'))) throw new Error('The console is not built: run `npm run build` first.');
-    if (!chromiumPath()) throw new Error('Chromium is missing: apt-get install -y chromium (or set MODELHOST_SKIP_BROWSER_TESTS=1).');
-    // allSettled, not all: if one start fails, afterAll must still close the other.
-    const [s, b] = await Promise.allSettled([startConsoleServer({ adminToken: TOKEN }), launchChromium()]);
-    if (s.status === 'fulfilled') served = s.value;
-    if (b.status === 'fulfilled') browser = b.value;
-    if (s.status === 'rejected') throw s.reason;
-    if (b.status === 'rejected') throw b.reason;
+    ({ served, browser } = await startConsoleAndChromium({ adminToken: TOKEN }));
   });
 
   afterAll(async () => {
@@ -52,10 +42,7 @@ describe.skipIf(skip)('web console in Chromium', () => {
   });
 
   const open = async (width: number, height: number) => {
-    context = await browser.newContext({ viewport: { width, height } });
-    context.setDefaultTimeout(STEP_MS);
-    page = await context.newPage();
-    problems = watchPage(page);
+    ({ context, page, problems } = await openPage(browser, width, height));
   };
 
   it('shows f_mnist, uploads, pins, rolls back, classifies an image, retires and restores, asking for the token once', async () => {

@@ -7,17 +7,14 @@
 //
 // Needs the built console (`npm test` builds it first) and Chromium; set
 // MODELHOST_SKIP_BROWSER_TESTS=1 to skip on a machine without Chromium.
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { heldOutImages, imageB64 } from '../../examples/f_mnist/data.js';
-import { ROOT, chromiumPath, launchChromium, startConsoleServer, watchPage, type ConsoleServer } from '../../scripts/console_harness.js';
+import type { ConsoleServer } from '../../scripts/console_harness.js';
+import { openPage, skipBrowser as skip, startConsoleAndChromium } from './browser_world.js';
 
-const STEP_MS = 15_000;
 /** The console polls every 5 s: two polls and some slack. */
 const POLL_WAIT_MS = 20_000;
-const skip = process.env.MODELHOST_SKIP_BROWSER_TESTS === '1';
 
 let served: ConsoleServer;
 let browser: Browser;
@@ -33,13 +30,7 @@ async function predict(pathSuffix: string, body: string, status: number): Promis
 
 describe.skipIf(skip)('live charts in Chromium', () => {
   beforeAll(async () => {
-    if (!fs.existsSync(path.join(ROOT, 'dist/web/index.html'))) throw new Error('The console is not built: run `npm run build` first.');
-    if (!chromiumPath()) throw new Error('Chromium is missing: apt-get install -y chromium (or set MODELHOST_SKIP_BROWSER_TESTS=1).');
-    const [s, b] = await Promise.allSettled([startConsoleServer(), launchChromium()]);
-    if (s.status === 'fulfilled') served = s.value;
-    if (b.status === 'fulfilled') browser = b.value;
-    if (s.status === 'rejected') throw s.reason;
-    if (b.status === 'rejected') throw b.reason;
+    ({ served, browser } = await startConsoleAndChromium());
   });
 
   afterAll(async () => {
@@ -60,10 +51,7 @@ describe.skipIf(skip)('live charts in Chromium', () => {
     for (let i = 0; i < 20; i++) await predict('', one, 200);
     for (let i = 0; i < 3; i++) await predict('/versions/2', '{"instances": [1.0]}', 400);
 
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    context.setDefaultTimeout(STEP_MS);
-    page = await context.newPage();
-    problems = watchPage(page);
+    ({ context, page, problems } = await openPage(browser, 1280, 900));
     await page.goto(`${served.url}/models/f_mnist`);
     const section = page.getByRole('region', { name: 'Traffic' });
     await section.waitFor();
@@ -123,10 +111,7 @@ describe.skipIf(skip)('live charts in Chromium', () => {
   });
 
   it('fits a phone: no sideways scrolling, charts stacked', async () => {
-    context = await browser.newContext({ viewport: { width: 390, height: 844 } });
-    context.setDefaultTimeout(STEP_MS);
-    page = await context.newPage();
-    problems = watchPage(page);
+    ({ context, page, problems } = await openPage(browser, 390, 844));
     await page.goto(`${served.url}/models/f_mnist`);
     await expect.poll(() => page.getByRole('region', { name: 'Traffic' }).locator('canvas').count()).toBe(3);
     const layout = await page.evaluate(() => {

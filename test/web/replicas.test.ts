@@ -10,13 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ROOT, chromiumPath, launchChromium, watchPage } from '../../scripts/console_harness.js';
+import { launchChromium } from '../../scripts/console_harness.js';
 import { startServeProcess, type ServeProcess } from '../../scripts/serve_process.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../registry/postgres_helper.js';
 import { copyVersion } from '../server/helpers.js';
-
-const STEP_MS = 15_000;
-const skip = process.env.MODELHOST_SKIP_BROWSER_TESTS === '1';
+import { STEP_MS, openPage, requireConsoleAndChromium, skipBrowser as skip } from './browser_world.js';
 
 describePostgres('console: replicas', () => {
   let tmp: string;
@@ -47,8 +45,7 @@ describePostgres('console: replicas', () => {
 
   beforeAll(async () => {
     if (skip) return;
-    if (!fs.existsSync(path.join(ROOT, 'dist/web/index.html'))) throw new Error('The console is not built: run `npm run build` first.');
-    if (!chromiumPath()) throw new Error('Chromium is missing: apt-get install -y chromium (or set MODELHOST_SKIP_BROWSER_TESTS=1).');
+    requireConsoleAndChromium();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modelhost-console-replicas-'));
     db = await createTestDatabase();
     copyVersion('saved_model_half_plus_two_cpu/00000123', path.join(tmp, 'models/hp/1'));
@@ -56,10 +53,7 @@ describePostgres('console: replicas', () => {
     byId.set('replica-a', await serve('replica-a'));
     for (const [id, s] of await Promise.all(['replica-b', 'replica-c'].map(async (id) => [id, await serve(id)] as const))) byId.set(id, s);
     browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    context.setDefaultTimeout(STEP_MS);
-    page = await context.newPage();
-    problems = watchPage(page);
+    ({ context, page, problems } = await openPage(browser, 1280, 900));
   });
 
   afterAll(async () => {

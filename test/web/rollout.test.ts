@@ -8,17 +8,14 @@
 //
 // Needs the built console (`npm test` builds it first) and Chromium; set
 // MODELHOST_SKIP_BROWSER_TESTS=1 to skip on a machine without Chromium.
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { heldOutImages, imageB64 } from '../../examples/f_mnist/data.js';
-import { ROOT, chromiumPath, launchChromium, startConsoleServer, watchPage, type ConsoleServer } from '../../scripts/console_harness.js';
+import type { ConsoleServer } from '../../scripts/console_harness.js';
+import { openPage, skipBrowser as skip, startConsoleAndChromium } from './browser_world.js';
 
-const STEP_MS = 15_000;
 /** The charts poll every 5 s, the rollout panel every 3 s: two polls and some slack. */
 const POLL_WAIT_MS = 20_000;
-const skip = process.env.MODELHOST_SKIP_BROWSER_TESTS === '1';
 
 let served: ConsoleServer;
 let browser: Browser;
@@ -50,13 +47,7 @@ function traffic(body: string): { stop: () => Promise<number> } {
 
 describe.skipIf(skip)('rollout controls in Chromium', () => {
   beforeAll(async () => {
-    if (!fs.existsSync(path.join(ROOT, 'dist/web/index.html'))) throw new Error('The console is not built: run `npm run build` first.');
-    if (!chromiumPath()) throw new Error('Chromium is missing: apt-get install -y chromium (or set MODELHOST_SKIP_BROWSER_TESTS=1).');
-    const [s, b] = await Promise.allSettled([startConsoleServer(), launchChromium()]);
-    if (s.status === 'fulfilled') served = s.value;
-    if (b.status === 'fulfilled') browser = b.value;
-    if (s.status === 'rejected') throw s.reason;
-    if (b.status === 'rejected') throw b.reason;
+    ({ served, browser } = await startConsoleAndChromium());
   });
 
   afterAll(async () => {
@@ -67,10 +58,7 @@ describe.skipIf(skip)('rollout controls in Chromium', () => {
 
   it('starts a rollout, watches the chart move, aborts it, from the console alone', async () => {
     const body = JSON.stringify({ instances: [imageB64(heldOutImages(), 0)] });
-    context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-    context.setDefaultTimeout(STEP_MS);
-    page = await context.newPage();
-    problems = watchPage(page);
+    ({ context, page, problems } = await openPage(browser, 1280, 1000));
     await page.goto(`${served.url}/models/f_mnist`);
     const panel = page.getByRole('region', { name: 'Rollout' });
     await page.locator('[data-testid="rollout"][data-state="none"]').waitFor();

@@ -9,16 +9,14 @@
 // Needs the built server and console (`npm run build`) and Chromium; set
 // MODELHOST_SKIP_BROWSER_TESTS=1 to skip on a machine without Chromium.
 import { execFile } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HALF_PLUS_TWO, ROOT, chromiumPath, launchChromium, startConsoleServer, watchPage, type ConsoleServer } from '../../scripts/console_harness.js';
+import { HALF_PLUS_TWO, ROOT, type ConsoleServer } from '../../scripts/console_harness.js';
+import { STEP_MS, openPage, skipBrowser as skip, startConsoleAndChromium } from './browser_world.js';
 
 const TOKEN = 'metadata-console-token';
-const STEP_MS = 15_000;
-const skip = process.env.MODELHOST_SKIP_BROWSER_TESTS === '1';
 const exec = promisify(execFile);
 
 let served: ConsoleServer;
@@ -37,13 +35,7 @@ async function apiVersion(v: number) {
 
 describe.skipIf(skip)('version metadata and signature diff in the console (Chromium)', () => {
   beforeAll(async () => {
-    if (!fs.existsSync(path.join(ROOT, 'dist/web/index.html'))) throw new Error('The console is not built: run `npm run build` first.');
-    if (!chromiumPath()) throw new Error('Chromium is missing: apt-get install -y chromium (or set MODELHOST_SKIP_BROWSER_TESTS=1).');
-    const [s, b] = await Promise.allSettled([startConsoleServer({ adminToken: TOKEN }), launchChromium()]);
-    if (s.status === 'fulfilled') served = s.value;
-    if (b.status === 'fulfilled') browser = b.value;
-    if (s.status === 'rejected') throw s.reason;
-    if (b.status === 'rejected') throw b.reason;
+    ({ served, browser } = await startConsoleAndChromium({ adminToken: TOKEN }));
   });
 
   afterAll(async () => {
@@ -72,10 +64,7 @@ describe.skipIf(skip)('version metadata and signature diff in the console (Chrom
     );
     expect(cli.stdout).toMatch(/^Uploaded f_mnist version 3/);
 
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    context.setDefaultTimeout(STEP_MS);
-    page = await context.newPage();
-    problems = watchPage(page);
+    ({ context, page, problems } = await openPage(browser, 1280, 900));
 
     // From the versions table to version 3's page.
     await page.goto(`${served.url}/models/f_mnist`);
@@ -151,10 +140,7 @@ describe.skipIf(skip)('version metadata and signature diff in the console (Chrom
   });
 
   it('is usable 390 px wide: the version page and its edit form fit, every control labelled', async () => {
-    context = await browser.newContext({ viewport: { width: 390, height: 844 } });
-    context.setDefaultTimeout(STEP_MS);
-    page = await context.newPage();
-    problems = watchPage(page);
+    ({ context, page, problems } = await openPage(browser, 390, 844));
     await page.goto(`${served.url}/models/f_mnist/versions/3`);
     await visible(page.getByTestId('metadata-tags').getByText('stage=prod'));
     await visible(page.getByTestId('signature-diff'));
