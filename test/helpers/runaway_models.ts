@@ -13,6 +13,9 @@
  *  - writeLongKernelModel: input `x` (float32 [-1, -1]); output the max of
  *    x·x: for a 4096 x 4096 x one MatMul of 137 GFLOP, a single kernel no
  *    cancellation check can interrupt.
+ *  - writeSlowEchoModel: input `x` (float32 [-1]); output `y` = x after a
+ *    tf.while_loop of `iterations` steps (the loop carries x): the same
+ *    signature at any cost, so a slow version can stand in for a fast one.
  *  - countingWarmup: a warm-up file (assets.extra/tf_serving_warmup_requests)
  *    replaying one predict of the counting model.
  */
@@ -55,6 +58,20 @@ export async function writeMemoryBombModel(dir: string, copies = 5): Promise<voi
 export async function writeLongKernelModel(dir: string): Promise<void> {
   const m = new ModelBuilder();
   const fn = m.function('long', [{ name: 'x', dtype: 'float32', shape: [-1, -1] }], (tf, x) => tf.reduceMax(tf.matmul(x, x, 'square'), undefined, false, 'max'));
+  m.signature('serving_default', fn, { outputs: ['y'] });
+  await writeSavedModel(dir, m.build());
+}
+
+export async function writeSlowEchoModel(dir: string, iterations: number): Promise<void> {
+  const m = new ModelBuilder();
+  const fn = m.function('echo', [{ name: 'x', dtype: 'float32', shape: [-1] }], (tf, x) => {
+    const [, y] = tf.whileLoop(
+      (t, i) => t.less(i, tf.constant(iterations, { dtype: 'int32', name: 'iterations' })),
+      (t, i, y) => [t.add(i, 1), t.identity(y)],
+      [tf.constant(0, { dtype: 'int32', name: 'zero' }), x],
+    );
+    return tf.identity(y, 'y');
+  });
   m.signature('serving_default', fn, { outputs: ['y'] });
   await writeSavedModel(dir, m.build());
 }

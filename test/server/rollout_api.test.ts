@@ -1,7 +1,8 @@
 // Rollouts through a real server: the /api/v1 rollout routes (auth, hostile
 // bodies, 409 for a signature-breaking candidate), requests split on REST
 // /v1, /v2 and gRPC with sticky routing keys, the guard rails aborting a
-// candidate that answers errors within its window (the history says why),
+// candidate that answers errors within its window and one whose p99 latency
+// is far above the stable version's (the history says why),
 // automatic steps ending in a promotion, and shadow traffic that never
 // changes a client's answer. half_plus_two answers 0.5x + 2, half_plus_three
 // 0.5x + 3; saved_model_counter has no serving_default, so as a candidate
@@ -13,6 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../serving/log.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
+import { writeSlowEchoModel } from '../helpers/runaway_models.js';
 import { protoClient } from './grpc_client.js';
 import { copyVersion, waitFor } from './helpers.js';
 
@@ -28,6 +30,11 @@ let server: RunningServer;
 async function start(versions: string[]): Promise<void> {
   const modelsDir = path.join(tmp, 'models');
   versions.forEach((v, i) => copyVersion(v, path.join(modelsDir, 'hp', String(i + 1))));
+  await serve(modelsDir);
+}
+
+/** A server on the models of `modelsDir`, with the registry. */
+async function serve(modelsDir: string): Promise<void> {
   server = await startServer({
     models: { kind: 'models_dir', dir: modelsDir, pollSeconds: 0 },
     restApiPort: 0,
@@ -199,6 +206,40 @@ describe('rollout API', () => {
     expect(aborted.actor).toBe('guard');
     expect(aborted.detail).toContain(String(r.reason));
   }, 30_000);
+
+  it('rolls back a candidate whose p99 latency is above max_p99_latency_ratio × the stable one', async () => {
+    // The same signature; v2 runs a while loop of 100,000 steps per request
+    // (~240 ms on the 2-core test machine), v1 none (a few ms): far over 3×
+    // however noisy the machine.
+    const modelsDir = path.join(tmp, 'models');
+    await writeSlowEchoModel(path.join(modelsDir, 'hp', '1'), 0);
+    await writeSlowEchoModel(path.join(modelsDir, 'hp', '2'), 100_000);
+    await serve(modelsDir);
+    await api('POST', '/models/hp/pin', { version: 1 });
+    const started = await api('POST', '/models/hp/rollout', { version: 2, percent: 50, limits: { max_p99_latency_ratio: 3, min_requests: 10 }, window_seconds: 30 });
+    expect(started).toMatchObject({ status: 200, body: { state: 'running', limits: { max_error_rate: null, max_p99_latency_ratio: 3, min_requests: 10 } } });
+    let abortedAt: number | undefined;
+    for (let i = 0; i < 300 && abortedAt === undefined; i++) {
+      const res = await fetch(`${server.url}/v1/models/hp:predict`, { method: 'POST', headers: { 'X-Request-Id': `slow-${i}` }, body: JSON.stringify({ instances: [i] }) });
+      expect(await res.json()).toEqual({ predictions: [i] });
+      if (i % 5 === 4 && (await api('GET', '/models/hp/rollout')).body.state === 'aborted') abortedAt = i;
+    }
+    expect(abortedAt, 'the guard rails aborted the rollout').toBeDefined();
+    const r = (await api('GET', '/models/hp/rollout')).body;
+    expect(r).toMatchObject({ state: 'aborted', stable: 1, candidate: 2 });
+    const m = /^max_p99_latency_ratio 3 exceeded: version 2's p99 ([\d.]+) ms is ([\d.]+)× stable version 1's ([\d.]+) ms over the last 30 s \((\d+) and (\d+) requests\)$/.exec(String(r.reason));
+    expect(m, String(r.reason)).not.toBeNull();
+    const [candidateP99, ratio, stableP99, candidates, stables] = m!.slice(1).map(Number);
+    expect(ratio).toBeGreaterThan(3);
+    expect(Math.abs(ratio - candidateP99 / stableP99)).toBeLessThan(0.001 * ratio);
+    expect(candidates).toBeGreaterThanOrEqual(10);
+    expect(stables).toBeGreaterThanOrEqual(10);
+    // The stable version serves every request naming no version again.
+    expect(await api('GET', '/models/hp')).toMatchObject({ body: { active_version: 1, pinned_version: 1 } });
+    const aborted = ((await api('GET', '/models/hp/events?limit=20')).body.events as { kind: string; actor: string; detail: string }[]).find((e) => e.kind === 'rollout_aborted')!;
+    expect(aborted.actor).toBe('guard');
+    expect(aborted.detail).toContain(String(r.reason));
+  }, 60_000);
 
   it('steps through the percentages while within limits, then promotes', async () => {
     await start([THREE, TWO]);
