@@ -391,7 +391,7 @@ export function addServeCommand(program: Command): void {
     .option('--require_admin_token [bool]', 'every change needs the token, from loopback too; refuse to start without one', bool, false)
     .option('--trusted_proxies <list>', 'comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed (default: none)', '')
     .option('--inference_threads <n>', 'worker threads running models (0: run them on the HTTP event loop)', nonNegativeInteger, defaultThreads())
-    .option('--inference_model_copies <n>', "worker threads each model is loaded into (0: as many as fit in a quarter of the machine's memory, by the model's size on disk; fewer saves memory for large models)", nonNegativeInteger, 0)
+    .option('--inference_model_copies <n>', "worker threads each model is loaded into (0: as many as fit in a quarter of the machine's memory, a copy counted as 5x the model's size on disk; fewer saves memory for large models)", nonNegativeInteger, 0)
     .option('--max_tensor_elements <n>', 'most elements one tensor may have; a model asking for more answers RESOURCE_EXHAUSTED (2^28: 1 GiB of float32)', positiveInteger, DEFAULT_MAX_TENSOR_ELEMENTS)
     .option('--max_string_tensor_bytes <n>', 'most bytes one string tensor may hold (its strings plus 24 per element)', positiveInteger, DEFAULT_MAX_STRING_TENSOR_BYTES)
     .option('--inference_worker_heap_mb <n>', 'JavaScript heap cap of each inference worker in MiB; a worker over it is replaced', positiveInteger, DEFAULT_WORKER_HEAP_MB)
