@@ -26,7 +26,7 @@ import { runClassify } from '../inference/classify.js';
 import { DEFAULT_SIGNATURE, runPredict } from '../inference/predict.js';
 import { runRegress } from '../inference/regress.js';
 import { classificationResultMsg, examplesInput, modelSpecMsg, regressionResultMsg, tensorProtos } from '../request_log/messages.js';
-import type { RequestLog } from '../request_log/request_logger.js';
+import type { RequestLog, RequestLogSink } from '../request_log/request_logger.js';
 
 /** What a REST inference call is given besides its body. */
 export type RestCallOptions = CodecOptions & RunOptions & { requestLog?: RequestLog };
@@ -83,6 +83,26 @@ export function predictJson(
   });
 }
 
+/** Logs a sampled :classify or :regress call: the examples in, the result message out. */
+function logExamplesCall(
+  sink: RequestLogSink,
+  method: 'classify' | 'regress',
+  spec: ModelSpec,
+  request: ReturnType<typeof parseExamplesRequest>,
+  version: number,
+  result: () => object,
+): void {
+  const signatureName = request.signatureName || DEFAULT_SIGNATURE;
+  const input = sink.capture(() => examplesInput(request.examples, request.context));
+  if (!input) return;
+  sink.log(
+    method,
+    { modelSpec: modelSpecMsg(spec.name, spec, request.signatureName ?? ''), input },
+    { modelSpec: modelSpecMsg(spec.name, { version }, signatureName), result: result() },
+    { name: spec.name, version, signatureName },
+  );
+}
+
 export function classifyJson(
   core: ServingCore,
   spec: ModelSpec,
@@ -95,18 +115,7 @@ export function classifyJson(
   return withHandle(core, spec, seen, async ({ version, model }) => {
     const result = await runClassify(model, request.signatureName ?? '', request.examples, options);
     const text = formatClassificationResult(result);
-    if (sink) {
-      const signatureName = request.signatureName || DEFAULT_SIGNATURE;
-      const input = sink.capture(() => examplesInput(request.examples, request.context));
-      if (input) {
-        sink.log(
-          'classify',
-          { modelSpec: modelSpecMsg(spec.name, spec, request.signatureName ?? ''), input },
-          { modelSpec: modelSpecMsg(spec.name, { version }, signatureName), result: classificationResultMsg(result) },
-          { name: spec.name, version, signatureName },
-        );
-      }
-    }
+    if (sink) logExamplesCall(sink, 'classify', spec, request, version, () => classificationResultMsg(result));
     return text;
   });
 }
@@ -123,18 +132,7 @@ export function regressJson(
   return withHandle(core, spec, seen, async ({ version, model }) => {
     const values = await runRegress(model, request.signatureName ?? '', request.examples, options);
     const text = formatRegressionResult(values);
-    if (sink) {
-      const signatureName = request.signatureName || DEFAULT_SIGNATURE;
-      const input = sink.capture(() => examplesInput(request.examples, request.context));
-      if (input) {
-        sink.log(
-          'regress',
-          { modelSpec: modelSpecMsg(spec.name, spec, request.signatureName ?? ''), input },
-          { modelSpec: modelSpecMsg(spec.name, { version }, signatureName), result: regressionResultMsg(values) },
-          { name: spec.name, version, signatureName },
-        );
-      }
-    }
+    if (sink) logExamplesCall(sink, 'regress', spec, request, version, () => regressionResultMsg(values));
     return text;
   });
 }
