@@ -14,6 +14,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import type { DType } from './dtypes.js';
 import { checkTensorSize, oomError } from './limits.js';
+import { simdKernelBuild } from './simd/simd_kernels.js';
 
 let ready: Promise<string> | undefined;
 
@@ -44,7 +45,9 @@ export async function backendDescription(): Promise<string> {
   if (name !== 'wasm') return name;
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const threads = (tf.backend() as unknown as { wasm: { tfjs: { getThreadsCount(): number } } }).wasm.tfjs.getThreadsCount();
-  return `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'})`;
+  const own = simdKernelBuild();
+  const products = own === 'off' ? "tfjs's kernels" : `modelhost's SIMD kernels, ${own === 'fma' ? 'fused multiply-add' : 'SIMD128'}`;
+  return `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}; products and convolutions: ${products})`;
 }
 
 const WASM_ADDRESS_SPACE = 2 ** 32;

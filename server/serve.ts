@@ -28,6 +28,7 @@ import { toStatusError } from '../runtime/errors.js';
 import { DEFAULT_RUNTIME_LIMITS, setRuntimeLimits, type RuntimeLimits } from '../runtime/limits.js';
 import { setImageLimits, type ImageLimits } from '../runtime/kernels/image_limits.js';
 import { setGraphOptimizations, type GraphOptimizations } from '../runtime/graph/optimize/options.js';
+import { setSimdKernels, type SimdKernelMode } from '../runtime/simd/simd_kernels.js';
 import { readMonitoringConfig } from './config_file.js';
 import { grpcServerCredentials } from './grpc/credentials.js';
 import { GrpcApi } from './grpc/server.js';
@@ -103,6 +104,8 @@ export interface ServeOptions {
   requestLog?: RequestLogServeOptions;
   /** Load-time graph passes for every model (default: all, or MODELHOST_GRAPH_OPTIMIZATIONS). */
   graphOptimizations?: GraphOptimizations;
+  /** Which SIMD kernels run float32 products and convolutions (runtime/simd). */
+  simdKernels?: SimdKernelMode;
   /** s3:// base paths: --model_cache_dir, version limits, S3 settings (default: from the environment). */
   objectStore?: ObjectStoreOptions;
   /** Model versions whose last hour of requests is kept for the console's charts (--stats_max_series; default 128; 0: none). */
@@ -231,6 +234,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   setRuntimeLimits({ ...DEFAULT_RUNTIME_LIMITS, ...options.limits }); // before the engine: its workers take this thread's limits
   setImageLimits(options.imageLimits); // before the engine starts its workers, which copy them
   if (options.graphOptimizations) setGraphOptimizations(options.graphOptimizations); // likewise
+  if (options.simdKernels) setSimdKernels(options.simdKernels); // likewise
   const ownEngine = options.engine === undefined;
   let metrics: ServerMetrics | undefined;
   const engine =

@@ -24,6 +24,7 @@ import { notFound, resourceExhausted, StatusError, toStatusError } from '../erro
 import { setRuntimeLimits } from '../limits.js';
 import { setImageLimits } from '../kernels/image_limits.js';
 import { setGraphOptimizations } from '../graph/optimize/options.js';
+import { setSimdKernels } from '../simd/simd_kernels.js';
 import { tsEngine } from '../loader.js';
 import type { Tensor } from '../tensor.js';
 import { fromWireTensors, toWireTensors } from './tensor_transfer.js';
@@ -47,6 +48,7 @@ const OVER_CAP_LOAD = `Loading the model took the worker's WASM memory to ${OVER
 setRuntimeLimits(start.limits);
 setImageLimits(start.imageLimits);
 if (start.graphOptimizations) setGraphOptimizations(start.graphOptimizations);
+if (start.simdKernels) setSimdKernels(start.simdKernels);
 
 const models = new Map<number, LoadedModel>();
 /** Set once a run broke the engine: nothing runs here any more. */

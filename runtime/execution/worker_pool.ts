@@ -42,6 +42,7 @@ import { internal, StatusError } from '../errors.js';
 import { runtimeLimits } from '../limits.js';
 import { imageLimits } from '../kernels/image_limits.js';
 import { graphOptimizations } from '../graph/optimize/options.js';
+import { simdKernelMode } from '../simd/simd_kernels.js';
 import type { Tensor } from '../tensor.js';
 import { defaultModelCopies, folderBytes } from './model_copies.js';
 import { fromWireTensors, toWireTensors } from './tensor_transfer.js';
@@ -201,7 +202,7 @@ export class WorkerPool {
     const worker = new Worker(this.script, {
       name: `modelhost-inference-${slot}`,
       // The worker applies this thread's runtime limits (limits.ts) at start.
-      workerData: { cancelFlags, wasmCapMb: this.options.maxWasmMb ?? DEFAULT_WORKER_WASM_MB, limits: runtimeLimits(), imageLimits: imageLimits(), graphOptimizations: [...graphOptimizations()] } satisfies WorkerStartData,
+      workerData: { cancelFlags, wasmCapMb: this.options.maxWasmMb ?? DEFAULT_WORKER_WASM_MB, limits: runtimeLimits(), imageLimits: imageLimits(), graphOptimizations: [...graphOptimizations()], simdKernels: simdKernelMode() } satisfies WorkerStartData,
       resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMb ?? DEFAULT_WORKER_HEAP_MB },
     });
     let markGone = () => {};

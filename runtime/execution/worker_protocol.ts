@@ -15,6 +15,7 @@
 import type { GraphPass } from '../graph/optimize/options.js';
 import type { ImageLimits } from '../kernels/image_limits.js';
 import type { RuntimeLimits } from '../limits.js';
+import type { SimdKernelMode } from '../simd/simd_kernels.js';
 import type { SignatureInfo } from '../engine.js';
 import type { StatusCode } from '../errors.js';
 import type { SignatureDef } from '../graph/types.js';
@@ -48,6 +49,8 @@ export interface WorkerStartData {
   imageLimits: ImageLimits;
   /** The pool thread's load-time graph passes (graph/optimize/options.ts), applied at start. */
   graphOptimizations?: GraphPass[];
+  /** The pool thread's choice of SIMD kernels (simd/simd_kernels.ts), applied at start. */
+  simdKernels?: SimdKernelMode;
 }
 
 /** Cancel cells per worker: ids of cancelled runs, hashed by id (enough for the runs one worker has queued). */

@@ -2,15 +2,15 @@
  * Gathering by index: GatherV2 (axis, batch_dims), Gather, GatherNd.
  * Indices (int32 or int64, any shape) are validated on the host with
  * gather_op.cc / gather_nd_op.cc wording ("indices[1,0] = 5 is not in
- * [0, 3)"), then the gather runs as tf.gather on the backend for numeric
- * params, or as a host copy for every other dtype (strings, int64 beyond
+ * [0, 3)"), then rows are copied within the backend's memory for numeric
+ * params (dispatch.ts gatherOnBackend), or on the host for every other dtype (strings, int64 beyond
  * int32, float64, resources...).
  */
-import * as tf from '@tensorflow/tfjs-core';
 import { invalidArgument } from '../errors.js';
 import { checkTensorSize } from '../limits.js';
-import type { HostData, Tensor } from '../tensor.js';
-import { dbg, emptyTensor, isIndexType, onTf, preferTf, readInts, sliceDebugString, stridesOf, takeFlat } from './array_util.js';
+import { type HostData, Tensor } from '../tensor.js';
+import { dbg, emptyTensor, isIndexType, preferTf, readInts, sliceDebugString, stridesOf, takeFlat } from './array_util.js';
+import { gatherOnBackend } from './dispatch.js';
 import { registerKernel } from './registry.js';
 
 function product(dims: readonly number[]): number {
@@ -83,9 +83,7 @@ function gather(params: Tensor, indices: Tensor, axisT: Tensor | undefined, batc
   }
 
   if (preferTf(params)) {
-    return onTf(params.dtype, [params], (p) =>
-      tf.gather(p, tf.tensor(Int32Array.from(idx), [...indices.shape], 'int32'), axis, batchDims),
-    );
+    return Tensor.fromTf(gatherOnBackend(params.toTf(), Int32Array.from(idx), batch, outer, gatherDim, inner, outShape), params.dtype);
   }
   // Host: out[b, o, j, i] = params[b, o, idx[b, j], i]
   const perBatch = n / batch;

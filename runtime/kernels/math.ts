@@ -23,6 +23,7 @@ import { checkTensorSize } from '../limits.js';
 import { type Shape, Tensor, allocHost, shapeString, sizeOf } from '../tensor.js';
 import { castTensor } from './cast.js';
 import { runKernel, smallHostMath } from './dispatch.js';
+import { simdBatchMatMul } from '../simd/simd_kernels.js';
 import {
   type ArithOp,
   type BigArray,
@@ -864,6 +865,14 @@ export function batchMatMul(op: string, a: Tensor, b: Tensor, ta: boolean, tb: b
   }
   checkTensorSize([...batchShape, d0, d3], a.dtype);
   if (tfKind(a.dtype) === 'float' && a.size > 0 && b.size > 0) {
+    if (a.dtype === 'float32' && !xnnpackMatMul(a, ta, tb, d0)) {
+      const y = simdBatchMatMul(a.toTf(), b.toTf(), ta, tb, batchShape, d0, d1, d3);
+      if (y) {
+        const out = Tensor.fromTf(y, 'float32');
+        if (a.rank === 2 && smallHostMath(out.size)) out.values();
+        return out;
+      }
+    }
     // The backend's BatchMatMul takes rank-2 operands as they are (what tf.matMul calls after reshaping).
     if (a.rank === 2 && b.rank === 2) {
       const y = Tensor.fromTf(runKernel('BatchMatMul', { a: a.toTf(), b: b.toTf() }, { transposeA: ta, transposeB: tb }), a.dtype);
@@ -876,6 +885,18 @@ export function batchMatMul(op: string, a: Tensor, b: Tensor, ta: boolean, tb: b
   // BatchMatMul's adj_x/adj_y are adjoints (conjugate transposes); MatMul's transpose_a/b are not.
   if (isComplex(a.dtype)) return complexMatMul(a, b, ta, tb, op.startsWith('BatchMatMul'), batchShape, d0, d1, d3);
   return hostMatMul(a, b, ta, tb, batchShape, d0, d1, d3);
+}
+
+/**
+ * Rows below which an un-transposed rank-2 product stays with tfjs's XNNPACK
+ * kernel: it keeps B packed between calls (per weight tensor), which
+ * outweighs its slower inner loop when A has a few rows (batch-1 Dense
+ * layers, recurrent steps). Everything else runs on runtime/simd's kernels.
+ */
+export const XNNPACK_MAX_ROWS = 8;
+
+export function xnnpackMatMul(a: Tensor, ta: boolean, tb: boolean, rows: number): boolean {
+  return a.rank === 2 && !ta && !tb && rows < XNNPACK_MAX_ROWS;
 }
 
 /**
@@ -1010,8 +1031,8 @@ interface EinsumArrays<X> {
   reshape(x: X, shape: number[]): X;
   sum(x: X, axes: number[]): X;
   broadcastTo(x: X, shape: number[]): X;
-  /** [B, m, k] x [B, k, n] -> [B, m, n] */
-  matmul(a: X, b: X): X;
+  /** op(a) [B, m, k] x op(b) [B, k, n] -> [B, m, n], op() swapping the last two dims when ta / tb. */
+  matmul(a: X, b: X, ta: boolean, tb: boolean): X;
   /** out.flat[i] = x.flat[map[i]], or 0 where map[i] < 0. */
   take(x: X, shape: number[], map: Int32Array): X;
 }
@@ -1022,7 +1043,12 @@ const tfArrays: EinsumArrays<tf.Tensor> = {
   reshape: (x, shape) => tf.reshape(x, shape),
   sum: (x, axes) => tf.sum(x, axes),
   broadcastTo: (x, shape) => tf.broadcastTo(x, shape),
-  matmul: (a, b) => tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D),
+  matmul: (a, b, ta, tb) => {
+    const [batches, rows, cols] = a.shape as number[];
+    const [m, k] = ta ? [cols, rows] : [rows, cols];
+    const n = (b.shape as number[])[tb ? 1 : 2];
+    return (a.dtype === 'float32' && simdBatchMatMul(a, b, ta, tb, [batches], m, k, n)) || tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, ta, tb);
+  },
   take: (x, shape, map) => {
     const flat = tf.concat([tf.reshape(x, [-1]), tf.zeros([1], x.dtype)]);
     const idx = Int32Array.from(map, (m) => (m < 0 ? x.size : m));
@@ -1037,7 +1063,7 @@ const hostArrays: EinsumArrays<Tensor> = {
   reshape: (x, shape) => Tensor.fromHost(x.dtype, shape, x.values()),
   sum: (x, axes) => (axes.length ? sumHost(x, [...axes].sort((p, q) => p - q)) : x),
   broadcastTo: (x, shape) => broadcastToHost(x, shape),
-  matmul: (a, b) => hostMatMul(a, b, false, false, [a.shape[0]], a.shape[1], a.shape[2], b.shape[2]),
+  matmul: (a, b, ta, tb) => hostMatMul(a, b, ta, tb, [a.shape[0]], ta ? a.shape[2] : a.shape[1], ta ? a.shape[1] : a.shape[2], tb ? b.shape[1] : b.shape[2]),
   take: (x, shape, map) => {
     const src = x.values() as ArrayLike<number | bigint>;
     const out = allocHost(x.dtype, map.length) as Writable<number | bigint>;
@@ -1193,15 +1219,23 @@ function evalEinsum<X>(ops: EinsumArrays<X>, plan: EinsumPlan, operands: X[]): X
   const contract = la.filter((l) => lb.includes(l) && !inOutput(l));
   const freeA = la.filter((l) => !lb.includes(l));
   const freeB = lb.filter((l) => !la.includes(l));
-  const prepare = (x: X, from: string[], order: string[], shape3: number[]) => {
+  // Each operand as a [batch, rows, cols] matrix; when its labels already lie in the transposed order
+  // (contract before freeA, freeB before contract) the product reads it transposed instead of copying it.
+  const prepare = (x: X, from: string[], free: string[], contractFirst: boolean): [X, boolean] => {
+    const plain = contractFirst ? [...batch, ...contract, ...free] : [...batch, ...free, ...contract];
+    const swapped = contractFirst ? [...batch, ...free, ...contract] : [...batch, ...contract, ...free];
+    const inPlace = (order: string[]) => order.every((l, i) => from[i] === l) && order.length === from.length;
+    const transposed = !inPlace(plain) && inPlace(swapped) && contract.length > 0 && free.length > 0;
+    const order = transposed ? swapped : plain;
     const t = arrange(x, from, order);
     const target = full(order);
     const bt = ops.shape(t).every((d, i) => d === target[i]) ? t : ops.broadcastTo(t, target);
-    return ops.reshape(bt, shape3);
+    const [first, second] = transposed === contractFirst ? [free, contract] : [contract, free];
+    return [ops.reshape(bt, [prod(batch), prod(first), prod(second)]), transposed];
   };
-  const a3 = prepare(xs[0], la, [...batch, ...freeA, ...contract], [prod(batch), prod(freeA), prod(contract)]);
-  const b3 = prepare(xs[1], lb, [...batch, ...contract, ...freeB], [prod(batch), prod(contract), prod(freeB)]);
-  const product = ops.reshape(ops.matmul(a3, b3), full([...batch, ...freeA, ...freeB]));
+  const [a3, ta] = prepare(xs[0], la, freeA, false);
+  const [b3, tb] = prepare(xs[1], lb, freeB, true);
+  const product = ops.reshape(ops.matmul(a3, b3, ta, tb), full([...batch, ...freeA, ...freeB]));
   return inflated(arrange(product, [...batch, ...freeA, ...freeB], output));
 }
 

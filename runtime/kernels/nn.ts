@@ -31,6 +31,7 @@ import {
   transposeHost,
 } from './math.js';
 import { runKernel, smallHostMath } from './dispatch.js';
+import { simdConv2D, type ConvGeometry } from '../simd/simd_kernels.js';
 import { registerKernel } from './registry.js';
 
 const isTfFloat = (d: DType) => tfKind(d) === 'float';
@@ -332,6 +333,16 @@ function hostInNhwc(x: Tensor, format: Format, fn: (nhwc: Tensor) => Tensor): Te
   return transposeHost(y, [0, 3, 1, 2]);
 }
 
+/** The SIMD kernels' geometry of an NHWC convolution with this window. */
+export function convGeometry(xShape: readonly number[], fShape: readonly number[], w: Window): ConvGeometry {
+  return {
+    batch: xShape[0], inH: xShape[1], inW: xShape[2], inC: xShape[3],
+    kH: fShape[0], kW: fShape[1], outC: fShape[3],
+    sH: w.sH, sW: w.sW, dH: w.dH, dW: w.dW,
+    padTop: w.padH[0], padLeft: w.padW[0], outH: w.outH, outW: w.outW,
+  };
+}
+
 export function conv2D(op: string, attrs: Attrs, input: Tensor, filter: Tensor): Tensor {
   checkSameDtype(op, [input, filter]);
   const dtype = input.dtype;
@@ -339,6 +350,10 @@ export function conv2D(op: string, attrs: Attrs, input: Tensor, filter: Tensor):
   const { format, window: w, groups, outShape } = planConv2D(op, attrs, input, filter);
   if (sizeOf(outShape) === 0 || input.size === 0 || filter.size === 0) {
     return Tensor.fromHost(dtype, outShape, allocHost(dtype, sizeOf(outShape)));
+  }
+  if (dtype === 'float32' && format === 'NHWC' && groups === 1) {
+    const y = simdConv2D(input.toTf(), filter.toTf(), convGeometry(input.shape, filter.shape, w));
+    if (y) return Tensor.fromTf(y, 'float32');
   }
   if (isTfFloat(dtype)) {
     return runTf(dtype, [input, filter], (x, f) => inNhwc(x, format, (xx) => tfConv2D(xx, f as tf.Tensor4D, w, groups)));

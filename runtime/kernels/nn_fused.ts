@@ -24,9 +24,10 @@ import { Tensor, shapeString } from '../tensor.js';
 import type { Attrs } from './attrs.js';
 import { directDispatch, runKernel, smallHostMath } from './dispatch.js';
 import { unsupportedDtype } from './host_math.js';
-import { batchMatMul, runTf, tfKind } from './math.js';
-import { conv2D, depthwiseConv2D, explicitPad, planConv2D, planDepthwise, type ConvPlan } from './nn.js';
+import { batchMatMul, runTf, tfKind, xnnpackMatMul } from './math.js';
+import { conv2D, convGeometry, depthwiseConv2D, explicitPad, planConv2D, planDepthwise, type ConvPlan } from './nn.js';
 import { registerKernel, type KernelCache } from './registry.js';
+import { simdBatchMatMul, simdConv2D } from '../simd/simd_kernels.js';
 
 type FusedOp = '_FusedConv2D' | '_FusedDepthwiseConv2dNative' | '_FusedMatMul';
 
@@ -38,6 +39,21 @@ const TFJS_ACTIVATION: Record<string, tf.fused.Activation> = {
   LeakyRelu: 'leakyrelu',
   Sigmoid: 'sigmoid',
 };
+
+/** Activations runtime/simd's kernels apply as a clamp to [lo, hi] while storing the product. */
+const CLAMP: Record<string, [number, number]> = {
+  none: [-Infinity, Infinity],
+  Relu: [0, Infinity],
+  Relu6: [0, 6],
+};
+
+/** The activation of a SIMD kernel's result when it is not a clamp the kernel applied. */
+function afterClamp(y: tf.Tensor, act: string | undefined, attrs: Attrs): tf.Tensor {
+  if (act === undefined || CLAMP[act]) return y;
+  const z = tf.tidy(() => activation(act, y, attrs.float('leakyrelu_alpha', 0.2)));
+  y.dispose();
+  return z;
+}
 
 /** Extra operands each fused op takes. */
 const ARITY: Record<string, number> = { BiasAdd: 1, Add: 1, Mul: 1, FusedBatchNorm: 4 };
@@ -249,8 +265,15 @@ function fusedConv(op: '_FusedConv2D' | '_FusedDepthwiseConv2dNative', attrs: At
     ((w.sH === 1 && w.sW === 1) || (w.dH === 1 && w.dW === 1)) &&
     plan.outShape.every((d) => d > 0) &&
     x.size > 0;
-  const affine = fast ? affineOf(fused, args, channels, 4, attrs.float('epsilon', 0.0001)) : undefined;
-  if (affine) {
+  const ownConv = !depthwise && x.dtype === 'float32' && !nchw && plan.groups === 1 && plan.outShape.every((d) => d > 0) && x.size > 0;
+  const affine = fast || ownConv ? affineOf(fused, args, channels, 4, attrs.float('epsilon', 0.0001)) : undefined;
+  if (affine && ownConv) {
+    const folded = foldedOperands(cache, filter, args, affine, undefined);
+    const [lo, hi] = CLAMP[affine.activation ?? 'none'] ?? CLAMP.none;
+    const y = simdConv2D(x.toTf(), folded.filter.toTf(), convGeometry(x.shape, filter.shape, w), { bias: folded.bias?.toTf(), lo, hi });
+    if (y) return Tensor.fromTf(afterClamp(y, affine.activation, attrs), 'float32');
+  }
+  if (affine && fast) {
     const folded = foldedOperands(cache, filter, args, affine, undefined);
     const act = affine.activation === undefined ? 'linear' : TFJS_ACTIVATION[affine.activation];
     const operands = folded.bias ? [x, folded.filter, folded.bias] : [x, folded.filter];
@@ -294,9 +317,19 @@ function fusedMatMul(attrs: Attrs, inputs: Tensor[], cache: KernelCache | undefi
   const rows = ta ? a.shape[1] : a.shape[0];
   const fast = a.dtype === 'float32' && rows > 0 && channels > 0 && inner[0] > 0;
   const affine = fast ? affineOf(fused, args, channels, 2, 0) : undefined;
+  const k = inner[0];
+  if (affine && !xnnpackMatMul(a, ta, tb, rows)) {
+    const folded = foldedOperands(cache, b, args, affine, tb ? k : undefined);
+    const [lo, hi] = CLAMP[affine.activation ?? 'none'] ?? CLAMP.none;
+    const y = simdBatchMatMul(a.toTf(), folded.filter.toTf(), ta, tb, [], rows, k, channels, { bias: folded.bias?.toTf(), lo, hi });
+    if (y) {
+      const out = Tensor.fromTf(afterClamp(y, affine.activation, attrs), 'float32');
+      if (smallHostMath(out.size)) out.values();
+      return out;
+    }
+  }
   // tfjs-backend-wasm 4.22's _FusedMatMul adds the bias at wrong offsets when an operand is transposed (and M > 1).
   if (affine && !((ta || tb) && affine.shift)) {
-    const k = inner[0];
     const folded = foldedOperands(cache, b, args, affine, tb ? k : undefined);
     const act = affine.activation === undefined ? 'linear' : TFJS_ACTIVATION[affine.activation];
     if (act !== undefined && directDispatch()) {

@@ -9,6 +9,7 @@
  * (stdout still holds only the response body).
  */
 import fs from 'node:fs';
+import { setSimdKernels, simdKernelMode, type SimdKernelMode } from '../../runtime/simd/simd_kernels.js';
 import type { Command } from 'commander';
 import { formatPredictResponse, parsePredictRequest } from '../../runtime/codec/index.js';
 import { backendDescription } from '../../runtime/backend.js';
@@ -77,15 +78,17 @@ export function addRunCommand(program: Command): void {
     .option('--tag_set <tags>', 'comma-separated tag set of the MetaGraph', 'serve')
     .option('--max_tensor_elements <n>', 'most elements one tensor may have (as for serve)', String(DEFAULT_MAX_TENSOR_ELEMENTS))
     .option('--graph_optimizations <passes>', "load-time graph passes: 'all', 'none' or a comma-separated list (as for serve)", 'all')
+    .option('--simd_kernels <mode>', 'which kernels run float32 products and convolutions: auto, fma, plain or off (as for serve)', simdKernelMode())
     .option('--profile', 'after the run, time --profile_runs more runs per op type and per node; tables on stderr')
     .option('--profile_runs <n>', `runs to profile with --profile (1-${MAX_PROFILE_RUNS})`, '10')
     .action(
       async (
         dir: string,
-        opts: { request: string; signature_def?: string; tag_set: string; max_tensor_elements: string; graph_optimizations: string; profile?: boolean; profile_runs: string },
+        opts: { request: string; signature_def?: string; tag_set: string; max_tensor_elements: string; graph_optimizations: string; simd_kernels: SimdKernelMode; profile?: boolean; profile_runs: string },
       ) => {
         setRuntimeLimits({ maxTensorElements: Number(opts.max_tensor_elements) }); // INVALID_ARGUMENT unless a whole number >= 1
         const graphOptimizations = parseGraphOptimizations(opts.graph_optimizations);
+        setSimdKernels(opts.simd_kernels); // INVALID_ARGUMENT unless a mode
         const profileRuns = opts.profile ? parseProfileRuns(opts.profile_runs) : undefined;
         const body = opts.request.startsWith('@') ? fs.readFileSync(opts.request.slice(1), 'utf8') : opts.request;
         const out = await runPredict(dir, body, {

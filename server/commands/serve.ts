@@ -38,6 +38,7 @@ import { DEFAULT_MAX_JSON_DEPTH } from '../../runtime/codec/index.js';
 import { DEFAULT_MAX_GIF_FRAMES, DEFAULT_MAX_IMAGE_PIXELS } from '../../runtime/kernels/image_limits.js';
 import { DEFAULT_REQUEST_LOG_DIR, DEFAULT_REQUEST_LOG_MAX_FILE_BYTES, DEFAULT_REQUEST_LOG_QUEUE_BYTES } from '../request_log/request_logger.js';
 import { parseGraphOptimizations, type GraphOptimizations } from '../../runtime/graph/optimize/options.js';
+import { SIMD_KERNEL_MODES, simdKernelMode, type SimdKernelMode } from '../../runtime/simd/simd_kernels.js';
 import { addNoEffectFlags, noEffectLogLine, parseGrpcChannelArguments, tfInt, versionText, type GrpcChannelArgument } from './tf_serving_flags.js';
 
 interface ServeFlags {
@@ -98,6 +99,7 @@ interface ServeFlags {
   max_image_pixels: number;
   max_gif_frames: number;
   graph_optimizations?: GraphOptimizations;
+  simd_kernels: SimdKernelMode;
   enable_signature_method_name_check: boolean;
   enable_per_model_batching_parameters?: boolean;
   version: boolean;
@@ -161,6 +163,11 @@ function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number >= 1.');
   return n;
+}
+
+function simdMode(value: string): SimdKernelMode {
+  if (!(SIMD_KERNEL_MODES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${SIMD_KERNEL_MODES.join(', ')}`);
+  return value as SimdKernelMode;
 }
 
 function graphPasses(value: string): GraphOptimizations {
@@ -304,6 +311,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     imageLimits: { maxPixels: flags.max_image_pixels, maxGifFrames: flags.max_gif_frames },
     requestLog: { dir: flags.request_log_dir, maxFileBytes: flags.request_log_max_file_bytes, maxQueueBytes: flags.request_log_queue_bytes },
     graphOptimizations: flags.graph_optimizations,
+    simdKernels: flags.simd_kernels,
     objectStore: { cacheDir: flags.model_cache_dir, maxVersionObjects: flags.object_store_max_version_objects, maxVersionBytes: flags.object_store_max_version_bytes },
     statsMaxSeries: flags.stats_max_series,
     log,
@@ -408,6 +416,7 @@ export function addServeCommand(program: Command): void {
     .option('--max_image_pixels <n>', 'largest image (height x width, x frames for GIF) the decode ops accept; larger answers 400 before decoding', positiveInteger, DEFAULT_MAX_IMAGE_PIXELS)
     .option('--max_gif_frames <n>', 'most frames a GIF the decode ops accept may have; more answers 400', positiveInteger, DEFAULT_MAX_GIF_FRAMES)
     .option('--graph_optimizations <passes>', "load-time graph passes: 'all', 'none' or a comma-separated list of constant_folding, identity_pruning, invariant_caching, fusion, batchnorm_folding (default: $MODELHOST_GRAPH_OPTIMIZATIONS, else all)", graphPasses)
+    .option('--simd_kernels <mode>', "which kernels run float32 matrix products and convolutions: auto (modelhost's WebAssembly kernels with fused multiply-add where this Node.js can, else plain SIMD128), fma, plain, or off (tfjs-backend-wasm's own) (default: $MODELHOST_SIMD_KERNELS, else auto)", simdMode, simdKernelMode())
     .option('--metadata_max_description_chars <n>', "longest description of a version (characters)", positiveInteger, DEFAULT_METADATA_LIMITS.maxDescriptionChars)
     .option('--metadata_max_tags <n>', 'most tags a version may have', nonNegativeInteger, DEFAULT_METADATA_LIMITS.maxTags)
     .option('--metadata_max_metrics <n>', 'most metrics a version may have', nonNegativeInteger, DEFAULT_METADATA_LIMITS.maxMetrics)

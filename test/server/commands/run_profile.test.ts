@@ -53,7 +53,7 @@ describe('modelhost run --profile', () => {
     const r = await modelhost('run', MODEL, '--request', body(), '--profile', '--profile_runs', '3');
     expect(r.code).toBe(0);
     expectTfAnswer(r.stdout);
-    expect(r.stderr).toMatch(/^backend: wasm \(SIMD, 1 thread\)$/m);
+    expect(r.stderr).toMatch(/^backend: wasm \(SIMD, 1 thread; products and convolutions: modelhost's SIMD kernels, fused multiply-add\)$/m);
     expect(r.stderr).toMatch(/^profile: 3 run\(s\), [\d.]+ ms per run/m);
     expect(r.stderr).toMatch(/^op +count\/run +total ms +ms\/run +share$/m);
     // The conv, its BatchNorm and ReLU run as one fused kernel, once per run.
@@ -69,6 +69,16 @@ describe('modelhost run --profile', () => {
     expect(r.stderr).toMatch(/^Conv2D +1\.00 /m);
     expect(r.stderr).toMatch(/^FusedBatchNormV3|^Rsqrt +1\.00 /m);
     expect(r.stderr).not.toMatch(/_FusedConv2D/);
+  });
+
+  it("with --simd_kernels=off runs tfjs's own convolution, with the same answer", async () => {
+    const r = await modelhost('run', MODEL, '--request', body(), '--simd_kernels=off', '--profile', '--profile_runs', '2');
+    expect(r.code).toBe(0);
+    expectTfAnswer(r.stdout);
+    expect(r.stderr).toMatch(/^backend: wasm \(SIMD, 1 thread; products and convolutions: tfjs's kernels\)$/m);
+    const bad = await modelhost('run', MODEL, '--request', body(), '--simd_kernels=avx512');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--simd_kernels must be one of auto, fma, plain, off, got 'avx512'/);
   });
 
   it('refuses a bad --profile_runs or --graph_optimizations, naming it', async () => {

@@ -1,0 +1,339 @@
+// AssemblyScript (compiled to WebAssembly with SIMD128 by `npm run build:simd`),
+// not TypeScript: tsconfig.json excludes this folder.
+//
+// Single-threaded float32 matrix products and convolutions that work in the
+// memory of tfjs-backend-wasm itself (imported as env.memory): every pointer is
+// a byte offset into that heap, operands are tfjs tensors' storage, and
+// `scratch` is a block the caller allocated there with SCRATCH_BYTES bytes.
+// The module has no data segments, globals or allocator of its own, so it
+// never writes outside the output and the scratch block.
+//
+// Blocking as in Goto's GEMM: B is packed a KC × NC block at a time into
+// panels of NR columns, A an MC × KC block at a time into panels of MR rows,
+// and a 4 × 8 register tile (eight f32x4 accumulators) runs over each pair
+// of panels. The epilogue (bias per column, clamp to [lo, hi]) runs on the
+// last K block, before the tile is stored.
+
+const MR: i32 = 4;
+const NR: i32 = 8;
+const KC: i32 = 256;
+const MC: i32 = 64;
+const NC: i32 = 2048;
+
+/** Bytes of scratch the caller provides: packed B, packed A and one edge tile. */
+export const SCRATCH_BYTES: i32 = (KC * NC + MC * KC + MR * NR) * 4;
+
+/** Packs B[k0 .. k0+kc, j0 .. j0+nc] (element (p, j) at b + 4 (p brs + j bcs)) into NR-column panels, zero-padded. */
+function packB(b: usize, brs: i32, bcs: i32, k0: i32, kc: i32, j0: i32, nc: i32, pb: usize): void {
+  for (let jj = 0; jj < nc; jj += NR) {
+    const w = min(NR, nc - jj);
+    let out = pb + <usize>(jj * kc) * 4;
+    let row = b + (<usize>k0 * brs + <usize>(j0 + jj) * bcs) * 4;
+    const rowStep = <usize>brs * 4;
+    if (w == NR && bcs == 1) {
+      for (let p = 0; p < kc; p++) {
+        v128.store(out, v128.load(row));
+        v128.store(out, v128.load(row, 16), 16);
+        out += NR * 4;
+        row += rowStep;
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        for (let j = 0; j < NR; j++) {
+          store<f32>(out + <usize>j * 4, j < w ? load<f32>(row + <usize>(j * bcs) * 4) : 0);
+        }
+        out += NR * 4;
+        row += rowStep;
+      }
+    }
+  }
+}
+
+/** Packs rows i0 .. i0+mc, columns k0 .. k0+kc of A (element (i, p) at a + 4 (i ars + p acs)) into MR-row panels. */
+function packA(a: usize, ars: i32, acs: i32, i0: i32, mc: i32, k0: i32, kc: i32, pa: usize): void {
+  for (let ii = 0; ii < mc; ii += MR) {
+    const h = min(MR, mc - ii);
+    const out = pa + <usize>(ii * kc) * 4;
+    for (let i = 0; i < MR; i++) {
+      let dst = out + <usize>i * 4;
+      if (i >= h) {
+        for (let p = 0; p < kc; p++) {
+          store<f32>(dst, 0);
+          dst += MR * 4;
+        }
+        continue;
+      }
+      let src = a + (<usize>(i0 + ii + i) * ars + <usize>k0 * acs) * 4;
+      const step = <usize>acs * 4;
+      for (let p = 0; p < kc; p++) {
+        store<f32>(dst, load<f32>(src));
+        dst += MR * 4;
+        src += step;
+      }
+    }
+  }
+}
+
+/**
+ * Packs rows i0 .. i0+mc of the im2col matrix of an NHWC image (columns
+ * k0 .. k0+kc, column p = (ky kW + kx) cin + ci) into MR-row panels: each row
+ * is one output pixel, its columns the input window, zeros outside the image.
+ */
+function packConvA(
+  x: usize, h: i32, w: i32, cin: i32,
+  kw: i32, sh: i32, sw: i32, dh: i32, dw: i32, padTop: i32, padLeft: i32, oh: i32, ow: i32,
+  i0: i32, mc: i32, k0: i32, kc: i32, pa: usize,
+): void {
+  const perImage = oh * ow;
+  for (let ii = 0; ii < mc; ii += MR) {
+    const rows = min(MR, mc - ii);
+    const out = pa + <usize>(ii * kc) * 4;
+    for (let i = 0; i < MR; i++) {
+      let dst = out + <usize>i * 4;
+      if (i >= rows) {
+        for (let p = 0; p < kc; p++) {
+          store<f32>(dst, 0);
+          dst += MR * 4;
+        }
+        continue;
+      }
+      const r = i0 + ii + i;
+      const n = r / perImage;
+      const rem = r - n * perImage;
+      const oy = rem / ow;
+      const ox = rem - oy * ow;
+      const iy0 = oy * sh - padTop;
+      const ix0 = ox * sw - padLeft;
+      const image = x + <usize>n * <usize>(h * w * cin) * 4;
+      // Walk the columns in runs of consecutive channels of one (ky, kx).
+      let p = k0;
+      const end = k0 + kc;
+      while (p < end) {
+        const tap = p / cin;
+        const ci = p - tap * cin;
+        const ky = tap / kw;
+        const kx = tap - ky * kw;
+        const run = min(cin - ci, end - p);
+        const iy = iy0 + ky * dh;
+        const ix = ix0 + kx * dw;
+        if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
+          for (let q = 0; q < run; q++) {
+            store<f32>(dst, 0);
+            dst += MR * 4;
+          }
+        } else {
+          let src = image + <usize>((iy * w + ix) * cin + ci) * 4;
+          for (let q = 0; q < run; q++) {
+            store<f32>(dst, load<f32>(src));
+            dst += MR * 4;
+            src += 4;
+          }
+        }
+        p += run;
+      }
+    }
+  }
+}
+
+/** a × b + c per lane: fused (one rounding) in the FMA build, else a multiply then an add. */
+@inline
+function madd(a: v128, b: v128, c: v128): v128 {
+  if (FMA) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
+/**
+ * One MR × NR tile over a K block: acc = pa · pb; then acc += C when
+ * `accumulate`; on the last block (`last`) bias and clamp; stores the
+ * h × w valid part to C (row stride ldc elements).
+ */
+@inline
+function tile(
+  pa: usize, pb: usize, kc: i32, c: usize, ldc: i32, h: i32, w: i32,
+  accumulate: bool, last: bool, bias: usize, lo: f32, hi: f32, t: usize,
+): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let a = v128.load32_splat(pa);
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
+    a = v128.load32_splat(pa, 4);
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
+    a = v128.load32_splat(pa, 8);
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
+    a = v128.load32_splat(pa, 12);
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
+    pa += MR * 4;
+    pb += NR * 4;
+  }
+  const full = h == MR && w == NR;
+  const r0 = c;
+  const r1 = r0 + <usize>ldc * 4;
+  const r2 = r1 + <usize>ldc * 4;
+  const r3 = r2 + <usize>ldc * 4;
+  if (accumulate && full) {
+    c00 = f32x4.add(c00, v128.load(r0));
+    c01 = f32x4.add(c01, v128.load(r0, 16));
+    c10 = f32x4.add(c10, v128.load(r1));
+    c11 = f32x4.add(c11, v128.load(r1, 16));
+    c20 = f32x4.add(c20, v128.load(r2));
+    c21 = f32x4.add(c21, v128.load(r2, 16));
+    c30 = f32x4.add(c30, v128.load(r3));
+    c31 = f32x4.add(c31, v128.load(r3, 16));
+  }
+  if (last && full) {
+    if (bias != 0) {
+      const b0 = v128.load(bias);
+      const b1 = v128.load(bias, 16);
+      c00 = f32x4.add(c00, b0);
+      c01 = f32x4.add(c01, b1);
+      c10 = f32x4.add(c10, b0);
+      c11 = f32x4.add(c11, b1);
+      c20 = f32x4.add(c20, b0);
+      c21 = f32x4.add(c21, b1);
+      c30 = f32x4.add(c30, b0);
+      c31 = f32x4.add(c31, b1);
+    }
+    if (lo > -Infinity) {
+      const l = f32x4.splat(lo);
+      c00 = f32x4.pmax(c00, l);
+      c01 = f32x4.pmax(c01, l);
+      c10 = f32x4.pmax(c10, l);
+      c11 = f32x4.pmax(c11, l);
+      c20 = f32x4.pmax(c20, l);
+      c21 = f32x4.pmax(c21, l);
+      c30 = f32x4.pmax(c30, l);
+      c31 = f32x4.pmax(c31, l);
+    }
+    if (hi < Infinity) {
+      const u = f32x4.splat(hi);
+      c00 = f32x4.pmin(c00, u);
+      c01 = f32x4.pmin(c01, u);
+      c10 = f32x4.pmin(c10, u);
+      c11 = f32x4.pmin(c11, u);
+      c20 = f32x4.pmin(c20, u);
+      c21 = f32x4.pmin(c21, u);
+      c30 = f32x4.pmin(c30, u);
+      c31 = f32x4.pmin(c31, u);
+    }
+  }
+  if (full) {
+    v128.store(r0, c00);
+    v128.store(r0, c01, 16);
+    v128.store(r1, c10);
+    v128.store(r1, c11, 16);
+    v128.store(r2, c20);
+    v128.store(r2, c21, 16);
+    v128.store(r3, c30);
+    v128.store(r3, c31, 16);
+    return;
+  }
+  // Edge tile: through the scratch tile, element by element.
+  v128.store(t, c00);
+  v128.store(t, c01, 16);
+  v128.store(t, c10, 32);
+  v128.store(t, c11, 48);
+  v128.store(t, c20, 64);
+  v128.store(t, c21, 80);
+  v128.store(t, c30, 96);
+  v128.store(t, c31, 112);
+  for (let i = 0; i < h; i++) {
+    for (let j = 0; j < w; j++) {
+      const dst = c + <usize>(i * ldc + j) * 4;
+      let v = load<f32>(t + <usize>(i * NR + j) * 4);
+      if (accumulate) v += load<f32>(dst);
+      if (last) {
+        if (bias != 0) v += load<f32>(bias + <usize>j * 4);
+        // NaN stays NaN, as f32x4.pmax/pmin and TF's clamps leave it.
+        if (v < lo) v = lo;
+        if (v > hi) v = hi;
+      }
+      store<f32>(dst, v);
+    }
+  }
+}
+
+/** C[i, j] = clamp(Σp A(i, p) B(p, j) + bias[j], lo, hi), C dense m × n. */
+function product(
+  conv: bool,
+  a: usize, ars: i32, acs: i32,
+  x: usize, h: i32, w: i32, cin: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32, padTop: i32, padLeft: i32, oh: i32, ow: i32,
+  b: usize, brs: i32, bcs: i32,
+  c: usize, m: i32, n: i32, k: i32,
+  bias: usize, lo: f32, hi: f32, scratch: usize,
+): void {
+  const pb = scratch;
+  const pa = scratch + <usize>(KC * NC) * 4;
+  const t = pa + <usize>(MC * KC) * 4;
+  if (k == 0) {
+    // Nothing to sum: the epilogue of zeros.
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let v: f32 = bias != 0 ? load<f32>(bias + <usize>j * 4) : 0;
+        if (v < lo) v = lo;
+        if (v > hi) v = hi;
+        store<f32>(c + <usize>(i * n + j) * 4, v);
+      }
+    }
+    return;
+  }
+  for (let j0 = 0; j0 < n; j0 += NC) {
+    const nc = min(NC, n - j0);
+    for (let k0 = 0; k0 < k; k0 += KC) {
+      const kc = min(KC, k - k0);
+      const last = k0 + kc == k;
+      packB(b, brs, bcs, k0, kc, j0, nc, pb);
+      for (let i0 = 0; i0 < m; i0 += MC) {
+        const mc = min(MC, m - i0);
+        if (conv) packConvA(x, h, w, cin, kw, sh, sw, dh, dw, padTop, padLeft, oh, ow, i0, mc, k0, kc, pa);
+        else packA(a, ars, acs, i0, mc, k0, kc, pa);
+        for (let ii = 0; ii < mc; ii += MR) {
+          const rows = min(MR, mc - ii);
+          const ap = pa + <usize>(ii * kc) * 4;
+          const crow = c + (<usize>(i0 + ii) * n + j0) * 4;
+          for (let jj = 0; jj < nc; jj += NR) {
+            const biasAt = bias != 0 ? bias + <usize>(j0 + jj) * 4 : 0;
+            tile(ap, pb + <usize>(jj * kc) * 4, kc, crow + <usize>jj * 4, n, rows, min(NR, nc - jj), k0 > 0, last, biasAt, lo, hi, t);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * C = clamp(A · B + bias, lo, hi) for one m × k by k × n product. A's element
+ * (i, p) is at a + 4 (i ars + p acs), B's (p, j) at b + 4 (p brs + j bcs): a
+ * transposed operand is just swapped strides. C is dense, row-major. bias:
+ * 0 or n floats. lo/hi: -inf/inf for none.
+ */
+export function matmul(
+  a: usize, ars: i32, acs: i32, b: usize, brs: i32, bcs: i32, c: usize,
+  m: i32, n: i32, k: i32, bias: usize, lo: f32, hi: f32, scratch: usize,
+): void {
+  product(false, a, ars, acs, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b, brs, bcs, c, m, n, k, bias, lo, hi, scratch);
+}
+
+/**
+ * NHWC convolution as an implicit GEMM: out[batch, oh, ow, cout] =
+ * clamp(conv(x, filter) + bias, lo, hi), filter [kh, kw, cin, cout] (HWIO,
+ * TF's layout), padding given as the top/left pads (bottom/right follow
+ * from the output size).
+ */
+export function conv2d(
+  x: usize, batch: i32, h: i32, w: i32, cin: i32,
+  filter: usize, kh: i32, kw: i32, cout: i32,
+  sh: i32, sw: i32, dh: i32, dw: i32, padTop: i32, padLeft: i32, oh: i32, ow: i32,
+  out: usize, bias: usize, lo: f32, hi: f32, scratch: usize,
+): void {
+  product(true, 0, 0, 0, x, h, w, cin, kw, sh, sw, dh, dw, padTop, padLeft, oh, ow,
+    filter, cout, 1, out, batch * oh * ow, cout, kh * kw * cin, bias, lo, hi, scratch);
+}

@@ -1,0 +1,278 @@
+/**
+ * modelhost's own WebAssembly SIMD kernels (assembly/gemm.ts, compiled by
+ * `npm run build:simd` into dist/runtime/simd/), bound to the memory of
+ * tfjs-backend-wasm on this thread: they read tfjs tensors where they lie
+ * and write into tensors the backend allocated, with no copies.
+ *
+ * Why: tfjs-backend-wasm 4.22 hands XNNPACK only un-transposed, unbatched
+ * products; every batched or transposed BatchMatMul (attention, Einsum)
+ * runs a scalar triple loop at ~2 GFLOP/s. These kernels run all of them
+ * through one packed GEMM, and with relaxed SIMD's fused multiply-add
+ * (`f32x4.relaxed_madd`, one rounding per step as in TF's Eigen/oneDNN
+ * kernels) they outrun XNNPACK's single-threaded SIMD128 convolutions too.
+ *
+ * Modes (`setSimdKernels`, `--simd_kernels`, $MODELHOST_SIMD_KERNELS): 'auto' (the default) takes the
+ * FMA build when this V8 can compile relaxed SIMD (Node 20 needs
+ * --experimental-wasm-relaxed-simd, set here before compiling; later Node
+ * versions have it on), else the plain SIMD128 build; 'fma' and 'plain'
+ * force one; 'off' leaves every product to tfjs.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import fs from 'node:fs';
+import path from 'node:path';
+import v8 from 'node:v8';
+import { internal, invalidArgument } from '../errors.js';
+import { packageRoot } from '../package_root.js';
+
+/** The parts of the WebAssembly JS API used here (the ES2022 lib this project compiles against has no typings for it). */
+interface WebAssemblyApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: unknown };
+}
+type WasmModule = { readonly wasmModule: unique symbol };
+type WasmMemory = { readonly buffer: ArrayBuffer };
+const WebAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+export const SIMD_KERNEL_MODES = ['auto', 'fma', 'plain', 'off'] as const;
+export type SimdKernelMode = (typeof SIMD_KERNEL_MODES)[number];
+
+interface GemmExports {
+  matmul(a: number, ars: number, acs: number, b: number, brs: number, bcs: number, c: number, m: number, n: number, k: number, bias: number, lo: number, hi: number, scratch: number): void;
+  conv2d(
+    x: number, batch: number, h: number, w: number, cin: number,
+    filter: number, kh: number, kw: number, cout: number,
+    sh: number, sw: number, dh: number, dw: number, padTop: number, padLeft: number, oh: number, ow: number,
+    out: number, bias: number, lo: number, hi: number, scratch: number,
+  ): void;
+  SCRATCH_BYTES: { value: number };
+}
+
+/** What the kernels need of tfjs-backend-wasm's BackendWasm. */
+interface WasmBackend {
+  wasm: { asm: { memory: WasmMemory }; _malloc(bytes: number): number };
+  dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+interface Bound {
+  backend: WasmBackend;
+  kernels: GemmExports;
+  scratch: number;
+  build: 'fma' | 'plain';
+}
+
+/** From $MODELHOST_SIMD_KERNELS when it names a mode (child processes of benchmarks), else 'auto'. */
+let mode: SimdKernelMode = (SIMD_KERNEL_MODES as readonly string[]).includes(process.env.MODELHOST_SIMD_KERNELS ?? '')
+  ? (process.env.MODELHOST_SIMD_KERNELS as SimdKernelMode)
+  : 'auto';
+let bound: Bound | undefined;
+/** Set once binding failed on this backend (no build, no relaxed SIMD when forced): tfjs runs the products. */
+let unavailable: tf.KernelBackend | undefined;
+
+/** Chooses the kernels for this thread (before the first product; later calls rebind). */
+export function setSimdKernels(m: SimdKernelMode): void {
+  if (!SIMD_KERNEL_MODES.includes(m)) throw invalidArgument(`--simd_kernels must be one of ${SIMD_KERNEL_MODES.join(', ')}, got '${m}'`);
+  mode = m;
+  bound = undefined;
+  unavailable = undefined;
+}
+
+export function simdKernelMode(): SimdKernelMode {
+  return mode;
+}
+
+function wasmFile(build: 'fma' | 'plain'): string {
+  return path.join(packageRoot(), 'dist', 'runtime', 'simd', build === 'fma' ? 'gemm-fma.wasm' : 'gemm.wasm');
+}
+
+const compiled = new Map<string, WasmModule>();
+
+function compile(build: 'fma' | 'plain'): WasmModule | undefined {
+  const hit = compiled.get(build);
+  if (hit) return hit;
+  const file = wasmFile(build);
+  if (!fs.existsSync(file)) {
+    if (mode === 'auto') return undefined;
+    throw internal(`modelhost's SIMD kernels are not built (${file} missing): run npm run build`);
+  }
+  const bytes = fs.readFileSync(file);
+  if (build === 'fma') {
+    // Relaxed SIMD is a finished proposal that V8 11.3 (Node 20) still keeps behind this flag;
+    // wasm features are read when a module is compiled, so setting it now takes effect.
+    if (!WebAssembly.validate(bytes)) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    if (!WebAssembly.validate(bytes)) {
+      if (mode === 'fma') throw internal('this V8 cannot compile relaxed SIMD (--simd_kernels=fma); use plain or auto');
+      return undefined;
+    }
+  }
+  const module = new WebAssembly.Module(bytes);
+  compiled.set(build, module);
+  return module;
+}
+
+/** The kernels bound to this thread's tfjs WASM backend; undefined when tfjs should run the product. */
+function kernels(): Bound | undefined {
+  if (mode === 'off') return undefined;
+  const engine = tf.engine();
+  if (engine.backendName !== 'wasm') return undefined;
+  const backend = engine.backend as unknown as WasmBackend;
+  if (bound?.backend === backend) return bound;
+  if (unavailable === engine.backend) return undefined;
+  const builds: ('fma' | 'plain')[] = mode === 'auto' ? ['fma', 'plain'] : [mode];
+  for (const build of builds) {
+    const module = compile(build);
+    if (!module) continue;
+    const instance = new WebAssembly.Instance(module, { env: { memory: backend.wasm.asm.memory } });
+    const exports = instance.exports as unknown as GemmExports;
+    // Kept for the thread's life: 2 MiB, the packed blocks of one product.
+    const scratch = backend.wasm._malloc(exports.SCRATCH_BYTES.value);
+    bound = { backend, kernels: exports, scratch, build };
+    return bound;
+  }
+  unavailable = engine.backend;
+  return undefined;
+}
+
+/** Which build runs the products on this thread: 'fma', 'plain', or 'off' (tfjs runs them). */
+export function simdKernelBuild(): 'fma' | 'plain' | 'off' {
+  return kernels()?.build ?? 'off';
+}
+
+/** True when float32 products on this thread run on these kernels. */
+export function simdKernelsActive(): boolean {
+  return kernels() !== undefined;
+}
+
+function offsetOf(b: Bound, t: tf.Tensor): number {
+  const data = b.backend.dataIdMap.get(t.dataId);
+  if (!data) throw internal('SIMD kernel operand is not in the WASM backend');
+  return data.memoryOffset;
+}
+
+function output(b: Bound, shape: number[]): { tensor: tf.Tensor; at: number } {
+  const info = b.backend.makeOutput(shape, 'float32');
+  const at = b.backend.dataIdMap.get(info.dataId)!.memoryOffset;
+  return { tensor: tf.engine().makeTensorFromTensorInfo(info), at };
+}
+
+/** bias + clamp after the product: a [n] float32 vector or none, and [lo, hi] (±Infinity for none). */
+export interface Epilogue {
+  bias?: tf.Tensor;
+  lo: number;
+  hi: number;
+}
+
+const NO_EPILOGUE: Epilogue = { lo: -Infinity, hi: Infinity };
+
+/**
+ * op(A) · op(B) over broadcast batch dims, as TF's BatchMatMulV2 computes it:
+ * `a` [...aBatch, rows, cols], `b` likewise, op() transposing the last two
+ * dims when ta/tb; shapes already checked (batchShape is the broadcast of the
+ * two batch shapes, [m, k] · [k, n] the matrices). Float32 tensors of the
+ * WASM backend. Undefined when these kernels are off: run tfjs's.
+ */
+export function simdBatchMatMul(
+  a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean,
+  batchShape: readonly number[], m: number, k: number, n: number,
+  epilogue: Epilogue = NO_EPILOGUE,
+): tf.Tensor | undefined {
+  const bound = kernels();
+  if (!bound) return undefined;
+  const { tensor, at } = output(bound, [...batchShape, m, n]);
+  const batches = batchShape.reduce((p, d) => p * d, 1);
+  if (m === 0 || n === 0 || batches === 0) return tensor;
+  const aRows = a.shape[a.rank - 2];
+  const aCols = a.shape[a.rank - 1];
+  const bRows = b.shape[b.rank - 2];
+  const bCols = b.shape[b.rank - 1];
+  // Strides of op(A) (i, p) and op(B) (p, j) in elements.
+  const [ars, acs] = ta ? [1, aCols] : [aCols, 1];
+  const [brs, bcs] = tb ? [1, bCols] : [bCols, 1];
+  const aAt = offsetOf(bound, a);
+  const bAt = offsetOf(bound, b);
+  const biasAt = epilogue.bias ? offsetOf(bound, epilogue.bias) : 0;
+  const aIndex = batchOffsets(a.shape.slice(0, -2), batchShape);
+  const bIndex = batchOffsets(b.shape.slice(0, -2), batchShape);
+  const { matmul } = bound.kernels;
+  const scratch = bound.scratch;
+  if (bIndex === SHARED && !ta) {
+    // One right-hand matrix for every batch: the batches are rows of one product (A dense when not
+    // transposed and not broadcast).
+    if (aIndex === undefined) {
+      matmul(aAt, ars, acs, bAt, brs, bcs, at, batches * m, n, k, biasAt, epilogue.lo, epilogue.hi, scratch);
+      return tensor;
+    }
+  }
+  for (let i = 0; i < batches; i++) {
+    const ai = aIndex === undefined ? i : aIndex === SHARED ? 0 : aIndex[i];
+    const bi = bIndex === undefined ? i : bIndex === SHARED ? 0 : bIndex[i];
+    matmul(
+      aAt + ai * aRows * aCols * 4, ars, acs,
+      bAt + bi * bRows * bCols * 4, brs, bcs,
+      at + i * m * n * 4, m, n, k, biasAt, epilogue.lo, epilogue.hi, scratch,
+    );
+  }
+  return tensor;
+}
+
+const SHARED = 'shared';
+
+/**
+ * For each batch of `full`, the batch of an operand with batch dims `own`
+ * (right-aligned, size-1 dims broadcast): undefined when they are the same
+ * (batch i is i), SHARED when the operand has a single batch.
+ */
+function batchOffsets(own: readonly number[], full: readonly number[]): number[] | typeof SHARED | undefined {
+  const count = own.reduce((p, d) => p * d, 1);
+  if (count === 1) return SHARED;
+  const lead = full.length - own.length;
+  if (own.every((d, i) => d === full[lead + i]) && full.slice(0, lead).every((d) => d === 1)) return undefined;
+  const total = full.reduce((p, d) => p * d, 1);
+  const out = new Array<number>(total);
+  const index = new Array<number>(full.length).fill(0);
+  for (let i = 0; i < total; i++) {
+    let at = 0;
+    for (let d = 0; d < own.length; d++) at = at * own[d] + (own[d] === 1 ? 0 : index[lead + d]);
+    out[i] = at;
+    for (let d = full.length - 1; d >= 0 && ++index[d] === full[d]; d--) index[d] = 0;
+  }
+  return out;
+}
+
+/** A 2-D convolution's geometry, NHWC input and HWIO filter (TF's layouts). */
+export interface ConvGeometry {
+  batch: number;
+  inH: number;
+  inW: number;
+  inC: number;
+  kH: number;
+  kW: number;
+  outC: number;
+  sH: number;
+  sW: number;
+  dH: number;
+  dW: number;
+  padTop: number;
+  padLeft: number;
+  outH: number;
+  outW: number;
+}
+
+/**
+ * conv2d(x, filter) + bias, clamped, as one implicit GEMM (ungrouped, NHWC,
+ * any strides, dilations and paddings); geometry already checked, sizes
+ * non-zero. Undefined when these kernels are off.
+ */
+export function simdConv2D(x: tf.Tensor, filter: tf.Tensor, g: ConvGeometry, epilogue: Epilogue = NO_EPILOGUE): tf.Tensor | undefined {
+  const bound = kernels();
+  if (!bound) return undefined;
+  const { tensor, at } = output(bound, [g.batch, g.outH, g.outW, g.outC]);
+  bound.kernels.conv2d(
+    offsetOf(bound, x), g.batch, g.inH, g.inW, g.inC,
+    offsetOf(bound, filter), g.kH, g.kW, g.outC,
+    g.sH, g.sW, g.dH, g.dW, g.padTop, g.padLeft, g.outH, g.outW,
+    at, epilogue.bias ? offsetOf(bound, epilogue.bias) : 0, epilogue.lo, epilogue.hi, bound.scratch,
+  );
+  return tensor;
+}
