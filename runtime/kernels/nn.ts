@@ -352,7 +352,7 @@ export function conv2D(op: string, attrs: Attrs, input: Tensor, filter: Tensor):
     return Tensor.fromHost(dtype, outShape, allocHost(dtype, sizeOf(outShape)));
   }
   if (dtype === 'float32' && format === 'NHWC' && groups === 1) {
-    const y = simdConv2D(input.toTf(), filter.toTf(), convGeometry(input.shape, filter.shape, w));
+    const y = simdConv2D(input.toTf(), filter.toTf(), convGeometry(input.shape, filter.shape, w), { lo: -Infinity, hi: Infinity, weight: filter.isPersistent });
     if (y) return Tensor.fromTf(y, 'float32');
   }
   if (isTfFloat(dtype)) {

@@ -270,7 +270,7 @@ function fusedConv(op: '_FusedConv2D' | '_FusedDepthwiseConv2dNative', attrs: At
   if (affine && ownConv) {
     const folded = foldedOperands(cache, filter, args, affine, undefined);
     const [lo, hi] = CLAMP[affine.activation ?? 'none'] ?? CLAMP.none;
-    const y = simdConv2D(x.toTf(), folded.filter.toTf(), convGeometry(x.shape, filter.shape, w), { bias: folded.bias?.toTf(), lo, hi });
+    const y = simdConv2D(x.toTf(), folded.filter.toTf(), convGeometry(x.shape, filter.shape, w), { bias: folded.bias?.toTf(), lo, hi, weight: folded.filter.isPersistent });
     if (y) return Tensor.fromTf(afterClamp(y, affine.activation, attrs), 'float32');
   }
   if (affine && fast) {
@@ -321,7 +321,7 @@ function fusedMatMul(attrs: Attrs, inputs: Tensor[], cache: KernelCache | undefi
   if (affine && !xnnpackMatMul(a, ta, tb, rows)) {
     const folded = foldedOperands(cache, b, args, affine, tb ? k : undefined);
     const [lo, hi] = CLAMP[affine.activation ?? 'none'] ?? CLAMP.none;
-    const y = simdBatchMatMul(a.toTf(), folded.filter.toTf(), ta, tb, [], rows, k, channels, { bias: folded.bias?.toTf(), lo, hi });
+    const y = simdBatchMatMul(a.toTf(), folded.filter.toTf(), ta, tb, [], rows, k, channels, { bias: folded.bias?.toTf(), lo, hi, weight: folded.filter.isPersistent });
     if (y) {
       const out = Tensor.fromTf(afterClamp(y, affine.activation, attrs), 'float32');
       if (smallHostMath(out.size)) out.values();

@@ -38,21 +38,42 @@ export const SIMD_KERNEL_MODES = ['auto', 'fma', 'plain', 'off'] as const;
 export type SimdKernelMode = (typeof SIMD_KERNEL_MODES)[number];
 
 interface GemmExports {
-  matmul(a: number, ars: number, acs: number, b: number, brs: number, bcs: number, c: number, m: number, n: number, k: number, bias: number, lo: number, hi: number, scratch: number): void;
+  matmul(a: number, ars: number, acs: number, b: number, brs: number, bcs: number, c: number, m: number, n: number, k: number, bias: number, lo: number, hi: number, scratch: number, packed: number): void;
+  packB_all(b: number, brs: number, bcs: number, k: number, n: number, dst: number): void;
+  packedFloats(k: number, n: number): number;
   conv2d(
     x: number, batch: number, h: number, w: number, cin: number,
     filter: number, kh: number, kw: number, cout: number,
     sh: number, sw: number, dh: number, dw: number, padTop: number, padLeft: number, oh: number, ow: number,
-    out: number, bias: number, lo: number, hi: number, scratch: number,
+    out: number, bias: number, lo: number, hi: number, scratch: number, packed: number,
   ): void;
   SCRATCH_BYTES: { value: number };
 }
 
 /** What the kernels need of tfjs-backend-wasm's BackendWasm. */
 interface WasmBackend {
-  wasm: { asm: { memory: WasmMemory }; _malloc(bytes: number): number };
+  wasm: { asm: { memory: WasmMemory }; _malloc(bytes: number): number; _free(at: number): void };
   dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: tf.DataId, force?: boolean): boolean;
+}
+
+/**
+ * Products with fewer rows of A than this read a weight's B packed once and
+ * kept (packing B costs about as much as a product of a few dozen rows;
+ * above this it is under 1% of the product): batch-1 convolutions on small
+ * images, recurrent steps, attention projections. The panels live in the
+ * backend's heap until tfjs frees the weight's storage.
+ */
+export const PACKED_WEIGHT_MAX_ROWS = 256;
+
+/** One packed layout of a weight's storage (a reshaped view shares the storage, not always the layout). */
+interface PackedWeight {
+  at: number;
+  brs: number;
+  bcs: number;
+  k: number;
+  n: number;
 }
 
 interface Bound {
@@ -63,6 +84,48 @@ interface Bound {
 }
 
 /** From $MODELHOST_SIMD_KERNELS when it names a mode (child processes of benchmarks), else 'auto'. */
+/** Packed weights by tfjs storage, per backend; freed when the backend frees the storage (disposeData is wrapped once). */
+const packedWeights = new WeakMap<WasmBackend, Map<tf.DataId, PackedWeight[]>>();
+
+function packedStore(backend: WasmBackend): Map<tf.DataId, PackedWeight[]> {
+  let store = packedWeights.get(backend);
+  if (store) return store;
+  const created = new Map<tf.DataId, PackedWeight[]>();
+  store = created;
+  packedWeights.set(backend, created);
+  const dispose = backend.disposeData.bind(backend);
+  backend.disposeData = (dataId, force) => {
+    const freed = dispose(dataId, force);
+    const packed = freed ? created.get(dataId) : undefined;
+    if (packed) {
+      for (const p of packed) backend.wasm._free(p.at);
+      created.delete(dataId);
+    }
+    return freed;
+  };
+  return created;
+}
+
+/** The panels of weight `b` in this layout, packed on first use. */
+function packedWeight(bound: Bound, b: tf.Tensor, brs: number, bcs: number, k: number, n: number): number {
+  const store = packedStore(bound.backend);
+  const mine = store.get(b.dataId);
+  const hit = mine?.find((p) => p.brs === brs && p.bcs === bcs && p.k === k && p.n === n);
+  if (hit) return hit.at;
+  const at = bound.backend.wasm._malloc(bound.kernels.packedFloats(k, n) * 4);
+  bound.kernels.packB_all(offsetOf(bound, b), brs, bcs, k, n, at);
+  const entry = { at, brs, bcs, k, n };
+  if (mine) mine.push(entry);
+  else store.set(b.dataId, [entry]);
+  return at;
+}
+
+/** Count of weights with packed panels on this thread's backend (for tests). */
+export function packedWeightCount(): number {
+  const backend = tf.engine().backend as unknown as WasmBackend;
+  return packedWeights.get(backend)?.size ?? 0;
+}
+
 let mode: SimdKernelMode = (SIMD_KERNEL_MODES as readonly string[]).includes(process.env.MODELHOST_SIMD_KERNELS ?? '')
   ? (process.env.MODELHOST_SIMD_KERNELS as SimdKernelMode)
   : 'auto';
@@ -156,11 +219,16 @@ function output(b: Bound, shape: number[]): { tensor: tf.Tensor; at: number } {
   return { tensor: tf.engine().makeTensorFromTensorInfo(info), at };
 }
 
-/** bias + clamp after the product: a [n] float32 vector or none, and [lo, hi] (±Infinity for none). */
+/**
+ * bias + clamp after the product: a [n] float32 vector or none, and
+ * [lo, hi] (±Infinity for none); `weight`: the right operand is a weight
+ * (the same storage run after run), whose packed panels may be kept.
+ */
 export interface Epilogue {
   bias?: tf.Tensor;
   lo: number;
   hi: number;
+  weight?: boolean;
 }
 
 const NO_EPILOGUE: Epilogue = { lo: -Infinity, hi: Infinity };
@@ -196,13 +264,14 @@ export function simdBatchMatMul(
   const bIndex = batchOffsets(b.shape.slice(0, -2), batchShape);
   const { matmul } = bound.kernels;
   const scratch = bound.scratch;
-  if (bIndex === SHARED && !ta) {
-    // One right-hand matrix for every batch: the batches are rows of one product (A dense when not
-    // transposed and not broadcast).
-    if (aIndex === undefined) {
-      matmul(aAt, ars, acs, bAt, brs, bcs, at, batches * m, n, k, biasAt, epilogue.lo, epilogue.hi, scratch);
-      return tensor;
-    }
+  // One right-hand matrix for every batch: the batches are rows of one product when A is dense
+  // (not transposed, not broadcast).
+  const fold = bIndex === SHARED && !ta && aIndex === undefined;
+  const rows = fold ? batches * m : m;
+  const packed = epilogue.weight && bIndex === SHARED && rows < PACKED_WEIGHT_MAX_ROWS && k > 0 ? packedWeight(bound, b, brs, bcs, k, n) : 0;
+  if (fold) {
+    matmul(aAt, ars, acs, bAt, brs, bcs, at, rows, n, k, biasAt, epilogue.lo, epilogue.hi, scratch, packed);
+    return tensor;
   }
   for (let i = 0; i < batches; i++) {
     const ai = aIndex === undefined ? i : aIndex === SHARED ? 0 : aIndex[i];
@@ -210,7 +279,7 @@ export function simdBatchMatMul(
     matmul(
       aAt + ai * aRows * aCols * 4, ars, acs,
       bAt + bi * bRows * bCols * 4, brs, bcs,
-      at + i * m * n * 4, m, n, k, biasAt, epilogue.lo, epilogue.hi, scratch,
+      at + i * m * n * 4, m, n, k, biasAt, epilogue.lo, epilogue.hi, scratch, packed,
     );
   }
   return tensor;
@@ -268,11 +337,14 @@ export function simdConv2D(x: tf.Tensor, filter: tf.Tensor, g: ConvGeometry, epi
   const bound = kernels();
   if (!bound) return undefined;
   const { tensor, at } = output(bound, [g.batch, g.outH, g.outW, g.outC]);
+  const k = g.kH * g.kW * g.inC;
+  const rows = g.batch * g.outH * g.outW;
+  const packed = epilogue.weight && rows < PACKED_WEIGHT_MAX_ROWS ? packedWeight(bound, filter, g.outC, 1, k, g.outC) : 0;
   bound.kernels.conv2d(
     offsetOf(bound, x), g.batch, g.inH, g.inW, g.inC,
     offsetOf(bound, filter), g.kH, g.kW, g.outC,
     g.sH, g.sW, g.dH, g.dW, g.padTop, g.padLeft, g.outH, g.outW,
-    at, epilogue.bias ? offsetOf(bound, epilogue.bias) : 0, epilogue.lo, epilogue.hi, bound.scratch,
+    at, epilogue.bias ? offsetOf(bound, epilogue.bias) : 0, epilogue.lo, epilogue.hi, bound.scratch, packed,
   );
   return tensor;
 }

@@ -268,7 +268,7 @@ function product(
   x: usize, h: i32, w: i32, cin: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32, padTop: i32, padLeft: i32, oh: i32, ow: i32,
   b: usize, brs: i32, bcs: i32,
   c: usize, m: i32, n: i32, k: i32,
-  bias: usize, lo: f32, hi: f32, scratch: usize,
+  bias: usize, lo: f32, hi: f32, scratch: usize, packed: usize,
 ): void {
   const pb = scratch;
   const pa = scratch + <usize>(KC * NC) * 4;
@@ -290,7 +290,9 @@ function product(
     for (let k0 = 0; k0 < k; k0 += KC) {
       const kc = min(KC, k - k0);
       const last = k0 + kc == k;
-      packB(b, brs, bcs, k0, kc, j0, nc, pb);
+      let panels = pb;
+      if (packed != 0) panels = packed + (<usize>j0 * k + <usize>k0 * ((nc + NR - 1) / NR * NR)) * 4;
+      else packB(b, brs, bcs, k0, kc, j0, nc, pb);
       for (let i0 = 0; i0 < m; i0 += MC) {
         const mc = min(MC, m - i0);
         if (conv) packConvA(x, h, w, cin, kw, sh, sw, dh, dw, padTop, padLeft, oh, ow, i0, mc, k0, kc, pa);
@@ -301,10 +303,30 @@ function product(
           const crow = c + (<usize>(i0 + ii) * n + j0) * 4;
           for (let jj = 0; jj < nc; jj += NR) {
             const biasAt = bias != 0 ? bias + <usize>(j0 + jj) * 4 : 0;
-            tile(ap, pb + <usize>(jj * kc) * 4, kc, crow + <usize>jj * 4, n, rows, min(NR, nc - jj), k0 > 0, last, biasAt, lo, hi, t);
+            tile(ap, panels + <usize>(jj * kc) * 4, kc, crow + <usize>jj * 4, n, rows, min(NR, nc - jj), k0 > 0, last, biasAt, lo, hi, t);
           }
         }
       }
+    }
+  }
+}
+
+/** Floats packB_all writes for a k × n B: every column padded to a multiple of NR. */
+export function packedFloats(k: i32, n: i32): i32 {
+  return k * ((n + NR - 1) / NR * NR);
+}
+
+/**
+ * Packs all of B (k × n, strides as for matmul) at `dst` in the block order
+ * the products read with `packed`: per NC column block, per KC row block,
+ * the NR-column panels. For weights used again and again with few rows of A.
+ */
+export function packB_all(b: usize, brs: i32, bcs: i32, k: i32, n: i32, dst: usize): void {
+  for (let j0 = 0; j0 < n; j0 += NC) {
+    const nc = min(NC, n - j0);
+    const ncpad = (nc + NR - 1) / NR * NR;
+    for (let k0 = 0; k0 < k; k0 += KC) {
+      packB(b, brs, bcs, k0, min(KC, k - k0), j0, nc, dst + (<usize>j0 * k + <usize>k0 * ncpad) * 4);
     }
   }
 }
@@ -313,27 +335,29 @@ function product(
  * C = clamp(A · B + bias, lo, hi) for one m × k by k × n product. A's element
  * (i, p) is at a + 4 (i ars + p acs), B's (p, j) at b + 4 (p brs + j bcs): a
  * transposed operand is just swapped strides. C is dense, row-major. bias:
- * 0 or n floats. lo/hi: -inf/inf for none.
+ * 0 or n floats. lo/hi: -inf/inf for none. packed: 0, or B as packB_all
+ * left it (b, brs and bcs are then not read).
  */
 export function matmul(
   a: usize, ars: i32, acs: i32, b: usize, brs: i32, bcs: i32, c: usize,
-  m: i32, n: i32, k: i32, bias: usize, lo: f32, hi: f32, scratch: usize,
+  m: i32, n: i32, k: i32, bias: usize, lo: f32, hi: f32, scratch: usize, packed: usize,
 ): void {
-  product(false, a, ars, acs, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b, brs, bcs, c, m, n, k, bias, lo, hi, scratch);
+  product(false, a, ars, acs, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b, brs, bcs, c, m, n, k, bias, lo, hi, scratch, packed);
 }
 
 /**
  * NHWC convolution as an implicit GEMM: out[batch, oh, ow, cout] =
  * clamp(conv(x, filter) + bias, lo, hi), filter [kh, kw, cin, cout] (HWIO,
  * TF's layout), padding given as the top/left pads (bottom/right follow
- * from the output size).
+ * from the output size). packed: 0, or the filter as packB_all left it
+ * (k = kh kw cin rows, cout columns).
  */
 export function conv2d(
   x: usize, batch: i32, h: i32, w: i32, cin: i32,
   filter: usize, kh: i32, kw: i32, cout: i32,
   sh: i32, sw: i32, dh: i32, dw: i32, padTop: i32, padLeft: i32, oh: i32, ow: i32,
-  out: usize, bias: usize, lo: f32, hi: f32, scratch: usize,
+  out: usize, bias: usize, lo: f32, hi: f32, scratch: usize, packed: usize,
 ): void {
   product(true, 0, 0, 0, x, h, w, cin, kw, sh, sw, dh, dw, padTop, padLeft, oh, ow,
-    filter, cout, 1, out, batch * oh * ow, cout, kh * kw * cin, bias, lo, hi, scratch);
+    filter, cout, 1, out, batch * oh * ow, cout, kh * kw * cin, bias, lo, hi, scratch, packed);
 }

@@ -15,7 +15,7 @@ import '../../../runtime/kernels/math.js';
 import '../../../runtime/kernels/nn.js';
 import '../../../runtime/kernels/nn_fused.js';
 import { kernelFor } from '../../../runtime/kernels/registry.js';
-import { setSimdKernels, simdKernelBuild, type SimdKernelMode } from '../../../runtime/simd/simd_kernels.js';
+import { packedWeightCount, setSimdKernels, simdKernelBuild, type SimdKernelMode } from '../../../runtime/simd/simd_kernels.js';
 import { Tensor } from '../../../runtime/tensor.js';
 
 beforeAll(async () => {
@@ -329,6 +329,30 @@ describe('SIMD convolutions', () => {
       });
     });
   }
+
+  it("keep a weight's packed panels for few-row products, the same answers, freed with the weight", () => {
+    setSimdKernels('fma');
+    const before = packedWeightCount();
+    const w = Tensor.from('float32', [300, 20], random(6000, 8)).keep();
+    const fresh = Tensor.from('float32', [300, 20], random(6000, 8));
+    for (const rows of [9, 9, 300]) {
+      const a = input([rows, 300], rows);
+      const packed = run('MatMul', [a, w]);
+      const unpacked = run('MatMul', [a, fresh]);
+      expect(Array.from(packed.values() as Float32Array)).toEqual(Array.from(unpacked.values() as Float32Array));
+    }
+    // One weight packed once (9 rows, twice); 300 rows pack on the fly; a non-weight never.
+    expect(packedWeightCount()).toBe(before + 1);
+    const x = input([1, 6, 6, 8], 1);
+    const f = Tensor.from('float32', [3, 3, 8, 16], random(3 * 3 * 8 * 16, 2)).keep();
+    const y1 = run('Conv2D', [x, f], { strides: list([1, 1, 1, 1]), padding: s('SAME') });
+    const y2 = run('Conv2D', [x, f], { strides: list([1, 1, 1, 1]), padding: s('SAME') });
+    expect(Array.from(y2.values() as Float32Array)).toEqual(Array.from(y1.values() as Float32Array));
+    expect(packedWeightCount()).toBe(before + 2);
+    w.dispose();
+    f.dispose();
+    expect(packedWeightCount()).toBe(before);
+  });
 
   it('write nothing outside their output: tensors allocated around a product keep their values', () => {
     setSimdKernels('fma');
