@@ -223,8 +223,8 @@ export function gatherOnBackend(
  * activations with host loops, Split, unit-stride slices) then run as host
  * loops, and their results reach the backend again only when a kernel needs
  * them there (the next MatMul). The host loops of the binary ops give
- * tfjs's bits; Sigmoid/Tanh/Exp compute in float64 and round to float32
- * (within an ulp of tfjs's).
+ * tfjs's bits; Sigmoid/Exp compute in float64 and round to float32 (within
+ * an ulp of tfjs's); Tanh follows TF's own float32 arithmetic (TF's bits).
  */
 export const SMALL_HOST_ELEMENTS = 1024;
 let smallOnHost = true;

@@ -23,7 +23,7 @@ import { checkTensorSize } from '../limits.js';
 import { type Shape, Tensor, allocHost, shapeString, sizeOf } from '../tensor.js';
 import { castTensor } from './cast.js';
 import { runKernel, smallHostMath } from './dispatch.js';
-import { simdBatchMatMul } from '../simd/simd_kernels.js';
+import { simdBatchMatMul, simdTanh } from '../simd/simd_kernels.js';
 import {
   type ArithOp,
   type BigArray,
@@ -460,6 +460,10 @@ export interface UnaryDef {
   tfKernel?: TfKernels;
   /** Small float32 host operands are computed with `float` on the host (dispatch.ts smallHostMath). */
   hostSmall?: boolean;
+  /** float32 on the host when it differs from `float` (TF's float32 arithmetic rather than float64's). */
+  float32?: (x: number) => number;
+  /** float32 on the backend by runtime/simd's kernels; undefined when they are off. */
+  simd?: (x: tf.Tensor) => tf.Tensor | undefined;
 }
 
 /** Applies a unary op definition (exported for kernels of other families). */
@@ -472,11 +476,15 @@ export function applyUnary(op: string, def: UnaryDef, x: Tensor): Tensor {
   const tfFn = tfFor(kind, def.tfFloat, def.tfInt, def.tfBool);
   if (dtype === 'float32' && def.hostSmall && x.isOnHost && smallHostMath(x.size)) {
     // Small host operands stay on the host (dispatch.ts smallHostMath).
-    const f = def.float as (v: number) => number;
+    const f = def.float32 ?? (def.float as (v: number) => number);
     const xv = x.values() as Float32Array;
     const out = allocHost('float32', x.size) as Float32Array;
     for (let i = 0; i < xv.length; i++) out[i] = f(xv[i]);
     return Tensor.fromHost('float32', x.shape, out);
+  }
+  if (dtype === 'float32' && def.simd) {
+    const y = def.simd(x.toTf());
+    if (y) return Tensor.fromTf(y, 'float32');
   }
   if (tfFn) {
     const name = kind && def.tfKernel?.[kind];
@@ -516,6 +524,25 @@ const tfLog1p: TfUnary = (x) => {
 };
 /** Integer negation in int32 arithmetic (tfjs's WASM Neg/Abs go through float32 and lose bits above 2^24). */
 const tfIntNeg: TfUnary = (x) => tf.sub(tf.scalar(0, 'int32'), x);
+/**
+ * TF's float32 tanh (Eigen's ptanh_float without FMA, as TF 2.21's x86
+ * kernels compute it): clamp, then x·P(x²)/Q(x²) rounded to float32 at every
+ * step. The same arithmetic as runtime/simd/assembly/tanh.ts.
+ */
+const TANH_CLAMP = Math.fround(7.90738964080810547);
+const TANH_P = [1.394553628e-8, 2.10273356e-5, 3.520756727e-3, 1.3402161e-1].map(Math.fround);
+const TANH_Q = [8.015776984e-7, 3.326951409e-4, 2.597254514e-2, 4.67354834e-1, 1].map(Math.fround);
+export function tanhFloat32(v: number): number {
+  const f = Math.fround;
+  const x = v !== v ? v : Math.max(Math.min(v, TANH_CLAMP), -TANH_CLAMP);
+  const x2 = f(x * x);
+  const x3 = f(x2 * x);
+  let p = TANH_P[0];
+  for (let i = 1; i < TANH_P.length; i++) p = f(f(p * x2) + TANH_P[i]);
+  let q = TANH_Q[0];
+  for (let i = 1; i < TANH_Q.length; i++) q = f(f(q * x2) + TANH_Q[i]);
+  return f(f(f(x3 * p) + x) / q);
+}
 const signed = (x: number) => (x !== x ? x : x > 0 ? 1 : x < 0 ? -1 : 0);
 
 export const UNARY = {
@@ -570,7 +597,7 @@ export const UNARY = {
   asinh: { op: 'Asinh', types: FLOAT_TYPES, tfFloat: tf.asinh, float: Math.asinh },
   acosh: { op: 'Acosh', types: FLOAT_TYPES, tfFloat: tf.acosh, float: Math.acosh },
   atanh: { op: 'Atanh', types: FLOAT_TYPES, tfFloat: tf.atanh, float: Math.atanh },
-  tanh: { op: 'Tanh', types: FLOAT_TYPES, tfKernel: { float: 'Tanh' }, hostSmall: true, tfFloat: tf.tanh, float: Math.tanh },
+  tanh: { op: 'Tanh', types: FLOAT_TYPES, tfKernel: { float: 'Tanh' }, hostSmall: true, tfFloat: tf.tanh, float: Math.tanh, float32: tanhFloat32, simd: simdTanh },
   sigmoid: { op: 'Sigmoid', types: FLOAT_TYPES, tfKernel: { float: 'Sigmoid' }, hostSmall: true, tfFloat: tf.sigmoid, float: sigmoid },
   erf: { op: 'Erf', types: FLOAT_TYPES, tfFloat: tf.erf, float: erf },
   erfc: { op: 'Erfc', types: FLOAT_TYPES, tfFloat: (x) => tf.sub(1, tf.erf(x)), float: erfc },

@@ -27,7 +27,7 @@ import { unsupportedDtype } from './host_math.js';
 import { batchMatMul, runTf, tfKind, xnnpackMatMul } from './math.js';
 import { conv2D, convGeometry, depthwiseConv2D, explicitPad, planConv2D, planDepthwise, type ConvPlan } from './nn.js';
 import { registerKernel, type KernelCache } from './registry.js';
-import { simdBatchMatMul, simdConv2D } from '../simd/simd_kernels.js';
+import { simdBatchMatMul, simdConv2D, simdTanh } from '../simd/simd_kernels.js';
 
 type FusedOp = '_FusedConv2D' | '_FusedDepthwiseConv2dNative' | '_FusedMatMul';
 
@@ -72,7 +72,7 @@ function activation(name: string, x: tf.Tensor, alpha: number): tf.Tensor {
     case 'LeakyRelu':
       return tf.leakyRelu(x, alpha);
     case 'Tanh':
-      return tf.tanh(x);
+      return (x.dtype === 'float32' && simdTanh(x)) || tf.tanh(x);
     case 'Sigmoid':
       return tf.sigmoid(x);
     case 'GeluExact':

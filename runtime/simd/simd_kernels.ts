@@ -41,6 +41,7 @@ interface GemmExports {
   matmul(a: number, ars: number, acs: number, b: number, brs: number, bcs: number, c: number, m: number, n: number, k: number, bias: number, lo: number, hi: number, scratch: number, packed: number): void;
   packB_all(b: number, brs: number, bcs: number, k: number, n: number, dst: number): void;
   packedFloats(k: number, n: number): number;
+  tanh(x: number, out: number, n: number): void;
   conv2d(
     x: number, batch: number, h: number, w: number, cin: number,
     filter: number, kh: number, kw: number, cout: number,
@@ -146,7 +147,7 @@ export function simdKernelMode(): SimdKernelMode {
 }
 
 function wasmFile(build: 'fma' | 'plain'): string {
-  return path.join(packageRoot(), 'dist', 'runtime', 'simd', build === 'fma' ? 'gemm-fma.wasm' : 'gemm.wasm');
+  return path.join(packageRoot(), 'dist', 'runtime', 'simd', build === 'fma' ? 'simd-fma.wasm' : 'simd.wasm');
 }
 
 const compiled = new Map<string, WasmModule>();
@@ -346,5 +347,19 @@ export function simdConv2D(x: tf.Tensor, filter: tf.Tensor, g: ConvGeometry, epi
     g.sH, g.sW, g.dH, g.dW, g.padTop, g.padLeft, g.outH, g.outW,
     at, epilogue.bias ? offsetOf(bound, epilogue.bias) : 0, epilogue.lo, epilogue.hi, bound.scratch, packed,
   );
+  return tensor;
+}
+
+/**
+ * tanh of a float32 tensor exactly as TF's CPU kernel computes it (Eigen's
+ * rational approximation, assembly/tanh.ts); tfjs-backend-wasm's Tanh is a
+ * scalar libm loop, 30x slower and not TF's bits. Undefined when these
+ * kernels are off.
+ */
+export function simdTanh(x: tf.Tensor): tf.Tensor | undefined {
+  const bound = kernels();
+  if (!bound) return undefined;
+  const { tensor, at } = output(bound, [...x.shape]);
+  bound.kernels.tanh(offsetOf(bound, x), at, x.size);
   return tensor;
 }
