@@ -21,7 +21,7 @@ const MC: i32 = 64;
 const NC: i32 = 2048;
 
 /** Bytes of scratch the caller provides: packed B, packed A and one edge tile. */
-export const SCRATCH_BYTES: i32 = (KC * NC + MC * KC + MR * NR) * 4;
+export const SCRATCH_BYTES: i32 = (KC * NC + MC * KC + MR * NR) * 4 + 64;
 
 /** Packs B[k0 .. k0+kc, j0 .. j0+nc] (element (p, j) at b + 4 (p brs + j bcs)) into NR-column panels, zero-padded. */
 function packB(b: usize, brs: i32, bcs: i32, k0: i32, kc: i32, j0: i32, nc: i32, pb: usize): void {
@@ -49,52 +49,112 @@ function packB(b: usize, brs: i32, bcs: i32, k0: i32, kc: i32, j0: i32, nc: i32,
   }
 }
 
+/**
+ * Stores q consecutive columns of four rows (r0..r3 point at each row's
+ * first column, 0 for a row of zeros; columns contiguous) as q MR-element
+ * groups at dst, four columns at a time through a 4 × 4 transpose.
+ */
+@inline
+function interleave4(r0: usize, r1: usize, r2: usize, r3: usize, q: i32, dst: usize): usize {
+  const zero = f32x4.splat(0);
+  let c = 0;
+  for (; c + 4 <= q; c += 4) {
+    const off = <usize>c * 4;
+    const v0 = r0 != 0 ? v128.load(r0 + off) : zero;
+    const v1 = r1 != 0 ? v128.load(r1 + off) : zero;
+    const v2 = r2 != 0 ? v128.load(r2 + off) : zero;
+    const v3 = r3 != 0 ? v128.load(r3 + off) : zero;
+    const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5);
+    const t1 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
+    const t2 = i32x4.shuffle(v2, v3, 0, 4, 1, 5);
+    const t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+    v128.store(dst, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+    v128.store(dst, i32x4.shuffle(t0, t2, 2, 3, 6, 7), 16);
+    v128.store(dst, i32x4.shuffle(t1, t3, 0, 1, 4, 5), 32);
+    v128.store(dst, i32x4.shuffle(t1, t3, 2, 3, 6, 7), 48);
+    dst += 64;
+  }
+  for (; c < q; c++) {
+    const off = <usize>c * 4;
+    store<f32>(dst, r0 != 0 ? load<f32>(r0 + off) : 0);
+    store<f32>(dst, r1 != 0 ? load<f32>(r1 + off) : 0, 4);
+    store<f32>(dst, r2 != 0 ? load<f32>(r2 + off) : 0, 8);
+    store<f32>(dst, r3 != 0 ? load<f32>(r3 + off) : 0, 12);
+    dst += 16;
+  }
+  return dst;
+}
+
+/** Address of A(first + i, k0), or 0 past the h valid rows. */
+@inline
+function rowAt(a: usize, ars: i32, acs: i32, first: i32, i: i32, h: i32, k0: i32): usize {
+  return i < h ? a + (<usize>(first + i) * ars + <usize>k0 * acs) * 4 : 0;
+}
+
 /** Packs rows i0 .. i0+mc, columns k0 .. k0+kc of A (element (i, p) at a + 4 (i ars + p acs)) into MR-row panels. */
 function packA(a: usize, ars: i32, acs: i32, i0: i32, mc: i32, k0: i32, kc: i32, pa: usize): void {
   for (let ii = 0; ii < mc; ii += MR) {
     const h = min(MR, mc - ii);
-    const out = pa + <usize>(ii * kc) * 4;
-    for (let i = 0; i < MR; i++) {
-      let dst = out + <usize>i * 4;
-      if (i >= h) {
-        for (let p = 0; p < kc; p++) {
-          store<f32>(dst, 0);
-          dst += MR * 4;
-        }
-        continue;
-      }
-      let src = a + (<usize>(i0 + ii + i) * ars + <usize>k0 * acs) * 4;
+    let out = pa + <usize>(ii * kc) * 4;
+    if (acs == 1) {
+      // Rows contiguous: four at a time through the transpose.
+      interleave4(rowAt(a, ars, acs, i0 + ii, 0, h, k0), rowAt(a, ars, acs, i0 + ii, 1, h, k0), rowAt(a, ars, acs, i0 + ii, 2, h, k0), rowAt(a, ars, acs, i0 + ii, 3, h, k0), kc, out);
+    } else if (ars == 1 && h == MR) {
+      // A transposed: the four rows of one column are adjacent.
+      let src = a + (<usize>(i0 + ii) + <usize>k0 * acs) * 4;
       const step = <usize>acs * 4;
       for (let p = 0; p < kc; p++) {
-        store<f32>(dst, load<f32>(src));
-        dst += MR * 4;
+        v128.store(out, v128.load(src));
+        out += MR * 4;
         src += step;
+      }
+    } else {
+      const step = <usize>acs * 4;
+      for (let i = 0; i < MR; i++) {
+        let dst = out + <usize>i * 4;
+        let src = rowAt(a, ars, acs, i0 + ii, i, h, k0);
+        for (let p = 0; p < kc; p++) {
+          store<f32>(dst, src != 0 ? load<f32>(src) : 0);
+          dst += MR * 4;
+          if (src != 0) src += step;
+        }
       }
     }
   }
+}
+
+/** Address of channel ci of row i's input pixel at tap offset (dy, dx), or 0 outside the image or past the rows. */
+@inline
+function tapAt(x: usize, imageBytes: usize, rows4: usize, i: i32, dy: i32, dx: i32, h: i32, w: i32, cin: i32, ci: i32): usize {
+  const slot = rows4 + <usize>i * 12;
+  const n = load<i32>(slot);
+  if (n < 0) return 0;
+  const iy = load<i32>(slot, 4) + dy;
+  const ix = load<i32>(slot, 8) + dx;
+  if (iy < 0 || iy >= h || ix < 0 || ix >= w) return 0;
+  return x + <usize>n * imageBytes + <usize>((iy * w + ix) * cin + ci) * 4;
 }
 
 /**
  * Packs rows i0 .. i0+mc of the im2col matrix of an NHWC image (columns
  * k0 .. k0+kc, column p = (ky kW + kx) cin + ci) into MR-row panels: each row
  * is one output pixel, its columns the input window, zeros outside the image.
+ * The four rows of a panel walk the same taps, so each run of channels of a
+ * tap goes through interleave4.
  */
 function packConvA(
   x: usize, h: i32, w: i32, cin: i32,
   kw: i32, sh: i32, sw: i32, dh: i32, dw: i32, padTop: i32, padLeft: i32, oh: i32, ow: i32,
-  i0: i32, mc: i32, k0: i32, kc: i32, pa: usize,
+  i0: i32, mc: i32, k0: i32, kc: i32, pa: usize, rows4: usize,
 ): void {
   const perImage = oh * ow;
+  // rows4: four (image base, iy0, ix0) triples as i32, in the scratch block.
   for (let ii = 0; ii < mc; ii += MR) {
-    const rows = min(MR, mc - ii);
-    const out = pa + <usize>(ii * kc) * 4;
+    const count = min(MR, mc - ii);
     for (let i = 0; i < MR; i++) {
-      let dst = out + <usize>i * 4;
-      if (i >= rows) {
-        for (let p = 0; p < kc; p++) {
-          store<f32>(dst, 0);
-          dst += MR * 4;
-        }
+      const slot = rows4 + <usize>i * 12;
+      if (i >= count) {
+        store<i32>(slot, -1);
         continue;
       }
       const r = i0 + ii + i;
@@ -102,35 +162,27 @@ function packConvA(
       const rem = r - n * perImage;
       const oy = rem / ow;
       const ox = rem - oy * ow;
-      const iy0 = oy * sh - padTop;
-      const ix0 = ox * sw - padLeft;
-      const image = x + <usize>n * <usize>(h * w * cin) * 4;
-      // Walk the columns in runs of consecutive channels of one (ky, kx).
-      let p = k0;
-      const end = k0 + kc;
-      while (p < end) {
-        const tap = p / cin;
-        const ci = p - tap * cin;
-        const ky = tap / kw;
-        const kx = tap - ky * kw;
-        const run = min(cin - ci, end - p);
-        const iy = iy0 + ky * dh;
-        const ix = ix0 + kx * dw;
-        if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
-          for (let q = 0; q < run; q++) {
-            store<f32>(dst, 0);
-            dst += MR * 4;
-          }
-        } else {
-          let src = image + <usize>((iy * w + ix) * cin + ci) * 4;
-          for (let q = 0; q < run; q++) {
-            store<f32>(dst, load<f32>(src));
-            dst += MR * 4;
-            src += 4;
-          }
-        }
-        p += run;
-      }
+      store<i32>(slot, n);
+      store<i32>(slot, oy * sh - padTop, 4);
+      store<i32>(slot, ox * sw - padLeft, 8);
+    }
+    let dst = pa + <usize>(ii * kc) * 4;
+    let p = k0;
+    const end = k0 + kc;
+    while (p < end) {
+      const tap = p / cin;
+      const ci = p - tap * cin;
+      const ky = tap / kw;
+      const kx = tap - ky * kw;
+      const run = min(cin - ci, end - p);
+      const imageBytes = <usize>(h * w * cin) * 4;
+      dst = interleave4(
+        tapAt(x, imageBytes, rows4, 0, ky * dh, kx * dw, h, w, cin, ci),
+        tapAt(x, imageBytes, rows4, 1, ky * dh, kx * dw, h, w, cin, ci),
+        tapAt(x, imageBytes, rows4, 2, ky * dh, kx * dw, h, w, cin, ci),
+        tapAt(x, imageBytes, rows4, 3, ky * dh, kx * dw, h, w, cin, ci),
+        run, dst);
+      p += run;
     }
   }
 }
@@ -273,6 +325,7 @@ function product(
   const pb = scratch;
   const pa = scratch + <usize>(KC * NC) * 4;
   const t = pa + <usize>(MC * KC) * 4;
+  const rows4 = t + <usize>(MR * NR) * 4;
   if (k == 0) {
     // Nothing to sum: the epilogue of zeros.
     for (let i = 0; i < m; i++) {
@@ -295,7 +348,7 @@ function product(
       else packB(b, brs, bcs, k0, kc, j0, nc, pb);
       for (let i0 = 0; i0 < m; i0 += MC) {
         const mc = min(MC, m - i0);
-        if (conv) packConvA(x, h, w, cin, kw, sh, sw, dh, dw, padTop, padLeft, oh, ow, i0, mc, k0, kc, pa);
+        if (conv) packConvA(x, h, w, cin, kw, sh, sw, dh, dw, padTop, padLeft, oh, ow, i0, mc, k0, kc, pa, rows4);
         else packA(a, ars, acs, i0, mc, k0, kc, pa);
         for (let ii = 0; ii < mc; ii += MR) {
           const rows = min(MR, mc - ii);
