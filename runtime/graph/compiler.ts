@@ -19,6 +19,7 @@ import { Attrs } from '../kernels/attrs.js';
 import { KernelCache, kernelFor, type KernelDef } from '../kernels/registry.js';
 import type { Tensor } from '../tensor.js';
 import { fuseChains } from './optimize/fusion.js';
+import { fuseElementwise } from './optimize/elementwise_fusion.js';
 import type { GraphOptimizations } from './optimize/options.js';
 import { Plan, withNode, type RunEnv, type Step } from './plan.js';
 import type { ArgDef, AttrValue, NodeDef, OpDef } from './types.js';
@@ -72,7 +73,8 @@ interface Ref {
 
 export function compileBody(original: GraphBody, cctx: CompileContext): Plan {
   const passes = cctx.optimizations;
-  const body = passes.has('fusion') ? fuseChains(original, passes.has('batchnorm_folding')) : original;
+  const chains = passes.has('fusion') ? fuseChains(original, passes.has('batchnorm_folding')) : original;
+  const body = passes.has('elementwise_fusion') ? fuseElementwise(chains) : chains;
   const byName = new Map<string, NodeDef>();
   for (const n of body.nodes) byName.set(n.name, n);
 

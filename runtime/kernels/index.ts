@@ -7,6 +7,7 @@ import './image.js';
 import './math.js';
 import './nn.js';
 import './nn_fused.js';
+import './fused_elementwise.js';
 import './parsing.js';
 import './random.js';
 import './reduction.js';

@@ -42,6 +42,7 @@ interface GemmExports {
   packB_all(b: number, brs: number, bcs: number, k: number, n: number, dst: number): void;
   packedFloats(k: number, n: number): number;
   tanh(x: number, out: number, n: number): void;
+  elementwise(prog: number, n: number, exts: number, outs: number, rows: number, cols: number, regs: number): void;
   conv2d(
     x: number, batch: number, h: number, w: number, cin: number,
     filter: number, kh: number, kw: number, cout: number,
@@ -362,4 +363,42 @@ export function simdTanh(x: tf.Tensor): tf.Tensor | undefined {
   const { tensor, at } = output(bound, [...x.shape]);
   bound.kernels.tanh(offsetOf(bound, x), at, x.size);
   return tensor;
+}
+
+/** An operand of simdElementwise: a float32 backend tensor read row by row (`rowBytes`, 0 for a per-column vector) or as a scalar. */
+export interface ElementwiseInput {
+  tensor: tf.Tensor;
+  rowBytes: number;
+  scalar: boolean;
+}
+
+/**
+ * Runs an elementwise program (assembly/elementwise.ts: five i32 per
+ * instruction) over rows × cols elements (cols a multiple of 4), writing
+ * `outputs` new float32 tensors of `shape`. Undefined when these kernels
+ * are off or the program does not fit the scratch block.
+ */
+export function simdElementwise(program: Int32Array, inputs: readonly ElementwiseInput[], outputs: number, shape: readonly number[], rows: number, cols: number): tf.Tensor[] | undefined {
+  const bound = kernels();
+  if (!bound) return undefined;
+  const n = program.length / 5;
+  const bytes = program.length * 4 + inputs.length * 12 + outputs * 4 + n * 256 + 16;
+  if (bytes > bound.kernels.SCRATCH_BYTES.value || cols % 4 !== 0) return undefined;
+  const outs = Array.from({ length: outputs }, () => output(bound, [...shape]));
+  // Views after every allocation: a malloc may have grown (and replaced) the heap's buffer.
+  const heap = new Int32Array(bound.backend.wasm.asm.memory.buffer);
+  const prog = bound.scratch;
+  const exts = prog + program.length * 4;
+  const outTable = exts + inputs.length * 12;
+  const regs = (outTable + outputs * 4 + 15) & ~15;
+  heap.set(program, prog >> 2);
+  inputs.forEach((x, i) => {
+    const at = (exts >> 2) + i * 3;
+    heap[at] = offsetOf(bound, x.tensor);
+    heap[at + 1] = x.rowBytes;
+    heap[at + 2] = x.scalar ? 1 : 0;
+  });
+  outs.forEach((o, i) => (heap[(outTable >> 2) + i] = o.at));
+  bound.kernels.elementwise(prog, n, exts, outTable, rows, cols, regs);
+  return outs.map((o) => o.tensor);
 }

@@ -109,3 +109,35 @@ def on_device_training_signatures(model_dir):
     m = Trainable()
     tf.saved_model.save(m, model_dir, signatures={"train": m.train, "infer": m.infer, "save": m.save, "restore": m.restore})
     return {"infer": [{"x": RNG.normal(size=(2, 3)).astype(np.float32)}]}
+
+
+def recurrent(layer, seed):
+    keras.utils.set_random_seed(seed)
+    x = keras.Input((7, 6), name="sequence")
+    y = layer(x)
+    return keras.Model(x, keras.layers.Dense(3, name="logits")(y))
+
+
+@case
+def lstm_sequence_tf_saved_model_save(model_dir):
+    # 16 units: the gates' Split pieces are 16 wide, a multiple of 4 (the fused elementwise SIMD path).
+    tf.saved_model.save(recurrent(keras.layers.LSTM(16), 11), model_dir)
+    return {"serving_default": [{"*": RNG.normal(size=(1, 7, 6)).astype(np.float32)}, {"*": RNG.normal(size=(9, 7, 6)).astype(np.float32)}]}
+
+
+@case
+def gru_sequence_tf_saved_model_save(model_dir):
+    tf.saved_model.save(recurrent(keras.layers.GRU(12), 12), model_dir)
+    return {"serving_default": [{"*": RNG.normal(size=(1, 7, 6)).astype(np.float32)}, {"*": RNG.normal(size=(9, 7, 6)).astype(np.float32)}]}
+
+
+@case
+def bidirectional_lstm_sequences_tf_saved_model_save(model_dir):
+    # 6 units (not a multiple of 4) returning sequences: the fused regions' scalar loop.
+    keras.utils.set_random_seed(13)
+    x = keras.Input((5, 4), name="sequence")
+    y = keras.layers.Bidirectional(keras.layers.LSTM(6, return_sequences=True))(x)
+    y = keras.layers.GlobalAveragePooling1D()(y)
+    model = keras.Model(x, keras.layers.Dense(2, name="logits")(y))
+    tf.saved_model.save(model, model_dir)
+    return {"serving_default": [{"*": (3 * RNG.normal(size=(4, 5, 4))).astype(np.float32)}]}

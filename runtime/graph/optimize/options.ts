@@ -18,12 +18,16 @@
  *    _FusedMatMul node, run by tfjs's fused WASM kernels (optimize/fusion.ts);
  *  - batchnorm_folding: an inference BatchNorm after a convolution (FusedBatchNormV3
  *    with is_training=false, or the Mul/Add pair Keras 3 exports) joins the
- *    fused node and is folded into its filter and bias (optimize/fusion.ts).
+ *    fused node and is folded into its filter and bias (optimize/fusion.ts);
+ *  - elementwise_fusion: float32 elementwise ops around a Split along the
+ *    last axis (a recurrent cell's gates) become one _ModelhostFusedElementwise
+ *    node that computes each element through them in one loop
+ *    (optimize/elementwise_fusion.ts, kernels/fused_elementwise.ts).
  * Set per thread; inference workers get the server's set through workerData.
  */
 import { invalidArgument } from '../../errors.js';
 
-export const GRAPH_PASSES = ['constant_folding', 'identity_pruning', 'invariant_caching', 'fusion', 'batchnorm_folding'] as const;
+export const GRAPH_PASSES = ['constant_folding', 'identity_pruning', 'invariant_caching', 'fusion', 'batchnorm_folding', 'elementwise_fusion'] as const;
 export type GraphPass = (typeof GRAPH_PASSES)[number];
 export type GraphOptimizations = ReadonlySet<GraphPass>;
 

@@ -16,7 +16,7 @@ const B2: f32 = 2.597254514e-2;
 const B3: f32 = 4.67354834e-1;
 
 @inline
-function tanh4(v: v128): v128 {
+export function tanh4(v: v128): v128 {
   const x = f32x4.max(f32x4.min(v, f32x4.splat(CLAMP)), f32x4.splat(-CLAMP));
   const x2 = f32x4.mul(x, x);
   const x3 = f32x4.mul(x2, x);

@@ -1,0 +1,335 @@
+/**
+ * _ModelhostFusedElementwise: a region of float32 elementwise ops around a
+ * Split (graph/optimize/elementwise_fusion.ts), run as one loop over the
+ * elements instead of one kernel call per op.
+ *
+ * Fast path, when the shapes fit: every full-size value of the region has
+ * the same shape [..., C] (the Split's pieces), values before a Split are k
+ * pieces wide and read piece by piece, and the other operands are
+ * per-column vectors ([C], or [kC] before the Split) or scalars. The region
+ * is compiled once per operand layout into a JavaScript function (generated
+ * from the op list only: op names from a fixed set, numbers for indices)
+ * that computes each element through the whole region; each op's result is
+ * rounded to float32 as the op-by-op graph stores it, with the same
+ * arithmetic as this runtime's host loops (Sigmoid in float64 then rounded,
+ * Tanh as TF computes it), so the results are those of the unfused ops.
+ * Anything else (other layouts, broadcasting between full values, another
+ * dtype) runs op by op through the ops' own kernels: what the graph
+ * computes, with TF's checks and errors.
+ */
+import { invalidArgument } from '../errors.js';
+import { FUSED_ELEMENTWISE_OP, type Region, type RegionRef } from '../graph/optimize/elementwise_fusion.js';
+import type { NodeDef } from '../graph/types.js';
+import { Tensor, allocHost } from '../tensor.js';
+import { Attrs } from './attrs.js';
+import { tanhFloat32 } from './math.js';
+import { kernelFor, registerKernel, type KernelContext } from './registry.js';
+import { simdElementwise } from '../simd/simd_kernels.js';
+
+interface Compiled {
+  region: Region;
+  /** Generated loops by operand layout. */
+  loops: Map<string, LoopFn>;
+  /** SIMD programs by operand layout and piece width. */
+  programs: Map<string, Int32Array>;
+}
+
+/** (inputs, outputs, rows, columns, scalars): fills the outputs. */
+type LoopFn = (ins: Float32Array[], outs: Float32Array[], rows: number, cols: number, helpers: Helpers) => void;
+
+interface Helpers {
+  tanh: (x: number) => number;
+}
+const HELPERS: Helpers = { tanh: tanhFloat32 };
+
+const compiled = new WeakMap<NodeDef, Compiled>();
+/** Layouts compiled per node at most (a node sees one or two in practice). */
+const MAX_LOOPS = 8;
+
+function compiledFor(ctx: KernelContext): Compiled {
+  let c = compiled.get(ctx.node);
+  if (!c) {
+    const a = ctx.node.attr.region;
+    if (a?.kind !== 's') throw invalidArgument(`${FUSED_ELEMENTWISE_OP} needs a region attr`);
+    c = { region: JSON.parse(new TextDecoder().decode(a.s)) as Region, loops: new Map(), programs: new Map() };
+    compiled.set(ctx.node, c);
+  }
+  return c;
+}
+
+/** How the loop reads a value. */
+type Layout =
+  | { kind: 'full'; width: number } // [rows, width] row-major; width C or kC
+  | { kind: 'vec'; width: number }
+  | { kind: 'scalar' };
+
+const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/**
+ * The layout of every input and region value when the fast path applies:
+ * ext layouts, the piece width C and the row count; undefined otherwise.
+ */
+function planLayout(region: Region, inputs: readonly Tensor[]): { ext: Layout[]; rows: number; cols: number; values: Layout[][]; shape: readonly number[] } | undefined {
+  if (!inputs.every((t) => t.dtype === 'float32')) return undefined;
+  // Shapes of every value, as the ops compute them, restricted to the patterns the loop handles.
+  const shapes: (readonly number[])[][] = [];
+  const shapeOf = (r: RegionRef): readonly number[] => ('ext' in r ? inputs[r.ext].shape : shapes[r.op][r.out]);
+  for (const op of region.ops) {
+    const ins = op.inputs.map(shapeOf);
+    let out: (readonly number[])[];
+    if (op.op === 'Split') {
+      const s = ins[0];
+      const k = op.numSplit ?? 1;
+      const dim = op.splitDim! < 0 ? op.splitDim! + s.length : op.splitDim!;
+      if (s.length < 1 || dim !== s.length - 1 || s[dim] % k !== 0) return undefined;
+      const piece = [...s.slice(0, -1), s[dim] / k];
+      out = new Array(k).fill(piece);
+    } else if (op.inputs.length === 1) {
+      out = [ins[0]];
+    } else {
+      const [a, b] = ins;
+      if (op.op === 'BiasAdd') {
+        if (a.length < 2 || b.length !== 1 || b[0] !== a[a.length - 1]) return undefined;
+        out = [a];
+      } else if (same(a, b)) out = [a];
+      else if (sizeIs1(b) && b.length <= a.length) out = [a];
+      else if (sizeIs1(a) && a.length <= b.length) out = [b];
+      else if (b.length === 1 && a.length >= 2 && b[0] === a[a.length - 1]) out = [a];
+      else if (a.length === 1 && b.length >= 2 && a[0] === b[b.length - 1]) out = [b];
+      else return undefined;
+    }
+    shapes.push(out);
+  }
+  // Every narrow value: one shape N (rank >= 1); wide values: N with a multiple of its last dim.
+  let narrow: readonly number[] | undefined;
+  region.ops.forEach((op, i) => {
+    if (op.wide) return;
+    for (const s of shapes[i]) if (!narrow || s.length > narrow.length) narrow = s;
+  });
+  if (!narrow || narrow.length < 1) return undefined;
+  const n = narrow;
+  const cols = n[n.length - 1];
+  const rows = n.slice(0, -1).reduce((p, d) => p * d, 1);
+  if (cols === 0 || rows === 0) return undefined;
+  const layoutOf = (s: readonly number[], wideOk: boolean): Layout | undefined => {
+    const size = s.reduce((p, d) => p * d, 1);
+    if (same(s, n)) return { kind: 'full', width: cols };
+    if (wideOk && s.length === n.length && same(s.slice(0, -1), n.slice(0, -1)) && s[s.length - 1] % cols === 0) return { kind: 'full', width: s[s.length - 1] };
+    if (size === 1 && s.length <= n.length) return { kind: 'scalar' };
+    if (s.length === 1 && (s[0] === cols || (wideOk && s[0] % cols === 0))) return { kind: 'vec', width: s[0] };
+    return undefined;
+  };
+  const values: Layout[][] = [];
+  for (let i = 0; i < region.ops.length; i++) {
+    const op = region.ops[i];
+    const ls: Layout[] = [];
+    for (const s of shapes[i]) {
+      const l = layoutOf(s, op.wide);
+      // Region values must be full rows (a scalar- or vector-shaped op result is not handled here).
+      if (!l || l.kind !== 'full') return undefined;
+      ls.push(l);
+    }
+    values.push(ls);
+  }
+  const ext: Layout[] = [];
+  for (let e = 0; e < inputs.length; e++) {
+    const l = layoutOf(inputs[e].shape, true);
+    if (!l) return undefined;
+    ext.push(l);
+  }
+  return { ext, rows, cols, values, shape: n };
+}
+
+const sizeIs1 = (s: readonly number[]) => s.every((d) => d === 1);
+
+/** The generated loop for this layout (the key names it). */
+function loopFor(c: Compiled, ext: Layout[], values: Layout[][]): LoopFn {
+  const key = JSON.stringify([ext, values]);
+  let fn = c.loops.get(key);
+  if (fn) return fn;
+  const r = c.region;
+  const lines: string[] = [];
+  const hoisted: string[] = [];
+  ext.forEach((l, e) => {
+    hoisted.push(`const e${e} = ins[${e}];`);
+    if (l.kind === 'scalar') hoisted.push(`const s${e} = e${e}[0];`);
+  });
+  r.outputs.forEach((_, o) => hoisted.push(`const o${o} = outs[${o}];`));
+  const emitted = new Map<string, string>(); // "op/out/offset" → variable
+  let vars = 0;
+  // The expression of value `ref` read `piece` piece-widths to the right (values before a Split), emitting its variable.
+  const emitAt = (ref: RegionRef, piece: number): string => {
+    if ('ext' in ref) {
+      const l = ext[ref.ext];
+      const off = piece === 0 ? '' : ` + ${piece} * cols`;
+      if (l.kind === 'scalar') return `s${ref.ext}`;
+      if (l.kind === 'vec') return `e${ref.ext}[j${off}]`;
+      return `e${ref.ext}[rowBase${ref.ext} + j${off}]`;
+    }
+    const op = r.ops[ref.op];
+    if (op.op === 'Split') return emitAt(op.inputs[0], piece + ref.out);
+    const id = `${ref.op}/${piece}`;
+    const hit = emitted.get(id);
+    if (hit) return hit;
+    const args = op.inputs.map((x) => emitAt(x, piece));
+    let expr: string;
+    switch (op.op) {
+      case 'Add':
+      case 'AddV2':
+      case 'BiasAdd':
+        expr = `f(${args[0]} + ${args[1]})`;
+        break;
+      case 'Sub':
+        expr = `f(${args[0]} - ${args[1]})`;
+        break;
+      case 'Mul':
+        expr = `f(${args[0]} * ${args[1]})`;
+        break;
+      case 'Sigmoid':
+        expr = `f(1 / (1 + Math.exp(-${args[0]})))`;
+        break;
+      case 'Tanh':
+        expr = `tanh(${args[0]})`;
+        break;
+      default:
+        throw invalidArgument(`${FUSED_ELEMENTWISE_OP}: unexpected op ${op.op}`);
+    }
+    const v = `v${vars++}`;
+    lines.push(`const ${v} = ${expr};`);
+    emitted.set(id, v);
+    return v;
+  };
+  const stores = r.outputs.map((o, i) => `o${i}[outBase + j] = ${emitAt({ op: o.op, out: o.out }, 0)};`);
+  const bases = ext
+    .map((l, e) => (l.kind === 'full' ? `const rowBase${e} = row * w${e};` : ''))
+    .filter(Boolean);
+  const widths = ext.map((l, e) => (l.kind === 'full' ? `const w${e} = ${l.width};` : '')).filter(Boolean);
+  const body = [
+    '"use strict";',
+    'const f = Math.fround;',
+    'const tanh = helpers.tanh;',
+    ...hoisted,
+    ...widths,
+    'for (let row = 0; row < rows; row++) {',
+    ...bases,
+    'const outBase = row * cols;',
+    'for (let j = 0; j < cols; j++) {',
+    ...lines,
+    ...stores,
+    '}',
+    '}',
+  ].join('\n');
+  fn = new Function('ins', 'outs', 'rows', 'cols', 'helpers', body) as LoopFn;
+  if (c.loops.size >= MAX_LOOPS) c.loops.clear();
+  c.loops.set(key, fn);
+  return fn;
+}
+
+const OPCODE: Record<string, number> = { Add: 1, AddV2: 1, BiasAdd: 1, Sub: 2, Mul: 3, Sigmoid: 4, Tanh: 5 };
+const LOAD = 0;
+const STORE = 6;
+
+/** The region as a program for runtime/simd's elementwise interpreter (five i32 per instruction). */
+function programFor(c: Compiled, ext: Layout[], cols: number): Int32Array {
+  const key = JSON.stringify([ext, cols]);
+  let prog = c.programs.get(key);
+  if (prog) return prog;
+  const r = c.region;
+  const code: number[] = [];
+  const memo = new Map<string, number>();
+  let regs = 0;
+  const emitAt = (ref: RegionRef, piece: number): number => {
+    if ('ext' in ref) {
+      const off = ext[ref.ext].kind === 'scalar' ? 0 : piece * cols;
+      const id = `e${ref.ext}/${off}`;
+      const hit = memo.get(id);
+      if (hit !== undefined) return hit;
+      const dst = regs++;
+      code.push(LOAD, dst, 0, off, ref.ext);
+      memo.set(id, dst);
+      return dst;
+    }
+    const op = r.ops[ref.op];
+    if (op.op === 'Split') return emitAt(op.inputs[0], piece + ref.out);
+    const id = `${ref.op}/${piece}`;
+    const hit = memo.get(id);
+    if (hit !== undefined) return hit;
+    const args = op.inputs.map((x) => emitAt(x, piece));
+    const dst = regs++;
+    code.push(OPCODE[op.op], dst, args[0], args[1] ?? 0, 0);
+    memo.set(id, dst);
+    return dst;
+  };
+  r.outputs.forEach((o, i) => {
+    const src = emitAt({ op: o.op, out: o.out }, 0);
+    code.push(STORE, 0, src, 0, i);
+  });
+  prog = Int32Array.from(code);
+  if (c.programs.size >= MAX_LOOPS) c.programs.clear();
+  c.programs.set(key, prog);
+  return prog;
+}
+
+/** The fast path on the SIMD kernels (operands on the backend), or undefined when they cannot run it. */
+function runSimd(c: Compiled, plan: NonNullable<ReturnType<typeof planLayout>>, inputs: readonly Tensor[]): Tensor[] | undefined {
+  if (plan.cols % 4 !== 0) return undefined;
+  const prog = programFor(c, plan.ext, plan.cols);
+  const ins = inputs.map((t, i) => {
+    const l = plan.ext[i];
+    return { tensor: t.toTf(), rowBytes: l.kind === 'full' ? l.width * 4 : 0, scalar: l.kind === 'scalar' };
+  });
+  const outs = simdElementwise(prog, ins, c.region.outputs.length, plan.shape, plan.rows, plan.cols);
+  return outs?.map((t) => Tensor.fromTf(t, 'float32'));
+}
+
+/** The region op by op with the ops' own kernels. */
+function runOpByOp(region: Region, inputs: readonly Tensor[]): Tensor[] {
+  const values: Tensor[][] = [];
+  const get = (r: RegionRef) => ('ext' in r ? inputs[r.ext] : values[r.op][r.out]);
+  const made: Tensor[] = [];
+  try {
+    region.ops.forEach((op, i) => {
+      const attr: NodeDef['attr'] = { T: { kind: 'type', type: 'float32' } };
+      const ins = op.inputs.map(get);
+      if (op.op === 'Split') {
+        attr.num_split = { kind: 'i', i: op.numSplit ?? 1 };
+        const dim = Tensor.from('int32', [], [op.splitDim!]);
+        made.push(dim);
+        ins.unshift(dim);
+      }
+      const node: NodeDef = { name: `${FUSED_ELEMENTWISE_OP}/${i}`, op: op.op, input: [], device: '', attr };
+      const outs = kernelFor(op.op)!.kernel({
+        node,
+        attrs: new Attrs(attr, node.name, op.op),
+        inputs: ins,
+        resources: undefined as never,
+        functions: undefined as never,
+      });
+      values.push(outs);
+      made.push(...outs);
+    });
+    return region.outputs.map((o) => values[o.op][o.out]);
+  } finally {
+    const keep = new Set(region.outputs.map((o) => values[o.op]?.[o.out]));
+    for (const t of made) if (!keep.has(t) && !inputs.includes(t)) t.dispose();
+  }
+}
+
+function runRegion(c: Compiled, inputs: readonly Tensor[]): Tensor[] {
+  const plan = planLayout(c.region, inputs);
+  if (!plan) return runOpByOp(c.region, inputs);
+  const simd = runSimd(c, plan, inputs);
+  if (simd) return simd;
+  const loop = loopFor(c, plan.ext, plan.values);
+  const size = plan.rows * plan.cols;
+  const outs = c.region.outputs.map(() => allocHost('float32', size) as Float32Array);
+  const ins = inputs.map((t) => t.values() as Float32Array);
+  loop(ins, outs, plan.rows, plan.cols, HELPERS);
+  return outs.map((o) => Tensor.fromHost('float32', [...plan.shape], o));
+}
+
+registerKernel({
+  op: FUSED_ELEMENTWISE_OP,
+  outputs: [{ name: 'output', count: (attrs) => attrs.int('num_outputs') }],
+  kernel: (ctx) => runRegion(compiledFor(ctx), ctx.inputs),
+});
