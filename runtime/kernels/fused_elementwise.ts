@@ -276,7 +276,10 @@ function runSimd(c: Compiled, plan: NonNullable<ReturnType<typeof planLayout>>, 
   const prog = programFor(c, plan.ext, plan.cols);
   const ins = inputs.map((t, i) => {
     const l = plan.ext[i];
-    return { tensor: t.toTf(), rowBytes: l.kind === 'full' ? l.width * 4 : 0, scalar: l.kind === 'scalar' };
+    const rowBytes = l.kind === 'full' ? l.width * 4 : 0;
+    // A host operand is copied into the kernels' scratch block rather than uploaded as a tensor.
+    if (!t.isOnBackend) return { host: t.values() as Float32Array, rowBytes, scalar: l.kind === 'scalar' };
+    return { tensor: t.toTf(), rowBytes, scalar: l.kind === 'scalar' };
   });
   const outs = simdElementwise(prog, ins, c.region.outputs.length, plan.shape, plan.rows, plan.cols);
   return outs?.map((t) => Tensor.fromTf(t, 'float32'));

@@ -365,12 +365,15 @@ export function simdTanh(x: tf.Tensor): tf.Tensor | undefined {
   return tensor;
 }
 
-/** An operand of simdElementwise: a float32 backend tensor read row by row (`rowBytes`, 0 for a per-column vector) or as a scalar. */
-export interface ElementwiseInput {
-  tensor: tf.Tensor;
+/**
+ * An operand of simdElementwise: a float32 backend tensor, or host values
+ * (copied into the scratch block), read row by row (`rowBytes`, 0 for a
+ * per-column vector) or as a scalar.
+ */
+export type ElementwiseInput = ({ tensor: tf.Tensor; host?: undefined } | { host: Float32Array; tensor?: undefined }) & {
   rowBytes: number;
   scalar: boolean;
-}
+};
 
 /**
  * Runs an elementwise program (assembly/elementwise.ts: five i32 per
@@ -382,7 +385,8 @@ export function simdElementwise(program: Int32Array, inputs: readonly Elementwis
   const bound = kernels();
   if (!bound) return undefined;
   const n = program.length / 5;
-  const bytes = program.length * 4 + inputs.length * 12 + outputs * 4 + n * 256 + 16;
+  const hostBytes = inputs.reduce((s, x) => s + (x.host ? (x.host.length * 4 + 15) & ~15 : 0), 0);
+  const bytes = program.length * 4 + inputs.length * 12 + outputs * 4 + n * 256 + 16 + hostBytes;
   if (bytes > bound.kernels.SCRATCH_BYTES.value || cols % 4 !== 0) return undefined;
   const outs = Array.from({ length: outputs }, () => output(bound, [...shape]));
   // Views after every allocation: a malloc may have grown (and replaced) the heap's buffer.
@@ -392,9 +396,17 @@ export function simdElementwise(program: Int32Array, inputs: readonly Elementwis
   const outTable = exts + inputs.length * 12;
   const regs = (outTable + outputs * 4 + 15) & ~15;
   heap.set(program, prog >> 2);
+  let hostAt = regs + n * 256;
+  const floats = new Float32Array(heap.buffer);
   inputs.forEach((x, i) => {
     const at = (exts >> 2) + i * 3;
-    heap[at] = offsetOf(bound, x.tensor);
+    let address: number;
+    if (x.host) {
+      address = hostAt;
+      floats.set(x.host, hostAt >> 2);
+      hostAt += (x.host.length * 4 + 15) & ~15;
+    } else address = offsetOf(bound, x.tensor);
+    heap[at] = address;
     heap[at + 1] = x.rowBytes;
     heap[at + 2] = x.scalar ? 1 : 0;
   });
