@@ -15,7 +15,7 @@
  *   --extra=K           load: extra copies loaded for memory per version (default 2; quick 1)
  *   --tf-workers=N      uvicorn workers of the TF peer (default: the core count)
  *   --no-profile        skip the profiles of the goals not met
- *   --no-write          print only; --out=FILE writes another file than BENCHMARKS.md
+ *   --no-write          print the section on stdout instead of writing it; --out=FILE writes another file than BENCHMARKS.md
  */
 import path from 'node:path';
 import { PERF_SET } from './perf_set.js';

@@ -7,10 +7,11 @@
  *   node dist/bench/vs_tf/kernel_child.js --simd=fma|plain|off
  *
  * Line protocol (line_server.ts): `info` → backend, threads, build (the
- * kernels that run products: fma, plain or off); `kernel` (case, budget_s,
- * min_calls, max_calls, sample: output indices) → times_ms, warmup_calls,
- * sample (the output values at those indices). A call is the kernel on
- * operands already on the backend, then its output read to the host.
+ * kernels that run products: fma, plain or off); `kernel` (case,
+ * left_seeds, budget_s, min_calls, max_calls, sample: output indices) →
+ * times_ms, warmup_calls, sample (the last output's values at those
+ * indices). A call runs the kernel once per left operand (one per seed),
+ * operands already on the backend, and reads the last output to the host.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../runtime/backend.js';
@@ -46,17 +47,24 @@ function operand(shape: number[], seed: number, weight: boolean): Tensor {
   return weight ? t.keep() : t;
 }
 
-/** One timed measurement of a case; `sample`: the output values at these indices. */
-export function measureKernel(c: KernelCase, budget: { budgetSeconds: number; minCalls: number; maxCalls: number }, sample: readonly number[]) {
+/**
+ * One timed measurement of a case, each call running the op once per left
+ * operand (`leftSeeds`, kernels.ts); `sample`: the last output's values at
+ * these indices.
+ */
+export function measureKernel(c: KernelCase, leftSeeds: readonly number[], budget: { budgetSeconds: number; minCalls: number; maxCalls: number }, sample: readonly number[]) {
   const { op, attr } = opOf(c);
   const def = kernelFor(op);
   if (!def) throw new Error(`no kernel for ${op}`);
+  if (leftSeeds.length === 0) throw new Error('kernel needs at least one left operand seed');
   const [aShape, bShape, weight] = c.kind === 'conv2d' ? [c.input, c.filter, true] : [c.a, c.b, c.weight];
-  const inputs = [operand(aShape, 0, false), operand(bShape, 1, weight)];
-  const ctx: KernelContext = { node: { name: `bench_${op}`, op, input: [], device: '', attr }, attrs: new Attrs(attr, `bench_${op}`, op), inputs, resources: undefined as never, functions: undefined as never };
+  const right = operand(bShape, 1, weight);
+  const lefts = leftSeeds.map((seed) => operand(aShape, seed, false));
+  const contexts = lefts.map((left): KernelContext => ({ node: { name: `bench_${op}`, op, input: [], device: '', attr }, attrs: new Attrs(attr, `bench_${op}`, op), inputs: [left, right], resources: undefined as never, functions: undefined as never }));
   let last: number[] = [];
   const call = () => {
-    const [y] = def.kernel(ctx);
+    for (let r = 0; r < contexts.length - 1; r++) def.kernel(contexts[r])[0].dispose();
+    const [y] = def.kernel(contexts[contexts.length - 1]);
     const values = y.values() as Float32Array;
     last = sample.map((i) => values[i]);
     y.dispose();
@@ -64,7 +72,7 @@ export function measureKernel(c: KernelCase, budget: { budgetSeconds: number; mi
   try {
     return { ...measureCalls(call, budget), sample: last };
   } finally {
-    for (const t of inputs) t.dispose();
+    for (const t of [right, ...lefts]) t.dispose();
   }
 }
 
@@ -85,7 +93,7 @@ async function main(): Promise<void> {
         return { ...(await backendInfo()), build, node: process.version };
       }
       case 'kernel': {
-        const r = measureKernel(cmd.case as KernelCase, { budgetSeconds: cmd.budget_s as number, minCalls: cmd.min_calls as number, maxCalls: cmd.max_calls as number }, cmd.sample as number[]);
+        const r = measureKernel(cmd.case as KernelCase, cmd.left_seeds as number[], { budgetSeconds: cmd.budget_s as number, minCalls: cmd.min_calls as number, maxCalls: cmd.max_calls as number }, cmd.sample as number[]);
         return { times_ms: r.timesMs, warmup_calls: r.warmupCalls, sample: r.sample };
       }
       default:

@@ -11,6 +11,12 @@
  * shape by shape (the order rotates), each warmed up (timing.ts); every
  * modelhost output is compared with TF's on 64 values spread over it.
  *
+ * A timed call runs the op R times (`kernelReps`: about CALL_FLOPS of work
+ * per call), on R different left operands (TF would merge identical ops),
+ * and reads the last output to the host: a call from Python into a
+ * tf.function costs ~0.2 ms before any kernel runs, which would otherwise
+ * be most of the time of the small shapes.
+ *
  * Operands are the same numbers on both sides (`patternValue`, mirrored in
  * tf_compute.py). The right operand of MatMul and the filter of Conv2D are
  * held as a model holds its weights: persistent tensors on modelhost's side
@@ -57,7 +63,7 @@ const conv = (input: ConvCase['input'], kh: number, kw: number, cout: number): C
   filter: [kh, kw, input[3], cout],
 });
 
-/** The shapes measured: Dense layers at batch 2048 and 32, a square product, attention scores (Q·Kᵀ per head), the convolutions of the perf set's CNNs. */
+/** The shapes measured (the left operand of a product, or a convolution's input, is its first shape): Dense layers at batch 2048 and 32, a square product, attention scores (Q·Kᵀ per head), the convolutions of the perf set's CNNs. */
 export const KERNEL_CASES: readonly KernelCase[] = [
   matmul([2048, 128], [128, 128]),
   matmul([2048, 128], [128, 512]),
@@ -94,6 +100,18 @@ export function patternValue(i: number, seed: number): number {
   return Math.fround((((i * 7919 + seed * 104729) % 2001) - 1000) / 1000);
 }
 
+/** Work per timed call: each call runs a case's op this many floating-point operations' worth of times, at least once. */
+export const CALL_FLOPS = 256e6;
+
+export function kernelReps(c: KernelCase): number {
+  return Math.max(1, Math.floor(CALL_FLOPS / kernelFlops(c)));
+}
+
+/** The operand seeds of the left operands of `reps` runs in one call: 0, then 2, 3, ... (1 is the right operand's). */
+export function leftSeeds(reps: number): number[] {
+  return Array.from({ length: reps }, (_, r) => (r === 0 ? 0 : r + 1));
+}
+
 /** Indices of the `count` output values compared: spread evenly over an output of `size` values. */
 export function sampleIndices(size: number, count = 64): number[] {
   return Array.from({ length: Math.min(count, size) }, (_, i) => Math.floor((i * size) / Math.min(count, size)));
@@ -113,7 +131,9 @@ export interface KernelCell {
 
 export interface KernelRow {
   name: string;
+  /** Of one run of the op; a timed call runs it `reps` times. */
   flops: number;
+  reps: number;
   tf?: KernelCell;
   /** By modelhost kernel mode; a mode missing from here failed (see `failures`). */
   modelhost: Partial<Record<KernelSide, KernelCell>>;
@@ -178,7 +198,9 @@ export async function runKernels(python: string, budget: TimingBudget, log: (s: 
     let turn = 0;
     for (const c of cases) {
       const flops = kernelFlops(c);
-      const cmd = { cmd: 'kernel', case: c, budget_s: budget.budgetSeconds, min_calls: budget.minCalls, max_calls: budget.maxCalls, sample: sampleIndices(outputShape(c).reduce((p, d) => p * d, 1)) };
+      const reps = kernelReps(c);
+      const callFlops = flops * reps;
+      const cmd = { cmd: 'kernel', case: c, left_seeds: leftSeeds(reps), budget_s: budget.budgetSeconds, min_calls: budget.minCalls, max_calls: budget.maxCalls, sample: sampleIndices(outputShape(c).reduce((p, d) => p * d, 1)) };
       const order = sides.map((_, i) => sides[(i + turn) % sides.length]);
       turn++;
       const answers = new Map<string, Measured>();
@@ -192,11 +214,11 @@ export async function runKernels(python: string, budget: TimingBudget, log: (s: 
         }
       }
       const tfAnswer = answers.get('tf');
-      const row: KernelRow = { name: c.name, flops, tf: tfAnswer && cell(tfAnswer, flops), modelhost: {} };
+      const row: KernelRow = { name: c.name, flops, reps, tf: tfAnswer && cell(tfAnswer, callFlops), modelhost: {} };
       for (const side of KERNEL_SIDES) {
         const a = answers.get(side);
         if (!a) continue;
-        row.modelhost[side] = { ...cell(a, flops), ...(tfAnswer ? compareSamples(a.sample, tfAnswer.sample) : {}) };
+        row.modelhost[side] = { ...cell(a, callFlops), ...(tfAnswer ? compareSamples(a.sample, tfAnswer.sample) : {}) };
       }
       rows.push(row);
       const g = (k: KernelCell | undefined) => (k ? `${k.gflops.toFixed(1)}${k.agree === false ? ' (DIFFERS)' : ''}` : '-');

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import { fmt } from '../common.js';
 import type { ComputeResult } from './compute.js';
-import type { KernelCell, KernelResult } from './kernels.js';
+import { CALL_FLOPS, type KernelCell, type KernelResult } from './kernels.js';
 import type { LoadRow } from './load.js';
 import { summaryMarkdown, type ProfileSummary } from './profile.js';
 import type { ServingResult } from './serving.js';
@@ -175,13 +175,13 @@ export function kernelFinding(k: KernelResult): string {
 function kernelSection(k: KernelResult): string[] {
   const out = ['### Kernel throughput (GFLOP/s, one thread)', ''];
   out.push(
-    `Products and convolutions on fixed shapes, GFLOP/s = 2·m·n·k / median time of one call (output read to the host). TF: \`tf.matmul\` / \`tf.nn.conv2d\` in a \`tf.function\`, intra-op ${k.tfThreads.intra_op}, inter-op ${k.tfThreads.inter_op} threads, output fetched with \`.numpy()\` ([bench/peers/tf_compute.py](bench/peers/tf_compute.py)); modelhost: the runtime's MatMul / BatchMatMulV2 / Conv2D kernels ([bench/vs_tf/kernel_child.ts](bench/vs_tf/kernel_child.ts); backend ${k.backend}, ${k.threads} thread${k.threads === 1 ? '' : 's'}) with \`setSimdKernels\` 'fma' (relaxed-SIMD FMA; ran: ${k.builds.fma ?? '?'}), 'plain' (SIMD128; ran: ${k.builds.plain ?? '?'}) and 'off' (tfjs-backend-wasm's own kernels: XNNPACK, or its scalar loop for batched or transposed products; ran: ${k.builds.off ?? '?'}), one child process each. Same operands on both sides; weights (MatMul's right operand, filters) held as in a model; each modelhost output compared with TF's on 64 values; the four take turns shape by shape, each warmed up.`,
+    `Products and convolutions on fixed shapes, GFLOP/s = 2·m·n·k / median time (a timed call runs the op ×R on R different left operands, about ${fmt(CALL_FLOPS / 1e6)} MFLOP in all, and reads the last output to the host, so that the ~0.2 ms of a call from Python into a \`tf.function\` does not pass for kernel time). TF: \`tf.matmul\` / \`tf.nn.conv2d\` in a \`tf.function\`, intra-op ${k.tfThreads.intra_op}, inter-op ${k.tfThreads.inter_op} threads, the last output fetched with \`.numpy()\` ([bench/peers/tf_compute.py](bench/peers/tf_compute.py)); modelhost: the runtime's MatMul / BatchMatMulV2 / Conv2D kernels ([bench/vs_tf/kernel_child.ts](bench/vs_tf/kernel_child.ts); backend ${k.backend}, ${k.threads} thread${k.threads === 1 ? '' : 's'}) with \`setSimdKernels\` 'fma' (relaxed-SIMD FMA; ran: ${k.builds.fma ?? '?'}), 'plain' (SIMD128; ran: ${k.builds.plain ?? '?'}) and 'off' (tfjs-backend-wasm's own kernels: XNNPACK, or its scalar loop for batched or transposed products; ran: ${k.builds.off ?? '?'}), one child process each. Same operands on both sides; weights (MatMul's right operand, filters) held as in a model; each modelhost output compared with TF's on 64 values; the four take turns shape by shape, each warmed up.`,
     '',
   );
   out.push(
     table(
       ['shape', 'TF', 'modelhost fma', 'modelhost plain', 'tfjs-wasm', 'fma / TF'],
-      k.rows.map((row) => [row.name, gflops(row.tf), gflops(row.modelhost.fma), gflops(row.modelhost.plain), gflops(row.modelhost.off), row.tf && row.modelhost.fma ? `**${x(row.modelhost.fma.gflops / row.tf.gflops)}**` : '-']),
+      k.rows.map((row) => [`${row.name}${row.reps > 1 ? ` (×${row.reps} per call)` : ''}`, gflops(row.tf), gflops(row.modelhost.fma), gflops(row.modelhost.plain), gflops(row.modelhost.off), row.tf && row.modelhost.fma ? `**${x(row.modelhost.fma.gflops / row.tf.gflops)}**` : '-']),
       ['l'],
     ),
   );

@@ -149,7 +149,9 @@ export async function runVsTf(argv: readonly string[]): Promise<number> {
     }
     if (o.profile) await profiles(o, report, jobs, workDir);
     report.elapsedSeconds = (Date.now() - started) / 1000;
-    const { goalsText } = writeVsTf(report, out);
+    const { goalsText, markdown } = writeVsTf(report, out);
+    // --no-write: the section goes to stdout instead.
+    if (!out) process.stdout.write(`${markdown}\n`);
     log(`\n${goalsText}`);
     for (const p of report.profiles) if (p.summary) log(`\nprofile, ${p.goal}: ${p.title}\n${summaryMarkdown(p.summary).split('\n').slice(0, 14).join('\n')}`);
     log(out ? `\nwrote ${path.relative(process.cwd(), out) || out} (${report.elapsedSeconds.toFixed(0)} s)` : `\n(${report.elapsedSeconds.toFixed(0)} s; nothing written)`);
