@@ -220,35 +220,33 @@ export function renderVsTf(r: VsTfReport): { markdown: string; goalsText: string
   out.push(table(['goal', 'target', 'measured', 'status'], goals.map((g) => [g.goal, g.target, g.measured, g.status === 'NOT met' ? '**NOT met** (profile below)' : g.status]), ['l', 'l', 'l', 'l']));
   out.push('');
 
-  // The one table of ratios (a kernels-only run has no models).
-  if (r.models.length) {
-    out.push('### Ratios, modelhost / TensorFlow', '');
-    const c = (m: string, b: number) => r.compute?.rows.find((row) => row.model === m && row.batch === b);
-    const sv = (m: string, n: number) => r.serving?.rows.find((row) => row.model === m && row.connections === n);
-    const ld = (m: string) => r.load?.rows.find((row) => row.model === m);
-    out.push(
-      table(
-        ['model', 'compute b1', 'compute b32', 'req/s 1 conn', 'req/s 16 conn', 'req/s 64 conn', 'p99 16 conn', 'load + warm-up', 'RSS / version (MB)', 'weights MB'],
-        r.models.map((m) => {
-          const l = ld(m.name);
-          return [
-            m.name,
-            c(m.name, 1) ? x(c(m.name, 1)!.ratio) : '-',
-            c(m.name, 32) ? x(c(m.name, 32)!.ratio) : '-',
-            ...[1, 16, 64].map((n) => (sv(m.name, n) ? x(sv(m.name, n)!.ratio) : '-')),
-            sv(m.name, 16) ? x(sv(m.name, 16)!.modelhost.p99Ms / sv(m.name, 16)!.tf.p99Ms) : '-',
-            l ? x((l.modelhost.loadMs + l.modelhost.warmupMs) / (l.tf.load_ms + l.tf.warmup_ms)) : '-',
-            l ? `${fmt(l.modelhost.rssPerVersionMb, 1)} vs ${fmt(l.tf.rss_per_version_mb, 1)}` : '-',
-            fmt(m.weightsMb, 1),
-          ];
-        }),
-        ['l'],
-      ),
-    );
-    out.push('', 'compute: runtime time / TF time (below 1: modelhost faster); req/s: modelhost / TF peer (above 1: modelhost serves more); p99: modelhost / TF (below 1: better); load + warm-up: modelhost / TF (fresh process each).', '');
+  // The one table of ratios.
+  out.push('### Ratios, modelhost / TensorFlow', '');
+  const c = (m: string, b: number) => r.compute?.rows.find((row) => row.model === m && row.batch === b);
+  const sv = (m: string, n: number) => r.serving?.rows.find((row) => row.model === m && row.connections === n);
+  const ld = (m: string) => r.load?.rows.find((row) => row.model === m);
+  out.push(
+    table(
+      ['model', 'compute b1', 'compute b32', 'req/s 1 conn', 'req/s 16 conn', 'req/s 64 conn', 'p99 16 conn', 'load + warm-up', 'RSS / version (MB)', 'weights MB'],
+      r.models.map((m) => {
+        const l = ld(m.name);
+        return [
+          m.name,
+          c(m.name, 1) ? x(c(m.name, 1)!.ratio) : '-',
+          c(m.name, 32) ? x(c(m.name, 32)!.ratio) : '-',
+          ...[1, 16, 64].map((n) => (sv(m.name, n) ? x(sv(m.name, n)!.ratio) : '-')),
+          sv(m.name, 16) ? x(sv(m.name, 16)!.modelhost.p99Ms / sv(m.name, 16)!.tf.p99Ms) : '-',
+          l ? x((l.modelhost.loadMs + l.modelhost.warmupMs) / (l.tf.load_ms + l.tf.warmup_ms)) : '-',
+          l ? `${fmt(l.modelhost.rssPerVersionMb, 1)} vs ${fmt(l.tf.rss_per_version_mb, 1)}` : '-',
+          fmt(m.weightsMb, 1),
+        ];
+      }),
+      ['l'],
+    ),
+  );
+  out.push('', 'compute: runtime time / TF time (below 1: modelhost faster); req/s: modelhost / TF peer (above 1: modelhost serves more); p99: modelhost / TF (below 1: better); load + warm-up: modelhost / TF (fresh process each).', '');
 
-    out.push('### Models', '', table(['model', 'what', 'weights MB'], r.models.map((m) => [m.name, m.description, fmt(m.weightsMb, 1)]), ['l', 'l']), '');
-  }
+  out.push('### Models', '', table(['model', 'what', 'weights MB'], r.models.map((m) => [m.name, m.description, fmt(m.weightsMb, 1)]), ['l', 'l']), '');
 
   if (r.compute) {
     const k = r.compute;
