@@ -8,9 +8,16 @@ Reads one JSON command per line on stdin, answers one JSON line on stdout:
   {"cmd": "load", "job": {...}}                       → {"ok": true, "load_ms"}
   {"cmd": "measure", "name", "batch", "budget_s", "min_calls", "max_calls"}
         → {"ok": true, "times_ms": [...], "warmup_calls", "sample": [first values of the output]}
+  {"cmd": "kernel", "case", "left_seeds", "budget_s", "min_calls", "max_calls", "sample": [output indices]}
+        → {"ok": true, "times_ms": [...], "warmup_calls", "sample": [the last output's values at those indices]}
   {"cmd": "unload", "name"} · {"cmd": "info"} · {"cmd": "quit"}
 A call is `signature(**{input: tensor})[output].numpy()`: the feed is a
 tf.constant made once per measurement, the output is fetched to the host.
+`kernel` times one op on fixed shapes (bench/vs_tf/kernels.ts): tf.matmul or
+tf.nn.conv2d in a tf.function, run once per left operand (one per seed,
+different operands so that Grappler cannot merge the runs), the left
+operands / inputs arguments, a weight (MatMul's right operand, the filter) a
+tf.Variable, as in a model; the last output is fetched with .numpy().
 """
 import argparse
 import json
@@ -19,9 +26,36 @@ import time
 
 from tf_common import job_inputs, set_threads
 
+import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 MODELS = {}
+
+
+def pattern(shape, seed):
+    """Operand `seed` of a kernel case, element i = round-to-float32(((i*7919 + seed*104729) mod 2001 - 1000) / 1000),
+    the same float32 values as patternValue of bench/vs_tf/kernels.ts."""
+    i = np.arange(int(np.prod(shape)), dtype=np.int64)
+    return ((((i * 7919 + seed * 104729) % 2001) - 1000) / 1000.0).astype(np.float32).reshape(shape)
+
+
+def kernel_call(case, left_seeds):
+    """A no-argument call running the case's op once per left operand and fetching the last output."""
+    if case["kind"] == "conv2d":
+        xs = [tf.constant(pattern(case["input"], seed)) for seed in left_seeds]
+        w = tf.Variable(pattern(case["filter"], 1))
+        fn = tf.function(lambda *xs: [tf.nn.conv2d(x, w, strides=1, padding="SAME", data_format="NHWC") for x in xs])
+        return lambda: fn(*xs)[-1].numpy()
+    as_ = [tf.constant(pattern(case["a"], seed)) for seed in left_seeds]
+    b_value = pattern(case["b"], 1)
+    tb = case["transposeB"]
+    if case["weight"]:
+        b = tf.Variable(b_value)
+        fn = tf.function(lambda *as_: [tf.matmul(a, b, transpose_b=tb) for a in as_])
+        return lambda: fn(*as_)[-1].numpy()
+    b = tf.constant(b_value)
+    fn = tf.function(lambda b, *as_: [tf.matmul(a, b, transpose_b=tb) for a in as_])
+    return lambda: fn(b, *as_)[-1].numpy()
 
 
 def measure_calls(call, budget_s, min_calls, max_calls):
@@ -74,6 +108,15 @@ def handle(cmd):
 
         times, warmup = measure_calls(call, cmd["budget_s"], cmd["min_calls"], cmd["max_calls"])
         return {"times_ms": times, "warmup_calls": warmup, "sample": last[0].reshape(-1)[: cmd.get("sample", 64)].astype(float).tolist()}
+    if kind == "kernel":
+        call = kernel_call(cmd["case"], cmd["left_seeds"])
+        last = []
+
+        def timed():
+            last[:] = [call()]
+
+        times, warmup = measure_calls(timed, cmd["budget_s"], cmd["min_calls"], cmd["max_calls"])
+        return {"times_ms": times, "warmup_calls": warmup, "sample": last[0].reshape(-1)[cmd["sample"]].astype(float).tolist()}
     raise ValueError(f"unknown command {kind}")
 
 

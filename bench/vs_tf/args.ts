@@ -7,20 +7,20 @@
  *   --perf-cache=DIR    where the generated perf set lives (default
  *                       $MODELHOST_BENCH_CACHE, else ~/.cache/modelhost-bench/perf_models)
  *   --models=a,b        a subset of the perf set (default all)
- *   --parts=compute,serving,load   a subset of the parts (default all)
+ *   --parts=compute,kernels,serving,load   a subset of the parts (default all)
  *   --quick             short budgets (a smoke run; marked so in the report)
- *   --budget=S          compute: seconds of timed calls per cell and side (default 2; quick 0.5)
+ *   --budget=S          compute, kernels: seconds of timed calls per cell and side (default 2; quick 0.5)
  *   --seconds=S         serving: measured seconds per case (default 3; quick 1); slow models get more
  *   --warmup=S          serving: warm-up seconds per case (default 1; quick 0.5)
  *   --extra=K           load: extra copies loaded for memory per version (default 2; quick 1)
  *   --tf-workers=N      uvicorn workers of the TF peer (default: the core count)
  *   --no-profile        skip the profiles of the goals not met
- *   --no-write          print only; --out=FILE writes another file than BENCHMARKS.md
+ *   --no-write          print the section on stdout instead of writing it; --out=FILE writes another file than BENCHMARKS.md
  */
 import path from 'node:path';
 import { PERF_SET } from './perf_set.js';
 
-export const PARTS = ['compute', 'serving', 'load'] as const;
+export const PARTS = ['compute', 'kernels', 'serving', 'load'] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface VsTfOptions {

@@ -10,12 +10,12 @@
  * A call is `model.run(signature, {input: tensor})[output].values()`: the
  * feed is made once per measurement, the output is read to the host.
  */
-import readline from 'node:readline';
 import { initBackend } from '../../runtime/backend.js';
 import type { LoadedModel } from '../../runtime/engine.js';
 import { tsEngine } from '../../runtime/loader.js';
 import type { Tensor } from '../../runtime/tensor.js';
 import { batchTensor, readJobInputs, type Job } from './jobs.js';
+import { answerLines, runChild } from './line_server.js';
 import { profileThis, summarise } from './profile.js';
 import { measureCalls } from './timing.js';
 
@@ -98,31 +98,8 @@ async function handle(cmd: Record<string, unknown>): Promise<Record<string, unkn
 }
 
 async function main(): Promise<void> {
-  process.stdout.write(`${JSON.stringify({ ok: true, ready: true })}\n`);
-  const lines = readline.createInterface({ input: process.stdin });
-  for await (const line of lines) {
-    if (!line.trim()) continue;
-    const cmd = JSON.parse(line) as Record<string, unknown>;
-    if (cmd.cmd === 'quit') break;
-    let answer: Record<string, unknown>;
-    try {
-      answer = { ok: true, ...(await handle(cmd)) };
-    } catch (e) {
-      answer = { ok: false, error: e instanceof Error ? e.message : String(e) };
-    }
-    process.stdout.write(`${JSON.stringify(answer)}\n`);
-  }
+  await answerLines(handle);
   for (const l of models.values()) l.model.dispose();
-  lines.close();
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().then(
-    // Exit explicitly so that --cpu-prof writes its profile even with handles open.
-    () => process.exit(0),
-    (e: unknown) => {
-      console.error(e instanceof Error ? e.stack : e);
-      process.exit(1);
-    },
-  );
-}
+if (import.meta.url === `file://${process.argv[1]}`) runChild(main);

@@ -3,6 +3,7 @@
  * set (bench/perf_models/), in one run, each part's ratios from numbers of
  * this run only:
  *   compute  in-process runtime vs TF, batch 1 and 32 (compute.ts)
+ *   kernels  GFLOP/s of products and convolutions on fixed shapes, one thread: TF vs the runtime's ops in each SIMD kernel mode (kernels.ts)
  *   serving  `modelhost serve` vs a FastAPI + uvicorn[standard] TF server, 1/16/64 connections (serving.ts)
  *   load     load + warm-up time and RSS per extra loaded version (load.ts)
  * then, for each goal of issue 17 not met, a profile of the modelhost side,
@@ -19,6 +20,7 @@ import { parseVsTfArgs, type VsTfOptions } from './args.js';
 import { backendInfo } from './compute_child.js';
 import { profileCompute, runCompute } from './compute.js';
 import type { Job } from './jobs.js';
+import { KERNEL_CASES, runKernels } from './kernels.js';
 import { profileLoad, runLoadMemory } from './load.js';
 import { defaultCacheDir, ensureGenerated, perfJobs } from './perf_set.js';
 import { summaryMarkdown } from './profile.js';
@@ -108,10 +110,14 @@ export async function runVsTf(argv: readonly string[]): Promise<number> {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelhost-vs-tf-'));
   const out = o.write ? (o.out ?? path.join(ROOT, 'BENCHMARKS.md')) : undefined;
   try {
+    // The kernels part runs fixed shapes, not the perf set.
+    const models = [...o.parts].some((p) => p !== 'kernels') ? o.models : [];
     const cacheDir = o.perfCache ?? defaultCacheDir();
-    log(`perf set (${o.models.join(', ')}) in ${cacheDir} ...`);
-    await ensureGenerated(py.python, cacheDir, o.models, log);
-    const jobs = perfJobs(cacheDir, workDir, o.models);
+    if (models.length) {
+      log(`perf set (${models.join(', ')}) in ${cacheDir} ...`);
+      await ensureGenerated(py.python, cacheDir, models, log);
+    }
+    const jobs = perfJobs(cacheDir, workDir, models);
     const { backend, threads } = await backendInfo();
     const report: VsTfReport = {
       date: new Date(),
@@ -127,6 +133,10 @@ export async function runVsTf(argv: readonly string[]): Promise<number> {
       log(`compute (${o.budgetSeconds} s per cell and side) ...`);
       report.compute = await runCompute(py.python, jobs, { budgetSeconds: o.budgetSeconds, minCalls: o.quick ? 2 : 3, maxCalls: 100_000 }, log);
     }
+    if (o.parts.has('kernels')) {
+      log(`kernels (${KERNEL_CASES.length} shapes × TF, modelhost fma / plain / tfjs-wasm; ${o.budgetSeconds} s per cell and side) ...`);
+      report.kernels = await runKernels(py.python, { budgetSeconds: o.budgetSeconds, minCalls: o.quick ? 2 : 3, maxCalls: 100_000 }, log);
+    }
     if (o.parts.has('load')) {
       log(`load + warm-up and memory (fresh processes, ${o.extra} extra version(s)) ...`);
       report.load = await runLoadMemory(py.python, jobs, workDir, threads, o.extra, log);
@@ -139,7 +149,9 @@ export async function runVsTf(argv: readonly string[]): Promise<number> {
     }
     if (o.profile) await profiles(o, report, jobs, workDir);
     report.elapsedSeconds = (Date.now() - started) / 1000;
-    const { goalsText } = writeVsTf(report, out);
+    const { goalsText, markdown } = writeVsTf(report, out);
+    // --no-write: the section goes to stdout instead.
+    if (!out) process.stdout.write(`${markdown}\n`);
     log(`\n${goalsText}`);
     for (const p of report.profiles) if (p.summary) log(`\nprofile, ${p.goal}: ${p.title}\n${summaryMarkdown(p.summary).split('\n').slice(0, 14).join('\n')}`);
     log(out ? `\nwrote ${path.relative(process.cwd(), out) || out} (${report.elapsedSeconds.toFixed(0)} s)` : `\n(${report.elapsedSeconds.toFixed(0)} s; nothing written)`);
