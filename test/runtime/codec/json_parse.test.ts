@@ -2,7 +2,8 @@
 // NaN/Infinity allowed. Expected error texts and offsets were produced by
 // rapidjson 1.1.0 itself (the version TF Serving pins).
 import { describe, expect, it } from 'vitest';
-import { parseJsonExact, parseJsonFast } from '../../../runtime/codec/json_parse.js';
+import fc from 'fast-check';
+import { mayDifferFromRapidjson, parseJsonExact, parseJsonFast } from '../../../runtime/codec/json_parse.js';
 import { JsonNumber, jsonValueToString, type JsonValue } from '../../../runtime/codec/json_value.js';
 import { StatusError } from '../../../runtime/errors.js';
 
@@ -129,5 +130,28 @@ describe('parseJsonFast', () => {
     expect(parseJsonFast('["\\ud800"]')).toBeUndefined(); // surrogate escapes
     expect(parseJsonFast('[NaN]')).toBeUndefined(); // not JSON to JSON.parse
     expect(parseJsonFast('')).toBeUndefined();
+  });
+});
+
+describe('mayDifferFromRapidjson', () => {
+  // The three patterns it stands for, as regular expressions.
+  const byRegex = (s: string) => /\d{8}/.test(s) || /[eE][+-]?\d\d/.test(s) || /\\u[dD][89a-fA-F]/.test(s);
+
+  it('agrees with the three regular expressions on random bodies of digits, signs, e/E and escapes', () => {
+    const alphabet = fc.constantFrom('0', '1', '9', '.', 'e', 'E', '+', '-', '\\', 'u', 'd', 'D', '8', 'a', 'F', 'g', ',', '[', ']', '"');
+    fc.assert(
+      fc.property(fc.array(alphabet, { maxLength: 40 }).map((a) => a.join('')), (s) => {
+        expect(mayDifferFromRapidjson(s)).toBe(byRegex(s));
+      }),
+      { numRuns: 20000 },
+    );
+  });
+
+  it('names each case', () => {
+    expect(mayDifferFromRapidjson('[1234567, 1.5, 2e5]')).toBe(false);
+    expect(mayDifferFromRapidjson('[12345678]')).toBe(true);
+    expect(mayDifferFromRapidjson('[1e-10]')).toBe(true);
+    expect(mayDifferFromRapidjson('["\\uD834\\uDD1E"]')).toBe(true);
+    expect(mayDifferFromRapidjson('["\\u00e9"]')).toBe(false);
   });
 });
