@@ -184,7 +184,10 @@ export async function runServing(python: string, jobs: readonly Job[], workDir: 
       }
       for (const connections of CONNECTIONS) {
         // Slow models get longer windows (about 20 requests' worth) and a warm-up that lets the queue fill.
-        const seconds = Math.max(o.seconds, Math.min(12, (20 * latencyMs) / 1000));
+        // Batched answers come in bursts, one batch (up to 32 requests, each about one request's latency)
+        // at a time: the window holds at least four of them, or a slow model's window may catch none.
+        const burstSeconds = (latencyMs * Math.min(connections, 32)) / 1000;
+        const seconds = Math.max(o.seconds, Math.min(15, Math.max((20 * latencyMs) / 1000, 4 * burstSeconds)));
         const warmupSeconds = Math.max(o.warmupSeconds, Math.min(8, (2 * latencyMs * connections) / 1000 / Math.max(1, o.tfWorkers)));
         const one = async (s: RunningServer) => {
           const r = await runWindow({ url: s.url + urlPath, bodies: b, connections, warmupSeconds, seconds, timeoutSeconds: 120 });
