@@ -415,7 +415,7 @@ export function addServeCommand(program: Command): void {
     .option('--max_json_depth <n>', 'deepest nesting of arrays and objects in a /v1 JSON body (at most 1000); deeper answers 400', jsonDepth, DEFAULT_MAX_JSON_DEPTH)
     .option('--max_image_pixels <n>', 'largest image (height x width, x frames for GIF) the decode ops accept; larger answers 400 before decoding', positiveInteger, DEFAULT_MAX_IMAGE_PIXELS)
     .option('--max_gif_frames <n>', 'most frames a GIF the decode ops accept may have; more answers 400', positiveInteger, DEFAULT_MAX_GIF_FRAMES)
-    .option('--graph_optimizations <passes>', "load-time graph passes: 'all', 'none' or a comma-separated list of constant_folding, identity_pruning, invariant_caching, fusion, batchnorm_folding (default: $MODELHOST_GRAPH_OPTIMIZATIONS, else all)", graphPasses)
+    .option('--graph_optimizations <passes>', "load-time graph passes: 'all', 'none' or a comma-separated list of constant_folding, identity_pruning, invariant_caching, fusion, batchnorm_folding, elementwise_fusion (default: $MODELHOST_GRAPH_OPTIMIZATIONS, else all)", graphPasses)
     .option('--simd_kernels <mode>', "which kernels run float32 matrix products and convolutions: auto (modelhost's WebAssembly kernels with fused multiply-add where this Node.js can, else plain SIMD128), fma, plain, or off (tfjs-backend-wasm's own) (default: $MODELHOST_SIMD_KERNELS, else auto)", simdMode, simdKernelMode())
     .option('--metadata_max_description_chars <n>', "longest description of a version (characters)", positiveInteger, DEFAULT_METADATA_LIMITS.maxDescriptionChars)
     .option('--metadata_max_tags <n>', 'most tags a version may have', nonNegativeInteger, DEFAULT_METADATA_LIMITS.maxTags)
