@@ -26,8 +26,12 @@ import { tanhFloat32 } from './math.js';
 import { kernelFor, registerKernel, type KernelContext } from './registry.js';
 import { simdElementwise } from '../simd/simd_kernels.js';
 
+type Plan = NonNullable<ReturnType<typeof planLayout>> & { program?: Int32Array };
+
 interface Compiled {
   region: Region;
+  /** Layout plans by the inputs' shapes (null: no fast path for them). */
+  plans: Map<string, Plan | null>;
   /** Generated loops by operand layout. */
   loops: Map<string, LoopFn>;
   /** SIMD programs by operand layout and piece width. */
@@ -51,7 +55,7 @@ function compiledFor(ctx: KernelContext): Compiled {
   if (!c) {
     const a = ctx.node.attr.region;
     if (a?.kind !== 's') throw invalidArgument(`${FUSED_ELEMENTWISE_OP} needs a region attr`);
-    c = { region: JSON.parse(new TextDecoder().decode(a.s)) as Region, loops: new Map(), programs: new Map() };
+    c = { region: JSON.parse(new TextDecoder().decode(a.s)) as Region, plans: new Map(), loops: new Map(), programs: new Map() };
     compiled.set(ctx.node, c);
   }
   return c;
@@ -271,9 +275,9 @@ function programFor(c: Compiled, ext: Layout[], cols: number): Int32Array {
 }
 
 /** The fast path on the SIMD kernels (operands on the backend), or undefined when they cannot run it. */
-function runSimd(c: Compiled, plan: NonNullable<ReturnType<typeof planLayout>>, inputs: readonly Tensor[]): Tensor[] | undefined {
+function runSimd(c: Compiled, plan: Plan, inputs: readonly Tensor[]): Tensor[] | undefined {
   if (plan.cols % 4 !== 0) return undefined;
-  const prog = programFor(c, plan.ext, plan.cols);
+  const prog = (plan.program ??= programFor(c, plan.ext, plan.cols));
   const ins = inputs.map((t, i) => {
     const l = plan.ext[i];
     const rowBytes = l.kind === 'full' ? l.width * 4 : 0;
@@ -318,8 +322,24 @@ function runOpByOp(region: Region, inputs: readonly Tensor[]): Tensor[] {
   }
 }
 
+/** The plan for these inputs' shapes (float32 checked every call), cached per node. */
+function planFor(c: Compiled, inputs: readonly Tensor[]): Plan | undefined {
+  let key = '';
+  for (const t of inputs) {
+    if (t.dtype !== 'float32') return undefined;
+    key += t.shape.join(',') + ';';
+  }
+  let plan = c.plans.get(key);
+  if (plan === undefined) {
+    plan = planLayout(c.region, inputs) ?? null;
+    if (c.plans.size >= MAX_LOOPS) c.plans.clear();
+    c.plans.set(key, plan);
+  }
+  return plan ?? undefined;
+}
+
 function runRegion(c: Compiled, inputs: readonly Tensor[]): Tensor[] {
-  const plan = planLayout(c.region, inputs);
+  const plan = planFor(c, inputs);
   if (!plan) return runOpByOp(c.region, inputs);
   const simd = runSimd(c, plan, inputs);
   if (simd) return simd;
