@@ -892,7 +892,7 @@ export function batchMatMul(op: string, a: Tensor, b: Tensor, ta: boolean, tb: b
   }
   checkTensorSize([...batchShape, d0, d3], a.dtype);
   if (tfKind(a.dtype) === 'float' && a.size > 0 && b.size > 0) {
-    if (a.dtype === 'float32' && !xnnpackMatMul(a, ta, tb, d0)) {
+    if (a.dtype === 'float32') {
       const y = simdBatchMatMul(a.toTf(), b.toTf(), ta, tb, batchShape, d0, d1, d3, { lo: -Infinity, hi: Infinity, weight: b.isPersistent });
       if (y) {
         const out = Tensor.fromTf(y, 'float32');
@@ -912,18 +912,6 @@ export function batchMatMul(op: string, a: Tensor, b: Tensor, ta: boolean, tb: b
   // BatchMatMul's adj_x/adj_y are adjoints (conjugate transposes); MatMul's transpose_a/b are not.
   if (isComplex(a.dtype)) return complexMatMul(a, b, ta, tb, op.startsWith('BatchMatMul'), batchShape, d0, d1, d3);
   return hostMatMul(a, b, ta, tb, batchShape, d0, d1, d3);
-}
-
-/**
- * Rows below which an un-transposed rank-2 product stays with tfjs's XNNPACK
- * kernel: it keeps B packed between calls (per weight tensor), which
- * outweighs its slower inner loop when A has a few rows (batch-1 Dense
- * layers, recurrent steps). Everything else runs on runtime/simd's kernels.
- */
-export const XNNPACK_MAX_ROWS = 8;
-
-export function xnnpackMatMul(a: Tensor, ta: boolean, tb: boolean, rows: number): boolean {
-  return a.rank === 2 && !ta && !tb && rows < XNNPACK_MAX_ROWS;
 }
 
 /**

@@ -24,7 +24,7 @@ import { Tensor, shapeString } from '../tensor.js';
 import type { Attrs } from './attrs.js';
 import { directDispatch, runKernel, smallHostMath } from './dispatch.js';
 import { unsupportedDtype } from './host_math.js';
-import { batchMatMul, runTf, tfKind, xnnpackMatMul } from './math.js';
+import { batchMatMul, runTf, tfKind } from './math.js';
 import { conv2D, convGeometry, depthwiseConv2D, explicitPad, planConv2D, planDepthwise, type ConvPlan } from './nn.js';
 import { registerKernel, type KernelCache } from './registry.js';
 import { simdBatchMatMul, simdConv2D, simdTanh } from '../simd/simd_kernels.js';
@@ -318,7 +318,7 @@ function fusedMatMul(attrs: Attrs, inputs: Tensor[], cache: KernelCache | undefi
   const fast = a.dtype === 'float32' && rows > 0 && channels > 0 && inner[0] > 0;
   const affine = fast ? affineOf(fused, args, channels, 2, 0) : undefined;
   const k = inner[0];
-  if (affine && !xnnpackMatMul(a, ta, tb, rows)) {
+  if (affine) {
     const folded = foldedOperands(cache, b, args, affine, tb ? k : undefined);
     const [lo, hi] = CLAMP[affine.activation ?? 'none'] ?? CLAMP.none;
     const y = simdBatchMatMul(a.toTf(), folded.filter.toTf(), ta, tb, [], rows, k, channels, { bias: folded.bias?.toTf(), lo, hi, weight: folded.filter.isPersistent });

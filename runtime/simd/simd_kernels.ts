@@ -7,7 +7,8 @@
  * Why: tfjs-backend-wasm 4.22 hands XNNPACK only un-transposed, unbatched
  * products; every batched or transposed BatchMatMul (attention, Einsum)
  * runs a scalar triple loop at ~2 GFLOP/s. These kernels run all of them
- * through one packed GEMM, and with relaxed SIMD's fused multiply-add
+ * (and the rest, whose weights they keep packed between calls as XNNPACK
+ * does) through one packed GEMM, and with relaxed SIMD's fused multiply-add
  * (`f32x4.relaxed_madd`, one rounding per step as in TF's Eigen/oneDNN
  * kernels) they outrun XNNPACK's single-threaded SIMD128 convolutions too.
  *

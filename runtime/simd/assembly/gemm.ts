@@ -313,6 +313,92 @@ function tile(
   }
 }
 
+/**
+ * Stores one row of one panel (v0, v1: its NR columns) to c: w valid
+ * columns, adding c's values when `accumulate`, bias and clamp when `last`.
+ */
+@inline
+function storeRow(c: usize, v0: v128, v1: v128, w: i32, accumulate: bool, last: bool, bias: usize, lo: f32, hi: f32, t: usize): void {
+  if (w == NR) {
+    if (accumulate) {
+      v0 = f32x4.add(v0, v128.load(c));
+      v1 = f32x4.add(v1, v128.load(c, 16));
+    }
+    if (last) {
+      if (bias != 0) {
+        v0 = f32x4.add(v0, v128.load(bias));
+        v1 = f32x4.add(v1, v128.load(bias, 16));
+      }
+      if (lo > -Infinity) {
+        v0 = f32x4.pmax(v0, f32x4.splat(lo));
+        v1 = f32x4.pmax(v1, f32x4.splat(lo));
+      }
+      if (hi < Infinity) {
+        v0 = f32x4.pmin(v0, f32x4.splat(hi));
+        v1 = f32x4.pmin(v1, f32x4.splat(hi));
+      }
+    }
+    v128.store(c, v0);
+    v128.store(c, v1, 16);
+    return;
+  }
+  v128.store(t, v0);
+  v128.store(t, v1, 16);
+  for (let j = 0; j < w; j++) {
+    const dst = c + <usize>j * 4;
+    let v = load<f32>(t + <usize>j * 4);
+    if (accumulate) v += load<f32>(dst);
+    if (last) {
+      if (bias != 0) v += load<f32>(bias + <usize>j * 4);
+      if (v < lo) v = lo;
+      if (v > hi) v = hi;
+    }
+    store<f32>(dst, v);
+  }
+}
+
+/**
+ * Rows of A one at a time against the packed panels of B, two panels at
+ * once (four accumulators): the path of products with fewer than MR rows
+ * (batch-1 Dense layers, recurrent steps), which would waste most of a
+ * 4-row tile. A's row is read in place (element p at a + p step).
+ */
+function rowProduct(a: usize, step: usize, panels: usize, kc: i32, c: usize, nc: i32, accumulate: bool, last: bool, bias: usize, lo: f32, hi: f32, t: usize): void {
+  let jj = 0;
+  for (; jj + NR < nc; jj += 2 * NR) {
+    let p0 = panels + <usize>(jj * kc) * 4;
+    let p1 = p0 + <usize>(NR * kc) * 4;
+    let x = a;
+    let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+    for (let p = 0; p < kc; p++) {
+      const s = v128.load32_splat(x);
+      c0 = madd(s, v128.load(p0), c0);
+      c1 = madd(s, v128.load(p0, 16), c1);
+      c2 = madd(s, v128.load(p1), c2);
+      c3 = madd(s, v128.load(p1, 16), c3);
+      x += step;
+      p0 += NR * 4;
+      p1 += NR * 4;
+    }
+    const b0 = bias != 0 ? bias + <usize>jj * 4 : 0;
+    storeRow(c + <usize>jj * 4, c0, c1, NR, accumulate, last, b0, lo, hi, t);
+    storeRow(c + <usize>(jj + NR) * 4, c2, c3, min(NR, nc - jj - NR), accumulate, last, b0 != 0 ? b0 + NR * 4 : 0, lo, hi, t);
+  }
+  if (jj < nc) {
+    let p0 = panels + <usize>(jj * kc) * 4;
+    let x = a;
+    let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
+    for (let p = 0; p < kc; p++) {
+      const s = v128.load32_splat(x);
+      c0 = madd(s, v128.load(p0), c0);
+      c1 = madd(s, v128.load(p0, 16), c1);
+      x += step;
+      p0 += NR * 4;
+    }
+    storeRow(c + <usize>jj * 4, c0, c1, min(NR, nc - jj), accumulate, last, bias != 0 ? bias + <usize>jj * 4 : 0, lo, hi, t);
+  }
+}
+
 /** C[i, j] = clamp(Σp A(i, p) B(p, j) + bias[j], lo, hi), C dense m × n. */
 function product(
   conv: bool,
@@ -346,6 +432,14 @@ function product(
       let panels = pb;
       if (packed != 0) panels = packed + (<usize>j0 * k + <usize>k0 * ((nc + NR - 1) / NR * NR)) * 4;
       else packB(b, brs, bcs, k0, kc, j0, nc, pb);
+      if (!conv && m < MR) {
+        for (let i = 0; i < m; i++) {
+          const row = a + (<usize>i * ars + <usize>k0 * acs) * 4;
+          const biasAt = bias != 0 ? bias + <usize>j0 * 4 : 0;
+          rowProduct(row, <usize>acs * 4, panels, kc, c + (<usize>i * n + j0) * 4, nc, k0 > 0, last, biasAt, lo, hi, t);
+        }
+        continue;
+      }
       for (let i0 = 0; i0 < m; i0 += MC) {
         const mc = min(MC, m - i0);
         if (conv) packConvA(x, h, w, cin, kw, sh, sw, dh, dw, padTop, padLeft, oh, ow, i0, mc, k0, kc, pa, rows4);
