@@ -90,7 +90,7 @@ export function createServingEngine(options: ExecutionOptions = {}): ServingEngi
   }
   const batching = options.batching;
   if (!batching && options.autoBatching) {
-    const auto = new BatchScheduler(options.autoBatching);
+    const auto = new BatchScheduler(options.autoBatching, true);
     return {
       name: `${base.name}, automatic batching`,
       load: async (dir, loadOptions) => new BatchingServable(await base.load(dir, loadOptions), auto, loadOptions?.name ?? dir, options.onBatch, false, true),
