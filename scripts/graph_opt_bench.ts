@@ -6,13 +6,18 @@
  * run (steadier on a busy machine), plus the largest relative difference
  * between the two outputs.
  *
- *   npm run build && node dist/scripts/graph_opt_bench.js [--runs N] [--batch B] [DIR...]
+ *   npm run build && node dist/scripts/graph_opt_bench.js [--runs N] [--batch B] [--passes P] [--base P] [DIR...]
+ *
+ * `--passes` is the "on" side (default all), `--base` the "off" side
+ * (default none): `--base constant_folding,identity_pruning,invariant_caching,fusion,batchnorm_folding`
+ * measures the elementwise_fusion pass alone.
  *
  * Without DIRs: the Keras models of the conformance corpus, and those of
- * tools/perf_models/make_perf_models.py if it wrote them to
- * $MODELHOST_PERF_MODELS (default /tmp/modelhost-perf-models).
+ * bench/perf_models/make_perf_models.py in $MODELHOST_PERF_MODELS (default
+ * ~/.cache/modelhost-bench/perf_models, where `npm run bench -- --vs-tf` makes them).
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { LoadedModel } from '../runtime/engine.js';
 import { GRAPH_PASSES, parseGraphOptimizations } from '../runtime/graph/optimize/options.js';
@@ -27,15 +32,17 @@ interface Args {
   dirs: string[];
   profile: boolean;
   passes: string;
+  base: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { runs: 30, batch: 1, dirs: [], profile: false, passes: 'all' };
+  const a: Args = { runs: 30, batch: 1, dirs: [], profile: false, passes: 'all', base: 'none' };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--runs') a.runs = Number(argv[++i]);
     else if (argv[i] === '--batch') a.batch = Number(argv[++i]);
     else if (argv[i] === '--profile') a.profile = true;
     else if (argv[i] === '--passes') a.passes = argv[++i];
+    else if (argv[i] === '--base') a.base = argv[++i];
     else a.dirs.push(argv[i]);
   }
   return a;
@@ -48,7 +55,7 @@ function defaultModels(): string[] {
     'keras_saved/efficientnet_b0_tf_saved_model_save',
     'preprocessing/text_classifier_string_lookup_embedding_lstm',
   ].map((d) => path.join(corpus, d, 'model'));
-  const perf = process.env.MODELHOST_PERF_MODELS ?? '/tmp/modelhost-perf-models';
+  const perf = process.env.MODELHOST_PERF_MODELS ?? path.join(os.homedir(), '.cache', 'modelhost-bench', 'perf_models');
   if (fs.existsSync(perf)) for (const name of fs.readdirSync(perf).sort()) dirs.push(path.join(perf, name, '1'));
   return dirs.filter((d) => fs.existsSync(path.join(d, 'saved_model.pb')));
 }
@@ -92,12 +99,13 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const dirs = args.dirs.length ? args.dirs : defaultModels();
   const on = parseGraphOptimizations(args.passes);
-  console.log(`graph optimisations off vs on (${[...on].join(', ') || 'none'} of ${GRAPH_PASSES.join(', ')}); batch ${args.batch}, ${args.runs} runs each, median ms`);
+  const base = parseGraphOptimizations(args.base);
+  console.log(`graph optimisations off (${[...base].join(', ') || 'none'}) vs on (${[...on].join(', ') || 'none'} of ${GRAPH_PASSES.join(', ')}); batch ${args.batch}, ${args.runs} runs each, median ms`);
   console.log(`| model | off ms (median) | on ms (median) | off/on (median) | off/on (fastest run) | max rel diff |`);
   console.log(`| --- | ---: | ---: | ---: | ---: | ---: |`);
   for (const dir of dirs) {
     const name = path.basename(dir) === '1' || path.basename(dir) === 'model' ? path.basename(path.dirname(dir)) : path.basename(dir);
-    const off = await tsEngine.load(dir, { graphOptimizations: new Set() });
+    const off = await tsEngine.load(dir, { graphOptimizations: base });
     const opt = await tsEngine.load(dir, { graphOptimizations: on });
     const feeds = inputsFor(off, args.batch);
     const a = off.run('serving_default', feeds);

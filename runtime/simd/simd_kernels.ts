@@ -22,7 +22,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import fs from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
-import { internal, invalidArgument } from '../errors.js';
+import { internal, invalidArgument, StatusError } from '../errors.js';
+import { oomError } from '../limits.js';
 import { packageRoot } from '../package_root.js';
 
 /** The parts of the WebAssembly JS API used here (the ES2022 lib this project compiles against has no typings for it). */
@@ -217,7 +218,14 @@ function offsetOf(b: Bound, t: tf.Tensor): number {
 }
 
 function output(b: Bound, shape: number[]): { tensor: tf.Tensor; at: number } {
-  const info = b.backend.makeOutput(shape, 'float32');
+  let info: tf.TensorInfo;
+  try {
+    info = b.backend.makeOutput(shape, 'float32');
+  } catch (e) {
+    // The allocator guard (backend.ts) names the bytes it could not get; TF names the tensor.
+    if (e instanceof StatusError && e.code === 'RESOURCE_EXHAUSTED') throw oomError(shape, 'float32');
+    throw e;
+  }
   const at = b.backend.dataIdMap.get(info.dataId)!.memoryOffset;
   return { tensor: tf.engine().makeTensorFromTensorInfo(info), at };
 }
