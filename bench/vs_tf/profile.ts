@@ -45,7 +45,7 @@ export function area(frame: CpuProfileNode['callFrame']): string {
   if (functionName === '(garbage collector)') return 'garbage collection';
   if (functionName === '(idle)') return 'idle';
   if (functionName === '(program)') return 'V8 / native (program)';
-  if (url.startsWith('wasm://') || functionName.startsWith('wasm-function') || functionName.startsWith('$')) return 'WASM (tfjs-backend-wasm kernels)';
+  if (url.startsWith('wasm://') || functionName.startsWith('wasm-function') || functionName.startsWith('$')) return 'WASM kernels (tfjs-backend-wasm and runtime/simd)';
   if (url.includes('/runtime/kernels/')) return 'runtime kernels (JS)';
   if (url.includes('/runtime/graph/')) return 'runtime graph executor (JS)';
   if (url.includes('/runtime/')) return 'runtime, other (JS)';

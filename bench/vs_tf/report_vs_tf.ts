@@ -349,7 +349,7 @@ export function renderVsTf(r: VsTfReport): { markdown: string; goalsText: string
   if (profiles.length) {
     out.push('### Profiles of the goals not met', '');
     out.push(
-      'CPU profiles of the modelhost side (V8 sampling profiler, the one `node --cpu-prof` uses; [bench/vs_tf/profile.ts](bench/vs_tf/profile.ts)): self time by where the code lives, by the runtime kernel (op) on the stack, and the top functions. WASM functions are tfjs-backend-wasm\'s kernels (XNNPACK and friends; the binary has no names).',
+      'CPU profiles of the modelhost side (V8 sampling profiler, the one `node --cpu-prof` uses; [bench/vs_tf/profile.ts](bench/vs_tf/profile.ts)): self time by where the code lives, by the runtime kernel (op) on the stack, and the top functions. WASM functions are the kernels of tfjs-backend-wasm (XNNPACK and friends, one module) and of modelhost\'s runtime/simd (GEMM, convolution, fused elementwise: another module, wasm://wasm/ with its own hash); neither binary has names.',
       '',
     );
     for (const p of profiles) {
