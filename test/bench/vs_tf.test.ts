@@ -97,13 +97,16 @@ describe('the modelhost side of one compute measurement (f_mnist, no TF needed)'
         // Softmax rows: ten probabilities summing to 1.
         expect(r.sample.slice(0, 10).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
       }
-      const { profile } = await profileThis(() => measureJob(loaded, 32, { budgetSeconds: 0.3, minCalls: 3, maxCalls: 10_000 }, 1), 100);
-      const s = summarise(profile);
-      expect(s.totalMs).toBeGreaterThan(50);
+      const profileOnce = async () => summarise((await profileThis(() => measureJob(loaded, 32, { budgetSeconds: 0.3, minCalls: 3, maxCalls: 10_000 }, 1), 100)).profile);
       // Most of a run is inside kernels the executor called (under vitest the
       // line numbers are the transformed source's, so op names may be file:line).
-      const inKernels = s.byKernel.filter((k) => k.name !== '(outside any kernel)').reduce((a, k) => a + k.share, 0);
-      expect(inKernels).toBeGreaterThan(0.5);
+      const inKernels = (x: ReturnType<typeof summarise>) => x.byKernel.filter((k) => k.name !== '(outside any kernel)').reduce((a, k) => a + k.share, 0);
+      let s = await profileOnce();
+      // A sampling window can land on V8 work outside the run (a WebAssembly tier-up, once seen on a loaded
+      // machine): one more window then.
+      if (inKernels(s) <= 0.5) s = await profileOnce();
+      expect(s.totalMs).toBeGreaterThan(50);
+      expect(inKernels(s)).toBeGreaterThan(0.5);
       expect(s.byArea.map((a) => a.name)).toContain('runtime kernels (JS)');
       expect(s.byArea.reduce((a, b) => a + b.share, 0)).toBeCloseTo(1, 5);
     } finally {
