@@ -55,10 +55,70 @@ function compiledFor(ctx: KernelContext): Compiled {
   if (!c) {
     const a = ctx.node.attr.region;
     if (a?.kind !== 's') throw invalidArgument(`${FUSED_ELEMENTWISE_OP} needs a region attr`);
-    c = { region: JSON.parse(new TextDecoder().decode(a.s)) as Region, plans: new Map(), loops: new Map(), programs: new Map() };
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(a.s));
+    } catch {
+      throw badRegion('not JSON');
+    }
+    const region = checkRegion(parsed, ctx.inputs.length);
+    if (ctx.attrs.int('num_outputs', -1) !== region.outputs.length) throw badRegion('num_outputs differs from its outputs');
+    c = { region, plans: new Map(), loops: new Map(), programs: new Map() };
     compiled.set(ctx.node, c);
   }
   return c;
+}
+
+/** Most ops, outputs and Split pieces a region may have (the pass makes regions of a few dozen ops). */
+const MAX_REGION_OPS = 4096;
+const MAX_SPLIT = 4096;
+const ARITY: Record<string, number> = { Add: 2, AddV2: 2, Sub: 2, Mul: 2, BiasAdd: 2, Sigmoid: 1, Tanh: 1, Split: 1 };
+
+function badRegion(why: string) {
+  return invalidArgument(`${FUSED_ELEMENTWISE_OP}: invalid region attr (${why})`);
+}
+
+const isIndex = (v: unknown, below: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < below;
+
+/**
+ * The region attr, checked as untrusted input: a SavedModel may carry this
+ * op itself, and the region becomes generated code and interpreter indices.
+ * Only known ops, integer indices to outside inputs or earlier ops' outputs,
+ * bounded sizes; anything else is INVALID_ARGUMENT.
+ */
+function checkRegion(v: unknown, inputs: number): Region {
+  const r = v as Partial<Region> | null;
+  if (!r || typeof r !== 'object' || !Array.isArray(r.ops) || !Array.isArray(r.outputs)) throw badRegion('ops and outputs must be arrays');
+  if (r.inputs !== inputs) throw badRegion(`it names ${String(r.inputs)} inputs, the node has ${inputs}`);
+  if (r.ops.length === 0 || r.ops.length > MAX_REGION_OPS) throw badRegion(`1 to ${MAX_REGION_OPS} ops`);
+  if (r.outputs.length === 0 || r.outputs.length > MAX_REGION_OPS) throw badRegion(`1 to ${MAX_REGION_OPS} outputs`);
+  const outputsOf: number[] = [];
+  const ref = (x: unknown, before: number): RegionRef => {
+    const o = x as Record<string, unknown> | null;
+    if (o && typeof o === 'object' && 'ext' in o && Object.keys(o).length === 1 && isIndex(o.ext, inputs)) return { ext: o.ext };
+    if (o && typeof o === 'object' && Object.keys(o).length === 2 && isIndex(o.op, before) && isIndex(o.out, outputsOf[o.op as number])) return { op: o.op, out: o.out };
+    throw badRegion('an input is neither an outside input nor an earlier op output');
+  };
+  const ops: Region['ops'] = r.ops.map((raw, i) => {
+    const op = raw as Partial<Region['ops'][number]> | null;
+    if (!op || typeof op !== 'object' || typeof op.op !== 'string' || !Object.hasOwn(ARITY, op.op)) throw badRegion(`op ${i} is not one of ${Object.keys(ARITY).join(', ')}`);
+    if (!Array.isArray(op.inputs) || op.inputs.length !== ARITY[op.op]) throw badRegion(`op ${i} (${op.op}) needs ${ARITY[op.op]} inputs`);
+    const checked: Region['ops'][number] = { op: op.op, inputs: op.inputs.map((x) => ref(x, i)), wide: op.wide === true };
+    if (op.op === 'Split') {
+      if (!isIndex(op.numSplit, MAX_SPLIT + 1) || op.numSplit < 1) throw badRegion(`op ${i}: num_split must be 1 to ${MAX_SPLIT}`);
+      if (typeof op.splitDim !== 'number' || !Number.isInteger(op.splitDim) || Math.abs(op.splitDim) > 64) throw badRegion(`op ${i}: split_dim must be an integer`);
+      checked.numSplit = op.numSplit;
+      checked.splitDim = op.splitDim;
+    }
+    outputsOf.push(op.op === 'Split' ? checked.numSplit! : 1);
+    return checked;
+  });
+  const outputs = r.outputs.map((o) => {
+    const checked = ref(o, ops.length);
+    if ('ext' in checked) throw badRegion('an output must be an op output');
+    return checked;
+  });
+  return { ops, outputs, inputs };
 }
 
 /** How the loop reads a value. */

@@ -141,3 +141,51 @@ describe('_ModelhostFusedElementwise', () => {
     expect(() => fused(region, [T([2, 7], data(14, 1)), T([], [0]), T([], [0])])).toThrow(/Number of ways to split should evenly divide the split dimension/);
   });
 });
+
+describe('_ModelhostFusedElementwise from an untrusted SavedModel', () => {
+  // The op can arrive in a model file with any region attr: it must never reach the generated code or the
+  // interpreter's indices unchecked.
+  const base: Region = {
+    inputs: 1,
+    ops: [
+      { op: 'Split', inputs: [{ ext: 0 }], numSplit: 2, splitDim: -1, wide: false },
+      { op: 'Mul', inputs: [{ op: 0, out: 0 }, { op: 0, out: 1 }], wide: false },
+    ],
+    outputs: [{ op: 1, out: 0 }],
+  };
+  const x = () => T([2, 6], data6());
+  const data6 = () => Array.from({ length: 12 }, (_, i) => i / 7);
+  const bad: [string, unknown][] = [
+    ['code in an index', { ...base, ops: [{ ...base.ops[0], inputs: [{ ext: '0]; globalThis.pwned = 1; //' }] }, base.ops[1]] }],
+    ['an index past the inputs', { ...base, ops: [{ ...base.ops[0], inputs: [{ ext: 5 }] }, base.ops[1]] }],
+    ['a later op', { ...base, ops: [base.ops[0], { ...base.ops[1], inputs: [{ op: 1, out: 0 }, { op: 0, out: 1 }] }] }],
+    ['a Split piece that does not exist', { ...base, ops: [base.ops[0], { ...base.ops[1], inputs: [{ op: 0, out: 2 }, { op: 0, out: 1 }] }] }],
+    ['an unknown op', { ...base, ops: [base.ops[0], { ...base.ops[1], op: 'Exp' }] }],
+    ['a wrong arity', { ...base, ops: [base.ops[0], { ...base.ops[1], inputs: [{ op: 0, out: 0 }] }] }],
+    ['a huge num_split', { ...base, ops: [{ ...base.ops[0], numSplit: 1e9 }, base.ops[1]] }],
+    ['no outputs', { ...base, outputs: [] }],
+    ['an outside input as output', { ...base, outputs: [{ ext: 0 }] }],
+    ['a different input count', { ...base, inputs: 2 }],
+    ['not an object', 'hello'],
+  ];
+  for (const [name, region] of bad) {
+    it(`refuses ${name} with INVALID_ARGUMENT`, () => {
+      const attr = {
+        num_outputs: { kind: 'i' as const, i: 1 },
+        region: { kind: 's' as const, s: new TextEncoder().encode(JSON.stringify(region)) },
+      };
+      const node = { name: 'evil', op: FUSED_ELEMENTWISE_OP, input: [], device: '', attr };
+      const run = () =>
+        kernelFor(FUSED_ELEMENTWISE_OP)!.kernel({ node, attrs: new Attrs(attr, 'evil', FUSED_ELEMENTWISE_OP), inputs: [x()], resources: undefined as never, functions: undefined as never });
+      expect(run).toThrow(/_ModelhostFusedElementwise: invalid region attr/);
+      expect((globalThis as { pwned?: number }).pwned).toBeUndefined();
+    });
+  }
+
+  it('runs a well-formed region from a model file', () => {
+    const [y] = fused(base, [x()]);
+    const v = data6();
+    const want = Array.from({ length: 6 }, (_, i) => Math.fround(Math.fround(v[Math.floor(i / 3) * 6 + (i % 3)]) * Math.fround(v[Math.floor(i / 3) * 6 + 3 + (i % 3)])));
+    expect(vals(y)).toEqual(want);
+  });
+});
