@@ -33,7 +33,7 @@ import type { ModelListSource } from '../model_list.js';
 import { startServer, type ServeOptions } from '../serve.js';
 import { DEFAULT_STATS_MAX_SERIES } from '../request_stats.js';
 import { DEFAULT_METADATA_LIMITS } from '../../registry/version_metadata.js';
-import { DEFAULT_MAX_REQUEST_BYTES } from '../rest/handler.js';
+import { DEFAULT_MAX_BUFFERED_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BYTES } from '../rest/handler.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../../runtime/codec/index.js';
 import { DEFAULT_MAX_GIF_FRAMES, DEFAULT_MAX_IMAGE_PIXELS } from '../../runtime/kernels/image_limits.js';
 import { DEFAULT_REQUEST_LOG_DIR, DEFAULT_REQUEST_LOG_MAX_FILE_BYTES, DEFAULT_REQUEST_LOG_QUEUE_BYTES } from '../request_log/request_logger.js';
@@ -96,6 +96,7 @@ interface ServeFlags {
   shutdown_timeout_seconds: number;
   max_request_bytes: number;
   max_json_depth: number;
+  max_buffered_request_bytes: number;
   max_image_pixels: number;
   max_gif_frames: number;
   graph_optimizations?: GraphOptimizations;
@@ -307,7 +308,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       },
     },
     limits: { maxTensorElements: flags.max_tensor_elements, maxStringTensorBytes: flags.max_string_tensor_bytes },
-    restLimits: { maxRequestBytes: flags.max_request_bytes, maxJsonDepth: flags.max_json_depth },
+    restLimits: { maxRequestBytes: flags.max_request_bytes, maxJsonDepth: flags.max_json_depth, maxBufferedRequestBytes: flags.max_buffered_request_bytes },
     imageLimits: { maxPixels: flags.max_image_pixels, maxGifFrames: flags.max_gif_frames },
     requestLog: { dir: flags.request_log_dir, maxFileBytes: flags.request_log_max_file_bytes, maxQueueBytes: flags.request_log_queue_bytes },
     graphOptimizations: flags.graph_optimizations,
@@ -412,6 +413,7 @@ export function addServeCommand(program: Command): void {
     .option('--enable_per_model_batching_params [bool]', 'with --enable_batching: a version folder\'s batching_params.pbtxt replaces the server-wide batching parameters for it', bool, false)
     .option('--batching_parameters_file <file>', 'BatchingParameters in protobuf text format (max_batch_size, batch_timeout_micros, ...); needs --enable_batching')
     .option('--max_request_bytes <n>', 'largest /v1 request body; a larger one answers 413 unread', positiveInteger, DEFAULT_MAX_REQUEST_BYTES)
+    .option('--max_buffered_request_bytes <n>', 'request body bytes held at once across all REST requests, from the first byte read until the answer is sent; a request that would go over answers 503 at once', positiveInteger, DEFAULT_MAX_BUFFERED_REQUEST_BYTES)
     .option('--max_json_depth <n>', 'deepest nesting of arrays and objects in a /v1 JSON body (at most 1000); deeper answers 400', jsonDepth, DEFAULT_MAX_JSON_DEPTH)
     .option('--max_image_pixels <n>', 'largest image (height x width, x frames for GIF) the decode ops accept; larger answers 400 before decoding', positiveInteger, DEFAULT_MAX_IMAGE_PIXELS)
     .option('--max_gif_frames <n>', 'most frames a GIF the decode ops accept may have; more answers 400', positiveInteger, DEFAULT_MAX_GIF_FRAMES)

@@ -55,6 +55,12 @@ export interface RestLimits {
   maxRequestBytes: number;
   /** Deepest nesting of arrays and objects in a JSON body (--max_json_depth); deeper answers 400. */
   maxJsonDepth: number;
+  /**
+   * Request body bytes held at once across all requests, from the first byte
+   * read until the answer is sent (--max_buffered_request_bytes); a request
+   * that would go over answers 503 at once.
+   */
+  maxBufferedRequestBytes: number;
 }
 
 /**
@@ -67,7 +73,14 @@ export const DEFAULT_MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 /** How long the rest of a refused body is read and dropped before the connection is cut. */
 const DRAIN_MS = 10_000;
 
-export const DEFAULT_REST_LIMITS: RestLimits = { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, maxJsonDepth: DEFAULT_MAX_JSON_DEPTH };
+/** 1 GiB: sixteen bodies of the largest size at once (each decoded within ~4x of itself). */
+export const DEFAULT_MAX_BUFFERED_REQUEST_BYTES = 1024 * 1024 * 1024;
+
+export const DEFAULT_REST_LIMITS: RestLimits = {
+  maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
+  maxJsonDepth: DEFAULT_MAX_JSON_DEPTH,
+  maxBufferedRequestBytes: DEFAULT_MAX_BUFFERED_REQUEST_BYTES,
+};
 
 export interface RestHandlerOptions extends Partial<RestLimits> {
   /** Deadline of every request in ms (default DEFAULT_REST_API_TIMEOUT_MS; 0: none). */
@@ -95,6 +108,8 @@ export class RestHandler {
   private readonly timeoutMs: number;
   private readonly cors: boolean;
   private readonly limits: RestLimits;
+  /** Request body bytes all requests hold now (bounded by limits.maxBufferedRequestBytes). */
+  private bufferedBytes = 0;
   private readonly requestLog?: RequestLog;
 
   constructor(
@@ -108,6 +123,7 @@ export class RestHandler {
     this.limits = {
       maxRequestBytes: options.maxRequestBytes ?? DEFAULT_REST_LIMITS.maxRequestBytes,
       maxJsonDepth: options.maxJsonDepth ?? DEFAULT_REST_LIMITS.maxJsonDepth,
+      maxBufferedRequestBytes: options.maxBufferedRequestBytes ?? DEFAULT_REST_LIMITS.maxBufferedRequestBytes,
     };
   }
 
@@ -123,7 +139,15 @@ export class RestHandler {
     // Aborted when the deadline passes (answered 504 at once) or the client goes away; the run stops either way.
     const lifetime = new AbortController();
     let answered = false;
+    // Body bytes this request holds of the process-wide budget, given back once it is answered or gone.
+    let held = 0;
+    let busy = false;
+    const release = () => {
+      this.bufferedBytes -= held;
+      held = 0;
+    };
     const finish = (outcome: RestOutcome) => {
+      release();
       if (answered) return;
       answered = true;
       clearTimeout(deadline);
@@ -138,16 +162,32 @@ export class RestHandler {
           }, this.timeoutMs)
         : undefined;
     res.on('close', () => {
+      release();
       clearTimeout(deadline);
       if (!answered) lifetime.abort(new StatusError('CANCELLED', 'The client closed the connection before the answer was ready'));
     });
     const chunks: Buffer[] = [];
     let received = 0;
     req.on('data', (chunk: Buffer) => {
+      // Answered already (the deadline passed): the rest of the body is not needed.
+      if (answered) return;
       const before = received;
       received += chunk.length;
-      if (received <= limit) chunks.push(chunk);
-      else if (before <= limit && !answered) {
+      if (received <= limit) {
+        if (this.bufferedBytes + chunk.length > this.limits.maxBufferedRequestBytes) {
+          // Other requests' bodies fill the budget: drop this one and answer 503 now.
+          chunks.length = 0;
+          release();
+          busy = true;
+          answered = true;
+          clearTimeout(deadline);
+          this.refuseBusy(req, res, started);
+          return;
+        }
+        this.bufferedBytes += chunk.length;
+        held += chunk.length;
+        chunks.push(chunk);
+      } else if (before <= limit && !answered) {
         // A body without Content-Length (chunked) that grows past the limit: drop what was read, answer 413 now.
         chunks.length = 0;
         answered = true;
@@ -156,7 +196,10 @@ export class RestHandler {
       }
     });
     req.on('end', () => {
-      if (received > limit || lifetime.signal.aborted) return;
+      if (busy || received > limit || lifetime.signal.aborted) {
+        release();
+        return;
+      }
       // Raw bytes: the JSON codec decodes them once (and its exact parser reads the bytes themselves).
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
       chunks.length = 0;
@@ -165,6 +208,14 @@ export class RestHandler {
       const routingKey = routingKeyOf((h) => req.headers[h]);
       void this.answer(method, path, body, lifetime.signal, typeof headerLength === 'string' ? headerLength : undefined, routingKey).then(finish);
     });
+  }
+
+  /** 503 for a body that would take the bodies held at once past --max_buffered_request_bytes. */
+  private refuseBusy(req: IncomingMessage, res: ServerResponse, started: number): void {
+    const message =
+      `The server is holding ${this.limits.maxBufferedRequestBytes} bytes of request bodies, the limit set by --max_buffered_request_bytes. ` +
+      'Retry the request.';
+    this.refuse(req, res, started, { code: 'UNAVAILABLE', body: formatErrorResponse(message), api: 'unknown', model: '' }, 503);
   }
 
   /**
@@ -177,14 +228,18 @@ export class RestHandler {
     const message =
       `The request body is larger than ${this.limits.maxRequestBytes} bytes, the limit set by --max_request_bytes. ` +
       'Send fewer instances per request, or raise the limit.';
-    const outcome: RestOutcome = { code: 'RESOURCE_EXHAUSTED', body: formatErrorResponse(message), api: 'unknown', model: '' };
+    this.refuse(req, res, started, { code: 'RESOURCE_EXHAUSTED', body: formatErrorResponse(message), api: 'unknown', model: '' }, bodyTooLargeHttpStatus());
+  }
+
+  /** Answers `outcome` at once and reads the rest of the body into nothing (cut after DRAIN_MS). */
+  private refuse(req: IncomingMessage, res: ServerResponse, started: number, outcome: RestOutcome, status: number): void {
     req.removeAllListeners('data');
     req.resume();
     const cut = setTimeout(() => req.socket.destroy(), DRAIN_MS);
     req.once('end', () => clearTimeout(cut));
     req.once('close', () => clearTimeout(cut));
     if (!res.headersSent && !res.destroyed) {
-      res.writeHead(bodyTooLargeHttpStatus(), {
+      res.writeHead(status, {
         'Content-Type': 'application/json',
         'Content-Length': Buffer.byteLength(outcome.body),
       });

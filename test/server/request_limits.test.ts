@@ -18,6 +18,8 @@ import { FIXTURES, waitFor } from './helpers.js';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const LIMIT = 2 * 1024 * 1024;
 const MB = 1024 * 1024;
+/** Bodies held at once across requests: one and a half of the largest. */
+const BUFFERED = 3 * MB;
 
 let proc: ChildProcess;
 let url: string;
@@ -50,6 +52,7 @@ beforeAll(async () => {
       '--registry_path=:memory:',
       `--model_config_file=${config}`,
       `--max_request_bytes=${LIMIT}`,
+      `--max_buffered_request_bytes=${BUFFERED}`,
       // Exactly f_mnist's 28 x 28: the flag must reach the inference worker thread.
       '--max_image_pixels=784',
       '--inference_threads=1',
@@ -112,6 +115,43 @@ function sendBody(total: number, declare: boolean): Promise<{ status: number; bo
     pump();
   });
 }
+
+/** Starts a POST declaring `total` bytes and writes `first` of them; `rest()` writes the remainder and resolves with the answer. */
+function startBody(total: number, first: number): { answer: Promise<{ status: number; body: string }>; rest: () => void } {
+  let finish = () => {};
+  const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = http.request(`${url}/v1/models/hp2:predict`, { method: 'POST', headers: { 'Content-Length': String(total) } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject);
+    req.write(Buffer.alloc(first, 0x20));
+    finish = () => req.end(Buffer.alloc(total - first, 0x20));
+  });
+  return { answer, rest: () => finish() };
+}
+
+describe('--max_buffered_request_bytes', () => {
+  it('answers 503 to a body that would take the bodies held at once past the limit, and gives the bytes back', async () => {
+    const held = startBody(LIMIT - 1000, 1.5 * MB);
+    await new Promise((r) => setTimeout(r, 300)); // the server has read 1.5 MiB of it
+    const refused = startBody(LIMIT - 1000, LIMIT - 1000);
+    const r = await refused.answer;
+    expect(r.status).toBe(503);
+    expect(JSON.parse(r.body).error).toMatch(`holding ${BUFFERED} bytes of request bodies, the limit set by --max_buffered_request_bytes`);
+    held.rest();
+    expect((await held.answer).status).toBe(400); // whitespace is not JSON: read whole and answered
+    // Both gave their bytes back: the same body again is read (several times over the budget in all).
+    for (let i = 0; i < 4; i++) {
+      const again = startBody(LIMIT - 1000, LIMIT - 1000);
+      again.rest();
+      expect((await again.answer).status).toBe(400);
+    }
+    await expectHealthy();
+  });
+});
 
 describe('--max_request_bytes', () => {
   it('answers 413 to a declared 150 MB body without reading it into memory, and keeps serving', async () => {
