@@ -26,16 +26,13 @@ import { tanhFloat32 } from './math.js';
 import { kernelFor, registerKernel, type KernelContext } from './registry.js';
 import { simdElementwise } from '../simd/simd_kernels.js';
 
-type Plan = NonNullable<ReturnType<typeof planLayout>> & { program?: Int32Array };
+/** A layout plan, with the SIMD program or generated loop built for it on first use. */
+type Plan = NonNullable<ReturnType<typeof planLayout>> & { program?: Int32Array; loop?: LoopFn };
 
 interface Compiled {
   region: Region;
   /** Layout plans by the inputs' shapes (null: no fast path for them). */
   plans: Map<string, Plan | null>;
-  /** Generated loops by operand layout. */
-  loops: Map<string, LoopFn>;
-  /** SIMD programs by operand layout and piece width. */
-  programs: Map<string, Int32Array>;
 }
 
 /** (inputs, outputs, rows, columns, scalars): fills the outputs. */
@@ -47,8 +44,8 @@ interface Helpers {
 const HELPERS: Helpers = { tanh: tanhFloat32 };
 
 const compiled = new WeakMap<NodeDef, Compiled>();
-/** Layouts compiled per node at most (a node sees one or two in practice). */
-const MAX_LOOPS = 8;
+/** Input shapes planned per node at most (a node sees one or two in practice). */
+const MAX_PLANS = 8;
 
 function compiledFor(ctx: KernelContext): Compiled {
   let c = compiled.get(ctx.node);
@@ -63,7 +60,7 @@ function compiledFor(ctx: KernelContext): Compiled {
     }
     const region = checkRegion(parsed, ctx.inputs.length);
     if (ctx.attrs.int('num_outputs', -1) !== region.outputs.length) throw badRegion('num_outputs differs from its outputs');
-    c = { region, plans: new Map(), loops: new Map(), programs: new Map() };
+    c = { region, plans: new Map() };
     compiled.set(ctx.node, c);
   }
   return c;
@@ -133,7 +130,7 @@ const same = (a: readonly number[], b: readonly number[]) => a.length === b.leng
  * The layout of every input and region value when the fast path applies:
  * ext layouts, the piece width C and the row count; undefined otherwise.
  */
-function planLayout(region: Region, inputs: readonly Tensor[]): { ext: Layout[]; rows: number; cols: number; values: Layout[][]; shape: readonly number[] } | undefined {
+function planLayout(region: Region, inputs: readonly Tensor[]): { ext: Layout[]; rows: number; cols: number; shape: readonly number[] } | undefined {
   if (!inputs.every((t) => t.dtype === 'float32')) return undefined;
   // Shapes of every value, as the ops compute them, restricted to the patterns the loop handles.
   const shapes: (readonly number[])[][] = [];
@@ -183,17 +180,11 @@ function planLayout(region: Region, inputs: readonly Tensor[]): { ext: Layout[];
     if (s.length === 1 && (s[0] === cols || (wideOk && s[0] % cols === 0))) return { kind: 'vec', width: s[0] };
     return undefined;
   };
-  const values: Layout[][] = [];
   for (let i = 0; i < region.ops.length; i++) {
-    const op = region.ops[i];
-    const ls: Layout[] = [];
     for (const s of shapes[i]) {
-      const l = layoutOf(s, op.wide);
       // Region values must be full rows (a scalar- or vector-shaped op result is not handled here).
-      if (!l || l.kind !== 'full') return undefined;
-      ls.push(l);
+      if (layoutOf(s, region.ops[i].wide)?.kind !== 'full') return undefined;
     }
-    values.push(ls);
   }
   const ext: Layout[] = [];
   for (let e = 0; e < inputs.length; e++) {
@@ -201,92 +192,93 @@ function planLayout(region: Region, inputs: readonly Tensor[]): { ext: Layout[];
     if (!l) return undefined;
     ext.push(l);
   }
-  return { ext, rows, cols, values, shape: n };
+  return { ext, rows, cols, shape: n };
 }
 
 const sizeIs1 = (s: readonly number[]) => s.every((d) => d === 1);
 
-/** The generated loop for this layout (the key names it). */
-function loopFor(c: Compiled, ext: Layout[], values: Layout[][]): LoopFn {
-  const key = JSON.stringify([ext, values]);
-  let fn = c.loops.get(key);
-  if (fn) return fn;
-  const r = c.region;
-  const lines: string[] = [];
-  const hoisted: string[] = [];
-  ext.forEach((l, e) => {
-    hoisted.push(`const e${e} = ins[${e}];`);
-    if (l.kind === 'scalar') hoisted.push(`const s${e} = e${e}[0];`);
-  });
-  r.outputs.forEach((_, o) => hoisted.push(`const o${o} = outs[${o}];`));
-  const emitted = new Map<string, string>(); // "op/out/offset" → variable
-  let vars = 0;
-  // The expression of value `ref` read `piece` piece-widths to the right (values before a Split), emitting its variable.
-  const emitAt = (ref: RegionRef, piece: number): string => {
-    if ('ext' in ref) {
-      const l = ext[ref.ext];
-      const off = piece === 0 ? '' : ` + ${piece} * cols`;
-      if (l.kind === 'scalar') return `s${ref.ext}`;
-      if (l.kind === 'vec') return `e${ref.ext}[j${off}]`;
-      return `e${ref.ext}[rowBase${ref.ext} + j${off}]`;
+/**
+ * Walks the region from its outputs: each op's value read `piece` piece
+ * widths to the right (values before a Split are read piece by piece, a
+ * Split is only an offset), each (op, piece) and (input, piece) lowered
+ * once. `input` and `op` build the back end's value for them.
+ */
+function lower<V>(region: Region, input: (ext: number, piece: number) => V, op: (name: string, args: V[]) => V): V[] {
+  const memo = new Map<string, V>();
+  const at = (ref: RegionRef, piece: number): V => {
+    const id = 'ext' in ref ? `e${ref.ext}/${piece}` : `${ref.op}/${piece}`;
+    const hit = memo.get(id);
+    if (hit !== undefined) return hit;
+    let v: V;
+    if ('ext' in ref) v = input(ref.ext, piece);
+    else {
+      const o = region.ops[ref.op];
+      if (o.op === 'Split') return at(o.inputs[0], piece + ref.out);
+      v = op(o.op, o.inputs.map((x) => at(x, piece)));
     }
-    const op = r.ops[ref.op];
-    if (op.op === 'Split') return emitAt(op.inputs[0], piece + ref.out);
-    const id = `${ref.op}/${piece}`;
-    const hit = emitted.get(id);
-    if (hit) return hit;
-    const args = op.inputs.map((x) => emitAt(x, piece));
-    let expr: string;
-    switch (op.op) {
-      case 'Add':
-      case 'AddV2':
-      case 'BiasAdd':
-        expr = `f(${args[0]} + ${args[1]})`;
-        break;
-      case 'Sub':
-        expr = `f(${args[0]} - ${args[1]})`;
-        break;
-      case 'Mul':
-        expr = `f(${args[0]} * ${args[1]})`;
-        break;
-      case 'Sigmoid':
-        expr = `f(1 / (1 + Math.exp(-${args[0]})))`;
-        break;
-      case 'Tanh':
-        expr = `tanh(${args[0]})`;
-        break;
-      default:
-        throw invalidArgument(`${FUSED_ELEMENTWISE_OP}: unexpected op ${op.op}`);
-    }
-    const v = `v${vars++}`;
-    lines.push(`const ${v} = ${expr};`);
-    emitted.set(id, v);
+    memo.set(id, v);
     return v;
   };
-  const stores = r.outputs.map((o, i) => `o${i}[outBase + j] = ${emitAt({ op: o.op, out: o.out }, 0)};`);
-  const bases = ext
-    .map((l, e) => (l.kind === 'full' ? `const rowBase${e} = row * w${e};` : ''))
-    .filter(Boolean);
-  const widths = ext.map((l, e) => (l.kind === 'full' ? `const w${e} = ${l.width};` : '')).filter(Boolean);
+  return region.outputs.map((o) => at({ op: o.op, out: o.out }, 0));
+}
+
+/** The region as one JavaScript loop over the elements (the scalar path), generated from the checked op list. */
+function loopFor(region: Region, ext: Layout[]): LoopFn {
+  const lines: string[] = [];
+  let vars = 0;
+  const outputs = lower<string>(
+    region,
+    (e, piece) => {
+      const l = ext[e];
+      const off = piece === 0 ? '' : ` + ${piece} * cols`;
+      if (l.kind === 'scalar') return `s${e}`;
+      if (l.kind === 'vec') return `e${e}[j${off}]`;
+      return `e${e}[rowBase${e} + j${off}]`;
+    },
+    (name, [x, y]) => {
+      let expr: string;
+      switch (name) {
+        case 'Add':
+        case 'AddV2':
+        case 'BiasAdd':
+          expr = `f(${x} + ${y})`;
+          break;
+        case 'Sub':
+          expr = `f(${x} - ${y})`;
+          break;
+        case 'Mul':
+          expr = `f(${x} * ${y})`;
+          break;
+        case 'Sigmoid':
+          expr = `f(1 / (1 + Math.exp(-${x})))`;
+          break;
+        case 'Tanh':
+          expr = `tanh(${x})`;
+          break;
+        default:
+          throw invalidArgument(`${FUSED_ELEMENTWISE_OP}: unexpected op ${name}`);
+      }
+      const v = `v${vars++}`;
+      lines.push(`const ${v} = ${expr};`);
+      return v;
+    },
+  );
   const body = [
     '"use strict";',
     'const f = Math.fround;',
     'const tanh = helpers.tanh;',
-    ...hoisted,
-    ...widths,
+    ...ext.map((l, e) => (l.kind === 'scalar' ? `const e${e} = ins[${e}], s${e} = e${e}[0];` : `const e${e} = ins[${e}];`)),
+    ...outputs.map((_, o) => `const o${o} = outs[${o}];`),
     'for (let row = 0; row < rows; row++) {',
-    ...bases,
+    ...ext.flatMap((l, e) => (l.kind === 'full' ? [`const rowBase${e} = row * ${l.width};`] : [])),
     'const outBase = row * cols;',
     'for (let j = 0; j < cols; j++) {',
     ...lines,
-    ...stores,
+    ...outputs.map((v, o) => `o${o}[outBase + j] = ${v};`),
     '}',
     '}',
   ].join('\n');
-  fn = new Function('ins', 'outs', 'rows', 'cols', 'helpers', body) as LoopFn;
-  if (c.loops.size >= MAX_LOOPS) c.loops.clear();
-  c.loops.set(key, fn);
-  return fn;
+  return new Function('ins', 'outs', 'rows', 'cols', 'helpers', body) as LoopFn;
 }
 
 const OPCODE: Record<string, number> = { Add: 1, AddV2: 1, BiasAdd: 1, Sub: 2, Mul: 3, Sigmoid: 4, Tanh: 5 };
@@ -294,50 +286,30 @@ const LOAD = 0;
 const STORE = 6;
 
 /** The region as a program for runtime/simd's elementwise interpreter (five i32 per instruction). */
-function programFor(c: Compiled, ext: Layout[], cols: number): Int32Array {
-  const key = JSON.stringify([ext, cols]);
-  let prog = c.programs.get(key);
-  if (prog) return prog;
-  const r = c.region;
+function programFor(region: Region, ext: Layout[], cols: number): Int32Array {
   const code: number[] = [];
-  const memo = new Map<string, number>();
   let regs = 0;
-  const emitAt = (ref: RegionRef, piece: number): number => {
-    if ('ext' in ref) {
-      const off = ext[ref.ext].kind === 'scalar' ? 0 : piece * cols;
-      const id = `e${ref.ext}/${off}`;
-      const hit = memo.get(id);
-      if (hit !== undefined) return hit;
+  const outputs = lower<number>(
+    region,
+    (e, piece) => {
       const dst = regs++;
-      code.push(LOAD, dst, 0, off, ref.ext);
-      memo.set(id, dst);
+      code.push(LOAD, dst, 0, ext[e].kind === 'scalar' ? 0 : piece * cols, e);
       return dst;
-    }
-    const op = r.ops[ref.op];
-    if (op.op === 'Split') return emitAt(op.inputs[0], piece + ref.out);
-    const id = `${ref.op}/${piece}`;
-    const hit = memo.get(id);
-    if (hit !== undefined) return hit;
-    const args = op.inputs.map((x) => emitAt(x, piece));
-    const dst = regs++;
-    code.push(OPCODE[op.op], dst, args[0], args[1] ?? 0, 0);
-    memo.set(id, dst);
-    return dst;
-  };
-  r.outputs.forEach((o, i) => {
-    const src = emitAt({ op: o.op, out: o.out }, 0);
-    code.push(STORE, 0, src, 0, i);
-  });
-  prog = Int32Array.from(code);
-  if (c.programs.size >= MAX_LOOPS) c.programs.clear();
-  c.programs.set(key, prog);
-  return prog;
+    },
+    (name, args) => {
+      const dst = regs++;
+      code.push(OPCODE[name], dst, args[0], args[1] ?? 0, 0);
+      return dst;
+    },
+  );
+  outputs.forEach((src, i) => code.push(STORE, 0, src, 0, i));
+  return Int32Array.from(code);
 }
 
 /** The fast path on the SIMD kernels (operands on the backend), or undefined when they cannot run it. */
 function runSimd(c: Compiled, plan: Plan, inputs: readonly Tensor[]): Tensor[] | undefined {
   if (plan.cols % 4 !== 0) return undefined;
-  const prog = (plan.program ??= programFor(c, plan.ext, plan.cols));
+  const prog = (plan.program ??= programFor(c.region, plan.ext, plan.cols));
   const ins = inputs.map((t, i) => {
     const l = plan.ext[i];
     const rowBytes = l.kind === 'full' ? l.width * 4 : 0;
@@ -392,7 +364,7 @@ function planFor(c: Compiled, inputs: readonly Tensor[]): Plan | undefined {
   let plan = c.plans.get(key);
   if (plan === undefined) {
     plan = planLayout(c.region, inputs) ?? null;
-    if (c.plans.size >= MAX_LOOPS) c.plans.clear();
+    if (c.plans.size >= MAX_PLANS) c.plans.clear();
     c.plans.set(key, plan);
   }
   return plan ?? undefined;
@@ -403,7 +375,7 @@ function runRegion(c: Compiled, inputs: readonly Tensor[]): Tensor[] {
   if (!plan) return runOpByOp(c.region, inputs);
   const simd = runSimd(c, plan, inputs);
   if (simd) return simd;
-  const loop = loopFor(c, plan.ext, plan.values);
+  const loop = (plan.loop ??= loopFor(c.region, plan.ext));
   const size = plan.rows * plan.cols;
   const outs = c.region.outputs.map(() => allocHost('float32', size) as Float32Array);
   const ins = inputs.map((t) => t.values() as Float32Array);

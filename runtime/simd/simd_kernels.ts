@@ -206,11 +206,6 @@ export function simdKernelBuild(): 'fma' | 'plain' | 'off' {
   return kernels()?.build ?? 'off';
 }
 
-/** True when float32 products on this thread run on these kernels. */
-export function simdKernelsActive(): boolean {
-  return kernels() !== undefined;
-}
-
 function offsetOf(b: Bound, t: tf.Tensor): number {
   const data = b.backend.dataIdMap.get(t.dataId);
   if (!data) throw internal('SIMD kernel operand is not in the WASM backend');

@@ -274,7 +274,6 @@ export function fuseElementwise(body: GraphBody): GraphBody {
     const mine = new Set(names);
     if (byName.has(fusedName)) continue;
     for (const m of names) {
-      const node = byName.get(m)!;
       const outside = (consumers.get(m) ?? []).filter((c) => !mine.has(c.name));
       if (pinned.has(m) && wide.has(m)) valid = false;
       for (const c of outside) {
@@ -301,7 +300,6 @@ export function fuseElementwise(body: GraphBody): GraphBody {
           }
         }
       }
-      void node;
     }
     if (!valid || outputs.length === 0) continue;
     const region: Region = { ops, outputs, inputs: externals.length };

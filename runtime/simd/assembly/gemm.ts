@@ -195,9 +195,8 @@ function madd(a: v128, b: v128, c: v128): v128 {
 }
 
 /**
- * One MR × NR tile over a K block: acc = pa · pb; then acc += C when
- * `accumulate`; on the last block (`last`) bias and clamp; stores the
- * h × w valid part to C (row stride ldc elements).
+ * One MR × NR tile over a K block: acc = pa · pb, then its h valid rows
+ * stored by storeRow (row stride ldc elements).
  */
 @inline
 function tile(
@@ -226,91 +225,12 @@ function tile(
     pa += MR * 4;
     pb += NR * 4;
   }
-  const full = h == MR && w == NR;
-  const r0 = c;
-  const r1 = r0 + <usize>ldc * 4;
-  const r2 = r1 + <usize>ldc * 4;
-  const r3 = r2 + <usize>ldc * 4;
-  if (accumulate && full) {
-    c00 = f32x4.add(c00, v128.load(r0));
-    c01 = f32x4.add(c01, v128.load(r0, 16));
-    c10 = f32x4.add(c10, v128.load(r1));
-    c11 = f32x4.add(c11, v128.load(r1, 16));
-    c20 = f32x4.add(c20, v128.load(r2));
-    c21 = f32x4.add(c21, v128.load(r2, 16));
-    c30 = f32x4.add(c30, v128.load(r3));
-    c31 = f32x4.add(c31, v128.load(r3, 16));
-  }
-  if (last && full) {
-    if (bias != 0) {
-      const b0 = v128.load(bias);
-      const b1 = v128.load(bias, 16);
-      c00 = f32x4.add(c00, b0);
-      c01 = f32x4.add(c01, b1);
-      c10 = f32x4.add(c10, b0);
-      c11 = f32x4.add(c11, b1);
-      c20 = f32x4.add(c20, b0);
-      c21 = f32x4.add(c21, b1);
-      c30 = f32x4.add(c30, b0);
-      c31 = f32x4.add(c31, b1);
-    }
-    if (lo > -Infinity) {
-      const l = f32x4.splat(lo);
-      c00 = f32x4.pmax(c00, l);
-      c01 = f32x4.pmax(c01, l);
-      c10 = f32x4.pmax(c10, l);
-      c11 = f32x4.pmax(c11, l);
-      c20 = f32x4.pmax(c20, l);
-      c21 = f32x4.pmax(c21, l);
-      c30 = f32x4.pmax(c30, l);
-      c31 = f32x4.pmax(c31, l);
-    }
-    if (hi < Infinity) {
-      const u = f32x4.splat(hi);
-      c00 = f32x4.pmin(c00, u);
-      c01 = f32x4.pmin(c01, u);
-      c10 = f32x4.pmin(c10, u);
-      c11 = f32x4.pmin(c11, u);
-      c20 = f32x4.pmin(c20, u);
-      c21 = f32x4.pmin(c21, u);
-      c30 = f32x4.pmin(c30, u);
-      c31 = f32x4.pmin(c31, u);
-    }
-  }
-  if (full) {
-    v128.store(r0, c00);
-    v128.store(r0, c01, 16);
-    v128.store(r1, c10);
-    v128.store(r1, c11, 16);
-    v128.store(r2, c20);
-    v128.store(r2, c21, 16);
-    v128.store(r3, c30);
-    v128.store(r3, c31, 16);
-    return;
-  }
-  // Edge tile: through the scratch tile, element by element.
-  v128.store(t, c00);
-  v128.store(t, c01, 16);
-  v128.store(t, c10, 32);
-  v128.store(t, c11, 48);
-  v128.store(t, c20, 64);
-  v128.store(t, c21, 80);
-  v128.store(t, c30, 96);
-  v128.store(t, c31, 112);
-  for (let i = 0; i < h; i++) {
-    for (let j = 0; j < w; j++) {
-      const dst = c + <usize>(i * ldc + j) * 4;
-      let v = load<f32>(t + <usize>(i * NR + j) * 4);
-      if (accumulate) v += load<f32>(dst);
-      if (last) {
-        if (bias != 0) v += load<f32>(bias + <usize>j * 4);
-        // NaN stays NaN, as f32x4.pmax/pmin and TF's clamps leave it.
-        if (v < lo) v = lo;
-        if (v > hi) v = hi;
-      }
-      store<f32>(dst, v);
-    }
-  }
+  // The epilogue row by row (storeRow: accumulate, bias and clamp, edge columns).
+  const step = <usize>ldc * 4;
+  storeRow(c, c00, c01, w, accumulate, last, bias, lo, hi, t);
+  if (h > 1) storeRow(c + step, c10, c11, w, accumulate, last, bias, lo, hi, t);
+  if (h > 2) storeRow(c + 2 * step, c20, c21, w, accumulate, last, bias, lo, hi, t);
+  if (h > 3) storeRow(c + 3 * step, c30, c31, w, accumulate, last, bias, lo, hi, t);
 }
 
 /**
