@@ -893,7 +893,8 @@ export function batchMatMul(op: string, a: Tensor, b: Tensor, ta: boolean, tb: b
   checkTensorSize([...batchShape, d0, d3], a.dtype);
   if (tfKind(a.dtype) === 'float' && a.size > 0 && b.size > 0) {
     if (a.dtype === 'float32') {
-      const y = simdBatchMatMul(a.toTf(), b.toTf(), ta, tb, batchShape, d0, d1, d3, { lo: -Infinity, hi: Infinity, weight: b.isPersistent });
+      const batchIndex = { a: broadcastIndex(aBatch, batchShape), b: broadcastIndex(bBatch, batchShape) };
+      const y = simdBatchMatMul(a.toTf(), b.toTf(), ta, tb, batchShape, d0, d1, d3, { lo: -Infinity, hi: Infinity, weight: b.isPersistent }, batchIndex);
       if (y) {
         const out = Tensor.fromTf(y, 'float32');
         if (a.rank === 2 && smallHostMath(out.size)) out.values();

@@ -243,13 +243,16 @@ const NO_EPILOGUE: Epilogue = { lo: -Infinity, hi: Infinity };
  * op(A) · op(B) over broadcast batch dims, as TF's BatchMatMulV2 computes it:
  * `a` [...aBatch, rows, cols], `b` likewise, op() transposing the last two
  * dims when ta/tb; shapes already checked (batchShape is the broadcast of the
- * two batch shapes, [m, k] · [k, n] the matrices). Float32 tensors of the
+ * two batch shapes, [m, k] · [k, n] the matrices). `batchIndex`: for each
+ * batch, the operand's own batch (kernels/host_math.ts broadcastIndex of its
+ * batch dims onto batchShape); absent: batch i is i. Float32 tensors of the
  * WASM backend. Undefined when these kernels are off: run tfjs's.
  */
 export function simdBatchMatMul(
   a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean,
   batchShape: readonly number[], m: number, k: number, n: number,
   epilogue: Epilogue = NO_EPILOGUE,
+  batchIndex: { a?: Int32Array; b?: Int32Array } = {},
 ): tf.Tensor | undefined {
   const bound = kernels();
   if (!bound) return undefined;
@@ -266,22 +269,21 @@ export function simdBatchMatMul(
   const aAt = offsetOf(bound, a);
   const bAt = offsetOf(bound, b);
   const biasAt = epilogue.bias ? offsetOf(bound, epilogue.bias) : 0;
-  const aIndex = batchOffsets(a.shape.slice(0, -2), batchShape);
-  const bIndex = batchOffsets(b.shape.slice(0, -2), batchShape);
   const { matmul } = bound.kernels;
   const scratch = bound.scratch;
   // One right-hand matrix for every batch: the batches are rows of one product when A is dense
   // (not transposed, not broadcast).
-  const fold = bIndex === SHARED && !ta && aIndex === undefined;
+  const bShared = b.size === bRows * bCols;
+  const fold = bShared && !ta && batchIndex.a === undefined;
   const rows = fold ? batches * m : m;
-  const packed = epilogue.weight && bIndex === SHARED && rows < PACKED_WEIGHT_MAX_ROWS && k > 0 ? packedWeight(bound, b, brs, bcs, k, n) : 0;
+  const packed = epilogue.weight && bShared && rows < PACKED_WEIGHT_MAX_ROWS && k > 0 ? packedWeight(bound, b, brs, bcs, k, n) : 0;
   if (fold) {
     matmul(aAt, ars, acs, bAt, brs, bcs, at, rows, n, k, biasAt, epilogue.lo, epilogue.hi, scratch, packed);
     return tensor;
   }
   for (let i = 0; i < batches; i++) {
-    const ai = aIndex === undefined ? i : aIndex === SHARED ? 0 : aIndex[i];
-    const bi = bIndex === undefined ? i : bIndex === SHARED ? 0 : bIndex[i];
+    const ai = batchIndex.a?.[i] ?? i;
+    const bi = bShared ? 0 : (batchIndex.b?.[i] ?? i);
     matmul(
       aAt + ai * aRows * aCols * 4, ars, acs,
       bAt + bi * bRows * bCols * 4, brs, bcs,
@@ -289,30 +291,6 @@ export function simdBatchMatMul(
     );
   }
   return tensor;
-}
-
-const SHARED = 'shared';
-
-/**
- * For each batch of `full`, the batch of an operand with batch dims `own`
- * (right-aligned, size-1 dims broadcast): undefined when they are the same
- * (batch i is i), SHARED when the operand has a single batch.
- */
-function batchOffsets(own: readonly number[], full: readonly number[]): number[] | typeof SHARED | undefined {
-  const count = own.reduce((p, d) => p * d, 1);
-  if (count === 1) return SHARED;
-  const lead = full.length - own.length;
-  if (own.every((d, i) => d === full[lead + i]) && full.slice(0, lead).every((d) => d === 1)) return undefined;
-  const total = full.reduce((p, d) => p * d, 1);
-  const out = new Array<number>(total);
-  const index = new Array<number>(full.length).fill(0);
-  for (let i = 0; i < total; i++) {
-    let at = 0;
-    for (let d = 0; d < own.length; d++) at = at * own[d] + (own[d] === 1 ? 0 : index[lead + d]);
-    out[i] = at;
-    for (let d = full.length - 1; d >= 0 && ++index[d] === full[d]; d--) index[d] = 0;
-  }
-  return out;
 }
 
 /** A 2-D convolution's geometry, NHWC input and HWIO filter (TF's layouts). */
