@@ -26,20 +26,10 @@
  */
 import type { AttrValue, NodeDef } from '../types.js';
 import type { GraphBody } from '../compiler.js';
+import { OUTPUT_ARG } from './fusion.js';
 
 export const FUSED_ELEMENTWISE_OP = '_ModelhostFusedElementwise';
 
-/** First output argument name of each op a region holds (function-body references). */
-const OUTPUT_ARG: Record<string, string> = {
-  Add: 'z',
-  AddV2: 'z',
-  Sub: 'z',
-  Mul: 'z',
-  Sigmoid: 'y',
-  Tanh: 'y',
-  BiasAdd: 'output',
-  Split: 'output',
-};
 const BINARY = new Set(['Add', 'AddV2', 'Sub', 'Mul']);
 const UNARY = new Set(['Sigmoid', 'Tanh']);
 

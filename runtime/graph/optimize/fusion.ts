@@ -29,8 +29,11 @@ const ROOTS: Record<string, string> = {
   MatMul: '_FusedMatMul',
 };
 
-/** First output argument of each op a chain may hold, for "node:arg:0" references in function bodies. */
-const OUTPUT_ARG: Record<string, string> = {
+/**
+ * First output argument of each op a chain (or an elementwise region,
+ * elementwise_fusion.ts) may hold, for "node:arg:0" references in function bodies.
+ */
+export const OUTPUT_ARG: Record<string, string> = {
   Conv2D: 'output',
   DepthwiseConv2dNative: 'output',
   MatMul: 'product',
@@ -45,6 +48,8 @@ const OUTPUT_ARG: Record<string, string> = {
   Mul: 'z',
   Add: 'z',
   AddV2: 'z',
+  Sub: 'z',
+  Split: 'output',
   Relu: 'activations',
   Relu6: 'activations',
   Elu: 'activations',
