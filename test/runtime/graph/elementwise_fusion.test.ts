@@ -13,10 +13,10 @@ import { initBackend } from '../../../runtime/backend.js';
 import { FUSED_ELEMENTWISE_OP, type Region } from '../../../runtime/graph/optimize/elementwise_fusion.js';
 import { GRAPH_PASSES, type GraphPass } from '../../../runtime/graph/optimize/options.js';
 import type { Profiler } from '../../../runtime/graph/profile.js';
-import { Attrs } from '../../../runtime/kernels/attrs.js';
 import '../../../runtime/kernels/index.js';
-import { kernelFor } from '../../../runtime/kernels/registry.js';
+import type { AttrValue } from '../../../runtime/graph/types.js';
 import { Tensor } from '../../../runtime/tensor.js';
+import { run } from '../kernels/array_harness.js';
 import { runPredict } from '../../../server/commands/run.js';
 import { CORPUS_DIR, type CorpusRun } from '../../conformance/corpus.js';
 
@@ -70,13 +70,15 @@ describe('elementwise_fusion on recurrent Keras models', () => {
 
 /** Runs the fused kernel on a region. */
 function fused(region: Region, inputs: Tensor[]): Tensor[] {
-  const attr = {
-    T: { kind: 'type' as const, type: 'float32' as const },
-    num_outputs: { kind: 'i' as const, i: region.outputs.length },
-    region: { kind: 's' as const, s: new TextEncoder().encode(JSON.stringify(region)) },
+  return run(FUSED_ELEMENTWISE_OP, inputs, regionAttrs(region, region.outputs.length));
+}
+
+function regionAttrs(region: unknown, outputs = 1): Record<string, AttrValue> {
+  return {
+    T: { kind: 'type', type: 'float32' },
+    num_outputs: { kind: 'i', i: outputs },
+    region: { kind: 's', s: new TextEncoder().encode(JSON.stringify(region)) },
   };
-  const node = { name: 'f', op: FUSED_ELEMENTWISE_OP, input: [], device: '', attr };
-  return kernelFor(FUSED_ELEMENTWISE_OP)!.kernel({ node, attrs: new Attrs(attr, 'f', FUSED_ELEMENTWISE_OP), inputs, resources: undefined as never, functions: undefined as never });
 }
 
 const T = (shape: number[], values: number[]) => Tensor.from('float32', shape, values);
@@ -170,14 +172,8 @@ describe('_ModelhostFusedElementwise from an untrusted SavedModel', () => {
   ];
   for (const [name, region] of bad) {
     it(`refuses ${name} with INVALID_ARGUMENT`, () => {
-      const attr = {
-        num_outputs: { kind: 'i' as const, i: 1 },
-        region: { kind: 's' as const, s: new TextEncoder().encode(JSON.stringify(region)) },
-      };
-      const node = { name: 'evil', op: FUSED_ELEMENTWISE_OP, input: [], device: '', attr };
-      const run = () =>
-        kernelFor(FUSED_ELEMENTWISE_OP)!.kernel({ node, attrs: new Attrs(attr, 'evil', FUSED_ELEMENTWISE_OP), inputs: [x()], resources: undefined as never, functions: undefined as never });
-      expect(run).toThrow(/_ModelhostFusedElementwise: invalid region attr/);
+      const attempt = () => run(FUSED_ELEMENTWISE_OP, [x()], regionAttrs(region));
+      expect(attempt).toThrow(/_ModelhostFusedElementwise: invalid region attr/);
       expect((globalThis as { pwned?: number }).pwned).toBeUndefined();
     });
   }

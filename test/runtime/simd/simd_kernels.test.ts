@@ -10,28 +10,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../runtime/backend.js';
 import type { AttrValue } from '../../../runtime/graph/types.js';
-import { Attrs } from '../../../runtime/kernels/attrs.js';
 import '../../../runtime/kernels/math.js';
 import '../../../runtime/kernels/nn.js';
 import '../../../runtime/kernels/nn_fused.js';
-import { kernelFor } from '../../../runtime/kernels/registry.js';
 import { packedWeightCount, setSimdKernels, simdKernelBuild, type SimdKernelMode } from '../../../runtime/simd/simd_kernels.js';
 import { Tensor } from '../../../runtime/tensor.js';
+import { run1 as run } from '../kernels/array_harness.js';
 
 beforeAll(async () => {
   await initBackend();
 });
 afterAll(() => setSimdKernels('auto'));
 
-function run(op: string, inputs: Tensor[], attr: Record<string, AttrValue> = {}): Tensor {
-  return kernelFor(op)!.kernel({
-    node: { name: 'n', op, input: [], device: '', attr },
-    attrs: new Attrs(attr, 'n', op),
-    inputs,
-    resources: undefined as never,
-    functions: undefined as never,
-  })[0];
-}
 const b = (v: boolean): AttrValue => ({ kind: 'b', b: v });
 const s = (v: string): AttrValue => ({ kind: 's', s: new TextEncoder().encode(v) });
 const list = (i: number[], strs: string[] = []): AttrValue => ({
@@ -166,7 +156,7 @@ describe('SIMD kernels', () => {
           const bv = random(sizeOf(p.bShape), 97 + i);
           const want = referenceMatMul(a, bv, p);
           const op = p.aShape.length === 2 && p.bShape.length === 2 ? 'MatMul' : 'BatchMatMulV2';
-          const attrs = op === 'MatMul' ? { transpose_a: b(!!p.ta), transpose_b: b(!!p.tb) } : { adj_x: b(!!p.ta), adj_y: b(!!p.tb) };
+          const attrs: Record<string, AttrValue> = op === 'MatMul' ? { transpose_a: b(!!p.ta), transpose_b: b(!!p.tb) } : { adj_x: b(!!p.ta), adj_y: b(!!p.tb) };
           const got = run(op, [Tensor.from('float32', p.aShape, a), Tensor.from('float32', p.bShape, bv)], attrs);
           expectClose(got, want.out, want.scale, want.shape);
         });

@@ -8,11 +8,10 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../runtime/backend.js';
-import { Attrs } from '../../../runtime/kernels/attrs.js';
 import '../../../runtime/kernels/math.js';
-import { kernelFor } from '../../../runtime/kernels/registry.js';
 import { setSimdKernels } from '../../../runtime/simd/simd_kernels.js';
 import { Tensor } from '../../../runtime/tensor.js';
+import { run1 } from '../kernels/array_harness.js';
 
 const fixture = JSON.parse(fs.readFileSync(new URL('./fixtures/tanh_tf.json', import.meta.url), 'utf8')) as { x_f32_le_base64: string; y_f32_le_base64: string; tf_version: string };
 const floats = (b64: string) => {
@@ -23,13 +22,7 @@ const x = floats(fixture.x_f32_le_base64);
 const want = floats(fixture.y_f32_le_base64);
 
 function tanh(input: Tensor): Float32Array {
-  return kernelFor('Tanh')!.kernel({
-    node: { name: 'n', op: 'Tanh', input: [], device: '', attr: {} },
-    attrs: new Attrs({}, 'n', 'Tanh'),
-    inputs: [input],
-    resources: undefined as never,
-    functions: undefined as never,
-  })[0].values() as Float32Array;
+  return run1('Tanh', [input]).values() as Float32Array;
 }
 
 /** Indices where got and want differ in bits (NaN equals NaN). */
